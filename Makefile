@@ -1,0 +1,59 @@
+# Beffroi: `make run` serves the demo town, `make test` runs every check.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export BEFFROI_HOME ?= $(CURDIR)/var
+PYTEST_WORKERS ?= 2
+
+.PHONY: run test lint typecheck migrations-check pytest pytest-sqlite pytest-postgres test-env messages clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beffroi needs Python 3.11 or newer")'
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/beffroi init
+	$(BIN)/beffroi demo
+	$(BIN)/beffroi serve
+
+test: $(VENV)/.installed lint typecheck migrations-check test-env pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+migrations-check: $(VENV)/.installed
+	BEFFROI_HOME=$$(mktemp -d) $(BIN)/beffroi manage makemigrations --check --dry-run
+
+# Starts PostgreSQL and Redis from Debian's packages where they are missing and it can,
+# and installs Debian's chromium for the browser test; prints what it could not do.
+test-env:
+	@bash scripts/test-env.sh
+
+pytest: pytest-sqlite pytest-postgres
+
+pytest-sqlite: $(VENV)/.installed
+	BEFFROI_HOME=$$(mktemp -d) BEFFROI_SECRET_KEY=test-secret-key-not-for-production \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+pytest-postgres: $(VENV)/.installed
+	@url="$${BEFFROI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"; \
+	if $(BIN)/python scripts/reachable.py "$$url"; then \
+	  BEFFROI_HOME=$$(mktemp -d) BEFFROI_SECRET_KEY=test-secret-key-not-for-production \
+	  DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser"; \
+	else \
+	  echo "SKIPPED: PostgreSQL is not reachable at $$url; the PostgreSQL pass did not run."; \
+	fi
+
+messages: $(VENV)/.installed
+	cd src/beffroi && ../../$(BIN)/django-admin makemessages -l fr --ignore 'tests/*' && ../../$(BIN)/django-admin compilemessages
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

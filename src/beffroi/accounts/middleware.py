@@ -1,0 +1,43 @@
+"""Two-factor enforcement for the web interface.
+
+A user with a confirmed TOTP device must enter a code after the password before seeing any
+page. Administrators (of any organization) and superusers who have no device yet are sent to
+set one up first. The JSON API authenticates with tokens and is not concerned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django_otp import user_has_device
+
+from beffroi.organizations.models import Membership
+from beffroi.organizations.roles import Role
+
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/charter/")
+
+
+def requires_two_factor(user: object) -> bool:
+    if getattr(user, "is_superuser", False):
+        return True
+    return Membership.objects.filter(user=user, role=Role.ADMIN).exists()
+
+
+class TwoFactorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            user.is_authenticated
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and not user.is_verified()  # type: ignore[union-attr]
+        ):
+            if user_has_device(user, confirmed=True):
+                return redirect(f"/accounts/verify/?next={request.get_full_path()}")
+            if requires_two_factor(user):
+                return redirect("/accounts/two-factor/setup/")
+        return self.get_response(request)

@@ -1,0 +1,397 @@
+"""The ``beffroi`` command line."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beffroi.web.settings")
+    import django
+
+    django.setup()
+
+
+def _actor() -> Any:
+    from beffroi.audit.services import Actor
+
+    return Actor(None, "cli", f"cli:{getpass.getuser()}")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _org(slug: str) -> Any:
+    from beffroi.organizations.models import Organization
+
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None:
+        known = ", ".join(Organization.objects.values_list("slug", flat=True)) or "none"
+        raise click.ClickException(f"No organization '{slug}'. Known: {known}.")
+    return org
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="beffroi")
+def main() -> None:
+    """Beffroi: listen, moderate, answer, counter and publish for public institutions.
+
+    Settings come from the environment: BEFFROI_HOME (data directory, default ./var),
+    DATABASE_URL (default: SQLite in BEFFROI_HOME), BEFFROI_BROKER_URL (Celery on Redis;
+    unset: background work in-process), BEFFROI_SECRET_KEY, BEFFROI_PORT.
+    """
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database (idempotent)."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from django.conf import settings
+
+    console.print(f"[green]Database ready[/green] ({settings.DATABASES['default']['ENGINE']}).")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo town (items, sources, users); running it twice adds nothing."""
+    _django()
+    from django.core.management import call_command
+
+    from beffroi.demo.load import DEMO_PASSWORD, load_demo
+
+    call_command("migrate", interactive=False, verbosity=0)
+    with _progress() as progress:
+        task = progress.add_task("Loading the demo town", total=None)
+        summary = load_demo(progress=lambda done, total: progress.update(task, completed=done, total=total))
+    org = summary.organization
+    out.print(
+        f"Demo organization [bold]{org.name}[/bold] ({org.slug}): "
+        f"{summary.created} items added, {summary.existing} already there."
+    )
+    out.print(f"Demo logins (password [bold]{DEMO_PASSWORD}[/bold]):")
+    for username, role in summary.users:
+        out.print(f"  {username:10} {role}")
+    out.print(
+        f"  'maire' is an administrator: two-factor code from an authenticator app with the "
+        f"secret [bold]{summary.totp_secret_base32}[/bold]."
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=None, help="Default: BEFFROI_PORT or 8000.")
+@click.option("--threads", type=int, default=8, show_default=True, help="Web server threads.")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="In-process background threads (embedded mode only).")
+@click.option("--no-background", is_flag=True, help="Do not run background work in this process.")
+def serve(host: str, port: int | None, threads: int, workers: int, no_background: bool) -> None:
+    """Serve the web application (waitress) with background work in the same process."""
+    _django()
+    from django.core.management import call_command
+    from waitress import serve as waitress_serve
+
+    from beffroi import config
+    from beffroi.jobs.engine import EmbeddedRunner, is_distributed
+    from beffroi.web.wsgi import application
+
+    call_command("migrate", interactive=False, verbosity=0)
+    port = port or config.port()
+    runner = None
+    if not no_background and not is_distributed():
+        runner = EmbeddedRunner(threads=workers)
+        runner.start()
+        console.print("Background work runs in this process.")
+    elif is_distributed():
+        console.print("Background work goes to Celery workers (BEFFROI_BROKER_URL).")
+    out.print(f"Beffroi is served on [bold]http://{host}:{port}/[/bold] (Ctrl+C to stop).")
+    try:
+        waitress_serve(application, host=host, port=port, threads=threads, ident="beffroi")
+    finally:
+        if runner is not None:
+            runner.stop()
+
+
+@main.command()
+@click.option("--concurrency", type=int, default=2, show_default=True)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int, loglevel: str) -> None:
+    """Run background work: a Celery worker when BEFFROI_BROKER_URL is set, else in-process."""
+    _django()
+    import threading
+    import time
+
+    from beffroi.jobs.engine import EmbeddedRunner, is_distributed, sweep
+
+    if not is_distributed():
+        console.print("No BEFFROI_BROKER_URL: running the embedded runner (Ctrl+C to stop).")
+        runner = EmbeddedRunner(threads=concurrency)
+        runner.start()
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            runner.stop()
+        return
+
+    from django.db import close_old_connections
+
+    from beffroi.jobs.celery_app import app
+
+    def sweeper() -> None:
+        # Hands out again jobs whose worker died or whose message was lost; idempotent.
+        while True:
+            try:
+                sweep()
+            except Exception as exc:  # keep sweeping through a database restart
+                console.print(f"sweeper: {exc}")
+            finally:
+                close_old_connections()
+            time.sleep(15)
+
+    threading.Thread(target=sweeper, name="beffroi-sweeper", daemon=True).start()
+    app.worker_main(
+        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "beffroi"]
+    )
+
+
+@main.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--source", "source_name", required=True, help="Source name (created if absent).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson"]), default=None,
+              help="Default: from the file extension.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows, write the others to a file.")
+@click.option("--rejected", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write rejected rows (default: PATH.rejected.csv).")
+def import_(path: Path, org_slug: str, source_name: str, fmt: str | None, skip_invalid: bool,
+            rejected: Path | None) -> None:
+    """Import a CSV or NDJSON file of items (see docs/import-format.md).
+
+    The whole file is checked first: if any row is invalid nothing is imported, every bad
+    row is listed and the exit code is 2 (unless --skip-invalid).
+    """
+    _django()
+    from beffroi.connectors.base import ConfigurationError
+    from beffroi.sources.imports import import_file
+    from beffroi.sources.models import Source
+    from beffroi.sources.services import create_source
+
+    org = _org(org_slug)
+    source = Source.objects.filter(organization=org, name=source_name).first()
+    if source is None:
+        source = create_source(_actor(), org, name=source_name, platform="file", kind="import")
+        console.print(f"Created file source '{source_name}'.")
+    rejected = rejected or path.with_suffix(path.suffix + ".rejected.csv")
+    try:
+        with _progress() as progress:
+            task = progress.add_task(f"Importing {path.name}", total=None)
+            report = import_file(
+                _actor(), source, path, fmt=fmt, skip_invalid=skip_invalid, rejected_path=rejected,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not report.imported:
+        console.print(f"[red]{len(report.errors)} invalid row(s); nothing was imported.[/red]")
+        for error in report.errors:
+            console.print(f"  line {error.line}: {error.reason}", markup=False, highlight=False)
+        console.print("Fix them, or use --skip-invalid to import the valid rows.")
+        sys.exit(2)
+    if report.errors:
+        console.print(f"{len(report.errors)} invalid row(s) skipped, written to {report.rejected_path}.")
+    if report.created == 0 and report.existing:
+        out.print(f"Nothing new: all {report.existing} rows were already imported.")
+    else:
+        out.print(f"Imported {report.created} new item(s); {report.existing} already there.")
+
+
+@main.command()
+@click.option("--org", "org_slug", required=True)
+@click.option("--source", "source_name", default=None, help="One source (default: all enabled).")
+@click.option("--background", is_flag=True, help="Enqueue jobs instead of syncing here.")
+def sync(org_slug: str, source_name: str | None, background: bool) -> None:
+    """Fetch what is new from the organization's connected sources."""
+    _django()
+    from beffroi.connectors.base import AuthError, ConnectorError, RateLimited
+    from beffroi.jobs.engine import enqueue
+    from beffroi.sources.models import Source
+    from beffroi.sources.sync import sync_source
+
+    org = _org(org_slug)
+    sources = Source.objects.filter(organization=org).exclude(platform="file")
+    if source_name:
+        sources = sources.filter(name=source_name)
+        if not sources.exists():
+            raise click.ClickException(f"No connected source '{source_name}' in {org_slug}.")
+    else:
+        sources = sources.filter(enabled=True)
+    failures = 0
+    for source in sources:
+        if background:
+            job = enqueue("sources.sync", {"source_id": source.pk}, organization=org,
+                          dedupe_key=f"sources.sync:{source.pk}")
+            out.print(f"{source.name}: job {job.pk} ({job.state}).")
+            continue
+        try:
+            with console.status(f"Syncing {source.name}…"):
+                outcome = sync_source(source)
+        except AuthError as exc:
+            failures += 1
+            console.print(f"[red]{source.name}: credentials refused[/red] — {exc} "
+                          "Reconnect the account in the source's settings.")
+        except RateLimited as exc:
+            failures += 1
+            console.print(f"[yellow]{source.name}: rate limited[/yellow] — {exc} "
+                          f"Retry after {int(exc.retry_after or 60)} s; what was fetched is kept.")
+        except ConnectorError as exc:
+            failures += 1
+            console.print(f"[red]{source.name}: {exc}[/red] What was fetched before is kept.")
+        else:
+            out.print(f"{source.name}: {outcome.created} new item(s), {outcome.existing} already "
+                      f"there, {outcome.batches} batch(es).")
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--org", "org_slug", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(org_slug: str, as_json: bool) -> None:
+    """Counts of items, sources, authors, decisions and cases."""
+    _django()
+    from beffroi.core.stats import organization_stats
+
+    data = organization_stats(_org(org_slug))
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+        return
+    for key, value in data.items():
+        out.print(f"{key:18} {value}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--user", "username", required=True)
+@click.option("--name", default="cli", show_default=True)
+@click.option("--expires-days", type=int, default=None)
+def token_create(username: str, name: str, expires_days: int | None) -> None:
+    """Create an API token; the key is printed once and only its hash is stored."""
+    _django()
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from beffroi.accounts.models import ApiToken
+    from beffroi.audit.services import record
+
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise click.ClickException(f"No user '{username}'.")
+    expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
+    api_token, key = ApiToken.issue(user, name, expires)
+    record(_actor(), "token.create", obj=api_token, after={"user": username, "name": name})
+    click.echo(key)
+
+
+@main.command()
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def manage(args: tuple[str, ...]) -> None:
+    """Run a Django management command (migrate, createsuperuser, makemigrations…)."""
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["beffroi manage", *args])
+
+
+@main.group()
+def org() -> None:
+    """Organizations."""
+
+
+@org.command("create")
+@click.argument("slug")
+@click.argument("name")
+@click.option("--kind", default="town_hall", show_default=True)
+def org_create(slug: str, name: str, kind: str) -> None:
+    """Create an organization."""
+    _django()
+    from django.core.exceptions import ValidationError
+
+    from beffroi.organizations.services import create_organization
+
+    try:
+        created = create_organization(_actor(), slug=slug, name=name, kind=kind)
+    except ValidationError as exc:
+        raise click.ClickException("; ".join(exc.messages)) from exc
+    out.print(f"Created organization {created.slug}.")
+
+
+@main.group()
+def user() -> None:
+    """People and their roles."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--org", "org_slug", required=True)
+@click.option("--role", type=click.Choice(["admin", "moderator", "analyst", "publisher", "viewer"]),
+              required=True)
+@click.option("--email", default="")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_create(username: str, org_slug: str, role: str, email: str, password_stdin: bool) -> None:
+    """Create a user (or reuse one) and give them a role in an organization."""
+    _django()
+    import secrets
+
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from beffroi.organizations.services import add_member
+
+    organization = _org(org_slug)
+    User = get_user_model()
+    person = User.objects.filter(username=username).first()
+    shown = None
+    if person is None:
+        password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+        try:
+            validate_password(password)
+        except ValidationError as exc:
+            raise click.ClickException("; ".join(exc.messages)) from exc
+        person = User.objects.create_user(username=username, email=email, password=password)
+        shown = None if password_stdin else password
+    add_member(_actor(), organization, person, role)
+    out.print(f"{username} is {role} of {organization.slug}.")
+    if shown:
+        out.print(f"Temporary password: {shown}")
+    if role == "admin":
+        out.print("Administrators set up two-factor authentication at their first login.")

@@ -1,0 +1,1 @@
+"""Platform connectors behind one contract (see :mod:`beffroi.connectors.base`)."""

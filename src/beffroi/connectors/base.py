@@ -1,0 +1,264 @@
+"""The connector contract: every platform is one module that honours it.
+
+A connector turns a platform's payloads into :class:`NormalizedItem` values and performs the
+actions the platform's API allows. It knows nothing of Django or of the database: it is
+given its settings, its decrypted credentials and the cursor of the last sync, and it yields
+batches of items each with the cursor to store once the batch is safely ingested. That makes
+every sync resumable: a crash between two batches loses nothing and re-fetching a batch
+duplicates nothing (items are unique per source and platform id).
+
+The shape follows 4CAT's data-source contract (options, validate, fetch generator, map item)
+plus actions. Unsupported actions raise :class:`UnsupportedAction` with a sentence a person
+can read; they never fail silently.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+class ItemKind(enum.StrEnum):
+    """What an item is, whatever the platform calls it."""
+
+    POST = "post"
+    COMMENT = "comment"
+    REPLY = "reply"
+    MESSAGE = "message"
+    MENTION = "mention"
+
+
+class FetchKind(enum.StrEnum):
+    """What a connector can fetch."""
+
+    OWN_POSTS = "own_posts"
+    COMMENTS = "comments"
+    MENTIONS = "mentions"
+    MESSAGES = "messages"
+    SEARCH = "search"
+    FILE = "file"
+
+
+class Action(enum.StrEnum):
+    """What a connector may do on the platform."""
+
+    REPLY = "reply"
+    HIDE = "hide"
+    UNHIDE = "unhide"
+    DELETE = "delete"
+    PUBLISH = "publish"
+    REPORT = "report"
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises; the message is meant for a person."""
+
+
+class ConfigurationError(ConnectorError):
+    """The source's settings or credentials are missing or invalid."""
+
+
+class AuthError(ConnectorError):
+    """The platform refused the credentials (revoked or expired token, wrong password)."""
+
+
+class RateLimited(ConnectorError):
+    """The platform asked us to slow down; ``retry_after`` is in seconds when it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFound(ConnectorError):
+    """The object (account, status, comment) does not exist or is no longer visible."""
+
+
+class UnsupportedAction(ConnectorError):
+    """The platform's API does not allow this action, or this connector does not do it."""
+
+
+class MalformedPayload(ConnectorError):
+    """The platform answered something that is not what its documentation promises."""
+
+
+class TransientError(ConnectorError):
+    """A network failure or a 5xx answer: trying again later may work."""
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedAuthor:
+    """A platform account, as far as the platform tells."""
+
+    platform_id: str
+    handle: str
+    display_name: str = ""
+    url: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """An attachment: its kind (image, video, audio, link, other), address and description."""
+
+    kind: str
+    url: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedItem:
+    """One post, comment, reply, private message or mention, from any platform.
+
+    ``platform_id`` is unique within the source; ``thread_id`` is the platform id of the root
+    post of the conversation and ``parent_id`` that of the item it answers. ``raw`` is the
+    platform's payload kept verbatim (as JSON-compatible data) for evidence.
+    """
+
+    platform_id: str
+    kind: ItemKind
+    text: str
+    created_at: datetime
+    author: NormalizedAuthor
+    thread_id: str | None = None
+    parent_id: str | None = None
+    url: str = ""
+    urls: tuple[str, ...] = ()
+    media: tuple[Media, ...] = ()
+    metrics: Mapping[str, int] = field(default_factory=dict)
+    language: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    #: Set only where one source carries items of several platforms (a file import).
+    platform: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchBatch:
+    """Items fetched together and the cursor to store once they are ingested."""
+
+    items: list[NormalizedItem]
+    cursor: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRef:
+    """Enough to act on an item: its platform id, its kind and its author's platform id."""
+
+    platform_id: str
+    kind: ItemKind = ItemKind.COMMENT
+    author_id: str | None = None
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What the platform answered to an action."""
+
+    ok: bool
+    platform_id: str | None = None
+    detail: str = ""
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting or credential a connector needs (4CAT's ``options``)."""
+
+    label: str
+    required: bool = True
+    secret: bool = False
+    help: str = ""
+    default: str = ""
+
+
+# --- the contract ---------------------------------------------------------------------------
+
+
+class Connector(ABC):
+    """A platform, read and acted on.
+
+    Subclasses set the class attributes and implement :meth:`fetch` and :meth:`map_item`;
+    they override the action methods the platform allows and list them in ``actions``.
+    """
+
+    #: Short machine name stored on sources (``mastodon``, ``file``…).
+    platform: ClassVar[str]
+    #: Human name of the platform.
+    label: ClassVar[str]
+    #: What :meth:`fetch` brings back.
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset()
+    #: Which actions the platform's API allows through this connector.
+    actions: ClassVar[frozenset[Action]] = frozenset()
+    #: Non-secret settings (instance URL, account handle…) and secret credentials.
+    options: ClassVar[Mapping[str, Option]] = {}
+
+    def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        self.validate_options(settings, credentials)
+        self.settings = dict(settings)
+        self.credentials = dict(credentials)
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Raise :class:`ConfigurationError` naming every required option that is missing."""
+        missing = [
+            name
+            for name, option in cls.options.items()
+            if option.required and not (credentials if option.secret else settings).get(name)
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"{cls.label}: missing required option(s): {', '.join(sorted(missing))}"
+            )
+
+    @abstractmethod
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Yield what is new since ``cursor`` in batches, each with the cursor to store after it.
+
+        Raises :class:`AuthError`, :class:`RateLimited`, :class:`MalformedPayload`,
+        :class:`NotFound` or :class:`TransientError`; batches already yielded stay valid.
+        """
+
+    @abstractmethod
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """Turn one platform payload into a :class:`NormalizedItem` or raise MalformedPayload."""
+
+    def supports(self, action: Action) -> bool:
+        """Whether the platform allows ``action`` through this connector."""
+        return action in self.actions
+
+    def _unsupported(self, action: Action) -> UnsupportedAction:
+        return UnsupportedAction(f"{self.label} does not allow the action '{action}'.")
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer ``item`` publicly with ``text``."""
+        raise self._unsupported(Action.REPLY)
+
+    def hide(self, item: ItemRef) -> ActionResult:
+        """Hide ``item`` from the public while keeping it on the platform."""
+        raise self._unsupported(Action.HIDE)
+
+    def unhide(self, item: ItemRef) -> ActionResult:
+        """Undo :meth:`hide`."""
+        raise self._unsupported(Action.UNHIDE)
+
+    def delete(self, item: ItemRef) -> ActionResult:
+        """Delete ``item`` (on most platforms only the account's own items or comments)."""
+        raise self._unsupported(Action.DELETE)
+
+    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+        """Publish a new post from the connected account."""
+        raise self._unsupported(Action.PUBLISH)
+
+    def report(self, item: ItemRef, reason: str) -> ActionResult:
+        """Report ``item`` or its author to the platform's moderators."""
+        raise self._unsupported(Action.REPORT)

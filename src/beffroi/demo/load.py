@@ -1,0 +1,98 @@
+"""Loading the demo town into the database (``beffroi demo``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from beffroi.audit.services import Actor, record
+from beffroi.demo.town import build_demo_town
+from beffroi.items.ingest import ingest
+from beffroi.organizations.models import Membership, Organization
+from beffroi.organizations.roles import Role
+from beffroi.sources.models import Source
+
+DEMO_PASSWORD = "beffroi-demo"
+#: A fixed base32 secret so the demo administrator can be added to an authenticator app.
+DEMO_TOTP_SECRET_HEX = "3132333435363738393031323334353637383930"  # RFC 6238 test key
+DEMO_USERS = [
+    ("maire", Role.ADMIN, "Claire Dumas"),
+    ("agent", Role.MODERATOR, "Karim Benali"),
+    ("analyste", Role.ANALYST, "Sophie Martin"),
+    ("com", Role.PUBLISHER, "Lucas Petit"),
+    ("elu", Role.VIEWER, "Jeanne Moreau"),
+]
+
+
+@dataclass
+class DemoSummary:
+    organization: Organization
+    created: int
+    existing: int
+    users: list[tuple[str, str]]
+    totp_secret_base32: str
+
+
+def load_demo(
+    now: datetime | None = None, progress: Callable[[int, int], None] | None = None
+) -> DemoSummary:
+    """Create the demo town, its sources, users and items; running it twice adds nothing."""
+    import base64
+
+    town = build_demo_town(now or datetime.now(UTC))
+    actor = Actor(None, "cli", "cli:demo")
+    with transaction.atomic():
+        org, created_org = Organization.objects.get_or_create(
+            slug=town.slug, defaults={"name": town.name, "kind": town.kind, "language": town.language}
+        )
+        if created_org:
+            record(actor, "demo.load", organization=org, obj=org, after={"slug": org.slug})
+        users = _demo_users(org)
+    created = existing = 0
+    total = sum(len(s.items) for s in town.sources)
+    done = 0
+    for demo_source in town.sources:
+        source, _ = Source.objects.get_or_create(
+            organization=org,
+            name=demo_source.name,
+            defaults={
+                "platform": demo_source.platform,
+                "kind": demo_source.kind,
+                "settings": demo_source.settings,
+                # Demo sources point at .invalid hosts: never scheduled for a sync.
+                "enabled": False,
+                "status": Source.Status.OK,
+            },
+        )
+        result = ingest(source, demo_source.items)
+        created, existing = created + result.created, existing + result.existing
+        done += len(demo_source.items)
+        if progress is not None:
+            progress(done, total)
+    secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_SECRET_HEX)).decode()
+    return DemoSummary(org, created, existing, users, secret)
+
+
+def _demo_users(org: Organization) -> list[tuple[str, str]]:
+    User = get_user_model()
+    out = []
+    for username, role, full_name in DEMO_USERS:
+        first, _, last = full_name.partition(" ")
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": first, "last_name": last}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        Membership.objects.get_or_create(user=user, organization=org, defaults={"role": role})
+        if role == Role.ADMIN and not TOTPDevice.objects.filter(user=user).exists():
+            TOTPDevice.objects.create(
+                user=user, name="demo", key=DEMO_TOTP_SECRET_HEX, confirmed=True
+            )
+        out.append((username, str(role)))
+    return out

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ItemsConfig(AppConfig):
+    name = "beffroi.items"
+    verbose_name = _("Items")

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from beffroi.organizations.models import Organization
+from beffroi.sources.models import Source
+
+
+class Author(models.Model):
+    """A platform account that wrote items."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="authors")
+    platform = models.CharField(max_length=32)
+    platform_id = models.CharField(max_length=255)
+    handle = models.CharField(_("handle"), max_length=255)
+    display_name = models.CharField(_("display name"), max_length=255, blank=True, default="")
+    url = models.URLField(max_length=1000, blank=True, default="")
+    extra = models.JSONField(default=dict, blank=True)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "platform", "platform_id"], name="unique_author"
+            )
+        ]
+        ordering = ["handle"]
+        verbose_name = _("author")
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
+class Item(models.Model):
+    """A post, comment, reply, private message or mention, from any platform."""
+
+    class Kind(models.TextChoices):
+        POST = "post", _("Post")
+        COMMENT = "comment", _("Comment")
+        REPLY = "reply", _("Reply")
+        MESSAGE = "message", _("Private message")
+        MENTION = "mention", _("Mention")
+
+    class State(models.TextChoices):
+        NEW = "new", _("New")
+        PROCESSED = "processed", _("Processed")
+        IN_REVIEW = "in_review", _("In review")
+        DONE = "done", _("Done")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="items")
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="items")
+    platform = models.CharField(_("platform"), max_length=32)
+    platform_id = models.CharField(max_length=255)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    thread_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    parent_platform_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="items")
+    text = models.TextField(_("text"), blank=True, default="")
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
+    created_at = models.DateTimeField(_("published"))
+    ingested_at = models.DateTimeField(auto_now_add=True)
+    url = models.URLField(max_length=1000, blank=True, default="")
+    urls = models.JSONField(default=list, blank=True)
+    media = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.NEW)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "platform_id"], name="unique_item_per_source")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="item_org_time"),
+            models.Index(fields=["organization", "state"], name="item_org_state"),
+        ]
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("item")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.platform_id}"

@@ -1,0 +1,2 @@
+app_name = "items"
+urlpatterns: list[object] = []

@@ -1,0 +1,35 @@
+"""The Celery application for the distributed mode (``BEFFROI_BROKER_URL``).
+
+Celery only carries job ids; :func:`beffroi.jobs.engine.run_job` does the work, so the
+embedded and distributed modes run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import os
+
+import django
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beffroi.web.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from beffroi.jobs import engine  # noqa: E402
+
+app = Celery("beffroi", broker=settings.BEFFROI_BROKER_URL or "memory://")
+app.conf.update(
+    task_acks_late=True,  # a job's message is acknowledged only once it ran
+    task_reject_on_worker_lost=True,  # a killed worker's message goes back to the queue
+    worker_prefetch_multiplier=1,
+    task_default_queue="beffroi",
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    task_ignore_result=True,
+)
+
+
+@app.task(name="beffroi.run_job")
+def run_job_task(job_id: int) -> str:
+    return engine.run_job(job_id)

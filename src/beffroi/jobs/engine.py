@@ -1,0 +1,358 @@
+"""The task model: one code path for the embedded and the distributed mode.
+
+``enqueue`` writes a :class:`~beffroi.jobs.models.Job` row and, once the transaction
+commits, hands its id to a carrier: Celery (``BEFFROI_BROKER_URL`` set) or the in-process
+runner (embedded default). Whoever receives an id calls :func:`run_job`, which *claims* the
+row with one conditional UPDATE, so a job runs once even if its id is delivered twice. A
+running job holds a lease; if its worker dies, the lease expires and the sweeper hands the
+id out again. Failures retry with exponential backoff up to ``max_attempts``; a task raises
+:class:`RetryLater` to be tried again at a given time (rate limits) and
+:class:`PermanentFailure` to stop at once (revoked credentials).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from beffroi.jobs.models import Job
+
+log = logging.getLogger(__name__)
+
+LIVE_STATES = (Job.State.PENDING, Job.State.RUNNING)
+
+
+class RetryLater(Exception):
+    """Raised by a task to be run again after ``delay`` seconds (counts as an attempt)."""
+
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.delay = max(1.0, delay)
+
+
+class PermanentFailure(Exception):
+    """Raised by a task that must not be retried; the message is shown to people."""
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    func: Callable[..., Any]
+    lease_seconds: int
+    max_attempts: int
+
+
+@dataclass(frozen=True)
+class PeriodicSpec:
+    name: str
+    func: Callable[[], Any]
+    every_seconds: int
+
+
+TASKS: dict[str, TaskSpec] = {}
+PERIODIC: dict[str, PeriodicSpec] = {}
+
+
+def task(
+    name: str, *, lease_seconds: int = 600, max_attempts: int = 5
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as a task; its payload is passed as keyword arguments."""
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        TASKS[name] = TaskSpec(name, func, lease_seconds, max_attempts)
+        return func
+
+    return decorator
+
+
+def periodic(name: str, every_seconds: int) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register a function the sweeper calls every ``every_seconds`` (it must be idempotent)."""
+
+    def decorator(func: Callable[[], Any]) -> Callable[[], Any]:
+        PERIODIC[name] = PeriodicSpec(name, func, every_seconds)
+        return func
+
+    return decorator
+
+
+BUILTIN_TASK_MODULES = ("beffroi.sources.tasks",)
+
+
+def load_tasks() -> None:
+    """Import every module that declares tasks: the built-in ones, those named in
+    ``BEFFROI_TASK_MODULES`` (comma-separated) and the ``beffroi.tasks`` entry points."""
+    from importlib import import_module
+    from importlib.metadata import entry_points
+
+    extra = [m.strip() for m in os.environ.get("BEFFROI_TASK_MODULES", "").split(",") if m.strip()]
+    for module in (*BUILTIN_TASK_MODULES, *extra):
+        import_module(module)
+    for ep in entry_points(group="beffroi.tasks"):
+        import_module(ep.value)
+
+
+def is_distributed() -> bool:
+    return bool(settings.BEFFROI_BROKER_URL)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.current_thread().name}"
+
+
+# --- enqueueing -----------------------------------------------------------------------------
+
+
+def enqueue(
+    name: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    organization: Any = None,
+    dedupe_key: str | None = None,
+    delay: float | None = None,
+) -> Job:
+    """Record a job and hand it to a worker once the surrounding transaction commits.
+
+    With ``dedupe_key``, a job already pending or running under that key is returned instead
+    of a new one.
+    """
+    load_tasks()
+    if name not in TASKS:
+        raise KeyError(f"Unknown task '{name}'")
+    spec = TASKS[name]
+    if dedupe_key:
+        existing = Job.objects.filter(dedupe_key=dedupe_key, state__in=LIVE_STATES).first()
+        if existing is not None:
+            return existing
+    run_after = timezone.now() + timedelta(seconds=delay) if delay else None
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                name=name,
+                payload=payload or {},
+                organization=organization,
+                dedupe_key=dedupe_key,
+                run_after=run_after,
+                max_attempts=spec.max_attempts,
+            )
+    except IntegrityError:
+        # Another process enqueued the same key between our check and our insert.
+        return Job.objects.get(dedupe_key=dedupe_key, state__in=LIVE_STATES)
+    job_id = job.pk
+    transaction.on_commit(lambda: dispatch(job_id, delay))
+    return job
+
+
+def dispatch(job_id: int, delay: float | None = None) -> None:
+    """Hand a job id to the carrier; delivering an id twice is harmless."""
+    if is_distributed():
+        from beffroi.jobs.celery_app import app
+
+        app.send_task("beffroi.run_job", args=[job_id], countdown=delay)
+    else:
+        WAKE.set()
+
+
+# --- running --------------------------------------------------------------------------------
+
+
+def _claimable(now: Any) -> Q:
+    due = Q(run_after__isnull=True) | Q(run_after__lte=now)
+    return (Q(state=Job.State.PENDING) & due) | Q(state=Job.State.RUNNING, lease_expires_at__lt=now)
+
+
+def claim(job_id: int, worker: str) -> bool:
+    """Take the job if it is due and nobody holds it: one conditional UPDATE, so one winner."""
+    now = timezone.now()
+    job = Job.objects.filter(pk=job_id).values("name").first()
+    if job is None:
+        return False
+    spec = TASKS.get(job["name"])
+    lease = spec.lease_seconds if spec else 600
+    updated = (
+        Job.objects.filter(pk=job_id)
+        .filter(_claimable(now))
+        .update(
+            state=Job.State.RUNNING,
+            worker=worker,
+            lease_expires_at=now + timedelta(seconds=lease),
+            attempts=F("attempts") + 1,
+            started_at=now,
+        )
+    )
+    return updated == 1
+
+
+def _finish(job_id: int, worker: str, **fields: Any) -> bool:
+    # Only the holder of the lease may write the outcome.
+    return (
+        Job.objects.filter(pk=job_id, state=Job.State.RUNNING, worker=worker).update(
+            finished_at=timezone.now(), **fields
+        )
+        == 1
+    )
+
+
+def run_job(job_id: int, worker: str | None = None) -> str:
+    """Claim and run one job; returns ``done``, ``retry``, ``failed`` or ``skipped``."""
+    load_tasks()
+    worker = worker or worker_name()
+    if not claim(job_id, worker):
+        return "skipped"
+    job = Job.objects.get(pk=job_id)
+    spec = TASKS.get(job.name)
+    if spec is None:
+        _finish(job_id, worker, state=Job.State.FAILED, last_error=f"Unknown task '{job.name}'")
+        return "failed"
+    try:
+        result = spec.func(**job.payload)
+    except RetryLater as exc:
+        return _retry_or_fail(job, worker, str(exc), exc.delay)
+    except PermanentFailure as exc:
+        _finish(job_id, worker, state=Job.State.FAILED, last_error=str(exc))
+        log.warning("job %s %s failed: %s", job.name, job_id, exc)
+        return "failed"
+    except Exception as exc:
+        log.exception("job %s %s raised", job.name, job_id)
+        return _retry_or_fail(job, worker, f"{type(exc).__name__}: {exc}", 2 ** job.attempts * 5)
+    _finish(job_id, worker, state=Job.State.DONE, result=_jsonable(result), last_error="")
+    return "done"
+
+
+def _retry_or_fail(job: Job, worker: str, error: str, delay: float) -> str:
+    if job.attempts >= job.max_attempts:
+        _finish(job.pk, worker, state=Job.State.FAILED, last_error=error)
+        return "failed"
+    moved = _finish(
+        job.pk,
+        worker,
+        state=Job.State.PENDING,
+        last_error=error,
+        run_after=timezone.now() + timedelta(seconds=delay),
+        lease_expires_at=None,
+    )
+    if moved:
+        dispatch(job.pk, delay)
+    return "retry"
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool | list | dict):
+        return value
+    return str(value)
+
+
+def next_job_id() -> int | None:
+    """The oldest job that is due (or whose worker's lease expired)."""
+    return (
+        Job.objects.filter(_claimable(timezone.now()))
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def run_pending(limit: int | None = None, worker: str | None = None) -> int:
+    """Run due jobs in this thread until none is left (or ``limit``); returns how many ran."""
+    ran = 0
+    worker = worker or worker_name()
+    while limit is None or ran < limit:
+        job_id = next_job_id()
+        if job_id is None:
+            break
+        if run_job(job_id, worker) != "skipped":
+            ran += 1
+    return ran
+
+
+# --- sweeping and periodic work ---------------------------------------------------------------
+
+_last_periodic: dict[str, float] = {}
+
+
+def sweep(now_monotonic: float | None = None) -> list[int]:
+    """Hand out again jobs whose lease expired or whose delivery may have been lost, and run
+    due periodic functions. Idempotent: several sweepers may run at once."""
+    import time
+
+    load_tasks()
+    clock = time.monotonic() if now_monotonic is None else now_monotonic
+    for spec in PERIODIC.values():
+        if clock - _last_periodic.get(spec.name, -1e18) >= spec.every_seconds:
+            _last_periodic[spec.name] = clock
+            try:
+                spec.func()
+            except Exception:
+                log.exception("periodic %s failed", spec.name)
+    now = timezone.now()
+    stale = Q(state=Job.State.RUNNING, lease_expires_at__lt=now) | Q(
+        state=Job.State.PENDING, created_at__lt=now - timedelta(seconds=30)
+    ) & (Q(run_after__isnull=True) | Q(run_after__lte=now))
+    ids = list(Job.objects.filter(stale).values_list("id", flat=True)[:1000])
+    if is_distributed():
+        for job_id in ids:
+            dispatch(job_id)
+    elif ids:
+        WAKE.set()
+    return ids
+
+
+# --- the embedded runner ----------------------------------------------------------------------
+
+WAKE = threading.Event()
+
+
+class EmbeddedRunner:
+    """Background work inside the web process: threads that claim jobs from the database."""
+
+    def __init__(self, threads: int = 1, poll_seconds: float = 2.0, sweep_seconds: float = 15.0):
+        self.threads = threads
+        self.poll_seconds = poll_seconds
+        self.sweep_seconds = sweep_seconds
+        self._stop = threading.Event()
+        self._workers: list[threading.Thread] = []
+
+    def start(self) -> None:
+        load_tasks()
+        for index in range(self.threads):
+            thread = threading.Thread(
+                target=self._loop, name=f"beffroi-worker-{index}", daemon=True, args=(index,)
+            )
+            thread.start()
+            self._workers.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        WAKE.set()
+        for thread in self._workers:
+            thread.join(timeout)
+
+    def _loop(self, index: int) -> None:
+        import time
+
+        last_sweep = 0.0
+        while not self._stop.is_set():
+            try:
+                close_old_connections()
+                if index == 0 and time.monotonic() - last_sweep >= self.sweep_seconds:
+                    last_sweep = time.monotonic()
+                    sweep()
+                ran = run_pending(limit=50)
+            except Exception:
+                log.exception("embedded runner error")
+                ran = 0
+            finally:
+                close_old_connections()
+            if not ran:
+                WAKE.wait(self.poll_seconds)
+                WAKE.clear()

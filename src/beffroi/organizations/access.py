@@ -1,0 +1,55 @@
+"""Per-organization access checks shared by the views, the API and the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from beffroi.organizations.models import Membership, Organization
+from beffroi.organizations.roles import Capability
+
+
+def membership_for(user: Any, organization: Organization) -> Membership | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(user=user, organization=organization).first()
+
+
+def resolve(user: Any, slug: str, capability: Capability) -> tuple[Organization, Membership]:
+    """The organization and the user's membership, or an error.
+
+    A non-member gets 404 so that organizations cannot be discovered by probing slugs; a
+    member whose role lacks ``capability`` gets 403.
+    """
+    organization = get_object_or_404(Organization, slug=slug)
+    membership = membership_for(user, organization)
+    if membership is None:
+        raise Http404("No such organization")
+    if not membership.allows(capability):
+        raise PermissionDenied(f"Your role does not allow '{capability}'.")
+    return organization, membership
+
+
+def org_view(capability: Capability) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Decorate a view taking ``org_slug``: sets ``request.organization`` and ``request.membership``."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            organization, membership = resolve(request.user, org_slug, capability)
+            request.organization = organization  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            request.session["current_org"] = organization.slug
+            return view(request, *args, **kwargs)
+
+        wrapped.required_capability = capability  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator

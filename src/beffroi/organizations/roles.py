@@ -1,0 +1,38 @@
+"""Roles and what each may do: the one place permissions are decided."""
+
+from __future__ import annotations
+
+import enum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    MODERATOR = "moderator", _("Moderator")
+    ANALYST = "analyst", _("Analyst")
+    PUBLISHER = "publisher", _("Publisher")
+    VIEWER = "viewer", _("Viewer")
+
+
+class Capability(enum.StrEnum):
+    VIEW = "view"  # read the inbox, items, authors, stats
+    MODERATE = "moderate"  # decide on items, work the case queue
+    INGEST = "ingest"  # import files, run syncs
+    ANALYZE = "analyze"  # veille, narratives, exports for analysis
+    PUBLISH = "publish"  # plan and publish posts
+    MANAGE = "manage"  # members, sources, credentials, organization settings
+
+
+ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(Capability),
+    Role.MODERATOR: frozenset({Capability.VIEW, Capability.MODERATE, Capability.INGEST}),
+    Role.ANALYST: frozenset({Capability.VIEW, Capability.ANALYZE}),
+    Role.PUBLISHER: frozenset({Capability.VIEW, Capability.PUBLISH}),
+    Role.VIEWER: frozenset({Capability.VIEW}),
+}
+
+
+def role_allows(role: str | None, capability: Capability) -> bool:
+    return role is not None and capability in ROLE_CAPABILITIES.get(role, frozenset())

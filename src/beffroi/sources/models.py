@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from beffroi.core.crypto import decrypt_json, encrypt_json
+from beffroi.organizations.models import Organization
+
+
+class Source(models.Model):
+    """A connected platform account of the organization, a watch, or a file import."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT = "account", _("Own account")
+        WATCH = "watch", _("Watch over the wider network")
+        IMPORT = "import", _("File import")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("Never synced")
+        OK = "ok", _("OK")
+        AUTH_FAILED = "auth_failed", _("Credentials refused")
+        RATE_LIMITED = "rate_limited", _("Rate limited")
+        ERROR = "error", _("Error")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sources")
+    name = models.CharField(_("name"), max_length=120)
+    platform = models.CharField(_("platform"), max_length=32)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ACCOUNT)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    settings = models.JSONField(_("settings"), default=dict, blank=True)
+    credentials_encrypted = models.TextField(blank=True, default="", editable=False)
+    cursor = models.JSONField(default=dict, blank=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    last_error = models.TextField(blank=True, default="")
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    retry_after = models.DateTimeField(null=True, blank=True)
+    sync_interval_minutes = models.PositiveIntegerField(_("sync every (minutes)"), default=15)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="unique_source_name")
+        ]
+        verbose_name = _("source")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.platform})"
+
+    def set_credentials(self, credentials: dict[str, Any]) -> None:
+        self.credentials_encrypted = encrypt_json(credentials) if credentials else ""
+
+    def get_credentials(self) -> dict[str, Any]:
+        return decrypt_json(self.credentials_encrypted)
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)

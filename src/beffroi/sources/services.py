@@ -1,0 +1,76 @@
+"""Changes to sources; credentials are validated, encrypted and never written to the audit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from beffroi.audit.services import Actor, record, snapshot
+from beffroi.connectors.base import ConfigurationError
+from beffroi.connectors.registry import connector_class
+from beffroi.organizations.models import Organization
+from beffroi.sources.models import Source
+
+
+def validate_source_options(platform: str, settings: dict[str, Any], credentials: dict[str, Any]) -> None:
+    try:
+        connector_class(platform).validate_options(settings, credentials)
+    except ConfigurationError as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+@transaction.atomic
+def create_source(
+    actor: Actor,
+    org: Organization,
+    *,
+    name: str,
+    platform: str,
+    kind: str = Source.Kind.ACCOUNT,
+    settings: dict[str, Any] | None = None,
+    credentials: dict[str, Any] | None = None,
+    enabled: bool = True,
+) -> Source:
+    settings, credentials = settings or {}, credentials or {}
+    if platform != "file":
+        validate_source_options(platform, settings, credentials)
+    source = Source(
+        organization=org, name=name, platform=platform, kind=kind, settings=settings, enabled=enabled
+    )
+    source.set_credentials(credentials)
+    source.full_clean()
+    source.save()
+    after = snapshot(source) | {"has_credentials": source.has_credentials}
+    record(actor, "source.create", organization=org, obj=source, after=after)
+    return source
+
+
+@transaction.atomic
+def update_source(
+    actor: Actor,
+    source: Source,
+    *,
+    credentials: dict[str, Any] | None = None,
+    **changes: Any,
+) -> Source:
+    """Change a source; ``credentials=None`` keeps the stored ones."""
+    before = snapshot(source) | {"has_credentials": source.has_credentials}
+    for field, value in changes.items():
+        setattr(source, field, value)
+    new_credentials = credentials if credentials is not None else source.get_credentials()
+    if source.platform != "file":
+        validate_source_options(source.platform, source.settings, new_credentials)
+    if credentials is not None:
+        source.set_credentials(credentials)
+        if source.status == Source.Status.AUTH_FAILED:
+            source.status, source.last_error = Source.Status.NEW, ""
+    source.full_clean()
+    source.save()
+    after = snapshot(source) | {
+        "has_credentials": source.has_credentials,
+        "credentials_changed": credentials is not None,
+    }
+    record(actor, "source.update", organization=source.organization, obj=source, before=before, after=after)
+    return source

@@ -1,0 +1,87 @@
+"""Running a source's connector and storing what it brings, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from beffroi.connectors.base import (
+    AuthError,
+    Connector,
+    ConnectorError,
+    RateLimited,
+)
+from beffroi.connectors.registry import connector_class
+from beffroi.items.ingest import IngestResult, ingest
+from beffroi.sources.models import Source
+
+
+@dataclass
+class SyncOutcome:
+    created: int = 0
+    existing: int = 0
+    batches: int = 0
+
+
+def build_connector(source: Source) -> Connector:
+    """The source's connector with its decrypted credentials."""
+    return connector_class(source.platform)(source.settings, source.get_credentials())
+
+
+def sync_source(
+    source: Source, on_batch: Callable[[SyncOutcome], None] | None = None
+) -> SyncOutcome:
+    """Fetch what is new for ``source`` and store it.
+
+    Each batch is stored together with the cursor that follows it, in one transaction, so an
+    interruption at any point resumes from the last stored batch: nothing is lost and
+    nothing is stored twice. Connector errors are recorded on the source (status and a
+    message a person can read) and raised again for the caller to decide.
+    """
+    outcome = SyncOutcome()
+    try:
+        connector = build_connector(source)
+        for batch in connector.fetch(dict(source.cursor)):
+            with transaction.atomic():
+                result: IngestResult = ingest(source, batch.items)
+                source.cursor = dict(batch.cursor)
+                source.save(update_fields=["cursor"])
+            outcome.created += result.created
+            outcome.existing += result.existing
+            outcome.batches += 1
+            if on_batch is not None:
+                on_batch(outcome)
+    except AuthError as exc:
+        _record(source, Source.Status.AUTH_FAILED, str(exc))
+        raise
+    except RateLimited as exc:
+        until = timezone.now() + timedelta(seconds=exc.retry_after or 60)
+        _record(source, Source.Status.RATE_LIMITED, str(exc), retry_after=until)
+        raise
+    except ConnectorError as exc:
+        _record(source, Source.Status.ERROR, str(exc))
+        raise
+    _record(source, Source.Status.OK, "", synced=True)
+    return outcome
+
+
+def _record(
+    source: Source,
+    status: str,
+    message: str,
+    *,
+    retry_after: object = None,
+    synced: bool = False,
+) -> None:
+    source.status = status
+    source.last_error = message
+    source.retry_after = retry_after  # type: ignore[assignment]
+    fields = ["status", "last_error", "retry_after"]
+    if synced:
+        source.last_synced_at = timezone.now()
+        fields.append("last_synced_at")
+    source.save(update_fields=fields)

@@ -1,0 +1,2 @@
+app_name = "sources"
+urlpatterns: list[object] = []

@@ -1,0 +1,15 @@
+"""Top-level routes. Organization pages live under ``/o/<slug>/``."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("beffroi.core.urls")),
+    path("accounts/", include("beffroi.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("o/<slug:org_slug>/", include("beffroi.items.urls")),
+    path("o/<slug:org_slug>/settings/", include("beffroi.organizations.urls")),
+    path("o/<slug:org_slug>/sources/", include("beffroi.sources.urls")),
+    path("api/v1/", include("beffroi.api.urls")),
+    path("django-admin/", admin.site.urls),
+]

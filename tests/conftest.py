@@ -1,0 +1,66 @@
+"""Shared fixtures. Test data is written by the tests themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+ROLES = ["admin", "moderator", "analyst", "publisher", "viewer"]
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture
+def org(db: Any) -> Any:
+    from beffroi.organizations.models import Organization
+
+    return Organization.objects.create(slug="ville-test", name="Ville de Test")
+
+
+@pytest.fixture
+def other_org(db: Any) -> Any:
+    from beffroi.organizations.models import Organization
+
+    return Organization.objects.create(slug="autre-ville", name="Autre Ville")
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    """``make_user("alice", org=org, role="moderator")`` creates a user (and a membership)."""
+    from django.contrib.auth import get_user_model
+
+    from beffroi.organizations.models import Membership
+
+    def make(username: str, *, org: Any = None, role: str | None = None, **extra: Any) -> Any:
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+        if org is not None and role is not None:
+            Membership.objects.create(user=user, organization=org, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def verified_client(client: Any) -> Callable[[Any], Any]:
+    """Log a user in as if they had passed two-factor authentication (for view tests)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    def login(user: Any) -> Any:
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        client.force_login(user)
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+        return client
+
+    return login
+
+
+@pytest.fixture
+def source(org: Any) -> Any:
+    from beffroi.sources.models import Source
+
+    return Source.objects.create(organization=org, name="Import", platform="file", kind="import")

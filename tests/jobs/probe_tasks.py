@@ -1,0 +1,44 @@
+"""Tasks used by the job tests; loaded by worker processes through BEFFROI_TASK_MODULES."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from beffroi.jobs.engine import PermanentFailure, RetryLater, task
+
+CALLS: list[str] = []
+
+
+@task("tests.record", lease_seconds=30, max_attempts=3)
+def record(marker: str, sleep: float = 0.0, out_dir: str | None = None) -> str:
+    """Append a line per execution so tests can count how often each job ran."""
+    if sleep:
+        time.sleep(sleep)
+    CALLS.append(marker)
+    if out_dir:
+        with open(Path(out_dir) / f"{marker}.txt", "a") as handle:
+            handle.write(f"{os.getpid()}\n")
+    return marker
+
+
+@task("tests.flaky", max_attempts=3)
+def flaky(fail_times: int, key: str) -> str:
+    CALLS.append(key)
+    if CALLS.count(key) <= fail_times:
+        raise RuntimeError("temporary failure")
+    return "ok"
+
+
+@task("tests.rate_limited", max_attempts=3)
+def rate_limited(key: str) -> str:
+    CALLS.append(key)
+    if CALLS.count(key) == 1:
+        raise RetryLater("platform said slow down", 120)
+    return "ok"
+
+
+@task("tests.permanent")
+def permanent() -> None:
+    raise PermanentFailure("credentials revoked")
