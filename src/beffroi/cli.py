@@ -169,7 +169,7 @@ def worker(concurrency: int, loglevel: str) -> None:
                 console.print(f"sweeper: {exc}")
             finally:
                 close_old_connections()
-            time.sleep(15)
+            time.sleep(float(os.environ.get("BEFFROI_SWEEP_SECONDS", "15")))
 
     threading.Thread(target=sweeper, name="beffroi-sweeper", daemon=True).start()
     app.worker_main(
@@ -395,3 +395,7 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
         out.print(f"Temporary password: {shown}")
     if role == "admin":
         out.print("Administrators set up two-factor authentication at their first login.")
+
+
+if __name__ == "__main__":
+    main()

@@ -42,3 +42,12 @@ def rate_limited(key: str) -> str:
 @task("tests.permanent")
 def permanent() -> None:
     raise PermanentFailure("credentials revoked")
+
+
+@task("tests.slow", lease_seconds=3, max_attempts=3)
+def slow(marker: str, sleep: float, out_dir: str) -> str:
+    """Sleeps before writing, so a worker killed during the sleep leaves no trace."""
+    time.sleep(sleep)
+    with open(Path(out_dir) / f"{marker}.txt", "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    return marker

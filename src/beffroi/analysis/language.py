@@ -13,7 +13,7 @@ DEFAULT_LANGUAGES = ("fr", "en", "ar", "es", "de", "it", "pt", "nl", "tr")
 def _identifier() -> Any:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages(list(DEFAULT_LANGUAGES))
     return identifier
 

@@ -10,6 +10,7 @@ import importlib
 from importlib.metadata import entry_points
 
 from beffroi.connectors.base import ConfigurationError, Connector
+from beffroi.extensions import CONNECTORS
 
 BUILTIN: dict[str, str] = {
     "file": "beffroi.connectors.fileimport:FileConnector",
@@ -28,7 +29,7 @@ def _load(target: str) -> type[Connector]:
 def available() -> dict[str, str]:
     """Platform name to import path, built-ins first, then entry points."""
     found = dict(BUILTIN)
-    for ep in entry_points(group="beffroi.connectors"):
+    for ep in entry_points(group=CONNECTORS):
         found.setdefault(ep.name, ep.value)
     return found
 

@@ -18,18 +18,29 @@ from django.conf import settings  # noqa: E402
 
 from beffroi.jobs import engine  # noqa: E402
 
-app = Celery("beffroi", broker=settings.BEFFROI_BROKER_URL or "memory://")
-app.conf.update(
-    task_acks_late=True,  # a job's message is acknowledged only once it ran
-    task_reject_on_worker_lost=True,  # a killed worker's message goes back to the queue
-    worker_prefetch_multiplier=1,
-    task_default_queue="beffroi",
-    broker_connection_retry_on_startup=True,
-    worker_hijack_root_logger=False,
-    task_ignore_result=True,
-)
+_APPS: dict[str, Celery] = {}
 
 
-@app.task(name="beffroi.run_job")
+def celery_app(broker_url: str) -> Celery:
+    """One configured Celery application per broker URL (the worker uses the settings' one)."""
+    if broker_url not in _APPS:
+        application = Celery("beffroi", broker=broker_url)
+        application.conf.update(
+            task_acks_late=True,  # a job's message is acknowledged only once it ran
+            task_reject_on_worker_lost=True,  # a killed worker's message goes back to the queue
+            worker_prefetch_multiplier=1,
+            task_default_queue="beffroi",
+            broker_connection_retry_on_startup=True,
+            worker_hijack_root_logger=False,
+            task_ignore_result=True,
+        )
+        application.task(name="beffroi.run_job")(run_job_task)
+        _APPS[broker_url] = application
+    return _APPS[broker_url]
+
+
 def run_job_task(job_id: int) -> str:
     return engine.run_job(job_id)
+
+
+app = celery_app(settings.BEFFROI_BROKER_URL or "memory://")

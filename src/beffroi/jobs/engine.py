@@ -16,21 +16,31 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
+from beffroi import extensions
 from beffroi.jobs.models import Job
 
 log = logging.getLogger(__name__)
 
 LIVE_STATES = (Job.State.PENDING, Job.State.RUNNING)
+FINISH_RETRIES = 8
 
 
 class RetryLater(Exception):
@@ -98,7 +108,7 @@ def load_tasks() -> None:
     extra = [m.strip() for m in os.environ.get("BEFFROI_TASK_MODULES", "").split(",") if m.strip()]
     for module in (*BUILTIN_TASK_MODULES, *extra):
         import_module(module)
-    for ep in entry_points(group="beffroi.tasks"):
+    for ep in entry_points(group=extensions.TASKS):
         import_module(ep.value)
 
 
@@ -156,9 +166,11 @@ def enqueue(
 def dispatch(job_id: int, delay: float | None = None) -> None:
     """Hand a job id to the carrier; delivering an id twice is harmless."""
     if is_distributed():
-        from beffroi.jobs.celery_app import app
+        from beffroi.jobs.celery_app import celery_app
 
-        app.send_task("beffroi.run_job", args=[job_id], countdown=delay)
+        celery_app(settings.BEFFROI_BROKER_URL).send_task(
+            "beffroi.run_job", args=[job_id], countdown=delay
+        )
     else:
         WAKE.set()
 
@@ -194,13 +206,26 @@ def claim(job_id: int, worker: str) -> bool:
 
 
 def _finish(job_id: int, worker: str, **fields: Any) -> bool:
-    # Only the holder of the lease may write the outcome.
-    return (
-        Job.objects.filter(pk=job_id, state=Job.State.RUNNING, worker=worker).update(
-            finished_at=timezone.now(), **fields
-        )
-        == 1
-    )
+    """Write a job's outcome; only the holder of the lease may.
+
+    The work is done by now, so losing this write would run the job again: a dropped
+    connection (database restart, failover) is retried on a fresh one for a while.
+    """
+    for attempt in range(FINISH_RETRIES):
+        try:
+            return (
+                Job.objects.filter(pk=job_id, state=Job.State.RUNNING, worker=worker).update(
+                    finished_at=timezone.now(), **fields
+                )
+                == 1
+            )
+        except (OperationalError, InterfaceError):
+            if attempt == FINISH_RETRIES - 1 or connection.in_atomic_block:
+                raise
+            log.warning("database unavailable while finishing job %s; retrying", job_id)
+            connection.close()
+            time.sleep(min(0.2 * 2**attempt, 5.0))
+    return False
 
 
 def run_job(job_id: int, worker: str | None = None) -> str:
@@ -283,8 +308,6 @@ _last_periodic: dict[str, float] = {}
 def sweep(now_monotonic: float | None = None) -> list[int]:
     """Hand out again jobs whose lease expired or whose delivery may have been lost, and run
     due periodic functions. Idempotent: several sweepers may run at once."""
-    import time
-
     load_tasks()
     clock = time.monotonic() if now_monotonic is None else now_monotonic
     for spec in PERIODIC.values():
@@ -338,8 +361,6 @@ class EmbeddedRunner:
             thread.join(timeout)
 
     def _loop(self, index: int) -> None:
-        import time
-
         last_sweep = 0.0
         while not self._stop.is_set():
             try:
