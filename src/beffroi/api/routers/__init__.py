@@ -1,0 +1,1 @@
+"""The API operations, one router per domain."""

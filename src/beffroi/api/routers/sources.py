@@ -1,0 +1,137 @@
+"""Sources (credentials write-only), sync requests and the jobs they create."""
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import Router, Status
+from ninja.errors import HttpError
+
+from beffroi.api.auth import actor, requires, scope
+from beffroi.api.schemas import (
+    ERRORS,
+    INVALID,
+    REFUSED,
+    ErrorOut,
+    JobOut,
+    SourceCreate,
+    SourceOut,
+    SourceUpdate,
+)
+from beffroi.audit.services import record
+from beffroi.jobs.engine import enqueue
+from beffroi.jobs.models import Job
+from beffroi.organizations.roles import Capability
+from beffroi.sources.models import Source
+from beffroi.sources.services import create_source, update_source
+
+router = Router(tags=["sources"])
+
+SYNC_TASK = "sources.sync"
+#: Platforms filled by uploads, never synced (as in the web interface).
+UPLOAD_PLATFORMS = {"file"}
+
+
+@router.get(
+    "/orgs/{slug}/sources",
+    response={200: list[SourceOut], **ERRORS},
+    operation_id="list_sources",
+    summary="The organization's sources (credentials are never returned)",
+    **requires(Capability.VIEW),
+)
+def list_sources(request: HttpRequest, slug: str) -> Any:
+    org, _ = scope(request, slug, Capability.VIEW)
+    return list(Source.objects.filter(organization=org).order_by("name"))
+
+
+@router.post(
+    "/orgs/{slug}/sources",
+    response={201: SourceOut, **REFUSED, **ERRORS, **INVALID},
+    operation_id="create_source",
+    summary="Connect a source",
+    **requires(
+        Capability.MANAGE,
+        "Settings and credentials are checked by the platform's connector; an unknown "
+        "platform or a missing option is refused with 400. Credentials are encrypted and "
+        "never returned.",
+    ),
+)
+def create(request: HttpRequest, slug: str, payload: SourceCreate) -> Any:
+    org, _ = scope(request, slug, Capability.MANAGE)
+    with transaction.atomic():
+        source = create_source(
+            actor(request),
+            org,
+            name=payload.name,
+            platform=payload.platform,
+            kind=payload.kind,
+            settings=payload.settings,
+            credentials=payload.credentials,
+            enabled=payload.enabled,
+        )
+        if payload.sync_interval_minutes != source.sync_interval_minutes:
+            source = update_source(
+                actor(request), source, sync_interval_minutes=payload.sync_interval_minutes
+            )
+    return Status(201, source)
+
+
+@router.patch(
+    "/orgs/{slug}/sources/{source_id}",
+    response={200: SourceOut, **REFUSED, **ERRORS, **INVALID},
+    operation_id="update_source",
+    summary="Change a source",
+    **requires(
+        Capability.MANAGE,
+        "Only the fields sent change. Leaving out `credentials` keeps the stored ones.",
+    ),
+)
+def update(request: HttpRequest, slug: str, source_id: int, payload: SourceUpdate) -> Any:
+    org, _ = scope(request, slug, Capability.MANAGE)
+    source = get_object_or_404(Source, pk=source_id, organization=org)
+    changes = payload.model_dump(exclude_unset=True)
+    credentials = changes.pop("credentials", None)
+    return update_source(actor(request), source, credentials=credentials, **changes)
+
+
+@router.post(
+    "/orgs/{slug}/sources/{source_id}/sync",
+    response={202: JobOut, 409: ErrorOut, **ERRORS, **INVALID},
+    operation_id="sync_source",
+    summary="Fetch what is new for a source, in the background",
+    **requires(
+        Capability.INGEST,
+        "Enqueues a `sources.sync` job and returns it. While a sync of the source is pending "
+        "or running, the same job is returned instead of a new one. A disabled source, or a "
+        "file source (filled by imports), is refused with 409.",
+    ),
+)
+def sync(request: HttpRequest, slug: str, source_id: int) -> Any:
+    org, _ = scope(request, slug, Capability.INGEST)
+    source = get_object_or_404(Source, pk=source_id, organization=org)
+    if source.platform in UPLOAD_PLATFORMS:
+        raise HttpError(409, "A file source is filled by importing a file, not by a sync.")
+    if not source.enabled:
+        raise HttpError(409, "This source is disabled: enable it before syncing.")
+    job = enqueue(
+        SYNC_TASK,
+        {"source_id": source.pk},
+        organization=org,
+        dedupe_key=f"{SYNC_TASK}:{source.pk}",
+    )
+    after = {"job": job.pk}
+    record(actor(request), "source.sync_request", organization=org, obj=source, after=after)
+    return Status(202, job)
+
+
+@router.get(
+    "/orgs/{slug}/jobs/{job_id}",
+    response={200: JobOut, **ERRORS, **INVALID},
+    operation_id="get_job",
+    summary="A background job of the organization",
+    **requires(Capability.VIEW),
+)
+def get_job(request: HttpRequest, slug: str, job_id: int) -> Any:
+    org, _ = scope(request, slug, Capability.VIEW)
+    return get_object_or_404(Job, pk=job_id, organization=org)

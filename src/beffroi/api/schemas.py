@@ -1,0 +1,372 @@
+"""Request and response bodies of the JSON API.
+
+Credentials are write-only: they appear in the bodies a client sends (``SourceCreate``,
+``SourceUpdate``) and never in a response, which only says ``has_credentials``.
+"""
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from beffroi.audit.models import AuditEvent
+from beffroi.items.models import Item
+from beffroi.jobs.models import Job
+from beffroi.moderation.models import Case, Decision
+from beffroi.organizations.models import Organization
+from beffroi.organizations.roles import ROLE_CAPABILITIES, Capability, Role
+from beffroi.sources.models import Source
+
+
+def _enum(name: str, choices: type[models.TextChoices]) -> type[enum.StrEnum]:
+    """A plain enum of a model's choices, so that the OpenAPI document lists the values."""
+    return enum.StrEnum(name, [(value.upper(), value) for value in choices.values])  # type: ignore[return-value]
+
+
+RoleName = _enum("RoleName", Role)
+CapabilityName = enum.StrEnum(  # type: ignore[misc]
+    "CapabilityName", [(c.name, c.value) for c in Capability]
+)
+OrganizationKind = _enum("OrganizationKind", Organization.Kind)
+ItemKind = _enum("ItemKind", Item.Kind)
+ItemState = _enum("ItemState", Item.State)
+SourceKind = _enum("SourceKind", Source.Kind)
+SourceStatus = _enum("SourceStatus", Source.Status)
+JobState = _enum("JobState", Job.State)
+DecisionAction = _enum("DecisionAction", Decision.Action)
+CaseState = _enum("CaseState", Case.State)
+AuditChannel = _enum("AuditChannel", AuditEvent.Channel)
+
+
+def capabilities_of(role: str) -> list[str]:
+    return sorted(c.value for c in ROLE_CAPABILITIES.get(role, frozenset()))
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    detail: str = Field(description="A sentence a person can read.")
+    errors: dict[str, list[str]] | None = Field(
+        None, description="Messages per field, when the error concerns fields."
+    )
+
+
+class ValidationErrorOut(Schema):
+    detail: list[dict[str, Any]] = Field(description="One entry per invalid value.")
+
+
+# --- organizations ------------------------------------------------------------------------------
+
+
+class OrganizationOut(Schema):
+    slug: str
+    name: str
+    kind: OrganizationKind  # type: ignore[valid-type]
+    language: str
+    created_at: datetime
+    role: RoleName = Field(description="The token user's role in this organization.")  # type: ignore[valid-type]
+    capabilities: list[CapabilityName] = Field(  # type: ignore[valid-type]
+        description="What that role allows."
+    )
+
+
+class StatsOut(Schema):
+    organization: str
+    items: int
+    sources: int
+    authors: int
+    decisions: int
+    cases: int
+    open_cases: int
+    items_by_kind: dict[str, int]
+    items_by_platform: dict[str, int]
+    items_by_language: dict[str, int]
+
+
+# --- items and authors --------------------------------------------------------------------------
+
+
+class AuthorBrief(Schema):
+    id: int
+    platform: str
+    handle: str
+    display_name: str
+
+
+class AuthorOut(Schema):
+    id: int
+    platform: str
+    platform_id: str
+    handle: str
+    display_name: str
+    url: str
+    extra: dict[str, Any]
+    first_seen_at: datetime
+    item_count: int = Field(description="Items of this author stored for the organization.")
+
+
+class ItemOut(Schema):
+    id: int
+    source_id: int
+    platform: str
+    platform_id: str
+    kind: ItemKind  # type: ignore[valid-type]
+    state: ItemState  # type: ignore[valid-type]
+    thread_id: str = Field(description="Platform id of the conversation's root post.")
+    parent_id: int | None = Field(description="Id of the stored item this one answers.")
+    parent_platform_id: str
+    author: AuthorBrief
+    text: str
+    language: str
+    created_at: datetime = Field(description="When the platform says it was published.")
+    ingested_at: datetime
+    url: str
+
+
+class ItemDetailOut(ItemOut):
+    urls: list[Any]
+    media: list[Any]
+    metrics: dict[str, Any]
+    raw: dict[str, Any] = Field(description="The platform's payload, kept verbatim as evidence.")
+
+
+class ItemPage(Schema):
+    items: list[ItemOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(
+        description="Offset of the next page with the same filters; null on the last page."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page (stable while items arrive); "
+        "null on the last page."
+    )
+
+
+# --- sources and jobs ---------------------------------------------------------------------------
+
+
+class SourceOut(Schema):
+    id: int
+    name: str
+    platform: str
+    kind: SourceKind  # type: ignore[valid-type]
+    enabled: bool
+    settings: dict[str, Any]
+    has_credentials: bool = Field(description="Credentials are stored (they are never returned).")
+    status: SourceStatus  # type: ignore[valid-type]
+    last_error: str
+    last_synced_at: datetime | None
+    retry_after: datetime | None
+    sync_interval_minutes: int
+    created_at: datetime
+
+
+class SourceCreate(Schema):
+    name: str = Field(min_length=1, max_length=120)
+    platform: str = Field(min_length=1, max_length=32, description="A connector's platform name.")
+    kind: SourceKind = Source.Kind.ACCOUNT.value  # type: ignore[valid-type, assignment]
+    enabled: bool = True
+    sync_interval_minutes: int = Field(
+        Source._meta.get_field("sync_interval_minutes").default, ge=1
+    )
+    settings: dict[str, Any] = Field(default_factory=dict)
+    credentials: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Write-only: encrypted at rest and never returned.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class SourceUpdate(Schema):
+    name: str | None = Field(None, min_length=1, max_length=120)
+    kind: SourceKind | None = None  # type: ignore[valid-type]
+    enabled: bool | None = None
+    settings: dict[str, Any] | None = None
+    sync_interval_minutes: int | None = Field(None, ge=1)
+    credentials: dict[str, Any] | None = Field(
+        None,
+        description="Write-only. Absent or null keeps the stored credentials; {} clears them.",
+        json_schema_extra={"writeOnly": True},
+    )
+
+    @field_validator("name", "kind", "enabled", "settings", "sync_interval_minutes", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class JobOut(Schema):
+    id: int
+    name: str
+    state: JobState  # type: ignore[valid-type]
+    attempts: int
+    max_attempts: int
+    run_after: datetime | None
+    last_error: str
+    result: Any = None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+# --- moderation ---------------------------------------------------------------------------------
+
+
+class DecisionOut(Schema):
+    id: int
+    item_id: int
+    action: DecisionAction  # type: ignore[valid-type]
+    category: str
+    clause: str
+    automated: bool
+    actor: str | None = Field(description="Username of the person who decided, if any.")
+    rule: str
+    scores: dict[str, Any]
+    platform_result: dict[str, Any]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_actor(obj: Decision) -> str | None:
+        return obj.actor.get_username() if obj.actor is not None else None
+
+
+class DecisionPage(Schema):
+    items: list[DecisionOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class CaseOut(Schema):
+    id: int
+    item_id: int
+    state: CaseState  # type: ignore[valid-type]
+    reason: str
+    priority: int
+    assignee: str | None = Field(description="Username of the assignee, if any.")
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_assignee(obj: Case) -> str | None:
+        return obj.assignee.get_username() if obj.assignee is not None else None
+
+
+class CasePage(Schema):
+    items: list[CaseOut]
+    count: int
+    limit: int
+    offset: int
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+class MemberOut(Schema):
+    id: int = Field(description="The membership id (used in member paths).")
+    user_id: int
+    username: str
+    email: str
+    role: RoleName  # type: ignore[valid-type]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_username(obj: Any) -> str:
+        return str(obj.user.get_username())
+
+    @staticmethod
+    def resolve_email(obj: Any) -> str:
+        return str(obj.user.email or "")
+
+
+class MemberCreate(Schema):
+    username: str = Field(min_length=1, description="An existing, active user account.")
+    role: RoleName  # type: ignore[valid-type]
+
+
+class MemberUpdate(Schema):
+    role: RoleName  # type: ignore[valid-type]
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+class AuditEventOut(Schema):
+    id: int
+    created_at: datetime
+    actor: str | None = Field(description="Username of the acting user, if any.")
+    actor_label: str
+    channel: AuditChannel  # type: ignore[valid-type]
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+    @staticmethod
+    def resolve_actor(obj: AuditEvent) -> str | None:
+        return obj.actor.get_username() if obj.actor is not None else None
+
+
+class AuditPage(Schema):
+    items: list[AuditEventOut]
+    count: int
+    limit: int
+    offset: int
+
+
+# --- query parameters ----------------------------------------------------------------------------
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+
+
+class PageQuery(Schema):
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="At most 500.")
+    offset: int = Field(0, ge=0)
+
+
+class ItemQuery(PageQuery):
+    source: int | None = Field(None, description="Only items of this source id.")
+    kind: ItemKind | None = None  # type: ignore[valid-type]
+    language: str | None = Field(None, description="ISO 639-1 code, as detected.")
+    state: ItemState | None = None  # type: ignore[valid-type]
+    q: str | None = Field(None, description="Text contains (case-insensitive).")
+    since: datetime | None = Field(None, description="Published at or after.")
+    until: datetime | None = Field(None, description="Published before.")
+    cursor: str | None = Field(
+        None, description="A `next_cursor` from a previous page (then leave `offset` out)."
+    )
+
+
+class DecisionQuery(PageQuery):
+    item: int | None = Field(None, description="Only decisions on this item id.")
+    action: DecisionAction | None = None  # type: ignore[valid-type]
+    automated: bool | None = None
+
+
+class CaseQuery(PageQuery):
+    state: CaseState | None = None  # type: ignore[valid-type]
+    item: int | None = Field(None, description="Only cases about this item id.")
+
+
+class AuditQuery(PageQuery):
+    action: str | None = Field(None, description="e.g. `source.update`.")
+    channel: AuditChannel | None = None  # type: ignore[valid-type]
+
+
+# --- responses shared by the operations -----------------------------------------------------------
+
+#: Token missing or refused; role lacks the capability; not a member or no such object.
+ERRORS: dict[int, type[Schema]] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+#: A parameter or body that does not validate.
+INVALID: dict[int, type[Schema]] = {422: ValidationErrorOut}
+#: A change refused by the services' rules (the message says why).
+REFUSED: dict[int, type[Schema]] = {400: ErrorOut}

@@ -1,0 +1,217 @@
+"""Every API operation, every kind of caller.
+
+The operations are read from the generated OpenAPI document, so an endpoint added later
+cannot escape: the test fails until it is added to ``MATRIX`` with its required capability
+and a way to build a valid request for it.
+
+For each operation: no token, a revoked token and an expired token answer 401; a member of
+another organization gets 404 (organization-scoped operations); and each role gets a 2xx
+answer to a valid request when ``ROLE_CAPABILITIES`` allows the capability, else 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from beffroi.api.auth import AUTHENTICATED, CAPABILITY_EXTENSION
+from beffroi.api.urls import api as ninja_api
+from beffroi.organizations.roles import ROLE_CAPABILITIES, Capability, Role
+
+PREFIX = "/api/v1"
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@dataclass
+class World:
+    """Objects of the target organization, created fresh for each case."""
+
+    org: Any
+    source: Any
+    remote_source: Any
+    item: Any
+    author: Any
+    job: Any
+    new_member: Callable[[], Any]
+    new_user: Callable[[], Any]
+
+
+# (params, body) for a valid request to the operation, built from a fresh World.
+Builder = Callable[[World], tuple[dict[str, Any], Any]]
+
+
+def _no_params(world: World) -> tuple[dict[str, Any], Any]:
+    return {}, None
+
+
+def _org(world: World) -> tuple[dict[str, Any], Any]:
+    return {"slug": world.org.slug}, None
+
+
+MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
+    ("GET", "/orgs"): (None, _no_params),
+    ("GET", "/orgs/{slug}"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/stats"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/items"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/items/{item_id}"): (
+        Capability.VIEW,
+        lambda w: ({"slug": w.org.slug, "item_id": w.item.pk}, None),
+    ),
+    ("GET", "/orgs/{slug}/authors/{author_id}"): (
+        Capability.VIEW,
+        lambda w: ({"slug": w.org.slug, "author_id": w.author.pk}, None),
+    ),
+    ("GET", "/orgs/{slug}/sources"): (Capability.VIEW, _org),
+    ("POST", "/orgs/{slug}/sources"): (
+        Capability.MANAGE,
+        lambda w: (
+            {"slug": w.org.slug},
+            {"name": "New import", "platform": "file", "kind": "import"},
+        ),
+    ),
+    ("PATCH", "/orgs/{slug}/sources/{source_id}"): (
+        Capability.MANAGE,
+        lambda w: ({"slug": w.org.slug, "source_id": w.source.pk}, {"name": "Renamed"}),
+    ),
+    ("POST", "/orgs/{slug}/sources/{source_id}/sync"): (
+        Capability.INGEST,
+        lambda w: ({"slug": w.org.slug, "source_id": w.remote_source.pk}, None),
+    ),
+    ("GET", "/orgs/{slug}/jobs/{job_id}"): (
+        Capability.VIEW,
+        lambda w: ({"slug": w.org.slug, "job_id": w.job.pk}, None),
+    ),
+    ("GET", "/orgs/{slug}/decisions"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/cases"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/members"): (Capability.MANAGE, _org),
+    ("POST", "/orgs/{slug}/members"): (
+        Capability.MANAGE,
+        lambda w: ({"slug": w.org.slug}, {"username": w.new_user().username, "role": "viewer"}),
+    ),
+    ("PATCH", "/orgs/{slug}/members/{member_id}"): (
+        Capability.MANAGE,
+        lambda w: ({"slug": w.org.slug, "member_id": w.new_member().pk}, {"role": "analyst"}),
+    ),
+    ("DELETE", "/orgs/{slug}/members/{member_id}"): (
+        Capability.MANAGE,
+        lambda w: ({"slug": w.org.slug, "member_id": w.new_member().pk}, None),
+    ),
+    ("GET", "/orgs/{slug}/audit"): (Capability.MANAGE, _org),
+}
+
+
+def _operations() -> list[tuple[str, str]]:
+    schema = ninja_api.get_openapi_schema()
+    found = []
+    for path, item in schema["paths"].items():
+        assert path.startswith(PREFIX), path
+        for method in item:
+            if method in METHODS:
+                found.append((method.upper(), path.removeprefix(PREFIX)))
+    return sorted(found)
+
+
+OPERATIONS = _operations()
+ROLES = [role.value for role in Role]
+CALLERS = ["no_token", "revoked_token", "expired_token", "other_org_member", *ROLES]
+
+
+def test_every_operation_is_in_the_matrix() -> None:
+    missing = sorted(set(OPERATIONS) - set(MATRIX))
+    assert not missing, f"Add these operations to MATRIX with their capability: {missing}"
+    stale = sorted(set(MATRIX) - set(OPERATIONS))
+    assert not stale, f"MATRIX lists operations the API no longer has: {stale}"
+
+
+def test_documented_capability_matches_the_matrix() -> None:
+    schema = ninja_api.get_openapi_schema()
+    for method, path in OPERATIONS:
+        operation = schema["paths"][PREFIX + path][method.lower()]
+        capability = MATRIX[(method, path)][0]
+        expected = capability.value if capability is not None else AUTHENTICATED
+        assert operation.get(CAPABILITY_EXTENSION) == expected, (method, path)
+        assert operation.get("security") or schema.get("security"), (method, path)
+
+
+@pytest.fixture
+def world(
+    org: Any, source: Any, make_user: Callable[..., Any], make_item: Callable[..., Any]
+) -> World:
+    from beffroi.jobs.models import Job
+    from beffroi.organizations.models import Membership
+    from beffroi.sources.models import Source
+
+    remote = Source.objects.create(organization=org, name="Mastodon", platform="mastodon")
+    item = make_item(source, raw={"id": "status-1"})
+    job = Job.objects.create(name="sources.sync", organization=org, payload={})
+    counter = {"n": 0}
+
+    def new_user() -> Any:
+        counter["n"] += 1
+        return make_user(f"newcomer-{counter['n']}")
+
+    def new_member() -> Membership:
+        return Membership.objects.create(user=new_user(), organization=org, role=Role.VIEWER)
+
+    return World(org, source, remote, item, item.author, job, new_member, new_user)
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_permission_matrix(
+    method: str,
+    path: str,
+    caller: str,
+    world: World,
+    other_org: Any,
+    make_user: Callable[..., Any],
+    key_for: Callable[..., str],
+    api: Any,
+) -> None:
+    if (method, path) not in MATRIX:
+        pytest.fail(f"{method} {path} is not in MATRIX")
+    capability, build = MATRIX[(method, path)]
+    org_scoped = "{slug}" in path
+    params, body = build(world)
+    url = PREFIX + path.format(**params)
+
+    key: str | None
+    if caller == "no_token":
+        key = None
+    elif caller == "revoked_token":
+        key = key_for(make_user("revoked", org=world.org, role="admin"), revoked=True)
+    elif caller == "expired_token":
+        past = timezone.now() - timedelta(minutes=1)
+        key = key_for(make_user("expired", org=world.org, role="admin"), expires_at=past)
+    elif caller == "other_org_member":
+        key = key_for(make_user("stranger", org=other_org, role="admin"))
+    else:
+        key = key_for(make_user(f"as-{caller}", org=world.org, role=caller))
+
+    response = api.call(method, url, key, body)
+    text = response.content.decode()
+
+    if caller in {"no_token", "revoked_token", "expired_token"}:
+        assert response.status_code == 401, text
+        assert response.json()["detail"]
+        return
+    if caller == "other_org_member":
+        if org_scoped:
+            assert response.status_code == 404, text
+            assert "detail" in response.json()
+        else:
+            assert 200 <= response.status_code < 300, text
+            assert world.org.slug not in text
+        return
+
+    allowed = capability is None or capability in ROLE_CAPABILITIES[caller]
+    if allowed:
+        assert 200 <= response.status_code < 300, f"{caller}: {response.status_code} {text}"
+    else:
+        assert response.status_code == 403, f"{caller}: {response.status_code} {text}"
+        assert response.json()["detail"]

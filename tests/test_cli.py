@@ -1,0 +1,126 @@
+"""The command line, run in-process against the test database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from beffroi.audit.models import AuditEvent
+from beffroi.cli import main
+from beffroi.items.models import Item
+
+GOOD_CSV = """id,created_at,author,text,kind,parent_id,thread_id,language
+p1,2026-10-01T09:00:00+02:00,mairie,Les travaux rue Victor Hugo commencent lundi.,post,,,fr
+c1,2026-10-01T10:00:00+02:00,jean_d,Combien de temps vont durer les travaux ?,comment,p1,p1,fr
+c2,2026-10-01T10:05:00+02:00,amina,How long will the roadworks last?,comment,p1,p1,en
+"""
+
+BAD_CSV = """id,created_at,author,text,likes
+a1,2026-10-01T09:00:00Z,alice,Bonjour,3
+a2,pas une date,bob,Salut,1
+a3,2026-10-01T09:05:00Z,carol,,2
+a4,2026-10-01T09:06:00Z,dan,Coucou,-4
+a5,2026-10-01T09:07:00Z,eve,Bonsoir,0
+"""
+
+
+@pytest.fixture
+def run(db: Any) -> Any:
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Any:
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def write(tmp_path: Path, name: str, content: str) -> Path:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_import_good_file_then_again(run: Any, org: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "items.csv", GOOD_CSV)
+    first = run("import", str(path), "--org", org.slug, "--source", "Export Facebook")
+    assert first.exit_code == 0, first.output
+    assert "Imported 3 new item(s)" in first.output
+    assert Item.objects.filter(organization=org).count() == 3
+    reply = Item.objects.get(platform_id="c1")
+    assert reply.parent is not None and reply.parent.platform_id == "p1"
+    second = run("import", str(path), "--org", org.slug, "--source", "Export Facebook")
+    assert second.exit_code == 0
+    assert "Nothing new: all 3 rows were already imported." in second.output
+    assert Item.objects.filter(organization=org).count() == 3
+    assert AuditEvent.objects.filter(action="source.import", channel="cli").count() == 2
+
+
+def test_import_with_bad_rows_imports_nothing_and_lists_them(
+    run: Any, org: Any, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "bad.csv", BAD_CSV)
+    result = run("import", str(path), "--org", org.slug, "--source", "S")
+    assert result.exit_code == 2
+    assert "3 invalid row(s); nothing was imported." in result.output
+    for line in ("line 3:", "line 4:", "line 5:"):
+        assert line in result.output
+    assert "created_at" in result.output and "text" in result.output and "likes" in result.output
+    assert Item.objects.count() == 0
+
+
+def test_import_skip_invalid_writes_rejected_rows(run: Any, org: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.csv", BAD_CSV)
+    rejected = tmp_path / "rejected.csv"
+    result = run(
+        "import", str(path), "--org", org.slug, "--source", "S", "--skip-invalid",
+        "--rejected", str(rejected),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Imported 2 new item(s)" in result.output
+    assert Item.objects.count() == 2
+    text = rejected.read_text()
+    assert "pas une date" in text and text.count("\n") >= 4
+
+
+def test_import_unknown_org_is_a_clear_error(run: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "items.csv", GOOD_CSV)
+    result = CliRunner().invoke(main, ["import", str(path), "--org", "nope", "--source", "S"])
+    assert result.exit_code == 1
+    assert "No organization 'nope'" in result.output
+
+
+def test_stats_json(run: Any, org: Any, tmp_path: Path) -> None:
+    run("import", str(write(tmp_path, "items.csv", GOOD_CSV)), "--org", org.slug, "--source", "S")
+    result = run("stats", "--org", org.slug, "--json")
+    data = json.loads(result.output)
+    assert data["items"] == 3
+    assert data["sources"] == 1
+    assert data["authors"] == 3
+    assert data["decisions"] == 0 and data["cases"] == 0
+    assert data["items_by_language"] == {"en": 1, "fr": 2}
+
+
+def test_token_create_prints_a_working_key_once(run: Any, make_user: Any) -> None:
+    from beffroi.accounts.models import ApiToken
+
+    make_user("alice")
+    result = run("token", "create", "--user", "alice", "--name", "script")
+    key = result.output.strip()
+    assert key.startswith("bfr_")
+    token = ApiToken.authenticate(key)
+    assert token is not None and token.user.username == "alice"
+    assert key not in json.dumps(list(AuditEvent.objects.values("before", "after")))
+
+
+def test_org_and_user_create(run: Any) -> None:
+    from beffroi.organizations.models import Membership
+
+    assert run("org", "create", "prefecture-test", "Préfecture de Test").exit_code == 0
+    result = run("user", "create", "paul", "--org", "prefecture-test", "--role", "moderator")
+    assert result.exit_code == 0 and "Temporary password:" in result.output
+    assert Membership.objects.get(user__username="paul").role == "moderator"
+    assert AuditEvent.objects.filter(action="membership.create", channel="cli").exists()
