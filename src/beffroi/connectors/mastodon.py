@@ -1,0 +1,938 @@
+"""Mastodon, through the Mastodon.py SDK.
+
+What a sync brings back, in this order, each stage in batches of one API page:
+
+1. direct conversations (``conversations()``), each expanded to its direct messages with
+   ``status_context``, so that a MESSAGE carries its thread (it runs first for that reason);
+2. the connected account's own statuses (posts, and its own replies);
+3. the replies under its recent statuses (``status_context(...).descendants``);
+4. the statuses that mention it (``notifications(types=["mention"])``).
+
+Cursor: a JSON dict ``{"account_id", "conversations_since_id", "statuses_since_id",
+"mentions_since_id"}``. Each ``*_since_id`` is the newest id of its stream already yielded
+(for conversations, the id of their last status, which is how Mastodon pages them); the next
+sync asks for what is newer with ``min_id`` and walks forward with the ``Link: rel="prev"``
+pages, so every batch is strictly newer than the one before and its cursor can be stored as
+soon as it is ingested: a crash resumes without losing or re-reading those streams. A key that
+is absent means "first sync" for that stream: the last ``history_days`` are read newest-first
+(``rel="next"`` pages) and replayed oldest-first with the same guarantee. If the token now
+belongs to another account than ``account_id``, the cursor starts afresh.
+
+Replies are not a stream Mastodon can page: they hang under statuses. Each sync re-reads the
+replies of the account's statuses of the last ``replies_days`` days (``history_days`` on the
+first sync), skipping statuses whose ``replies_count`` is 0. Those replies are yielded again
+on each sync; items are unique per platform id downstream, so this is harmless. A reply to an
+older status is not lost: Mastodon replies mention the author they answer, so it arrives in
+stage 4 as a MENTION (or a MESSAGE when direct). Within one sync an item is yielded once;
+after a crash between stage 1 and the others, the resumed sync may meet those DMs again in
+stages 2 and 4 (harmless for the same reason).
+
+Kinds: an own status is a POST (a REPLY when it answers something); a reply whose parent is
+the thread's root is a COMMENT, deeper ones are REPLY; direct-visibility statuses are MESSAGE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonIllegalArgumentError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from beffroi.connectors.base import (
+    Action,
+    ActionResult,
+    AuthError,
+    ConfigurationError,
+    Connector,
+    ConnectorError,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    ItemRef,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    Option,
+    RateLimited,
+    TransientError,
+    UnsupportedAction,
+)
+
+log = logging.getLogger(__name__)
+
+#: Seconds before a request to the instance is abandoned.
+DEFAULT_TIMEOUT = 30.0
+#: Items asked per page (Mastodon caps statuses at 40 and notifications at 80).
+PAGE_SIZE = 40
+DEFAULT_HISTORY_DAYS = 30
+DEFAULT_REPLIES_DAYS = 7
+#: Mastodon's default maximum length of a report comment.
+REPORT_COMMENT_MAX = 1000
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_VISIBILITY_RANK = {"public": 0, "unlisted": 1, "private": 2, "direct": 3}
+_MEDIA_KINDS = {"image": "image", "gifv": "video", "video": "video", "audio": "audio"}
+_METRICS = ("replies_count", "reblogs_count", "favourites_count")
+
+_BLOCK_TAGS = frozenset(
+    {"p", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "div"}
+)
+_SKIPPED_TAGS = frozenset({"script", "style"})
+#: HTML's white space (not the no-break space, which is kept).
+_HTML_SPACE = str.maketrans("\t\n\r\f", "    ")
+
+CursorState = dict[str, str]
+
+
+# --- HTML ------------------------------------------------------------------------------------
+
+
+class _HTMLText(HTMLParser):
+    """Mastodon's sanitised HTML to plain text, and the addresses it links to."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self._parts: list[str] = []
+        self._pre = 0
+        self._skip = 0
+        self.links: list[str] = []
+
+    def _newlines(self, count: int) -> None:
+        text = "".join(self._parts)
+        if not text.strip():
+            return
+        trailing = len(text) - len(text.rstrip("\n"))
+        if trailing < count:
+            self._parts.append("\n" * (count - trailing))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip += 1
+        elif tag == "br":
+            self._parts.append("\n")
+        elif tag in _BLOCK_TAGS:
+            self._newlines(2)
+            if tag == "pre":
+                self._pre += 1
+        elif tag == "li":
+            self._newlines(1)
+        elif tag == "a":
+            values = dict(attrs)
+            classes = set((values.get("class") or "").split())
+            href = values.get("href")
+            if href and not classes & {"mention", "hashtag"}:
+                self.links.append(href)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK_TAGS:
+            if tag == "pre" and self._pre:
+                self._pre -= 1
+            self._newlines(2)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        if self._pre:
+            self._parts.append(data)
+            return
+        # Outside <pre>, HTML collapses white space (line breaks come from <br> and blocks).
+        spaced = data.translate(_HTML_SPACE)
+        collapsed = " ".join(word for word in spaced.split(" ") if word)
+        at_line_start = not self._parts or self._parts[-1].endswith("\n")
+        if spaced.startswith(" ") and not at_line_start:
+            collapsed = f" {collapsed}"
+        if spaced.endswith(" ") and collapsed.strip(" "):
+            collapsed = f"{collapsed} "
+        self._parts.append(collapsed)
+
+    def text(self) -> str:
+        lines = "".join(self._parts).split("\n")
+        return "\n".join(line.rstrip() for line in lines).strip("\n").strip()
+
+
+def html_to_text(content: str) -> tuple[str, tuple[str, ...]]:
+    """Plain text of a status's HTML ``content`` and the links in it (mentions/tags excluded)."""
+    parser = _HTMLText()
+    parser.feed(content)
+    parser.close()
+    links = tuple(dict.fromkeys(parser.links))
+    return parser.text(), links
+
+
+# --- payload helpers -------------------------------------------------------------------------
+
+
+def _iso(value: datetime) -> str:
+    if value.tzinfo is None:
+        # Mastodon.py parses date-only fields (``last_status_at``) to naive midnights.
+        if value.time() == datetime.min.time():
+            return value.date().isoformat()
+        return value.isoformat()
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def to_json(value: Any) -> Any:
+    """Mastodon.py's objects (AttribAccessDict, datetimes, snowflake ids) as plain JSON data."""
+    if isinstance(value, datetime):
+        return _iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return str(value)
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _id_of(value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int):
+        text = str(value)
+        return text or None
+    return None
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    """Order of Mastodon ids: numeric snowflakes, or fixed-width strings (ULIDs, base62)."""
+    return (len(value), value)
+
+
+def _newest(ids: Sequence[str | None]) -> str | None:
+    present = [item for item in ids if item]
+    return max(present, key=_id_key) if present else None
+
+
+def _field(data: Mapping[str, Any], name: str, where: str = "status") -> Any:
+    if name not in data or data[name] is None:
+        raise MalformedPayload(f"Mastodon: {where} payload has no '{name}'.")
+    return data[name]
+
+
+def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
+    value = settings.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"Mastodon: '{name}' must be a whole number of days.") from None
+    if number < 1:
+        raise ConfigurationError(f"Mastodon: '{name}' must be at least 1.")
+    return number
+
+
+def normalise_base_url(value: str) -> str:
+    """``https://host[:port]`` of an instance, or a ConfigurationError saying what is wrong."""
+    raw = value.strip()
+    if "://" not in raw:
+        raw = f"https://{raw}"
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigurationError(
+            "Mastodon: base_url must be the instance's address, e.g. https://mastodon.social."
+        )
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ConfigurationError(
+            "Mastodon: base_url must be the instance's address only (e.g. "
+            "https://mastodon.social), not a profile or page address."
+        )
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            "Mastodon: base_url must use https; the access token would travel in clear text."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# --- the connector ---------------------------------------------------------------------------
+
+
+class MastodonConnector(Connector):
+    """An organisation's Mastodon account: its posts, the replies, mentions and direct messages.
+
+    ``MastodonConnector(settings, credentials, timeout=30.0, page_size=40)``; see the module
+    docstring for the cursor and how replies are re-checked.
+    """
+
+    platform: ClassVar[str] = "mastodon"
+    label: ClassVar[str] = "Mastodon"
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset(
+        {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.MENTIONS, FetchKind.MESSAGES}
+    )
+    actions: ClassVar[frozenset[Action]] = frozenset(
+        {Action.REPLY, Action.DELETE, Action.PUBLISH, Action.REPORT}
+    )
+    options: ClassVar[Mapping[str, Option]] = {
+        "base_url": Option(
+            label="Instance URL", help="Address of the Mastodon server, e.g. https://piaille.fr"
+        ),
+        "access_token": Option(
+            label="Access token",
+            secret=True,
+            help="Token of an application of the account, with the scopes read, "
+            "write:statuses and write:reports.",
+        ),
+        "history_days": Option(
+            label="Days of history on the first sync",
+            required=False,
+            default=str(DEFAULT_HISTORY_DAYS),
+        ),
+        "replies_days": Option(
+            label="Days during which replies to a post are re-checked",
+            required=False,
+            default=str(DEFAULT_REPLIES_DAYS),
+        ),
+    }
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.base_url = normalise_base_url(str(settings["base_url"]))
+        self.host = urlsplit(self.base_url).netloc
+        self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
+        self.replies_days = _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        self.page_size = page_size
+        self._token = str(credentials["access_token"]).strip()
+        self._client = Mastodon(
+            api_base_url=self.base_url,
+            version_check_mode="none",
+            ratelimit_method="throw",
+            request_timeout=timeout,
+            user_agent="beffroi",
+        )
+        # Set after construction: given to the constructor, a token that happens to name an
+        # existing file would be read from that file by Mastodon.py.
+        self._client.access_token = self._token
+        self._me: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<MastodonConnector {self.base_url}>"
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Required options, a usable instance address and whole numbers of days."""
+        super().validate_options(settings, credentials)
+        normalise_base_url(str(settings["base_url"]))
+        _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
+        _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        if self._token and len(self._token) >= 4:
+            text = text.replace(self._token, "[redacted]")
+        return text[:300]
+
+    def _retry_after(self) -> float | None:
+        reset = getattr(self._client, "ratelimit_reset", None)
+        if reset is None:
+            return None
+        return max(0.0, float(reset) - time.time())
+
+    def _translate(self, exc: MastodonError, what: str, not_found: str | None) -> ConnectorError:
+        where = f"Mastodon ({self.host})"
+        args = exc.args
+        code = args[1] if len(args) > 1 and isinstance(args[1], int) else None
+        said = f" The server said: {self._scrub(str(args[3]))}" if len(args) > 3 and args[3] else ""
+        if isinstance(exc, MastodonUnauthorizedError):
+            return AuthError(
+                f"{where} refused the access token while {what}: it was revoked or has "
+                f"expired. Reconnect the account with a new token.{said}"
+            )
+        if isinstance(exc, MastodonRatelimitError):
+            retry_after = self._retry_after()
+            when = f"in about {retry_after:.0f} s" if retry_after is not None else "later"
+            return RateLimited(
+                f"{where} rate limit reached while {what}; try again {when}.", retry_after
+            )
+        if isinstance(exc, MastodonNotFoundError) or code == 410:
+            detail = not_found or "it was deleted or is not visible to this account"
+            return NotFound(f"{where}: not found while {what} ({detail}).")
+        if isinstance(exc, MastodonNetworkError):
+            reason = self._scrub(str(args[0]) if args else type(exc).__name__)
+            return TransientError(f"{where} could not be reached while {what}: {reason}")
+        if isinstance(exc, MastodonServerError):
+            return TransientError(
+                f"{where} answered with a server error ({code}) while {what}; try again later."
+            )
+        if isinstance(exc, MastodonIllegalArgumentError):
+            return ConfigurationError(
+                f"{where}: invalid request while {what}: {self._scrub(str(exc))}"
+            )
+        if isinstance(exc, MastodonAPIError):
+            if args and isinstance(args[0], str) and args[0].startswith("Could not parse"):
+                return MalformedPayload(f"{where} answered with invalid JSON while {what}.")
+            if code == 403:
+                return AuthError(
+                    f"{where} refused the action while {what}: the access token lacks the "
+                    f"permission (scope) it needs.{said}"
+                )
+            return ConnectorError(f"{where} refused the request ({code}) while {what}.{said}")
+        return ConnectorError(f"{where}: error while {what}: {self._scrub(str(exc))}")
+
+    @contextlib.contextmanager
+    def _api(self, what: str, *, not_found: str | None = None) -> Iterator[None]:
+        """Turn Mastodon.py's exceptions raised inside the block into the contract's errors."""
+        try:
+            yield
+        except MastodonError as exc:
+            raise self._translate(exc, what, not_found) from exc
+
+    def _entries(self, what: str, value: Any) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise MalformedPayload(f"Mastodon ({self.host}): expected a list while {what}.")
+        for entry in value:
+            if not isinstance(entry, Mapping):
+                raise MalformedPayload(
+                    f"Mastodon ({self.host}): a list entry is not an object while {what}."
+                )
+        return value
+
+    def _follow(self, what: str, page: Any, direction: str) -> list[Any]:
+        """The next (older) or previous (newer) page announced by the Link header, or []."""
+        if not getattr(page, f"_pagination_{direction}", None):
+            return []
+        fetch = self._client.fetch_next if direction == "next" else self._client.fetch_previous
+        with self._api(what):
+            result = fetch(page)
+        return self._entries(what, result)
+
+    # --- account ---------------------------------------------------------------------------
+
+    def _account(self) -> dict[str, Any]:
+        if self._me is None:
+            with self._api("verifying the access token"):
+                account = self._client.account_verify_credentials()
+            if not isinstance(account, Mapping) or _id_of(account.get("id")) is None:
+                raise MalformedPayload(
+                    f"Mastodon ({self.host}): verify_credentials returned no account id."
+                )
+            self._me = dict(account)
+        return self._me
+
+    def _own_id(self) -> str:
+        own = _id_of(self._account()["id"])
+        assert own is not None
+        return own
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """A Mastodon Status (JSON or Mastodon.py object) as a NormalizedItem.
+
+        A POST is its own thread; for other kinds ``thread_id`` is left to the caller, who
+        knows the thread (fetch sets it from the status's context).
+        """
+        return self._map_status(raw, kind, thread_id=None)
+
+    def _map_status(
+        self, raw: Mapping[str, Any], kind: ItemKind, *, thread_id: str | None
+    ) -> NormalizedItem:
+        data = to_json(raw)
+        if not isinstance(data, dict):
+            raise MalformedPayload("Mastodon: a status payload is not a JSON object.")
+        platform_id = _id_of(_field(data, "id"))
+        if platform_id is None:
+            raise MalformedPayload("Mastodon: status payload has an invalid 'id'.")
+        created_at = _parse_datetime(_field(data, "created_at"))
+        if created_at is None:
+            raise MalformedPayload(
+                f"Mastodon: status {platform_id} has an invalid 'created_at' date."
+            )
+        content = _field(data, "content")
+        if not isinstance(content, str):
+            raise MalformedPayload(f"Mastodon: status {platform_id} has a non-text 'content'.")
+        text, links = html_to_text(content)
+        spoiler = data.get("spoiler_text")
+        if isinstance(spoiler, str) and spoiler.strip():
+            text = f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
+        mention_urls = {
+            mention.get("url")
+            for mention in data.get("mentions") or []
+            if isinstance(mention, Mapping)
+        }
+        return NormalizedItem(
+            platform_id=platform_id,
+            kind=kind,
+            text=text,
+            created_at=created_at,
+            author=self._map_account(_field(data, "account"), platform_id),
+            thread_id=thread_id
+            if thread_id is not None
+            else (platform_id if kind == ItemKind.POST else None),
+            parent_id=_id_of(data.get("in_reply_to_id")),
+            url=str(data.get("url") or data.get("uri") or ""),
+            urls=tuple(link for link in links if link not in mention_urls),
+            media=self._map_media(data.get("media_attachments"), platform_id),
+            metrics={
+                name: data[name]
+                for name in _METRICS
+                if isinstance(data.get(name), int) and not isinstance(data.get(name), bool)
+            },
+            language=data.get("language") if isinstance(data.get("language"), str) else None,
+            raw=data,
+        )
+
+    @staticmethod
+    def _map_account(account: Any, status_id: str) -> NormalizedAuthor:
+        if not isinstance(account, Mapping):
+            raise MalformedPayload(f"Mastodon: status {status_id} has a non-object 'account'.")
+        account_id = _id_of(account.get("id"))
+        if account_id is None:
+            raise MalformedPayload(f"Mastodon: status {status_id} has an 'account' with no 'id'.")
+        acct = account.get("acct")
+        if not isinstance(acct, str) or not acct:
+            raise MalformedPayload(f"Mastodon: status {status_id} has an 'account' with no 'acct'.")
+        extra = {
+            key: account[key]
+            for key in ("username", "bot", "avatar")
+            if account.get(key) is not None
+        }
+        return NormalizedAuthor(
+            platform_id=account_id,
+            handle=acct,
+            display_name=str(account.get("display_name") or ""),
+            url=str(account.get("url") or ""),
+            extra=extra,
+        )
+
+    @staticmethod
+    def _map_media(attachments: Any, status_id: str) -> tuple[Media, ...]:
+        if attachments is None:
+            return ()
+        if not isinstance(attachments, list):
+            raise MalformedPayload(
+                f"Mastodon: status {status_id} has a non-list 'media_attachments'."
+            )
+        media = []
+        for attachment in attachments:
+            if not isinstance(attachment, Mapping):
+                continue
+            url = attachment.get("url") or attachment.get("remote_url") or ""
+            media.append(
+                Media(
+                    kind=_MEDIA_KINDS.get(str(attachment.get("type")), "other"),
+                    url=str(url),
+                    description=str(attachment.get("description") or ""),
+                )
+            )
+        return tuple(media)
+
+    def _thread_kind(self, status: Mapping[str, Any], root_id: str) -> ItemKind:
+        if status.get("visibility") == "direct":
+            return ItemKind.MESSAGE
+        if _id_of(status.get("in_reply_to_id")) == root_id:
+            return ItemKind.COMMENT
+        return ItemKind.REPLY
+
+    # --- fetch -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Direct messages, own statuses, replies, then mentions (see the module docstring)."""
+        self._me = None  # verify the token, and whose it is, at every sync
+        own_id = self._own_id()
+        state: CursorState = {
+            key: str(value)
+            for key, value in (cursor or {}).items()
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value)
+        }
+        if state.get("account_id") not in (None, own_id):
+            log.warning(
+                "Mastodon (%s): token now belongs to another account; full resync.", self.host
+            )
+            state = {}
+        state["account_id"] = own_id
+        first_sync = "statuses_since_id" not in state
+        seen: set[str] = set()
+
+        known_dm = state.get("conversations_since_id")
+        yield from self._stream(
+            state,
+            "conversations_since_id",
+            "listing direct conversations",
+            lambda **kw: self._client.conversations(**kw),
+            entry_id=lambda conversation: _id_of((conversation.get("last_status") or {}).get("id")),
+            entry_date=lambda conversation: (conversation.get("last_status") or {}).get(
+                "created_at"
+            ),
+            to_items=lambda page: self._conversation_items(page, seen, known_dm),
+        )
+        yield from self._stream(
+            state,
+            "statuses_since_id",
+            "listing the account's statuses",
+            lambda **kw: self._client.account_statuses(own_id, exclude_reblogs=True, **kw),
+            entry_id=lambda status: _id_of(status.get("id")),
+            entry_date=lambda status: status.get("created_at"),
+            to_items=lambda page: self._own_items(page, seen),
+        )
+        replies_days = max(self.replies_days, self.history_days if first_sync else 0)
+        yield from self._replies(own_id, state, seen, replies_days)
+        yield from self._stream(
+            state,
+            "mentions_since_id",
+            "listing mentions",
+            lambda **kw: self._client.notifications(types=["mention"], **kw),
+            entry_id=lambda notification: _id_of(notification.get("id")),
+            entry_date=lambda notification: notification.get("created_at"),
+            to_items=lambda page: self._mention_items(page, seen),
+        )
+
+    def _stream(
+        self,
+        state: CursorState,
+        key: str,
+        what: str,
+        call: Callable[..., Any],
+        *,
+        entry_id: Callable[[Mapping[str, Any]], str | None],
+        entry_date: Callable[[Mapping[str, Any]], Any],
+        to_items: Callable[[list[Any]], list[NormalizedItem]],
+    ) -> Iterator[FetchBatch]:
+        """Batches of a ``min_id``-paginated list, oldest first, advancing ``state[key]``."""
+
+        def emit(entries: list[Any], newest: str | None) -> FetchBatch | None:
+            items = to_items(entries)
+            current = state.get(key)
+            if newest and (current is None or _id_key(newest) > _id_key(current)):
+                state[key] = newest
+            elif not items:
+                return None
+            return FetchBatch(items=items, cursor=dict(state))
+
+        since = state.get(key)
+        if since is not None:
+            with self._api(what):
+                result = call(min_id=since, limit=self.page_size)
+            page = self._entries(what, result)
+            while page:
+                prev = getattr(page, "_pagination_prev", None) or {}
+                newest = _newest([_id_of(prev.get("min_id")), *(entry_id(e) for e in page)])
+                reached = state.get(key)
+                batch = emit(list(reversed(page)), newest)
+                if batch is not None:
+                    yield batch
+                if state.get(key) == reached:
+                    break  # the server did not move forward: stop rather than loop
+                page = self._follow(what, page, "prev")
+            return
+
+        # First sync: newest-first back to the history limit, then replay oldest-first.
+        cutoff = datetime.now(UTC) - timedelta(days=self.history_days)
+        with self._api(what):
+            result = call(limit=self.page_size)
+        kept = self._walk_back(what, self._entries(what, result), entry_id, entry_date, cutoff)
+        kept.reverse()
+        for start in range(0, len(kept), self.page_size):
+            chunk = kept[start : start + self.page_size]
+            batch = emit(chunk, _newest([entry_id(e) for e in chunk]))
+            if batch is not None:
+                yield batch
+
+    def _walk_back(
+        self,
+        what: str,
+        page: list[Any],
+        entry_id: Callable[[Mapping[str, Any]], str | None],
+        entry_date: Callable[[Mapping[str, Any]], Any],
+        cutoff: datetime,
+    ) -> list[Any]:
+        """Entries from ``page`` on, newest first, following ``rel="next"`` until ``cutoff``."""
+        kept: list[Any] = []
+        oldest: str | None = None
+        while page:
+            ids = [i for i in (entry_id(e) for e in page) if i]
+            if oldest is not None and ids and _id_key(max(ids, key=_id_key)) >= _id_key(oldest):
+                break  # the server did not move backward: stop rather than loop
+            recent = [e for e in page if (_parse_datetime(entry_date(e)) or cutoff) >= cutoff]
+            kept.extend(recent)
+            if len(recent) < len(page):
+                break
+            oldest = min(ids, key=_id_key) if ids else oldest
+            page = self._follow(what, page, "next")
+        return kept
+
+    def _own_items(self, page: list[Any], seen: set[str]) -> list[NormalizedItem]:
+        items = []
+        for status in page:
+            if status.get("reblog"):
+                continue
+            kind = ItemKind.REPLY if status.get("in_reply_to_id") else ItemKind.POST
+            if status.get("visibility") == "direct":
+                kind = ItemKind.MESSAGE
+            item = self.map_item(status, kind)
+            if item.platform_id not in seen:
+                seen.add(item.platform_id)
+                items.append(item)
+        return items
+
+    def _replies(
+        self, own_id: str, state: CursorState, seen: set[str], days: int
+    ) -> Iterator[FetchBatch]:
+        what = "listing the account's recent statuses"
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        with self._api(what):
+            result = self._client.account_statuses(
+                own_id, exclude_reblogs=True, limit=self.page_size
+            )
+        recent = self._walk_back(
+            what,
+            self._entries(what, result),
+            lambda status: _id_of(status.get("id")),
+            lambda status: status.get("created_at"),
+            cutoff,
+        )
+
+        for status in reversed(recent):
+            status_id = _id_of(status.get("id"))
+            if status_id is None or status.get("replies_count") == 0 or status.get("reblog"):
+                continue
+            context = self._context(status_id, f"reading the replies to status {status_id}")
+            if context is None:
+                continue
+            ancestors, descendants = context
+            root = _id_of(ancestors[0].get("id")) if ancestors else status_id
+            items = []
+            for reply in descendants:
+                item = self._map_status(
+                    reply, self._thread_kind(reply, root or status_id), thread_id=root
+                )
+                if item.platform_id not in seen:
+                    seen.add(item.platform_id)
+                    items.append(item)
+            if items:
+                yield FetchBatch(items=items, cursor=dict(state))
+
+    def _context(self, status_id: str, what: str) -> tuple[list[Any], list[Any]] | None:
+        """Ancestors and descendants of a status; None when it disappeared meanwhile."""
+        try:
+            with self._api(what):
+                context = self._client.status_context(status_id)
+        except NotFound:
+            log.info(
+                "Mastodon (%s): status %s vanished before its replies were read.",
+                self.host,
+                status_id,
+            )
+            return None
+        if not isinstance(context, Mapping):
+            raise MalformedPayload(f"Mastodon ({self.host}): context is not an object ({what}).")
+        return (
+            self._entries(what, context.get("ancestors")),
+            self._entries(what, context.get("descendants")),
+        )
+
+    def _mention_items(self, page: list[Any], seen: set[str]) -> list[NormalizedItem]:
+        items = []
+        for notification in page:
+            status = notification.get("status")
+            if notification.get("type") != "mention" or not isinstance(status, Mapping):
+                continue
+            kind = ItemKind.MESSAGE if status.get("visibility") == "direct" else ItemKind.MENTION
+            item = self.map_item(status, kind)
+            if item.platform_id not in seen:
+                seen.add(item.platform_id)
+                items.append(item)
+        return items
+
+    def _conversation_items(
+        self, page: list[Any], seen: set[str], known: str | None
+    ) -> list[NormalizedItem]:
+        """Each conversation's last status and, newer than ``known``, its direct ancestors."""
+        items = []
+        for conversation in page:
+            last = conversation.get("last_status")
+            last_id = _id_of(last.get("id")) if isinstance(last, Mapping) else None
+            if last is None or last_id is None:
+                continue
+            context = self._context(last_id, f"reading direct conversation {last_id}")
+            ancestors = context[0] if context else []
+            root = (_id_of(ancestors[0].get("id")) if ancestors else None) or last_id
+            chain = [
+                status
+                for status in ancestors
+                if status.get("visibility") == "direct"
+                and (known is None or _id_key(_id_of(status.get("id")) or "") > _id_key(known))
+            ]
+            chain.append(last)
+            for status in chain:
+                item = self._map_status(status, ItemKind.MESSAGE, thread_id=root)
+                if item.platform_id not in seen:
+                    seen.add(item.platform_id)
+                    items.append(item)
+        return items
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _result(self, status: Any, detail: str) -> ActionResult:
+        data = to_json(status)
+        if not isinstance(data, dict) or _id_of(data.get("id")) is None:
+            raise MalformedPayload(f"Mastodon ({self.host}): the answer has no status id.")
+        return ActionResult(ok=True, platform_id=_id_of(data["id"]), detail=detail, raw=data)
+
+    @staticmethod
+    def _idempotency_key(*parts: str) -> str:
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer ``item``, mentioning its author and participants as Mastodon's web app does.
+
+        Visibility is "direct" for a MESSAGE or a direct parent, otherwise "public" unless
+        the parent is more restricted (a reply never widens a conversation's audience).
+        """
+        own_id = self._own_id()
+        with self._api(f"reading status {item.platform_id}"):
+            parent = self._client.status(item.platform_id)
+        if not isinstance(parent, Mapping):
+            raise MalformedPayload(f"Mastodon ({self.host}): status {item.platform_id} is empty.")
+        parent_visibility = str(parent.get("visibility") or "public")
+        visibility = max(
+            ("public", parent_visibility),
+            key=lambda name: _VISIBILITY_RANK.get(name, 0),
+        )
+        if item.kind == ItemKind.MESSAGE:
+            visibility = "direct"
+        body = self._with_mentions(text, parent, own_id)
+        with self._api(f"posting a reply to status {item.platform_id}"):
+            status = self._client.status_post(
+                body,
+                in_reply_to_id=item.platform_id,
+                visibility=visibility,
+                idempotency_key=self._idempotency_key(item.platform_id, visibility, body),
+            )
+        return self._result(status, f"Replied on Mastodon ({visibility}).")
+
+    @staticmethod
+    def _with_mentions(text: str, parent: Mapping[str, Any], own_id: str) -> str:
+        accounts = [parent.get("account"), *(parent.get("mentions") or [])]
+        handles = []
+        for account in accounts:
+            if not isinstance(account, Mapping) or _id_of(account.get("id")) == own_id:
+                continue
+            acct = account.get("acct")
+            if isinstance(acct, str) and acct and f"@{acct}".lower() not in text.lower():
+                handles.append(f"@{acct}")
+        handles = list(dict.fromkeys(handles))
+        return f"{' '.join(handles)} {text}" if handles else text
+
+    def delete(self, item: ItemRef) -> ActionResult:
+        """Delete a status of the connected account.
+
+        Mastodon only lets an account delete its own statuses; other people's replies can be
+        reported (:meth:`report`), not deleted.
+        """
+        if item.author_id is not None and item.author_id != self._own_id():
+            raise UnsupportedAction(
+                "Mastodon only lets an account delete its own statuses; this one was written "
+                "by someone else. Report it to the instance's moderators instead."
+            )
+        with self._api(
+            f"deleting status {item.platform_id}",
+            not_found="it no longer exists, or is not a status of this account: Mastodon only "
+            "lets an account delete its own statuses",
+        ):
+            status = self._client.status_delete(item.platform_id)
+        return self._result(status, "Deleted on Mastodon.")
+
+    def report(self, item: ItemRef, reason: str) -> ActionResult:
+        """Report the status and its author to the moderators, forwarded to a remote instance."""
+        account_id = item.author_id
+        if account_id is None:
+            with self._api(f"reading status {item.platform_id}"):
+                status = self._client.status(item.platform_id)
+            account = status.get("account") if isinstance(status, Mapping) else None
+            account_id = _id_of(account.get("id")) if isinstance(account, Mapping) else None
+            if account_id is None:
+                raise MalformedPayload(
+                    f"Mastodon ({self.host}): status {item.platform_id} has no author."
+                )
+        with self._api(f"reporting status {item.platform_id}"):
+            report = self._client.report(
+                account_id,
+                status_ids=[item.platform_id],
+                comment=reason[:REPORT_COMMENT_MAX],
+                forward=True,
+            )
+        return self._result(report, "Reported to the Mastodon moderators.")
+
+    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+        """Publish a public status (text only)."""
+        if media:
+            raise UnsupportedAction(
+                "The Mastodon connector publishes text only; attaching media is not supported."
+            )
+        with self._api("publishing a status"):
+            status = self._client.status_post(
+                text,
+                visibility="public",
+                idempotency_key=self._idempotency_key("publish", text),
+            )
+        return self._result(status, "Published on Mastodon.")
+
+    def hide(self, item: ItemRef) -> ActionResult:
+        """Mastodon cannot hide replies: raises UnsupportedAction saying what it can do."""
+        raise UnsupportedAction(
+            "Mastodon has no way to hide replies to your posts: its API lets an account delete "
+            "only its own statuses. Report the reply to the moderators, or block or mute its "
+            "author, instead."
+        )
+
+    def unhide(self, item: ItemRef) -> ActionResult:
+        """Mastodon cannot hide replies, so there is nothing to unhide."""
+        raise UnsupportedAction("Mastodon has no way to hide (or unhide) replies to your posts.")

@@ -1,0 +1,896 @@
+"""A Mastodon server on 127.0.0.1 that answers as the API reference documents.
+
+Endpoints: ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/accounts/:id/statuses``,
+``GET /api/v1/statuses/:id``, ``GET /api/v1/statuses/:id/context``,
+``GET /api/v1/notifications``, ``GET /api/v1/conversations``, ``POST /api/v1/statuses``,
+``DELETE /api/v1/statuses/:id`` and ``POST /api/v1/reports``. Lists paginate like Mastodon:
+newest first, ``max_id``/``since_id``/``min_id``/``limit`` (capped at ``max_limit``), a
+``Link`` header with ``rel="next"`` (``max_id``, only when the page is full) and ``rel="prev"``
+(``min_id``, when the page is not empty). Ids are snowflakes (milliseconds << 16 | sequence)
+for accounts and statuses, serial numbers for notifications, conversations and reports.
+Every answer carries ``X-RateLimit-Limit/Remaining/Reset``.
+
+Failure switches: :meth:`revoke_token` (401), :meth:`rate_limit` (429 for the next N
+requests), :meth:`not_found` (404 for one status), :meth:`malformed` (invalid JSON for a path),
+:meth:`truncate` (a body cut short of its Content-Length), :meth:`server_error` (5xx for a
+path), :meth:`fail_after` (every request after the next K fails: a crash mid-sync) and
+:meth:`heal` (clear them all). :attr:`requests` records what was asked.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+DEFAULT_TOKEN = "fake-token-5f1d0c7e9a"
+UNAUTHORIZED = {"error": "The access token is invalid"}
+NOT_FOUND = {"error": "Record not found"}
+TOO_MANY = {"error": "Too many requests"}
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+_URL = re.compile(r"^https?://\S+$")
+_MENTION = re.compile(r"^@([\w.]+(?:@[\w.-]+)?)$")
+_HASHTAG = re.compile(r"^#(\w+)$")
+
+
+def iso(moment: datetime) -> str:
+    """Mastodon's datetime format: ``2019-11-25T04:08:24.000Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RecordedRequest:
+    """One request the server received (the Authorization header is not kept)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    headers: dict[str, str]
+    authorized: bool
+
+    def param(self, name: str) -> Any:
+        """First value of ``name`` in the query or the body (form or JSON)."""
+        if name in self.query:
+            return self.query[name][0]
+        if isinstance(self.body, dict) and name in self.body:
+            value = self.body[name]
+            return value[0] if isinstance(value, list) and len(value) == 1 else value
+        return None
+
+    def values(self, name: str) -> list[str]:
+        """All values of ``name`` (``types[]``, ``status_ids[]``…)."""
+        if name in self.query:
+            return self.query[name]
+        if isinstance(self.body, dict) and name in self.body:
+            value = self.body[name]
+            return value if isinstance(value, list) else [value]
+        return []
+
+
+@dataclass
+class _Failures:
+    revoked: bool = False
+    rate_limited: int = 0
+    rate_reset_in: float = 60.0
+    not_found: set[str] = field(default_factory=set)
+    malformed: dict[str, bytes] = field(default_factory=dict)
+    truncated: set[str] = field(default_factory=set)
+    server_errors: dict[str, int] = field(default_factory=dict)
+    fail_after: int | None = None
+    fail_status: int | None = 503
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeMastodon
+
+
+class FakeMastodon:
+    """The state of one instance seen by one logged-in account, served over HTTP."""
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        domain: str = "mastodon.example",
+        username: str = "mairie",
+        display_name: str = "Mairie de Test",
+        default_limit: int = 2,
+        max_limit: int = 3,
+    ) -> None:
+        self.token = token
+        self.domain = domain
+        self.default_limit = default_limit
+        self.max_limit = max_limit
+        self.lock = threading.RLock()
+        self.requests: list[RecordedRequest] = []
+        self.reports: list[dict[str, Any]] = []
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.notifications: list[dict[str, Any]] = []
+        self.conversations: dict[str, dict[str, Any]] = {}
+        self.failures = _Failures()
+        self._serial = itertools.count(1000)
+        self._sequence = itertools.count(1)
+        self._idempotency: dict[str, str] = {}
+        self._remaining = 300
+        self._window_reset = datetime.now(UTC) + timedelta(minutes=5)
+        self.me = self.add_account(username, display_name=display_name)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeMastodon:
+        """Listen on 127.0.0.1, on a free port, in a background thread."""
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeMastodon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, the connector's ``base_url``."""
+        assert self._server is not None, "start() the server first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # --- failure switches ------------------------------------------------------------------
+
+    def revoke_token(self) -> None:
+        """Every request now answers 401 ``{"error": "The access token is invalid"}``."""
+        with self.lock:
+            self.failures.revoked = True
+
+    def rate_limit(self, requests: int = 1, *, reset_in: float = 60.0) -> None:
+        """The next ``requests`` requests answer 429; the window resets ``reset_in`` s later."""
+        with self.lock:
+            self.failures.rate_limited = requests
+            self.failures.rate_reset_in = reset_in
+
+    def not_found(self, status_id: str) -> None:
+        """Requests naming ``status_id`` in their path answer 404 (it was deleted)."""
+        with self.lock:
+            self.failures.not_found.add(str(status_id))
+
+    def malformed(self, path_prefix: str, body: bytes = b'[{"id": "1", "content": ') -> None:
+        """Requests whose path starts with ``path_prefix`` get 200 with ``body`` (not JSON)."""
+        with self.lock:
+            self.failures.malformed[path_prefix] = body
+
+    def truncate(self, path_prefix: str) -> None:
+        """Requests to ``path_prefix`` get half their body, then the connection closes."""
+        with self.lock:
+            self.failures.truncated.add(path_prefix)
+
+    def server_error(self, path_prefix: str, status: int = 500) -> None:
+        """Requests to ``path_prefix`` answer ``status`` (5xx)."""
+        with self.lock:
+            self.failures.server_errors[path_prefix] = status
+
+    def fail_after(self, requests: int, *, status: int | None = 503) -> None:
+        """After ``requests`` more requests, every request fails (``status``, or the
+        connection is dropped when ``status`` is None) until :meth:`heal`."""
+        with self.lock:
+            self.failures.fail_after = requests
+            self.failures.fail_status = status
+
+    def heal(self) -> None:
+        """Clear every failure switch."""
+        with self.lock:
+            self.failures = _Failures()
+
+    # --- state -----------------------------------------------------------------------------
+
+    def _snowflake(self, moment: datetime) -> str:
+        return str((int(moment.timestamp() * 1000) << 16) | (next(self._sequence) & 0xFFFF))
+
+    def add_account(
+        self, username: str, *, domain: str | None = None, display_name: str = "", bot: bool = False
+    ) -> dict[str, Any]:
+        """A (local, or remote when ``domain`` is given) account; returns its entity."""
+        with self.lock:
+            now = datetime.now(UTC)
+            host = domain or self.domain
+            account_id = self._snowflake(now - timedelta(days=400))
+            self.accounts[account_id] = {
+                "id": account_id,
+                "username": username,
+                "acct": f"{username}@{domain}" if domain else username,
+                "display_name": display_name or username.title(),
+                "locked": False,
+                "bot": bot,
+                "discoverable": True,
+                "indexable": True,
+                "group": False,
+                "created_at": iso(
+                    (now - timedelta(days=400)).replace(hour=0, minute=0, second=0, microsecond=0)
+                ),
+                "note": f"<p>{html.escape(display_name or username)}</p>",
+                "url": f"https://{host}/@{username}",
+                "uri": f"https://{host}/users/{username}",
+                "avatar": f"https://files.{self.domain}/avatars/{account_id}.png",
+                "avatar_static": f"https://files.{self.domain}/avatars/{account_id}.png",
+                "header": f"https://files.{self.domain}/headers/missing.png",
+                "header_static": f"https://files.{self.domain}/headers/missing.png",
+                "followers_count": 0,
+                "following_count": 0,
+                "statuses_count": 0,
+                "last_status_at": None,
+                "hide_collections": False,
+                "noindex": False,
+                "emojis": [],
+                "roles": [],
+                "fields": [],
+            }
+            return self.account(account_id)
+
+    def account(self, account_id: str) -> dict[str, Any]:
+        """The Account entity."""
+        with self.lock:
+            data = dict(self.accounts[str(account_id)])
+            own = [s for s in self.statuses.values() if s["account_id"] == data["id"]]
+            data["statuses_count"] = len([s for s in own if not s["deleted"]])
+            if own:
+                data["last_status_at"] = max(s["created_at"] for s in own).date().isoformat()
+            return data
+
+    def _by_acct(self, acct: str) -> dict[str, Any] | None:
+        for account in self.accounts.values():
+            local = f"{account['username']}@{self.domain}"
+            if acct.lower() in (account["acct"].lower(), local.lower()):
+                return account
+        return None
+
+    def add_status(
+        self,
+        text: str = "",
+        *,
+        account: dict[str, Any] | None = None,
+        in_reply_to: str | dict[str, Any] | None = None,
+        visibility: str = "public",
+        days_ago: float = 0,
+        content_html: str | None = None,
+        media: Iterable[dict[str, Any]] = (),
+        mentions: Iterable[dict[str, Any]] = (),
+        language: str | None = "fr",
+        spoiler_text: str = "",
+        reblogs: int = 0,
+        favourites: int = 0,
+    ) -> dict[str, Any]:
+        """Store a status as if it had been posted (``account`` defaults to the logged-in one).
+
+        Like Mastodon's apps, a reply or a direct message from someone else mentions the
+        logged-in account; mentioning it creates a ``mention`` notification, and a direct
+        status joins (or starts) a conversation.
+        """
+        with self.lock:
+            author = self.accounts[str((account or self.me)["id"])]
+            parent = self.statuses[self._sid(in_reply_to)] if in_reply_to is not None else None
+            created_at = datetime.now(UTC) - timedelta(days=days_ago)
+            mentioned = [self.accounts[str(a["id"])] for a in mentions]
+            for token in text.split():
+                found = _MENTION.match(token) and self._by_acct(token[1:])
+                if found and found not in mentioned:
+                    mentioned.append(found)
+            me = self.accounts[self.me["id"]]
+            addressed_to_me = parent is not None and parent["account_id"] == me["id"]
+            if (
+                author is not me
+                and me not in mentioned
+                and (addressed_to_me or visibility == "direct")
+            ):
+                mentioned.insert(0, me)
+                text = f"@{me['username']} {text}" if content_html is None else text
+            status_id = self._snowflake(created_at)
+            record: dict[str, Any] = {
+                "id": status_id,
+                "account_id": author["id"],
+                "created_at": created_at,
+                "text": text,
+                "content": content_html
+                if content_html is not None
+                else self.render(text, mentioned),
+                "visibility": visibility,
+                "in_reply_to_id": parent["id"] if parent else None,
+                "in_reply_to_account_id": parent["account_id"] if parent else None,
+                "mentions": [a["id"] for a in mentioned],
+                "media": [self._media(m) for m in media],
+                "language": language,
+                "spoiler_text": spoiler_text,
+                "reblogs_count": reblogs,
+                "favourites_count": favourites,
+                "deleted": False,
+            }
+            self.statuses[status_id] = record
+            if author is not me and me in mentioned:
+                self.notifications.append(
+                    {
+                        "id": str(next(self._serial)),
+                        "type": "mention",
+                        "created_at": created_at,
+                        "account_id": author["id"],
+                        "status_id": status_id,
+                    }
+                )
+            if visibility == "direct" and (author is me or me in mentioned):
+                self._join_conversation(record, parent)
+            return self.status(status_id)
+
+    def add_dm(
+        self, account: dict[str, Any], text: str, *, in_reply_to: str | dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A direct message from ``account`` to the logged-in account."""
+        return self.add_status(text, account=account, in_reply_to=in_reply_to, visibility="direct")
+
+    def _join_conversation(self, record: dict[str, Any], parent: dict[str, Any] | None) -> None:
+        for conversation in self.conversations.values():
+            if parent is not None and parent["id"] in conversation["status_ids"]:
+                break
+        else:
+            conversation = {"id": str(next(self._serial)), "status_ids": [], "unread": False}
+            self.conversations[conversation["id"]] = conversation
+        conversation["status_ids"].append(record["id"])
+        conversation["unread"] = record["account_id"] != self.me["id"]
+
+    def _media(self, spec: dict[str, Any]) -> dict[str, Any]:
+        media_id = str(next(self._serial))
+        kind = spec.get("type", "image")
+        ext = {"image": "png", "video": "mp4", "gifv": "mp4", "audio": "mp3"}.get(kind, "bin")
+        url = f"https://files.{self.domain}/media_attachments/{media_id}/original.{ext}"
+        return {
+            "id": media_id,
+            "type": kind,
+            "url": url,
+            "preview_url": url.replace("original", "small"),
+            "remote_url": None,
+            "preview_remote_url": None,
+            "text_url": None,
+            "meta": spec.get("meta", {}),
+            "description": spec.get("description"),
+            "blurhash": "UFBWY:8_0Jxv4mx]t8t64.%M-:IUWGWAt6M}",
+        }
+
+    def _sid(self, value: str | dict[str, Any]) -> str:
+        return str(value["id"] if isinstance(value, dict) else value)
+
+    def delete_status(self, status_id: str | dict[str, Any]) -> None:
+        """Delete a status (as its author would); its mention notifications go with it."""
+        with self.lock:
+            self.statuses[self._sid(status_id)]["deleted"] = True
+
+    # --- rendering -------------------------------------------------------------------------
+
+    def render(self, text: str, mentioned: list[dict[str, Any]]) -> str:
+        """Text as Mastodon's HTML: paragraphs, <br />, links, mentions and hashtags."""
+        paragraphs = []
+        for paragraph in text.split("\n\n"):
+            lines = [self._render_line(line, mentioned) for line in paragraph.split("\n")]
+            paragraphs.append(f"<p>{'<br />'.join(lines)}</p>")
+        return "".join(paragraphs)
+
+    def _render_line(self, line: str, mentioned: list[dict[str, Any]]) -> str:
+        out = []
+        for token in re.split(r"(\s+)", line):
+            mention = _MENTION.match(token)
+            account = self._by_acct(mention.group(1)) if mention else None
+            if _URL.match(token):
+                scheme, _, rest = token.partition("://")
+                shown, hidden = rest[:30], rest[30:]
+                out.append(
+                    f'<a href="{html.escape(token)}" target="_blank" rel="nofollow noopener" '
+                    f'translate="no"><span class="invisible">{scheme}://</span>'
+                    f'<span class="{"ellipsis" if hidden else ""}">{html.escape(shown)}</span>'
+                    f'<span class="invisible">{html.escape(hidden)}</span></a>'
+                )
+            elif account is not None and account in mentioned:
+                out.append(
+                    f'<span class="h-card" translate="no"><a href="{account["url"]}" '
+                    f'class="u-url mention">@<span>{html.escape(account["username"])}</span>'
+                    "</a></span>"
+                )
+            elif tag := _HASHTAG.match(token):
+                out.append(
+                    f'<a href="https://{self.domain}/tags/{tag.group(1).lower()}" '
+                    f'class="mention hashtag" rel="tag">#<span>{tag.group(1)}</span></a>'
+                )
+            else:
+                out.append(html.escape(token, quote=False))
+        return "".join(out)
+
+    # --- entities --------------------------------------------------------------------------
+
+    def _visible(self, record: dict[str, Any]) -> bool:
+        if record["deleted"]:
+            return False
+        if record["visibility"] != "direct":
+            return True
+        me = self.me["id"]
+        return record["account_id"] == me or me in record["mentions"]
+
+    def status(self, status_id: str) -> dict[str, Any]:
+        """The Status entity, as the logged-in account sees it."""
+        with self.lock:
+            record = self.statuses[str(status_id)]
+            author = self.account(record["account_id"])
+            replies = [
+                s
+                for s in self.statuses.values()
+                if s["in_reply_to_id"] == record["id"]
+                and not s["deleted"]
+                and s["visibility"] != "direct"
+            ]
+            tags = sorted(
+                {t.group(1).lower() for t in map(_HASHTAG.match, record["text"].split()) if t}
+            )
+            own = record["account_id"] == self.me["id"]
+            host = author["url"].split("/@")[0]
+            entity: dict[str, Any] = {
+                "id": record["id"],
+                "created_at": iso(record["created_at"]),
+                "in_reply_to_id": record["in_reply_to_id"],
+                "in_reply_to_account_id": record["in_reply_to_account_id"],
+                "sensitive": bool(record["spoiler_text"]),
+                "spoiler_text": record["spoiler_text"],
+                "visibility": record["visibility"],
+                "language": record["language"],
+                "uri": f"{author['uri']}/statuses/{record['id']}",
+                "url": f"{host}/@{author['username']}/{record['id']}",
+                "replies_count": len(replies),
+                "reblogs_count": record["reblogs_count"],
+                "favourites_count": record["favourites_count"],
+                "quotes_count": 0,
+                "edited_at": None,
+                "favourited": False,
+                "reblogged": False,
+                "muted": False,
+                "bookmarked": False,
+                "content": record["content"],
+                "filtered": [],
+                "reblog": None,
+                "application": {"name": "Web", "website": None} if own else None,
+                "account": author,
+                "media_attachments": record["media"],
+                "mentions": [
+                    {
+                        "id": a["id"],
+                        "username": a["username"],
+                        "url": a["url"],
+                        "acct": a["acct"],
+                    }
+                    for a in (self.accounts[i] for i in record["mentions"])
+                ],
+                "tags": [{"name": t, "url": f"https://{self.domain}/tags/{t}"} for t in tags],
+                "emojis": [],
+                "card": None,
+                "poll": None,
+            }
+            if own:
+                entity["pinned"] = False
+            return entity
+
+    def _notification(self, notification: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": notification["id"],
+            "type": notification["type"],
+            "group_key": f"ungrouped-{notification['id']}",
+            "created_at": iso(notification["created_at"]),
+            "account": self.account(notification["account_id"]),
+            "status": self.status(notification["status_id"]),
+        }
+
+    def _conversation(self, conversation: dict[str, Any], last_id: str) -> dict[str, Any]:
+        participants: list[str] = []
+        for status_id in conversation["status_ids"]:
+            record = self.statuses[status_id]
+            for account_id in [record["account_id"], *record["mentions"]]:
+                if account_id != self.me["id"] and account_id not in participants:
+                    participants.append(account_id)
+        return {
+            "id": conversation["id"],
+            "unread": conversation["unread"],
+            "accounts": [self.account(a) for a in participants],
+            "last_status": self.status(last_id),
+        }
+
+    # --- HTTP ------------------------------------------------------------------------------
+
+    def _limit(self, query: dict[str, list[str]]) -> int:
+        if "limit" not in query:
+            return self.default_limit
+        try:
+            return max(1, min(abs(int(query["limit"][0])), self.max_limit))
+        except ValueError:
+            return self.default_limit
+
+    def paginate(
+        self,
+        path: str,
+        query: dict[str, list[str]],
+        entries: list[tuple[int, Any]],
+        keep: Iterable[str] = (),
+    ) -> tuple[list[Any], str | None]:
+        """One page of ``(key, entry)`` pairs, newest first, and its ``Link`` header."""
+        limit = self._limit(query)
+
+        def number(name: str) -> int | None:
+            value = query.get(name, [""])[0]
+            return int(value) if value.isdigit() else None
+
+        max_id, since_id, min_id = number("max_id"), number("since_id"), number("min_id")
+        chosen = [
+            (key, entry)
+            for key, entry in entries
+            if (max_id is None or key < max_id) and (since_id is None or key > since_id)
+        ]
+        if min_id is not None:
+            chosen = sorted((e for e in chosen if e[0] > min_id), key=lambda e: e[0])[:limit]
+            chosen.reverse()
+        else:
+            chosen = sorted(chosen, key=lambda e: e[0], reverse=True)[:limit]
+        kept = {name: query[name] for name in keep if name in query}
+        if "limit" in query:
+            kept["limit"] = query["limit"]
+        links = []
+        if chosen and len(chosen) == limit:
+            params = urlencode({**kept, "max_id": str(chosen[-1][0])}, doseq=True)
+            links.append(f'<{self.base_url}{path}?{params}>; rel="next"')
+        if chosen:
+            params = urlencode({**kept, "min_id": str(chosen[0][0])}, doseq=True)
+            links.append(f'<{self.base_url}{path}?{params}>; rel="prev"')
+        return [entry for _, entry in chosen], ", ".join(links) or None
+
+    def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
+        """The recorded requests with this method and path prefix."""
+        with self.lock:
+            return [
+                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
+            ]
+
+    def ratelimit_headers(self, remaining: int | None = None) -> dict[str, str]:
+        now = datetime.now(UTC)
+        if now >= self._window_reset:
+            self._window_reset = now + timedelta(minutes=5)
+            self._remaining = 300
+        if remaining is None:
+            self._remaining = max(0, self._remaining - 1)
+            remaining = self._remaining
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": self._window_reset.isoformat(timespec="microseconds").replace(
+                "+00:00", "Z"
+            ),
+        }
+
+    def handle(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any, authorized: bool
+    ) -> tuple[int, Any]:
+        """Answer one authorised request: ``(status, JSON payload)``."""
+        path = path.rstrip("/") or "/"
+        me = self.me["id"]
+        match = re.fullmatch(r"/api/v1/accounts/(\w+)/statuses", path)
+        if method == "GET" and path == "/api/v1/accounts/verify_credentials":
+            account = self.account(me)
+            account["source"] = {
+                "privacy": "public",
+                "sensitive": False,
+                "language": "fr",
+                "note": account["display_name"],
+                "fields": [],
+                "follow_requests_count": 0,
+            }
+            account["role"] = {"id": "-99", "name": "", "permissions": "0", "color": ""}
+            return 200, account
+        if method == "GET" and match:
+            account_id = match.group(1)
+            if account_id not in self.accounts:
+                return 404, NOT_FOUND
+            chosen = [
+                s
+                for s in self.statuses.values()
+                if s["account_id"] == account_id and self._visible(s)
+            ]
+            if _truthy(query, "exclude_replies"):
+                chosen = [s for s in chosen if s["in_reply_to_id"] is None]
+            if _truthy(query, "only_media"):
+                chosen = [s for s in chosen if s["media"]]
+            if _truthy(query, "pinned"):
+                chosen = []
+            entries = [(int(s["id"]), s["id"]) for s in chosen]
+            keep = ("exclude_replies", "exclude_reblogs", "only_media", "tagged")
+            page, link = self.paginate(path, query, entries, keep)
+            return 200, ([self.status(i) for i in page], link)
+        match = re.fullmatch(r"/api/v1/statuses/(\w+)(/context)?", path)
+        if match:
+            status_id, context = match.group(1), match.group(2)
+            record = self.statuses.get(status_id)
+            if record is None or not self._visible(record):
+                return 404, NOT_FOUND
+            if method == "GET" and context:
+                return 200, self._context(record)
+            if method == "GET":
+                return 200, self.status(status_id)
+            if method == "DELETE" and not context:
+                if record["account_id"] != me:
+                    return 404, NOT_FOUND
+                entity = self.status(status_id)
+                entity["text"] = record["text"]
+                record["deleted"] = True
+                return 200, entity
+        if method == "POST" and path == "/api/v1/statuses":
+            return self._post_status(body)
+        if method == "GET" and path == "/api/v1/notifications":
+            types = query.get("types[]") or query.get("types") or []
+            excluded = query.get("exclude_types[]") or query.get("exclude_types") or []
+            entries = [
+                (int(n["id"]), n)
+                for n in self.notifications
+                if (not types or n["type"] in types)
+                and n["type"] not in excluded
+                and self._visible(self.statuses[n["status_id"]])
+            ]
+            page, link = self.paginate(path, query, entries, ("types[]", "exclude_types[]"))
+            return 200, ([self._notification(n) for n in page], link)
+        if method == "GET" and path == "/api/v1/conversations":
+            entries = []
+            for conversation in self.conversations.values():
+                visible = [i for i in conversation["status_ids"] if self._visible(self.statuses[i])]
+                if visible:
+                    last = max(visible, key=int)
+                    entries.append((int(last), (conversation, last)))
+            page, link = self.paginate(path, query, entries)
+            return 200, ([self._conversation(c, last) for c, last in page], link)
+        if method == "POST" and path == "/api/v1/reports":
+            return self._report(body)
+        return 404, NOT_FOUND
+
+    def _context(self, record: dict[str, Any]) -> dict[str, Any]:
+        ancestors: list[dict[str, Any]] = []
+        parent_id = record["in_reply_to_id"]
+        while parent_id is not None and parent_id in self.statuses:
+            parent = self.statuses[parent_id]
+            if self._visible(parent):
+                ancestors.insert(0, self.status(parent_id))
+            parent_id = parent["in_reply_to_id"]
+
+        def children(status_id: str) -> Iterator[str]:
+            for child in sorted(self.statuses.values(), key=lambda s: int(s["id"])):
+                if child["in_reply_to_id"] == status_id and self._visible(child):
+                    yield child["id"]
+                    yield from children(child["id"])
+
+        return {
+            "ancestors": ancestors,
+            "descendants": [self.status(i) for i in children(record["id"])],
+        }
+
+    def _post_status(self, body: Any) -> tuple[int, Any]:
+        params = _flatten(body)
+        text = str(params.get("status") or "")
+        if not text.strip() and not params.get("media_ids[]"):
+            return 422, {"error": "Validation failed: Text can't be blank"}
+        visibility = str(params.get("visibility") or "public")
+        if visibility not in VISIBILITIES:
+            return 422, {"error": "Validation failed: Visibility is not included in the list"}
+        parent = params.get("in_reply_to_id")
+        if parent is not None and (
+            parent not in self.statuses or not self._visible(self.statuses[parent])
+        ):
+            return 404, NOT_FOUND
+        key = params.get("_idempotency")
+        if key and key in self._idempotency:
+            return 200, self.status(self._idempotency[key])
+        entity = self.add_status(
+            text,
+            in_reply_to=parent,
+            visibility=visibility,
+            language=params.get("language") or "fr",
+            spoiler_text=str(params.get("spoiler_text") or ""),
+        )
+        if key:
+            self._idempotency[key] = entity["id"]
+        return 200, entity
+
+    def _report(self, body: Any) -> tuple[int, Any]:
+        params = _flatten(body)
+        account_id = params.get("account_id")
+        if account_id not in self.accounts:
+            return 404, NOT_FOUND
+        status_ids = [
+            str(i) for i in _as_list(body, "status_ids[]") or _as_list(body, "status_ids")
+        ]
+        for status_id in status_ids:
+            record = self.statuses.get(status_id)
+            if record is None or record["account_id"] != account_id:
+                return 404, NOT_FOUND
+        comment = str(params.get("comment") or "")
+        if len(comment) > 1000:
+            return 422, {"error": "Validation failed: Comment is too long"}
+        category = str(params.get("category") or "other")
+        if category not in ("spam", "violation", "legal", "other"):
+            return 422, {"error": "Validation failed: Category is not included in the list"}
+        forward = str(params.get("forward", "false")).lower() in ("1", "true")
+        remote = "@" in self.accounts[account_id]["acct"]
+        report = {
+            "id": str(next(self._serial)),
+            "action_taken": False,
+            "action_taken_at": None,
+            "category": category,
+            "comment": comment,
+            "forwarded": forward and remote,
+            "created_at": iso(datetime.now(UTC)),
+            "status_ids": status_ids or None,
+            "rule_ids": None,
+            "target_account": self.account(account_id),
+        }
+        self.reports.append(report)
+        return 200, report
+
+
+def _truthy(query: dict[str, list[str]], name: str) -> bool:
+    return query.get(name, ["false"])[0].lower() in ("1", "true")
+
+
+def _as_list(body: Any, name: str) -> list[Any]:
+    if not isinstance(body, dict) or name not in body:
+        return []
+    value = body[name]
+    return value if isinstance(value, list) else [value]
+
+
+def _flatten(body: Any) -> dict[str, Any]:
+    """Form fields (lists of one value) or JSON fields, as single values."""
+    if not isinstance(body, dict):
+        return {}
+    return {
+        key: (value[0] if isinstance(value, list) and len(value) == 1 else value)
+        for key, value in body.items()
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stalls
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        if not raw:
+            return None
+        kind = self.headers.get("Content-Type", "")
+        if "json" in kind:
+            try:
+                return json.loads(raw)
+            except ValueError:
+                return raw.decode("utf-8", "replace")
+        if "x-www-form-urlencoded" in kind:
+            return parse_qs(raw.decode(), keep_blank_values=True)
+        return raw.decode("utf-8", "replace")
+
+    def _serve(self, method: str) -> None:
+        fake = self.server.fake
+        parts = urlsplit(self.path)
+        path = parts.path
+        query = parse_qs(parts.query, keep_blank_values=True)
+        body = self._body()
+        authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
+        with fake.lock:
+            fake.requests.append(RecordedRequest(method, path, query, body, headers, authorized))
+            failures = fake.failures
+            if failures.fail_after is not None:
+                if failures.fail_after <= 0:
+                    if failures.fail_status is None:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    self._send(failures.fail_status, {"error": "Service Unavailable"})
+                    return
+                failures.fail_after -= 1
+            if failures.rate_limited > 0:
+                failures.rate_limited -= 1
+                reset = datetime.now(UTC) + timedelta(seconds=failures.rate_reset_in)
+                self._send(
+                    429,
+                    TOO_MANY,
+                    {
+                        "X-RateLimit-Limit": "300",
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace(
+                            "+00:00", "Z"
+                        ),
+                    },
+                )
+                return
+            rate_headers = fake.ratelimit_headers()
+            if failures.revoked or not authorized:
+                self._send(401, UNAUTHORIZED, rate_headers)
+                return
+            for prefix, status in failures.server_errors.items():
+                if path.startswith(prefix):
+                    self._send(status, {"error": "Internal Server Error"}, rate_headers)
+                    return
+            for prefix, raw in failures.malformed.items():
+                if path.startswith(prefix):
+                    self._send(200, None, rate_headers, raw=raw)
+                    return
+            if failures.not_found & set(path.split("/")):
+                self._send(404, NOT_FOUND, rate_headers)
+                return
+            truncated = any(path.startswith(prefix) for prefix in failures.truncated)
+            if method == "POST" and isinstance(body, dict):
+                key = self.headers.get("Idempotency-Key")
+                if key:
+                    body = {**body, "_idempotency": [key]}
+            status, payload = fake.handle(method, path, query, body, authorized)
+        link = None
+        if isinstance(payload, tuple):
+            payload, link = payload
+        if link:
+            rate_headers["Link"] = link
+        self._send(status, payload, rate_headers, truncate=truncated)
+
+    def _send(
+        self,
+        status: int,
+        payload: Any,
+        headers: dict[str, str] | None = None,
+        *,
+        raw: bytes | None = None,
+        truncate: bool = False,
+    ) -> None:
+        data = raw if raw is not None else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2] if truncate else data)
