@@ -322,6 +322,29 @@ def token_create(username: str, name: str, expires_days: int | None) -> None:
 
 
 @main.command()
+@click.option("--items", type=int, default=20000, show_default=True,
+              help="Synthetic items to ingest and import.")
+@click.option("--pages", type=int, default=60, show_default=True, help="Web pages to request.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench(items: int, pages: int, as_json: bool) -> None:
+    """Measure the embedded default: memory with the demo town served, page latency,
+    ingestion and import speed (in a throw-away data directory)."""
+    from beffroi.bench import run
+
+    figures = run(items, pages, step=lambda text: console.print(f"[dim]bench:[/dim] {text}"))
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    server = figures["serve_with_demo_town"]
+    out.print(f"Server with the demo town: {server['rss_kib'] / 1024:.0f} MiB resident "
+              f"(peak {server['peak_rss_kib'] / 1024:.0f} MiB); pages p50 {server['p50_ms']} ms, "
+              f"p95 {server['p95_ms']} ms")
+    out.print(f"Ingest: {figures['ingest']['items_per_second']} items/s; CSV import: "
+              f"{figures['import_csv']['rows_per_second']} rows/s "
+              f"(re-import {figures['import_csv']['reimport_rows_per_second']} rows/s)")
+
+
+@main.command()
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(args: tuple[str, ...]) -> None:
     """Run a Django management command (migrate, createsuperuser, makemigrations…)."""

@@ -1,0 +1,244 @@
+"""``beffroi bench``: speed and memory of the embedded default, measured, not claimed.
+
+Everything runs in a throw-away data directory so the user's data is never touched:
+
+1. the demo town is loaded and ``beffroi serve`` is started on a free port, a moderator logs
+   in and browses the inbox (filters, search, item pages); the server's resident memory
+   (current and peak, from ``/proc``) and the page latencies are recorded;
+2. ``N`` synthetic items are ingested in batches (items per second);
+3. the same number of rows is written to a CSV file and imported (rows per second), then
+   imported again (the idempotent path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from beffroi.connectors.base import ItemKind, NormalizedAuthor, NormalizedItem
+
+WORDS = (
+    "mairie travaux rue école cantine marché déchets collecte horaires piscine parking "
+    "stationnement permis mariage naissance passeport carte identité police sécurité vélo "
+    "bus fermeture ouverture samedi lundi merci bravo honte question réponse"
+).split()
+
+
+def synthetic_items(count: int, seed: int = 7) -> list[NormalizedItem]:
+    """Plausible short comments in threads of 20, from 500 authors."""
+    import random
+
+    rng = random.Random(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    items = []
+    for n in range(count):
+        root = n - n % 20
+        author = rng.randrange(500)
+        items.append(
+            NormalizedItem(
+                platform_id=f"bench-{n}",
+                kind=ItemKind.POST if n == root else ItemKind.COMMENT,
+                text=" ".join(rng.choices(WORDS, k=rng.randint(6, 30))),
+                created_at=start + timedelta(seconds=37 * n),
+                author=NormalizedAuthor(platform_id=f"a{author}", handle=f"citoyen{author}"),
+                thread_id=f"bench-{root}",
+                parent_id=None if n == root else f"bench-{root}",
+                # Half without a language, so identification is part of the measure.
+                language="fr" if n % 2 else None,
+                metrics={"likes": rng.randrange(50)},
+                raw={"id": n},
+            )
+        )
+    return items
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _memory_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process and its children, in KiB (Linux)."""
+    values = {"rss_kib": 0, "peak_rss_kib": 0}
+    status = Path(f"/proc/{pid}/status")
+    if not status.exists():
+        return values
+    text = status.read_text()
+    for key, field in (("VmRSS", "rss_kib"), ("VmHWM", "peak_rss_kib")):
+        match = re.search(rf"^{key}:\s+(\d+) kB", text, re.M)
+        if match:
+            values[field] = int(match.group(1))
+    return values
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95) - 1)] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+    }
+
+
+@contextlib.contextmanager
+def _served(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "beffroi.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("beffroi serve did not answer within 60 s")
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def measure_server(env: dict[str, str], pages: int, step: Callable[[str], None]) -> dict[str, Any]:
+    """Serve the demo town and browse it as a moderator would; latency and memory."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with _served(env, port) as proc:
+        step("logging in and browsing the demo inbox")
+        client = httpx.Client(base_url=base, follow_redirects=True, timeout=30)
+        client.get("/accounts/login/")
+        login = client.post(
+            "/accounts/login/",
+            data={
+                "username": "agent",
+                "password": "beffroi-demo",
+                "csrfmiddlewaretoken": client.cookies.get("csrftoken", ""),
+            },
+        )
+        inbox_url = str(login.url)
+        if "/inbox/" not in inbox_url:
+            raise RuntimeError(f"login as the demo moderator failed (landed on {inbox_url})")
+        item_links = re.findall(r'href="(/o/[^"]+/items/\d+/)"', login.text)
+        queries = ["", "?kind=comment", "?language=fr", "?q=travaux", "?page=2", "?state=new"]
+        latencies: list[float] = []
+        for n in range(pages):
+            path = (
+                inbox_url + queries[n % len(queries)]
+                if n % 2 == 0 or not item_links
+                else item_links[n % len(item_links)]
+            )
+            started = time.perf_counter()
+            response = client.get(path)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path} answered {response.status_code}")
+        memory = _memory_kib(proc.pid)
+    return {"pages": pages, **_percentiles(latencies), **memory}
+
+
+def measure_ingest(count: int) -> dict[str, Any]:
+    from beffroi.items.ingest import ingest
+    from beffroi.organizations.models import Organization
+    from beffroi.sources.models import Source
+
+    org = Organization.objects.create(slug="bench", name="Bench")
+    source = Source.objects.create(organization=org, name="bench", platform="file")
+    items = synthetic_items(count)
+    started = time.perf_counter()
+    for offset in range(0, count, 500):
+        ingest(source, items[offset : offset + 500])
+    elapsed = time.perf_counter() - started
+    return {"items": count, "seconds": round(elapsed, 2), "items_per_second": round(count / elapsed)}
+
+
+def measure_import(count: int, workdir: Path) -> dict[str, Any]:
+    import csv
+
+    from beffroi.audit.services import Actor
+    from beffroi.organizations.models import Organization
+    from beffroi.sources.imports import import_file
+    from beffroi.sources.models import Source
+
+    path = workdir / "bench.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "created_at", "author", "text", "kind", "parent_id", "likes"])
+        for item in synthetic_items(count, seed=11):
+            writer.writerow(
+                [
+                    "csv-" + item.platform_id,
+                    item.created_at.isoformat(),
+                    item.author.handle,
+                    item.text,
+                    str(item.kind),
+                    "csv-" + item.parent_id if item.parent_id else "",
+                    item.metrics["likes"],
+                ]
+            )
+    org = Organization.objects.get(slug="bench")
+    source = Source.objects.create(organization=org, name="bench-csv", platform="file")
+    actor = Actor(None, "cli", "cli:bench")
+    started = time.perf_counter()
+    report = import_file(actor, source, path)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    again = import_file(actor, source, path)
+    second = time.perf_counter() - started
+    assert report.created == count and again.created == 0
+    return {
+        "rows": count,
+        "rows_per_second": round(count / first),
+        "reimport_rows_per_second": round(count / second),
+    }
+
+
+def run(items: int, pages: int, step: Callable[[str], None]) -> dict[str, Any]:
+    """Run every measurement in a fresh data directory; returns the figures."""
+    workdir = Path(tempfile.mkdtemp(prefix="beffroi-bench-"))
+    env = {
+        **os.environ,
+        "BEFFROI_HOME": str(workdir / "home"),
+        "BEFFROI_SECRET_KEY": "bench-secret-key",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("BEFFROI_BROKER_URL", None)
+    step("loading the demo town into a fresh SQLite database")
+    subprocess.run(
+        [sys.executable, "-m", "beffroi.cli", "demo"], env=env, check=True, capture_output=True
+    )
+    server = measure_server(env, pages, step)
+    os.environ.update({k: env[k] for k in ("BEFFROI_HOME", "BEFFROI_SECRET_KEY")})
+    os.environ.pop("DATABASE_URL", None)
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beffroi.web.settings")
+    django.setup()
+    step(f"ingesting {items} synthetic items")
+    ingest_figures = measure_ingest(items)
+    step(f"importing a CSV file of {items} rows, twice")
+    import_figures = measure_import(items, workdir)
+    return {
+        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "database": "sqlite (embedded default)",
+        "serve_with_demo_town": server,
+        "ingest": ingest_figures,
+        "import_csv": import_figures,
+    }

@@ -1,0 +1,28 @@
+"""`beffroi bench` keeps working (its figures are reported in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc")
+def test_bench_runs_end_to_end(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "beffroi.cli", "bench", "--items", "300", "--pages", "6", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    server = figures["serve_with_demo_town"]
+    assert 0 < server["rss_kib"] <= server["peak_rss_kib"] < 1024 * 1024
+    assert server["pages"] == 6 and server["p50_ms"] > 0
+    assert figures["ingest"]["items"] == 300 and figures["ingest"]["items_per_second"] > 0
+    assert figures["import_csv"]["rows"] == 300
