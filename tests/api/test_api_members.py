@@ -86,10 +86,10 @@ def test_last_admin_is_kept_with_400(api: Any, org: Any, admin: Any, admin_key: 
     path = f"orgs/{org.slug}/members/{membership.pk}"
     response = api.patch(path, admin_key, {"role": "viewer"})
     assert response.status_code == 400
-    assert "administrator" in response.json()["detail"]
+    assert "administrat" in response.json()["detail"]  # French by default, English on request
     response = api.delete(path, admin_key)
     assert response.status_code == 400
-    assert "administrator" in response.json()["detail"]
+    assert "administrat" in response.json()["detail"]
     assert Membership.objects.filter(pk=membership.pk, role="admin").exists()
 
 

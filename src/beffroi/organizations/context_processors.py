@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from beffroi.organizations.models import Membership
+from beffroi.organizations.roles import ROLE_CAPABILITIES
 
 
 def organizations(request: HttpRequest) -> dict[str, Any]:
@@ -13,8 +14,16 @@ def organizations(request: HttpRequest) -> dict[str, Any]:
         return {}
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
     current = getattr(request, "organization", None)
+    membership = getattr(request, "membership", None)
+    # Capability names ("view", "manage"…) so templates test capabilities, never roles.
+    capabilities = (
+        frozenset(str(c) for c in ROLE_CAPABILITIES.get(membership.role, frozenset()))
+        if membership is not None
+        else frozenset()
+    )
     return {
         "user_memberships": memberships,
         "current_organization": current,
-        "current_membership": getattr(request, "membership", None),
+        "current_membership": membership,
+        "current_capabilities": capabilities,
     }

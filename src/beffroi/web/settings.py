@@ -121,6 +121,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+# The package's own CSS, JavaScript and vendored htmx (not inside an app).
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from the finders; `collectstatic` is optional
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,0 +1,89 @@
+"""Admin for audit events (read-only) and the audit mixin used by every other admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from beffroi.audit.models import AuditEvent
+from beffroi.audit.services import Actor, record, snapshot
+
+
+def _organization_of(obj: models.Model) -> Any:
+    from beffroi.organizations.models import Organization
+
+    if isinstance(obj, Organization):
+        return obj
+    return getattr(obj, "organization", None)
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Changes made in the admin are audited like the others (channel ``ui``)."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        before = None
+        if change and obj.pk is not None:
+            previous = type(obj).objects.filter(pk=obj.pk).first()
+            before = snapshot(previous) if previous is not None else None
+        super().save_model(request, obj, form, change)
+        action = f"admin.{obj._meta.model_name}.{'update' if change else 'create'}"
+        record(
+            Actor(request.user, "ui"),
+            action,
+            organization=_organization_of(obj),
+            obj=obj,
+            before=before,
+            after=snapshot(obj),
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        record(
+            Actor(request.user, "ui"),
+            f"admin.{obj._meta.model_name}.delete",
+            organization=_organization_of(obj),
+            obj=obj,
+            before=snapshot(obj),
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            record(
+                Actor(request.user, "ui"),
+                f"admin.{obj._meta.model_name}.delete",
+                organization=_organization_of(obj),
+                obj=obj,
+                before=snapshot(obj),
+            )
+        super().delete_queryset(request, queryset)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "organization",
+        "actor_label",
+        "channel",
+        "action",
+        "object_type",
+        "object_id",
+    )
+    list_filter = ("channel", "organization")
+    search_fields = ("action", "actor_label", "object_id")
+    date_hierarchy = "created_at"
+    list_select_related = ("organization",)

@@ -1,0 +1,100 @@
+"""The inbox filters: every choice is limited to the request's organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import get_language_info
+from django.utils.translation import gettext_lazy as _
+
+from beffroi.items.models import Item
+from beffroi.sources.models import Source
+
+
+class SearchInput(forms.TextInput):
+    input_type = "search"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+def language_label(code: str) -> str:
+    """``fr`` → « French » (in the interface's language), unknown codes as they are."""
+    try:
+        return f"{get_language_info(code)['name_translated']} ({code})"
+    except KeyError:
+        return code
+
+
+def organization_sources(request: HttpRequest | None) -> QuerySet[Source]:
+    organization = getattr(request, "organization", None)
+    if organization is None:
+        return Source.objects.none()
+    return Source.objects.filter(organization=organization).order_by("name")
+
+
+class ItemFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="search",
+        widget=SearchInput(
+            attrs={
+                "placeholder": _("Text or author"),
+                "data-shortcut-search": "",
+                "aria-keyshortcuts": "/",
+                "autocomplete": "off",
+            }
+        ),
+    )
+    source = django_filters.ModelChoiceFilter(
+        label=_("Source"), queryset=organization_sources, empty_label=_("All sources")
+    )
+    kind = django_filters.ChoiceFilter(
+        label=_("Kind"), choices=Item.Kind.choices, empty_label=_("All kinds")
+    )
+    language = django_filters.ChoiceFilter(
+        label=_("Language"), choices=[], empty_label=_("All languages")
+    )
+    state = django_filters.ChoiceFilter(
+        label=_("State"), choices=Item.State.choices, empty_label=_("All states")
+    )
+    date_from = django_filters.DateFilter(
+        label=_("From"), field_name="created_at", lookup_expr="date__gte", widget=DateInput()
+    )
+    date_to = django_filters.DateFilter(
+        label=_("To"), field_name="created_at", lookup_expr="date__lte", widget=DateInput()
+    )
+
+    class Meta:
+        model = Item
+        fields: list[str] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        languages = (
+            self.queryset.exclude(language="")
+            .order_by("language")
+            .values_list("language", flat=True)
+            .distinct()
+        )
+        self.filters["language"].extra["choices"] = [
+            (code, language_label(code)) for code in languages
+        ]
+
+    def search(self, queryset: QuerySet[Item], name: str, value: str) -> QuerySet[Item]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(text__icontains=value)
+            | Q(author__handle__icontains=value)
+            | Q(author__display_name__icontains=value)
+        )

@@ -1,0 +1,97 @@
+"""Forms of the organization settings pages (details, members, audit log filters)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.utils.translation import gettext_lazy as _
+
+from beffroi.audit.models import AuditEvent
+from beffroi.organizations.models import Organization
+from beffroi.organizations.roles import Role
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["name", "kind", "language"]
+        widgets = {"language": forms.TextInput(attrs={"size": 8})}
+        help_texts = {
+            "language": _("Code of the language most of your audience writes in (e.g. fr, en).")
+        }
+
+
+class AddMemberForm(forms.Form):
+    """Add someone who already has an account here."""
+
+    identifier = forms.CharField(
+        label=_("Username or e-mail"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
+
+    def clean_identifier(self) -> Any:
+        value = self.cleaned_data["identifier"].strip()
+        users = get_user_model().objects.filter(is_active=True)
+        user = users.filter(username=value).first()
+        if user is None and "@" in value:
+            matches = list(users.filter(email__iexact=value)[:2])
+            if len(matches) > 1:
+                raise forms.ValidationError(
+                    _("Several accounts use this e-mail address: give the username instead.")
+                )
+            user = matches[0] if matches else None
+        if user is None:
+            raise forms.ValidationError(
+                _("No account with this username or e-mail. Create a new account below.")
+            )
+        return user
+
+
+class CreateMemberForm(forms.Form):
+    """Create an account (with a temporary password) and add it to the organization."""
+
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("Letters, digits and @/./+/-/_ only."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    email = forms.EmailField(label=_("E-mail"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(
+                _("This username is taken. To add this person, use the form above.")
+            )
+        return username
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        required=False,
+        choices=[("", _("All channels")), *AuditEvent.Channel.choices],
+    )
+    actor = forms.CharField(
+        label=_("Actor"),
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args: Any, actions: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("All actions"))] + [(a, a) for a in actions or []]

@@ -1,0 +1,277 @@
+"""Sources: list, create and edit (through the services), sync on demand, file import."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path, PurePath
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from beffroi.audit.services import Actor, record
+from beffroi.connectors.base import ConfigurationError, Option
+from beffroi.connectors.registry import available, connector_class
+from beffroi.jobs.engine import enqueue
+from beffroi.organizations.access import org_view
+from beffroi.organizations.roles import Capability, role_allows
+from beffroi.sources import services
+from beffroi.sources.forms import MAX_UPLOAD_BYTES, ImportForm, PlatformForm, SourceForm
+from beffroi.sources.imports import import_file
+from beffroi.sources.models import Source
+
+log = logging.getLogger(__name__)
+
+#: Import errors listed on the result page.
+MAX_ERRORS_SHOWN = 200
+#: Platforms filled by uploads, never synced from the interface.
+UPLOAD_PLATFORMS = {"file"}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(request.user, "ui")
+
+
+def _org_sources(request: HttpRequest) -> Any:
+    return Source.objects.filter(organization=request.organization)  # type: ignore[attr-defined]
+
+
+def _can(request: HttpRequest, capability: Capability) -> bool:
+    return role_allows(request.membership.role, capability)  # type: ignore[attr-defined]
+
+
+def platform_choices() -> list[tuple[str, str]]:
+    choices = []
+    for platform in available():
+        try:
+            label = _(connector_class(platform).label)
+        except Exception:  # a broken third-party connector must not break the page
+            log.exception("connector %s cannot be loaded", platform)
+            continue
+        choices.append((platform, label))
+    return choices
+
+
+def connector_options(platform: str) -> dict[str, Option]:
+    try:
+        return dict(connector_class(platform).options)
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(str(exc)) from exc
+
+
+@org_view(Capability.VIEW)
+def source_list(request: HttpRequest) -> HttpResponse:
+    sources = (
+        _org_sources(request)
+        .annotate(
+            item_count=Count("items"),
+            new_count=Count("items", filter=Q(items__state="new")),
+        )
+        .order_by("name")
+    )
+    return render(
+        request,
+        "sources/list.html",
+        {
+            "nav": "sources",
+            "sources": sources,
+            "can_manage": _can(request, Capability.MANAGE),
+            "can_ingest": _can(request, Capability.INGEST),
+            "upload_platforms": UPLOAD_PLATFORMS,
+        },
+    )
+
+
+def _save_errors(form: SourceForm, exc: ValidationError) -> None:
+    for message in exc.messages:
+        form.add_error(None, message)
+
+
+@org_view(Capability.MANAGE)
+def source_create(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    platforms = platform_choices()
+    platform = request.POST.get("platform") or request.GET.get("platform")
+    if platform not in dict(platforms):
+        chooser = PlatformForm(
+            request.GET if "platform" in request.GET else None, platforms=platforms
+        )
+        return render(request, "sources/choose_platform.html", {"nav": "sources", "form": chooser})
+    options = connector_options(platform)
+    initial = {"kind": Source.Kind.IMPORT if platform in UPLOAD_PLATFORMS else Source.Kind.ACCOUNT}
+    form = SourceForm(
+        request.POST if request.method == "POST" else None,
+        platform=platform,
+        options=options,
+        initial={**initial, "enabled": True},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            source = services.create_source(
+                _actor(request),
+                organization,
+                name=form.cleaned_data["name"],
+                platform=platform,
+                kind=form.cleaned_data["kind"],
+                settings=form.settings_values(),
+                credentials=form.credentials_values() or {},
+                enabled=form.cleaned_data["enabled"],
+            )
+        except ValidationError as exc:
+            _save_errors(form, exc)
+        else:
+            messages.success(
+                request, _("The source “%(name)s” is created.") % {"name": source.name}
+            )
+            return redirect("sources:list", org_slug=organization.slug)
+    return render(
+        request,
+        "sources/form.html",
+        {
+            "nav": "sources",
+            "form": form,
+            "platform": platform,
+            "platform_label": dict(platforms)[platform],
+            "source": None,
+        },
+    )
+
+
+@org_view(Capability.MANAGE)
+def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    source = get_object_or_404(_org_sources(request), pk=pk)
+    try:
+        options = connector_options(source.platform)
+    except ConfigurationError as exc:
+        messages.error(request, str(exc))
+        return redirect("sources:list", org_slug=organization.slug)
+    form = SourceForm(
+        request.POST if request.method == "POST" else None,
+        platform=source.platform,
+        options=options,
+        source=source,
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {
+            "name": form.cleaned_data["name"],
+            "kind": form.cleaned_data["kind"],
+            "enabled": form.cleaned_data["enabled"],
+            "sync_interval_minutes": form.cleaned_data["sync_interval_minutes"],
+            "settings": form.settings_values(),
+        }
+        try:
+            services.update_source(
+                _actor(request), source, credentials=form.credentials_values(), **changes
+            )
+        except ValidationError as exc:
+            source.refresh_from_db()
+            _save_errors(form, exc)
+        else:
+            messages.success(request, _("The source “%(name)s” is saved.") % {"name": source.name})
+            return redirect("sources:list", org_slug=organization.slug)
+    return render(
+        request,
+        "sources/form.html",
+        {
+            "nav": "sources",
+            "form": form,
+            "platform": source.platform,
+            "platform_label": dict(platform_choices()).get(source.platform, source.platform),
+            "source": source,
+        },
+    )
+
+
+@org_view(Capability.INGEST)
+@require_POST
+def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    source = get_object_or_404(_org_sources(request), pk=pk)
+    if source.platform in UPLOAD_PLATFORMS:
+        messages.error(request, _("A file source is filled by importing a file, not by a sync."))
+    elif not source.enabled:
+        messages.error(request, _("This source is disabled: enable it before syncing."))
+    else:
+        job = enqueue(
+            "sources.sync",
+            {"source_id": source.pk},
+            organization=organization,
+            dedupe_key=f"sources.sync:{source.pk}",
+        )
+        record(
+            _actor(request),
+            "source.sync_request",
+            organization=organization,
+            obj=source,
+            after={"job": job.pk},
+        )
+        messages.success(
+            request,
+            _("A sync of “%(name)s” is queued; new items will appear in the inbox.")
+            % {"name": source.name},
+        )
+    return redirect("sources:list", org_slug=organization.slug)
+
+
+@org_view(Capability.INGEST)
+def source_import(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    source = get_object_or_404(_org_sources(request), pk=pk)
+    context: dict[str, Any] = {"nav": "sources", "source": source}
+    if source.platform not in UPLOAD_PLATFORMS:
+        messages.error(request, _("Files can only be imported into a file source."))
+        return redirect("sources:list", org_slug=organization.slug)
+    if request.method != "POST":
+        context["form"] = ImportForm()
+        return render(request, "sources/import.html", context)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_UPLOAD_BYTES + 64 * 1024:
+        # Refuse before reading the body into a temporary file.
+        form = ImportForm()
+        form.add_error(None, _("The file is larger than 10 MB: split it."))
+        context["form"] = form
+        return render(request, "sources/import.html", context, status=413)
+    form = ImportForm(request.POST, request.FILES)
+    context["form"] = form
+    if not form.is_valid():
+        return render(request, "sources/import.html", context, status=400)
+    upload = form.cleaned_data["file"]
+    filename = get_valid_filename(PurePath(upload.name).name) or "upload.csv"
+    with tempfile.TemporaryDirectory(prefix="beffroi-import-") as folder:
+        path = Path(folder) / filename
+        with path.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        try:
+            report = import_file(
+                _actor(request),
+                source,
+                path,
+                fmt=form.cleaned_data["format"] or None,
+                skip_invalid=form.cleaned_data["skip_invalid"],
+            )
+        except ConfigurationError as exc:
+            form.add_error("file", str(exc).replace(str(path), filename))
+            return render(request, "sources/import.html", context, status=400)
+    context.update(
+        {
+            "report": report,
+            "filename": filename,
+            "errors": report.errors[:MAX_ERRORS_SHOWN],
+            "more_errors": max(0, len(report.errors) - MAX_ERRORS_SHOWN),
+        }
+    )
+    return render(request, "sources/import_result.html", context)

@@ -1,0 +1,299 @@
+"""Every page of the web interface, every kind of visitor.
+
+The URL patterns are read from the project's resolver, so a view added later cannot escape:
+the test fails until the pattern is added to ``ORG_PAGES`` or ``OTHER_PAGES`` with a way to
+build a request for it. The JSON API (``api/v1/``, covered by its own matrix) and the Django
+admin are left out.
+
+Organization pages: an anonymous visitor is sent to the login page; a member of another
+organization gets 404; each role gets its page (200, or a redirect for POST-only actions)
+when ``ROLE_CAPABILITIES`` allows the view's ``required_capability``, else 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from beffroi.organizations.roles import ROLE_CAPABILITIES, Role
+from tests.conftest import PASSWORD
+
+EXCLUDED_PREFIXES = ("api/v1/", "django-admin/")
+LOGIN_PATH = "/accounts/login/"
+
+
+# --- walking the resolver ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    route: str
+    callback: Any
+
+    @property
+    def org_scoped(self) -> bool:
+        return "<slug:org_slug>" in self.route
+
+
+def walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = ":".join(part for part in (namespace, entry.namespace or "") if part)
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or "")
+            yield Route(
+                name or f"<unnamed {prefix}{entry.pattern}>",
+                prefix + str(entry.pattern),
+                entry.callback,
+            )
+
+
+def project_routes() -> list[Route]:
+    return [
+        route
+        for route in walk(get_resolver().url_patterns)
+        if not route.route.startswith(EXCLUDED_PREFIXES)
+    ]
+
+
+# --- the world each case runs in ------------------------------------------------------------
+
+
+@dataclass
+class World:
+    org: Any
+    other_org: Any
+    source: Any
+    author: Any
+    item: Any
+    target_membership: Any
+    loose_user: Any
+    token_owner: Any
+    token: Any
+    counter: dict[str, int] = field(default_factory=lambda: {"n": 0})
+
+    def unique(self, stem: str) -> str:
+        self.counter["n"] += 1
+        return f"{stem}{self.counter['n']}"
+
+
+@pytest.fixture
+def world(org: Any, other_org: Any, source: Any, make_user: Callable[..., Any]) -> World:
+    from beffroi.accounts.models import ApiToken
+    from beffroi.organizations.models import Membership
+    from tests.web.factories import make_author, make_item
+
+    author = make_author(org, "someone")
+    item = make_item(source, author, "x1", text="Hello")
+    target = make_user("target", org=org, role="viewer")
+    owner = make_user("tokenowner", org=org, role="viewer")
+    token, _key = ApiToken.issue(owner, "script")
+    return World(
+        org=org,
+        other_org=other_org,
+        source=source,
+        author=author,
+        item=item,
+        target_membership=Membership.objects.get(user=target, organization=org),
+        loose_user=make_user("loose"),
+        token_owner=owner,
+        token=token,
+    )
+
+
+# --- what each pattern needs ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """How to call a page: method, pk filler (an attribute of World) and POST data."""
+
+    method: str = "GET"
+    pk: str | None = None
+    data: Callable[[World], dict[str, Any]] = lambda world: {}
+
+    def kwargs(self, world: World, org_scoped: bool) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"org_slug": world.org.slug} if org_scoped else {}
+        if self.pk is not None:
+            kwargs["pk"] = getattr(world, self.pk).pk
+        return kwargs
+
+
+ORG_PAGES: dict[str, Page] = {
+    "items:inbox": Page(),
+    "items:item": Page(pk="item"),
+    "items:author": Page(pk="author"),
+    "organizations:settings": Page(),
+    "organizations:members": Page(),
+    "organizations:member_add": Page(
+        "POST", data=lambda w: {"add-identifier": w.loose_user.username, "add-role": "viewer"}
+    ),
+    "organizations:member_create": Page(
+        "POST", data=lambda w: {"new-username": w.unique("newcomer"), "new-role": "viewer"}
+    ),
+    "organizations:member_role": Page(
+        "POST", pk="target_membership", data=lambda w: {"role": "analyst"}
+    ),
+    "organizations:member_remove": Page("POST", pk="target_membership"),
+    "organizations:audit": Page(),
+    "sources:list": Page(),
+    "sources:create": Page(),
+    "sources:edit": Page(pk="source"),
+    "sources:sync": Page("POST", pk="source"),
+    "sources:import": Page(pk="source"),
+}
+
+#: Pages outside organizations: whether an anonymous visitor may see them.
+OTHER_PAGES: dict[str, tuple[Page, bool]] = {
+    "core:home": (Page(), False),
+    "core:healthz": (Page(), True),
+    "accounts:login": (Page(), True),
+    "accounts:logout": (Page("POST"), True),
+    "accounts:verify": (Page(), False),
+    "accounts:two_factor_setup": (Page(), False),
+    "accounts:profile": (Page(), False),
+    "accounts:password_change": (
+        Page(
+            "POST",
+            data=lambda w: {
+                "old_password": PASSWORD,
+                "new_password1": "a-new-long-passphrase-77",
+                "new_password2": "a-new-long-passphrase-77",
+            },
+        ),
+        False,
+    ),
+    "accounts:token_create": (Page("POST", data=lambda w: {"name": "ci"}), False),
+    "accounts:token_revoke": (Page("POST", pk="token"), False),
+    "set_language": (Page("POST", data=lambda w: {"language": "en", "next": "/"}), True),
+}
+
+ROUTES = project_routes()
+ROLES = [role.value for role in Role]
+
+
+def _login(user: Any) -> Client:
+    """A client past the password and the second factor."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+def _call(client: Client, page: Page, url: str, world: World) -> Any:
+    if page.method == "POST":
+        return client.post(url, page.data(world))
+    return client.get(url)
+
+
+def _is_login_redirect(response: Any) -> bool:
+    return response.status_code == 302 and response["Location"].startswith(LOGIN_PATH)
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_every_pattern_is_in_the_matrix() -> None:
+    names = {route.name for route in ROUTES}
+    unknown = sorted(names - set(ORG_PAGES) - set(OTHER_PAGES))
+    assert not unknown, f"URL patterns missing from the permission matrix: {unknown}"
+    stale = sorted((set(ORG_PAGES) | set(OTHER_PAGES)) - names)
+    assert not stale, f"The matrix lists patterns that no longer exist: {stale}"
+    for route in ROUTES:
+        assert route.org_scoped == (route.name in ORG_PAGES), route
+
+
+def test_every_organization_view_declares_its_capability() -> None:
+    for route in ROUTES:
+        if route.org_scoped:
+            assert getattr(route.callback, "required_capability", None) is not None, (
+                f"{route.name} is not decorated with org_view(capability)"
+            )
+
+
+ORG_ROUTES = [route for route in ROUTES if route.org_scoped]
+OTHER_ROUTES = [route for route in ROUTES if not route.org_scoped]
+
+
+def _org_page(route: Route) -> Page:
+    if route.name not in ORG_PAGES:
+        pytest.fail(f"No way to build {route.name} ({route.route}): add it to ORG_PAGES")
+    return ORG_PAGES[route.name]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
+def test_anonymous_is_sent_to_login(route: Route, world: World) -> None:
+    page = _org_page(route)
+    url = reverse(route.name, kwargs=page.kwargs(world, True))
+    response = _call(Client(), page, url, world)
+    assert _is_login_redirect(response), (route.name, response.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
+def test_member_of_another_organization_gets_404(
+    route: Route, world: World, make_user: Callable[..., Any]
+) -> None:
+    page = _org_page(route)
+    outsider = make_user("outsider", org=world.other_org, role="admin")
+    url = reverse(route.name, kwargs=page.kwargs(world, True))
+    response = _call(_login(outsider), page, url, world)
+    assert response.status_code == 404, (route.name, response.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
+def test_each_role_gets_what_its_capabilities_allow(
+    route: Route, role: str, world: World, make_user: Callable[..., Any]
+) -> None:
+    page = _org_page(route)
+    capability = route.callback.required_capability
+    allowed = capability in ROLE_CAPABILITIES[role]
+    user = make_user(f"member-{role}", org=world.org, role=role)
+    # A second administrator, so that role changes and removals are not refused as the last.
+    make_user("second-admin", org=world.org, role="admin")
+    url = reverse(route.name, kwargs=page.kwargs(world, True))
+    client = _login(user)
+    response = _call(client, page, url, world)
+    if not allowed:
+        assert response.status_code == 403, (route.name, role, response.status_code)
+        return
+    expected = {302, 303} if page.method == "POST" else {200}
+    if page.method == "POST":
+        expected.add(200)  # an action that answers with a page (a password shown once)
+    assert response.status_code in expected, (route.name, role, response.status_code)
+    if page.method == "POST":
+        # POST-only actions refuse a GET, after the access checks.
+        assert client.get(url).status_code == 405, route.name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", OTHER_ROUTES, ids=lambda r: r.name)
+def test_pages_outside_organizations(route: Route, world: World) -> None:
+    if route.name not in OTHER_PAGES:
+        pytest.fail(f"No way to build {route.name} ({route.route}): add it to OTHER_PAGES")
+    page, public = OTHER_PAGES[route.name]
+    url = reverse(route.name, kwargs=page.kwargs(world, False))
+    anonymous = _call(Client(), page, url, world)
+    if public:
+        assert anonymous.status_code in {200, 302}, (route.name, anonymous.status_code)
+        if anonymous.status_code == 302 and route.name != "accounts:logout":
+            assert not anonymous["Location"].startswith(LOGIN_PATH), route.name
+    else:
+        assert _is_login_redirect(anonymous), (route.name, anonymous.status_code)
+    member = _call(_login(world.token_owner), page, url, world)
+    assert member.status_code in {200, 302}, (route.name, member.status_code)
