@@ -76,8 +76,15 @@ def test_import_skip_invalid_writes_rejected_rows(run: Any, org: Any, tmp_path: 
     path = write(tmp_path, "bad.csv", BAD_CSV)
     rejected = tmp_path / "rejected.csv"
     result = run(
-        "import", str(path), "--org", org.slug, "--source", "S", "--skip-invalid",
-        "--rejected", str(rejected),
+        "import",
+        str(path),
+        "--org",
+        org.slug,
+        "--source",
+        "S",
+        "--skip-invalid",
+        "--rejected",
+        str(rejected),
     )
     assert result.exit_code == 0, result.output
     assert "Imported 2 new item(s)" in result.output

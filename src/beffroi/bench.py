@@ -166,7 +166,11 @@ def measure_ingest(count: int) -> dict[str, Any]:
     for offset in range(0, count, 500):
         ingest(source, items[offset : offset + 500])
     elapsed = time.perf_counter() - started
-    return {"items": count, "seconds": round(elapsed, 2), "items_per_second": round(count / elapsed)}
+    return {
+        "items": count,
+        "seconds": round(elapsed, 2),
+        "items_per_second": round(count / elapsed),
+    }
 
 
 def measure_import(count: int, workdir: Path) -> dict[str, Any]:

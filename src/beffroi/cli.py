@@ -85,7 +85,9 @@ def demo() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     with _progress() as progress:
         task = progress.add_task("Loading the demo town", total=None)
-        summary = load_demo(progress=lambda done, total: progress.update(task, completed=done, total=total))
+        summary = load_demo(
+            progress=lambda done, total: progress.update(task, completed=done, total=total)
+        )
     org = summary.organization
     out.print(
         f"Demo organization [bold]{org.name}[/bold] ({org.slug}): "
@@ -104,8 +106,13 @@ def demo() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: BEFFROI_PORT or 8000.")
 @click.option("--threads", type=int, default=8, show_default=True, help="Web server threads.")
-@click.option("--workers", type=int, default=1, show_default=True,
-              help="In-process background threads (embedded mode only).")
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="In-process background threads (embedded mode only).",
+)
 @click.option("--no-background", is_flag=True, help="Do not run background work in this process.")
 def serve(host: str, port: int | None, threads: int, workers: int, no_background: bool) -> None:
     """Serve the web application (waitress) with background work in the same process."""
@@ -181,13 +188,30 @@ def worker(concurrency: int, loglevel: str) -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", "org_slug", required=True, help="Organization slug.")
 @click.option("--source", "source_name", required=True, help="Source name (created if absent).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "ndjson"]), default=None,
-              help="Default: from the file extension.")
-@click.option("--skip-invalid", is_flag=True, help="Import the valid rows, write the others to a file.")
-@click.option("--rejected", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write rejected rows (default: PATH.rejected.csv).")
-def import_(path: Path, org_slug: str, source_name: str, fmt: str | None, skip_invalid: bool,
-            rejected: Path | None) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "ndjson"]),
+    default=None,
+    help="Default: from the file extension.",
+)
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid rows, write the others to a file."
+)
+@click.option(
+    "--rejected",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write rejected rows (default: PATH.rejected.csv).",
+)
+def import_(
+    path: Path,
+    org_slug: str,
+    source_name: str,
+    fmt: str | None,
+    skip_invalid: bool,
+    rejected: Path | None,
+) -> None:
     """Import a CSV or NDJSON file of items (see docs/import-format.md).
 
     The whole file is checked first: if any row is invalid nothing is imported, every bad
@@ -209,7 +233,12 @@ def import_(path: Path, org_slug: str, source_name: str, fmt: str | None, skip_i
         with _progress() as progress:
             task = progress.add_task(f"Importing {path.name}", total=None)
             report = import_file(
-                _actor(), source, path, fmt=fmt, skip_invalid=skip_invalid, rejected_path=rejected,
+                _actor(),
+                source,
+                path,
+                fmt=fmt,
+                skip_invalid=skip_invalid,
+                rejected_path=rejected,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except ConfigurationError as exc:
@@ -221,7 +250,9 @@ def import_(path: Path, org_slug: str, source_name: str, fmt: str | None, skip_i
         console.print("Fix them, or use --skip-invalid to import the valid rows.")
         sys.exit(2)
     if report.errors:
-        console.print(f"{len(report.errors)} invalid row(s) skipped, written to {report.rejected_path}.")
+        console.print(
+            f"{len(report.errors)} invalid row(s) skipped, written to {report.rejected_path}."
+        )
     if report.created == 0 and report.existing:
         out.print(f"Nothing new: all {report.existing} rows were already imported.")
     else:
@@ -251,8 +282,12 @@ def sync(org_slug: str, source_name: str | None, background: bool) -> None:
     failures = 0
     for source in sources:
         if background:
-            job = enqueue("sources.sync", {"source_id": source.pk}, organization=org,
-                          dedupe_key=f"sources.sync:{source.pk}")
+            job = enqueue(
+                "sources.sync",
+                {"source_id": source.pk},
+                organization=org,
+                dedupe_key=f"sources.sync:{source.pk}",
+            )
             out.print(f"{source.name}: job {job.pk} ({job.state}).")
             continue
         try:
@@ -260,18 +295,24 @@ def sync(org_slug: str, source_name: str | None, background: bool) -> None:
                 outcome = sync_source(source)
         except AuthError as exc:
             failures += 1
-            console.print(f"[red]{source.name}: credentials refused[/red] — {exc} "
-                          "Reconnect the account in the source's settings.")
+            console.print(
+                f"[red]{source.name}: credentials refused[/red] — {exc} "
+                "Reconnect the account in the source's settings."
+            )
         except RateLimited as exc:
             failures += 1
-            console.print(f"[yellow]{source.name}: rate limited[/yellow] — {exc} "
-                          f"Retry after {int(exc.retry_after or 60)} s; what was fetched is kept.")
+            console.print(
+                f"[yellow]{source.name}: rate limited[/yellow] — {exc} "
+                f"Retry after {int(exc.retry_after or 60)} s; what was fetched is kept."
+            )
         except ConnectorError as exc:
             failures += 1
             console.print(f"[red]{source.name}: {exc}[/red] What was fetched before is kept.")
         else:
-            out.print(f"{source.name}: {outcome.created} new item(s), {outcome.existing} already "
-                      f"there, {outcome.batches} batch(es).")
+            out.print(
+                f"{source.name}: {outcome.created} new item(s), {outcome.existing} already "
+                f"there, {outcome.batches} batch(es)."
+            )
     if failures:
         sys.exit(1)
 
@@ -322,8 +363,13 @@ def token_create(username: str, name: str, expires_days: int | None) -> None:
 
 
 @main.command()
-@click.option("--items", type=int, default=20000, show_default=True,
-              help="Synthetic items to ingest and import.")
+@click.option(
+    "--items",
+    type=int,
+    default=20000,
+    show_default=True,
+    help="Synthetic items to ingest and import.",
+)
 @click.option("--pages", type=int, default=60, show_default=True, help="Web pages to request.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(items: int, pages: int, as_json: bool) -> None:
@@ -336,15 +382,19 @@ def bench(items: int, pages: int, as_json: bool) -> None:
         click.echo(json.dumps(figures, indent=2))
         return
     server = figures["serve_with_demo_town"]
-    out.print(f"Server with the demo town: {server['rss_kib'] / 1024:.0f} MiB resident "
-              f"(peak {server['peak_rss_kib'] / 1024:.0f} MiB); pages p50 {server['p50_ms']} ms, "
-              f"p95 {server['p95_ms']} ms")
-    out.print(f"Ingest: {figures['ingest']['items_per_second']} items/s; CSV import: "
-              f"{figures['import_csv']['rows_per_second']} rows/s "
-              f"(re-import {figures['import_csv']['reimport_rows_per_second']} rows/s)")
+    out.print(
+        f"Server with the demo town: {server['rss_kib'] / 1024:.0f} MiB resident "
+        f"(peak {server['peak_rss_kib'] / 1024:.0f} MiB); pages p50 {server['p50_ms']} ms, "
+        f"p95 {server['p95_ms']} ms"
+    )
+    out.print(
+        f"Ingest: {figures['ingest']['items_per_second']} items/s; CSV import: "
+        f"{figures['import_csv']['rows_per_second']} rows/s "
+        f"(re-import {figures['import_csv']['reimport_rows_per_second']} rows/s)"
+    )
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(args: tuple[str, ...]) -> None:
     """Run a Django management command (migrate, createsuperuser, makemigrations…)."""
@@ -385,8 +435,11 @@ def user() -> None:
 @user.command("create")
 @click.argument("username")
 @click.option("--org", "org_slug", required=True)
-@click.option("--role", type=click.Choice(["admin", "moderator", "analyst", "publisher", "viewer"]),
-              required=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "moderator", "analyst", "publisher", "viewer"]),
+    required=True,
+)
 @click.option("--email", default="")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_create(username: str, org_slug: str, role: str, email: str, password_stdin: bool) -> None:
@@ -405,7 +458,9 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
     person = User.objects.filter(username=username).first()
     shown = None
     if person is None:
-        password = sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+        password = (
+            sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
+        )
         try:
             validate_password(password)
         except ValidationError as exc:

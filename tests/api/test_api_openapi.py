@@ -8,7 +8,6 @@ from typing import Any
 from openapi_spec_validator import validate
 
 
-
 def test_openapi_json_is_served_and_valid(api: Any) -> None:
     response = api.get("/api/v1/openapi.json")
     assert response.status_code == 200

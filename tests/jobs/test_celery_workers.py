@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from beffroi.jobs import engine
@@ -55,8 +54,16 @@ def distributed(
 
     def start(name: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "beffroi.cli", "worker", "--concurrency", "1",
-             "--loglevel", "WARNING"],
+            [
+                sys.executable,
+                "-m",
+                "beffroi.cli",
+                "worker",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "WARNING",
+            ],
             env={**env, "CELERY_WORKER_NAME": name},
             stdout=(tmp_path / f"{name}.log").open("wb"),
             stderr=subprocess.STDOUT,

@@ -41,7 +41,9 @@ def test_embedded_runner_survives_dropped_connections(monkeypatch: Any) -> None:
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         # Jobs enqueued right after the drop are still all run, once each.
-        after = [engine.enqueue("tests.record", {"marker": f"a{i}", "sleep": 0.01}).pk for i in range(5)]
+        after = [
+            engine.enqueue("tests.record", {"marker": f"a{i}", "sleep": 0.01}).pk for i in range(5)
+        ]
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -50,4 +52,6 @@ def test_embedded_runner_survives_dropped_connections(monkeypatch: Any) -> None:
         assert _wait_done(after)
     finally:
         runner.stop()
-    assert sorted(probe_tasks.CALLS) == sorted([f"b{i}" for i in range(5)] + [f"a{i}" for i in range(5)])
+    assert sorted(probe_tasks.CALLS) == sorted(
+        [f"b{i}" for i in range(5)] + [f"a{i}" for i in range(5)]
+    )

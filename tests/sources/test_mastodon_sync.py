@@ -180,7 +180,9 @@ def test_credentials_are_encrypted_at_rest(mastodon: Source, server: Any) -> Non
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT credentials_encrypted FROM sources_source WHERE id = %s", [mastodon.pk])
+        cursor.execute(
+            "SELECT credentials_encrypted FROM sources_source WHERE id = %s", [mastodon.pk]
+        )
         stored = cursor.fetchone()[0]
     assert server.token not in stored
     assert Source.objects.get(pk=mastodon.pk).get_credentials() == {"access_token": server.token}

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-TOKEN_PREFIX = "bfr_"
+TOKEN_PREFIX = "bfr_"  # noqa: S105 (a public marker, not a secret)
 
 
 def hash_token(key: str) -> str:
@@ -37,9 +37,7 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
-    def issue(
-        cls, user: object, name: str, expires_at: object = None
-    ) -> tuple[ApiToken, str]:
+    def issue(cls, user: object, name: str, expires_at: object = None) -> tuple[ApiToken, str]:
         """Create a token; the clear key is returned once and never stored."""
         key = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = cls.objects.create(

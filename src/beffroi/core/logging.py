@@ -7,7 +7,9 @@ import re
 
 _PATTERNS = [
     re.compile(r"(?i)(authorization:\s*bearer\s+)[^\s'\"]+"),
-    re.compile(r"(?i)((?:access_token|token|password|secret|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s'\",&]+"),
+    re.compile(
+        r"(?i)((?:access_token|token|password|secret|api_key)[\"']?\s*[:=]\s*[\"']?)[^\s'\",&]+"
+    ),
 ]
 
 

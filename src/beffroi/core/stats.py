@@ -21,7 +21,9 @@ def organization_stats(org: Organization) -> dict[str, Any]:
         "authors": Author.objects.filter(organization=org).count(),
         "decisions": Decision.objects.filter(organization=org).count(),
         "cases": Case.objects.filter(organization=org).count(),
-        "open_cases": Case.objects.filter(organization=org).exclude(state=Case.State.CLOSED).count(),
+        "open_cases": Case.objects.filter(organization=org)
+        .exclude(state=Case.State.CLOSED)
+        .count(),
         "items_by_kind": dict(items.values_list("kind").annotate(n=Count("id")).order_by("kind")),
         "items_by_platform": dict(
             items.values_list("platform").annotate(n=Count("id")).order_by("platform")

@@ -17,9 +17,9 @@ from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Role
 from beffroi.sources.models import Source
 
-DEMO_PASSWORD = "beffroi-demo"
+DEMO_PASSWORD = "beffroi-demo"  # noqa: S105 (demo accounts, printed by `beffroi demo`)
 #: A fixed base32 secret so the demo administrator can be added to an authenticator app.
-DEMO_TOTP_SECRET_HEX = "3132333435363738393031323334353637383930"  # RFC 6238 test key
+DEMO_TOTP_SECRET_HEX = "3132333435363738393031323334353637383930"  # noqa: S105 (RFC 6238 test key)
 DEMO_USERS = [
     ("maire", Role.ADMIN, "Claire Dumas"),
     ("agent", Role.MODERATOR, "Karim Benali"),
@@ -48,7 +48,8 @@ def load_demo(
     actor = Actor(None, "cli", "cli:demo")
     with transaction.atomic():
         org, created_org = Organization.objects.get_or_create(
-            slug=town.slug, defaults={"name": town.name, "kind": town.kind, "language": town.language}
+            slug=town.slug,
+            defaults={"name": town.name, "kind": town.kind, "language": town.language},
         )
         if created_org:
             record(actor, "demo.load", organization=org, obj=org, after={"slug": org.slug})

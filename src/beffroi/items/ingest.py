@@ -95,7 +95,10 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
                     created_at=item.created_at,
                     url=item.url[:1000],
                     urls=list(item.urls),
-                    media=[{"kind": m.kind, "url": m.url, "description": m.description} for m in item.media],
+                    media=[
+                        {"kind": m.kind, "url": m.url, "description": m.description}
+                        for m in item.media
+                    ],
                     metrics=dict(item.metrics),
                     raw=dict(item.raw),
                 )
@@ -103,7 +106,9 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
         Item.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         _link_parents(source, ids)
         stored = Item.objects.filter(source=source, platform_id__in=ids).count()
-    return IngestResult(created=stored - len(existing), existing=len(ids) - (stored - len(existing)))
+    return IngestResult(
+        created=stored - len(existing), existing=len(ids) - (stored - len(existing))
+    )
 
 
 def _link_parents(source: Source, platform_ids: list[str]) -> None:

@@ -249,7 +249,7 @@ def run_job(job_id: int, worker: str | None = None) -> str:
         return "failed"
     except Exception as exc:
         log.exception("job %s %s raised", job.name, job_id)
-        return _retry_or_fail(job, worker, f"{type(exc).__name__}: {exc}", 2 ** job.attempts * 5)
+        return _retry_or_fail(job, worker, f"{type(exc).__name__}: {exc}", 2**job.attempts * 5)
     _finish(job_id, worker, state=Job.State.DONE, result=_jsonable(result), last_error="")
     return "done"
 

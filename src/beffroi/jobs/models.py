@@ -22,7 +22,8 @@ class Job(models.Model):
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"
     )
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True)
+    # NULL, not "", for "no key": the partial unique index must ignore keyless jobs.
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=5)
     run_after = models.DateTimeField(null=True, blank=True)

@@ -40,6 +40,9 @@ class Decision(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("decision")
 
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} #{self.item_id}"
+
 
 class Case(models.Model):
     """A queue entry a person must look at."""
@@ -64,3 +67,6 @@ class Case(models.Model):
         ordering = ["-priority", "created_at"]
         indexes = [models.Index(fields=["organization", "state"], name="case_org_state")]
         verbose_name = _("case")
+
+    def __str__(self) -> str:
+        return f"{self.get_state_display()} #{self.item_id}"

@@ -36,7 +36,9 @@ def resolve(user: Any, slug: str, capability: Capability) -> tuple[Organization,
     return organization, membership
 
 
-def org_view(capability: Capability) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+def org_view(
+    capability: Capability,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Decorate a view taking ``org_slug``: sets ``request.organization`` and ``request.membership``."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

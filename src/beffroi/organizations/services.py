@@ -31,7 +31,9 @@ def update_organization(actor: Actor, org: Organization, **changes: Any) -> Orga
         setattr(org, field, value)
     org.full_clean()
     org.save()
-    record(actor, "organization.update", organization=org, obj=org, before=before, after=snapshot(org))
+    record(
+        actor, "organization.update", organization=org, obj=org, before=before, after=snapshot(org)
+    )
     return org
 
 

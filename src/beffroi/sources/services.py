@@ -14,7 +14,9 @@ from beffroi.organizations.models import Organization
 from beffroi.sources.models import Source
 
 
-def validate_source_options(platform: str, settings: dict[str, Any], credentials: dict[str, Any]) -> None:
+def validate_source_options(
+    platform: str, settings: dict[str, Any], credentials: dict[str, Any]
+) -> None:
     try:
         connector_class(platform).validate_options(settings, credentials)
     except ConfigurationError as exc:
@@ -37,7 +39,12 @@ def create_source(
     if platform != "file":
         validate_source_options(platform, settings, credentials)
     source = Source(
-        organization=org, name=name, platform=platform, kind=kind, settings=settings, enabled=enabled
+        organization=org,
+        name=name,
+        platform=platform,
+        kind=kind,
+        settings=settings,
+        enabled=enabled,
     )
     source.set_credentials(credentials)
     source.full_clean()
@@ -72,5 +79,12 @@ def update_source(
         "has_credentials": source.has_credentials,
         "credentials_changed": credentials is not None,
     }
-    record(actor, "source.update", organization=source.organization, obj=source, before=before, after=after)
+    record(
+        actor,
+        "source.update",
+        organization=source.organization,
+        obj=source,
+        before=before,
+        after=after,
+    )
     return source

@@ -15,7 +15,9 @@ DATA_DIR = config.home()
 
 SECRET_KEY = config.secret_key()
 DEBUG = config.debug()
-ALLOWED_HOSTS = [h for h in os.environ.get("BEFFROI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("BEFFROI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("BEFFROI_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
