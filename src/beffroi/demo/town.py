@@ -199,6 +199,7 @@ _IMPOSTOR_LINK = "https://aide-energie-saint-aubin.example/formulaire"
 
 # --- the people -----------------------------------------------------------------------------
 
+# fmt: off
 _FIRST_NAMES = (
     "Marie", "Nathalie", "Isabelle", "Sylvie", "Catherine", "Sandrine", "Céline", "Julie",
     "Camille", "Manon", "Chloé", "Léa", "Emma", "Sophie", "Aurélie", "Véronique", "Monique",
@@ -207,7 +208,7 @@ _FIRST_NAMES = (
     "Patrick", "Nicolas", "Christophe", "Stéphane", "Julien", "Thomas", "Kévin", "Maxime",
     "Lucas", "Hugo", "Théo", "Antoine", "Sébastien", "Frédéric", "Pascal", "Bernard", "Gérard",
     "Didier", "Sofiane", "Mehdi", "Bruno", "Laurent", "Romain", "Guillaume", "Yannick", "Loïc",
-)  # fmt: skip
+)
 _LAST_NAMES = (
     "Martin", "Bernard", "Dubois", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
     "Simon", "Lefèvre", "Garcia", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard",
@@ -216,7 +217,8 @@ _LAST_NAMES = (
     "Brun", "Blanchard", "Giraud", "Joly", "Rivière", "Brunet", "Gaillard", "Barbier", "Arnaud",
     "Renaud", "Hamon", "Le Goff", "Tessier", "Poirier", "Cousin", "Bouvier", "Chauvin",
     "Lebrun", "Ménard", "Bodin", "Pineau", "Baudry", "Cormier", "Besnard", "Bellanger",
-)  # fmt: skip
+)
+# fmt: on
 
 #: (display name, handle, first name) of English-speaking residents and visitors.
 _EN_PEOPLE = (
@@ -305,243 +307,438 @@ class _Announcement:
     insta: str = ""  # Instagram caption when it differs
 
 
+# fmt: off
 _ANNOUNCEMENTS: tuple[_Announcement, ...] = (
     _Announcement(
-        "collecte-nouveaux-jours", "waste", 39, 8, 30, ("mastodon", "facebook"),
+        "collecte-nouveaux-jours",
+        "waste",
+        39,
+        8,
+        30,
+        ("mastodon", "facebook"),
         "♻️ Changement des jours de collecte à partir du {date7} : ordures ménagères le mardi, "
         "emballages (bac jaune) le vendredi une semaine sur deux. Retrouvez le calendrier de "
         f"votre quartier : {WEBSITE}/collecte",
-        "Calendrier de collecte 2 couleurs par quartier", 1.6,
+        "Calendrier de collecte 2 couleurs par quartier",
+        1.6,
     ),
     _Announcement(
-        "mediatheque-20-ans", "other", 37, 9, 0, ("facebook", "mastodon", "instagram"),
+        "mediatheque-20-ans",
+        "other",
+        37,
+        9,
+        0,
+        ("facebook", "mastodon", "instagram"),
         "📚 La médiathèque Colette fête ses 20 ans ! Lectures, ateliers BD, jeux de société et "
         "goûter pour toute la famille le {samedi}, de 10h à 18h. Entrée libre.",
-        "Façade de la médiathèque décorée de ballons", 1.0,
+        "Façade de la médiathèque décorée de ballons",
+        1.0,
         insta="20 ans de la médiathèque Colette 🎈📚 Rendez-vous {samedi} pour une "
         "journée de fête ! #SaintAubinSurLoire #Médiathèque #Lecture",
     ),
     _Announcement(
-        "refection-avenue-loire", "roadworks", 35, 7, 45, ("mastodon", "facebook"),
+        "refection-avenue-loire",
+        "roadworks",
+        35,
+        7,
+        45,
+        ("mastodon", "facebook"),
         "🚧 Réfection de la chaussée avenue de la Loire : la voie sera fermée à la circulation "
         "du {date2} au {date6}. Déviation par le quai Gambetta et la rue du Pont. Les lignes de "
         "bus 2 et 5 sont déviées, les arrêts « Loire » et « Pasteur » ne sont pas desservis.",
-        "Plan de la déviation autour de l'avenue de la Loire", 1.5,
+        "Plan de la déviation autour de l'avenue de la Loire",
+        1.5,
     ),
     _Announcement(
-        "etat-civil-fermeture", "civil_status", 33, 12, 10, ("facebook", "mastodon"),
+        "etat-civil-fermeture",
+        "civil_status",
+        33,
+        12,
+        10,
+        ("facebook", "mastodon"),
         "ℹ️ Le service état civil sera exceptionnellement fermé le {date4} après-midi. Les "
         "demandes d'actes de naissance, de mariage et de décès peuvent être faites en ligne à "
         f"tout moment : {WEBSITE}/etat-civil",
     ),
     _Announcement(
-        "ccas-registre", "other", 31, 8, 0, ("facebook",),
+        "ccas-registre",
+        "other",
+        31,
+        8,
+        0,
+        ("facebook",),
         "Le CCAS tient un registre des personnes âgées, isolées ou en situation de handicap "
         "pour pouvoir les contacter en cas d'alerte (canicule, grand froid, coupure). "
         "L'inscription est gratuite, par téléphone ou à l'accueil du CCAS. Parlez-en à vos "
         "voisins !",
     ),
     _Announcement(
-        "cni-creneaux-samedi", "civil_status", 29, 9, 15, ("mastodon", "facebook"),
+        "cni-creneaux-samedi",
+        "civil_status",
+        29,
+        9,
+        15,
+        ("mastodon", "facebook"),
         "🪪 Cartes d'identité et passeports : pour faire face à la demande, la mairie ouvre des "
         "créneaux supplémentaires le samedi matin jusqu'à fin {month}. Rendez-vous en ligne "
         "uniquement : https://rdv.saint-aubin-sur-loire.demo.invalid — pensez à faire votre "
         "pré-demande avant de venir.",
-        "Guichet des titres d'identité", 1.8,
+        "Guichet des titres d'identité",
+        1.8,
     ),
     _Announcement(
-        "encombrants", "waste", 27, 10, 0, ("facebook",),
+        "encombrants",
+        "waste",
+        27,
+        10,
+        0,
+        ("facebook",),
         "La prochaine collecte des encombrants sur rendez-vous aura lieu le {date10}. "
         f"Inscription avant le {{date6}} sur {WEBSITE}/encombrants ou à l'accueil. Les "
         "déchets électriques, gravats et pneus ne sont pas collectés.",
     ),
     _Announcement(
-        "piste-cyclable", "roadworks", 25, 13, 30, ("mastodon", "facebook"),
+        "piste-cyclable",
+        "roadworks",
+        25,
+        13,
+        30,
+        ("mastodon", "facebook"),
         "🚲 Piste cyclable gare – collège : dernière phase des travaux ! Le carrefour rue "
         "Jean-Jaurès / boulevard Pasteur sera fermé le {date1} de 21h à 6h pour la pose des "
         "enrobés.",
-        "Piste cyclable en cours de marquage", 1.4,
+        "Piste cyclable en cours de marquage",
+        1.4,
     ),
     _Announcement(
-        "skatepark", "other", 24, 15, 0, ("instagram", "facebook"),
+        "skatepark",
+        "other",
+        24,
+        15,
+        0,
+        ("instagram", "facebook"),
         "Le nouveau skatepark des Tilleuls est ouvert 🛹 Un projet imaginé par le conseil "
         "municipal des enfants. Ouvert tous les jours de 9h à 21h, casque recommandé !",
-        "Jeunes sur la rampe du nouveau skatepark", 1.3, routine=False,
+        "Jeunes sur la rampe du nouveau skatepark",
+        1.3,
+        routine=False,
         insta="Il est là ! 🛹 Le skatepark des Tilleuls est ouvert tous les jours de 9h à 21h. "
         "Casque recommandé 😉 #SaintAubinSurLoire #Jeunesse #Skatepark",
     ),
     _Announcement(
-        "bacs-jaunes", "waste", 22, 8, 40, ("facebook", "mastodon"),
+        "bacs-jaunes",
+        "waste",
+        22,
+        8,
+        40,
+        ("facebook", "mastodon"),
         "Distribution des nouveaux bacs jaunes (240 L) le {samedi} de 9h à 12h aux "
         "services techniques, 12 rue des Ateliers. Munissez-vous d'un justificatif de domicile. "
         "Vous ne pouvez pas venir ? Un voisin peut le retirer pour vous avec votre justificatif.",
-        "Bacs jaunes alignés devant les services techniques", 1.3,
+        "Bacs jaunes alignés devant les services techniques",
+        1.3,
     ),
     _Announcement(
-        "commemoration", "other", 20, 8, 0, ("facebook", "mastodon"),
+        "commemoration",
+        "other",
+        20,
+        8,
+        0,
+        ("facebook", "mastodon"),
         "Cérémonie de commémoration au monument aux morts le {date3} à 11h, en présence des "
         "anciens combattants et des élèves de CM2. Elle sera suivie d'un vin d'honneur à la "
         "salle des fêtes.",
     ),
     _Announcement(
-        "place-du-marche", "roadworks", 19, 17, 30, ("facebook", "mastodon"),
+        "place-du-marche",
+        "roadworks",
+        19,
+        17,
+        30,
+        ("facebook", "mastodon"),
         "🏗️ Réaménagement de la place du Marché : le conseil municipal a voté hier la "
         "création d'un espace piéton et arboré. Les 80 places de stationnement seront "
         "redéployées rue de l'Abbaye et au parking de la Gare (+40 places). Travaux prévus à "
         "l'automne. Réunion publique le {date9} à 19h, salle des fêtes.",
-        "Vue d'architecte de la future place du Marché", 3.0, routine=False,
+        "Vue d'architecte de la future place du Marché",
+        3.0,
+        routine=False,
     ),
     _Announcement(
-        "conseil-municipal", "other", 17, 9, 0, ("facebook", "mastodon"),
+        "conseil-municipal",
+        "other",
+        17,
+        9,
+        0,
+        ("facebook", "mastodon"),
         "Conseil municipal le {date6} à 20h, salle du conseil. À l'ordre du jour : budget "
         "supplémentaire, tarifs de la restauration scolaire, plan vélo. Séance publique, "
         "retransmise en direct sur le site de la ville.",
     ),
     _Announcement(
-        "travaux-reseau-eau", "roadworks", 16, 8, 15, ("facebook", "mastodon"),
+        "travaux-reseau-eau",
+        "roadworks",
+        16,
+        8,
+        15,
+        ("facebook", "mastodon"),
         "🚧 Renouvellement des canalisations d'eau potable rue des Tanneurs à partir du "
         "{date3}, pour environ trois semaines. Circulation alternée de 8h à 17h, stationnement "
         "interdit côté pair, accès riverains maintenu. De courtes coupures d'eau sont possibles, "
         f"les riverains seront prévenus la veille. Infos : {WEBSITE}/travaux",
-        "Tranchée et canalisations neuves rue des Tanneurs", 2.0,
+        "Tranchée et canalisations neuves rue des Tanneurs",
+        2.0,
     ),
     _Announcement(
-        "fleurissement", "other", 15, 14, 0, ("instagram",),
+        "fleurissement",
+        "other",
+        15,
+        14,
+        0,
+        ("instagram",),
         "",
-        "Massifs de fleurs le long du quai Gambetta", 1.2, routine=False,
+        "Massifs de fleurs le long du quai Gambetta",
+        1.2,
+        routine=False,
         insta="🌸 Les jardiniers de la ville ont fleuri les bords de Loire ! Merci à l'équipe "
         "des espaces verts 💚 #SaintAubinSurLoire #VilleFleurie #BordsDeLoire",
     ),
     _Announcement(
-        "jour-ferie-collecte", "waste", 14, 8, 0, ("facebook", "mastodon"),
+        "jour-ferie-collecte",
+        "waste",
+        14,
+        8,
+        0,
+        ("facebook", "mastodon"),
         "Jour férié : la collecte des ordures ménagères du {date2} est décalée au lendemain. "
         "Pensez à sortir vos bacs la veille au soir 🙂 La déchetterie des Varennes sera fermée.",
     ),
     _Announcement(
-        "marche-nocturne", "other", 13, 9, 30, ("facebook", "mastodon", "instagram"),
+        "marche-nocturne",
+        "other",
+        13,
+        9,
+        30,
+        ("facebook", "mastodon", "instagram"),
         "🌙 Marché nocturne des producteurs le {date4}, de 18h à 23h sur le quai "
         "Gambetta : producteurs locaux, food-trucks et concert de la fanfare des Coteaux. "
         "Venez nombreux !",
-        "Affiche du marché nocturne", 1.8,
+        "Affiche du marché nocturne",
+        1.8,
         insta="Marché nocturne le {date4} 🌙🧀🍷 Producteurs locaux, food-trucks et "
         "fanfare sur le quai Gambetta. #SaintAubinSurLoire #MarchéNocturne #Loire",
     ),
     _Announcement(
-        "forum-associations", "other", 11, 9, 0, ("instagram", "facebook"),
+        "forum-associations",
+        "other",
+        11,
+        9,
+        0,
+        ("instagram", "facebook"),
         "Rendez-vous au forum des associations le {samedi} au gymnase Léo-Lagrange 🤝 "
         "Sport, culture, solidarité : plus de 60 associations à découvrir.",
-        "Stands du forum des associations", 1.0,
+        "Stands du forum des associations",
+        1.0,
         insta="Forum des associations {samedi} 🤝 Plus de 60 assos vous attendent au "
         "gymnase Léo-Lagrange ! #SaintAubinSurLoire #Associations #VieLocale",
     ),
     _Announcement(
-        "dementi-eau", "other", 10, 11, 20, ("facebook", "mastodon", "instagram"),
+        "dementi-eau",
+        "other",
+        10,
+        11,
+        20,
+        ("facebook", "mastodon", "instagram"),
         "⚠️ Des messages circulent affirmant que l'eau du robinet serait contaminée à "
         "Saint-Aubin. C'est faux. Les analyses réalisées par l'Agence régionale de santé le "
         "{datem2} sont conformes : l'eau est parfaitement potable. Les travaux rue des Tanneurs "
         "n'ont aucun effet sur sa qualité. Merci de ne pas relayer ces rumeurs et de vous fier "
         f"aux sources officielles : {WEBSITE}/eau",
-        "Résultats d'analyse de l'eau, tous conformes", 2.5, routine=False, group=HOAX_ID,
+        "Résultats d'analyse de l'eau, tous conformes",
+        2.5,
+        routine=False,
+        group=HOAX_ID,
         insta="⚠️ Rumeur : l'eau du robinet de Saint-Aubin est POTABLE. Les analyses de l'ARS "
         "du {datem2} sont conformes. Ne relayez pas les fausses informations 🙏 "
         "#SaintAubinSurLoire",
     ),
     _Announcement(
-        "retour-marche-nocturne", "other", 6, 10, 0, ("instagram", "facebook"),
+        "retour-marche-nocturne",
+        "other",
+        6,
+        10,
+        0,
+        ("instagram", "facebook"),
         "Retour en images sur le marché nocturne 📸 Merci aux 2 000 visiteurs, aux producteurs "
         "et à la fanfare des Coteaux ! Rendez-vous l'an prochain.",
-        "Foule sur le quai Gambetta illuminé", 1.6, routine=False,
+        "Foule sur le quai Gambetta illuminé",
+        1.6,
+        routine=False,
         insta="Merci aux 2 000 visiteurs du marché nocturne ✨📸 Quelle soirée ! "
         "#SaintAubinSurLoire #MarchéNocturne",
     ),
     _Announcement(
-        "elagage-quai", "roadworks", 7, 7, 30, ("mastodon", "facebook"),
+        "elagage-quai",
+        "roadworks",
+        7,
+        7,
+        30,
+        ("mastodon", "facebook"),
         "🌳 Élagage des platanes du quai Gambetta du {date1} au {date3}. Stationnement "
         "interdit sur le quai ces jours-là : merci de libérer les places dès 7h, les véhicules "
         "gênants seront enlevés.",
     ),
     _Announcement(
-        "faux-compte-maire", "other", 5, 10, 15, ("facebook", "mastodon", "instagram"),
+        "faux-compte-maire",
+        "other",
+        5,
+        10,
+        15,
+        ("facebook", "mastodon", "instagram"),
         "⚠️ Attention, faux compte ! Un compte « Claire Dumas - Maire » promet une aide de "
         "250 € et demande vos coordonnées bancaires et une copie de votre pièce d'identité. Ce "
         "n'est pas la maire. La mairie ne demande JAMAIS de RIB ni de papiers par message. Ne "
         "répondez pas et signalez ce compte.",
-        "", 2.2, routine=False, group=IMPERSONATION_ID,
+        "",
+        2.2,
+        routine=False,
+        group=IMPERSONATION_ID,
         insta="⚠️ FAUX COMPTE : @claire_dumas_maire_officiel n'est pas la maire. Aucune aide "
         "de 250 € n'existe. Ne donnez jamais votre RIB ou vos papiers par message. "
         "#Arnaque #SaintAubinSurLoire",
     ),
     _Announcement(
-        "vide-grenier", "other", 4, 9, 0, ("facebook",),
+        "vide-grenier",
+        "other",
+        4,
+        9,
+        0,
+        ("facebook",),
         "Vide-grenier du quartier Bel-Air le {dimanche} ! Inscriptions des exposants "
         "jusqu'au {date3} à l'accueil de la mairie (3 € le mètre linéaire, 4 mètres maximum).",
     ),
     _Announcement(
-        "inscriptions-scolaires", "other", 3, 8, 30, ("facebook", "mastodon"),
+        "inscriptions-scolaires",
+        "other",
+        3,
+        8,
+        30,
+        ("facebook", "mastodon"),
         "🎒 Inscriptions scolaires pour la rentrée : le dossier est à retirer à l'accueil ou à "
         f"télécharger sur {WEBSITE}/ecoles, à rendre avant le {{date14}}. Pièces à fournir : "
         "livret de famille, justificatif de domicile, carnet de vaccination.",
     ),
     _Announcement(
-        "coupure-electricite", "other", 2, 11, 0, ("mastodon", "facebook"),
+        "coupure-electricite",
+        "other",
+        2,
+        11,
+        0,
+        ("mastodon", "facebook"),
         "⚡ Coupure d'électricité programmée par le gestionnaire du réseau le {date2} de 9h à "
         "12h, secteur des Coteaux et chemin des Vignes, pour des travaux de modernisation.",
     ),
     _Announcement(
-        "coucher-de-soleil", "other", 2, 18, 30, ("instagram",),
+        "coucher-de-soleil",
+        "other",
+        2,
+        18,
+        30,
+        ("instagram",),
         "",
-        "Coucher de soleil sur le vieux pont de Saint-Aubin", 1.4, routine=False,
+        "Coucher de soleil sur le vieux pont de Saint-Aubin",
+        1.4,
+        routine=False,
         insta="Coucher de soleil sur le vieux pont 🌅 Merci @camille.photos49 pour ce cliché ! "
         "Partagez vos photos avec #SaintAubinSurLoire",
     ),
 )
+# fmt: on
 
+# fmt: off
 _POLICE_POSTS: tuple[_Announcement, ...] = (
     _Announcement(
-        "otv", "other", 36, 8, 0, ("police",),
+        "otv",
+        "other",
+        36,
+        8,
+        0,
+        ("police",),
         "🚓 Opération Tranquillité Vacances : signalez vos dates d'absence à la police "
         "municipale, nos agents passeront régulièrement devant votre domicile. Formulaire : "
         f"{WEBSITE}/otv",
     ),
     _Announcement(
-        "stationnement-ecoles", "other", 30, 7, 30, ("police",),
+        "stationnement-ecoles",
+        "other",
+        30,
+        7,
+        30,
+        ("police",),
         "Rappel : le stationnement sur les trottoirs et les places PMR est verbalisé (135 €). "
         "Des contrôles renforcés auront lieu aux abords des écoles cette semaine. Pensez à la "
         "sécurité des enfants 🚸",
         engagement=1.5,
     ),
     _Announcement(
-        "objets-trouves", "other", 26, 9, 45, ("police",),
+        "objets-trouves",
+        "other",
+        26,
+        9,
+        45,
+        ("police",),
         "Objets trouvés : un trousseau de clés (porte-clés tour Eiffel), une paire de lunettes "
         "de vue et un vélo enfant bleu ont été déposés au poste. Passez nous voir du lundi au "
         "vendredi de 9h à 12h.",
     ),
     _Announcement(
-        "sms-amendes", "other", 21, 10, 30, ("police",),
+        "sms-amendes",
+        "other",
+        21,
+        10,
+        30,
+        ("police",),
         "⚠️ Des SMS frauduleux vous demandent de régler une « amende impayée » via un lien. La "
         "police municipale ne demande jamais de paiement par SMS. Ne cliquez pas, signalez au "
         "33700.",
     ),
     _Announcement(
-        "faux-agents-eaux", "other", 11, 8, 20, ("police",),
+        "faux-agents-eaux",
+        "other",
+        11,
+        8,
+        20,
+        ("police",),
         "⚠️ De faux agents des eaux se présentent chez des personnes âgées en prétendant "
         "contrôler la qualité de l'eau. Aucun contrôle à domicile n'est prévu. Ne laissez "
         "entrer personne sans vérifier, et en cas de doute appelez le 17.",
-        engagement=1.8, routine=False,
+        engagement=1.8,
+        routine=False,
     ),
     _Announcement(
-        "marche-nocturne-circulation", "other", 10, 9, 0, ("police",),
+        "marche-nocturne-circulation",
+        "other",
+        10,
+        9,
+        0,
+        ("police",),
         "Marché nocturne cette semaine : le soir du marché, le quai Gambetta sera fermé à la "
         "circulation de 16h à minuit. Merci de respecter la signalisation et de stationner au "
         "parking de la Gare.",
     ),
     _Announcement(
-        "controles-vitesse", "roadworks", 4, 8, 0, ("police",),
+        "controles-vitesse",
+        "roadworks",
+        4,
+        8,
+        0,
+        ("police",),
         "Contrôles de vitesse avenue de la Loire cette semaine, à la demande des riverains. "
         "30 km/h, c'est pour la sécurité de tous 🚸",
         engagement=1.4,
     ),
 )
+# fmt: on
 
 #: What each post is about, to put under it the comments that fit (see the pools' tags).
 _SUBJECTS: dict[str, tuple[str, ...]] = {
@@ -585,7 +782,8 @@ _SUBJECTS: dict[str, tuple[str, ...]] = {
 # " | ". A tag is "head/subject", both parts optional. The head is the topic of questions and
 # requests, the target of insults, threats and hateful comments, or the handle of the bot that
 # posts a spam or a scam. The subject ties a template to the posts it fits under (see
-# _SUBJECTS); templates without one fit anywhere. Slots in braces are filled at random: {rue},
+# _SUBJECTS); templates without one fit anywhere. A tag ending in "!" marks a template that only
+# makes sense under a post ("Magnifique photo", "On y va ?"): never in a message or a mention. Slots in braces are filled at random: {rue},
 # {quartier}, {lieu}, {doc}, {acte}, {jour}, {num}, {n}, {ami}, and {link:domain} gives a link to
 # that domain with a random path.
 
@@ -612,7 +810,12 @@ def _head(tag: str | None) -> str | None:
 
 
 def _subject(tag: str | None) -> str | None:
-    return (tag or "").partition("/")[2] or None
+    return (tag or "").partition("/")[2].rstrip("!") or None
+
+
+def _bound(tag: str | None) -> bool:
+    """Whether the template only makes sense as a comment under a post (its tag ends in !)."""
+    return (tag or "").endswith("!")
 
 
 _QUESTIONS_FR = _pool(
@@ -631,24 +834,24 @@ _QUESTIONS_FR = _pool(
     opening_hours/skatepark | Le skatepark ferme à quelle heure le soir ? Mes ados rentrent à pas
         d'heure 😅
     opening_hours/police | Le poste de police municipale est ouvert le samedi ?
-    roadworks/roadworks | C'est fermé aussi le week-end ou seulement en semaine ?
-    roadworks/roadworks | Et pour les riverains, on pourra sortir la voiture le matin ? Je pars à 6h30
+    roadworks/roadworks! | C'est fermé aussi le week-end ou seulement en semaine ?
+    roadworks/roadworks! | Et pour les riverains, on pourra sortir la voiture le matin ? Je pars à 6h30
     roadworks/roadworks | Les travaux vont durer combien de temps exactement ? Ça fait déjà {n}
         semaines que ça dure {rue}
-    roadworks/roadworks | C'est quoi la déviation pour le car scolaire pendant les travaux ?
+    roadworks/roadworks! | C'est quoi la déviation pour le car scolaire pendant les travaux ?
     roadworks/roadworks | La boulangerie {rue} reste accessible pendant le chantier ?
-    roadworks/roadworks | Est-ce qu'il y aura des coupures d'eau pendant les travaux ?
+    roadworks/roadworks! | Est-ce qu'il y aura des coupures d'eau pendant les travaux ?
     roadworks | Vous refaites aussi les trottoirs {rue} ou seulement la chaussée ?
     roadworks | Pourquoi le chantier {rue} est à l'arrêt depuis {jour} ?
-    roadworks/roadworks | Le stationnement est interdit des deux côtés ou juste côté pair ?
+    roadworks/roadworks! | Le stationnement est interdit des deux côtés ou juste côté pair ?
     roadworks | Quand est-ce que les feux provisoires {rue} seront enlevés ?
-    roadworks/bike | Les vélos pourront passer pendant la fermeture du carrefour ?
+    roadworks/bike! | Les vélos pourront passer pendant la fermeture du carrefour ?
     roadworks/bike | La piste cyclable va jusqu'à la gare ou elle s'arrête au collège ?
-    roadworks/place | Les travaux de la place commencent quand exactement ? Et le marché du samedi,
+    roadworks/place! | Les travaux de la place commencent quand exactement ? Et le marché du samedi,
         il va où pendant ce temps ?
-    roadworks/place | Il y aura des places handicapées sur la nouvelle place ?
+    roadworks/place! | Il y aura des places handicapées sur la nouvelle place ?
     waste/ferie | Et si le jour férié tombe un mardi, on sort les poubelles quand ?
-    waste/bacs | On récupère où les nouveaux bacs jaunes si on ne peut pas venir le samedi ?
+    waste/bacs! | On récupère où les nouveaux bacs jaunes si on ne peut pas venir le samedi ?
     waste | La collecte du verre c'est toujours le {jour} aux {quartier} ?
     waste/encombrants | Comment on fait pour les encombrants, il faut s'inscrire où ?
     waste/encombrants | Les vieux matelas sont pris aux encombrants ou il faut aller à la
@@ -658,7 +861,7 @@ _QUESTIONS_FR = _pool(
     waste/bacs | Mon bac a une roue cassée, qui faut-il contacter pour le remplacer ?
     waste | Il faut un badge pour entrer à la déchetterie maintenant ?
     waste/collecte | Le calendrier de collecte des {quartier} existe en papier quelque part ?
-    waste/collecte | Donc le bac jaune c'est une semaine sur deux, mais comment on sait si c'est la
+    waste/collecte! | Donc le bac jaune c'est une semaine sur deux, mais comment on sait si c'est la
         bonne semaine ?
     waste/bacs | On met quoi dans le bac jaune exactement, les barquettes en plastique aussi ?
     civil_status/id | Combien de temps pour avoir un rdv pour une {doc} ? Je pars dans {n} semaines 😬
@@ -675,25 +878,32 @@ _QUESTIONS_FR = _pool(
     civil_status | On peut faire une reconnaissance anticipée sans rendez-vous ?
     civil_status/id | J'ai perdu ma {doc}, je dois faire une déclaration de perte en mairie ?
     civil_status/id | Combien coûte un passeport pour un enfant de {n} ans ?
-    civil_status/id | Les créneaux du samedi c'est aussi pour le retrait ou seulement le dépôt ?
-    other/vide-grenier | Où peut-on s'inscrire pour le vide-grenier ? C'est ouvert aux gens hors
+    civil_status/id! | Les créneaux du samedi c'est aussi pour le retrait ou seulement le dépôt ?
+    other/vide-grenier! | Où peut-on s'inscrire pour le vide-grenier ? C'est ouvert aux gens hors
         quartier ?
     other/school | Les inscriptions à la cantine, c'est jusqu'à quand ?
     other/school | Pour l'inscription en maternelle il faut le carnet de santé original ou une copie
         suffit ?
-    other/place | La réunion publique sera filmée ? Je travaille le soir
-    other/council | Le conseil sera retransmis sur quel site exactement ?
-    other/market | Le marché nocturne a lieu même s'il pleut ?
-    other/market | Est-ce que les chiens sont acceptés au marché nocturne ?
+    other/place! | La réunion publique sera filmée ? Je travaille le soir
+    other/council! | Le conseil sera retransmis sur quel site exactement ?
+    other/market! | Le marché nocturne a lieu même s'il pleut ?
+    other/market! | Est-ce que les chiens sont acceptés au marché nocturne ?
     other | Comment on s'inscrit sur les listes électorales quand on vient d'emménager ?
     other/bike | Il y a un parking vélo sécurisé à la gare ?
     other/ccas | On peut encore s'inscrire au registre pour ma mère de 8{n} ans ? Elle vit seule
     other/police | Le formulaire OTV ne marche pas chez moi, on peut le déposer au poste ?
     other/police | On signale où les rodéos de motos ? Ça recommence tous les soirs aux {quartier}
-    other/assos | Il y aura des clubs de foot pour les filles au forum ?
-    other/power | La coupure concerne aussi l'impasse des Lilas ?
+    other/assos! | Il y aura des clubs de foot pour les filles au forum ?
+    other/power! | La coupure concerne aussi l'impasse des Lilas ?
     other/skatepark | Il y a un âge minimum pour le skatepark ?
-    other/water | Donc on peut donner l'eau du robinet aux bébés sans problème ?
+    other/water! | Donc on peut donner l'eau du robinet aux bébés sans problème ?
+    other | Est-ce que la mairie aide à l'achat d'un vélo électrique ?
+    other | Où peut-on faire légaliser une signature ?
+    other | Comment on fait pour réserver la salle des fêtes pour un anniversaire ?
+    other | Il faut une autorisation pour poser un échafaudage sur le trottoir ?
+    waste | La mairie distribue encore des composteurs ?
+    other | Comment on inscrit un enfant au conseil municipal des enfants ?
+    other | Il y a des jardins partagés à Saint-Aubin ? On cherche une parcelle
     """
 )
 _QUESTIONS_EN = _pool(
@@ -701,22 +911,25 @@ _QUESTIONS_EN = _pool(
     opening_hours | Hi! Is the town hall open on Saturday mornings?
     opening_hours/library | What time does the library close on Wednesdays?
     roadworks/bike | Is the cycle path along the river still open with the works near the bridge?
-    roadworks/roadworks | How long will the road be closed? We're renting a house on that street
+    roadworks/roadworks! | How long will the road be closed? We're renting a house on that street
     waste | What day is recycling collected in {quartier}? We just moved in 🙂
-    waste/bacs | Where do we pick up the new yellow bins?
+    waste/bacs! | Where do we pick up the new yellow bins?
     civil_status | How do we get a copy of our marriage certificate? We got married here in 2019
     civil_status | Do we need an appointment to register a birth? Our daughter was born last week
     civil_status/id | Can I apply for my son's passport here or only in the bigger towns?
     other | Is there anyone at the town hall who speaks English? My French isn't great 😅
-    other/market | Is the night market on even if it rains?
-    other/market | Are dogs allowed at the night market?
-    other/assos | Are there any English-speaking clubs at the forum?
+    other/market! | Is the night market on even if it rains?
+    other/market! | Are dogs allowed at the night market?
+    other/assos! | Are there any English-speaking clubs at the forum?
     waste | Is glass collected separately here or do we take it to the bottle bank?
     opening_hours/waste | What are the opening hours of the tip on Saturdays?
     civil_status | We're getting married here next year, what documents does the town hall need
         from a UK citizen?
     other/school | How do we enrol our kids at the local school? We arrive in August
-    roadworks/roadworks | Will there be water cuts during the works? We have guests arriving
+    roadworks/roadworks! | Will there be water cuts during the works? We have guests arriving
+    other | Where can I get a signature certified?
+    other | How do we book the village hall for a birthday party?
+    other | Is there a community garden in town? We'd love a plot
     """
 )
 _QUESTIONS_AR = _pool(
@@ -739,14 +952,14 @@ _REQUESTS_FR = _pool(
     """
     roadworks | Il y a un nid de poule énorme {rue}, au niveau du {num}. Merci d'intervenir avant
         qu'il y ait un accident
-    roadworks/roadworks | Pourriez-vous remettre les panneaux de déviation, ils ont été renversés
+    roadworks/roadworks! | Pourriez-vous remettre les panneaux de déviation, ils ont été renversés
         cette nuit
-    roadworks/roadworks | Merci de faire nettoyer la chaussée après le passage des camions, c'est de
+    roadworks/roadworks! | Merci de faire nettoyer la chaussée après le passage des camions, c'est de
         la boue partout
     roadworks | Le lampadaire devant le {num} {rue} ne marche plus depuis une semaine, pouvez-vous
         faire le nécessaire ?
     roadworks/police | Un ralentisseur {rue} svp, les voitures roulent à 70 devant l'école
-    roadworks/roadworks | Il faudrait reboucher la tranchée, les vélos tombent dedans
+    roadworks/roadworks! | Il faudrait reboucher la tranchée, les vélos tombent dedans
     roadworks | Une plaque d'égout claque à chaque voiture devant le {num} {rue}, merci de regarder
     roadworks/bike | Merci de mettre des potelets sur la piste cyclable, des voitures se garent
         dessus tous les matins
@@ -777,7 +990,7 @@ _REQUESTS_FR = _pool(
         vers 22h
     other/police | Une voiture ventouse est garée devant le {num} {rue} depuis trois semaines,
         pouvez-vous la faire enlever ?
-    other/place | Merci de mettre les plans du projet en ligne avant la réunion publique, qu'on
+    other/place! | Merci de mettre les plans du projet en ligne avant la réunion publique, qu'on
         puisse les regarder
     """
 )
@@ -839,66 +1052,69 @@ _MESSAGE_REQUESTS_FR = _pool(
 _PRAISE_FR = _pool(
     """
     /photo | Bravo aux agents des espaces verts, les massifs du quai Gambetta sont magnifiques 💐
-    /market | Super soirée au marché nocturne, merci à toute l'équipe 👏
-    /bike | Enfin la piste cyclable jusqu'au collège, ma fille peut y aller à vélo en sécurité.
+    /market! | Super soirée au marché nocturne, merci à toute l'équipe 👏
+    /bike! | Enfin la piste cyclable jusqu'au collège, ma fille peut y aller à vélo en sécurité.
         Merci !
     /id | Accueil au top à l'état civil ce matin, rapide et souriant. Ça fait plaisir
-    Merci pour l'info, c'est clair et on est prévenus à l'avance 😉
+    /! | Merci pour l'info, c'est clair et on est prévenus à l'avance 😉
     /waste | Les agents de la collecte ont ramassé mon bac sorti en retard sans rien dire, merci à
         eux !
-    Très bonne initiative, continuez comme ça
+    /! | Très bonne initiative, continuez comme ça
     /police | Merci à la police municipale pour votre intervention rapide {rue} hier soir
     /roadworks | Chantier terminé en avance {rue}, chapeau aux équipes 👍
     /photo | Quelle belle ville 😍 fière d'y habiter depuis {n}0 ans
     /library | La médiathèque est un super lieu, merci aux bibliothécaires pour les ateliers des
         petits
     Merci madame la maire d'être venue discuter avec nous aux {quartier}, ça change
-    /skatepark | Le skatepark est top, mon fils y passe tous ses mercredis
+    /skatepark! | Le skatepark est top, mon fils y passe tous ses mercredis
     Merci pour la réactivité, le lampadaire a été réparé le lendemain de mon message !
-    /photo | Magnifique photo, on a de la chance de vivre ici
+    /photo! | Magnifique photo, on a de la chance de vivre ici
     /id | Passeport fait en 10 jours, rdv tenu à l'heure. Franchement rien à redire
-    /ceremony | Très belle cérémonie, émouvant de voir les enfants lire les noms
-    /assos | Le forum des assos était très bien organisé, mes enfants se sont inscrits au judo et
+    /ceremony! | Très belle cérémonie, émouvant de voir les enfants lire les noms
+    /assos! | Le forum des assos était très bien organisé, mes enfants se sont inscrits au judo et
         au théâtre
     /ccas | Un grand merci au CCAS qui a aidé mon père pour son dossier, des gens en or
-    /place | La nouvelle place sera magnifique, hâte de voir le résultat. Moins de voitures, c'est
+    /place! | La nouvelle place sera magnifique, hâte de voir le résultat. Moins de voitures, c'est
         mieux pour tout le monde
     /waste | Service impeccable aux services techniques, bac changé en 48h
-    /waste | Merci pour le rappel, je n'avais pas vu que les jours changeaient
-    /market | Bravo pour la fanfare, ambiance de folie sur le quai 🎺
+    /waste! | Merci pour le rappel, je n'avais pas vu que les jours changeaient
+    /market! | Bravo pour la fanfare, ambiance de folie sur le quai 🎺
     /police | Merci pour les contrôles, ça roulait beaucoup trop vite devant l'école
     /police | Merci pour l'opération tranquillité vacances, j'ai trouvé le petit mot de passage de
         vos agents en rentrant 👍
-    /water | Merci pour la mise au point, on commençait à avoir peur avec tous ces messages
-    /scam-warning | Merci de prévenir, ma mère a failli répondre à ce faux compte !
-    /library | 20 ans déjà ! Mes enfants ont appris à lire avec les bibliothécaires de Colette ❤️
-    /skatepark | Bravo au conseil municipal des enfants, super projet
-    /school | Merci d'avoir mis le dossier en ligne, ça évite de poser une demi-journée
+    /water! | Merci pour la mise au point, on commençait à avoir peur avec tous ces messages
+    /scam-warning! | Merci de prévenir, ma mère a failli répondre à ce faux compte !
+    /library! | 20 ans déjà ! Mes enfants ont appris à lire avec les bibliothécaires de Colette ❤️
+    /skatepark! | Bravo au conseil municipal des enfants, super projet
+    /school! | Merci d'avoir mis le dossier en ligne, ça évite de poser une demi-journée
+    Merci à l'agent d'accueil qui a pris le temps de tout m'expliquer pour le dossier de ma mère
+    Les espaces verts font un travail remarquable, la ville n'a jamais été aussi fleurie 🌷
+    /id | Dossier de mariage bouclé en une matinée avec l'état civil, merci pour votre gentillesse
     """
 )
 _PRAISE_EN = _pool(
     """
-    /market | Lovely evening at the night market, well done everyone!
+    /market! | Lovely evening at the night market, well done everyone!
     /photo | Such a beautiful town, the flowers along the quay are stunning 🌸
     Thank you to the lady at the town hall who helped us with our paperwork in English, so kind
-    /bike | Great to see the cycle path finished, much safer for the kids
+    /bike! | Great to see the cycle path finished, much safer for the kids
     /photo | Greetings from Bristol! We loved our stay, what a welcoming town 🙂
     /library | The library's English book corner is a lovely idea, thank you
-    /photo | Gorgeous shot 😍
-    /market | Best night out we've had in ages, the cheese stall was amazing 🧀
+    /photo! | Gorgeous shot 😍
+    /market! | Best night out we've had in ages, the cheese stall was amazing 🧀
     /id | Passport renewed in two weeks, very efficient service, thank you!
-    /skatepark | My son hasn't left the skatepark since it opened 😂 great project
-    /ceremony | Very moving ceremony, lovely to see the children involved
+    /skatepark! | My son hasn't left the skatepark since it opened 😂 great project
+    /ceremony! | Very moving ceremony, lovely to see the children involved
     """
 )
 _PRAISE_AR = _pool(
     """
     شكرا لموظفي البلدية على حسن الاستقبال اليوم 🌹
     /photo | الله يعطيكم الصحة على تنظيف الحديقة
-    مبادرة رائعة، شكرا للبلدية
+    /! | مبادرة رائعة، شكرا للبلدية
     /library | المكتبة رائعة وأولادي يحبون الورشات
-    /photo | صورة رائعة، مدينتنا جميلة
-    /market | سهرة رائعة في السوق الليلي، شكرا للمنظمين
+    /photo! | صورة رائعة، مدينتنا جميلة
+    /market! | سهرة رائعة في السوق الليلي، شكرا للمنظمين
     /id | حصلت على جواز السفر بسرعة، شكرا لموظفي البلدية
     """
 )
@@ -907,22 +1123,22 @@ _CRITICISM_FR = _pool(
     """
     /roadworks | Encore des travaux mal coordonnés. Troisième fois en un an que la chaussée {rue}
         est éventrée. Qui planifie ça à la mairie ?
-    /place | Hausse de la taxe foncière + suppression de places de parking : Mme Dumas, vous avez
+    /place! | Hausse de la taxe foncière + suppression de places de parking : Mme Dumas, vous avez
         perdu le contact avec les habitants.
     /place | La politique de stationnement de cette municipalité est catastrophique, les commerces
         du centre ferment les uns après les autres.
     /id | {n} mois pour un rdv passeport. C'est indigne d'un service public.
     /waste | Vous communiquez beaucoup sur les réseaux mais les poubelles débordent aux {quartier}
         depuis 10 jours.
-    /place | 1,2 million d'euros pour la place du Marché alors que l'école Jules-Ferry a des fuites
+    /place! | 1,2 million d'euros pour la place du Marché alors que l'école Jules-Ferry a des fuites
         dans le toit. Vos priorités sont à l'envers.
     /council | Je n'ai pas voté pour ça. Ce conseil municipal ne consulte personne et décide tout
         en petit comité.
-    /place | Réunion publique à 19h un jour de semaine, comme par hasard quand ceux qui travaillent
+    /place! | Réunion publique à 19h un jour de semaine, comme par hasard quand ceux qui travaillent
         ne peuvent pas venir.
-    /waste | Les nouveaux jours de collecte sont une aberration pour les familles nombreuses. Un bac
+    /waste! | Les nouveaux jours de collecte sont une aberration pour les familles nombreuses. Un bac
         jaune tous les 15 jours, c'est intenable.
-    /bike | La piste cyclable c'est bien, mais vous avez supprimé le seul parking de la rue.
+    /bike! | La piste cyclable c'est bien, mais vous avez supprimé le seul parking de la rue.
         Résultat : tout le monde se gare sur le trottoir.
     Madame la maire, vous aviez promis une maison de santé pendant la campagne. On l'attend
         toujours.
@@ -932,7 +1148,7 @@ _CRITICISM_FR = _pool(
         {quartier}. Deux poids deux mesures.
     Le budget communication explose pendant que les trottoirs {rue} sont impraticables avec une
         poussette.
-    /id | Fermer l'état civil un après-midi en prévenant si tard, c'est se moquer des gens qui ont
+    /id! | Fermer l'état civil un après-midi en prévenant si tard, c'est se moquer des gens qui ont
         posé un congé.
     /council | Cette majorité gère la ville comme une entreprise, sans vision ni concertation.
         Vivement les prochaines élections.
@@ -940,24 +1156,28 @@ _CRITICISM_FR = _pool(
         modestes.
     Cette densification bétonne les Coteaux, vous détruisez ce qui faisait le charme de
         Saint-Aubin.
-    /roadworks | Trois semaines de circulation alternée et pas un agent pour réguler aux heures de
+    /roadworks! | Trois semaines de circulation alternée et pas un agent pour réguler aux heures de
         pointe.
-    /place | Pourquoi aucune concertation avec les commerçants avant de voter le projet ? Ils
+    /place! | Pourquoi aucune concertation avec les commerçants avant de voter le projet ? Ils
         l'apprennent sur Facebook.
-    /market | Le marché nocturne, très bien, mais le quai était un dépotoir le lendemain matin.
-    /skatepark | Un skatepark à 300 000 € mais pas de médecin en ville. Cherchez l'erreur.
-    /waste | La déchetterie fermée le jour férié ET le lendemain, bravo la logique.
-    /police | Contrôles de vitesse, encore. La police municipale ferait mieux d'être présente le
+    /market! | Le marché nocturne, très bien, mais le quai était un dépotoir le lendemain matin.
+    /skatepark! | Un skatepark à 300 000 € mais pas de médecin en ville. Cherchez l'erreur.
+    /waste! | La déchetterie fermée le jour férié ET le lendemain, bravo la logique.
+    /police! | Contrôles de vitesse, encore. La police municipale ferait mieux d'être présente le
         soir au centre-bourg.
-    /water | Un démenti, c'est bien, mais pourquoi avoir attendu trois jours ? Vous auriez pu
+    /water! | Un démenti, c'est bien, mais pourquoi avoir attendu trois jours ? Vous auriez pu
         publier les analyses tout de suite.
-    /scam-warning | Il a fallu une journée pour réagir à ce faux compte alors que tout le monde le
+    /scam-warning! | Il a fallu une journée pour réagir à ce faux compte alors que tout le monde le
         signalait depuis la veille.
-    /power | Deuxième coupure en deux mois aux Coteaux, les commerçants perdent une matinée à chaque
+    /power! | Deuxième coupure en deux mois aux Coteaux, les commerçants perdent une matinée à chaque
         fois.
-    /photo | Jolie photo, mais le quai est dans un état lamentable dès qu'on sort du cadre.
-    /school | Le dossier d'inscription demande encore des photocopies de tout, on est en quelle
+    /photo! | Jolie photo, mais le quai est dans un état lamentable dès qu'on sort du cadre.
+    /school! | Le dossier d'inscription demande encore des photocopies de tout, on est en quelle
         année ?
+    Les trottoirs du centre sont une honte, essayez d'y passer en fauteuil roulant pour voir.
+    Les impôts locaux augmentent chaque année et on ne voit aucune amélioration dans les quartiers.
+    Trois mails à la mairie depuis le mois dernier, aucune réponse. À quoi sert le service
+        « relations citoyens » ?
     """
 )
 _CRITICISM_EN = _pool(
@@ -967,8 +1187,8 @@ _CRITICISM_EN = _pool(
     /waste | Bins haven't been collected in {quartier} for ten days. Not good enough.
     /id | Three months to get a passport appointment? Ridiculous.
     Why is nothing on the town website ever translated? Plenty of foreign residents live here.
-    /place | Removing the parking on the market square will kill the shops, simple as that.
-    /water | Why did it take three days to deny the water rumour? People were genuinely scared.
+    /place! | Removing the parking on the market square will kill the shops, simple as that.
+    /water! | Why did it take three days to deny the water rumour? People were genuinely scared.
     /police | Speed checks are fine but nobody ever enforces anything at night.
     """
 )
@@ -977,7 +1197,7 @@ _CRITICISM_AR = _pool(
     /roadworks | الأشغال في شارع Jean-Jaurès طالت كثيرا، المحلات تعاني
     /id | لماذا لا يوجد أي موعد متاح لبطاقة الهوية قبل ثلاثة أشهر؟ هذا غير معقول
     /waste | النفايات لم تُجمع منذ أسبوع في حي {quartier}، هذا غير مقبول
-    /place | إلغاء مواقف السيارات في ساحة السوق سيضر بالتجار
+    /place! | إلغاء مواقف السيارات في ساحة السوق سيضر بالتجار
     /school | أسعار المطعم المدرسي ارتفعت كثيرا هذه السنة
     """
 )
@@ -1014,7 +1234,7 @@ _THREATS_FR = _pool(
     """
     mayor | Claire Dumas on sait où t'habites. Fais attention quand tu rentres le soir.
     mayor | Continuez comme ça madame la maire et ça va très mal finir pour vous, croyez-moi.
-    mayor/place | Si le parking est supprimé, on viendra s'occuper personnellement de la maire.
+    mayor/place! | Si le parking est supprimé, on viendra s'occuper personnellement de la maire.
         Elle est prévenue.
     mayor | La maire mérite une bonne correction, et ça va arriver plus tôt qu'elle ne croit
     mayor | Je sais où tu gares ta voiture le matin Dumas. Tu vas payer pour ce que tu fais au
@@ -1135,32 +1355,32 @@ _SCAM_AR = _pool(
 
 _NEUTRAL_FR = _pool(
     """
-    /event | {ami} on y va ?
-    /event | Trop bien, on sera là avec les enfants
-    {ami} regarde ça 👀
-    /photo | Sympa la photo 📸
+    /event! | {ami} on y va ?
+    /event! | Trop bien, on sera là avec les enfants
+    /! | {ami} regarde ça 👀
+    /photo! | Sympa la photo 📸
     Quelqu'un a vu un chat roux perdu {rue} ? Il s'appelle Caramel 🐱
-    /photo | Magnifique coucher de soleil sur la Loire ce soir aussi 🌅
+    /photo! | Magnifique coucher de soleil sur la Loire ce soir aussi 🌅
     Qui vient au match de l'US Saint-Aubin dimanche ? Derby contre les voisins ⚽
-    /bike | Je passe par là tous les jours à vélo
-    /roadworks | Haha on a tous une histoire avec ce carrefour 😂
+    /bike! | Je passe par là tous les jours à vélo
+    /roadworks! | Haha on a tous une histoire avec ce carrefour 😂
     Doudou lapin gris trouvé au parc des {quartier}, je l'ai accroché à la grille
     Il pleut encore, sortez les parapluies ☔
-    /school | Souvenirs d'enfance, j'allais à l'école Jules-Ferry moi aussi
+    /school! | Souvenirs d'enfance, j'allais à l'école Jules-Ferry moi aussi
     /roadworks | La boulangerie {rue} a rouvert, le pain est toujours aussi bon
-    /waste | Mon grand-père a travaillé 30 ans aux services techniques, il en parle encore
-    /vide-grenier | Il y a une brocante à Beaulieu le même jour, on peut faire les deux
+    /waste! | Mon grand-père a travaillé 30 ans aux services techniques, il en parle encore
+    /vide-grenier! | Il y a une brocante à Beaulieu le même jour, on peut faire les deux
     Qqn pour du covoit vers Angers demain matin ?
-    /place | Je me souviens quand il y avait encore le cinéma sur la place
-    /roadworks | {ami} c'est pas ta rue ça ?
-    Ok noté 👍
+    /place! | Je me souviens quand il y avait encore le cinéma sur la place
+    /roadworks! | {ami} c'est pas ta rue ça ?
+    /! | Ok noté 👍
     /photo | La Loire est drôlement basse en ce moment
     Quelqu'un connaît un bon garagiste dans le coin ?
     /photo | Vu passer un héron sur le quai ce matin, magnifique
-    /police | Perso je n'ai jamais eu de problème, le quartier est plutôt calme
-    /ceremony | Mon arrière-grand-père est sur le monument, j'y serai
-    /assos | Le club de rando recrute aussi, avis aux amateurs 🥾
-    /market | Le stand de fromages de chèvre était top, quelqu'un a le nom du producteur ?
+    /police! | Perso je n'ai jamais eu de problème, le quartier est plutôt calme
+    /ceremony! | Mon arrière-grand-père est sur le monument, j'y serai
+    /assos! | Le club de rando recrute aussi, avis aux amateurs 🥾
+    /market! | Le stand de fromages de chèvre était top, quelqu'un a le nom du producteur ?
     """
 )
 _NEUTRAL_EN = _pool(
@@ -1168,13 +1388,13 @@ _NEUTRAL_EN = _pool(
     Sending this to my sister who lives near Saint-Aubin
     /photo | We drove through last week on our way down the Loire, such a pretty spot
     Does anyone know a good English-speaking plumber around here?
-    /photo | {ami} look, it's the bridge near our gîte!
-    /roadworks | Ha, that roundabout again 😂
-    /event | We'll be there with the kids!
-    /market | Is this the same market we went to last year? Looks lovely
-    /photo | Great shot 📸
-    /photo | Miss this view so much! Back in September 🙂
-    /event | Put it in the diary!
+    /photo! | {ami} look, it's the bridge near our gîte!
+    /roadworks! | Ha, that roundabout again 😂
+    /event! | We'll be there with the kids!
+    /market! | Is this the same market we went to last year? Looks lovely
+    /photo! | Great shot 📸
+    /photo! | Miss this view so much! Back in September 🙂
+    /event! | Put it in the diary!
     Anyone else hear the fireworks last night?
     /waste | Took us a while to understand the bin system when we moved here 😅
     """
@@ -1183,12 +1403,12 @@ _NEUTRAL_AR = _pool(
     """
     /photo | مدينة جميلة، أول مرة أزورها
     عيد مبارك لكل سكان سان أوبان 🌙
-    /photo | صورة جميلة ما شاء الله
-    {ami} شوف هذا
+    /photo! | صورة جميلة ما شاء الله
+    /! | {ami} شوف هذا
     شكرا على المعلومة
-    /event | إن شاء الله نكون هناك مع الأولاد
+    /event! | إن شاء الله نكون هناك مع الأولاد
     /photo | ما أجمل نهر اللوار
-    /event | {ami} تعال نروح مع بعض
+    /event! | {ami} تعال نروح مع بعض
     """
 )
 
@@ -1313,6 +1533,41 @@ _POOLS: dict[str, dict[str, _Pool]] = {
 #: question wins; {prenom} is the first name of the person answered.
 _ANSWERS_FR: tuple[tuple[tuple[str, ...], str], ...] = (
     (
+        ("velo electrique",),
+        "Bonjour {prenom}, oui : la ville verse une aide de 100 € pour l'achat d'un vélo à "
+        f"assistance électrique, sous conditions de ressources. Le dossier : {WEBSITE}/velo",
+    ),
+    (
+        ("legaliser",),
+        "Bonjour {prenom}, la légalisation de signature se fait à l'accueil, sans rendez-vous : "
+        "venez avec votre pièce d'identité et signez le document devant l'agent.",
+    ),
+    (
+        ("salle des fetes",),
+        "Bonjour {prenom}, la salle des fêtes se réserve auprès du service vie associative, au "
+        f"moins deux mois à l'avance : {WEBSITE}/salles",
+    ),
+    (
+        ("echafaudage",),
+        "Bonjour {prenom}, oui, il faut une autorisation d'occupation du domaine public, à "
+        f"demander 15 jours avant le début des travaux : {WEBSITE}/voirie",
+    ),
+    (
+        ("composteur",),
+        "Bonjour {prenom}, oui, les composteurs sont gratuits : inscrivez-vous aux services "
+        "techniques, une distribution a lieu chaque premier samedi du mois.",
+    ),
+    (
+        ("conseil municipal des enfants",),
+        "Bonjour {prenom}, les élections du conseil municipal des enfants ont lieu à la rentrée "
+        "dans les écoles, pour les élèves de CM1 et de CM2.",
+    ),
+    (
+        ("jardins partages",),
+        "Bonjour {prenom}, oui, aux Varennes : les parcelles sont attribuées sur liste d'attente "
+        "auprès du service des espaces verts.",
+    ),
+    (
         ("pause dejeuner", "entre midi"),
         "Bonjour {prenom}, l'accueil et les titres d'identité ferment de 12h à 13h30, sauf le "
         "jeudi où l'accueil reste ouvert jusqu'à 19h sans interruption.",
@@ -1364,8 +1619,19 @@ _ANSWERS_FR: tuple[tuple[tuple[str, ...], str], ...] = (
         "riverains concernés sont prévenus la veille par un avis dans leur boîte aux lettres.",
     ),
     (
-        ("nid de poule", "tranchee", "lampadaire", "plaque", "panneaux", "nettoyer", "potelets",
-         "haie", "banc", "poubelle", "المصباح"),
+        (
+            "nid de poule",
+            "tranchee",
+            "lampadaire",
+            "plaque",
+            "panneaux",
+            "nettoyer",
+            "potelets",
+            "haie",
+            "banc",
+            "poubelle",
+            "المصباح",
+        ),
         "Bonjour {prenom}, merci pour votre signalement, nous l'avons transmis aux services "
         "techniques qui interviendront dans la semaine.",
     ),
@@ -1440,8 +1706,20 @@ _ANSWERS_FR: tuple[tuple[tuple[str, ...], str], ...] = (
         "rendez-vous et elle vous recevra.",
     ),
     (
-        ("rdv", "rendez-vous", "creneaux", "passeport", "carte d'identite", "cni", "perime",
-         "perdu", "sms", "titres", "جواز", "بطاقة"),
+        (
+            "rdv",
+            "rendez-vous",
+            "creneaux",
+            "passeport",
+            "carte d'identite",
+            "cni",
+            "perime",
+            "perdu",
+            "sms",
+            "titres",
+            "جواز",
+            "بطاقة",
+        ),
         "Bonjour {prenom}, de nouveaux créneaux sont ouverts chaque lundi à 9h sur "
         "https://rdv.saint-aubin-sur-loire.demo.invalid, y compris le samedi matin. En cas de "
         "voyage imminent, contactez directement le service.",
@@ -1547,6 +1825,21 @@ _ANSWERS_FR: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 _ANSWERS_EN: tuple[tuple[tuple[str, ...], str], ...] = (
     (
+        ("certified",),
+        "Hello {prenom}, signatures are certified at the front desk without an appointment: "
+        "bring your ID and sign the document in front of the agent.",
+    ),
+    (
+        ("village hall",),
+        "Hello {prenom}, the village hall is booked through the community life department, at "
+        f"least two months ahead: {WEBSITE}/salles",
+    ),
+    (
+        ("garden",),
+        "Hello {prenom}, yes, in Les Varennes: plots are allocated from a waiting list kept by "
+        "the parks department.",
+    ),
+    (
         ("marriage", "certificate", "register a birth"),
         "Hello {prenom}, certificates can be requested online without an appointment: "
         f"{WEBSITE}/etat-civil. A birth is registered at the town hall within 5 days.",
@@ -1630,8 +1923,7 @@ _HOAX_EN = (
 _HOAX_AR = (
     "تحذير: ماء الحنفية في سان أوبان ملوث، لا تشربوه ولا تعطوه للأطفال! البلدية تخفي الحقيقة. "
     "انشروا",
-    "انتبهوا يا جماعة، الماء في سان أوبان فيه بكتيريا حسب ما قالوا، اشتروا الماء المعدني "
-    "للأطفال",
+    "انتبهوا يا جماعة، الماء في سان أوبان فيه بكتيريا حسب ما قالوا، اشتروا الماء المعدني للأطفال",
 )
 #: Short amplifications of the hoax, as comments or reposts.
 _HOAX_ECHOES = (
@@ -1647,10 +1939,16 @@ _HOAX_ECHOES = (
 _HOAX_QUOTE_PREFIXES = ("😱 c'est grave", "Faites tourner ⬇️", "Je relaie :", "À lire :", "!!!")
 
 _HOAX_QUESTIONS = (
-    ("fr", "C'est vrai cette histoire d'eau contaminée ? J'ai un bébé de 3 mois, on fait "
-     "comment pour les biberons ?"),
-    ("fr", "Vous confirmez ou pas pour l'eau du robinet ? On voit passer plein de messages "
-     "inquiétants"),
+    (
+        "fr",
+        "C'est vrai cette histoire d'eau contaminée ? J'ai un bébé de 3 mois, on fait "
+        "comment pour les biberons ?",
+    ),
+    (
+        "fr",
+        "Vous confirmez ou pas pour l'eau du robinet ? On voit passer plein de messages "
+        "inquiétants",
+    ),
     ("fr", "C'est vrai ?? Quelqu'un a une source officielle ?"),
     ("ar", "أختي قالت إن الماء فيه بكتيريا بعد الأشغال، هل هذا صحيح؟"),
 )
@@ -1723,11 +2021,21 @@ _IMPERSONATION_ANSWER = (
 )
 
 _MAYOR_POSTS = (
-    (24, 16, 5, "Très heureuse d'avoir inauguré ce matin le skatepark des Tilleuls avec le "
-     "conseil municipal des enfants. Un projet porté par eux de A à Z 🛹 Bravo les jeunes !"),
-    (19, 18, 10, "Place du Marché : j'entends les inquiétudes des commerçants. Le projet "
-     "prévoit 40 places supplémentaires à moins de 200 m, et une zone de livraison. Venez en "
-     "débattre à la réunion publique, je serai là pour répondre à toutes les questions."),
+    (
+        24,
+        16,
+        5,
+        "Très heureuse d'avoir inauguré ce matin le skatepark des Tilleuls avec le "
+        "conseil municipal des enfants. Un projet porté par eux de A à Z 🛹 Bravo les jeunes !",
+    ),
+    (
+        19,
+        18,
+        10,
+        "Place du Marché : j'entends les inquiétudes des commerçants. Le projet "
+        "prévoit 40 places supplémentaires à moins de 200 m, et une zone de livraison. Venez en "
+        "débattre à la réunion publique, je serai là pour répondre à toutes les questions.",
+    ),
 )
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -1755,6 +2063,7 @@ _EMOJI = {
     "neutral": ("😊", "😂", "👀"),
 }
 _B32_SORTABLE = "234567abcdefghijklmnopqrstuvwxyz"
+_TID_EPOCH = 1_700_000_000_000_000  # microseconds: the record keys' clock starts here
 
 
 def _digest(key: str) -> bytes:
@@ -1792,7 +2101,9 @@ def _ascii(text: str) -> str:
 
 def _strip_accents(text: str) -> str:
     """Drop the accents of Latin letters only (``é`` → ``e``), as people typing fast do."""
-    return "".join(_ascii(c) if c.isascii() or "LATIN" in unicodedata.name(c, "") else c for c in text)
+    return "".join(
+        _ascii(c) if c.isascii() or "LATIN" in unicodedata.name(c, "") else c for c in text
+    )
 
 
 def _slug(text: str, sep: str = ".") -> str:
@@ -1942,33 +2253,48 @@ class _Builder:
         self.whos: dict[tuple[str, str], _Who] = {}
         self._cast()
         self.mastodon = self._source(
-            "Mairie (Mastodon)", "mastodon", "account", self.town_mastodon,
+            "Mairie (Mastodon)",
+            "mastodon",
+            "account",
+            self.town_mastodon,
             {"base_url": _MASTODON, "handle": self.town_mastodon.handle},
-        )  # fmt: skip
+        )
         self.police = self._source(
-            "Police municipale (Mastodon)", "mastodon", "account", self.town_police,
+            "Police municipale (Mastodon)",
+            "mastodon",
+            "account",
+            self.town_police,
             {"base_url": _MASTODON, "handle": self.town_police.handle},
-        )  # fmt: skip
+        )
         self.facebook = self._source(
-            "Mairie (Facebook)", "facebook", "account", self.town_facebook,
+            "Mairie (Facebook)",
+            "facebook",
+            "account",
+            self.town_facebook,
             {"base_url": _FACEBOOK, "page_name": TOWN_NAME, "page_id": ""},
-        )  # fmt: skip
+        )
         self.facebook.settings["page_id"] = self.who(self.facebook, self.town_facebook).platform_id
         self.instagram = self._source(
-            "Mairie (Instagram)", "instagram", "account", self.town_instagram,
+            "Mairie (Instagram)",
+            "instagram",
+            "account",
+            self.town_instagram,
             {"base_url": _INSTAGRAM, "handle": self.town_instagram.handle, "account_id": ""},
-        )  # fmt: skip
+        )
         self.instagram.settings["account_id"] = self.who(
             self.instagram, self.town_instagram
         ).platform_id
         self.bluesky = self._source(
-            "Veille (Bluesky)", "bluesky", "watch", None,
+            "Veille (Bluesky)",
+            "bluesky",
+            "watch",
+            None,
             {
                 "base_url": _BLUESKY,
                 "query": '"Saint-Aubin-sur-Loire" OR #SaintAubinSurLoire OR "Claire Dumas"',
                 "language": "fr",
             },
-        )  # fmt: skip
+        )
 
     # --- people -----------------------------------------------------------------------------
 
@@ -1976,7 +2302,9 @@ class _Builder:
         rng = self.rng
 
         def town(key: str, display: str, handle: str) -> _Persona:
-            return _Persona(key, display, handle, "", "fr", rng.randint(1800, 9000), 3200, town=True)
+            return _Persona(
+                key, display, handle, "", "fr", rng.randint(1800, 9000), 3200, town=True
+            )
 
         self.town_mastodon = town("town-mastodon", TOWN_NAME, "mairie_saint_aubin")
         self.town_police = town(
@@ -1985,13 +2313,23 @@ class _Builder:
         self.town_facebook = town("town-facebook", TOWN_NAME, "mairie.saintaubinsurloire")
         self.town_instagram = town("town-instagram", "Saint-Aubin-sur-Loire", "saintaubinsurloire")
         self.mayor = _Persona(
-            "mayor", MAYOR, "claire-dumas.saint-aubin-sur-loire.demo.invalid", "Claire", "fr",
-            2140, 2900,
-        )  # fmt: skip
+            "mayor",
+            MAYOR,
+            "claire-dumas.saint-aubin-sur-loire.demo.invalid",
+            "Claire",
+            "fr",
+            2140,
+            2900,
+        )
         self.impostor = _Persona(
-            "impostor", "Claire Dumas - Maire", "claire_dumas_maire_officiel", "Claire", "fr",
-            37, 9,
-        )  # fmt: skip
+            "impostor",
+            "Claire Dumas - Maire",
+            "claire_dumas_maire_officiel",
+            "Claire",
+            "fr",
+            37,
+            9,
+        )
 
         self.fr: list[_Persona] = []
         names = [(f, last) for f in _FIRST_NAMES for last in _LAST_NAMES]
@@ -2034,18 +2372,38 @@ class _Builder:
         if campaign:
             handle = f"{f}.{la}.{rng.randint(1000, 9999)}"
             display = f"{first} {last}"
-            return _Persona(f"c-{handle}", display, handle, first, lang, rng.randint(0, 14),
-                            rng.randint(2, 21), rng.choice(_INSTANCES))  # fmt: skip
+            return _Persona(
+                f"c-{handle}",
+                display,
+                handle,
+                first,
+                lang,
+                rng.randint(0, 14),
+                rng.randint(2, 21),
+                rng.choice(_INSTANCES),
+            )
         return _Persona(
-            f"p-{handle}", display, handle, first, lang, rng.randint(12, 900),
-            rng.randint(200, 4500), rng.choice(_INSTANCES),
-        )  # fmt: skip
+            f"p-{handle}",
+            display,
+            handle,
+            first,
+            lang,
+            rng.randint(12, 900),
+            rng.randint(200, 4500),
+            rng.choice(_INSTANCES),
+        )
 
     def _named(self, display: str, handle: str, first: str, lang: str, i: int) -> _Persona:
         return _Persona(
-            f"{lang}-{handle}", display, handle, first, lang, self.rng.randint(20, 700),
-            self.rng.randint(120, 3800), _INSTANCES[i % len(_INSTANCES)],
-        )  # fmt: skip
+            f"{lang}-{handle}",
+            display,
+            handle,
+            first,
+            lang,
+            self.rng.randint(20, 700),
+            self.rng.randint(120, 3800),
+            _INSTANCES[i % len(_INSTANCES)],
+        )
 
     def who(self, source: _Source, persona: _Persona) -> _Who:
         """The persona on ``source``'s platform: stable id, handle and address."""
@@ -2133,7 +2491,7 @@ class _Builder:
     def clamp(self, parent: datetime, moment: datetime) -> datetime:
         """``moment``, moved if need be strictly after ``parent`` and strictly before now."""
         if moment <= parent:
-            moment = parent + timedelta(seconds=self.rng.randint(120, 2400))
+            moment = parent + timedelta(minutes=7)
         limit = self.base - timedelta(minutes=1)
         if moment > limit:
             moment = limit
@@ -2186,7 +2544,7 @@ class _Builder:
         if category in ("question", "request"):
             if not text.startswith(("Bonjour", "Bonsoir", "Hello")) and rng.random() < 0.45:
                 text = rng.choice(_GREETINGS) + _lower_first(text)
-            if rng.random() < 0.3:
+            if rng.random() < 0.3 and "merci" not in text[-25:].casefold():
                 text = text.rstrip() + rng.choice(_SIGNOFFS)
         if rng.random() < 0.35:
             for long, short in rng.sample(_ABBREVIATIONS, 3):
@@ -2228,6 +2586,8 @@ class _Builder:
         if lang not in pools:
             lang = "fr"
         entries = pools[lang]
+        if not subjects:
+            entries = tuple(e for e in entries if not _bound(e[0])) or entries
         choice = entries
         if head is not None:
             choice = tuple(e for e in entries if _head(e[0]) == head) or entries
@@ -2235,7 +2595,8 @@ class _Builder:
             fitting = tuple(e for e in entries if _subject(e[0]) in subjects)
             general = tuple(e for e in entries if _subject(e[0]) is None) or entries
             on_topic = tuple(e for e in general if topic is not None and _head(e[0]) == topic)
-            if fitting and rng.random() < 0.65:
+            asking = category in ("question", "request")
+            if fitting and rng.random() < (0.45 if asking else 0.65):
                 choice = fitting
             elif on_topic and rng.random() < 0.6:
                 choice = on_topic
@@ -2253,6 +2614,30 @@ class _Builder:
         self.seen.add(text.casefold())
         used[template] = used.get(template, 0) + 1
         return text, lang, tag
+
+    def cards(
+        self, deck: Mapping[str, int], weights: tuple[float, float, float], watch: bool = False
+    ) -> list[tuple[str, str]]:
+        """The deck's categories shuffled, each with a language.
+
+        English and Arabic get their share of the deck exactly (``weights`` are the shares of
+        French, English and Arabic), given to categories that have texts in that language.
+        """
+        rng = self.rng
+        categories = self.shuffled(deck)
+        langs = ["fr"] * len(categories)
+        order = list(range(len(categories)))
+        rng.shuffle(order)
+        for lang, share in (("ar", weights[2]), ("en", weights[1])):
+            wanted = round(len(categories) * share)
+            for k in order:
+                pool = categories[k]
+                if watch and pool == "neutral":
+                    pool = "watch_neutral"
+                if wanted and langs[k] == "fr" and lang in _POOLS[pool]:
+                    langs[k] = lang
+                    wanted -= 1
+        return list(zip(categories, langs, strict=True))
 
     def pick_lang(self, weights: tuple[float, float, float]) -> str:
         return self.rng.choices(("fr", "en", "ar"), weights=weights)[0]
@@ -2349,12 +2734,14 @@ class _Builder:
         parent: _Draft | None,
         seq: int,
     ) -> tuple[str, str, str]:
-        """Platform id, address and secondary reference of a new item."""
+        """Platform id, address and secondary reference of a new item.
+
+        Ids depend on the source and the order of creation only, not on ``now``: loading the
+        demo again later finds the same items.
+        """
         platform = source.platform
-        stamp = int(when.timestamp())
         if platform == "mastodon":
-            millis = stamp * 1000 + seq % 1000
-            pid = str((millis << 16) | ((seq * 7919) & 0xFFFF))
+            pid = "11" + _number(f"mastodon-status:{source.name}:{seq}", 16)
             return pid, f"{_MASTODON}/@{who.handle}/{pid}", ""
         if platform == "facebook":
             page_id = source.settings["page_id"]
@@ -2380,7 +2767,7 @@ class _Builder:
             assert root is not None
             pid = "18" + _number(f"instagram-comment:{seq}", 15)
             return pid, f"{root.url}c/{pid}/", ""
-        tid = _tid(stamp * 1_000_000 + seq, seq)
+        tid = _tid(_TID_EPOCH + seq * 7_919_000_003, seq)
         pid = f"at://{who.platform_id}/app.bsky.feed.post/{tid}"
         return pid, f"{_BLUESKY}/profile/{who.handle}/post/{tid}", "bafyrei" + _b32(pid, 52)
 
@@ -2441,9 +2828,17 @@ class _Builder:
                     "announcement", ItemKind.POST, topic=spec.topic, group=spec.group
                 )
                 post = self.add(
-                    source, ItemKind.POST, text, when + timedelta(minutes=offset), persona,
-                    "fr", label, likes=likes, shares=shares, media=media,
-                )  # fmt: skip
+                    source,
+                    ItemKind.POST,
+                    text,
+                    when + timedelta(minutes=offset),
+                    persona,
+                    "fr",
+                    label,
+                    likes=likes,
+                    shares=shares,
+                    media=media,
+                )
                 post.subjects = _SUBJECTS.get(spec.key, ())
                 source.posts[spec.key] = post
                 source.weights[post.pid] = spec.engagement
@@ -2462,24 +2857,27 @@ class _Builder:
         """Comments of the categories in ``deck`` under the town's posts of ``source``."""
         rng = self.rng
         posts, post_weights = self.town_threads(source)
-        for category in self.shuffled(deck):
+        for category, lang in self.cards(deck, weights):
             post = rng.choices(posts, weights=post_weights)[0]
-            lang = self.pick_lang(weights)
             subjects = post.subjects or (("police",) if source is self.police else ())
-            text, lang, tag = self.write(
-                category, lang, topic=post.label.topic, subjects=subjects
-            )
+            text, lang, tag = self.write(category, lang, topic=post.label.topic, subjects=subjects)
             topic, target = self.tags(category, tag)
             media: tuple[Media, ...] = ()
             if category == "request" and rng.random() < 0.3:
                 photo = _token(f"{source.name}:{source.seq}:photo", 12)
                 media = (Media("image", f"https://media.demo.invalid/u/{photo}.jpg"),)
             self.add(
-                source, ItemKind.COMMENT, text, self.after(post.created_at),
-                self.pick_person(category, lang, _head(tag)), lang,
+                source,
+                ItemKind.COMMENT,
+                text,
+                self.after(post.created_at),
+                self.pick_person(category, lang, _head(tag)),
+                lang,
                 self.label(category, ItemKind.COMMENT, topic=topic, target=target),
-                parent=post, likes=self.likes(category, source.platform), media=media,
-            )  # fmt: skip
+                parent=post,
+                likes=self.likes(category, source.platform),
+                media=media,
+            )
 
     def shuffled(self, deck: Mapping[str, int]) -> list[str]:
         cards = [category for category, count in deck.items() for _ in range(count)]
@@ -2514,9 +2912,10 @@ class _Builder:
             ]
             if category == "answer":
                 wanted = [
-                    d for d in candidates
+                    d
+                    for d in candidates
                     if d.label.category in ("question", "request") and d.children == 0
-                ]  # fmt: skip
+                ]
                 self.answer(source, rng.choice(wanted), ItemKind.REPLY)
                 continue
             if category == "insult":
@@ -2525,9 +2924,10 @@ class _Builder:
                 wanted = [d for d in candidates if d.label.category in ("criticism", "praise")]
             else:
                 wanted = [
-                    d for d in candidates
+                    d
+                    for d in candidates
                     if d.label.category in ("criticism", "praise", "question", "neutral")
-                ]  # fmt: skip
+                ]
             parent = rng.choice(wanted)
             self.reply(source, parent, category, weights)
 
@@ -2552,11 +2952,16 @@ class _Builder:
             target = self.tags(category, tag)[1]
         kind = ItemKind.REPLY if parent.kind != ItemKind.POST else ItemKind.COMMENT
         return self.add(
-            source, kind, text, self.after(parent.created_at, "reply"),
-            self.pick_person(category, lang), lang,
+            source,
+            kind,
+            text,
+            self.after(parent.created_at, "reply"),
+            self.pick_person(category, lang),
+            lang,
             self.label(category, kind, target=target),
-            parent=parent, likes=self.likes(category, source.platform),
-        )  # fmt: skip
+            parent=parent,
+            likes=self.likes(category, source.platform),
+        )
 
     def answer(
         self,
@@ -2579,9 +2984,17 @@ class _Builder:
         label = self.label("neutral", kind, topic=topic, group=group)
         to = parent.who.persona if kind == ItemKind.MESSAGE else None
         return self.add(
-            source, kind, text, self.after(parent.created_at, "answer"), source.account, lang,
-            label, parent=parent, likes=self.rng.randint(0, 6), to=to,
-        )  # fmt: skip
+            source,
+            kind,
+            text,
+            self.after(parent.created_at, "answer"),
+            source.account,
+            lang,
+            label,
+            parent=parent,
+            likes=self.rng.randint(0, 6),
+            to=to,
+        )
 
     def messages(
         self,
@@ -2594,19 +3007,22 @@ class _Builder:
         rng = self.rng
         assert source.account is not None
         asked: list[_Draft] = []
-        for category in self.shuffled(deck):
-            lang = self.pick_lang(weights)
+        for category, lang in self.cards(deck, weights):
             pool = None
             if category in ("question", "request") and lang == "fr" and rng.random() < 0.45:
                 pool = f"message_{category}"
             text, lang, tag = self.write(category, lang, pool=pool)
             topic, target = self.tags(category, tag)
             message = self.add(
-                source, ItemKind.MESSAGE, text, self.random_moment(1, 41),
-                self.pick_person(category, lang, _head(tag)), lang,
+                source,
+                ItemKind.MESSAGE,
+                text,
+                self.random_moment(1, 41),
+                self.pick_person(category, lang, _head(tag)),
+                lang,
                 self.label(category, ItemKind.MESSAGE, topic=topic, target=target),
                 to=source.account,
-            )  # fmt: skip
+            )
             if category in ("question", "request"):
                 asked.append(message)
         for message in rng.sample(asked, min(answered, len(asked))):
@@ -2624,17 +3040,21 @@ class _Builder:
         assert source.account is not None
         handle = "@" + source.account.handle
         asked: list[_Draft] = []
-        for category in self.shuffled(deck):
-            lang = self.pick_lang(weights)
+        for category, lang in self.cards(deck, weights):
             head = rng.choice(("mayor", "agents")) if category in ("insult", "threat") else None
             text, lang, tag = self.write(category, lang, head=head)
             topic, target = self.tags(category, tag)
             mention = self.add(
-                source, ItemKind.MENTION, f"{handle} {text}", self.random_moment(1, 41),
-                self.pick_person(category, lang, _head(tag)), lang,
+                source,
+                ItemKind.MENTION,
+                f"{handle} {text}",
+                self.random_moment(1, 41),
+                self.pick_person(category, lang, _head(tag)),
+                lang,
                 self.label(category, ItemKind.MENTION, topic=topic, target=target),
-                likes=self.likes(category, source.platform), shares=rng.randint(0, 3),
-            )  # fmt: skip
+                likes=self.likes(category, source.platform),
+                shares=rng.randint(0, 3),
+            )
             if category in ("question", "request"):
                 asked.append(mention)
         for mention in rng.sample(asked, min(answered, len(asked))):
@@ -2650,8 +3070,7 @@ class _Builder:
         rng = self.rng
         source = self.bluesky
         roots: list[_Draft] = []
-        for category in self.shuffled(deck):
-            lang = self.pick_lang(weights)
+        for category, lang in self.cards(deck, weights, watch=True):
             head = rng.choice(("mayor", "agents")) if category in ("insult", "threat") else None
             pool = "watch_neutral" if category == "neutral" else None
             text, lang, tag = self.write(category, lang, head=head, pool=pool)
@@ -2665,11 +3084,16 @@ class _Builder:
             topic, target = self.tags(category, tag)
             roots.append(
                 self.add(
-                    source, ItemKind.POST, text, self.random_moment(1, 41),
-                    self.pick_person(category, lang, _head(tag)), lang,
+                    source,
+                    ItemKind.POST,
+                    text,
+                    self.random_moment(1, 41),
+                    self.pick_person(category, lang, _head(tag)),
+                    lang,
                     self.label(category, ItemKind.POST, topic=topic, target=target),
-                    likes=self.likes(category, "bluesky"), shares=rng.randint(0, 6),
-                )  # fmt: skip
+                    likes=self.likes(category, "bluesky"),
+                    shares=rng.randint(0, 6),
+                )
             )
         for category in self.shuffled(replies):
             fitting = ("criticism", "praise") if category != "neutral" else ("neutral",)
@@ -2680,10 +3104,16 @@ class _Builder:
         rng = self.rng
         for days_ago, hour, minute, text in _MAYOR_POSTS:
             self.add(
-                self.bluesky, ItemKind.POST, text, self.at(days_ago, hour, minute), self.mayor,
-                "fr", self.label("announcement", ItemKind.POST, topic="other"),
-                likes=rng.randint(40, 160), shares=rng.randint(5, 30),
-            )  # fmt: skip
+                self.bluesky,
+                ItemKind.POST,
+                text,
+                self.at(days_ago, hour, minute),
+                self.mayor,
+                "fr",
+                self.label("announcement", ItemKind.POST, topic="other"),
+                likes=rng.randint(40, 160),
+                shares=rng.randint(5, 30),
+            )
         self.reply(self.bluesky, self.bluesky.drafts[-1], "criticism", (1.0, 0.0, 0.0))
 
     def hoax(self) -> None:
@@ -2694,8 +3124,9 @@ class _Builder:
         languages = {4: "en", 9: "ar", 13: "en", 18: "ar", 22: "en"}
         debunk = self.facebook.posts["dementi-eau"].created_at
         posts: list[_Draft] = []
-        phrasings = list(_HOAX_FR)
+        phrasings = list(_HOAX_FR[1:])
         rng.shuffle(phrasings)
+        phrasings.insert(0, _HOAX_FR[0])  # the message that starts it all
         foreign = {"en": list(_HOAX_EN) * 2, "ar": list(_HOAX_AR) * 2}
         index = 0
         for days_ago, count in per_day.items():
@@ -2727,28 +3158,49 @@ class _Builder:
                         snippet = quoted if len(quoted) < 140 else quoted[:137].rstrip() + "…"
                         text = f"{rng.choice(_HOAX_QUOTE_PREFIXES)}\n\n« {snippet} »"
                     else:
-                        text = phrasings.pop(0) if phrasings else rng.choice(_HOAX_FR)
+                        # Nobody can call the denial a lie before it is published.
+                        valid = [p for p in phrasings if moment > debunk or "démenti" not in p]
+                        text = valid[0] if valid else rng.choice(_HOAX_FR[:7])
+                        if text in phrasings:
+                            phrasings.remove(text)
                     shares = int(power * rng.randint(120, 640))
                     if index == 0:
                         shares = rng.randint(380, 520)
-                    person = rng.choice(self.en if lang == "en" else self.ar if lang == "ar" else self.fr)
+                    person = rng.choice(
+                        self.en if lang == "en" else self.ar if lang == "ar" else self.fr
+                    )
                     post = self.add(
-                        self.bluesky, ItemKind.POST, text, moment, person, lang, label,
-                        likes=int(shares * rng.uniform(0.6, 1.8)), shares=shares,
-                    )  # fmt: skip
+                        self.bluesky,
+                        ItemKind.POST,
+                        text,
+                        moment,
+                        person,
+                        lang,
+                        label,
+                        likes=int(shares * rng.uniform(0.6, 1.8)),
+                        shares=shares,
+                    )
                     posts.append(post)
                 elif channel == "echo":
                     parent = rng.choice(earlier)
                     text = rng.choice(_HOAX_ECHOES)
                     if text.casefold() in self.seen:
-                        text = self.dress(text + " " + rng.choice(("😡", "🙏", "!!", "😱")), "", "fr")
+                        text = self.dress(
+                            text + " " + rng.choice(("😡", "🙏", "!!", "😱")), "", "fr"
+                        )
                     self.seen.add(text.casefold())
                     self.add(
-                        self.bluesky, ItemKind.COMMENT, text, self.clamp(parent.created_at, moment),
-                        rng.choice(self.fr), "fr",
-                        self.label("hoax", ItemKind.COMMENT, group=HOAX_ID), parent=parent,
-                        likes=int(power * rng.randint(5, 40)), shares=int(power * rng.randint(0, 30)),
-                    )  # fmt: skip
+                        self.bluesky,
+                        ItemKind.COMMENT,
+                        text,
+                        self.clamp(parent.created_at, moment),
+                        rng.choice(self.fr),
+                        "fr",
+                        self.label("hoax", ItemKind.COMMENT, group=HOAX_ID),
+                        parent=parent,
+                        likes=int(power * rng.randint(5, 40)),
+                        shares=int(power * rng.randint(0, 30)),
+                    )
                 else:
                     source = {
                         "facebook": self.facebook,
@@ -2760,18 +3212,30 @@ class _Builder:
                         key = "travaux-reseau-eau" if channel != "instagram" else "fleurissement"
                     parent = source.posts[key]
                     if lang == "fr":
-                        text = rng.choice(_HOAX_FR + _HOAX_ECHOES)
+                        options = [
+                            t
+                            for t in _HOAX_FR + _HOAX_ECHOES
+                            if moment > debunk or "démenti" not in t
+                        ]
+                        text = rng.choice(options)
                         if text.casefold() in self.seen:
                             text = self.dress(text, "neutral", "fr")
                     else:
                         text = foreign[lang].pop(0)
                     self.seen.add(text.casefold())
                     self.add(
-                        source, ItemKind.COMMENT, text, self.clamp(parent.created_at, moment),
-                        rng.choice(self.en if lang == "en" else self.ar if lang == "ar" else self.fr),
-                        lang, self.label("hoax", ItemKind.COMMENT, group=HOAX_ID),
-                        parent=parent, likes=int(power * rng.randint(3, 30)),
-                    )  # fmt: skip
+                        source,
+                        ItemKind.COMMENT,
+                        text,
+                        self.clamp(parent.created_at, moment),
+                        rng.choice(
+                            self.en if lang == "en" else self.ar if lang == "ar" else self.fr
+                        ),
+                        lang,
+                        self.label("hoax", ItemKind.COMMENT, group=HOAX_ID),
+                        parent=parent,
+                        likes=int(power * rng.randint(3, 30)),
+                    )
                 index += 1
 
         # People ask whether it is true; a few push back; the town answers.
@@ -2779,37 +3243,59 @@ class _Builder:
         peak = [p for p in posts if p.created_at.date() == self.at(10, 12, 0).date()] or posts
         lang, text = _HOAX_QUESTIONS[2]
         self.add(
-            self.bluesky, ItemKind.COMMENT, text, self.after(first_post.created_at, "reply"),
-            rng.choice(self.fr), lang,
+            self.bluesky,
+            ItemKind.COMMENT,
+            text,
+            self.after(first_post.created_at, "reply"),
+            rng.choice(self.fr),
+            lang,
             self.label("question", ItemKind.COMMENT, topic="other", group=HOAX_ID),
-            parent=first_post, likes=rng.randint(2, 12),
-        )  # fmt: skip
+            parent=first_post,
+            likes=rng.randint(2, 12),
+        )
         for skeptic in _HOAX_SKEPTICS:
             parent = rng.choice(peak)
+            moment = self.after(parent.created_at, "reply")
+            if "démenti" in skeptic:
+                moment = self.clamp(parent.created_at, max(moment, debunk + timedelta(minutes=25)))
             self.add(
-                self.bluesky, ItemKind.COMMENT, skeptic, self.after(parent.created_at, "reply"),
-                rng.choice(self.fr), "fr",
+                self.bluesky,
+                ItemKind.COMMENT,
+                skeptic,
+                moment,
+                rng.choice(self.fr),
+                "fr",
                 self.label("neutral", ItemKind.COMMENT, group=HOAX_ID),
-                parent=parent, likes=rng.randint(4, 30),
-            )  # fmt: skip
+                parent=parent,
+                likes=rng.randint(4, 30),
+            )
         for (lang, text), days_ago, source in (
             (_HOAX_QUESTIONS[0], 11, self.facebook),
             (_HOAX_QUESTIONS[3], 10, self.facebook),
         ):
             message = self.add(
-                source, ItemKind.MESSAGE, text, self.at(days_ago, 7 + rng.randrange(4), rng.randrange(60)),
-                rng.choice(self.ar if lang == "ar" else self.fr), lang,
+                source,
+                ItemKind.MESSAGE,
+                text,
+                self.at(days_ago, 7 + rng.randrange(4), rng.randrange(60)),
+                rng.choice(self.ar if lang == "ar" else self.fr),
+                lang,
                 self.label("question", ItemKind.MESSAGE, topic="other", group=HOAX_ID),
                 to=source.account,
-            )  # fmt: skip
+            )
             self.answer(source, message, ItemKind.MESSAGE, _HOAX_ANSWER, group=HOAX_ID)
         lang, text = _HOAX_QUESTIONS[1]
         mention = self.add(
-            self.mastodon, ItemKind.MENTION, f"@{self.town_mastodon.handle} {text}",
-            self.at(11, 18, 12), rng.choice(self.fr), lang,
+            self.mastodon,
+            ItemKind.MENTION,
+            f"@{self.town_mastodon.handle} {text}",
+            self.at(11, 18, 12),
+            rng.choice(self.fr),
+            lang,
             self.label("question", ItemKind.MENTION, topic="other", group=HOAX_ID),
-            likes=rng.randint(3, 15), shares=rng.randint(1, 8),
-        )  # fmt: skip
+            likes=rng.randint(3, 15),
+            shares=rng.randint(1, 8),
+        )
         self.answer(self.mastodon, mention, ItemKind.REPLY, _HOAX_ANSWER, group=HOAX_ID)
 
     def campaign(self) -> None:
@@ -2829,10 +3315,16 @@ class _Builder:
             source = self.mastodon if i in (5, 11) else self.facebook
             parent = source.posts["place-du-marche"]
             self.add(
-                source, ItemKind.COMMENT, text, start + timedelta(seconds=offset), persona, "fr",
-                self.label("campaign", ItemKind.COMMENT, group=CAMPAIGN_ID), parent=parent,
+                source,
+                ItemKind.COMMENT,
+                text,
+                start + timedelta(seconds=offset),
+                persona,
+                "fr",
+                self.label("campaign", ItemKind.COMMENT, group=CAMPAIGN_ID),
+                parent=parent,
                 likes=self.likes("campaign", source.platform),
-            )  # fmt: skip
+            )
 
     def impersonation(self) -> None:
         """A fake « Claire Dumas - Maire » promises 250 € and asks for bank details."""
@@ -2844,59 +3336,107 @@ class _Builder:
 
         first, second, third = (
             self.add(
-                self.bluesky, ItemKind.POST, text, self.at(days_ago, hour, minute), fake, "fr",
-                label("impersonation", ItemKind.POST), likes=rng.randint(8, 40),
+                self.bluesky,
+                ItemKind.POST,
+                text,
+                self.at(days_ago, hour, minute),
+                fake,
+                "fr",
+                label("impersonation", ItemKind.POST),
+                likes=rng.randint(8, 40),
                 shares=rng.randint(20, 90),
-            )  # fmt: skip
+            )
             for text, (days_ago, hour, minute) in zip(
                 _IMPOSTOR_POSTS, ((6, 16, 5), (5, 6, 20), (5, 19, 0)), strict=True
             )
         )
         doubt = self.add(
-            self.bluesky, ItemKind.COMMENT, _IMPERSONATION_QUESTIONS["bluesky"],
-            self.at(6, 17, 31), rng.choice(self.fr), "fr",
-            label("question", ItemKind.COMMENT, "other"), parent=first, likes=rng.randint(3, 12),
-        )  # fmt: skip
+            self.bluesky,
+            ItemKind.COMMENT,
+            _IMPERSONATION_QUESTIONS["bluesky"],
+            self.at(6, 17, 31),
+            rng.choice(self.fr),
+            "fr",
+            label("question", ItemKind.COMMENT, "other"),
+            parent=first,
+            likes=rng.randint(3, 12),
+        )
         self.add(
-            self.bluesky, ItemKind.REPLY, _IMPOSTOR_COMMENTS["bluesky_reply"], self.at(6, 18, 2),
-            fake, "fr", label("impersonation", ItemKind.REPLY), parent=doubt, likes=1,
-        )  # fmt: skip
+            self.bluesky,
+            ItemKind.REPLY,
+            _IMPOSTOR_COMMENTS["bluesky_reply"],
+            self.at(6, 18, 2),
+            fake,
+            "fr",
+            label("impersonation", ItemKind.REPLY),
+            parent=doubt,
+            likes=1,
+        )
         self.add(
-            self.bluesky, ItemKind.COMMENT, _IMPERSONATION_WARNINGS[0], self.at(5, 11, 48),
-            rng.choice(self.fr), "fr", label("neutral", ItemKind.COMMENT), parent=second,
+            self.bluesky,
+            ItemKind.COMMENT,
+            _IMPERSONATION_WARNINGS[0],
+            self.at(5, 11, 48),
+            rng.choice(self.fr),
+            "fr",
+            label("neutral", ItemKind.COMMENT),
+            parent=second,
             likes=rng.randint(10, 35),
-        )  # fmt: skip
+        )
         del third
 
         post = self.facebook.posts["elagage-quai"]
         fake_comment = self.add(
-            self.facebook, ItemKind.COMMENT, _IMPOSTOR_COMMENTS["facebook"],
-            self.clamp(post.created_at, self.at(6, 16, 40)), fake, "fr",
-            label("impersonation", ItemKind.COMMENT), parent=post, likes=rng.randint(2, 9),
-        )  # fmt: skip
+            self.facebook,
+            ItemKind.COMMENT,
+            _IMPOSTOR_COMMENTS["facebook"],
+            self.clamp(post.created_at, self.at(6, 16, 40)),
+            fake,
+            "fr",
+            label("impersonation", ItemKind.COMMENT),
+            parent=post,
+            likes=rng.randint(2, 9),
+        )
         citizen = rng.choice(self.fr)
         question = self.add(
-            self.facebook, ItemKind.REPLY, _IMPERSONATION_QUESTIONS["facebook_reply"],
-            self.at(6, 17, 55), citizen, "fr", label("question", ItemKind.REPLY, "other"),
-            parent=fake_comment, likes=rng.randint(0, 4),
-        )  # fmt: skip
+            self.facebook,
+            ItemKind.REPLY,
+            _IMPERSONATION_QUESTIONS["facebook_reply"],
+            self.at(6, 17, 55),
+            citizen,
+            "fr",
+            label("question", ItemKind.REPLY, "other"),
+            parent=fake_comment,
+            likes=rng.randint(0, 4),
+        )
         self.add(
-            self.facebook, ItemKind.REPLY,
+            self.facebook,
+            ItemKind.REPLY,
             self.fill(_IMPOSTOR_COMMENTS["facebook_reply"], {"prenom": citizen.first_name}),
-            self.at(6, 18, 20), fake, "fr", label("impersonation", ItemKind.REPLY),
+            self.at(6, 18, 20),
+            fake,
+            "fr",
+            label("impersonation", ItemKind.REPLY),
             parent=question,
-        )  # fmt: skip
+        )
         warning = self.facebook.posts["faux-compte-maire"].created_at
-        self.answer(self.facebook, question, ItemKind.REPLY, _IMPERSONATION_ANSWER, IMPERSONATION_ID)
+        self.answer(
+            self.facebook, question, ItemKind.REPLY, _IMPERSONATION_ANSWER, IMPERSONATION_ID
+        )
         for key, (days_ago, hour, minute) in (
             ("facebook_message", (5, 7, 41)),
             ("facebook_message_2", (4, 15, 3)),
         ):
             message = self.add(
-                self.facebook, ItemKind.MESSAGE, _IMPERSONATION_QUESTIONS[key],
-                self.at(days_ago, hour, minute), rng.choice(self.fr), "fr",
-                label("question", ItemKind.MESSAGE, "other"), to=self.town_facebook,
-            )  # fmt: skip
+                self.facebook,
+                ItemKind.MESSAGE,
+                _IMPERSONATION_QUESTIONS[key],
+                self.at(days_ago, hour, minute),
+                rng.choice(self.fr),
+                "fr",
+                label("question", ItemKind.MESSAGE, "other"),
+                to=self.town_facebook,
+            )
             self.answer(
                 self.facebook, message, ItemKind.MESSAGE, _IMPERSONATION_ANSWER, IMPERSONATION_ID
             )
@@ -2904,21 +3444,37 @@ class _Builder:
 
         post = self.instagram.posts["retour-marche-nocturne"]
         fake_comment = self.add(
-            self.instagram, ItemKind.COMMENT, _IMPOSTOR_COMMENTS["instagram"],
-            self.clamp(post.created_at, self.at(5, 8, 10)), fake, "fr",
-            label("impersonation", ItemKind.COMMENT), parent=post, likes=rng.randint(1, 5),
-        )  # fmt: skip
+            self.instagram,
+            ItemKind.COMMENT,
+            _IMPOSTOR_COMMENTS["instagram"],
+            self.clamp(post.created_at, self.at(5, 8, 10)),
+            fake,
+            "fr",
+            label("impersonation", ItemKind.COMMENT),
+            parent=post,
+            likes=rng.randint(1, 5),
+        )
         self.add(
-            self.instagram, ItemKind.REPLY, _IMPERSONATION_QUESTIONS["instagram"],
-            self.at(5, 9, 2), rng.choice(self.fr), "fr",
-            label("question", ItemKind.REPLY, "other"), parent=fake_comment,
-        )  # fmt: skip
+            self.instagram,
+            ItemKind.REPLY,
+            _IMPERSONATION_QUESTIONS["instagram"],
+            self.at(5, 9, 2),
+            rng.choice(self.fr),
+            "fr",
+            label("question", ItemKind.REPLY, "other"),
+            parent=fake_comment,
+        )
         mention = self.add(
-            self.mastodon, ItemKind.MENTION,
+            self.mastodon,
+            ItemKind.MENTION,
             f"@{self.town_mastodon.handle} {_IMPERSONATION_QUESTIONS['mastodon']}",
-            self.at(5, 7, 5), rng.choice(self.fr), "fr", label("question", ItemKind.MENTION, "other"),
-            likes=rng.randint(2, 8), shares=rng.randint(3, 12),
-        )  # fmt: skip
+            self.at(5, 7, 5),
+            rng.choice(self.fr),
+            "fr",
+            label("question", ItemKind.MENTION, "other"),
+            likes=rng.randint(2, 8),
+            shares=rng.randint(3, 12),
+        )
         self.answer(self.mastodon, mention, ItemKind.REPLY, _IMPERSONATION_ANSWER, IMPERSONATION_ID)
 
     # --- output -----------------------------------------------------------------------------
@@ -2929,55 +3485,50 @@ class _Builder:
         self.hoax()
         self.campaign()
         self.impersonation()
-
-        # Facebook: the busiest place, with French, some Arabic and a little English.
-        fb = (0.8, 0.08, 0.12)
+        # How many items of each category each place gets, and the odds of French, English and
+        # Arabic: Facebook is the busiest place, Instagram the most international.
+        # fmt: off
+        fb, masto, police, insta = (.8, .08, .12), (.84, .13, .03), (.94, .06, 0.), (.7, .22, .08)
         self.comments(self.facebook, {
             "question": 20, "request": 7, "praise": 12, "criticism": 15, "insult": 4,
             "threat": 3, "hate": 5, "spam": 3, "scam": 2, "neutral": 8,
-        }, fb)  # fmt: skip
+        }, fb)
         self.replies(self.facebook, {
             "answer": 9, "criticism": 3, "praise": 2, "neutral": 2, "insult": 3, "hate": 1,
-        }, fb)  # fmt: skip
+        }, fb)
         self.messages(self.facebook, {
             "question": 9, "request": 5, "insult": 1, "threat": 2, "scam": 3, "criticism": 1,
-        }, fb, answered=6)  # fmt: skip
+        }, fb, answered=6)
 
-        masto = (0.83, 0.14, 0.03)
         self.comments(self.mastodon, {
             "question": 8, "request": 3, "praise": 5, "criticism": 7, "insult": 2, "threat": 1,
             "hate": 2, "spam": 2, "neutral": 2,
-        }, masto)  # fmt: skip
+        }, masto)
         self.replies(self.mastodon, {"answer": 4, "criticism": 2, "neutral": 2}, masto)
         self.mentions(self.mastodon, {
             "question": 4, "request": 3, "criticism": 2, "praise": 1, "hate": 1, "spam": 1,
-        }, masto, answered=2)  # fmt: skip
+        }, masto, answered=2)
         self.messages(self.mastodon, {"question": 3, "request": 2, "threat": 1}, masto, 2)
 
-        police = (0.94, 0.06, 0.0)
         self.comments(self.police, {
             "insult": 3, "threat": 2, "criticism": 4, "praise": 4, "question": 2, "request": 1,
             "neutral": 1, "hate": 1,
-        }, police)  # fmt: skip
+        }, police)
         self.replies(self.police, {"answer": 2, "insult": 1}, police)
         self.mentions(self.police, {"request": 2, "insult": 1}, police)
 
-        insta = (0.68, 0.24, 0.08)
         self.comments(self.instagram, {
             "praise": 10, "question": 6, "neutral": 6, "criticism": 3, "spam": 4, "scam": 3,
             "insult": 1, "hate": 1, "request": 1,
-        }, insta)  # fmt: skip
+        }, insta)
         self.replies(self.instagram, {"answer": 3, "neutral": 2}, insta)
         self.messages(self.instagram, {"question": 3, "request": 1, "scam": 2, "spam": 1}, insta, 2)
 
-        self.watch_posts(
-            {
-                "neutral": 8, "criticism": 5, "praise": 3, "question": 2, "hate": 2, "spam": 2,
-                "scam": 3, "insult": 2, "threat": 2,
-            },
-            {"neutral": 2, "criticism": 2, "insult": 1, "praise": 1},
-            (0.76, 0.18, 0.06),
-        )  # fmt: skip
+        self.watch_posts({
+            "neutral": 8, "criticism": 5, "praise": 3, "question": 2, "hate": 2, "spam": 2,
+            "scam": 3, "insult": 2, "threat": 2,
+        }, {"neutral": 2, "criticism": 2, "insult": 1, "praise": 1}, (0.77, 0.17, 0.06))
+        # fmt: on
         return self.town()
 
     def town(self) -> DemoTown:
