@@ -1,6 +1,9 @@
 # Beffroi: `make run` serves the demo town, `make test` runs every check.
 SHELL := /bin/bash
-PY ?= $(shell command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter that runs and is 3.11 or newer (pyenv shims may exist and not run).
+PY ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; \
+	done)
 VENV := .venv
 BIN := $(VENV)/bin
 export BEFFROI_HOME ?= $(CURDIR)/var
@@ -9,7 +12,7 @@ PYTEST_WORKERS ?= 2
 .PHONY: run test lint typecheck migrations-check pytest pytest-sqlite pytest-postgres test-env messages clean
 
 $(VENV)/.installed: pyproject.toml
-	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Beffroi needs Python 3.11 or newer")'
+	@test -n "$(PY)" || { echo "Beffroi needs Python 3.11 or newer (python3 on the PATH)."; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
