@@ -225,9 +225,17 @@ def run(items: int, pages: int, step: Callable[[str], None]) -> dict[str, Any]:
     env.pop("DATABASE_URL", None)
     env.pop("BEFFROI_BROKER_URL", None)
     step("loading the demo town into a fresh SQLite database")
+    import resource
+
+    started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "beffroi.cli", "demo"], env=env, check=True, capture_output=True
     )
+    demo_load = {
+        "seconds": round(time.perf_counter() - started, 2),
+        # ru_maxrss of waited-for children is in KiB on Linux.
+        "peak_rss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    }
     server = measure_server(env, pages, step)
     os.environ.update({k: env[k] for k in ("BEFFROI_HOME", "BEFFROI_SECRET_KEY")})
     os.environ.pop("DATABASE_URL", None)
@@ -242,6 +250,7 @@ def run(items: int, pages: int, step: Callable[[str], None]) -> dict[str, Any]:
     return {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
         "database": "sqlite (embedded default)",
+        "demo_load": demo_load,
         "serve_with_demo_town": server,
         "ingest": ingest_figures,
         "import_csv": import_figures,
