@@ -267,12 +267,12 @@ def sync(org_slug: str, source_name: str | None, background: bool) -> None:
     """Fetch what is new from the organization's connected sources."""
     _django()
     from beffroi.connectors.base import AuthError, ConnectorError, RateLimited
-    from beffroi.jobs.engine import enqueue
-    from beffroi.sources.models import Source
+    from beffroi.sources.models import UPLOAD_PLATFORMS, Source
+    from beffroi.sources.services import request_sync
     from beffroi.sources.sync import sync_source
 
     org = _org(org_slug)
-    sources = Source.objects.filter(organization=org).exclude(platform="file")
+    sources = Source.objects.filter(organization=org).exclude(platform__in=UPLOAD_PLATFORMS)
     if source_name:
         sources = sources.filter(name=source_name)
         if not sources.exists():
@@ -282,12 +282,7 @@ def sync(org_slug: str, source_name: str | None, background: bool) -> None:
     failures = 0
     for source in sources:
         if background:
-            job = enqueue(
-                "sources.sync",
-                {"source_id": source.pk},
-                organization=org,
-                dedupe_key=f"sources.sync:{source.pk}",
-            )
+            job = request_sync(_actor(), source)
             out.print(f"{source.name}: job {job.pk} ({job.state}).")
             continue
         try:

@@ -203,12 +203,12 @@ def test_sync_of_disabled_file_or_foreign_source_is_refused(
     key = member_key(org, "moderator")
     response = api.post(f"orgs/{org.slug}/sources/{source.pk}/sync", key)
     assert response.status_code == 409
-    assert "file" in response.json()["detail"]
+    assert "fichier" in response.json()["detail"]  # the default language is French
     remote_source.enabled = False
     remote_source.save()
     response = api.post(f"orgs/{org.slug}/sources/{remote_source.pk}/sync", key)
     assert response.status_code == 409
-    assert "disabled" in response.json()["detail"]
+    assert "désactivée" in response.json()["detail"]
     foreign = Source.objects.create(organization=other_org, name="X", platform="file")
     assert api.post(f"orgs/{org.slug}/sources/{foreign.pk}/sync", key).status_code == 404
     assert not Job.objects.exists()

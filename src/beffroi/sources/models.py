@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from beffroi.core.crypto import decrypt_json, encrypt_json
 from beffroi.organizations.models import Organization
 
+#: Platforms whose sources receive uploaded files: never synced, never acted on.
+UPLOAD_PLATFORMS = frozenset({"file"})
+
 
 class Source(models.Model):
     """A connected platform account of the organization, a watch, or a file import."""
@@ -54,6 +57,10 @@ class Source(models.Model):
 
     def get_credentials(self) -> dict[str, Any]:
         return decrypt_json(self.credentials_encrypted)
+
+    @property
+    def is_upload(self) -> bool:
+        return self.platform in UPLOAD_PLATFORMS
 
     @property
     def has_credentials(self) -> bool:

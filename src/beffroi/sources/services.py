@@ -6,12 +6,17 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.connectors.base import ConfigurationError
 from beffroi.connectors.registry import connector_class
+from beffroi.jobs.engine import enqueue
+from beffroi.jobs.models import Job
 from beffroi.organizations.models import Organization
-from beffroi.sources.models import Source
+from beffroi.sources.models import UPLOAD_PLATFORMS, Source
+
+SYNC_TASK = "sources.sync"
 
 
 def validate_source_options(
@@ -36,7 +41,7 @@ def create_source(
     enabled: bool = True,
 ) -> Source:
     settings, credentials = settings or {}, credentials or {}
-    if platform != "file":
+    if platform not in UPLOAD_PLATFORMS:
         validate_source_options(platform, settings, credentials)
     source = Source(
         organization=org,
@@ -67,7 +72,7 @@ def update_source(
     for field, value in changes.items():
         setattr(source, field, value)
     new_credentials = credentials if credentials is not None else source.get_credentials()
-    if source.platform != "file":
+    if not source.is_upload:
         validate_source_options(source.platform, source.settings, new_credentials)
     if credentials is not None:
         source.set_credentials(credentials)
@@ -88,3 +93,25 @@ def update_source(
         after=after,
     )
     return source
+
+
+def request_sync(actor: Actor, source: Source) -> Job:
+    """Queue a sync of ``source`` (one live job per source) and audit the request."""
+    if source.is_upload:
+        raise ValidationError(_("A file source is filled by importing a file, not by a sync."))
+    if not source.enabled:
+        raise ValidationError(_("This source is disabled: enable it before syncing."))
+    job = enqueue(
+        SYNC_TASK,
+        {"source_id": source.pk},
+        organization=source.organization,
+        dedupe_key=f"{SYNC_TASK}:{source.pk}",
+    )
+    record(
+        actor,
+        "source.sync_request",
+        organization=source.organization,
+        obj=source,
+        after={"job": job.pk},
+    )
+    return job

@@ -9,11 +9,8 @@ from django.utils import timezone
 
 from beffroi.connectors.base import AuthError, ConfigurationError, RateLimited
 from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
-from beffroi.sources.models import Source
+from beffroi.sources.models import UPLOAD_PLATFORMS, Source
 from beffroi.sources.sync import sync_source
-
-#: Platforms whose sources are fetched on a schedule (a file import is not).
-NOT_SCHEDULED = {"file"}
 
 
 @task("sources.sync", lease_seconds=900, max_attempts=5)
@@ -37,7 +34,7 @@ def schedule_syncs() -> int:
     count = 0
     due = (
         Source.objects.filter(enabled=True)
-        .exclude(platform__in=NOT_SCHEDULED)
+        .exclude(platform__in=UPLOAD_PLATFORMS)
         .exclude(status=Source.Status.AUTH_FAILED)
         .filter(Q(retry_after__isnull=True) | Q(retry_after__lte=now))
     )

@@ -16,23 +16,21 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from beffroi.audit.services import Actor, record
+from beffroi.audit.services import Actor
 from beffroi.connectors.base import ConfigurationError, Option
 from beffroi.connectors.registry import available, connector_class
-from beffroi.jobs.engine import enqueue
 from beffroi.organizations.access import org_view
 from beffroi.organizations.roles import Capability, role_allows
 from beffroi.sources import services
 from beffroi.sources.forms import MAX_UPLOAD_BYTES, ImportForm, PlatformForm, SourceForm
 from beffroi.sources.imports import import_file
-from beffroi.sources.models import Source
+from beffroi.sources.models import UPLOAD_PLATFORMS, Source
 
 log = logging.getLogger(__name__)
 
 #: Import errors listed on the result page.
 MAX_ERRORS_SHOWN = 200
 #: Platforms filled by uploads, never synced from the interface.
-UPLOAD_PLATFORMS = {"file"}
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -197,24 +195,11 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     source = get_object_or_404(_org_sources(request), pk=pk)
-    if source.platform in UPLOAD_PLATFORMS:
-        messages.error(request, _("A file source is filled by importing a file, not by a sync."))
-    elif not source.enabled:
-        messages.error(request, _("This source is disabled: enable it before syncing."))
+    try:
+        services.request_sync(_actor(request), source)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
     else:
-        job = enqueue(
-            "sources.sync",
-            {"source_id": source.pk},
-            organization=organization,
-            dedupe_key=f"sources.sync:{source.pk}",
-        )
-        record(
-            _actor(request),
-            "source.sync_request",
-            organization=organization,
-            obj=source,
-            after={"job": job.pk},
-        )
         messages.success(
             request,
             _("A sync of “%(name)s” is queued; new items will appear in the inbox.")
@@ -228,7 +213,7 @@ def source_import(request: HttpRequest, pk: int) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     source = get_object_or_404(_org_sources(request), pk=pk)
     context: dict[str, Any] = {"nav": "sources", "source": source}
-    if source.platform not in UPLOAD_PLATFORMS:
+    if not source.is_upload:
         messages.error(request, _("Files can only be imported into a file source."))
         return redirect("sources:list", org_slug=organization.slug)
     if request.method != "POST":

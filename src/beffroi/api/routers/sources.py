@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -19,18 +20,14 @@ from beffroi.api.schemas import (
     SourceOut,
     SourceUpdate,
 )
-from beffroi.audit.services import record
-from beffroi.jobs.engine import enqueue
 from beffroi.jobs.models import Job
 from beffroi.organizations.roles import Capability
 from beffroi.sources.models import Source
-from beffroi.sources.services import create_source, update_source
+from beffroi.sources.services import create_source, request_sync, update_source
 
 router = Router(tags=["sources"])
 
-SYNC_TASK = "sources.sync"
 #: Platforms filled by uploads, never synced (as in the web interface).
-UPLOAD_PLATFORMS = {"file"}
 
 
 @router.get(
@@ -110,18 +107,10 @@ def update(request: HttpRequest, slug: str, source_id: int, payload: SourceUpdat
 def sync(request: HttpRequest, slug: str, source_id: int) -> Any:
     org, _ = scope(request, slug, Capability.INGEST)
     source = get_object_or_404(Source, pk=source_id, organization=org)
-    if source.platform in UPLOAD_PLATFORMS:
-        raise HttpError(409, "A file source is filled by importing a file, not by a sync.")
-    if not source.enabled:
-        raise HttpError(409, "This source is disabled: enable it before syncing.")
-    job = enqueue(
-        SYNC_TASK,
-        {"source_id": source.pk},
-        organization=org,
-        dedupe_key=f"{SYNC_TASK}:{source.pk}",
-    )
-    after = {"job": job.pk}
-    record(actor(request), "source.sync_request", organization=org, obj=source, after=after)
+    try:
+        job = request_sync(actor(request), source)
+    except DjangoValidationError as exc:
+        raise HttpError(409, " ".join(exc.messages)) from exc
     return Status(202, job)
 
 
