@@ -150,7 +150,7 @@ def worker(concurrency: int, loglevel: str) -> None:
     import threading
     import time
 
-    from beffroi.jobs.engine import EmbeddedRunner, is_distributed, sweep
+    from beffroi.jobs.engine import EmbeddedRunner, is_distributed, release_orphans, sweep
 
     if not is_distributed():
         console.print("No BEFFROI_BROKER_URL: running the embedded runner (Ctrl+C to stop).")
@@ -178,6 +178,7 @@ def worker(concurrency: int, loglevel: str) -> None:
                 close_old_connections()
             time.sleep(float(os.environ.get("BEFFROI_SWEEP_SECONDS", "15")))
 
+    release_orphans()
     threading.Thread(target=sweeper, name="beffroi-sweeper", daemon=True).start()
     app.worker_main(
         ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "beffroi"]

@@ -120,3 +120,26 @@ def test_embedded_runner_runs_jobs_in_background_threads() -> None:
         runner.stop()
     assert Job.objects.filter(pk__in=[j.pk for j in jobs], state=Job.State.DONE).count() == 20
     assert sorted(probe_tasks.CALLS) == sorted(f"m{i}" for i in range(20))
+
+
+def test_restart_frees_jobs_of_dead_local_processes_at_once() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dead_pid = int(dead.stdout)
+    host = socket.gethostname()
+    orphan = engine.enqueue("tests.record", {"marker": "o"})
+    alive = engine.enqueue("tests.record", {"marker": "p"})
+    assert engine.claim(orphan.pk, f"{host}:{dead_pid}:beffroi-worker-0")
+    assert engine.claim(alive.pk, f"{host}:{os.getpid()}:other-thread")
+    assert engine.release_orphans() == [orphan.pk]
+    assert engine.run_pending() == 1  # the orphan, without waiting for its lease
+    assert probe_tasks.CALLS == ["o"]

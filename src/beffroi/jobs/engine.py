@@ -330,6 +330,34 @@ def sweep(now_monotonic: float | None = None) -> list[int]:
     return ids
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_orphans() -> list[int]:
+    """Free at once the jobs held by dead processes of this machine (a restart after a
+    crash), instead of waiting for their leases to run out."""
+    host = socket.gethostname()
+    orphans = []
+    running = Job.objects.filter(state=Job.State.RUNNING, worker__startswith=f"{host}:")
+    for job_id, worker in running.values_list("id", "worker"):
+        parts = worker.split(":")
+        if len(parts) >= 2 and parts[1].isdigit() and not _process_alive(int(parts[1])):
+            orphans.append(job_id)
+    if orphans:
+        Job.objects.filter(pk__in=orphans, state=Job.State.RUNNING).update(
+            lease_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        log.info("released %d job(s) left running by a stopped process", len(orphans))
+    return orphans
+
+
 # --- the embedded runner ----------------------------------------------------------------------
 
 WAKE = threading.Event()
@@ -347,6 +375,7 @@ class EmbeddedRunner:
 
     def start(self) -> None:
         load_tasks()
+        release_orphans()
         for index in range(self.threads):
             thread = threading.Thread(
                 target=self._loop, name=f"beffroi-worker-{index}", daemon=True, args=(index,)
