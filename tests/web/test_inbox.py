@@ -237,3 +237,37 @@ def test_home_lists_the_organizations_of_a_member_of_several(
     # Once an organization is opened, home goes back to it.
     client.get("/o/autre-ville/inbox/")
     assert client.get("/")["Location"] == "/o/autre-ville/inbox/"
+
+
+def test_inbox_csv_export_follows_the_filters_and_defuses_formulas(
+    org: Any, make_user: Any, verified_client: Any
+) -> None:
+    import csv
+    import io
+    from datetime import UTC, datetime
+
+    from beffroi.connectors.base import ItemKind, NormalizedAuthor, NormalizedItem
+    from beffroi.items.ingest import ingest
+    from beffroi.sources.models import Source
+
+    source = Source.objects.create(organization=org, name="Export", platform="file")
+    author = NormalizedAuthor(platform_id="x1", handle="malin")
+    when = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+    ingest(
+        source,
+        [
+            NormalizedItem(
+                "e1", ItemKind.COMMENT, '=HYPERLINK("http://x")', when, author, language="en"
+            ),
+            NormalizedItem("e2", ItemKind.POST, "Bonjour la mairie", when, author, language="fr"),
+        ],
+    )
+    client = verified_client(make_user("exporter", org=org, role="viewer"))
+    response = client.get(f"/o/{org.slug}/inbox/", {"kind": "comment", "format": "csv"})
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:4] == ["created_at", "platform", "source", "kind"]
+    assert len(rows) == 2  # the header and the one comment: the filter applies
+    assert rows[1][8] == '\'=HYPERLINK("http://x")'

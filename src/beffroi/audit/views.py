@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from beffroi.audit.models import AuditEvent
+from beffroi.core.exports import stream_csv
 from beffroi.organizations.access import org_view
 from beffroi.organizations.forms import AuditFilterForm
 from beffroi.organizations.roles import Capability
@@ -29,24 +29,6 @@ CSV_COLUMNS = [
     "before",
     "after",
 ]
-#: A spreadsheet would run a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    if isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    elif value is None:
-        text = ""
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _pretty(value: Any) -> str:
@@ -71,21 +53,17 @@ def filtered_events(request: HttpRequest, form: AuditFilterForm) -> QuerySet[Aud
     return events.select_related("actor").order_by("-created_at", "-id")
 
 
-def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[str]]:
-    yield CSV_COLUMNS
+def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
     for event in events.iterator(chunk_size=1000):
         yield [
-            csv_cell(value)
-            for value in (
-                timezone.localtime(event.created_at).isoformat(),
-                event.actor_label,
-                event.channel,
-                event.action,
-                event.object_type,
-                event.object_id,
-                event.before,
-                event.after,
-            )
+            event.created_at,
+            event.actor_label,
+            event.channel,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.before,
+            event.after,
         ]
 
 
@@ -101,16 +79,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, actions=actions)
     events = filtered_events(request, form)
     if request.GET.get("format") == "csv":
-        writer = csv.writer(_Echo())
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in _csv_rows(events)),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="audit-{organization.slug}-{stamp}.csv"'
-        )
-        return response
+        return stream_csv(CSV_COLUMNS, _csv_rows(events), f"audit-{organization.slug}")
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page.object_list:
         event.before_json = _pretty(event.before)  # type: ignore[attr-defined]

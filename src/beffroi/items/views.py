@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 
+from beffroi.core.exports import stream_csv
 from beffroi.items.filtersets import ItemFilter
 from beffroi.items.models import Author, Item
 from beffroi.items.tables import INBOX_COLUMNS, http_url, media_rows, metric_rows, url_rows
@@ -29,11 +30,52 @@ def _organization_items(request: HttpRequest) -> Any:
     )
 
 
+EXPORT_COLUMNS = [
+    "created_at",
+    "platform",
+    "source",
+    "kind",
+    "author",
+    "author_name",
+    "language",
+    "state",
+    "text",
+    "url",
+    "platform_id",
+    "thread_id",
+    "parent_id",
+    "metrics",
+]
+
+
+def _export_rows(items: Any) -> Any:
+    for item in items.iterator(chunk_size=1000):
+        yield [
+            item.created_at,
+            item.platform,
+            item.source.name,
+            item.kind,
+            item.author.handle,
+            item.author.display_name,
+            item.language,
+            item.state,
+            item.text,
+            item.url,
+            item.platform_id,
+            item.thread_id,
+            item.parent_platform_id,
+            item.metrics,
+        ]
+
+
 @org_view(Capability.VIEW)
 def inbox(request: HttpRequest) -> HttpResponse:
     queryset = _organization_items(request).order_by("-created_at", "-id")
     filterset = ItemFilter(request.GET or None, queryset=queryset, request=request)
     items = filterset.qs if filterset.is_bound else queryset
+    if request.GET.get("format") == "csv":
+        slug = request.organization.slug  # type: ignore[attr-defined]
+        return stream_csv(EXPORT_COLUMNS, _export_rows(items), f"items-{slug}")
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "nav": "inbox",
