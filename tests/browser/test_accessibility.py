@@ -1,0 +1,114 @@
+"""Every page passes an automated WCAG 2.1 AA audit (axe-core) in a real browser.
+
+axe-core (MPL-2.0, vendored in ``vendor/``) is injected into each page of the demo town
+as an administrator sees it, and anonymously for the login page. Automated checks find
+only part of the problems (contrast, names, labels, landmarks, ARIA misuse); keyboard use is
+covered by the inbox browser test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from tests.browser.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS
+
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing"),
+]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def town(transactional_db: Any) -> dict[str, Any]:
+    from django.contrib.sessions.backends.db import SessionStore
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from beffroi.demo.load import load_demo
+    from beffroi.items.models import Item
+
+    summary = load_demo()
+    org = summary.organization
+    admin = org.memberships.get(role="admin").user
+    device = TOTPDevice.objects.get(user=admin, confirmed=True)
+    session = SessionStore()
+    session["_auth_user_id"] = str(admin.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = admin.get_session_auth_hash()
+    session["otp_device_id"] = device.persistent_id
+    session.create()
+    reply = Item.objects.filter(organization=org, kind="reply").first()
+    assert reply is not None
+    return {"org": org, "session": session.session_key, "item": reply}
+
+
+@pytest.fixture
+def page(live_server: Any, town: dict[str, Any]) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(10000)
+        yield context, live_server.url
+        context.close()
+        browser.close()
+
+
+def audit(tab: Any, url: str, inject: str = "") -> list[str]:
+    tab.goto(url)
+    if inject:
+        tab.evaluate("html => document.body.insertAdjacentHTML('beforeend', html)", inject)
+    tab.add_script_tag(path=str(AXE))
+    result = tab.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+            resultTypes: ['violations'],
+        })"""
+    )
+    return [
+        f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} — "
+        + "; ".join(node["target"][0] for node in violation["nodes"][:3])
+        for violation in result["violations"]
+    ]
+
+
+def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any]) -> None:
+    context, base = page
+    slug = town["org"].slug
+    item = town["item"]
+    source = town["org"].sources.first()
+    anonymous = context.browser.new_context(locale="fr-FR").new_page()
+    # The audit can fail: an image without a text alternative is caught.
+    assert any("image-alt" in p for p in audit(anonymous, base + "/accounts/login/", "<img src=x>"))
+    problems = audit(anonymous, base + reverse("accounts:login"))
+    context.add_cookies([{"name": "sessionid", "value": town["session"], "url": base}])
+    tab = context.new_page()
+    urls = [
+        reverse("items:inbox", args=[slug]),
+        reverse("items:inbox", args=[slug]) + "?kind=comment&q=travaux",
+        reverse("items:item", args=[slug, item.pk]),
+        reverse("items:author", args=[slug, item.author_id]),
+        reverse("sources:list", args=[slug]),
+        reverse("sources:create", args=[slug]) + "?platform=mastodon",
+        reverse("sources:edit", args=[slug, source.pk]),
+        reverse("organizations:settings", args=[slug]),
+        reverse("organizations:members", args=[slug]),
+        reverse("organizations:audit", args=[slug]),
+        reverse("accounts:profile"),
+    ]
+    for url in urls:
+        problems += audit(tab, base + url)
+    # The English interface too.
+    tab.goto(base + urls[0])
+    tab.get_by_role("button", name="EN").click()
+    problems += audit(tab, base + urls[0])
+    assert not problems, "\n".join(problems)
