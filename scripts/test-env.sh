@@ -40,4 +40,22 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium && echo "test-env: installed Debian's chromium." \
     || echo "test-env: no /usr/bin/chromium; the browser test will skip."
 fi
+
+# The heavier moderation backends (torch, transformers, detoxify: the beffroi[models] extra)
+# are tested where a CPU build of torch lies on this machine's disk, in pip's find-links;
+# never a multi-gigabyte download. Their tests skip otherwise.
+if [ -x .venv/bin/python ] && ! .venv/bin/python -c 'import torch, transformers, detoxify' >/dev/null 2>&1; then
+  tag=$(.venv/bin/python -c 'import sys; print("cp%d%d" % sys.version_info[:2])')
+  wheel=""
+  for dir in $(.venv/bin/python -m pip config get global.find-links 2>/dev/null) ${PIP_FIND_LINKS:-}; do
+    found=$(ls "${dir#file://}"/torch-*+cpu-"$tag"-"$tag"-*_"$(uname -m)".whl 2>/dev/null | sort -V | tail -n1)
+    [ -n "$found" ] && wheel=$found
+  done
+  if [ -n "$wheel" ] && timeout 300 .venv/bin/python -m pip install --quiet "$wheel" \
+      'transformers>=4.48' 'detoxify>=0.5' 'sentencepiece>=0.1.99' >/dev/null 2>&1; then
+    echo "test-env: installed $(basename "$wheel"), transformers and detoxify for the heavier backends tests."
+  else
+    echo "SKIPPED: heavier backends tests need torch (pip install 'beffroi[models]')."
+  fi
+fi
 exit 0

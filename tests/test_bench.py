@@ -13,7 +13,21 @@ import pytest
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads memory from /proc")
 def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "beffroi.cli", "bench", "--items", "300", "--pages", "6", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "beffroi.cli",
+            "bench",
+            "--items",
+            "300",
+            "--pages",
+            "6",
+            "--moderation-items",
+            "200",
+            "--arrivals",
+            "5",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=180,
@@ -26,3 +40,8 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert server["pages"] == 6 and server["p50_ms"] > 0
     assert figures["ingest"]["items"] == 300 and figures["ingest"]["items_per_second"] > 0
     assert figures["import_csv"]["rows"] == 300
+    assert figures["machine"]["cpu_reference_seconds"] > 0
+    moderation = figures["moderation"]
+    assert moderation["items"] == 200 and moderation["detectors_items_per_second"] > 0
+    assert sum(moderation["verdicts"].values()) == 200
+    assert moderation["arrival_to_decision"]["items"] == 5

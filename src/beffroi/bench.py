@@ -7,7 +7,11 @@ Everything runs in a throw-away data directory so the user's data is never touch
    (current and peak, from ``/proc``) and the page latencies are recorded;
 2. ``N`` synthetic items are ingested in batches (items per second);
 3. the same number of rows is written to a CSV file and imported (rows per second), then
-   imported again (the idempotent path).
+   imported again (the idempotent path);
+4. moderation: the demo town's comments, cycled, go through normalization, rules, the
+   classifier and the charter's decision on one core (items per second, detectors alone and
+   with the database writes); then items arrive one by one while the embedded runner works,
+   and the time from each item's arrival to its decision is measured (p50/p95).
 """
 
 from __future__ import annotations
@@ -133,9 +137,11 @@ def measure_server(env: dict[str, str], pages: int, step: Callable[[str], None])
                 "csrfmiddlewaretoken": client.cookies.get("csrftoken", ""),
             },
         )
-        inbox_url = str(login.url)
-        if "/inbox/" not in inbox_url:
-            raise RuntimeError(f"login as the demo moderator failed (landed on {inbox_url})")
+        # Login lands on the organization's dashboard; the pages measured are the inbox's.
+        landed = re.search(r"/o/([^/]+)/", str(login.url))
+        if landed is None:
+            raise RuntimeError(f"login as the demo moderator failed (landed on {login.url})")
+        inbox_url = f"{base}/o/{landed[1]}/inbox/"
         item_links = re.findall(r'href="(/o/[^"]+/items/\d+/)"', login.text)
         queries = ["", "?kind=comment", "?language=fr", "?q=travaux", "?page=2", "?state=new"]
         latencies: list[float] = []
@@ -171,6 +177,98 @@ def measure_ingest(count: int) -> dict[str, Any]:
         "seconds": round(elapsed, 2),
         "items_per_second": round(count / elapsed),
     }
+
+
+def _demo_comments() -> list[str]:
+    from beffroi.demo.town import build_demo_town
+
+    return [
+        item.text
+        for demo_source in build_demo_town(datetime(2026, 1, 1, tzinfo=UTC)).sources
+        for item in demo_source.items
+        if item.kind != ItemKind.POST and item.text
+    ]
+
+
+def _comment_items(texts: list[str], prefix: str) -> list[NormalizedItem]:
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    author = NormalizedAuthor(platform_id="bench-author", handle="bench")
+    return [
+        NormalizedItem(
+            platform_id=f"{prefix}-{n}",
+            kind=ItemKind.COMMENT,
+            author=author,
+            text=text,
+            created_at=moment + timedelta(seconds=n),
+            language="",
+        )
+        for n, text in enumerate(texts)
+    ]
+
+
+def measure_moderation(count: int, arrivals: int) -> dict[str, Any]:
+    """Moderation throughput on one core, and arrival-to-decision latency in embedded mode."""
+    from threadpoolctl import threadpool_limits
+
+    from beffroi.analysis.moderation.decide import judge
+    from beffroi.charter.services import ensure_default_charter
+    from beffroi.items.ingest import ingest
+    from beffroi.items.models import Item
+    from beffroi.jobs.engine import EmbeddedRunner, run_pending
+    from beffroi.moderation.detectors import model_detectors, rule_detectors, run
+    from beffroi.moderation.policy import charter_policies
+    from beffroi.moderation.services import moderate_all_pending
+    from beffroi.organizations.models import Organization
+    from beffroi.sources.models import Source
+
+    org = Organization.objects.create(slug="bench-moderation", name="Bench moderation")
+    ensure_default_charter(org)
+    source = Source.objects.create(organization=org, name="bench", platform="file")
+    live, _shadow = charter_policies(org)
+    assert live is not None
+    comments = _demo_comments()
+    texts = [comments[n % len(comments)] for n in range(count)]
+    figures: dict[str, Any] = {"items": count, "distinct_texts": len(set(texts))}
+    with threadpool_limits(limits=1):
+        detectors = [*rule_detectors(live.key), *model_detectors(org)]
+        run(detectors, texts[:50])  # warm-up: first use loads the models
+        started = time.perf_counter()
+        for offset in range(0, count, 100):
+            batch = texts[offset : offset + 100]
+            for signals in run(detectors, batch):
+                judge(signals, live)
+        elapsed = time.perf_counter() - started
+        figures["detectors_items_per_second"] = round(count / elapsed)
+        ingest(source, _comment_items(texts, "throughput"))
+        started = time.perf_counter()
+        moderate_all_pending(org)
+        elapsed = time.perf_counter() - started
+        figures["with_database_items_per_second"] = round(count / elapsed)
+    verdicts = Item.objects.filter(source=source).values_list("analysis__verdict", flat=True)
+    figures["verdicts"] = {
+        verdict: sum(1 for v in verdicts if v == verdict) for verdict in set(verdicts)
+    }
+    # Work left by the earlier measurements (their items' judging jobs) is done first, untimed:
+    # the latency measured is that of an item arriving at an idle instance.
+    drained = run_pending()
+    figures["backlog_jobs_run_before_latency"] = drained
+    runner = EmbeddedRunner(threads=1, poll_seconds=2.0)
+    runner.start()
+    latencies: list[float] = []
+    try:
+        for n, item in enumerate(_comment_items(texts[:arrivals], "arrival")):
+            started = time.perf_counter()
+            ingest(source, [item])
+            stored = Item.objects.get(source=source, platform_id=item.platform_id)
+            while Item.objects.filter(pk=stored.pk, state=Item.State.NEW).exists():
+                if time.perf_counter() - started > 30:
+                    raise RuntimeError(f"item {n} was not judged within 30 seconds")
+                time.sleep(0.002)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        runner.stop()
+    figures["arrival_to_decision"] = {"items": arrivals, **_percentiles(latencies)}
+    return figures
 
 
 def measure_import(count: int, workdir: Path) -> dict[str, Any]:
@@ -214,7 +312,22 @@ def measure_import(count: int, workdir: Path) -> dict[str, Any]:
     }
 
 
-def run(items: int, pages: int, step: Callable[[str], None]) -> dict[str, Any]:
+def cpu_reference_seconds() -> float:
+    """Time of a fixed pure-Python loop: lets figures from different machines be compared."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return round(time.perf_counter() - started, 3)
+
+
+def run(
+    items: int,
+    pages: int,
+    step: Callable[[str], None],
+    moderation_items: int = 5000,
+    arrivals: int = 200,
+) -> dict[str, Any]:
     """Run every measurement in a fresh data directory; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="beffroi-bench-"))
     env = {
@@ -247,11 +360,18 @@ def run(items: int, pages: int, step: Callable[[str], None]) -> dict[str, Any]:
     ingest_figures = measure_ingest(items)
     step(f"importing a CSV file of {items} rows, twice")
     import_figures = measure_import(items, workdir)
+    step(f"judging {moderation_items} comments, then {arrivals} arriving one by one")
+    moderation_figures = measure_moderation(moderation_items, arrivals)
     return {
-        "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "cpu_reference_seconds": cpu_reference_seconds(),
+        },
         "database": "sqlite (embedded default)",
         "demo_load": demo_load,
         "serve_with_demo_town": server,
         "ingest": ingest_figures,
         "import_csv": import_figures,
+        "moderation": moderation_figures,
     }

@@ -93,6 +93,9 @@ def demo() -> None:
         f"Demo organization [bold]{org.name}[/bold] ({org.slug}): "
         f"{summary.created} items added, {summary.existing} already there."
     )
+    # Judged here rather than by the first background run, so the queue is full when the
+    # server starts.
+    _judge_waiting(org)
     out.print(f"Demo logins (password [bold]{DEMO_PASSWORD}[/bold]):")
     for username, role in summary.users:
         out.print(f"  {username:10} {role}")
@@ -367,13 +370,33 @@ def token_create(username: str, name: str, expires_days: int | None) -> None:
     help="Synthetic items to ingest and import.",
 )
 @click.option("--pages", type=int, default=60, show_default=True, help="Web pages to request.")
+@click.option(
+    "--moderation-items",
+    type=int,
+    default=5000,
+    show_default=True,
+    help="Comments judged to measure moderation throughput.",
+)
+@click.option(
+    "--arrivals",
+    type=int,
+    default=200,
+    show_default=True,
+    help="Comments arriving one by one to measure the time to a decision.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench(items: int, pages: int, as_json: bool) -> None:
+def bench(items: int, pages: int, moderation_items: int, arrivals: int, as_json: bool) -> None:
     """Measure the embedded default: memory with the demo town served, page latency,
-    ingestion and import speed (in a throw-away data directory)."""
+    ingestion and import speed, moderation speed (in a throw-away data directory)."""
     from beffroi.bench import run
 
-    figures = run(items, pages, step=lambda text: console.print(f"[dim]bench:[/dim] {text}"))
+    figures = run(
+        items,
+        pages,
+        step=lambda text: console.print(f"[dim]bench:[/dim] {text}"),
+        moderation_items=moderation_items,
+        arrivals=arrivals,
+    )
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
@@ -387,6 +410,14 @@ def bench(items: int, pages: int, as_json: bool) -> None:
         f"Ingest: {figures['ingest']['items_per_second']} items/s; CSV import: "
         f"{figures['import_csv']['rows_per_second']} rows/s "
         f"(re-import {figures['import_csv']['reimport_rows_per_second']} rows/s)"
+    )
+    moderation = figures["moderation"]
+    out.print(
+        f"Moderation on one core: {moderation['detectors_items_per_second']} items/s "
+        f"(detectors and decision), {moderation['with_database_items_per_second']} items/s "
+        f"with the database; arrival to decision p50 "
+        f"{moderation['arrival_to_decision']['p50_ms']} ms, p95 "
+        f"{moderation['arrival_to_decision']['p95_ms']} ms"
     )
 
 
@@ -469,6 +500,86 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
         out.print(f"Temporary password: {shown}")
     if role == "admin":
         out.print("Administrators set up two-factor authentication at their first login.")
+
+
+from beffroi.charter.cli import charter  # noqa: E402 (registered after main is defined)
+from beffroi.evaluation_cli import evaluation  # noqa: E402
+
+main.add_command(charter)
+main.add_command(evaluation)
+
+
+@main.group()
+def moderation() -> None:
+    """Apply the charter, retrain the classifier, export DSA statements of reasons."""
+
+
+@moderation.command("run")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+def moderation_run(org_slug: str) -> None:
+    """Judge every item still waiting, by the organization's live charter."""
+    _django()
+    _judge_waiting(_org(org_slug))
+
+
+def _judge_waiting(org: Any) -> None:
+    from beffroi.items.models import Item
+    from beffroi.moderation.services import ModerationOutcome, moderate_items
+
+    pending = Item.objects.filter(organization=org, state=Item.State.NEW).order_by("id")
+    total = ModerationOutcome()
+    with _progress() as progress:
+        task = progress.add_task("Judging by the charter", total=pending.count())
+        while True:
+            batch = list(pending.select_related("source", "author")[:500])
+            if not batch:
+                break
+            outcome = moderate_items(batch)
+            for name in ("judged", "hidden", "queued", "kept", "shadow"):
+                setattr(total, name, getattr(total, name) + getattr(outcome, name))
+            progress.advance(task, len(batch))
+            if Item.objects.filter(pk__in=[i.pk for i in batch], state=Item.State.NEW).exists():
+                raise click.ClickException("The organization has no live charter to apply.")
+    out.print(
+        f"Judged {total.judged}: {total.hidden} hidden, {total.queued} queued for review, "
+        f"{total.kept} kept; {total.shadow} shadow decisions recorded."
+    )
+
+
+@moderation.command("retrain")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+def moderation_retrain(org_slug: str) -> None:
+    """Retrain the classifier on the organization's decisions and activate it."""
+    _django()
+    from beffroi.moderation.learning import retrain
+
+    org = _org(org_slug)
+    with console.status("Training"):
+        version = retrain(org)
+    out.print(
+        f"Classifier {version.version} active: {version.trained_on} examples, "
+        f"{version.decisions_used} of them the organization's decisions."
+    )
+
+
+@moderation.command("statements")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def moderation_statements(org_slug: str, fmt: str) -> None:
+    """Print the DSA statements of reasons of the organization's restrictions."""
+    _django()
+    import csv
+
+    from beffroi.moderation.statements import CSV_FIELDS, csv_row, statements
+
+    org = _org(org_slug)
+    if fmt == "json":
+        click.echo(json.dumps(list(statements(org)), ensure_ascii=False, indent=2))
+        return
+    writer = csv.writer(sys.stdout)
+    writer.writerow(CSV_FIELDS)
+    for body in statements(org):
+        writer.writerow(csv_row(body))
 
 
 if __name__ == "__main__":

@@ -56,7 +56,9 @@ def test_cases_paginated_and_filtered(
     item = make_item(source)
     agent = make_user("agent", org=org, role="moderator")
     low = Case.objects.create(organization=org, item=item, priority=1, reason="doubt")
-    high = Case.objects.create(organization=org, item=item, priority=5, assignee=agent)
+    high = Case.objects.create(
+        organization=org, item=item, priority=5, assignee=agent, kind="escalation"
+    )
     closed = Case.objects.create(organization=org, item=item, state="closed")
 
     path = f"orgs/{org.slug}/cases"

@@ -53,6 +53,14 @@ def _org(world: World) -> tuple[dict[str, Any], Any]:
     return {"slug": world.org.slug}, None
 
 
+def _with_charter(world: World) -> tuple[dict[str, Any], Any]:
+    """The organization, with the default charter live (version 1)."""
+    from beffroi.charter.services import ensure_default_charter
+
+    ensure_default_charter(world.org)
+    return {"slug": world.org.slug}, None
+
+
 MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("GET", "/orgs"): (None, _no_params),
     ("GET", "/orgs/{slug}"): (Capability.VIEW, _org),
@@ -102,6 +110,12 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
         lambda w: ({"slug": w.org.slug, "member_id": w.new_member().pk}, None),
     ),
     ("GET", "/orgs/{slug}/audit"): (Capability.MANAGE, _org),
+    ("GET", "/orgs/{slug}/charter"): (Capability.VIEW, _with_charter),
+    ("GET", "/orgs/{slug}/charter/versions"): (Capability.VIEW, _with_charter),
+    ("GET", "/orgs/{slug}/charter/versions/{number}/yaml"): (
+        Capability.VIEW,
+        lambda w: ({**_with_charter(w)[0], "number": 1}, None),
+    ),
 }
 
 

@@ -81,6 +81,33 @@ def audit(tab: Any, url: str, inject: str = "") -> list[str]:
     ]
 
 
+def _charter_urls(org: Any) -> list[str]:
+    """The charter pages, with a draft beside the demo town's live version."""
+    from beffroi.audit.services import Actor
+    from beffroi.charter.services import create_draft, live_version
+
+    live = live_version(org)
+    assert live is not None
+    draft = create_draft(Actor.system(), org)
+    rule = draft.rules.create(category="insult", language="fr", kind="keyword", pattern="malotru")
+    category = draft.categories.get(slug="insult")
+    slug = org.slug
+    return [
+        reverse("charter:index", args=[slug]),
+        reverse("charter:version", args=[slug, live.pk]),
+        reverse("charter:version", args=[slug, draft.pk]),
+        reverse("charter:version_edit", args=[slug, draft.pk]),
+        reverse("charter:category_create", args=[slug, draft.pk]),
+        reverse("charter:category_edit", args=[slug, category.pk]),
+        reverse("charter:rules", args=[slug, draft.pk]),
+        reverse("charter:rule_create", args=[slug, draft.pk]),
+        reverse("charter:rule_edit", args=[slug, rule.pk]),
+        reverse("charter:rule_bulk", args=[slug, draft.pk]),
+        reverse("charter:import", args=[slug]),
+        reverse("charter:diff", args=[slug]) + f"?old={live.number}&new={draft.number}",
+    ]
+
+
 def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any]) -> None:
     context, base = page
     slug = town["org"].slug
@@ -90,9 +117,12 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
     # The audit can fail: an image without a text alternative is caught.
     assert any("image-alt" in p for p in audit(anonymous, base + "/accounts/login/", "<img src=x>"))
     problems = audit(anonymous, base + reverse("accounts:login"))
+    problems += audit(anonymous, base + reverse("charter_public:page", args=[slug]))
+    problems += audit(anonymous, base + reverse("charter_public:page", args=[slug]) + "?lang=en")
     context.add_cookies([{"name": "sessionid", "value": town["session"], "url": base}])
     tab = context.new_page()
     urls = [
+        reverse("items:dashboard", args=[slug]),
         reverse("items:inbox", args=[slug]),
         reverse("items:inbox", args=[slug]) + "?kind=comment&q=travaux",
         reverse("items:item", args=[slug, item.pk]),
@@ -104,6 +134,7 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
         reverse("organizations:members", args=[slug]),
         reverse("organizations:audit", args=[slug]),
         reverse("accounts:profile"),
+        *_charter_urls(town["org"]),
     ]
     for url in urls:
         problems += audit(tab, base + url)

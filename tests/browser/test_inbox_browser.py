@@ -168,6 +168,12 @@ def test_inbox_keyboard_and_filters(
     page.wait_for_url("**/accounts/verify/**")
     page.fill("#id_code", _totp(demo["device"]))
     page.click("main form[action*=verify] button[type=submit]")
+    # Home is the organization's dashboard; g i goes to the inbox.
+    page.wait_for_url("**/o/ville-demo/")
+    expect(page.locator("h1")).to_have_text("Tableau de bord")
+    page.screenshot(path=str(RESULTS / "dashboard.png"), full_page=True)
+    page.keyboard.press("g")
+    page.keyboard.press("i")
     page.wait_for_url("**/o/ville-demo/inbox/")
 
     rows = page.locator("[data-row-link]")
@@ -213,3 +219,7 @@ def test_inbox_keyboard_and_filters(
     page.keyboard.press("g")
     page.keyboard.press("i")
     page.wait_for_url("**/o/ville-demo/inbox/")
+    page.keyboard.press("g")
+    page.keyboard.press("d")
+    page.wait_for_url("**/o/ville-demo/")
+    expect(page.locator("h1")).to_have_text("Tableau de bord")

@@ -217,9 +217,9 @@ def test_static_files_are_served_locally(client: Any) -> None:
         assert response.status_code == 200, path
 
 
-def test_home_redirects_to_the_inbox(inbox_data: InboxData, viewer: Any) -> None:
+def test_home_redirects_to_the_dashboard(inbox_data: InboxData, viewer: Any) -> None:
     response = viewer.get("/")
-    assert response.status_code == 302 and response["Location"] == INBOX
+    assert response.status_code == 302 and response["Location"] == "/o/ville-test/"
 
 
 def test_home_lists_the_organizations_of_a_member_of_several(
@@ -236,7 +236,7 @@ def test_home_lists_the_organizations_of_a_member_of_several(
     assert "/o/ville-test/inbox/" in html and "/o/autre-ville/inbox/" in html
     # Once an organization is opened, home goes back to it.
     client.get("/o/autre-ville/inbox/")
-    assert client.get("/")["Location"] == "/o/autre-ville/inbox/"
+    assert client.get("/")["Location"] == "/o/autre-ville/"
 
 
 def test_inbox_csv_export_follows_the_filters_and_defuses_formulas(

@@ -78,10 +78,73 @@ class World:
     token_owner: Any
     token: Any
     counter: dict[str, int] = field(default_factory=lambda: {"n": 0})
+    made: dict[str, Any] = field(default_factory=dict)
 
     def unique(self, stem: str) -> str:
         self.counter["n"] += 1
         return f"{stem}{self.counter['n']}"
+
+    # Charter objects are made on first use, so that other pages do not pay for them.
+    @property
+    def charter_draft(self) -> Any:
+        if "charter_draft" not in self.made:
+            from beffroi.audit.services import Actor
+            from beffroi.charter.services import create_draft, ensure_default_charter
+
+            ensure_default_charter(self.org)
+            self.made["charter_draft"] = create_draft(Actor.system(), self.org)
+        return self.made["charter_draft"]
+
+    @property
+    def charter_category(self) -> Any:
+        return self.charter_draft.categories.get(slug="insult")
+
+    @property
+    def charter_rule(self) -> Any:
+        return self.charter_draft.rules.get_or_create(
+            category="insult", language="fr", kind="keyword", pattern="malotru"
+        )[0]
+
+    # Moderation objects, made on first use too.
+    @property
+    def case(self) -> Any:
+        if "case" not in self.made:
+            from beffroi.moderation.models import Case
+
+            self.made["case"] = Case.objects.create(
+                organization=self.org, item=self.item, category="insult"
+            )
+        return self.made["case"]
+
+    @property
+    def hide_decision(self) -> Any:
+        """A hide by another member (so that any role may judge its appeal)."""
+        if "hide_decision" not in self.made:
+            from beffroi.audit.services import Actor
+            from beffroi.moderation.services import decide
+
+            self.made["hide_decision"] = decide(Actor(self.token_owner, "ui"), self.item, "hide")
+        return self.made["hide_decision"]
+
+    @property
+    def appeal_case(self) -> Any:
+        if "appeal_case" not in self.made:
+            from beffroi.audit.services import Actor
+            from beffroi.moderation.services import file_appeal
+
+            appeal = file_appeal(Actor(self.token_owner, "ui"), self.hide_decision, "Je conteste")
+            self.made["appeal_case"] = appeal.cases.get()
+        return self.made["appeal_case"]
+
+    @property
+    def classifier_version(self) -> Any:
+        if "classifier_version" not in self.made:
+            from beffroi.moderation.models import ClassifierVersion
+
+            self.made["classifier_version"] = ClassifierVersion.objects.create(
+                organization=self.org, version="v1", model=b""
+            )
+        return self.made["classifier_version"]
 
 
 @pytest.fixture
@@ -118,15 +181,17 @@ class Page:
     method: str = "GET"
     pk: str | None = None
     data: Callable[[World], dict[str, Any]] = lambda world: {}
+    url_kwargs: Callable[[World], dict[str, Any]] = lambda world: {}
 
     def kwargs(self, world: World, org_scoped: bool) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"org_slug": world.org.slug} if org_scoped else {}
         if self.pk is not None:
             kwargs["pk"] = getattr(world, self.pk).pk
-        return kwargs
+        return kwargs | self.url_kwargs(world)
 
 
 ORG_PAGES: dict[str, Page] = {
+    "items:dashboard": Page(),
     "items:inbox": Page(),
     "items:item": Page(pk="item"),
     "items:author": Page(pk="author"),
@@ -148,6 +213,46 @@ ORG_PAGES: dict[str, Page] = {
     "sources:edit": Page(pk="source"),
     "sources:sync": Page("POST", pk="source"),
     "sources:import": Page(pk="source"),
+    "charter:index": Page(),
+    "charter:draft_create": Page("POST"),
+    "charter:import": Page(),
+    "charter:diff": Page(),
+    "charter:version": Page(pk="charter_draft"),
+    "charter:version_edit": Page(pk="charter_draft"),
+    "charter:shadow": Page("POST", pk="charter_draft"),
+    "charter:publish": Page("POST", pk="charter_draft"),
+    "charter:retire": Page("POST", pk="charter_draft"),
+    "charter:discard": Page("POST", pk="charter_draft"),
+    "charter:export": Page(pk="charter_draft"),
+    "charter:category_create": Page(pk="charter_draft"),
+    "charter:category_edit": Page(pk="charter_category"),
+    "charter:category_delete": Page("POST", pk="charter_category"),
+    "charter:rules": Page(pk="charter_draft"),
+    "charter:rule_create": Page(pk="charter_draft"),
+    "charter:rule_bulk": Page(pk="charter_draft"),
+    "charter:rule_edit": Page(pk="charter_rule"),
+    "charter:rule_delete": Page("POST", pk="charter_rule"),
+    "moderation:queue": Page(),
+    "moderation:queue_next": Page("POST"),
+    "moderation:queue_bulk": Page("POST", data=lambda w: {"action": "keep", "cases": [w.case.pk]}),
+    "moderation:undo": Page("POST"),
+    "moderation:case": Page(pk="case"),
+    "moderation:case_decide": Page("POST", pk="case", data=lambda w: {"action": "keep"}),
+    "moderation:case_release": Page("POST", pk="case"),
+    "moderation:case_appeal": Page(
+        "POST", pk="appeal_case", data=lambda w: {"outcome": "upheld", "note": "Fondé"}
+    ),
+    "moderation:item_decide": Page("POST", pk="item", data=lambda w: {"action": "keep"}),
+    "moderation:dossier_json": Page(pk="item"),
+    "moderation:dossier_pdf": Page(pk="item"),
+    "moderation:decisions": Page(),
+    "moderation:appeal_create": Page(pk="hide_decision"),
+    "moderation:statements_json": Page(),
+    "moderation:statements_csv": Page(),
+    "moderation:classifier": Page(),
+    "moderation:classifier_retrain": Page("POST"),
+    "moderation:classifier_default": Page("POST"),
+    "moderation:classifier_activate": Page("POST", pk="classifier_version"),
 }
 
 #: Pages outside organizations: whether an anonymous visitor may see them.
@@ -173,6 +278,11 @@ OTHER_PAGES: dict[str, tuple[Page, bool]] = {
     "accounts:token_create": (Page("POST", data=lambda w: {"name": "ci"}), False),
     "accounts:token_revoke": (Page("POST", pk="token"), False),
     "set_language": (Page("POST", data=lambda w: {"language": "en", "next": "/"}), True),
+    # The public charter (the live version, made here on first use).
+    "charter_public:page": (
+        Page(url_kwargs=lambda w: {"slug": w.charter_draft.organization.slug}),
+        True,
+    ),
 }
 
 ROUTES = project_routes()

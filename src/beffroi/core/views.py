@@ -21,12 +21,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Go to the current organization's inbox, or list the user's organizations."""
+    """Go to the current organization's dashboard, or list the user's organizations."""
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
     slugs = {m.organization.slug for m in memberships}
     current = request.session.get("current_org")
     if current in slugs:
-        return redirect("items:inbox", org_slug=current)
+        return redirect("items:dashboard", org_slug=current)
     if len(memberships) == 1:
-        return redirect("items:inbox", org_slug=memberships[0].organization.slug)
+        return redirect("items:dashboard", org_slug=memberships[0].organization.slug)
     return render(request, "core/home.html", {"memberships": memberships})

@@ -11,6 +11,7 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from beffroi.audit.services import Actor, record
+from beffroi.charter.services import ensure_default_charter
 from beffroi.demo.town import build_demo_town
 from beffroi.items.ingest import ingest
 from beffroi.organizations.models import Membership, Organization
@@ -54,6 +55,8 @@ def load_demo(
         if created_org:
             record(actor, "demo.load", organization=org, obj=org, after={"slug": org.slug})
         users = _demo_users(org)
+        # The default charter, live, so that the demo town's comments are judged by it.
+        ensure_default_charter(org, actor)
     created = existing = 0
     total = sum(len(s.items) for s in town.sources)
     done = 0

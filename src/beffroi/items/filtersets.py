@@ -66,6 +66,9 @@ class ItemFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         label=_("State"), choices=Item.State.choices, empty_label=_("All states")
     )
+    visibility = django_filters.ChoiceFilter(
+        label=_("Visibility"), choices=Item.Visibility.choices, empty_label=_("Any visibility")
+    )
     date_from = django_filters.DateFilter(
         label=_("From"), field_name="created_at", lookup_expr="date__gte", widget=DateInput()
     )

@@ -106,9 +106,18 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
         Item.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         _link_parents(source, ids)
         stored = Item.objects.filter(source=source, platform_id__in=ids).count()
-    return IngestResult(
-        created=stored - len(existing), existing=len(ids) - (stored - len(existing))
-    )
+        created = stored - len(existing)
+        if created:
+            _request_judgement(source)
+    return IngestResult(created=created, existing=len(ids) - created)
+
+
+def _request_judgement(source: Source) -> None:
+    """New items go through the charter as soon as they are committed."""
+    from beffroi.moderation.tasks import request_judgement
+
+    organization = source.organization
+    transaction.on_commit(lambda: request_judgement(organization))
 
 
 def _link_parents(source: Source, platform_ids: list[str]) -> None:

@@ -48,6 +48,11 @@ class Item(models.Model):
         IN_REVIEW = "in_review", _("In review")
         DONE = "done", _("Done")
 
+    class Visibility(models.TextChoices):
+        VISIBLE = "visible", _("Visible")
+        HIDDEN = "hidden", _("Hidden")
+        DELETED = "deleted", _("Deleted")
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="items")
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="items")
     platform = models.CharField(_("platform"), max_length=32)
@@ -69,6 +74,12 @@ class Item(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.NEW)
+    visibility = models.CharField(
+        _("visibility"), max_length=16, choices=Visibility.choices, default=Visibility.VISIBLE
+    )
+    # The latest automatic judgement (verdict, category, scores, what triggered it), kept on
+    # the item so every comment's assessment can be read, including those simply kept.
+    analysis = models.JSONField(_("analysis"), default=dict, blank=True)
 
     class Meta:
         constraints = [

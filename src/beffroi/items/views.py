@@ -1,4 +1,5 @@
-"""The inbox, the item page and the author page. Every query is scoped to the organization."""
+"""The dashboard, the inbox, the item page and the author page. Every query is scoped to the
+organization."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from beffroi.core.charts import bar_chart, legend, meter_bar
 from beffroi.core.exports import stream_csv
+from beffroi.items.dashboard import BUSY_THREAD_DAYS, CHART_DAYS, Dashboard, build_dashboard
 from beffroi.items.filtersets import ItemFilter
 from beffroi.items.models import Author, Item
 from beffroi.items.tables import INBOX_COLUMNS, http_url, media_rows, metric_rows, url_rows
@@ -66,6 +72,64 @@ def _export_rows(items: Any) -> Any:
             item.parent_platform_id,
             item.metrics,
         ]
+
+
+def _chart_description(dashboard: Dashboard) -> str:
+    chart = dashboard.chart
+    if not chart.total:
+        return _("No item in the last %(days)s days.") % {"days": CHART_DAYS}
+    text = ngettext(
+        "%(total)s item in the last %(days)s days.",
+        "%(total)s items in the last %(days)s days.",
+        chart.total,
+    ) % {"total": chart.total, "days": CHART_DAYS}
+    busiest = chart.busiest
+    if busiest is not None:
+        text += " " + _("Busiest day: %(day)s, with %(count)s.") % {
+            "day": date_format(busiest[0], "l j F"),
+            "count": busiest[1],
+        }
+    return text
+
+
+@org_view(Capability.VIEW)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """What to look at first: volumes, what waits, sources in trouble, busy conversations."""
+    data = build_dashboard(request.organization)  # type: ignore[attr-defined]
+    chart = data.chart
+    kind_max = max((share.count for share in data.kinds), default=0)
+    language_max = max((share.count for share in data.languages), default=0)
+    context = {
+        "nav": "dashboard",
+        "dash": data,
+        "counters": data.counters,
+        "chart_days": CHART_DAYS,
+        "since": chart.days[0],
+        "thread_days": BUSY_THREAD_DAYS,
+        "chart_svg": bar_chart(
+            chart.series,
+            [date_format(day, "j N") for day in chart.days],
+            title=_("Items per day and platform, last %(days)s days") % {"days": CHART_DAYS},
+            description=_chart_description(data),
+            id_prefix="daily-chart",
+            label_every=5,
+            value_label=_("items"),
+            width=960,
+            height=280,
+        ),
+        "chart_legend": legend(chart.series, id_prefix="daily-legend"),
+        "chart_names": list(chart.series),
+        "chart_rows": chart.rows,
+        "chart_totals": chart.series_totals,
+        "chart_total": chart.total,
+        "kinds": [(share, meter_bar(share.count, kind_max)) for share in data.kinds],
+        "languages": [(share, meter_bar(share.count, language_max)) for share in data.languages],
+        "recent": data.recent,
+        "columns": INBOX_COLUMNS,
+        "threads": data.threads,
+        "sources_in_error": data.sources_in_error,
+    }
+    return render(request, "items/dashboard.html", context)
 
 
 @org_view(Capability.VIEW)

@@ -19,6 +19,22 @@ class Decision(models.Model):
         REPLY = "reply", _("Reply")
         REPORT = "report", _("Report")
         ESCALATE = "escalate", _("Escalate")
+        UNHIDE = "unhide", _("Restore")
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", _("Proposed (awaiting review)")
+        APPLIED = "applied", _("Applied")
+        SHADOW = "shadow", _("Shadow (not acted on)")
+        UNDONE = "undone", _("Undone")
+        OVERTURNED = "overturned", _("Overturned on appeal")
+        SUPERSEDED = "superseded", _("Superseded by a person's decision")
+
+    class PlatformStatus(models.TextChoices):
+        NOT_NEEDED = "not_needed", _("No platform action")
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done on the platform")
+        FAILED = "failed", _("Refused by the platform")
+        UNSUPPORTED = "unsupported", _("Not supported by the platform")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="decisions"
@@ -35,9 +51,46 @@ class Decision(models.Model):
     scores = models.JSONField(default=dict, blank=True)
     platform_result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.APPLIED
+    )
+    score = models.FloatField(_("confidence"), null=True, blank=True)
+    charter_version = models.PositiveIntegerField(_("charter version"), null=True, blank=True)
+    # The charter category as it read when the decision was taken (clause, legal reference,
+    # DSA mapping): a later edit of the charter must not rewrite past decisions.
+    charter_snapshot = models.JSONField(default=dict, blank=True)
+    detectors = models.JSONField(_("detector versions"), default=dict, blank=True)
+    explanation = models.JSONField(_("what triggered it"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True, default="")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="confirmed_decisions",
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    platform_status = models.CharField(
+        _("platform action"),
+        max_length=16,
+        choices=PlatformStatus.choices,
+        default=PlatformStatus.NOT_NEEDED,
+    )
+    platform_attempts = models.PositiveSmallIntegerField(default=0)
+    evidence = models.ForeignKey(
+        "Evidence", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions"
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversed_by"
+    )
+    reply_text = models.TextField(blank=True, default="")
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="decision_org_time"),
+            models.Index(fields=["item", "status"], name="decision_item_status"),
+        ]
         verbose_name = _("decision")
 
     def __str__(self) -> str:
@@ -52,6 +105,11 @@ class Case(models.Model):
         ASSIGNED = "assigned", _("Assigned")
         CLOSED = "closed", _("Closed")
 
+    class Kind(models.TextChoices):
+        REVIEW = "review", _("Review")
+        ESCALATION = "escalation", _("Escalation")
+        APPEAL = "appeal", _("Appeal")
+
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="cases")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="cases")
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
@@ -62,11 +120,139 @@ class Case(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.REVIEW)
+    category = models.CharField(_("category"), max_length=64, blank=True, default="")
+    severity = models.PositiveSmallIntegerField(_("severity"), default=0)
+    score = models.FloatField(_("confidence"), null=True, blank=True)
+    decision = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    appeal = models.ForeignKey(
+        "Appeal", null=True, blank=True, on_delete=models.CASCADE, related_name="cases"
+    )
+    # Who may not take this case (an appeal goes to someone other than the first decider).
+    excluded_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-priority", "created_at"]
         indexes = [models.Index(fields=["organization", "state"], name="case_org_state")]
+        constraints = [
+            # One open case of a kind per item: re-judging an item never queues it twice.
+            models.UniqueConstraint(
+                fields=["item", "kind"],
+                condition=~models.Q(state="closed"),
+                name="one_open_case_per_item_kind",
+            )
+        ]
         verbose_name = _("case")
 
     def __str__(self) -> str:
         return f"{self.get_state_display()} #{self.item_id}"
+
+
+class Evidence(models.Model):
+    """What an item was, kept before anything hides or deletes it.
+
+    The bundle holds the text, the author, the URL, the timestamps, the raw platform payload
+    and the thread around the item; ``sha256`` is the digest of the bundle's canonical JSON,
+    so anyone can check a dossier was not altered.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="evidence"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="evidence")
+    bundle = models.JSONField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]} #{self.item_id}"
+
+
+class Appeal(models.Model):
+    """An author's contestation of a decision, entered by an agent, decided by another person."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        UPHELD = "upheld", _("Decision upheld")
+        REVERSED = "reversed", _("Decision reversed")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="appeals")
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="appeals")
+    statement = models.TextField(_("the author's statement"))
+    received_via = models.CharField(_("received via"), max_length=100, blank=True, default="")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=Outcome.choices, default=Outcome.PENDING
+    )
+    outcome_note = models.TextField(_("reasons"), blank=True, default="")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("appeal")
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} #{self.decision_id}"
+
+
+class ClassifierVersion(models.Model):
+    """One trained version of an organization's classifier; one is active, any can be restored."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="classifier_versions"
+    )
+    version = models.CharField(max_length=64)
+    trained_on = models.PositiveIntegerField(_("training examples"), default=0)
+    decisions_used = models.PositiveIntegerField(_("decisions learned from"), default=0)
+    model = models.BinaryField()
+    metrics = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(active=True),
+                name="one_active_classifier_per_org",
+            )
+        ]
+        verbose_name = _("classifier version")
+
+    def __str__(self) -> str:
+        return self.version

@@ -21,6 +21,11 @@ def create_organization(
     org.full_clean()
     org.save()
     record(actor, "organization.create", organization=org, obj=org, after=snapshot(org))
+    # Every organization starts with Beffroi's default charter live, so that what it ingests
+    # is judged from the first sync; its admins then adapt it.
+    from beffroi.charter.services import ensure_default_charter
+
+    ensure_default_charter(org, actor)
     return org
 
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "beffroi.sources",
     "beffroi.items",
     "beffroi.moderation",
+    "beffroi.charter",
     "beffroi.audit",
     "beffroi.jobs",
     "beffroi.api",

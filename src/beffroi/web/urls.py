@@ -10,6 +10,9 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("beffroi.items.urls")),
     path("o/<slug:org_slug>/settings/", include("beffroi.organizations.urls")),
     path("o/<slug:org_slug>/sources/", include("beffroi.sources.urls")),
+    path("o/<slug:org_slug>/charter/", include("beffroi.charter.urls")),
+    path("o/<slug:org_slug>/moderation/", include("beffroi.moderation.urls")),
+    path("charter/", include("beffroi.charter.public_urls")),
     path("api/v1/", include("beffroi.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

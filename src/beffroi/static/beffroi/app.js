@@ -3,6 +3,7 @@
  *   j / k      next / previous row of a list (rows are links marked data-row-link)
  *   Enter / o  open the focused row
  *   /          focus the search field
+ *   g then d   go to the dashboard
  *   g then i   go to the inbox
  *   ?          show the shortcuts help
  *
@@ -91,8 +92,8 @@
     return true;
   }
 
-  function goToInbox() {
-    var url = document.body.getAttribute("data-inbox-url");
+  function goTo(attribute) {
+    var url = document.body.getAttribute(attribute);
     if (url) {
       window.location.assign(url);
       return true;
@@ -131,7 +132,9 @@
     if (pendingG) {
       clearPending();
       if (key === "i") {
-        handled = goToInbox();
+        handled = goTo("data-inbox-url");
+      } else if (key === "d") {
+        handled = goTo("data-dashboard-url");
       }
     } else if (key === "g") {
       pendingG = true;

@@ -1,0 +1,626 @@
+"""Moderation: automatic judgement by the charter, and every decision a person takes.
+
+Every function that changes something writes an audit event. Nothing is hidden or deleted
+before its evidence is preserved, in the same transaction as the decision; the platform
+action itself runs after the commit, as a job, so a refusal or an outage never loses the
+decision and is retried where that makes sense.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from beffroi.analysis.moderation.decide import CharterPolicy, Judgement, Verdict, judge
+from beffroi.analysis.moderation.signals import Signal
+from beffroi.audit.services import Actor, record, snapshot
+from beffroi.items.models import Item
+from beffroi.moderation import evidence as evidence_store
+from beffroi.moderation.detectors import model_detectors, rule_detectors, run
+from beffroi.moderation.models import Appeal, Case, Decision
+from beffroi.moderation.policy import charter_policies
+from beffroi.organizations.models import Organization
+
+#: Kinds of items the charter is applied to (the organization's own posts are not judged).
+JUDGED_KINDS = (Item.Kind.COMMENT, Item.Kind.REPLY, Item.Kind.MENTION, Item.Kind.MESSAGE)
+
+#: Items judged per database transaction.
+COMMIT_EVERY = 100
+
+#: An assigned case nobody acted on for this long can be taken by someone else.
+ASSIGNMENT_TIMEOUT = timedelta(minutes=15)
+
+#: Actions a person takes on an item from the queue or the item page.
+PERSON_ACTIONS = (
+    Decision.Action.KEEP,
+    Decision.Action.HIDE,
+    Decision.Action.DELETE,
+    Decision.Action.ESCALATE,
+    Decision.Action.REPLY,
+    Decision.Action.REPORT,
+)
+
+#: Actions that take an item out of public view: evidence first.
+RESTRICTIVE = (Decision.Action.HIDE, Decision.Action.DELETE)
+
+
+class ModerationError(Exception):
+    """A decision that cannot be taken, with a message for the person who tried."""
+
+
+@dataclass
+class ModerationOutcome:
+    judged: int = 0
+    hidden: int = 0
+    queued: int = 0
+    kept: int = 0
+    shadow: int = 0
+
+
+def _snapshot_category(policy: CharterPolicy, slug: str) -> dict[str, Any]:
+    category = policy.categories.get(slug)
+    if category is None:
+        return {}
+    return {
+        "slug": category.slug,
+        "name": category.name,
+        "clause": category.clause,
+        "legal_reference": category.legal_reference,
+        "severity": category.severity,
+        "dsa_decision_ground": category.dsa_decision_ground,
+        "dsa_category": category.dsa_category,
+        "dsa_specifications": list(category.dsa_specifications),
+        "hide_at": category.hide_at,
+        "review_at": category.review_at,
+    }
+
+
+def _decision_from(
+    item: Item,
+    judgement: Judgement,
+    policy: CharterPolicy,
+    *,
+    action: str,
+    status: str,
+) -> Decision:
+    snap = _snapshot_category(policy, judgement.category)
+    return Decision(
+        organization_id=item.organization_id,
+        item=item,
+        action=action,
+        category=judgement.category,
+        clause=snap.get("clause", ""),
+        automated=True,
+        rule=", ".join(sorted(judgement.detectors)),
+        scores=judgement.scores(),
+        score=round(judgement.score, 4),
+        charter_version=policy.version,
+        charter_snapshot=snap,
+        detectors=judgement.detectors,
+        explanation=list(judgement.evidence)[:20],
+        status=status,
+    )
+
+
+def _analysis(judgement: Judgement, policy: CharterPolicy) -> dict[str, Any]:
+    return {
+        "verdict": str(judgement.verdict),
+        "category": judgement.category,
+        "score": round(judgement.score, 4),
+        "charter_version": policy.version,
+        "shadow": judgement.shadow,
+        "scores": judgement.scores(),
+        "explanation": list(judgement.evidence)[:20],
+        "detectors": judgement.detectors,
+        "at": timezone.now().isoformat(),
+    }
+
+
+def _apply_judgement(item: Item, judgement: Judgement, live: CharterPolicy) -> str:
+    """Record what the live charter says about one claimed item; returns the verdict kind."""
+    item.analysis = _analysis(judgement, live)
+    if judgement.shadow:
+        action = (
+            Decision.Action.HIDE if judgement.verdict is Verdict.HIDE else Decision.Action.QUEUE
+        )
+        _decision_from(item, judgement, live, action=action, status=Decision.Status.SHADOW).save()
+        item.state = Item.State.PROCESSED
+        item.save(update_fields=["state", "analysis"])
+        return "shadow"
+    if judgement.verdict is Verdict.HIDE:
+        category = live.categories[judgement.category]
+        action = Decision.Action.DELETE if category.auto_delete else Decision.Action.HIDE
+        preserved = evidence_store.preserve(item)
+        decision = _decision_from(
+            item, judgement, live, action=action, status=Decision.Status.APPLIED
+        )
+        decision.evidence = preserved
+        decision.platform_status = Decision.PlatformStatus.PENDING
+        decision.save()
+        item.visibility = (
+            Item.Visibility.DELETED if category.auto_delete else Item.Visibility.HIDDEN
+        )
+        item.state = Item.State.PROCESSED
+        item.save(update_fields=["state", "analysis", "visibility"])
+        _schedule_platform_action(decision)
+        return "hidden"
+    decision = _decision_from(
+        item, judgement, live, action=Decision.Action.QUEUE, status=Decision.Status.PROPOSED
+    )
+    decision.save()
+    policy = live.categories.get(judgement.category)
+    _open_case(
+        item,
+        Case.Kind.REVIEW,
+        decision=decision,
+        category=judgement.category,
+        severity=policy.severity if policy else 0,
+        score=judgement.score,
+        reason=_("Doubtful: %(category)s (%(score).0f%%)")
+        % {"category": judgement.category, "score": judgement.score * 100},
+    )
+    item.state = Item.State.IN_REVIEW
+    item.save(update_fields=["state", "analysis"])
+    return "queued"
+
+
+def _record_shadow_version(item: Item, signals: Sequence[Signal], shadow: CharterPolicy) -> bool:
+    """What a charter version in shadow mode would have done (recorded, never acted on)."""
+    judgement = judge(signals, shadow)
+    if judgement.verdict is Verdict.KEEP:
+        return False
+    action = Decision.Action.HIDE if judgement.verdict is Verdict.HIDE else Decision.Action.QUEUE
+    _decision_from(item, judgement, shadow, action=action, status=Decision.Status.SHADOW).save()
+    return True
+
+
+def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
+    """Judge new items by their organization's live charter (and a shadow version if any).
+
+    Idempotent and safe to run concurrently: each item is claimed by moving it out of the
+    ``new`` state inside the transaction that records its decision, so an item is judged
+    exactly once and an interruption leaves it ``new`` for the next run.
+    """
+    outcome = ModerationOutcome()
+    by_org: dict[int, list[Item]] = {}
+    for item in items:
+        by_org.setdefault(item.organization_id, []).append(item)
+    for org_id, batch in by_org.items():
+        organization = Organization.objects.get(pk=org_id)
+        live, shadow = charter_policies(organization)
+        judged = [item for item in batch if item.kind in JUDGED_KINDS]
+        skipped = [item.pk for item in batch if item.kind not in JUDGED_KINDS]
+        if skipped:
+            Item.objects.filter(pk__in=skipped, state=Item.State.NEW).update(
+                state=Item.State.PROCESSED
+            )
+        if live is None or not judged:
+            continue
+        texts = [item.text for item in judged]
+        model_signals = run(model_detectors(organization), texts)
+        live_rules = run(rule_detectors(live.key), texts)
+        shadow_rules = run(rule_detectors(shadow.key), texts) if shadow is not None else None
+        for start in range(0, len(judged), COMMIT_EVERY):
+            # One transaction per chunk: claims, decisions and evidence commit together, so
+            # an interruption leaves the whole chunk ``new`` and nothing half-recorded.
+            with transaction.atomic():
+                for index in range(start, min(start + COMMIT_EVERY, len(judged))):
+                    item = judged[index]
+                    judgement = judge(live_rules[index] + model_signals[index], live)
+                    claim = Item.objects.filter(pk=item.pk, state=Item.State.NEW)
+                    if judgement.verdict is Verdict.KEEP:
+                        # Most comments: claimed and recorded in one statement.
+                        if not claim.update(
+                            state=Item.State.PROCESSED, analysis=_analysis(judgement, live)
+                        ):
+                            continue
+                        kind = "kept"
+                    else:
+                        if not claim.update(state=Item.State.PROCESSED):
+                            continue
+                        kind = _apply_judgement(item, judgement, live)
+                    if shadow is not None and shadow_rules is not None:
+                        # The shadow version has its own rules; the models are shared.
+                        shadow_signals = shadow_rules[index] + model_signals[index]
+                        if _record_shadow_version(item, shadow_signals, shadow):
+                            outcome.shadow += 1
+                    outcome.judged += 1
+                    if kind == "shadow":
+                        outcome.shadow += 1
+                    else:
+                        setattr(outcome, kind, getattr(outcome, kind) + 1)
+    return outcome
+
+
+def moderate_pending(
+    organization: Organization | None = None, limit: int = 500, after_id: int = 0
+) -> int:
+    """Judge up to ``limit`` items still ``new`` with an id above ``after_id``; returns the
+    last id looked at (0 when there was none). Items of an organization without a live
+    charter stay ``new``: the next call goes on past them."""
+    pending = Item.objects.filter(state=Item.State.NEW, pk__gt=after_id)
+    if organization is not None:
+        pending = pending.filter(organization=organization)
+    batch = list(pending.select_related("source", "author").order_by("id")[:limit])
+    moderate_items(batch)
+    return batch[-1].pk if batch else 0
+
+
+def moderate_all_pending(organization: Organization | None = None, batch_size: int = 500) -> int:
+    """Judge every item waiting, in batches; returns how many items were looked at."""
+    looked_at = 0
+    last = 0
+    while True:
+        after = last
+        last = moderate_pending(organization, limit=batch_size, after_id=after)
+        if not last:
+            return looked_at
+        looked_at += Item.objects.filter(pk__gt=after, pk__lte=last).count()
+
+
+# --- cases and assignment ----------------------------------------------------------------------
+
+
+def _open_case(item: Item, kind: str, **fields: Any) -> Case:
+    existing = Case.objects.filter(item=item, kind=kind).exclude(state=Case.State.CLOSED).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Case.objects.create(
+                organization_id=item.organization_id, item=item, kind=kind, **fields
+            )
+    except IntegrityError:
+        return Case.objects.get(item=item, kind=kind, state__in=[Case.State.OPEN, "assigned"])
+
+
+def open_cases(organization: Organization) -> QuerySet[Case]:
+    return Case.objects.filter(organization=organization).exclude(state=Case.State.CLOSED)
+
+
+def _available_to(user: Any, cases: QuerySet[Case]) -> QuerySet[Case]:
+    stale = timezone.now() - ASSIGNMENT_TIMEOUT
+    return cases.filter(
+        Q(state=Case.State.OPEN)
+        | Q(assignee=user)
+        | Q(state=Case.State.ASSIGNED, assigned_at__lt=stale)
+    ).exclude(excluded_user=user)
+
+
+def claim_case(actor: Actor, case: Case) -> bool:
+    """Assign ``case`` to the actor unless someone else holds it; True when the actor has it."""
+    user = actor.user
+    if case.excluded_user_id is not None and case.excluded_user_id == user.pk:
+        return False
+    stale = timezone.now() - ASSIGNMENT_TIMEOUT
+    taken = (
+        Case.objects.filter(pk=case.pk)
+        .filter(
+            Q(state=Case.State.OPEN)
+            | Q(assignee=user)
+            | Q(state=Case.State.ASSIGNED, assigned_at__lt=stale)
+        )
+        .update(state=Case.State.ASSIGNED, assignee=user, assigned_at=timezone.now())
+    )
+    if taken:
+        case.refresh_from_db()
+    return bool(taken)
+
+
+def next_case(actor: Actor, organization: Organization, cases: QuerySet[Case]) -> Case | None:
+    """Claim the next case of ``cases`` for the actor: two moderators never get the same one."""
+    for candidate in _available_to(actor.user, cases).order_by(
+        "-priority", "-severity", "created_at", "id"
+    )[:20]:
+        if claim_case(actor, candidate):
+            return candidate
+    return None
+
+
+def release_case(actor: Actor, case: Case) -> None:
+    Case.objects.filter(pk=case.pk, assignee=actor.user, state=Case.State.ASSIGNED).update(
+        state=Case.State.OPEN, assignee=None, assigned_at=None
+    )
+
+
+def _close_cases(item: Item, resolution: Decision, kinds: Sequence[str] | None = None) -> None:
+    cases = Case.objects.filter(item=item).exclude(state=Case.State.CLOSED)
+    if kinds is not None:
+        cases = cases.filter(kind__in=kinds)
+    cases.update(
+        state=Case.State.CLOSED,
+        closed_at=timezone.now(),
+        resolution=resolution,
+        updated_at=timezone.now(),
+    )
+
+
+# --- a person's decisions ----------------------------------------------------------------------
+
+
+def _schedule_platform_action(decision: Decision) -> None:
+    from beffroi.jobs.engine import enqueue
+
+    enqueue(
+        "moderation.platform_action",
+        {"decision_id": decision.pk},
+        organization=decision.organization,
+        dedupe_key=f"moderation.platform_action:{decision.pk}",
+    )
+
+
+def _proposal(item: Item) -> Decision | None:
+    return (
+        Decision.objects.filter(item=item, status=Decision.Status.PROPOSED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def decide(
+    actor: Actor,
+    item: Item,
+    action: str,
+    *,
+    category: str = "",
+    note: str = "",
+    reply_text: str = "",
+) -> Decision:
+    """A person's decision on ``item``: keep, hide, delete, escalate, reply or report."""
+    if action not in PERSON_ACTIONS:
+        raise ModerationError(_("Unknown action: %(action)s") % {"action": action})
+    if action == Decision.Action.REPLY and not reply_text.strip():
+        raise ModerationError(_("A reply needs a text."))
+    if action in RESTRICTIVE and item.visibility == Item.Visibility.DELETED:
+        raise ModerationError(_("This item is already deleted."))
+    with transaction.atomic():
+        item = Item.objects.select_for_update().select_related("source", "author").get(pk=item.pk)
+        proposal = _proposal(item)
+        automated = proposal if proposal is not None else None
+        chosen_category = category or (automated.category if automated else "")
+        live, _shadow = charter_policies(item.organization)
+        snap = _snapshot_category(live, chosen_category) if live else {}
+        decision = Decision(
+            organization_id=item.organization_id,
+            item=item,
+            action=action,
+            category=chosen_category,
+            clause=snap.get("clause", ""),
+            automated=False,
+            actor=actor.user,
+            note=note,
+            reply_text=reply_text,
+            charter_version=live.version if live else None,
+            charter_snapshot=snap,
+            scores=automated.scores if automated else {},
+            score=automated.score if automated else None,
+            detectors=automated.detectors if automated else {},
+            explanation=automated.explanation if automated else [],
+            status=Decision.Status.APPLIED,
+        )
+        if automated is not None:
+            # The person confirms (or overrides) what the detectors proposed.
+            decision.confirmed_by = actor.user
+            decision.confirmed_at = timezone.now()
+            automated.status = Decision.Status.SUPERSEDED
+            automated.save(update_fields=["status"])
+        before = snapshot(item, ["visibility", "state"])
+        if action in RESTRICTIVE:
+            decision.evidence = evidence_store.preserve(item, actor.user)
+            item.visibility = (
+                Item.Visibility.HIDDEN
+                if action == Decision.Action.HIDE
+                else Item.Visibility.DELETED
+            )
+        if action in (
+            Decision.Action.HIDE,
+            Decision.Action.DELETE,
+            Decision.Action.REPLY,
+            Decision.Action.REPORT,
+        ):
+            decision.platform_status = Decision.PlatformStatus.PENDING
+        decision.save()
+        if action == Decision.Action.ESCALATE:
+            _close_cases(item, decision, kinds=[Case.Kind.REVIEW])
+            _open_case(
+                item,
+                Case.Kind.ESCALATION,
+                decision=decision,
+                category=chosen_category,
+                priority=5,
+                severity=int(snap.get("severity") or 0),
+                score=decision.score,
+                reason=note or _("Escalated by %(name)s") % {"name": actor.name},
+            )
+            item.state = Item.State.IN_REVIEW
+        elif action in (Decision.Action.REPLY, Decision.Action.REPORT):
+            pass  # answering or reporting does not settle the case by itself
+        else:
+            _close_cases(item, decision, kinds=[Case.Kind.REVIEW, Case.Kind.ESCALATION])
+            item.state = Item.State.DONE
+        item.save(update_fields=["visibility", "state"])
+        record(
+            actor,
+            f"moderation.{action}",
+            organization=item.organization,
+            obj=decision,
+            before=before,
+            after={**snapshot(item, ["visibility", "state"]), "decision": decision.pk},
+        )
+        if decision.platform_status == Decision.PlatformStatus.PENDING:
+            _schedule_platform_action(decision)
+    return decision
+
+
+def undo(actor: Actor, decision: Decision, note: str = "", *, reopen: bool = True) -> Decision:
+    """Reverse a decision: restore a hidden item (on the platform where it allows it), or
+    reopen the review a keep or an escalation closed. ``reopen=False`` (an appeal reversed:
+    the matter is settled) reopens nothing."""
+    with transaction.atomic():
+        decision = Decision.objects.select_for_update().get(pk=decision.pk)
+        if decision.status not in (Decision.Status.APPLIED,):
+            raise ModerationError(_("Only an applied decision can be undone."))
+        item = (
+            Item.objects.select_for_update()
+            .select_related("source", "author")
+            .get(pk=decision.item_id)
+        )
+        before = snapshot(item, ["visibility", "state"])
+        reversal = Decision(
+            organization_id=item.organization_id,
+            item=item,
+            action=Decision.Action.UNHIDE
+            if decision.action in RESTRICTIVE
+            else Decision.Action.QUEUE,
+            category=decision.category,
+            clause=decision.clause,
+            actor=actor.user,
+            note=note,
+            reverses=decision,
+            charter_version=decision.charter_version,
+            charter_snapshot=decision.charter_snapshot,
+            status=Decision.Status.APPLIED,
+        )
+        if decision.action == Decision.Action.HIDE:
+            reversal.platform_status = Decision.PlatformStatus.PENDING
+            item.visibility = Item.Visibility.VISIBLE
+        elif decision.action == Decision.Action.DELETE:
+            # A deleted item rarely comes back; the platform says whether it can.
+            reversal.platform_status = Decision.PlatformStatus.PENDING
+            item.visibility = Item.Visibility.VISIBLE
+        reversal.save()
+        decision.status = Decision.Status.UNDONE
+        decision.save(update_fields=["status"])
+        # A keep or an escalation undone goes back to review; so does a hide taken from the
+        # queue (undoing it means the moderator wants to look again), not an automatic one.
+        closed = Case.objects.filter(resolution=decision).order_by("-id").first()
+        if reopen and (decision.action not in RESTRICTIVE or closed is not None):
+            _open_case(
+                item,
+                Case.Kind.REVIEW,
+                decision=decision,
+                category=decision.category,
+                score=decision.score,
+                severity=closed.severity if closed is not None else 0,
+                priority=closed.priority if closed is not None else 0,
+                reason=_("Reopened by %(name)s") % {"name": actor.name},
+            )
+            item.state = Item.State.IN_REVIEW
+        item.save(update_fields=["visibility", "state"])
+        record(
+            actor,
+            "moderation.undo",
+            organization=item.organization,
+            obj=decision,
+            before=before,
+            after={**snapshot(item, ["visibility", "state"]), "reversal": reversal.pk},
+        )
+        if reversal.platform_status == Decision.PlatformStatus.PENDING:
+            _schedule_platform_action(reversal)
+    return reversal
+
+
+def last_undoable(actor: Actor, organization: Organization) -> Decision | None:
+    """The actor's latest decision that can still be undone (the queue's undo key)."""
+    return (
+        Decision.objects.filter(
+            organization=organization, actor=actor.user, status=Decision.Status.APPLIED
+        )
+        .exclude(action__in=[Decision.Action.UNHIDE, Decision.Action.QUEUE])
+        .exclude(action__in=[Decision.Action.REPLY, Decision.Action.REPORT])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def decide_many(
+    actor: Actor, items: Sequence[Item], action: str, *, category: str = "", note: str = ""
+) -> list[Decision]:
+    """The same decision on a selection (bulk action); each one is recorded on its own."""
+    return [decide(actor, item, action, category=category, note=note) for item in items]
+
+
+# --- appeals -----------------------------------------------------------------------------------
+
+
+def file_appeal(actor: Actor, decision: Decision, statement: str, received_via: str = "") -> Appeal:
+    """Record an author's contestation and put it before someone other than the decider."""
+    if not statement.strip():
+        raise ModerationError(_("Write down what the author says."))
+    if decision.status != Decision.Status.APPLIED or decision.action not in RESTRICTIVE:
+        raise ModerationError(_("Only a hide or a deletion in force can be appealed."))
+    with transaction.atomic():
+        appeal = Appeal.objects.create(
+            organization_id=decision.organization_id,
+            decision=decision,
+            statement=statement,
+            received_via=received_via,
+            entered_by=actor.user if getattr(actor.user, "is_authenticated", False) else None,
+        )
+        decider = decision.confirmed_by_id or decision.actor_id
+        _open_case(
+            decision.item,
+            Case.Kind.APPEAL,
+            decision=decision,
+            appeal=appeal,
+            category=decision.category,
+            priority=4,
+            score=decision.score,
+            excluded_user_id=decider,
+            reason=_("Appeal against a decision"),
+        )
+        record(
+            actor,
+            "moderation.appeal.filed",
+            organization=decision.organization,
+            obj=appeal,
+            after=snapshot(appeal),
+        )
+    return appeal
+
+
+def decide_appeal(actor: Actor, appeal: Appeal, outcome: str, note: str) -> Appeal:
+    """Uphold or reverse the contested decision; the decider cannot judge their own appeal."""
+    if outcome not in (Appeal.Outcome.UPHELD, Appeal.Outcome.REVERSED):
+        raise ModerationError(_("Choose whether the decision is upheld or reversed."))
+    if not note.strip():
+        raise ModerationError(_("Give the reasons of the outcome."))
+    decision = appeal.decision
+    decider = decision.confirmed_by_id or decision.actor_id
+    if decider is not None and decider == actor.user.pk:
+        raise ModerationError(_("Another person must review an appeal against your decision."))
+    if appeal.outcome != Appeal.Outcome.PENDING:
+        raise ModerationError(_("This appeal has already been decided."))
+    with transaction.atomic():
+        before = snapshot(appeal)
+        resolution: Decision | None = None
+        if outcome == Appeal.Outcome.REVERSED:
+            resolution = undo(actor, decision, note=note, reopen=False)
+            Decision.objects.filter(pk=decision.pk).update(status=Decision.Status.OVERTURNED)
+        appeal.outcome = outcome
+        appeal.outcome_note = note
+        appeal.decided_by = actor.user
+        appeal.decided_at = timezone.now()
+        appeal.save()
+        Case.objects.filter(appeal=appeal).exclude(state=Case.State.CLOSED).update(
+            state=Case.State.CLOSED, closed_at=timezone.now(), resolution=resolution
+        )
+        item = decision.item
+        if not open_cases(item.organization).filter(item=item).exists():
+            Item.objects.filter(pk=item.pk).update(state=Item.State.DONE)
+        record(
+            actor,
+            "moderation.appeal.decided",
+            organization=decision.organization,
+            obj=appeal,
+            before=before,
+            after=snapshot(appeal),
+        )
+    return appeal

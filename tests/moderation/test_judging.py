@@ -1,0 +1,184 @@
+"""Automatic judgement by the charter: hide at once, queue the doubtful, keep the rest,
+shadow versions that only record, and each item judged exactly once."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from beffroi.audit.services import Actor
+from beffroi.connectors.base import ItemKind, NormalizedAuthor, NormalizedItem
+from beffroi.items.ingest import ingest
+from beffroi.items.models import Item
+from beffroi.jobs.engine import run_pending
+from beffroi.moderation import services
+from beffroi.moderation.detectors import forget
+from beffroi.moderation.models import Case, Decision, Evidence
+
+# Invented words, so only the organization's own rules (not the shipped lists or the
+# classifier) can make these texts violate the charter.
+THREAT = "zorglub attaque la mairie"
+DOUBT = "quel bidulon ce conseil"
+FINE = "La piscine rouvre lundi à 9 h ?"
+
+
+@pytest.fixture
+def charter(org: Any) -> Any:
+    from beffroi.charter import services as charter_services
+
+    actor = Actor.system("test")
+    charter_services.ensure_default_charter(org)
+    draft = charter_services.create_draft(actor, org)
+    charter_services.save_rule(
+        actor,
+        draft,
+        category="threat",
+        language="fr",
+        kind="phrase",
+        pattern="zorglub attaque",
+        weight=1.0,
+    )
+    charter_services.save_rule(
+        actor,
+        draft,
+        category="insult",
+        language="fr",
+        kind="keyword",
+        pattern="bidulon",
+        weight=0.7,
+    )
+    forget()
+    return charter_services.publish(actor, draft)
+
+
+def _items(texts: list[str], start: int = 0) -> list[NormalizedItem]:
+    author = NormalizedAuthor(platform_id="u1", handle="citoyen")
+    return [
+        NormalizedItem(
+            platform_id=f"c{start + n}",
+            kind=ItemKind.COMMENT,
+            author=author,
+            text=text,
+            created_at=timezone.now(),
+            language="fr",
+        )
+        for n, text in enumerate(texts)
+    ]
+
+
+def _by_text(source: Any, text: str) -> Item:
+    return Item.objects.get(source=source, text=text)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_items_are_judged_as_soon_as_they_arrive(org: Any, source: Any, charter: Any) -> None:
+    ingest(source, _items([THREAT, DOUBT, FINE]))
+    run_pending()  # the job that ingestion asked for
+    threat, doubt, fine = (_by_text(source, t) for t in (THREAT, DOUBT, FINE))
+
+    assert threat.visibility == Item.Visibility.HIDDEN
+    hide = Decision.objects.get(item=threat, action="hide")
+    assert hide.automated and hide.status == "applied" and hide.category == "threat"
+    assert hide.evidence is not None and hide.evidence.bundle["item"]["text"] == THREAT
+    assert hide.charter_version == charter.number and hide.clause
+    assert any("zorglub attaque" in line for line in hide.explanation)
+    assert "rules" in hide.detectors and "classifier" in hide.detectors
+    assert hide.platform_status == Decision.PlatformStatus.UNSUPPORTED  # a file: no platform
+
+    assert doubt.state == Item.State.IN_REVIEW and doubt.visibility == Item.Visibility.VISIBLE
+    case = Case.objects.get(item=doubt)
+    assert case.category == "insult" and case.decision.status == "proposed"
+
+    assert fine.state == Item.State.PROCESSED and fine.visibility == Item.Visibility.VISIBLE
+    assert fine.analysis["verdict"] == "keep" and not fine.decisions.exists()
+    assert fine.analysis["charter_version"] == charter.number
+
+
+@pytest.mark.django_db
+def test_each_item_is_judged_once(org: Any, source: Any, charter: Any) -> None:
+    ingest(source, _items([THREAT, DOUBT]))
+    items = list(Item.objects.filter(source=source))
+    first = services.moderate_items(items)
+    second = services.moderate_items(items)  # e.g. a second worker with the same batch
+    assert first.judged == 2 and second.judged == 0
+    assert Decision.objects.count() == 2 and Case.objects.count() == 1
+    assert Evidence.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_interrupted_run_leaves_the_rest_for_the_next(
+    org: Any, source: Any, charter: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(source, _items([THREAT, DOUBT, FINE]))
+    calls = {"n": 0}
+    real = services._apply_judgement
+
+    def crash_on_second(*args: Any) -> str:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return real(*args)
+
+    monkeypatch.setattr(services, "_apply_judgement", crash_on_second)
+    with pytest.raises(RuntimeError):
+        services.moderate_pending(org)
+    # The chunk's transaction is rolled back: nothing half-recorded, everything still new.
+    assert Item.objects.filter(source=source, state=Item.State.NEW).count() == 3
+    assert not Decision.objects.exists() and not Evidence.objects.exists()
+    monkeypatch.setattr(services, "_apply_judgement", real)
+    services.moderate_pending(org)
+    assert not Item.objects.filter(source=source, state=Item.State.NEW).exists()
+    assert Decision.objects.filter(action__in=["hide", "queue"]).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_shadow_version_records_without_acting(org: Any, source: Any, charter: Any) -> None:
+    from beffroi.charter import services as charter_services
+
+    actor = Actor.system("test")
+    draft = charter_services.create_draft(actor, org)
+    charter_services.save_rule(
+        actor,
+        draft,
+        category="spam",
+        language="fr",
+        kind="keyword",
+        pattern="piscine",
+        weight=1.0,
+    )
+    charter_services.start_shadow(actor, draft)
+    forget()
+    ingest(source, _items([FINE]))
+    services.moderate_pending(org)
+    fine = _by_text(source, FINE)
+    assert fine.visibility == Item.Visibility.VISIBLE and fine.state == Item.State.PROCESSED
+    shadow = Decision.objects.get(item=fine)
+    assert shadow.status == "shadow" and shadow.action == "hide" and shadow.category == "spam"
+    assert shadow.charter_version == draft.number
+    assert not Evidence.objects.exists() and not Case.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_category_in_shadow_mode_does_not_act(org: Any, source: Any, charter: Any) -> None:
+    charter.categories.filter(slug="threat").update(shadow=True)
+    ingest(source, _items([THREAT]))
+    services.moderate_pending(org)
+    threat = _by_text(source, THREAT)
+    assert threat.visibility == Item.Visibility.VISIBLE
+    assert Decision.objects.get(item=threat).status == "shadow"
+    assert not Evidence.objects.exists()
+
+
+@pytest.mark.django_db
+def test_own_posts_are_not_judged_and_no_charter_means_no_judgement(org: Any, source: Any) -> None:
+    post = _items([THREAT])[0]
+    ingest(source, [dataclasses.replace(post, kind=ItemKind.POST, platform_id="p")])
+    ingest(source, _items([THREAT]))
+    services.moderate_pending(org)
+    assert Item.objects.get(platform_id="p").state == Item.State.PROCESSED
+    # Without a live charter nothing is decided: the comment waits for one.
+    assert Item.objects.get(platform_id="c0").state == Item.State.NEW
+    assert not Decision.objects.exists()

@@ -1,0 +1,144 @@
+"""DSA statements of reasons built from decisions validate against the Transparency
+Database's field names and allowed values."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from beffroi.charter.dsa import validate_statement
+from beffroi.items.models import Author, Item
+from beffroi.moderation.models import Decision
+from beffroi.moderation.statements import CSV_FIELDS, csv_row, statement, statements
+
+HATE = {
+    "slug": "hate",
+    "name": "Hate speech",
+    "clause": "Comments inciting hatred against a group are removed.",
+    "legal_reference": "Loi du 29 juillet 1881, art. 24",
+    "dsa_category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+    "dsa_specifications": ["KEYWORD_HATE_SPEECH"],
+}
+OFF_TOPIC = {
+    "slug": "off_topic",
+    "name": "Off-topic",
+    "clause": "Comments unrelated to the post may be hidden.",
+    "legal_reference": "",
+    "dsa_category": "STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
+    "dsa_specifications": [],
+}
+
+
+def _item(org: Any, source: Any, n: int, language: str = "fr") -> Item:
+    author, _ = Author.objects.get_or_create(
+        organization=org, platform="file", platform_id="a1", defaults={"handle": "a1"}
+    )
+    return Item.objects.create(
+        organization=org,
+        source=source,
+        platform="file",
+        platform_id=str(n),
+        kind="comment",
+        author=author,
+        text=f"comment {n}",
+        language=language,
+        created_at=timezone.now(),
+    )
+
+
+@pytest.mark.django_db
+def test_statements_validate_for_illegal_and_incompatible_grounds(
+    org: Any, source: Any, make_user: Any
+) -> None:
+    agent = make_user("agent", org=org, role="moderator")
+    automated = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 1),
+        action="hide",
+        category="hate",
+        automated=True,
+        detectors={"rules": "abc", "classifier": "def"},
+        charter_snapshot=HATE,
+    )
+    confirmed = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 2, language=""),
+        action="delete",
+        category="hate",
+        automated=False,
+        actor=agent,
+        confirmed_by=agent,
+        detectors={"rules": "abc"},
+        charter_snapshot=HATE,
+        note="Appel à la haine",
+    )
+    by_hand = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 3),
+        action="hide",
+        category="off_topic",
+        actor=agent,
+        charter_snapshot=OFF_TOPIC,
+    )
+    bodies = {body["puid"]: body for body in statements(org)}
+    assert len(bodies) == 3
+    for body in bodies.values():
+        assert validate_statement(body) == [], body
+    first = statement(automated)
+    assert first["decision_ground"] == "DECISION_GROUND_ILLEGAL_CONTENT"
+    assert first["illegal_content_legal_ground"] == HATE["legal_reference"]
+    assert first["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_DISABLED"]
+    assert first["automated_detection"] == "Yes"
+    assert first["automated_decision"] == "AUTOMATED_DECISION_FULLY"
+    assert first["content_language"] == "FR"
+    second = statement(confirmed)
+    assert second["decision_visibility"] == ["DECISION_VISIBILITY_CONTENT_REMOVED"]
+    assert second["automated_decision"] == "AUTOMATED_DECISION_PARTIALLY"
+    assert "content_language" not in second
+    third = statement(by_hand)
+    assert third["decision_ground"] == "DECISION_GROUND_INCOMPATIBLE_CONTENT"
+    assert third["automated_detection"] == "No"
+    assert third["automated_decision"] == "AUTOMATED_DECISION_NOT_AUTOMATED"
+
+
+@pytest.mark.django_db
+def test_keep_and_proposals_are_not_statements(org: Any, source: Any) -> None:
+    Decision.objects.create(organization=org, item=_item(org, source, 1), action="keep")
+    Decision.objects.create(
+        organization=org, item=_item(org, source, 2), action="hide", status="shadow"
+    )
+    Decision.objects.create(
+        organization=org, item=_item(org, source, 3), action="queue", status="proposed"
+    )
+    assert list(statements(org)) == []
+
+
+@pytest.mark.django_db
+def test_validator_catches_a_broken_statement(org: Any, source: Any) -> None:
+    decision = Decision.objects.create(
+        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+    )
+    body = statement(decision)
+    body["category"] = "STATEMENT_CATEGORY_NOT_A_CATEGORY"
+    del body["illegal_content_explanation"]
+    problems = validate_statement(body)
+    assert any("category" in problem for problem in problems)
+    assert any("illegal_content_explanation" in problem for problem in problems)
+
+
+@pytest.mark.django_db
+def test_csv_rows_follow_the_header(org: Any, source: Any) -> None:
+    decision = Decision.objects.create(
+        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_FIELDS)
+    writer.writerow(csv_row(statement(decision)))
+    rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
+    assert rows[0]["category_specification"] == "KEYWORD_HATE_SPEECH"
+    assert rows[0]["decision_visibility"] == "DECISION_VISIBILITY_CONTENT_DISABLED"
