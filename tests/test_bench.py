@@ -45,3 +45,4 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert moderation["items"] == 200 and moderation["detectors_items_per_second"] > 0
     assert sum(moderation["verdicts"].values()) == 200
     assert moderation["arrival_to_decision"]["items"] == 5
+    assert 0 < moderation["peak_rss_kib_with_detectors_loaded"] < 1024 * 1024

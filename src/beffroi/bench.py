@@ -268,6 +268,13 @@ def measure_moderation(count: int, arrivals: int) -> dict[str, Any]:
     finally:
         runner.stop()
     figures["arrival_to_decision"] = {"items": arrivals, **_percentiles(latencies)}
+    # This process now holds what a serving process holds once it has judged: Django, the
+    # database, the rules, the classifier and the sentence encoder (ru_maxrss is in KiB).
+    import resource
+
+    figures["peak_rss_kib_with_detectors_loaded"] = resource.getrusage(
+        resource.RUSAGE_SELF
+    ).ru_maxrss
     return figures
 
 

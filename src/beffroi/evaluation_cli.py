@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -76,6 +76,13 @@ def evaluation() -> None:
     help="Charter categories whose scores count as flagging the positive class, "
     "comma-separated (default: all).",
 )
+@click.option(
+    "--representation",
+    type=click.Choice(["char+use", "char", "use"]),
+    default="char+use",
+    show_default=True,
+    help="The classifier's representation (the product uses the default).",
+)
 @click.option("--threshold", type=float, default=0.5, show_default=True)
 @click.option("--limit", type=int, default=None, help="Evaluate the first N rows only.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -92,6 +99,7 @@ def eval_moderation(
     category: str,
     detectors: str,
     categories: str,
+    representation: str,
     threshold: float,
     limit: int | None,
     as_json: bool,
@@ -153,6 +161,7 @@ def eval_moderation(
         if detectors in ("all", "classifier"):
             from beffroi.analysis.moderation.classifier import (
                 LabelledText,
+                Representation,
                 default_classifier,
                 train,
             )
@@ -161,9 +170,9 @@ def eval_moderation(
                 decisions = [
                     LabelledText(row.text, category if row.positive else "none") for row in training
                 ]
-                classifier = train(decisions)
+                classifier = train(decisions, representation=cast(Representation, representation))
             else:
-                classifier = default_classifier()
+                classifier = default_classifier(cast(Representation, representation))
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
