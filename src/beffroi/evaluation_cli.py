@@ -211,3 +211,93 @@ def eval_moderation(
         f"F1 {report['f1']:.3f}; {report['items_per_second']} items/s"
         + (f"; after learning from {len(training)} decisions" if training else "")
     )
+
+
+@evaluation.command("claims")
+@click.option(
+    "--claims", "claims_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--queries", "queries_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--qrels", "qrels_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--k", type=int, default=5, show_default=True, help="Depth of MAP and recall.")
+@click.option(
+    "--lexical-share",
+    type=float,
+    default=None,
+    help="Weight of the word evidence against the meaning (default: the product's).",
+)
+@click.option("--words-only", is_flag=True, help="Word evidence only (no sentence encoder).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_claims(
+    claims_path: Path,
+    queries_path: Path,
+    qrels_path: Path,
+    k: int,
+    lexical_share: float | None,
+    words_only: bool,
+    as_json: bool,
+) -> None:
+    """Evaluate claim retrieval on CLEF CheckThat! 2020 task 2 files (TSV)."""
+    import time
+
+    from beffroi.analysis.claims.evaluate import (
+        ClaimsEvaluationError,
+        evaluate_index,
+        read_claims,
+        read_qrels,
+        read_queries,
+    )
+    from beffroi.analysis.claims.retrieval import LEXICAL_SHARE, ClaimIndex
+
+    if k < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--k")
+    share = LEXICAL_SHARE if lexical_share is None else lexical_share
+    if not 0.0 <= share <= 1.0:
+        raise click.BadParameter("must be between 0 and 1", param_hint="--lexical-share")
+    try:
+        claims = read_claims(claims_path)
+        queries = read_queries(queries_path)
+        relevant = read_qrels(qrels_path)
+    except ClaimsEvaluationError as error:
+        raise click.ClickException(str(error)) from error
+    started = time.perf_counter()
+    with console.status(f"Indexing {len(claims)} claims"):
+        index = ClaimIndex(claims, lexical_share=share, use_meaning=not words_only)
+    index_seconds = time.perf_counter() - started
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(
+            "Searching", total=sum(1 for query in queries if query.id in relevant)
+        )
+        try:
+            result = evaluate_index(
+                index, queries, relevant, k=k, progress=lambda done: progress.advance(task, done)
+            )
+        except ClaimsEvaluationError as error:
+            raise click.ClickException(str(error)) from error
+    report: dict[str, Any] = {
+        "claims": len(claims),
+        **result.metrics.as_dict(),
+        "queries_per_second": round(result.queries_per_second, 1),
+        "index_seconds": round(index_seconds, 2),
+        "queries_without_relevant_claim": result.missing_from_qrels,
+        "lexical_share": index.lexical_share,
+        "meaning": not words_only,
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(
+        f"{report['queries']} queries over {len(claims)} claims: MAP@{k} "
+        f"{report[f'map_at_{k}']:.3f}, recall@{k} {report[f'recall_at_{k}']:.3f}, "
+        f"MRR {report['mrr']:.3f}; {report['queries_per_second']} queries/s"
+    )

@@ -1,0 +1,157 @@
+"""Match incoming texts to an organization's library of checked claims, across languages.
+
+Each claim is scored against a query by two kinds of evidence, fused per query:
+
+- **meaning**: cosine similarity of multilingual Universal Sentence Encoder embeddings
+  (the same encoder as the moderation classifier), of the claim's statement, of its title
+  and of both together — a French tweet finds an English fact-check;
+- **words**: TF-IDF cosine over word unigrams (sublinear term frequency), which rewards the
+  rare names, numbers and places a claim and its repetitions share.
+
+Scores of each kind are standardised per query over the whole library (z-scores) before
+they are added, so that neither kind's scale dominates; ``lexical_share`` weighs the words
+against the meaning. Plain Python over plain data: usable from a notebook.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+__all__ = ["Claim", "ClaimIndex", "Match", "clean_query"]
+
+#: Weight of the word evidence against the meaning evidence, chosen on the CLEF 2020 dev
+#: split (see docs/veille.md): the meaning carries most of the signal.
+LEXICAL_SHARE = 0.2
+
+Embedder = Callable[[Sequence[str]], NDArray[np.float32]]
+
+_URL = re.compile(r"(?:https?://|pic\.twitter\.com/|www\.)\S+", re.IGNORECASE)
+# The signature a tweet carries when copied from its embed code: "— Name (@handle) May 5, 2020".
+_EMBED_SIGNATURE = re.compile(r"\s+[—-]\s+[^—]*\(@\w+\)\s+\w+\.? \d{1,2}, \d{4}\s*$")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_query(text: str) -> str:
+    """A post's text without links and without a copied tweet's signature."""
+    text = _EMBED_SIGNATURE.sub("", text)
+    text = _URL.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A checked claim: its statement, and the title of the fact-check that rated it."""
+
+    id: str
+    text: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    claim_id: str
+    score: float
+    rank: int
+
+
+def _standardised(scores: NDArray[np.float64]) -> NDArray[np.float64]:
+    mean = scores.mean(axis=1, keepdims=True)
+    deviation = scores.std(axis=1, keepdims=True)
+    deviation[deviation == 0] = 1.0
+    result: NDArray[np.float64] = (scores - mean) / deviation
+    return result
+
+
+def _default_embedder() -> Embedder:
+    from beffroi.analysis.moderation.embedding import embed
+
+    return embed
+
+
+class ClaimIndex:
+    """A searchable claim library. ``embedder=None`` uses the sentence encoder;
+    ``use_meaning=False`` keeps the word evidence only (fast, one language)."""
+
+    def __init__(
+        self,
+        claims: Sequence[Claim],
+        *,
+        lexical_share: float = LEXICAL_SHARE,
+        use_meaning: bool = True,
+        embedder: Embedder | None = None,
+    ) -> None:
+        if not claims:
+            raise ValueError("a claim index needs at least one claim")
+        if not 0.0 <= lexical_share <= 1.0:
+            raise ValueError("lexical_share must be between 0 and 1")
+        self.claims: tuple[Claim, ...] = tuple(claims)
+        self.lexical_share = lexical_share if use_meaning else 1.0
+        documents = [f"{claim.text} {claim.title}".strip() for claim in self.claims]
+        self._vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float32)
+        try:
+            self._lexical = self._vectorizer.fit_transform(documents)
+        except ValueError:  # no word at all in the library (numbers or symbols only)
+            self._vectorizer = TfidfVectorizer(
+                sublinear_tf=True, dtype=np.float32, analyzer="char_wb", ngram_range=(2, 4)
+            )
+            self._lexical = self._vectorizer.fit_transform(documents)
+        self._embed: Embedder | None = None
+        self._meaning: list[NDArray[np.float32]] = []
+        if use_meaning:
+            self._embed = embedder or _default_embedder()
+            self._meaning = [
+                self._normalised(self._embed([claim.text for claim in self.claims])),
+                self._normalised(self._embed([claim.title or claim.text for claim in self.claims])),
+                self._normalised(self._embed(documents)),
+            ]
+
+    @staticmethod
+    def _normalised(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        result: NDArray[np.float32] = (vectors / norms).astype(np.float32)
+        return result
+
+    def scores(self, queries: Sequence[str]) -> NDArray[np.float64]:
+        """(queries × claims) fused scores; higher is a better match."""
+        cleaned = [clean_query(query) for query in queries]
+        lexical = np.asarray((self._vectorizer.transform(cleaned) @ self._lexical.T).todense())
+        fused = self.lexical_share * _standardised(lexical.astype(np.float64))
+        if self._embed is not None and self.lexical_share < 1.0:
+            vectors = self._normalised(self._embed(cleaned))
+            meaning = sum(
+                (
+                    _standardised((vectors @ claims.T).astype(np.float64))
+                    for claims in self._meaning
+                ),
+                start=np.zeros_like(fused),
+            )
+            # Three meaning views are added, so they are brought back to one view's scale.
+            fused = fused + (1.0 - self.lexical_share) * meaning / len(self._meaning)
+        return fused
+
+    def search(self, queries: Sequence[str], k: int = 5) -> list[list[Match]]:
+        """The ``k`` best claims for each query, best first."""
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        if not queries:
+            return []
+        table = self.scores(queries)
+        k = min(k, len(self.claims))
+        results: list[list[Match]] = []
+        for row in table:
+            best = np.argpartition(-row, k - 1)[:k]
+            best = best[np.argsort(-row[best], kind="stable")]
+            results.append(
+                [
+                    Match(self.claims[index].id, float(row[index]), rank)
+                    for rank, index in enumerate(best, start=1)
+                ]
+            )
+        return results
