@@ -113,3 +113,43 @@ def test_a_copied_photo_is_recognised_after_resizing_and_recompression() -> None
 def test_bad_threshold() -> None:
     with pytest.raises(ValueError, match="threshold"):
         find_impersonators([], [MAIRIE], threshold=0)
+
+
+def test_the_demo_towns_impostor_is_found_by_the_detector() -> None:
+    """On the demo town's accounts, declaring only the mayor and the town's own accounts,
+    the detector finds the fake mayor account and nothing else (labels are not used)."""
+    from datetime import UTC, datetime
+
+    from beffroi.demo.town import MAYOR, TOWN_NAME, build_demo_town
+
+    town = build_demo_town(datetime(2026, 11, 1, tzinfo=UTC))
+    accounts: dict[tuple[str, str], Account] = {}
+    for source in town.sources:
+        for item in source.items:
+            author = item.author
+            accounts[(source.platform, author.platform_id)] = Account(
+                source.platform, author.platform_id, author.handle, author.display_name
+            )
+    official = {
+        key
+        for key, account in accounts.items()
+        if account.display_name in (TOWN_NAME, MAYOR)
+        or account.handle.startswith(("mairie", "police_saint_aubin", "saintaubinsurloire"))
+        or account.handle.startswith("claire-dumas.")
+    }
+    mayor = ProtectedIdentity(
+        MAYOR,
+        handles=tuple(accounts[key].handle for key in official if "dumas" in accounts[key].handle),
+        display_names=(MAYOR,),
+    )
+    town_identity = ProtectedIdentity(
+        TOWN_NAME, handles=tuple(accounts[key].handle for key in official if key)
+    )
+    suspects = find_impersonators(accounts.values(), [mayor, town_identity], allowed=official)
+    # The impostor opened accounts on several networks; every one of them is found.
+    impostor_accounts = {
+        key for key, account in accounts.items() if account.display_name == "Claire Dumas - Maire"
+    }
+    assert impostor_accounts
+    assert {(s.account.platform, s.account.platform_id) for s in suspects} == impostor_accounts
+    assert all(s.identity == MAYOR for s in suspects)
