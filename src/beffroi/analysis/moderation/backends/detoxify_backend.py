@@ -22,12 +22,11 @@ from beffroi.analysis.moderation.backends.errors import BackendConfigurationErro
 from beffroi.analysis.moderation.backends.huggingface import set_threads
 from beffroi.analysis.moderation.backends.labels import (
     LabelMap,
+    LabelScoringDetector,
     file_digest,
     mapping_digest,
-    signals_from_scores,
     with_overrides,
 )
-from beffroi.analysis.moderation.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ DETOXIFY_CATEGORIES: Mapping[str, tuple[str, ...]] = {
 }
 
 
-class DetoxifyDetector:
+class DetoxifyDetector(LabelScoringDetector):
     """A Detoxify model as a :class:`Detector`."""
 
     def __init__(
@@ -135,16 +134,3 @@ class DetoxifyDetector:
                 for index, value in zip(chunk, column, strict=True):
                     rows[index][str(label)] = float(value)
         return rows
-
-    def score(self, texts: Sequence[str]) -> list[list[Signal]]:
-        return [
-            signals_from_scores(
-                row,
-                self.mapping,
-                detector=self.name,
-                version=self.version,
-                model=self.model_name,
-                min_score=self.min_score,
-            )
-            for row in self.probabilities(texts)
-        ]

@@ -17,12 +17,11 @@ from typing import Any
 
 from beffroi.analysis.moderation.backends.errors import BackendConfigurationError, require
 from beffroi.analysis.moderation.backends.labels import (
+    LabelScoringDetector,
     file_digest,
     mapping_digest,
     resolve_model_labels,
-    signals_from_scores,
 )
-from beffroi.analysis.moderation.signals import Signal
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +71,7 @@ def model_revision(model: str, config: Any) -> str:
     return hashlib.sha256(config.to_json_string().encode()).hexdigest()[:12]
 
 
-class HuggingFaceDetector:
+class HuggingFaceDetector(LabelScoringDetector):
     """A transformers sequence-classification model as a :class:`Detector`."""
 
     def __init__(
@@ -174,16 +173,3 @@ class HuggingFaceDetector:
                 for index, row in zip(chunk, probabilities.cpu().tolist(), strict=True):
                     rows[index] = dict(zip(self.labels, row, strict=True))
         return rows
-
-    def score(self, texts: Sequence[str]) -> list[list[Signal]]:
-        return [
-            signals_from_scores(
-                row,
-                self.mapping,
-                detector=self.name,
-                version=self.version,
-                model=self.model_name,
-                min_score=self.min_score,
-            )
-            for row in self.probabilities(texts)
-        ]

@@ -247,3 +247,30 @@ def signals_from_scores(
             evidence += ("flagged",)
         signals.append(Signal(detector, version, category, score, evidence))
     return signals
+
+
+class LabelScoringDetector:
+    """The shared half of the model backends: a subclass computes each label's probability
+    per text (:meth:`probabilities`); this turns them into charter signals."""
+
+    name: str
+    version: str
+    model_name: str
+    mapping: LabelMap
+    min_score: float
+
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        raise NotImplementedError
+
+    def score(self, texts: Sequence[str]) -> list[list[Signal]]:
+        return [
+            signals_from_scores(
+                row,
+                self.mapping,
+                detector=self.name,
+                version=self.version,
+                model=self.model_name,
+                min_score=self.min_score,
+            )
+            for row in self.probabilities(texts)
+        ]
