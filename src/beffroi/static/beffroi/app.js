@@ -34,6 +34,10 @@
     return false;
   }
 
+  // Shared with queue.js (loaded after this file): one definition of "the user is typing".
+  window.Beffroi = window.Beffroi || {};
+  window.Beffroi.isTyping = isTyping;
+
   function rows() {
     return Array.prototype.slice.call(document.querySelectorAll("[data-row-link]"));
   }

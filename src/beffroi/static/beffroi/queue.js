@@ -18,23 +18,8 @@
   var G_GRACE_MS = 1500;
   var lastG = 0;
 
-  function isTyping(element) {
-    if (!element || element === document.body) {
-      return false;
-    }
-    if (element.isContentEditable) {
-      return true;
-    }
-    var tag = element.tagName;
-    if (tag === "TEXTAREA" || tag === "SELECT") {
-      return true;
-    }
-    if (tag === "INPUT") {
-      var type = (element.getAttribute("type") || "text").toLowerCase();
-      return ["button", "submit", "reset", "checkbox", "radio", "image", "hidden"].indexOf(type) === -1;
-    }
-    return false;
-  }
+  // Defined once in app.js, which base.html loads before this file.
+  var isTyping = window.Beffroi.isTyping;
 
   function announce(text) {
     var region = document.getElementById("moderation-announce");
