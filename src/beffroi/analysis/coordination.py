@@ -204,7 +204,8 @@ class _Prepared:
     first_raw: list[int]  # text id -> index of a post carrying it
 
 
-def _prepare(posts: Sequence[Post], min_chars: int) -> _Prepared:
+def _prepare(posts: Sequence[Post], min_chars: int, with_texts: bool = True) -> _Prepared:
+    """Codes for accounts and (unless ``with_texts`` is false: co-links need no text) texts."""
     n = len(posts)
     seconds = np.empty(n, dtype=np.float64)
     account = np.empty(n, dtype=np.int64)
@@ -220,7 +221,7 @@ def _prepare(posts: Sequence[Post], min_chars: int) -> _Prepared:
             raise ValueError(f"post {post.id!r}: created_at must be time-zone aware")
         seconds[i] = created.timestamp()
         account[i] = account_codes.setdefault(post.account, len(account_codes))
-        tid = raw_cache.get(post.text)
+        tid = raw_cache.get(post.text) if with_texts else -1
         if tid is None:
             norm = normalize_text(post.text)
             if len(norm) < min_chars:
@@ -693,7 +694,7 @@ def colink_network(
     URLs come from ``Post.urls`` and from the text. ``max_pairs_per_post`` bounds the pairs
     counted from one post in a burst (a viral link shared by thousands in a minute).
     """
-    prep = _prepare(posts, 1)
+    prep = _prepare(posts, 1, with_texts=False)
     return _colink(prep, _window_seconds(window), min_accounts, min_weight, max_pairs_per_post)
 
 
