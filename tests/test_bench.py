@@ -45,4 +45,6 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert moderation["items"] == 200 and moderation["detectors_items_per_second"] > 0
     assert sum(moderation["verdicts"].values()) == 200
     assert moderation["arrival_to_decision"]["items"] == 5
-    assert 0 < moderation["peak_rss_kib_with_detectors_loaded"] < 1024 * 1024
+    # Reported, not bounded here: it is the bench process's lifetime peak (ingest, import and
+    # judging included), not the served instance that the 1 GiB budget is about (above).
+    assert moderation["peak_rss_kib_with_detectors_loaded"] > 0
