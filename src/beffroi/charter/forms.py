@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beffroi.charter import dsa
 from beffroi.charter.models import Category, CharterVersion, RuleEntry
+from beffroi.charter.services import CATEGORY_FIELDS
 from beffroi.charter.yaml_io import MAX_YAML_BYTES
 
 RULE_LANGUAGES = [
@@ -90,24 +91,8 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Category
-        fields = [
-            "slug",
-            "name_fr",
-            "name_en",
-            "clause_fr",
-            "clause_en",
-            "legal_reference",
-            "severity",
-            "hide_at",
-            "review_at",
-            "auto_delete",
-            "shadow",
-            "enabled",
-            "dsa_decision_ground",
-            "dsa_category",
-            "dsa_category_specification",
-            "dsa_category_specification_other",
-        ]
+        # Every copied field but the position, which the list order sets.
+        fields = [name for name in CATEGORY_FIELDS if name != "position"]
         widgets = {
             "clause_fr": forms.Textarea(attrs={"rows": 4, "lang": "fr"}),
             "clause_en": forms.Textarea(attrs={"rows": 4, "lang": "en"}),
