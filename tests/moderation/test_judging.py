@@ -182,3 +182,33 @@ def test_own_posts_are_not_judged_and_no_charter_means_no_judgement(org: Any, so
     # Without a live charter nothing is decided: the comment waits for one.
     assert Item.objects.get(platform_id="c0").state == Item.State.NEW
     assert not Decision.objects.exists()
+
+
+@pytest.mark.django_db
+def test_items_of_an_organization_without_charter_do_not_stop_the_others(
+    org: Any, source: Any, other_org: Any
+) -> None:
+    """The uncharted organization's items stay new; the batches go on past them (the job
+    once looped on them forever) and the other organization's items are judged."""
+    from beffroi.charter import services as charter_services
+    from beffroi.charter.models import CharterVersion
+    from beffroi.sources.models import Source
+
+    assert not CharterVersion.objects.filter(organization=org).exists()
+    ingest(source, _items([f"Bonjour {n}" for n in range(5)]))
+    charter_services.ensure_default_charter(other_org)
+    other_source = Source.objects.create(organization=other_org, name="autre", platform="file")
+    ingest(other_source, _items(["Merci pour la piscine"], start=100))
+    assert services.moderate_all_pending(batch_size=2) == 6
+    assert Item.objects.filter(organization=org, state=Item.State.NEW).count() == 5
+    assert not Item.objects.filter(organization=other_org, state=Item.State.NEW).exists()
+
+
+@pytest.mark.django_db
+def test_a_new_organization_starts_with_the_default_charter_live() -> None:
+    from beffroi.charter.models import CharterVersion
+    from beffroi.organizations.services import create_organization
+
+    created = create_organization(Actor.system("test"), slug="ville-neuve", name="Ville neuve")
+    live = CharterVersion.objects.get(organization=created, status="live")
+    assert live.categories.filter(slug="hate").exists()

@@ -241,16 +241,16 @@ def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
 
 def moderate_pending(
     organization: Organization | None = None, limit: int = 500, after_id: int = 0
-) -> int:
-    """Judge up to ``limit`` items still ``new`` with an id above ``after_id``; returns the
-    last id looked at (0 when there was none). Items of an organization without a live
-    charter stay ``new``: the next call goes on past them."""
+) -> tuple[int, int]:
+    """Judge up to ``limit`` items still ``new`` with an id above ``after_id``; returns how
+    many were looked at and the last id looked at (0 when there was none). Items of an
+    organization without a live charter stay ``new``: the next call goes on past them."""
     pending = Item.objects.filter(state=Item.State.NEW, pk__gt=after_id)
     if organization is not None:
         pending = pending.filter(organization=organization)
     batch = list(pending.select_related("source", "author").order_by("id")[:limit])
     moderate_items(batch)
-    return batch[-1].pk if batch else 0
+    return len(batch), (batch[-1].pk if batch else 0)
 
 
 def moderate_all_pending(organization: Organization | None = None, batch_size: int = 500) -> int:
@@ -258,11 +258,10 @@ def moderate_all_pending(organization: Organization | None = None, batch_size: i
     looked_at = 0
     last = 0
     while True:
-        after = last
-        last = moderate_pending(organization, limit=batch_size, after_id=after)
-        if not last:
+        count, last = moderate_pending(organization, limit=batch_size, after_id=last)
+        if not count:
             return looked_at
-        looked_at += Item.objects.filter(pk__gt=after, pk__lte=last).count()
+        looked_at += count
 
 
 # --- cases and assignment ----------------------------------------------------------------------

@@ -173,7 +173,6 @@ MRR_DEPTH = 100
 class ClaimsEvaluation:
     metrics: RankingMetrics
     queries_per_second: float
-    index_seconds: float
     missing_from_qrels: int
 
 
@@ -199,6 +198,5 @@ def evaluate_index(
     return ClaimsEvaluation(
         metrics=ranking_metrics(rankings, [relevant[query.id] for query in judged], k),
         queries_per_second=len(judged) / seconds if seconds > 0 else 0.0,
-        index_seconds=0.0,
         missing_from_qrels=len(queries) - len(judged),
     )
