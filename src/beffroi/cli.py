@@ -96,6 +96,7 @@ def demo() -> None:
     # Judged here rather than by the first background run, so the queue is full when the
     # server starts.
     _judge_waiting(org)
+    _veille_scan(org)
     out.print(f"Demo logins (password [bold]{DEMO_PASSWORD}[/bold]):")
     for username, role in summary.users:
         out.print(f"  {username:10} {role}")
@@ -520,6 +521,39 @@ def moderation_run(org_slug: str) -> None:
     """Judge every item still waiting, by the organization's live charter."""
     _django()
     _judge_waiting(_org(org_slug))
+
+
+def _veille_scan(org: Any) -> None:
+    from beffroi.veille.scan import scan
+
+    with _progress() as progress:
+        progress.add_task(
+            "Veille: watches, claims, narratives, campaigns, impersonators", total=None
+        )
+        summary = scan(org)
+    out.print(
+        f"Veille: {summary.watch_hits} watch hits, {summary.claim_matches} claim matches, "
+        f"{summary.narrated} items in narratives, {summary.campaigns} campaigns, "
+        f"{summary.impersonators} impersonators, {summary.alerts} alerts."
+    )
+
+
+@main.group()
+def veille() -> None:
+    """Veille: spikes, narratives, claims, campaigns and impersonators."""
+
+
+@veille.command("scan")
+@click.option("--org", "org_slug", required=True, help="Organization slug.")
+def veille_scan(org_slug: str) -> None:
+    """Run every veille detector over the organization's new items now."""
+    _django()
+    from beffroi.organizations.models import Organization
+
+    org = Organization.objects.filter(slug=org_slug).first()
+    if org is None:
+        raise click.ClickException(f"No organization with the slug {org_slug!r}.")
+    _veille_scan(org)
 
 
 def _judge_waiting(org: Any) -> None:

@@ -53,3 +53,21 @@ def secret_key() -> str:
 
 def debug() -> bool:
     return os.environ.get("BEFFROI_DEBUG", "").lower() in {"1", "true", "yes"}
+
+
+def smtp() -> dict[str, str | int]:
+    """The SMTP relay that sends alert e-mails (``BEFFROI_SMTP_*``); empty host: no e-mail."""
+    return {
+        "host": os.environ.get("BEFFROI_SMTP_HOST", ""),
+        "port": int(os.environ.get("BEFFROI_SMTP_PORT", "587")),
+        "username": os.environ.get("BEFFROI_SMTP_USER", ""),
+        "password": os.environ.get("BEFFROI_SMTP_PASSWORD", ""),
+        "security": os.environ.get("BEFFROI_SMTP_SECURITY", "starttls"),
+        "sender": os.environ.get("BEFFROI_SMTP_FROM", "beffroi@localhost"),
+    }
+
+
+def public_url() -> str:
+    """The address people reach the application at (``BEFFROI_PUBLIC_URL``), for links in
+    alerts sent outside it."""
+    return os.environ.get("BEFFROI_PUBLIC_URL", f"http://127.0.0.1:{port()}").rstrip("/")

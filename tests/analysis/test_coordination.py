@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 
+from beffroi.analysis import d3lta_runner
 from beffroi.analysis.coordination import (
     Campaign,
     Post,
@@ -24,7 +28,18 @@ from beffroi.analysis.coordination import (
     normalize_url,
     to_graphml,
 )
-from beffroi.analysis.coordination_bench import evaluate, synthetic_corpus
+from beffroi.analysis.coordination_bench import (
+    evaluate,
+    pairwise_scores,
+    synthetic_corpus,
+    translation_subset,
+)
+from beffroi.analysis.coordination_compare import (
+    D3LTA_RUNNER,
+    read_d3lta_output,
+    text_to_embed,
+    write_d3lta_input,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MESSAGE = (
@@ -250,3 +265,122 @@ def test_translations_join_only_with_the_flag() -> None:
     assert len(found) == 1
     assert found[0].kind == "reworded"
     assert set(found[0].post_ids) == {"0", "1", "2"}
+
+
+def test_translation_campaigns_are_injected_in_several_languages() -> None:
+    corpus = synthetic_corpus(3000, seed=1, translation_campaigns=3)
+    plain = synthetic_corpus(3000, seed=1, translation_campaigns=0)
+    injected = {key: ids for key, ids in corpus.campaigns.items() if key[0] == "translation"}
+    assert len(injected) == 3
+    by_id = {p.id: p for p in corpus.posts}
+    for ids in injected.values():
+        languages = {by_id[pid].language for pid in ids}
+        assert len(languages) >= 3 and languages <= {"fr", "en", "es", "ar"}
+        assert len({by_id[pid].account for pid in ids}) == len(ids) >= 3
+    # the rest of the corpus does not change with the translations
+    others = [p for p in corpus.posts if corpus.truth.get(p.id, ("", 0))[0] != "translation"]
+    assert others == plain.posts
+    report = evaluate(corpus, detect_coordination(corpus.posts))
+    assert report["text"]["precision"] >= 0.9
+    assert set(report["translation"]) >= {"precision", "recall", "campaigns_recovered"}
+
+
+def test_translation_run_joins_the_languages() -> None:
+    corpus = synthetic_corpus(2000, seed=2, translation_campaigns=2, campaign_share=0.0)
+    subset = translation_subset(corpus)
+    assert {corpus.truth[p.id][0] for p in subset} == {"translation"}
+    without = evaluate(corpus, find_copypasta(subset))["translation"]
+    found = evaluate(corpus, find_copypasta(subset, translations=True, translation_threshold=0.6))
+    assert found["translation"]["precision"] == 1.0
+    assert found["translation"]["recall"] > without["recall"]
+
+
+def test_bank_vocabulary_gives_every_post_a_language() -> None:
+    corpus = synthetic_corpus(1500, seed=4, words="bank", translation_campaigns=2)
+    assert {p.language for p in corpus.posts} == {"fr", "en", "es", "ar"}
+    report = evaluate(corpus, detect_coordination(corpus.posts))
+    assert report["text"]["recall"] >= 0.8
+
+
+def test_pairwise_scores() -> None:
+    truth = [{"a", "b", "c"}, {"d", "e"}]
+    assert pairwise_scores(truth, truth) == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "pairs_found": 4.0,
+        "pairs_true": 4.0,
+    }
+    scores = pairwise_scores([{"a", "b", "d"}], truth)
+    assert scores["precision"] == pytest.approx(1 / 3)
+    assert scores["recall"] == pytest.approx(1 / 4)
+    focused = pairwise_scores([{"a", "b", "c", "d", "e"}], truth, focus={"d", "e"})
+    # pairs with d or e: d-e (right) and 6 wrong ones with a, b, c
+    assert focused["precision"] == pytest.approx(1 / 7)
+    assert focused["recall"] == 1.0
+
+
+class _Column:
+    def __init__(self, values: dict[str, float | None]) -> None:
+        self.values = values
+
+    def dropna(self) -> _Column:
+        return _Column({k: v for k, v in self.values.items() if v is not None})
+
+    def items(self) -> list[tuple[str, float | None]]:
+        return list(self.values.items())
+
+
+class _Frame:
+    columns = ("original", "cluster")
+
+    def __init__(self, cluster: dict[str, float | None]) -> None:
+        self.cluster = _Column(cluster)
+
+    def __getitem__(self, name: str) -> _Column:
+        assert name == "cluster"
+        return self.cluster
+
+
+def test_d3lta_runner_files_round_trip(tmp_path: Path) -> None:
+    posts = [
+        post("x1", "u1", "Le conseil municipal a voté la hausse de la taxe https://t.example/a"),
+        Post("x2", "u2", "@maire The council voted the tax rise", T0, (), "en"),
+        post("x3", "u3", "court"),
+    ]
+    vectors = np.eye(3, 512, dtype=np.float32)
+    write_d3lta_input(tmp_path, posts, vectors, {"threshold_language": 0.6})
+    read_posts, read_vectors, params = d3lta_runner.read_input(tmp_path)
+    assert [p["id"] for p in read_posts] == ["x1", "x2", "x3"]
+    assert [p["language"] for p in read_posts] == ["fr", "en", "fr"]
+    assert read_vectors.shape == (3, 512) and read_vectors.dtype == np.float32
+    assert params["threshold_language"] == 0.6 and params["min_size_txt"] == 30
+    assert text_to_embed(posts[0].text) == "Le conseil municipal a voté la hausse de la taxe"
+    assert text_to_embed(posts[1].text) == "The council voted the tax rise"
+    frame = _Frame({"0": 0.0, "1": 0.0, "2": None})
+    assert d3lta_runner.clusters_from_frame(frame, ["x1", "x2", "x3"]) == [["x1", "x2"]]
+    (tmp_path / "clusters.json").write_text('{"clusters": [["x1", "x2"]], "seconds": 1.5}')
+    assert read_d3lta_output(tmp_path)["clusters"] == [["x1", "x2"]]
+
+
+D3LTA_PYTHON = os.environ.get("BEFFROI_D3LTA_PYTHON", "/tmp/d3lta/bin/python")
+
+
+@pytest.mark.skipif(not Path(D3LTA_PYTHON).exists(), reason="no d3lta virtual environment")
+def test_d3lta_runner_in_its_environment(tmp_path: Path) -> None:
+    texts = [
+        "Le conseil municipal a voté en douce la hausse de la taxe foncière",
+        "Le conseil municipal a voté en douce la hausse de la taxe foncière !",
+        "The city council quietly voted to raise the property tax",
+        "Bravo aux bénévoles du club de foot pour le tournoi des jeunes",
+    ]
+    posts = [
+        Post(str(i), f"u{i}", text, T0, (), "en" if i == 2 else "fr")
+        for i, text in enumerate(texts)
+    ]
+    vectors = np.zeros((4, 512), dtype=np.float32)
+    vectors[[0, 1, 2], 0] = 1.0
+    vectors[2, 1] = 0.5  # cosine 0.89 with the French ones: a translation
+    vectors[3, 2] = 1.0
+    write_d3lta_input(tmp_path, posts, vectors)
+    subprocess.run([D3LTA_PYTHON, str(D3LTA_RUNNER), str(tmp_path)], check=True, timeout=300)
+    assert read_d3lta_output(tmp_path)["clusters"] == [["0", "1", "2"]]

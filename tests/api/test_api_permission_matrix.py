@@ -111,6 +111,17 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ),
     ("GET", "/orgs/{slug}/audit"): (Capability.MANAGE, _org),
     ("GET", "/orgs/{slug}/charter"): (Capability.VIEW, _with_charter),
+    ("GET", "/orgs/{slug}/alerts"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/watches"): (Capability.ANALYZE, _org),
+    ("POST", "/orgs/{slug}/watches"): (
+        Capability.ANALYZE,
+        lambda w: ({"slug": w.org.slug}, {"name": f"w{w.item.pk}", "query": "eau OR water"}),
+    ),
+    ("GET", "/orgs/{slug}/narratives"): (Capability.ANALYZE, _org),
+    ("GET", "/orgs/{slug}/claims"): (Capability.ANALYZE, _org),
+    ("GET", "/orgs/{slug}/claim-matches"): (Capability.ANALYZE, _org),
+    ("GET", "/orgs/{slug}/campaigns"): (Capability.ANALYZE, _org),
+    ("GET", "/orgs/{slug}/impersonators"): (Capability.ANALYZE, _org),
     ("GET", "/orgs/{slug}/charter/versions"): (Capability.VIEW, _with_charter),
     ("GET", "/orgs/{slug}/charter/versions/{number}/yaml"): (
         Capability.VIEW,

@@ -146,6 +146,140 @@ class World:
             )
         return self.made["classifier_version"]
 
+    # Veille objects, made on first use too.
+    def _veille(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self.made:
+            self.made[name] = build()
+        return self.made[name]
+
+    @property
+    def watch(self) -> Any:
+        from beffroi.veille.models import Watch
+
+        return self._veille(
+            "watch", lambda: Watch.objects.create(organization=self.org, name="w", query="eau")
+        )
+
+    @property
+    def alert(self) -> Any:
+        from django.utils import timezone
+
+        from beffroi.veille.models import Alert
+
+        return self._veille(
+            "alert",
+            lambda: Alert.objects.create(
+                organization=self.org,
+                kind="spike",
+                key="k",
+                title="t",
+                started_at=timezone.now(),
+                context={"items": [self.item.pk]},
+            ),
+        )
+
+    @property
+    def channel(self) -> Any:
+        from beffroi.veille.models import AlertChannel
+
+        return self._veille(
+            "channel",
+            lambda: AlertChannel.objects.create(
+                organization=self.org, name="c", kind="webhook", target="http://127.0.0.1:9/h"
+            ),
+        )
+
+    @property
+    def narrative(self) -> Any:
+        from django.utils import timezone
+
+        from beffroi.veille.models import Narrative, NarrativeItem
+
+        def build() -> Any:
+            narrative = Narrative.objects.create(
+                organization=self.org,
+                key="n1",
+                keywords=["eau"],
+                item_count=1,
+                first_seen=timezone.now(),
+                last_seen=timezone.now(),
+            )
+            NarrativeItem.objects.create(narrative=narrative, item=self.item)
+            return narrative
+
+        return self._veille("narrative", build)
+
+    @property
+    def other_narrative(self) -> Any:
+        from django.utils import timezone
+
+        from beffroi.veille.models import Narrative
+
+        return self._veille(
+            "other_narrative",
+            lambda: Narrative.objects.create(
+                organization=self.org, key="n2", first_seen=timezone.now(), last_seen=timezone.now()
+            ),
+        )
+
+    @property
+    def claim(self) -> Any:
+        from beffroi.veille.models import CheckedClaim
+
+        return self._veille(
+            "claim",
+            lambda: CheckedClaim.objects.create(
+                organization=self.org, key=self.unique("claim"), statement="L'eau est polluée"
+            ),
+        )
+
+    @property
+    def campaign(self) -> Any:
+        from django.utils import timezone
+
+        from beffroi.veille.models import Campaign
+
+        def build() -> Any:
+            campaign = Campaign.objects.create(
+                organization=self.org,
+                key="copy:1",
+                kind="copy",
+                first_at=timezone.now(),
+                last_at=timezone.now(),
+                shared="Signez la pétition",
+            )
+            campaign.items.add(self.item)
+            campaign.authors.add(self.author)
+            return campaign
+
+        return self._veille("campaign", build)
+
+    @property
+    def identity(self) -> Any:
+        from beffroi.veille.models import ProtectedIdentity
+
+        return self._veille(
+            "identity",
+            lambda: ProtectedIdentity.objects.create(
+                organization=self.org, name="Claire Dumas", handles=["claire"]
+            ),
+        )
+
+    @property
+    def flag(self) -> Any:
+        from beffroi.veille.models import ImpersonationFlag
+
+        return self._veille(
+            "flag",
+            lambda: ImpersonationFlag.objects.create(
+                organization=self.org,
+                identity=self.identity,
+                author=self.author,
+                score=0.9,
+                evidence=["display name"],
+            ),
+        )
+
 
 @pytest.fixture
 def world(org: Any, other_org: Any, source: Any, make_user: Callable[..., Any]) -> World:
@@ -253,6 +387,44 @@ ORG_PAGES: dict[str, Page] = {
     "moderation:classifier_retrain": Page("POST"),
     "moderation:classifier_default": Page("POST"),
     "moderation:classifier_activate": Page("POST", pk="classifier_version"),
+    "veille:dashboard": Page(),
+    "veille:scan": Page("POST"),
+    "veille:alerts": Page(),
+    "veille:alert": Page(pk="alert"),
+    "veille:alert_acknowledge": Page("POST", pk="alert"),
+    "veille:channels": Page(),
+    "veille:channel_create": Page(),
+    "veille:channel_edit": Page(pk="channel"),
+    "veille:channel_delete": Page("POST", pk="channel"),
+    "veille:channel_test": Page("POST", pk="channel"),
+    "veille:watches": Page(),
+    "veille:watch_create": Page(),
+    "veille:watch": Page(pk="watch"),
+    "veille:watch_edit": Page(pk="watch"),
+    "veille:watch_delete": Page("POST", pk="watch"),
+    "veille:narratives": Page(),
+    "veille:narrative": Page(pk="narrative"),
+    "veille:narrative_rename": Page("POST", pk="narrative", data=lambda w: {"name": "Eau"}),
+    "veille:narrative_merge": Page(
+        "POST", pk="narrative", data=lambda w: {"into": w.other_narrative.pk}
+    ),
+    "veille:narrative_split": Page("POST", pk="narrative", data=lambda w: {"items": [w.item.pk]}),
+    "veille:claims": Page(),
+    "veille:claim_create": Page(),
+    "veille:claims_import": Page(),
+    "veille:claim_matches": Page(),
+    "veille:claim_edit": Page(pk="claim"),
+    "veille:claim_delete": Page("POST", pk="claim"),
+    "veille:campaigns": Page(),
+    "veille:campaign": Page(pk="campaign"),
+    "veille:campaign_status": Page("POST", pk="campaign", data=lambda w: {"status": "confirmed"}),
+    "veille:identities": Page(),
+    "veille:identity_create": Page(),
+    "veille:identity_edit": Page(pk="identity"),
+    "veille:identity_delete": Page("POST", pk="identity"),
+    "veille:impersonators": Page(),
+    "veille:impersonator": Page(pk="flag"),
+    "veille:impersonator_status": Page("POST", pk="flag", data=lambda w: {"status": "dismissed"}),
 }
 
 #: Pages outside organizations: whether an anonymous visitor may see them.

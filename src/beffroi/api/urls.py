@@ -11,6 +11,7 @@ from ninja.errors import AuthenticationError
 from beffroi.api.auth import ApiTokenAuth
 from beffroi.api.routers import audit, items, members, moderation, orgs, sources
 from beffroi.charter import api as charter_api
+from beffroi.veille import api as veille_api
 
 DESCRIPTION = """\
 The JSON API of Beffroi, for integrations.
@@ -38,6 +39,7 @@ api = NinjaAPI(
 for module in (orgs, items, sources, moderation, members, audit):
     api.add_router("", module.router)
 api.add_router("", charter_api.router)
+api.add_router("", veille_api.router)
 
 
 @api.exception_handler(AuthenticationError)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from beffroi.audit.services import Actor, record
 from beffroi.charter.services import ensure_default_charter
-from beffroi.demo.town import build_demo_town
+from beffroi.demo.town import DemoTown, build_demo_town
 from beffroi.items.ingest import ingest
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Role
@@ -78,8 +79,64 @@ def load_demo(
         done += len(demo_source.items)
         if progress is not None:
             progress(done, total)
+    _demo_veille(org, town)
     secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_SECRET_HEX)).decode()
     return DemoSummary(org, created, existing, users, secret)
+
+
+#: The watches a town hall's community manager would set up. The water watch is more
+#: sensitive than the default (0.5): a slowly swelling rumour is what the town fears most.
+DEMO_WATCHES = [
+    (
+        "Eau du robinet",
+        'eau OR robinet OR "tap water" OR water OR ماء OR الماء OR مياه',
+        0.6,
+    ),
+    ("Place du marché", '"place du marché" OR parking OR #SauvonsLaPlaceDuMarché', 0.5),
+    ("La maire", "Dumas OR maire OR mayor", 0.5),
+]
+
+
+def _demo_veille(org: Organization, town: DemoTown) -> None:
+    """What the town declares to its veille: protected names, watches, a fact-check feed
+    and its own denial of the water rumour. The detectors find the rest."""
+    from importlib import resources
+
+    from beffroi.analysis.claims.library import claims_from_jsonld
+    from beffroi.items.models import Item
+    from beffroi.veille.claims import add_claims, add_rebuttal
+    from beffroi.veille.models import CheckedClaim, ProtectedIdentity, Watch
+
+    for identity in town.identities:
+        ProtectedIdentity.objects.get_or_create(
+            organization=org,
+            name=identity.name,
+            defaults={"kind": identity.kind, "handles": list(identity.handles)},
+        )
+    for name, query, sensitivity in DEMO_WATCHES:
+        Watch.objects.get_or_create(
+            organization=org, name=name, defaults={"query": query, "sensitivity": sensitivity}
+        )
+    feed = resources.files("beffroi.demo").joinpath("fact-checks.json").read_text("utf-8")
+    add_claims(org, claims_from_jsonld(json.loads(feed)))
+    denial = (
+        Item.objects.filter(
+            organization=org,
+            platform="facebook",
+            kind=Item.Kind.POST,
+            text__contains="Des messages circulent affirmant que l'eau du robinet",
+        )
+        .order_by("created_at")
+        .first()
+    )
+    if denial is not None and not CheckedClaim.objects.filter(item=denial).exists():
+        add_rebuttal(
+            denial,
+            "L'eau du robinet de Saint-Aubin est contaminée (bactérie, travaux rue des Tanneurs).",
+            denial.text,
+            "Faux",
+            None,
+        )
 
 
 def _demo_users(org: Organization) -> list[tuple[str, str]]:

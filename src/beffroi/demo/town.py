@@ -37,6 +37,7 @@ __all__ = [
     "HOAX_ID",
     "IMPERSONATION_ID",
     "TOPICS",
+    "DemoIdentity",
     "DemoLabel",
     "DemoSource",
     "DemoTown",
@@ -133,6 +134,16 @@ class DemoSource:
 
 
 @dataclass(frozen=True)
+class DemoIdentity:
+    """A name the town protects (itself, a service, the mayor) and its genuine accounts, as
+    the town would declare them: what the impersonation detector compares accounts with."""
+
+    name: str
+    kind: str
+    handles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DemoTown:
     """The town, its sources and the label of every item keyed by (source name, platform id)."""
 
@@ -142,6 +153,7 @@ class DemoTown:
     language: str
     sources: list[DemoSource]
     labels: dict[tuple[str, str], DemoLabel]
+    identities: list[DemoIdentity] = field(default_factory=list)
 
 
 # --- the town's geography -------------------------------------------------------------------
@@ -3542,7 +3554,18 @@ class _Builder:
             sources.append(
                 DemoSource(source.name, source.platform, source.kind, dict(source.settings), items)
             )
-        return DemoTown(TOWN_SLUG, TOWN_NAME, "town_hall", "fr", sources, labels)
+        return DemoTown(TOWN_SLUG, TOWN_NAME, "town_hall", "fr", sources, labels, self.identities())
+
+    def identities(self) -> list[DemoIdentity]:
+        def handles(*keys: str) -> tuple[str, ...]:
+            return tuple(sorted(who.handle for (_, key), who in self.whos.items() if key in keys))
+
+        town_keys = ("town-mastodon", "town-facebook", "town-instagram")
+        return [
+            DemoIdentity(TOWN_NAME, "organization", handles(*town_keys)),
+            DemoIdentity(self.town_police.display, "service", handles("town-police")),
+            DemoIdentity(MAYOR, "person", handles("mayor")),
+        ]
 
     def item(self, source: _Source, draft: _Draft) -> NormalizedItem:
         metrics: dict[str, int] = {}

@@ -108,16 +108,18 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
         stored = Item.objects.filter(source=source, platform_id__in=ids).count()
         created = stored - len(existing)
         if created:
-            _request_judgement(source)
+            _request_analysis(source)
     return IngestResult(created=created, existing=len(ids) - created)
 
 
-def _request_judgement(source: Source) -> None:
-    """New items go through the charter as soon as they are committed."""
+def _request_analysis(source: Source) -> None:
+    """New items go through the charter and the veille as soon as they are committed."""
     from beffroi.moderation.tasks import request_judgement
+    from beffroi.veille.tasks import request_scan
 
     organization = source.organization
     transaction.on_commit(lambda: request_judgement(organization))
+    transaction.on_commit(lambda: request_scan(organization))
 
 
 def _link_parents(source: Source, platform_ids: list[str]) -> None:

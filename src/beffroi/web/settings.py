@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "beffroi.items",
     "beffroi.moderation",
     "beffroi.charter",
+    "beffroi.veille",
     "beffroi.audit",
     "beffroi.jobs",
     "beffroi.api",
@@ -151,6 +152,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 BEFFROI_BROKER_URL = config.broker_url()
+BEFFROI_SMTP = config.smtp()
+BEFFROI_PUBLIC_URL = config.public_url()
 
 LOGGING = {
     "version": 1,

@@ -12,6 +12,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/sources/", include("beffroi.sources.urls")),
     path("o/<slug:org_slug>/charter/", include("beffroi.charter.urls")),
     path("o/<slug:org_slug>/moderation/", include("beffroi.moderation.urls")),
+    path("o/<slug:org_slug>/veille/", include("beffroi.veille.urls")),
     path("charter/", include("beffroi.charter.public_urls")),
     path("api/v1/", include("beffroi.api.urls")),
     path("django-admin/", admin.site.urls),

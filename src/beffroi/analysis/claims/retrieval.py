@@ -136,6 +136,17 @@ class ClaimIndex:
             fused = fused + (1.0 - self.lexical_share) * meaning / len(self._meaning)
         return fused
 
+    def similarity(self, queries: Sequence[str]) -> NDArray[np.float64]:
+        """(queries × claims) cosine similarities on an absolute scale (0–1), for deciding
+        whether the best claim is a match at all: the sentence-encoder cosine of the claim's
+        statement and title, or the TF-IDF cosine when meaning is not used."""
+        cleaned = [clean_query(query) for query in queries]
+        if self._embed is None or not self._meaning:
+            lexical = self._vectorizer.transform(cleaned) @ self._lexical.T
+            return np.asarray(lexical.todense(), dtype=np.float64)
+        vectors = self._normalised(self._embed(cleaned))
+        return np.asarray(vectors @ self._meaning[2].T, dtype=np.float64)
+
     def search(self, queries: Sequence[str], k: int = 5) -> list[list[Match]]:
         """The ``k`` best claims for each query, best first."""
         if k < 1:

@@ -1,0 +1,302 @@
+"""Alerts: spikes on the organization's series, the other detectors' findings, and their
+delivery to e-mail, webhooks and Matrix rooms (once per alert and channel)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from beffroi.analysis.spikes import SpikeAlert, SpikeConfig, detect_spikes
+from beffroi.items.models import Item
+from beffroi.organizations.models import Organization
+from beffroi.veille.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    Campaign,
+    ClaimMatch,
+    ImpersonationFlag,
+    Narrative,
+    Watch,
+)
+
+#: The history a spike is measured against (the detector's profile needs weeks).
+HISTORY = timedelta(weeks=4)
+#: Older alerts are stored (so the history shows them) but not sent to anyone.
+FRESH = timedelta(hours=24)
+DEFAULT_SENSITIVITY = 0.5
+#: How many hashtags, domains and narratives get their own series (the busiest).
+TOP_SERIES = 20
+CONTEXT_ITEMS = 50
+
+_HASHTAG = re.compile(r"(?<!\w)#(\w{2,})")
+
+
+@dataclass(frozen=True)
+class Series:
+    """One thing whose volume is watched for spikes, and the items that make it."""
+
+    key: str
+    label: str
+    items: QuerySet[Item]
+    sensitivity: float = DEFAULT_SENSITIVITY
+
+
+def _timezone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def hashtags_of(text: str) -> set[str]:
+    return {tag.casefold() for tag in _HASHTAG.findall(text)}
+
+
+def domain_of(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.")
+
+
+def series_of(organization: Organization, since: datetime) -> list[Series]:
+    """The organization's series: each watch, its mentions, its busiest narratives,
+    hashtags and linked domains."""
+    items = Item.objects.filter(organization=organization)
+    out = [
+        Series(
+            watch.series,
+            watch.name,
+            items.filter(watch_hits__watch=watch),
+            watch.sensitivity,
+        )
+        for watch in Watch.objects.filter(
+            organization=organization, enabled=True, alerts_enabled=True
+        )
+    ]
+    out.append(Series("mentions", "mentions", items.filter(kind=Item.Kind.MENTION)))
+    for narrative in Narrative.objects.filter(
+        organization=organization, status=Narrative.Status.ACTIVE, last_seen__gte=since
+    ).order_by("-item_count")[:TOP_SERIES]:
+        out.append(
+            Series(
+                narrative.series, narrative.label, items.filter(narrative_link__narrative=narrative)
+            )
+        )
+    tags: Counter[str] = Counter()
+    domains: Counter[str] = Counter()
+    for text, urls in (
+        items.filter(created_at__gte=since).values_list("text", "urls").iterator(chunk_size=2000)
+    ):
+        tags.update(hashtags_of(text))
+        domains.update({domain_of(str(u)) for u in urls if isinstance(u, str)} - {""})
+    for tag, _count in tags.most_common(TOP_SERIES):
+        out.append(Series(f"hashtag:{tag}", f"#{tag}", items.filter(text__icontains=f"#{tag}")))
+    for domain, _count in domains.most_common(TOP_SERIES):
+        out.append(Series(f"domain:{domain}", domain, items.filter(urls__icontains=domain)))
+    return out
+
+
+def detect_spike_alerts(organization: Organization, now: datetime | None = None) -> list[Alert]:
+    """Run the spike detector over every series; returns the alerts created."""
+    now = now or timezone.now()
+    # Only whole buckets, on the hour: the hour under way is not over yet.
+    end = now.replace(minute=0, second=0, microsecond=0)
+    since = end - HISTORY
+    created = []
+    for series in series_of(organization, since):
+        times = list(
+            series.items.filter(created_at__gte=since, created_at__lt=end)
+            .values_list("created_at", flat=True)
+            .distinct()
+        )
+        if len(times) < 3:
+            continue
+        config = SpikeConfig(sensitivity=series.sensitivity, tz=_timezone())
+        for spike in detect_spikes(times, series=series.key, start=since, end=end, config=config):
+            alert = _store_spike(organization, series, spike)
+            if alert is not None:
+                created.append(alert)
+    return created
+
+
+def _store_spike(organization: Organization, series: Series, spike: SpikeAlert) -> Alert | None:
+    cooldown = SpikeConfig().cooldown
+    earlier = (
+        Alert.objects.filter(
+            organization=organization,
+            kind=Alert.Kind.SPIKE,
+            series=series.key,
+            ended_at__gte=spike.start - cooldown,
+            started_at__lte=spike.end,
+        )
+        .order_by("-started_at")
+        .first()
+    )
+    items = series.items.filter(created_at__gte=spike.start, created_at__lt=spike.end)
+    fields: dict[str, Any] = {
+        "peak_at": spike.peak_at,
+        "ended_at": spike.end,
+        "observed": spike.observed,
+        "expected": round(spike.expected, 3),
+        "p_value": spike.p_value,
+        "score": round(spike.score, 2),
+        "context": spike_context(items, series),
+    }
+    if earlier is not None:
+        # The same burst, seen again or grown: one alert, never a second notification.
+        for name, value in fields.items():
+            setattr(earlier, name, value)
+        earlier.started_at = min(earlier.started_at, spike.start)
+        earlier.save()
+        return None
+    alert, created = Alert.objects.get_or_create(
+        organization=organization,
+        key=f"spike:{series.key}:{spike.start.isoformat()}",
+        defaults={
+            "kind": Alert.Kind.SPIKE,
+            "series": series.key,
+            "title": series.label,
+            "started_at": spike.start,
+            **fields,
+        },
+    )
+    return alert if created else None
+
+
+def spike_context(items: QuerySet[Item], series: Series | None = None) -> dict[str, Any]:
+    """What lies behind a burst: its items, accounts, narratives and known claims."""
+    ids = list(items.order_by("created_at").values_list("pk", flat=True)[:CONTEXT_ITEMS])
+    accounts = Counter(items.values_list("author__handle", flat=True)).most_common(10)
+    narratives = Counter(
+        items.exclude(narrative_link=None).values_list("narrative_link__narrative_id", flat=True)
+    ).most_common(5)
+    claims = Counter(
+        ClaimMatch.objects.filter(item__in=items).values_list("claim_id", flat=True)
+    ).most_common(5)
+    return {
+        "items": ids,
+        "accounts": [[handle, count] for handle, count in accounts],
+        "narratives": [pk for pk, _ in narratives],
+        "claims": [pk for pk, _ in claims],
+        "label": series.label if series else "",
+    }
+
+
+def finding_alerts(
+    organization: Organization,
+    campaigns: Iterable[Campaign] = (),
+    flags: Iterable[ImpersonationFlag] = (),
+    claim_matches: Iterable[ClaimMatch] = (),
+) -> list[Alert]:
+    """Alerts for new campaigns, impersonators and repeated false claims."""
+    made = []
+    for campaign in campaigns:
+        made.append(
+            _finding(
+                organization,
+                f"campaign:{campaign.pk}",
+                Alert.Kind.CAMPAIGN,
+                str(campaign)[:300],
+                campaign.first_at,
+                campaign.item_count,
+                {
+                    "campaign": campaign.pk,
+                    "items": list(campaign.items.values_list("pk", flat=True)[:CONTEXT_ITEMS]),
+                    "accounts": [
+                        [h, 1] for h in campaign.authors.values_list("handle", flat=True)[:10]
+                    ],
+                },
+            )
+        )
+    for flag in flags:
+        made.append(
+            _finding(
+                organization,
+                f"impersonation:{flag.pk}",
+                Alert.Kind.IMPERSONATION,
+                f"@{flag.author.handle} → {flag.identity.name}"[:300],
+                _first_post(flag),
+                1,
+                {"flag": flag.pk, "accounts": [[flag.author.handle, 1]]},
+            )
+        )
+    by_claim: dict[tuple[int, str], list[ClaimMatch]] = {}
+    for match in claim_matches:
+        day = timezone.localtime(match.item.created_at).date().isoformat()
+        by_claim.setdefault((match.claim_id, day), []).append(match)
+    for (claim_id, day), matches in by_claim.items():
+        first = min(matches, key=lambda m: m.item.created_at)
+        made.append(
+            _finding(
+                organization,
+                f"claim:{claim_id}:{day}",
+                Alert.Kind.CLAIM,
+                first.claim.statement[:300],
+                first.item.created_at,
+                len(matches),
+                {"claims": [claim_id], "items": [m.item_id for m in matches][:CONTEXT_ITEMS]},
+            )
+        )
+    return [alert for alert in made if alert is not None]
+
+
+def _first_post(flag: ImpersonationFlag) -> datetime:
+    first = flag.author.items.order_by("created_at").values_list("created_at", flat=True).first()
+    return first or flag.author.first_seen_at
+
+
+def _finding(
+    organization: Organization,
+    key: str,
+    kind: str,
+    title: str,
+    started_at: datetime,
+    observed: int,
+    context: dict[str, Any],
+) -> Alert | None:
+    alert, created = Alert.objects.get_or_create(
+        organization=organization,
+        key=key,
+        defaults={
+            "kind": kind,
+            "title": title,
+            "started_at": started_at,
+            "observed": observed,
+            "context": context,
+        },
+    )
+    if not created and kind == Alert.Kind.CLAIM:
+        alert.observed = max(alert.observed, observed)
+        alert.save(update_fields=["observed"])
+    return alert if created else None
+
+
+def dispatch(alerts: Iterable[Alert], now: datetime | None = None) -> list[AlertDelivery]:
+    """Queue each fresh alert for each channel that wants its kind (once per pair)."""
+    from beffroi.veille.tasks import request_delivery
+
+    now = now or timezone.now()
+    queued = []
+    for alert in alerts:
+        moment = alert.ended_at or alert.started_at
+        if moment < now - FRESH:
+            continue
+        for channel in AlertChannel.objects.filter(organization=alert.organization, enabled=True):
+            if not channel.wants(alert.kind):
+                continue
+            delivery, created = AlertDelivery.objects.get_or_create(alert=alert, channel=channel)
+            if created:
+                queued.append(delivery)
+                transaction.on_commit(lambda pk=delivery.pk: request_delivery(pk))
+    return queued

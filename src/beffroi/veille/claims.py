@@ -1,0 +1,180 @@
+"""The organization's fact-check library and the items that repeat its claims."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from beffroi.analysis.claims.library import CheckedClaim as ImportedClaim
+from beffroi.analysis.claims.retrieval import Claim, ClaimIndex
+from beffroi.items.models import Item
+from beffroi.organizations.models import Organization
+from beffroi.veille.cursors import advance, new_item_batches, reset
+from beffroi.veille.identities import handle_key, own_handles
+from beffroi.veille.models import CheckedClaim, ClaimMatch
+
+ANALYZER = "claims"
+#: The sentence-encoder cosine from which the best claim counts as repeated by an item.
+#: On the CLEF 2020 dev split (about 10,000 claims) the best claim at 0.6 or more is the right one
+#: 87 % of the time (docs/veille.md); a smaller library makes false matches rarer still.
+MATCH_MIN_SIMILARITY = 0.6
+#: Texts shorter than this say too little to match a claim.
+MIN_CHARS = 20
+
+_cache_lock = threading.Lock()
+_index_cache: dict[int, tuple[tuple[int, int], ClaimIndex, list[int]]] = {}
+
+
+def claim_key(statement: str, url: str) -> str:
+    """The same claim checked at the same address is one entry of the library."""
+    normal = " ".join(statement.casefold().split())
+    return hashlib.sha256(f"{normal}\x00{url.strip()}".encode()).hexdigest()[:40]
+
+
+@dataclass
+class LibraryImport:
+    created: int
+    existing: int
+
+
+def add_claims(
+    organization: Organization,
+    claims: list[ImportedClaim],
+    *,
+    origin: str = CheckedClaim.Origin.IMPORTED,
+    user: Any = None,
+) -> LibraryImport:
+    """Store parsed claims; one already in the library (same statement and address) is kept."""
+    created = existing = 0
+    with transaction.atomic():
+        for claim in claims:
+            _, made = CheckedClaim.objects.get_or_create(
+                organization=organization,
+                key=claim_key(claim.text, claim.url),
+                defaults={
+                    "statement": claim.text,
+                    "verdict": claim.verdict[:120],
+                    "url": claim.url,
+                    "source": claim.source[:200],
+                    "reviewed_on": _date(claim.published),
+                    "language": claim.language[:8],
+                    "title": claim.title[:500],
+                    "reply": claim.reply,
+                    "origin": origin,
+                    "created_by": user if getattr(user, "is_authenticated", False) else None,
+                },
+            )
+            created += int(made)
+            existing += int(not made)
+    if created:
+        library_changed(organization)
+    return LibraryImport(created, existing)
+
+
+def _date(value: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def library_changed(organization: Organization) -> None:
+    """Items are matched again against the new library (by the next scan)."""
+    with _cache_lock:
+        _index_cache.pop(organization.pk, None)
+    reset(organization, ANALYZER)
+
+
+def _index(organization: Organization) -> tuple[ClaimIndex, list[int]] | None:
+    claims = list(CheckedClaim.objects.filter(organization=organization).order_by("pk"))
+    if not claims:
+        return None
+    version = (len(claims), max(claim.pk for claim in claims))
+    with _cache_lock:
+        cached = _index_cache.get(organization.pk)
+        if cached is not None and cached[0] == version:
+            return cached[1], cached[2]
+    index = ClaimIndex([Claim(str(c.pk), c.statement, c.title) for c in claims])
+    ids = [claim.pk for claim in claims]
+    with _cache_lock:
+        _index_cache[organization.pk] = (version, index, ids)
+    return index, ids
+
+
+def match_items(organization: Organization) -> int:
+    """Match every item not yet looked at against the library; returns the matches made."""
+    built = _index(organization)
+    made = 0
+    for cursor, batch in new_item_batches(organization, ANALYZER, batch_size=500):
+        candidates = [item for item in batch if len(item.text.strip()) >= MIN_CHARS]
+        with transaction.atomic():
+            if built is not None and candidates:
+                made += _store_matches(organization, built, candidates)
+            advance(cursor, batch)
+    return made
+
+
+def _store_matches(
+    organization: Organization, built: tuple[ClaimIndex, list[int]], items: list[Item]
+) -> int:
+    index, ids = built
+    texts = [item.text for item in items]
+    best = index.search(texts, k=1)
+    similarity = index.similarity(texts)
+    position = {str(pk): n for n, pk in enumerate(ids)}
+    matches = []
+    for row, (item, ranked) in enumerate(zip(items, best, strict=True)):
+        column = position[ranked[0].claim_id]
+        value = float(similarity[row, column])
+        if value >= MATCH_MIN_SIMILARITY:
+            matches.append(
+                ClaimMatch(
+                    organization=organization,
+                    item=item,
+                    claim_id=ids[column],
+                    similarity=round(value, 4),
+                )
+            )
+    # The organization's own posts (its rebuttals first) resemble the claims they deny: they
+    # are not repetitions.
+    rebuttals = set(
+        CheckedClaim.objects.filter(organization=organization, item__isnull=False).values_list(
+            "item_id", flat=True
+        )
+    )
+    own = own_handles(organization)
+    by_id = {item.pk: item for item in items}
+    matches = [
+        match
+        for match in matches
+        if match.item_id not in rebuttals
+        and handle_key(by_id[match.item_id].author.handle) not in own
+    ]
+    ClaimMatch.objects.bulk_create(matches, ignore_conflicts=True)
+    return len(matches)
+
+
+def add_rebuttal(item: Item, statement: str, reply: str, verdict: str, user: Any) -> CheckedClaim:
+    """The organization's own answer to a false claim joins its library."""
+    claim = CheckedClaim.objects.create(
+        organization=item.organization,
+        key=claim_key(statement, item.url or f"item:{item.pk}"),
+        statement=statement,
+        verdict=verdict,
+        url=item.url,
+        source=item.organization.name[:200],
+        reviewed_on=item.created_at.date(),
+        language=item.language,
+        reply=reply or item.text,
+        origin=CheckedClaim.Origin.REBUTTAL,
+        item=item,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    library_changed(item.organization)
+    return claim

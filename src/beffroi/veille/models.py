@@ -1,0 +1,429 @@
+"""What the veille stores per organization: watches and their hits, alerts and where they
+are delivered, narratives, the fact-check library and its matches, campaigns of coordinated
+accounts, protected identities and the accounts that imitate them.
+
+The detectors themselves live in :mod:`beffroi.analysis` (plain Python); these models keep
+their findings so that people can look at them, name them, confirm or dismiss them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from beffroi.core.crypto import decrypt_json, encrypt_json
+from beffroi.items.models import Author, Item
+from beffroi.organizations.models import Organization
+
+
+class Watch(models.Model):
+    """A saved search run over every ingested item (and over the platforms' search APIs)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="watches")
+    name = models.CharField(_("name"), max_length=120)
+    query = models.TextField(
+        _("query"),
+        help_text=_(
+            'Words, "exact phrases", OR, NOT or -word, parentheses, #hashtag, from:account, '
+            "lang:fr, platform:bluesky, domain:example.org, prefix*."
+        ),
+    )
+    languages = models.JSONField(_("languages"), default=list, blank=True)
+    accounts = models.JSONField(_("accounts"), default=list, blank=True)
+    platforms = models.JSONField(_("platforms"), default=list, blank=True)
+    sensitivity = models.FloatField(
+        _("alert sensitivity"),
+        default=0.5,
+        help_text=_(
+            "From 0 (only floods) to 1 (the slightest rise); 0.5 gives almost no false alert."
+        ),
+    )
+    alerts_enabled = models.BooleanField(_("spike alerts"), default=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="unique_watch_name")
+        ]
+        ordering = ["name"]
+        verbose_name = _("watch")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def series(self) -> str:
+        return f"watch:{self.pk}"
+
+
+class WatchHit(models.Model):
+    """An item a watch matched."""
+
+    watch = models.ForeignKey(Watch, on_delete=models.CASCADE, related_name="hits")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="watch_hits")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["watch", "item"], name="unique_watch_hit")]
+
+    def __str__(self) -> str:
+        return f"{self.watch_id}:{self.item_id}"
+
+
+class Cursor(models.Model):
+    """How far each veille analyzer has read an organization's items, and its saved state."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="veille_cursors"
+    )
+    analyzer = models.CharField(max_length=32)
+    last_item_id = models.BigIntegerField(default=0)
+    state = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "analyzer"], name="unique_cursor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.analyzer}@{self.last_item_id}"
+
+
+class Narrative(models.Model):
+    """A story: items about the same thing, in any language, grouped as they arrive."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        MERGED = "merged", _("Merged")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="narratives"
+    )
+    key = models.CharField(max_length=64)
+    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    representative_ids = models.JSONField(default=list, blank=True)
+    item_count = models.PositiveIntegerField(_("items"), default=0)
+    first_seen = models.DateTimeField(_("first seen"), null=True, blank=True)
+    last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="absorbed"
+    )
+    named_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="unique_narrative_key")
+        ]
+        ordering = ["-last_seen", "-id"]
+        verbose_name = _("narrative")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return self.name or ", ".join(self.keywords[:4]) or f"#{self.pk}"
+
+    @property
+    def series(self) -> str:
+        return f"narrative:{self.pk}"
+
+
+class NarrativeItem(models.Model):
+    narrative = models.ForeignKey(Narrative, on_delete=models.CASCADE, related_name="members")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="narrative_link")
+    similarity = models.FloatField(default=0.0)
+
+    def __str__(self) -> str:
+        return f"{self.narrative_id}:{self.item_id}"
+
+
+class CheckedClaim(models.Model):
+    """A claim some fact-checker (or the organization itself) has checked."""
+
+    class Origin(models.TextChoices):
+        IMPORTED = "imported", _("Imported fact-check")
+        MANUAL = "manual", _("Entered by hand")
+        REBUTTAL = "rebuttal", _("The organization's own rebuttal")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="checked_claims"
+    )
+    key = models.CharField(max_length=64)
+    statement = models.TextField(_("claim"))
+    verdict = models.CharField(_("verdict"), max_length=120, blank=True, default="")
+    url = models.URLField(_("fact-check address"), max_length=1000, blank=True, default="")
+    source = models.CharField(_("checked by"), max_length=200, blank=True, default="")
+    reviewed_on = models.DateField(_("date"), null=True, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True, default="")
+    title = models.CharField(_("title"), max_length=500, blank=True, default="")
+    reply = models.TextField(_("suggested reply"), blank=True, default="")
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
+    item = models.ForeignKey(
+        Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="rebuttals"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="unique_claim_key")
+        ]
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("checked claim")
+
+    def __str__(self) -> str:
+        return self.statement[:80]
+
+
+class ClaimMatch(models.Model):
+    """An item that repeats a checked claim."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="claim_matches"
+    )
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="claim_matches")
+    claim = models.ForeignKey(CheckedClaim, on_delete=models.CASCADE, related_name="matches")
+    similarity = models.FloatField(_("similarity"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["item", "claim"], name="unique_claim_match")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → {self.claim_id}"
+
+
+class Campaign(models.Model):
+    """Accounts acting together: the same text, the same links, at the same moments."""
+
+    class Kind(models.TextChoices):
+        COPY = "copy", _("Copy-paste")
+        REWORDED = "reworded", _("Reworded copies")
+        TRANSLATED = "translated", _("Translations")
+        COLINK = "colink", _("Same links")
+        COPOST = "copost", _("Same text at the same moment")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To look at")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="campaigns"
+    )
+    key = models.CharField(max_length=64)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=200, blank=True, default="")
+    shared = models.TextField(_("shared content"), blank=True, default="")
+    first_at = models.DateTimeField(_("first post"))
+    last_at = models.DateTimeField(_("last post"))
+    account_count = models.PositiveIntegerField(_("accounts"), default=0)
+    item_count = models.PositiveIntegerField(_("items"), default=0)
+    edges = models.JSONField(default=list, blank=True)
+    items = models.ManyToManyField(Item, related_name="campaigns", blank=True)
+    authors = models.ManyToManyField(Author, related_name="campaigns", blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    detected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="unique_campaign_key")
+        ]
+        ordering = ["-last_at", "-id"]
+        verbose_name = _("campaign")
+
+    def __str__(self) -> str:
+        return self.name or self.shared[:80] or self.get_kind_display()
+
+
+class ProtectedIdentity(models.Model):
+    """An official account or person of the organization, whose name others must not take."""
+
+    class Kind(models.TextChoices):
+        ORGANIZATION = "organization", _("The organization")
+        PERSON = "person", _("An official")
+        SERVICE = "service", _("A service")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="protected_identities"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(_("name"), max_length=200)
+    handles = models.JSONField(_("official accounts"), default=list, blank=True)
+    allowed = models.JSONField(_("allow-list"), default=list, blank=True)
+    avatar_hashes = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("protected identity")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImpersonationFlag(models.Model):
+    """An account whose name, handle or picture imitates a protected identity."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To look at")
+        REPORTED = "reported", _("Reported to the platform")
+        ALLOWED = "allowed", _("Legitimate (allow-listed)")
+        DISMISSED = "dismissed", _("Not an impersonation")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="impersonation_flags"
+    )
+    identity = models.ForeignKey(ProtectedIdentity, on_delete=models.CASCADE, related_name="flags")
+    author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="impersonation_flags")
+    score = models.FloatField(_("score"))
+    evidence = models.JSONField(_("evidence"), default=list, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["identity", "author"], name="unique_impersonation_flag")
+        ]
+        ordering = ["-score", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} → {self.identity_id}"
+
+
+class Alert(models.Model):
+    """Something a person should look at now, with what lies behind it."""
+
+    class Kind(models.TextChoices):
+        SPIKE = "spike", _("Spike")
+        CAMPAIGN = "campaign", _("Coordinated campaign")
+        IMPERSONATION = "impersonation", _("Impersonation")
+        CLAIM = "claim", _("Known false claim")
+        RESURGENCE = "resurgence", _("Narrative back")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    key = models.CharField(max_length=200)
+    series = models.CharField(_("series"), max_length=200, blank=True, default="")
+    title = models.CharField(_("title"), max_length=300)
+    started_at = models.DateTimeField(_("started"))
+    peak_at = models.DateTimeField(_("peak"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    observed = models.PositiveIntegerField(_("observed"), default=0)
+    expected = models.FloatField(_("expected"), default=0.0)
+    p_value = models.FloatField(null=True, blank=True)
+    score = models.FloatField(_("score"), default=0.0)
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "key"], name="unique_alert")]
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("alert")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AlertChannel(models.Model):
+    """Where an organization's alerts go besides the application."""
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        WEBHOOK = "webhook", _("Webhook (Slack, Mattermost, JSON)")
+        MATRIX = "matrix", _("Matrix room (Tchap)")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="alert_channels"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120)
+    target = models.CharField(
+        _("recipients or address"),
+        max_length=1000,
+        help_text=_(
+            "E-mail: addresses separated by commas. Webhook: the https address. "
+            "Matrix: the homeserver address."
+        ),
+    )
+    room = models.CharField(_("Matrix room"), max_length=255, blank=True, default="")
+    secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    kinds = models.JSONField(_("alert kinds"), default=list, blank=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    last_error = models.TextField(blank=True, default="")
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("alert channel")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_secret(self, secret: str) -> None:
+        self.secret_encrypted = encrypt_json({"secret": secret}) if secret else ""
+
+    def get_secret(self) -> str:
+        if not self.secret_encrypted:
+            return ""
+        value: Any = decrypt_json(self.secret_encrypted).get("secret", "")
+        return str(value)
+
+    def wants(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
+
+
+class AlertDelivery(models.Model):
+    """One alert sent (or being sent) to one channel: at most once each."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(AlertChannel, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel"], name="unique_alert_delivery")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.channel_id}"

@@ -1,0 +1,211 @@
+"""Narratives: the organization's items grouped into stories as they arrive, kept in step
+with what analysts name, merge and split."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from beffroi.analysis.narratives import NarrativeClusterer
+from beffroi.analysis.narratives import NarrativeItem as Document
+from beffroi.audit.services import Actor, record, snapshot
+from beffroi.items.models import Item
+from beffroi.organizations.models import Organization
+from beffroi.veille.cursors import advance, cursor_for, new_item_batches
+from beffroi.veille.models import Alert, Narrative, NarrativeItem
+
+ANALYZER = "narratives"
+#: A narrative quiet for this long that gets items again is a resurgence: a story of at
+#: least RESURGENCE_HISTORY items back with a wave of at least RESURGENCE_WAVE.
+QUIET = timedelta(days=3)
+RESURGENCE_HISTORY = 3
+RESURGENCE_WAVE = 2
+
+
+def _clusterer(state: dict[str, Any]) -> NarrativeClusterer:
+    saved = state.get("clusterer")
+    return NarrativeClusterer.from_dict(saved) if saved else NarrativeClusterer()
+
+
+def _document(item: Item) -> Document:
+    return Document(str(item.pk), item.text, item.created_at, item.language)
+
+
+def update_narratives(organization: Organization) -> int:
+    """Cluster the items not yet seen; returns how many joined a narrative."""
+    joined = 0
+    clusterer: NarrativeClusterer | None = None
+    for cursor, batch in new_item_batches(organization, ANALYZER, batch_size=500):
+        if clusterer is None:
+            clusterer = _clusterer(cursor.state)
+        clusterer.add([_document(item) for item in batch])
+        with transaction.atomic():
+            joined += _sync(organization, clusterer)
+            cursor.state = {"clusterer": clusterer.to_dict()}
+            advance(cursor, batch)
+    return joined
+
+
+def _sync(organization: Organization, clusterer: NarrativeClusterer) -> int:
+    """Store the clusterer's narratives: new ones, their items, keywords and dates."""
+    rows = {row.key: row for row in Narrative.objects.filter(organization=organization)}
+    linked = 0
+    for found in clusterer.narratives():
+        ids = [int(item_id) for item_id in found.item_ids]
+        row = rows.get(found.id)
+        if row is not None and row.item_count == len(ids) and row.status == Narrative.Status.ACTIVE:
+            continue
+        if row is None:
+            row = Narrative.objects.create(organization=organization, key=found.id)
+        row.keywords = list(found.keywords)
+        row.representative_ids = [int(i) for i in found.representative_ids]
+        row.first_seen, row.last_seen = found.first_seen, found.last_seen
+        row.item_count = len(ids)
+        row.status = Narrative.Status.ACTIVE
+        row.save()
+        moved = NarrativeItem.objects.filter(item_id__in=ids).exclude(narrative=row)
+        moved.update(narrative=row)
+        have = set(NarrativeItem.objects.filter(narrative=row).values_list("item_id", flat=True))
+        missing = [NarrativeItem(narrative=row, item_id=pk) for pk in ids if pk not in have]
+        NarrativeItem.objects.bulk_create(missing, ignore_conflicts=True)
+        linked += len(missing)
+    return linked
+
+
+def _edit(organization: Organization) -> tuple[Any, NarrativeClusterer]:
+    cursor = cursor_for(organization, ANALYZER)
+    return cursor, _clusterer(cursor.state)
+
+
+def rename(narrative: Narrative, name: str, actor: Actor) -> None:
+    before = snapshot(narrative, ["name"])
+    with transaction.atomic():
+        cursor, clusterer = _edit(narrative.organization)
+        if narrative.key in {n.id for n in clusterer.narratives()}:
+            clusterer.rename(narrative.key, name)
+            cursor.state = {"clusterer": clusterer.to_dict()}
+            cursor.save(update_fields=["state", "updated_at"])
+        narrative.name = name
+        narrative.named_by = actor.user if getattr(actor.user, "is_authenticated", False) else None
+        narrative.save(update_fields=["name", "named_by", "updated_at"])
+        record(
+            actor,
+            "narrative.rename",
+            organization=narrative.organization,
+            obj=narrative,
+            before=before,
+            after=snapshot(narrative, ["name"]),
+        )
+
+
+def merge(source: Narrative, target: Narrative, actor: Actor) -> None:
+    """``source``'s items join ``target``; later items of that story go to ``target``."""
+    organization = source.organization
+    with transaction.atomic():
+        cursor, clusterer = _edit(organization)
+        clusterer.merge(target.key, source.key)
+        NarrativeItem.objects.filter(narrative=source).update(narrative=target)
+        source.status = Narrative.Status.MERGED
+        source.merged_into = target
+        source.item_count = 0
+        source.save(update_fields=["status", "merged_into", "item_count", "updated_at"])
+        cursor.state = {"clusterer": clusterer.to_dict()}
+        cursor.save(update_fields=["state", "updated_at"])
+        _sync(organization, clusterer)
+        record(
+            actor,
+            "narrative.merge",
+            organization=organization,
+            obj=target,
+            after={"merged": source.pk},
+        )
+
+
+def split(narrative: Narrative, item_ids: list[int], name: str, actor: Actor) -> Narrative:
+    """The given items leave ``narrative`` and make a new one."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    organization = narrative.organization
+    members = set(narrative.members.values_list("item_id", flat=True))
+    chosen = [pk for pk in item_ids if pk in members]
+    if not chosen or len(chosen) == len(members):
+        raise ValidationError(_("Tick some of the items, not none and not all."))
+    with transaction.atomic():
+        cursor, clusterer = _edit(organization)
+        created = clusterer.split(narrative.key, [str(pk) for pk in chosen])
+        if name:
+            clusterer.rename(created.id, name)
+        cursor.state = {"clusterer": clusterer.to_dict()}
+        cursor.save(update_fields=["state", "updated_at"])
+        _sync(organization, clusterer)
+        row = Narrative.objects.get(organization=organization, key=created.id)
+        if name:
+            row.name = name
+            row.save(update_fields=["name", "updated_at"])
+        record(
+            actor,
+            "narrative.split",
+            organization=organization,
+            obj=row,
+            after={"from": narrative.pk, "items": chosen},
+        )
+    return row
+
+
+def growth_of(narratives: QuerySet[Narrative], now: datetime | None = None) -> dict[int, int]:
+    """Items of each narrative over the last 24 hours."""
+    since = (now or timezone.now()) - timedelta(hours=24)
+    counts: dict[int, int] = {}
+    for narrative_id in NarrativeItem.objects.filter(
+        narrative__in=narratives, item__created_at__gte=since
+    ).values_list("narrative_id", flat=True):
+        counts[narrative_id] = counts.get(narrative_id, 0) + 1
+    return counts
+
+
+def resurgence_alerts(organization: Organization, now: datetime | None = None) -> list[Alert]:
+    """An alert for each narrative back after :data:`QUIET` without items (once per return)."""
+    now = now or timezone.now()
+    made = []
+    recent = Narrative.objects.filter(
+        organization=organization, status=Narrative.Status.ACTIVE, last_seen__gte=now - QUIET
+    )
+    for narrative in recent:
+        times = sorted(
+            Item.objects.filter(narrative_link__narrative=narrative).values_list(
+                "created_at", flat=True
+            )
+        )
+        for position, (before, after) in enumerate(itertools.pairwise(times), start=1):
+            wave = sum(1 for moment in times[position:] if moment - after < QUIET)
+            if after - before < QUIET or position < RESURGENCE_HISTORY or wave < RESURGENCE_WAVE:
+                continue
+            alert, created = Alert.objects.get_or_create(
+                organization=organization,
+                key=f"resurgence:{narrative.pk}:{after.date().isoformat()}",
+                defaults={
+                    "kind": Alert.Kind.RESURGENCE,
+                    "series": narrative.series,
+                    "title": narrative.label[:300],
+                    "started_at": after,
+                    "observed": wave,
+                    "context": {
+                        "narratives": [narrative.pk],
+                        "items": [
+                            pk
+                            for pk in Item.objects.filter(
+                                narrative_link__narrative=narrative, created_at__gte=after
+                            ).values_list("pk", flat=True)[:50]
+                        ],
+                    },
+                },
+            )
+            if created:
+                made.append(alert)
+    return made

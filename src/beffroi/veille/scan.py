@@ -1,0 +1,58 @@
+"""One veille pass over an organization: every detector, in order, then the alerts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from beffroi.organizations.models import Organization
+from beffroi.veille import alerting, campaigns, claims, identities, narrating, watching
+from beffroi.veille.models import ClaimMatch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanSummary:
+    watch_hits: int = 0
+    claim_matches: int = 0
+    narrated: int = 0
+    campaigns: int = 0
+    impersonators: int = 0
+    alerts: int = 0
+    deliveries: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+
+
+def scan(organization: Organization, now: datetime | None = None) -> ScanSummary:
+    """Bring every finding of ``organization`` up to date with its items.
+
+    Each step reads only what it has not read yet (its cursor) and writes idempotently, so
+    a pass interrupted at any point is finished by the next one, without duplicates.
+    """
+    now = now or timezone.now()
+    summary = ScanSummary()
+    summary.watch_hits = watching.run_watches(organization)
+    matches_before = ClaimMatch.objects.filter(organization=organization).order_by("-pk").first()
+    summary.claim_matches = claims.match_items(organization)
+    summary.narrated = narrating.update_narratives(organization)
+    found_campaigns = campaigns.detect_campaigns(organization, now)
+    summary.campaigns = len(found_campaigns)
+    flags = identities.scan_accounts(organization)
+    summary.impersonators = len(flags)
+    new_matches = ClaimMatch.objects.filter(
+        organization=organization, pk__gt=matches_before.pk if matches_before else 0
+    ).select_related("item", "claim")
+    with transaction.atomic():
+        made = alerting.finding_alerts(organization, found_campaigns, flags, new_matches)
+        made += narrating.resurgence_alerts(organization, now)
+        made += alerting.detect_spike_alerts(organization, now)
+        summary.deliveries = len(alerting.dispatch(made, now))
+    summary.alerts = len(made)
+    summary.alert_ids = [alert.pk for alert in made]
+    log.info("veille scan of %s: %s", organization.slug, summary)
+    return summary

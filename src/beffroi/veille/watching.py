@@ -1,0 +1,94 @@
+"""Watches run over every ingested item: each match is a hit on the watch's timeline."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from beffroi.analysis.watch_query import Watch as WatchSpec
+from beffroi.analysis.watch_query import WatchDocument, WatchQueryError
+from beffroi.items.models import Item
+from beffroi.organizations.models import Organization
+from beffroi.veille.cursors import advance, new_item_batches, reset
+from beffroi.veille.models import Watch, WatchHit
+
+ANALYZER = "watches"
+
+
+def spec_of(watch: Watch) -> WatchSpec:
+    """The watch as the query library knows it; raises WatchQueryError on a bad query."""
+    return WatchSpec(
+        name=watch.name,
+        query=watch.query,
+        languages=tuple(watch.languages),
+        accounts=tuple(watch.accounts),
+        platforms=tuple(watch.platforms),
+    )
+
+
+def document_of(item: Item) -> WatchDocument:
+    return WatchDocument(
+        text=item.text,
+        author_handle=item.author.handle,
+        language=item.language,
+        platform=item.platform,
+        urls=tuple(str(url) for url in item.urls if isinstance(url, str)),
+    )
+
+
+def _compiled(organization: Organization) -> list[tuple[Watch, WatchSpec]]:
+    compiled = []
+    for watch in Watch.objects.filter(organization=organization, enabled=True):
+        try:
+            compiled.append((watch, spec_of(watch)))
+        except WatchQueryError:
+            continue  # the form refuses such a query; one saved before a change is skipped
+    return compiled
+
+
+def run_watches(organization: Organization) -> int:
+    """Match the items no watch has seen yet; returns the number of hits stored."""
+    compiled = _compiled(organization)
+    made = 0
+    for cursor, batch in new_item_batches(organization, ANALYZER):
+        hits = []
+        if compiled:
+            for item in batch:
+                document = document_of(item)
+                hits += [
+                    WatchHit(watch=watch, item=item)
+                    for watch, spec in compiled
+                    if spec.matches(document)
+                ]
+        with transaction.atomic():
+            WatchHit.objects.bulk_create(hits, ignore_conflicts=True)
+            advance(cursor, batch)
+        made += len(hits)
+    return made
+
+
+def rematch(watch: Watch) -> int:
+    """Match one (new or edited) watch against every item of its organization."""
+    spec = spec_of(watch)
+    made = 0
+    with transaction.atomic():
+        WatchHit.objects.filter(watch=watch).delete()
+        items = (
+            Item.objects.filter(organization=watch.organization)
+            .select_related("author")
+            .iterator(chunk_size=2000)
+        )
+        batch: list[WatchHit] = []
+        for item in items:
+            if spec.matches(document_of(item)):
+                batch.append(WatchHit(watch=watch, item=item))
+            if len(batch) >= 1000:
+                WatchHit.objects.bulk_create(batch, ignore_conflicts=True)
+                made, batch = made + len(batch), []
+        WatchHit.objects.bulk_create(batch, ignore_conflicts=True)
+        made += len(batch)
+    return made
+
+
+def forget_all(organization: Organization) -> None:
+    """Every watch is matched again from the first item (used after restoring data)."""
+    reset(organization, ANALYZER)

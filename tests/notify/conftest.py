@@ -1,0 +1,1 @@
+from tests.fakes.alert_receivers import server, smtp_server  # noqa: F401 (fixtures)

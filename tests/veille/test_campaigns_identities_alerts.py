@@ -1,0 +1,125 @@
+"""Campaigns, impersonators and spike alerts found in an organization's items, stored once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from beffroi.veille import alerting, campaigns, identities
+from beffroi.veille.models import (
+    Alert,
+    Campaign,
+    ImpersonationFlag,
+    ProtectedIdentity,
+    Watch,
+    WatchHit,
+)
+
+pytestmark = pytest.mark.django_db
+
+MESSAGE = "Non au parking sur la place du marché ! Signez la pétition et partagez #SauvonsLePlace"
+
+
+def test_copy_paste_campaign_is_found_stored_once_and_grows(
+    org: Any, post: Callable[..., Any]
+) -> None:
+    start = timezone.now() - timedelta(hours=3)
+    for n in range(5):
+        post(MESSAGE, f"acct{n}", start + timedelta(minutes=3 * n))
+    post("Bonne journée à tous, le marché était super ce matin", "other", start)
+    found = campaigns.detect_campaigns(org)
+    assert len(found) == 1
+    campaign = Campaign.objects.get()
+    assert campaign.kind == Campaign.Kind.COPY
+    assert (campaign.account_count, campaign.item_count) == (5, 5)
+    assert "parking" in campaign.shared
+    # Nothing new: nothing is looked at again. A sixth account joins the same campaign.
+    assert campaigns.detect_campaigns(org) == []
+    post(MESSAGE, "acct5", start + timedelta(minutes=30))
+    grown = campaigns.detect_campaigns(org)
+    assert [c.pk for c in grown] == [campaign.pk]
+    campaign.refresh_from_db()
+    assert (campaign.account_count, Campaign.objects.count()) == (6, 1)
+
+
+def test_impersonators_are_flagged_unless_genuine_and_reports_are_ready(
+    org: Any, post: Callable[..., Any]
+) -> None:
+    identity = ProtectedIdentity.objects.create(
+        organization=org, name="Claire Dumas", handles=["claire_dumas"], allowed=["dumas_fanclub"]
+    )
+    post("Bonjour", "claire_dumas", display_name="Claire Dumas")
+    post("Aide de 250 €", "claire_dumas_maire", display_name="Claire Dumas - Maire")
+    post("Vive la maire", "dumas_fanclub", display_name="Claire Dumas fan club")
+    post("Bonjour", "cl4ire_dumas", display_name="Cl4ire Dumas")
+    post("Bonjour", "jean_martin", display_name="Jean Martin")
+    flags = identities.scan_accounts(org)
+    assert {flag.author.handle for flag in flags} == {"claire_dumas_maire", "cl4ire_dumas"}
+    assert identities.scan_accounts(org) == []
+    flag = ImpersonationFlag.objects.get(author__handle="claire_dumas_maire")
+    report = identities.report_text(flag)
+    assert "@claire_dumas_maire" in report and "Claire Dumas" in report
+    assert "claire_dumas" in report  # the official account is named
+    # Found legitimate: the account joins the allow-list and is never flagged again.
+    identities.decide(flag, ImpersonationFlag.Status.ALLOWED, None)
+    identity.refresh_from_db()
+    assert "claire_dumas_maire" in identity.allowed
+    identities.identities_changed(org)
+    ImpersonationFlag.objects.all().delete()
+    assert {f.author.handle for f in identities.scan_accounts(org)} == {"cl4ire_dumas"}
+
+
+def _series(post: Callable[..., Any], now: datetime) -> None:
+    """Three quiet weeks (one post every six hours), then fifteen posts in one night hour."""
+    moment = now - timedelta(days=21)
+    n = 0
+    while moment < now - timedelta(days=2):
+        post(f"eau du robinet, message {n}", f"resident{n % 7}", moment)
+        moment += timedelta(hours=6)
+        n += 1
+    night = (now - timedelta(days=1)).replace(hour=3, minute=5, second=0, microsecond=0)
+    for k in range(15):
+        post(f"l'eau est contaminée ! {k}", f"echo{k}", night + timedelta(minutes=3 * k))
+
+
+def test_a_burst_on_a_watch_raises_one_alert_with_its_context(
+    org: Any, post: Callable[..., Any]
+) -> None:
+    from beffroi.veille import watching
+
+    now = timezone.now()
+    watch = Watch.objects.create(organization=org, name="Eau", query="eau")
+    _series(post, now)
+    watching.run_watches(org)
+    assert WatchHit.objects.filter(watch=watch).count() > 80
+    made = alerting.detect_spike_alerts(org, now)
+    spikes = [a for a in made if a.series == watch.series]
+    assert len(spikes) == 1
+    alert = spikes[0]
+    assert alert.kind == Alert.Kind.SPIKE and alert.title == "Eau"
+    assert alert.observed >= 10 and alert.expected < 3
+    assert len(alert.context["items"]) >= 10
+    assert {handle for handle, _ in alert.context["accounts"]} <= {f"echo{k}" for k in range(15)}
+    # Run again: the same burst is the same alert, updated, never a second one.
+    again = alerting.detect_spike_alerts(org, now)
+    assert [a for a in again if a.series == watch.series] == []
+    assert Alert.objects.filter(series=watch.series).count() == 1
+
+
+def test_quiet_series_raise_no_alert(org: Any, post: Callable[..., Any]) -> None:
+    from beffroi.veille import watching
+
+    now = timezone.now()
+    Watch.objects.create(organization=org, name="Eau", query="eau")
+    moment = now - timedelta(days=21)
+    n = 0
+    while moment < now:
+        post(f"eau du robinet {n}", f"r{n % 5}", moment)
+        moment += timedelta(hours=5)
+        n += 1
+    watching.run_watches(org)
+    assert alerting.detect_spike_alerts(org, now) == []
