@@ -108,6 +108,41 @@ def _charter_urls(org: Any) -> list[str]:
     ]
 
 
+def _veille_urls(org: Any) -> list[str]:
+    """The veille pages, after a scan of the demo town (so that every list has rows)."""
+    from beffroi.veille.models import Alert, Campaign, ImpersonationFlag, Narrative, Watch
+    from beffroi.veille.scan import scan
+
+    scan(org)
+    slug = org.slug
+
+    def url(name: str, obj: Any = None) -> str:
+        return reverse(f"veille:{name}", args=[slug] if obj is None else [slug, obj.pk])
+
+    return [
+        url("dashboard"),
+        url("alerts"),
+        url("alert", Alert.objects.filter(organization=org, kind="spike").first()),
+        url("watches"),
+        url("watch", Watch.objects.filter(organization=org).first()),
+        url("watch_create"),
+        url("narratives"),
+        url("narrative", Narrative.objects.filter(organization=org).first()),
+        url("claims"),
+        url("claim_matches"),
+        url("claim_create"),
+        url("claims_import"),
+        url("campaigns"),
+        url("campaign", Campaign.objects.filter(organization=org).first()),
+        url("identities"),
+        url("identity_create"),
+        url("impersonators"),
+        url("impersonator", ImpersonationFlag.objects.filter(organization=org).first()),
+        url("channels"),
+        url("channel_create"),
+    ]
+
+
 def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any]) -> None:
     context, base = page
     slug = town["org"].slug
@@ -135,6 +170,7 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
         reverse("organizations:audit", args=[slug]),
         reverse("accounts:profile"),
         *_charter_urls(town["org"]),
+        *_veille_urls(town["org"]),
     ]
     for url in urls:
         problems += audit(tab, base + url)

@@ -177,6 +177,10 @@ class ChannelForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 class ClaimForm(forms.ModelForm):  # type: ignore[type-arg]
+    url = forms.URLField(
+        label=_("fact-check address"), max_length=1000, required=False, assume_scheme="https"
+    )
+
     class Meta:
         model = CheckedClaim
         fields = [

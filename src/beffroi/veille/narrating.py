@@ -108,8 +108,12 @@ def merge(source: Narrative, target: Narrative, actor: Actor) -> None:
     organization = source.organization
     with transaction.atomic():
         cursor, clusterer = _edit(organization)
-        clusterer.merge(target.key, source.key)
+        known = {n.id for n in clusterer.narratives()}
+        if {target.key, source.key} <= known:
+            clusterer.merge(target.key, source.key)
         NarrativeItem.objects.filter(narrative=source).update(narrative=target)
+        target.item_count = target.members.count()
+        target.save(update_fields=["item_count", "updated_at"])
         source.status = Narrative.Status.MERGED
         source.merged_into = target
         source.item_count = 0
@@ -138,13 +142,18 @@ def split(narrative: Narrative, item_ids: list[int], name: str, actor: Actor) ->
         raise ValidationError(_("Tick some of the items, not none and not all."))
     with transaction.atomic():
         cursor, clusterer = _edit(organization)
-        created = clusterer.split(narrative.key, [str(pk) for pk in chosen])
-        if name:
-            clusterer.rename(created.id, name)
-        cursor.state = {"clusterer": clusterer.to_dict()}
-        cursor.save(update_fields=["state", "updated_at"])
-        _sync(organization, clusterer)
-        row = Narrative.objects.get(organization=organization, key=created.id)
+        if narrative.key in {n.id for n in clusterer.narratives()}:
+            created = clusterer.split(narrative.key, [str(pk) for pk in chosen])
+            if name:
+                clusterer.rename(created.id, name)
+            cursor.state = {"clusterer": clusterer.to_dict()}
+            cursor.save(update_fields=["state", "updated_at"])
+            _sync(organization, clusterer)
+            row = Narrative.objects.get(organization=organization, key=created.id)
+        else:
+            # A narrative the clusterer does not hold (its state was reset): split in the
+            # database only; new items will not follow it.
+            row = _split_stored(narrative, chosen)
         if name:
             row.name = name
             row.save(update_fields=["name", "updated_at"])
@@ -155,6 +164,25 @@ def split(narrative: Narrative, item_ids: list[int], name: str, actor: Actor) ->
             obj=row,
             after={"from": narrative.pk, "items": chosen},
         )
+    return row
+
+
+def _split_stored(narrative: Narrative, chosen: list[int]) -> Narrative:
+    import uuid
+
+    moved = Item.objects.filter(pk__in=chosen)
+    times = list(moved.values_list("created_at", flat=True))
+    row = Narrative.objects.create(
+        organization=narrative.organization,
+        key=f"split-{uuid.uuid4().hex[:12]}",
+        keywords=list(narrative.keywords),
+        item_count=len(chosen),
+        first_seen=min(times),
+        last_seen=max(times),
+    )
+    NarrativeItem.objects.filter(narrative=narrative, item_id__in=chosen).update(narrative=row)
+    narrative.item_count = narrative.members.count()
+    narrative.save(update_fields=["item_count", "updated_at"])
     return row
 
 

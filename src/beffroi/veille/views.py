@@ -414,7 +414,11 @@ def channel_test(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.ANALYZE)
 def watches(request: HttpRequest) -> HttpResponse:
-    found = Watch.objects.filter(organization=_org(request)).annotate(hit_count=Count("hits"))
+    found = (
+        Watch.objects.filter(organization=_org(request))
+        .annotate(hit_count=Count("hits"))
+        .order_by("name")
+    )
     if _wants_csv(request):
         return stream_csv(
             [
@@ -662,8 +666,10 @@ def narrative_split(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.ANALYZE)
 def claims(request: HttpRequest) -> HttpResponse:
-    found = CheckedClaim.objects.filter(organization=_org(request)).annotate(
-        match_count=Count("matches")
+    found = (
+        CheckedClaim.objects.filter(organization=_org(request))
+        .annotate(match_count=Count("matches"))
+        .order_by("-created_at", "-id")
     )
     query = request.GET.get("q", "").strip()
     if query:
@@ -991,9 +997,12 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.ANALYZE)
 def identities_list(request: HttpRequest) -> HttpResponse:
-    found = ProtectedIdentity.objects.filter(organization=_org(request)).annotate(
-        open_flags=Count("flags", filter=Q(flags__status=ImpersonationFlag.Status.OPEN))
+    found = (
+        ProtectedIdentity.objects.filter(organization=_org(request))
+        .annotate(open_flags=Count("flags", filter=Q(flags__status=ImpersonationFlag.Status.OPEN)))
+        .order_by("name")
     )
+
     return _render(request, "identities.html", {"identities": found})
 
 
