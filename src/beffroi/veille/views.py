@@ -295,6 +295,14 @@ def alert_acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 # --- alert channels ----------------------------------------------------------------------
 
 
+def _delete(request: HttpRequest, model: Any, pk: int, event: str, back: str) -> HttpResponse:
+    """Delete one object of the organization, with its audit event, and go back to the list."""
+    obj = get_object_or_404(model, organization=_org(request), pk=pk)
+    record(_actor(request), event, organization=_org(request), obj=obj, before=snapshot(obj))
+    obj.delete()
+    return redirect(back, org_slug=_org(request).slug)
+
+
 @org_view(Capability.MANAGE)
 def channels(request: HttpRequest) -> HttpResponse:
     return _render(
@@ -372,16 +380,7 @@ def channel_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @org_view(Capability.MANAGE)
 @require_POST
 def channel_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    channel = get_object_or_404(AlertChannel, organization=_org(request), pk=pk)
-    record(
-        _actor(request),
-        "alert_channel.delete",
-        organization=_org(request),
-        obj=channel,
-        before=snapshot(channel),
-    )
-    channel.delete()
-    return redirect("veille:channels", org_slug=_org(request).slug)
+    return _delete(request, AlertChannel, pk, "alert_channel.delete", "veille:channels")
 
 
 @org_view(Capability.MANAGE)
@@ -477,16 +476,7 @@ def watch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @org_view(Capability.ANALYZE)
 @require_POST
 def watch_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    watch = get_object_or_404(Watch, organization=_org(request), pk=pk)
-    record(
-        _actor(request),
-        "watch.delete",
-        organization=_org(request),
-        obj=watch,
-        before=snapshot(watch),
-    )
-    watch.delete()
-    return redirect("veille:watches", org_slug=_org(request).slug)
+    return _delete(request, Watch, pk, "watch.delete", "veille:watches")
 
 
 @org_view(Capability.ANALYZE)
@@ -762,17 +752,9 @@ def claim_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @org_view(Capability.ANALYZE)
 @require_POST
 def claim_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    claim = get_object_or_404(CheckedClaim, organization=_org(request), pk=pk)
-    record(
-        _actor(request),
-        "claim.delete",
-        organization=_org(request),
-        obj=claim,
-        before=snapshot(claim),
-    )
-    claim.delete()
+    response = _delete(request, CheckedClaim, pk, "claim.delete", "veille:claims")
     claim_services.library_changed(_org(request))
-    return redirect("veille:claims", org_slug=_org(request).slug)
+    return response
 
 
 @org_view(Capability.ANALYZE)
@@ -1037,16 +1019,7 @@ def identity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @org_view(Capability.ANALYZE)
 @require_POST
 def identity_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    identity = get_object_or_404(ProtectedIdentity, organization=_org(request), pk=pk)
-    record(
-        _actor(request),
-        "protected_identity.delete",
-        organization=_org(request),
-        obj=identity,
-        before=snapshot(identity),
-    )
-    identity.delete()
-    return redirect("veille:identities", org_slug=_org(request).slug)
+    return _delete(request, ProtectedIdentity, pk, "protected_identity.delete", "veille:identities")
 
 
 @org_view(Capability.ANALYZE)
