@@ -109,10 +109,13 @@ def _index(organization: Organization) -> tuple[ClaimIndex, list[int]] | None:
 
 def match_items(organization: Organization) -> int:
     """Match every item not yet looked at against the library; returns the matches made."""
-    built = _index(organization)
     made = 0
+    built: tuple[ClaimIndex, list[int]] | None = None
     for cursor, batch in new_item_batches(organization, ANALYZER, batch_size=500):
         candidates = [item for item in batch if len(item.text.strip()) >= MIN_CHARS]
+        # Built on the first batch only: a scan with nothing new never loads the encoder.
+        if built is None and candidates:
+            built = _index(organization)
         with transaction.atomic():
             if built is not None and candidates:
                 made += _store_matches(organization, built, candidates)
