@@ -6,10 +6,12 @@ What a sync brings back, in this order, each stage in batches of one API page:
    ``status_context``, so that a MESSAGE carries its thread (it runs first for that reason);
 2. the connected account's own statuses (posts, and its own replies);
 3. the replies under its recent statuses (``status_context(...).descendants``);
-4. the statuses that mention it (``notifications(types=["mention"])``).
+4. the statuses that mention it (``notifications(types=["mention"])``);
+5. when the ``hashtags`` setting lists tags, the public statuses of other accounts with each
+   tag (``timeline_hashtag``, ``GET /api/v1/timelines/tag/:hashtag``), as POSTs.
 
 Cursor: a JSON dict ``{"account_id", "conversations_since_id", "statuses_since_id",
-"mentions_since_id"}``. Each ``*_since_id`` is the newest id of its stream already yielded
+"mentions_since_id"}``, plus ``"tag_<name>_since_id"`` for each listened hashtag. Each ``*_since_id`` is the newest id of its stream already yielded
 (for conversations, the id of their last status, which is how Mastodon pages them); the next
 sync asks for what is newer with ``min_id`` and walks forward with the ``Link: rel="prev"``
 pages, so every batch is strictly newer than the one before and its cursor can be stored as
@@ -27,6 +29,12 @@ stage 4 as a MENTION (or a MESSAGE when direct). Within one sync an item is yiel
 after a crash between stage 1 and the others, the resumed sync may meet those DMs again in
 stages 2 and 4 (harmless for the same reason).
 
+Hashtags (the ``hashtags`` setting: names separated by spaces or commas, a leading ``#``
+allowed) are normalised to their casefolded form and deduplicated. Each tag is its own stream
+with its own cursor key, so a tag added later gets its own first sync of ``history_days``.
+The account's own statuses, and statuses already yielded by an earlier stage or tag of the
+same sync, are skipped; a status carrying two listened tags is yielded once per sync.
+
 Kinds: an own status is a POST (a REPLY when it answers something); a reply whose parent is
 the thread's root is a COMMENT, deeper ones are REPLY; direct-visibility statuses are MESSAGE.
 """
@@ -36,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -92,6 +101,10 @@ _LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _VISIBILITY_RANK = {"public": 0, "unlisted": 1, "private": 2, "direct": 3}
 _MEDIA_KINDS = {"image": "image", "gifv": "video", "video": "video", "audio": "audio"}
 _METRICS = ("replies_count", "reblogs_count", "favourites_count")
+#: Mastodon's hashtag names: word characters (a middle dot or ZWNJ allowed between them) and
+#: not only digits.
+_HASHTAG_NAME = re.compile(r"(?=.*[^\W\d])\w+(?:[\u00b7\u200c]+\w+)*")
+_HASHTAG_SEPARATORS = re.compile(r"[\s,]+")
 
 _BLOCK_TAGS = frozenset(
     {"p", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "div"}
@@ -269,6 +282,34 @@ def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
     return number
 
 
+def parse_hashtags(value: Any) -> tuple[str, ...]:
+    """The ``hashtags`` setting as distinct casefolded names without ``#``, in order.
+
+    Names are separated by spaces or commas; a ConfigurationError names an invalid one.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, str):
+        raise ConfigurationError("Mastodon: 'hashtags' must be text (tags separated by spaces).")
+    tags: list[str] = []
+    for word in _HASHTAG_SEPARATORS.split(value):
+        name = word.lstrip("#\uff03").casefold()
+        if not word:
+            continue
+        if not _HASHTAG_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"Mastodon: '{word[:50]}' is not a valid hashtag for 'hashtags': use letters, "
+                "digits and underscores (not only digits), separated by spaces or commas."
+            )
+        if name not in tags:
+            tags.append(name)
+    return tuple(tags)
+
+
+def _tag_key(tag: str) -> str:
+    return f"tag_{tag}_since_id"
+
+
 def normalise_base_url(value: str) -> str:
     """``https://host[:port]`` of an instance, or a ConfigurationError saying what is wrong."""
     raw = value.strip()
@@ -305,7 +346,13 @@ class MastodonConnector(Connector):
     platform: ClassVar[str] = "mastodon"
     label: ClassVar[str] = "Mastodon"
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
-        {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.MENTIONS, FetchKind.MESSAGES}
+        {
+            FetchKind.OWN_POSTS,
+            FetchKind.COMMENTS,
+            FetchKind.MENTIONS,
+            FetchKind.MESSAGES,
+            FetchKind.SEARCH,
+        }
     )
     actions: ClassVar[frozenset[Action]] = frozenset(
         {Action.REPLY, Action.DELETE, Action.PUBLISH, Action.REPORT}
@@ -330,6 +377,11 @@ class MastodonConnector(Connector):
             required=False,
             default=str(DEFAULT_REPLIES_DAYS),
         ),
+        "hashtags": Option(
+            label="Hashtags to listen to",
+            required=False,
+            help="Public posts with these hashtags, separated by spaces or commas (without #)",
+        ),
     }
 
     def __init__(
@@ -345,6 +397,7 @@ class MastodonConnector(Connector):
         self.host = urlsplit(self.base_url).netloc
         self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
         self.replies_days = _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        self.hashtags = parse_hashtags(settings.get("hashtags"))
         self.page_size = page_size
         self._token = str(credentials["access_token"]).strip()
         self._client = Mastodon(
@@ -364,11 +417,12 @@ class MastodonConnector(Connector):
 
     @classmethod
     def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
-        """Required options, a usable instance address and whole numbers of days."""
+        """Required options, a usable instance address, whole numbers of days, valid tags."""
         super().validate_options(settings, credentials)
         normalise_base_url(str(settings["base_url"]))
         _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
         _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        parse_hashtags(settings.get("hashtags"))
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -584,7 +638,7 @@ class MastodonConnector(Connector):
     # --- fetch -----------------------------------------------------------------------------
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
-        """Direct messages, own statuses, replies, then mentions (see the module docstring)."""
+        """Direct messages, own statuses, replies, mentions, then hashtags (module docstring)."""
         self._me = None  # verify the token, and whose it is, at every sync
         own_id = self._own_id()
         state: CursorState = {
@@ -633,6 +687,35 @@ class MastodonConnector(Connector):
             entry_date=lambda notification: notification.get("created_at"),
             to_items=lambda page: self._mention_items(page, seen),
         )
+        for tag in self.hashtags:
+            yield from self._hashtag_stream(tag, own_id, state, seen)
+
+    def _hashtag_stream(
+        self, tag: str, own_id: str, state: CursorState, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        """The public statuses of other accounts tagged ``tag``, under ``tag_<tag>_since_id``."""
+        yield from self._stream(
+            state,
+            _tag_key(tag),
+            f"listing the statuses tagged #{tag}",
+            lambda **kw: self._client.timeline_hashtag(tag, **kw),
+            entry_id=lambda status: _id_of(status.get("id")),
+            entry_date=lambda status: status.get("created_at"),
+            to_items=lambda page: self._tagged_items(page, own_id, seen),
+        )
+
+    def _tagged_items(self, page: list[Any], own_id: str, seen: set[str]) -> list[NormalizedItem]:
+        items = []
+        for status in page:
+            account = status.get("account")
+            author = _id_of(account.get("id")) if isinstance(account, Mapping) else None
+            if status.get("reblog") or author == own_id:
+                continue
+            item = self.map_item(status, ItemKind.POST)
+            if item.platform_id not in seen:
+                seen.add(item.platform_id)
+                items.append(item)
+        return items
 
     def _stream(
         self,

@@ -63,6 +63,7 @@ class WatchIn(Schema):
     platforms: list[str] = []
     sensitivity: float = Field(0.5, ge=0, le=1)
     alerts_enabled: bool = True
+    listen: bool = Field(False, description="Follow the query's #hashtags on Mastodon.")
 
 
 class WatchOut(WatchIn):
@@ -237,7 +238,7 @@ def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
     if Watch.objects.filter(organization=org, name=payload.name).exists():
         raise ValidationError({"name": ["A watch of this name exists."]})
     watch = Watch.objects.create(organization=org, **payload.dict())
-    watching.rematch(watch)
+    watching.watch_saved(watch)
     record(actor(request), "watch.save", organization=org, obj=watch, after=snapshot(watch))
     return 201, watch
 

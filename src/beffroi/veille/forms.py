@@ -85,7 +85,7 @@ class WatchForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Watch
-        fields = ["name", "query", "sensitivity", "alerts_enabled", "enabled"]
+        fields = ["name", "query", "sensitivity", "alerts_enabled", "listen", "enabled"]
         widgets = {"query": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -42,6 +42,14 @@ class Watch(models.Model):
         ),
     )
     alerts_enabled = models.BooleanField(_("spike alerts"), default=True)
+    listen = models.BooleanField(
+        _("listen on the platforms"),
+        default=False,
+        help_text=_(
+            "The query's #hashtags are also followed on the organization's Mastodon accounts: "
+            "public posts that do not mention the organization come in too."
+        ),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -254,7 +262,10 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
 
     def __str__(self) -> str:
-        return self.name or self.shared[:80] or self.get_kind_display()
+        from django.utils.text import Truncator
+
+        first_line = self.shared.strip().splitlines()[0] if self.shared.strip() else ""
+        return self.name or Truncator(first_line).chars(100) or str(self.get_kind_display())
 
 
 class ProtectedIdentity(models.Model):

@@ -461,7 +461,7 @@ def watch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         form,
         "watch_form.html",
         "watch.save",
-        on_saved=watching.rematch,
+        on_saved=watching.watch_saved,
         extra=_form_page(request, watch, _("Watch"), "veille:watches", "watches"),
     )
     if isinstance(result, HttpResponse):
@@ -476,7 +476,9 @@ def watch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @org_view(Capability.ANALYZE)
 @require_POST
 def watch_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    return _delete(request, Watch, pk, "watch.delete", "veille:watches")
+    response = _delete(request, Watch, pk, "watch.delete", "veille:watches")
+    watching.sync_listening(_org(request))
+    return response
 
 
 @org_view(Capability.ANALYZE)

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from beffroi.analysis.watch_query import Watch as WatchSpec
 from beffroi.analysis.watch_query import WatchDocument, WatchQueryError
+from beffroi.audit.services import Actor, record
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import advance, new_item_batches, reset
@@ -92,3 +93,53 @@ def rematch(watch: Watch) -> int:
 def forget_all(organization: Organization) -> None:
     """Every watch is matched again from the first item (used after restoring data)."""
     reset(organization, ANALYZER)
+
+
+#: Platforms whose connectors follow hashtags for the watches.
+LISTENING_PLATFORMS = ("mastodon",)
+
+
+def listened_hashtags(organization: Organization) -> list[str]:
+    """The #hashtags of the organization's enabled watches that listen on the platforms."""
+    tags: set[str] = set()
+    for watch in Watch.objects.filter(organization=organization, enabled=True, listen=True):
+        try:
+            parsed = spec_of(watch).parsed
+        except WatchQueryError:
+            continue
+        if parsed is not None:
+            tags |= {term[1:].casefold() for term in parsed.terms() if term.startswith("#")}
+    return sorted(tags)
+
+
+def sync_listening(organization: Organization) -> list[str]:
+    """Give the organization's Mastodon accounts the hashtags its watches listen to; the
+    next sync of each account fetches their public timelines."""
+    from beffroi.sources.models import Source
+
+    tags = listened_hashtags(organization)
+    value = " ".join(tags)
+    for source in Source.objects.filter(
+        organization=organization,
+        platform__in=LISTENING_PLATFORMS,
+        kind__in=(Source.Kind.ACCOUNT, Source.Kind.WATCH),
+    ):
+        before = dict(source.settings or {})
+        if before.get("hashtags", "") != value:
+            source.settings = {**before, "hashtags": value}
+            source.save(update_fields=["settings"])
+            record(
+                Actor.system("veille"),
+                "source.update",
+                organization=organization,
+                obj=source,
+                before={"settings": before},
+                after={"settings": source.settings},
+            )
+    return tags
+
+
+def watch_saved(watch: Watch) -> None:
+    """A watch was created or edited: it looks at every item, and listens where it should."""
+    rematch(watch)
+    sync_listening(watch.organization)
