@@ -2,16 +2,20 @@
 
 Endpoints: ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/accounts/:id/statuses``,
 ``GET /api/v1/statuses/:id``, ``GET /api/v1/statuses/:id/context``,
-``GET /api/v1/notifications``, ``GET /api/v1/conversations``, ``POST /api/v1/statuses``,
+``GET /api/v1/notifications``, ``GET /api/v1/conversations``,
+``GET /api/v1/timelines/tag/:hashtag`` (public statuses whose ``tags`` hold the hashtag,
+case-insensitively; ``local``, ``remote``, ``only_media``, ``any[]``, ``all[]``, ``none[]``),
+``GET /api/v2/instance`` (what Mastodon.py reads before a timeline), ``POST /api/v1/statuses``,
 ``DELETE /api/v1/statuses/:id`` and ``POST /api/v1/reports``. Lists paginate like Mastodon:
 newest first, ``max_id``/``since_id``/``min_id``/``limit`` (capped at ``max_limit``), a
 ``Link`` header with ``rel="next"`` (``max_id``, only when the page is full) and ``rel="prev"``
 (``min_id``, when the page is not empty). Ids are snowflakes (milliseconds << 16 | sequence)
 for accounts and statuses, serial numbers for notifications, conversations and reports.
-Every answer carries ``X-RateLimit-Limit/Remaining/Reset``.
+Every answer carries ``X-RateLimit-Limit/Remaining/Reset``. A status's ``tags`` are the
+``#words`` of its text (plus the ``tags`` given to :meth:`add_status`), lowercased.
 
 Failure switches: :meth:`revoke_token` (401), :meth:`rate_limit` (429 for the next N
-requests), :meth:`not_found` (404 for one status), :meth:`malformed` (invalid JSON for a path),
+requests, or the next N to a path prefix), :meth:`not_found` (404 for one status), :meth:`malformed` (invalid JSON for a path),
 :meth:`truncate` (a body cut short of its Content-Length), :meth:`server_error` (5xx for a
 path), :meth:`fail_after` (every request after the next K fails: a crash mid-sync) and
 :meth:`heal` (clear them all). :attr:`requests` records what was asked.
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 DEFAULT_TOKEN = "fake-token-5f1d0c7e9a"
 UNAUTHORIZED = {"error": "The access token is invalid"}
@@ -82,6 +86,7 @@ class _Failures:
     revoked: bool = False
     rate_limited: int = 0
     rate_reset_in: float = 60.0
+    rate_limited_path: str | None = None
     not_found: set[str] = field(default_factory=set)
     malformed: dict[str, bytes] = field(default_factory=dict)
     truncated: set[str] = field(default_factory=set)
@@ -169,11 +174,15 @@ class FakeMastodon:
         with self.lock:
             self.failures.revoked = True
 
-    def rate_limit(self, requests: int = 1, *, reset_in: float = 60.0) -> None:
-        """The next ``requests`` requests answer 429; the window resets ``reset_in`` s later."""
+    def rate_limit(
+        self, requests: int = 1, *, reset_in: float = 60.0, path_prefix: str | None = None
+    ) -> None:
+        """The next ``requests`` requests (to ``path_prefix`` when given) answer 429; the
+        window resets ``reset_in`` s later."""
         with self.lock:
             self.failures.rate_limited = requests
             self.failures.rate_reset_in = reset_in
+            self.failures.rate_limited_path = path_prefix
 
     def not_found(self, status_id: str) -> None:
         """Requests naming ``status_id`` in their path answer 404 (it was deleted)."""
@@ -284,12 +293,14 @@ class FakeMastodon:
         spoiler_text: str = "",
         reblogs: int = 0,
         favourites: int = 0,
+        tags: Iterable[str] = (),
     ) -> dict[str, Any]:
         """Store a status as if it had been posted (``account`` defaults to the logged-in one).
 
         Like Mastodon's apps, a reply or a direct message from someone else mentions the
         logged-in account; mentioning it creates a ``mention`` notification, and a direct
-        status joins (or starts) a conversation.
+        status joins (or starts) a conversation. ``tags`` adds hashtags to those of the text
+        (for a status given as ``content_html``).
         """
         with self.lock:
             author = self.accounts[str((account or self.me)["id"])]
@@ -325,6 +336,7 @@ class FakeMastodon:
                 "media": [self._media(m) for m in media],
                 "language": language,
                 "spoiler_text": spoiler_text,
+                "tags": sorted({*_tags_of(text), *(t.lstrip("#").lower() for t in tags)}),
                 "reblogs_count": reblogs,
                 "favourites_count": favourites,
                 "deleted": False,
@@ -447,9 +459,7 @@ class FakeMastodon:
                 and not s["deleted"]
                 and s["visibility"] != "direct"
             ]
-            tags = sorted(
-                {t.group(1).lower() for t in map(_HASHTAG.match, record["text"].split()) if t}
-            )
+            tags = record["tags"]
             own = record["account_id"] == self.me["id"]
             host = author["url"].split("/@")[0]
             entity: dict[str, Any] = {
@@ -670,7 +680,69 @@ class FakeMastodon:
             return 200, ([self._conversation(c, last) for c, last in page], link)
         if method == "POST" and path == "/api/v1/reports":
             return self._report(body)
+        match = re.fullmatch(r"/api/v1/timelines/tag/([^/]+)", path)
+        if method == "GET" and match:
+            return self._tag_timeline(path, unquote(match.group(1)), query)
+        if method == "GET" and path == "/api/v2/instance":
+            return 200, self._instance()
         return 404, NOT_FOUND
+
+    def _tag_timeline(self, path: str, tag: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """Public statuses tagged ``tag`` (and ``any[]``, ``all[]``, not ``none[]``)."""
+
+        def names(key: str) -> set[str]:
+            return {v.lstrip("#").casefold() for v in query.get(key, []) if v}
+
+        wanted = {tag.lstrip("#").casefold(), *names("any[]")}
+        required, excluded = names("all[]"), names("none[]")
+        chosen = []
+        for record in self.statuses.values():
+            tags = {t.casefold() for t in record["tags"]}
+            if record["deleted"] or record["visibility"] != "public":
+                continue
+            if not tags & wanted or not required <= tags or tags & excluded:
+                continue
+            remote = "@" in self.accounts[record["account_id"]]["acct"]
+            if (_truthy(query, "local") and remote) or (_truthy(query, "remote") and not remote):
+                continue
+            if _truthy(query, "only_media") and not record["media"]:
+                continue
+            chosen.append(record)
+        entries = [(int(s["id"]), s["id"]) for s in chosen]
+        keep = ("local", "remote", "only_media", "any[]", "all[]", "none[]")
+        page, link = self.paginate(path, query, entries, keep)
+        return 200, ([self.status(i) for i in page], link)
+
+    def _instance(self) -> dict[str, Any]:
+        """A minimal InstanceV2 entity: every timeline open to authenticated users."""
+        feeds = {"local": "public", "remote": "public"}
+        return {
+            "domain": self.domain,
+            "title": self.domain,
+            "version": "4.5.0",
+            "source_url": "https://github.com/mastodon/mastodon",
+            "description": "",
+            "usage": {"users": {"active_month": len(self.accounts)}},
+            "thumbnail": {"url": f"https://files.{self.domain}/site_uploads/thumbnail.png"},
+            "languages": ["fr"],
+            "configuration": {
+                "urls": {"streaming": f"wss://{self.domain}"},
+                "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+                "statuses": {
+                    "max_characters": 500,
+                    "max_media_attachments": 4,
+                    "characters_reserved_per_url": 23,
+                },
+                "timelines_access": {
+                    "live_feeds": dict(feeds),
+                    "hashtag_feeds": dict(feeds),
+                    "trending_link_feeds": dict(feeds),
+                },
+            },
+            "registrations": {"enabled": False, "approval_required": False, "message": None},
+            "contact": {"email": f"admin@{self.domain}", "account": None},
+            "rules": [],
+        }
 
     def _context(self, record: dict[str, Any]) -> dict[str, Any]:
         ancestors: list[dict[str, Any]] = []
@@ -755,6 +827,11 @@ class FakeMastodon:
         return 200, report
 
 
+def _tags_of(text: str) -> list[str]:
+    """The hashtags of a status's text, lowercased, as Mastodon stores them."""
+    return sorted({t.group(1).lower() for t in map(_HASHTAG.match, text.split()) if t})
+
+
 def _truthy(query: dict[str, list[str]], name: str) -> bool:
     return query.get(name, ["false"])[0].lower() in ("1", "true")
 
@@ -831,7 +908,10 @@ class _Handler(BaseHTTPRequestHandler):
                     self._send(failures.fail_status, {"error": "Service Unavailable"})
                     return
                 failures.fail_after -= 1
-            if failures.rate_limited > 0:
+            limited_path = failures.rate_limited_path
+            if failures.rate_limited > 0 and (
+                limited_path is None or path.startswith(limited_path)
+            ):
                 failures.rate_limited -= 1
                 reset = datetime.now(UTC) + timedelta(seconds=failures.rate_reset_in)
                 self._send(

@@ -96,7 +96,10 @@ def test_listening_watches_give_their_hashtags_to_the_mastodon_accounts(org: Any
     )
     imports = Source.objects.create(organization=org, name="CSV", platform="file", kind="import")
     water = Watch.objects.create(
-        organization=org, name="Eau", query="(#EauSaintAubin OR eau) -piscine", listen=True
+        organization=org,
+        name="Eau",
+        query="(#EauSaintAubin OR #eau* OR eau) -piscine",  # a wildcard tag is not listenable
+        listen=True,
     )
     Watch.objects.create(organization=org, name="Quiet", query="#Marché", listen=False)
     watching.watch_saved(water)

@@ -37,6 +37,8 @@ CONNECTOR_STRINGS = (
     gettext_noop("Days of history on the first sync"),
     gettext_noop("Days during which replies to a post are re-checked"),
     gettext_noop("File import"),
+    gettext_noop("Hashtags to listen to"),
+    gettext_noop("Public posts with these hashtags, separated by spaces or commas (without #)"),
 )
 
 

@@ -109,7 +109,18 @@ def listened_hashtags(organization: Organization) -> list[str]:
             continue
         if parsed is not None:
             tags |= {term[1:].casefold() for term in parsed.terms() if term.startswith("#")}
-    return sorted(tags)
+    return sorted(tag for tag in tags if _listenable(tag))
+
+
+def _listenable(tag: str) -> bool:
+    """Whether the platforms accept the hashtag (a wildcard or a hyphen they do not)."""
+    from beffroi.connectors.base import ConfigurationError
+    from beffroi.connectors.mastodon import parse_hashtags
+
+    try:
+        return bool(parse_hashtags(tag))
+    except ConfigurationError:
+        return False
 
 
 def sync_listening(organization: Organization) -> list[str]:
