@@ -104,10 +104,18 @@ def test_a_burst_on_a_watch_raises_one_alert_with_its_context(
     assert alert.observed >= 10 and alert.expected < 3
     assert len(alert.context["items"]) >= 10
     assert {handle for handle, _ in alert.context["accounts"]} <= {f"echo{k}" for k in range(15)}
-    # Run again: the same burst is the same alert, updated, never a second one.
+    # Nothing new: the series are not read again.
+    assert alerting.detect_spike_alerts(org, now) == []
+    # A late post lands in the burst's hour: the series are read again, and the same burst
+    # is the same alert, updated, never a second one.
+    late = post("l'eau, encore", "echo99", alert.started_at + timedelta(minutes=1))
+    watching.run_watches(org)
+    assert WatchHit.objects.filter(watch=watch, item=late).exists()
     again = alerting.detect_spike_alerts(org, now)
     assert [a for a in again if a.series == watch.series] == []
     assert Alert.objects.filter(series=watch.series).count() == 1
+    alert.refresh_from_db()
+    assert alert.observed >= 16
 
 
 def test_quiet_series_raise_no_alert(org: Any, post: Callable[..., Any]) -> None:

@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from beffroi.analysis.spikes import SpikeAlert, SpikeConfig, detect_spikes
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
+from beffroi.veille.cursors import cursor_for
 from beffroi.veille.models import (
     Alert,
     AlertChannel,
@@ -113,6 +114,14 @@ def detect_spike_alerts(organization: Organization, now: datetime | None = None)
     # Only whole buckets, on the hour: the hour under way is not over yet.
     end = now.replace(minute=0, second=0, microsecond=0)
     since = end - HISTORY
+    cursor = cursor_for(organization, "spikes")
+    newest = Item.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"] or 0
+    late = Item.objects.filter(
+        organization=organization, pk__gt=cursor.last_item_id, created_at__lt=end
+    ).exists()
+    if cursor.state.get("end") == end.isoformat() and not late:
+        # No bucket has closed and no item landed in a closed one since the last look.
+        return []
     created = []
     for series in series_of(organization, since):
         times = list(
@@ -127,6 +136,10 @@ def detect_spike_alerts(organization: Organization, now: datetime | None = None)
             alert = _store_spike(organization, series, spike)
             if alert is not None:
                 created.append(alert)
+    # Recorded once the look is over: a look cut short is done again by the next scan.
+    cursor.last_item_id = newest
+    cursor.state = {"end": end.isoformat()}
+    cursor.save(update_fields=["last_item_id", "state", "updated_at"])
     return created
 
 
