@@ -19,7 +19,7 @@ from beffroi.veille.models import Campaign
 ANALYZER = "campaigns"
 #: Campaigns are bursts: items older than the new ones by more than this are not looked at
 #: again (a campaign already stored still grows when its posts are matched).
-OVERLAP = timedelta(days=2)
+OVERLAP = timedelta(hours=24)
 #: The first look at an organization with years of imported history stops here.
 MAX_HISTORY = timedelta(days=90)
 #: Posts further apart than this are not "at the same moment" for co-links and co-posts.
@@ -52,11 +52,15 @@ def _posts(organization: Organization, since: datetime) -> tuple[list[Post], dic
     return posts, items
 
 
-def detect_campaigns(organization: Organization, now: datetime | None = None) -> list[Campaign]:
+def detect_campaigns(
+    organization: Organization, now: datetime | None = None, *, translations: bool = True
+) -> list[Campaign]:
     """Look for campaigns among the items around those that came in since the last look;
     returns the campaigns created or grown."""
     now = now or timezone.now()
-    cursor = cursor_for(organization, ANALYZER)
+    # The hourly look with translations has its own cursor: the quicker looks that follow
+    # ingestions must not make it skip what it has not seen.
+    cursor = cursor_for(organization, f"{ANALYZER}-translated" if translations else ANALYZER)
     newest = Item.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"] or 0
     if newest <= cursor.last_item_id:
         return []
@@ -74,7 +78,7 @@ def detect_campaigns(organization: Organization, now: datetime | None = None) ->
     own = own_handles(organization)
     posts = [post for post in posts if handle_key(items[post.id].author.handle) not in own]
     found = detect_coordination(
-        posts, min_accounts=MIN_ACCOUNTS, window=COACTION_SECONDS, translations=True
+        posts, min_accounts=MIN_ACCOUNTS, window=COACTION_SECONDS, translations=translations
     )
     changed = []
     text_kinds = ("copy", "reworded", "translated")

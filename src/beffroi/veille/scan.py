@@ -28,8 +28,13 @@ class ScanSummary:
     alert_ids: list[int] = field(default_factory=list)
 
 
-def scan(organization: Organization, now: datetime | None = None) -> ScanSummary:
+def scan(
+    organization: Organization, now: datetime | None = None, *, full: bool = True
+) -> ScanSummary:
     """Bring every finding of ``organization`` up to date with its items.
+
+    ``full=False`` (the scan that follows an ingestion) leaves out the costliest step, the
+    search for translated copies across languages, which the hourly full scan does.
 
     Each step reads only what it has not read yet (its cursor) and writes idempotently, so
     a pass interrupted at any point is finished by the next one, without duplicates.
@@ -40,7 +45,7 @@ def scan(organization: Organization, now: datetime | None = None) -> ScanSummary
     matches_before = ClaimMatch.objects.filter(organization=organization).order_by("-pk").first()
     summary.claim_matches = claims.match_items(organization)
     summary.narrated = narrating.update_narratives(organization)
-    found_campaigns = campaigns.detect_campaigns(organization, now)
+    found_campaigns = campaigns.detect_campaigns(organization, now, translations=full)
     summary.campaigns = len(found_campaigns)
     flags = identities.scan_accounts(organization)
     summary.impersonators = len(flags)

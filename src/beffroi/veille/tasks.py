@@ -8,16 +8,20 @@ from django.utils import timezone
 
 from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
 
+#: Seconds between an ingestion and its veille scan: arrivals in a burst make one scan, and
+#: the moderation of the new items (queued at once) goes first.
+SCAN_DELAY = 30.0
+
 
 @task("veille.scan", lease_seconds=1800, max_attempts=3)
-def scan_task(organization_id: int) -> dict[str, Any]:
+def scan_task(organization_id: int, full: bool = False) -> dict[str, Any]:
     from beffroi.organizations.models import Organization
     from beffroi.veille.scan import scan
 
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         raise PermanentFailure(f"Organization {organization_id} no longer exists.")
-    summary = scan(organization)
+    summary = scan(organization, full=full)
     return {
         "watch_hits": summary.watch_hits,
         "claim_matches": summary.claim_matches,
@@ -28,25 +32,27 @@ def scan_task(organization_id: int) -> dict[str, Any]:
     }
 
 
-def request_scan(organization: Any) -> None:
-    """Ask for a veille pass soon (one pending job per organization)."""
+def request_scan(organization: Any, *, full: bool = False) -> None:
+    """Ask for a veille pass (one pending per organization and kind): soon after new items,
+    or a full one (translations across languages too) once an hour."""
     enqueue(
         "veille.scan",
-        {"organization_id": organization.pk},
+        {"organization_id": organization.pk, "full": full},
         organization=organization,
-        dedupe_key=f"veille.scan:{organization.pk}",
+        dedupe_key=f"veille.scan{'.full' if full else ''}:{organization.pk}",
+        delay=None if full else SCAN_DELAY,
     )
 
 
 @periodic("veille.hourly_scan", every_seconds=3600)
 def hourly_scan() -> int:
     """Spikes are measured per hour: every organization is looked at once an hour even
-    without new items (a quiet hour matters too)."""
+    without new items (a quiet hour matters too), translations of campaigns included."""
     from beffroi.organizations.models import Organization
 
     count = 0
     for organization in Organization.objects.all():
-        request_scan(organization)
+        request_scan(organization, full=True)
         count += 1
     return count
 
