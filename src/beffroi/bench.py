@@ -250,9 +250,13 @@ def measure_moderation(count: int, arrivals: int) -> dict[str, Any]:
     }
     # Work left by the earlier measurements (their items' judging jobs) is done first, untimed:
     # the latency measured is that of an item arriving at an idle instance.
+    from beffroi.veille.tasks import hourly_scan
+
+    hourly_scan()  # the veille's hourly look too, which a starting runner asks for at once
     drained = run_pending()
     figures["backlog_jobs_run_before_latency"] = drained
-    runner = EmbeddedRunner(threads=1, poll_seconds=2.0)
+    # Two threads, as `beffroi serve` has by default: the veille's scans take one at most.
+    runner = EmbeddedRunner(threads=2, poll_seconds=2.0)
     runner.start()
     latencies: list[float] = []
     try:

@@ -113,9 +113,10 @@ def demo() -> None:
 @click.option(
     "--workers",
     type=int,
-    default=1,
+    default=2,
     show_default=True,
-    help="In-process background threads (embedded mode only).",
+    help="In-process background threads (embedded mode only): two, so that a long veille "
+    "scan never holds up the moderation of new comments.",
 )
 @click.option("--no-background", is_flag=True, help="Do not run background work in this process.")
 def serve(host: str, port: int | None, threads: int, workers: int, no_background: bool) -> None:

@@ -36,18 +36,35 @@ def _document(item: Item) -> Document:
     return Document(str(item.pk), item.text, item.created_at, item.language)
 
 
+#: Items clustered per scan at most: the clusterer's state (every member's vector) is saved
+#: once per scan, and a backlog is worked through over the following scans.
+MAX_ITEMS_PER_SCAN = 20000
+
+
 def update_narratives(organization: Organization) -> int:
-    """Cluster the items not yet seen; returns how many joined a narrative."""
-    joined = 0
+    """Cluster the items not yet seen; returns how many joined a narrative.
+
+    The state is loaded and saved once per scan, with the cursor, in one transaction: a
+    scan cut short is done again, and storing is idempotent.
+    """
     clusterer: NarrativeClusterer | None = None
+    cursor = None
+    last: list[Item] = []
+    seen = 0
     for cursor, batch in new_item_batches(organization, ANALYZER, batch_size=500):
         if clusterer is None:
             clusterer = _clusterer(cursor.state)
         clusterer.add([_document(item) for item in batch])
-        with transaction.atomic():
-            joined += _sync(organization, clusterer)
-            cursor.state = {"clusterer": clusterer.to_dict()}
-            advance(cursor, batch)
+        last = batch
+        seen += len(batch)
+        if seen >= MAX_ITEMS_PER_SCAN:
+            break
+    if clusterer is None or cursor is None or not last:
+        return 0
+    with transaction.atomic():
+        joined = _sync(organization, clusterer)
+        cursor.state = {"clusterer": clusterer.to_dict()}
+        advance(cursor, last)
     return joined
 
 

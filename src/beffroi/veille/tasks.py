@@ -35,13 +35,21 @@ def scan_task(organization_id: int, full: bool = False) -> dict[str, Any]:
 def request_scan(organization: Any, *, full: bool = False) -> None:
     """Ask for a veille pass (one pending per organization and kind): soon after new items,
     or a full one (translations across languages too) once an hour."""
-    enqueue(
+    from beffroi.jobs.models import Job
+
+    # One veille scan per organization at a time, so that it never takes every background
+    # thread from moderation; a full scan asked while a quick one waits upgrades it.
+    job = enqueue(
         "veille.scan",
         {"organization_id": organization.pk, "full": full},
         organization=organization,
-        dedupe_key=f"veille.scan{'.full' if full else ''}:{organization.pk}",
+        dedupe_key=f"veille.scan:{organization.pk}",
         delay=None if full else SCAN_DELAY,
     )
+    if full and job.state == Job.State.PENDING and not job.payload.get("full"):
+        Job.objects.filter(pk=job.pk, state=Job.State.PENDING).update(
+            payload={**job.payload, "full": True}
+        )
 
 
 @periodic("veille.hourly_scan", every_seconds=3600)
