@@ -51,3 +51,11 @@ def slow(marker: str, sleep: float, out_dir: str) -> str:
     with open(Path(out_dir) / f"{marker}.txt", "a") as handle:
         handle.write(f"{os.getpid()}\n")
     return marker
+
+
+@task("tests.analysis", lease_seconds=30, max_attempts=1, slow=True)
+def slow_analysis(marker: str, sleep: float = 0.0) -> str:
+    """A long analysis: the embedded runner's last thread never takes it."""
+    time.sleep(sleep)
+    CALLS.append(marker)
+    return marker

@@ -122,6 +122,36 @@ def test_embedded_runner_runs_jobs_in_background_threads() -> None:
     assert sorted(probe_tasks.CALLS) == sorted(f"m{i}" for i in range(20))
 
 
+def test_slow_tasks_leave_the_last_thread_to_quick_ones() -> None:
+    """Two long analyses are queued before a quick job: with two threads, one analysis runs
+    and the quick job is done by the other thread long before the analyses end."""
+    import time
+
+    runner = engine.EmbeddedRunner(threads=2, poll_seconds=0.05)
+    slow = [engine.enqueue("tests.analysis", {"marker": f"s{i}", "sleep": 2.0}) for i in range(2)]
+    quick = engine.enqueue("tests.record", {"marker": "quick"})
+    runner.start()
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < 10:
+            if Job.objects.filter(pk=quick.pk, state=Job.State.DONE).exists():
+                break
+            time.sleep(0.02)
+        quick_done = time.monotonic() - started
+        while Job.objects.filter(pk__in=[j.pk for j in slow]).exclude(state="done").exists():
+            if time.monotonic() - started > 15:
+                break
+            time.sleep(0.05)
+        slow_done = time.monotonic() - started
+    finally:
+        runner.stop()
+    assert quick_done < 1.5
+    assert probe_tasks.CALLS[0] == "quick"
+    assert sorted(probe_tasks.CALLS[1:]) == ["s0", "s1"]
+    # The slow ones ran one after the other, on the first thread only.
+    assert 3.9 <= slow_done < 15
+
+
 def test_restart_frees_jobs_of_dead_local_processes_at_once() -> None:
     import os
     import socket

@@ -61,6 +61,7 @@ class TaskSpec:
     func: Callable[..., Any]
     lease_seconds: int
     max_attempts: int
+    slow: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,15 @@ PERIODIC: dict[str, PeriodicSpec] = {}
 
 
 def task(
-    name: str, *, lease_seconds: int = 600, max_attempts: int = 5
+    name: str, *, lease_seconds: int = 600, max_attempts: int = 5, slow: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function as a task; its payload is passed as keyword arguments."""
+    """Register a function as a task; its payload is passed as keyword arguments.
+
+    ``slow`` tasks (long analyses) are never run by the embedded runner's last thread, which
+    stays free for the quick ones (judging a new comment) when there are two or more."""
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        TASKS[name] = TaskSpec(name, func, lease_seconds, max_attempts)
+        TASKS[name] = TaskSpec(name, func, lease_seconds, max_attempts, slow)
         return func
 
     return decorator
@@ -277,22 +281,24 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def next_job_id() -> int | None:
-    """The oldest job that is due (or whose worker's lease expired)."""
-    return (
-        Job.objects.filter(_claimable(timezone.now()))
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
-        .first()
-    )
+def next_job_id(exclude: frozenset[str] = frozenset()) -> int | None:
+    """The oldest job that is due (or whose worker's lease expired), of a task not in
+    ``exclude``."""
+    jobs = Job.objects.filter(_claimable(timezone.now()))
+    if exclude:
+        jobs = jobs.exclude(name__in=exclude)
+    return jobs.order_by("created_at", "id").values_list("id", flat=True).first()
 
 
-def run_pending(limit: int | None = None, worker: str | None = None) -> int:
-    """Run due jobs in this thread until none is left (or ``limit``); returns how many ran."""
+def run_pending(
+    limit: int | None = None, worker: str | None = None, exclude: frozenset[str] = frozenset()
+) -> int:
+    """Run due jobs in this thread until none is left (or ``limit``); returns how many ran.
+    Jobs of the tasks in ``exclude`` are left to other threads."""
     ran = 0
     worker = worker or worker_name()
     while limit is None or ran < limit:
-        job_id = next_job_id()
+        job_id = next_job_id(exclude)
         if job_id is None:
             break
         if run_job(job_id, worker) != "skipped":
@@ -389,6 +395,12 @@ class EmbeddedRunner:
         for thread in self._workers:
             thread.join(timeout)
 
+    def _excluded(self, index: int) -> frozenset[str]:
+        """The last of two or more threads leaves the slow tasks to the others."""
+        if self.threads < 2 or index != self.threads - 1:
+            return frozenset()
+        return frozenset(spec.name for spec in TASKS.values() if spec.slow)
+
     def _loop(self, index: int) -> None:
         last_sweep = 0.0
         while not self._stop.is_set():
@@ -397,7 +409,7 @@ class EmbeddedRunner:
                 if index == 0 and time.monotonic() - last_sweep >= self.sweep_seconds:
                     last_sweep = time.monotonic()
                     sweep()
-                ran = run_pending(limit=50)
+                ran = run_pending(limit=50, exclude=self._excluded(index))
             except Exception:
                 log.exception("embedded runner error")
                 ran = 0

@@ -13,7 +13,7 @@ from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic,
 SCAN_DELAY = 30.0
 
 
-@task("veille.scan", lease_seconds=1800, max_attempts=3)
+@task("veille.scan", lease_seconds=1800, max_attempts=3, slow=True)
 def scan_task(organization_id: int, full: bool = False) -> dict[str, Any]:
     from beffroi.organizations.models import Organization
     from beffroi.veille.scan import scan
