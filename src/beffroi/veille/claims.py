@@ -116,16 +116,18 @@ def match_items(organization: Organization) -> int:
         # Built on the first batch only: a scan with nothing new never loads the encoder.
         if built is None and candidates:
             built = _index(organization)
+        # Matched before the transaction (the encoder is slow), which then only writes.
+        matches = _matches(organization, built, candidates) if built and candidates else []
         with transaction.atomic():
-            if built is not None and candidates:
-                made += _store_matches(organization, built, candidates)
+            ClaimMatch.objects.bulk_create(matches, ignore_conflicts=True)
             advance(cursor, batch)
+        made += len(matches)
     return made
 
 
-def _store_matches(
+def _matches(
     organization: Organization, built: tuple[ClaimIndex, list[int]], items: list[Item]
-) -> int:
+) -> list[ClaimMatch]:
     index, ids = built
     texts = [item.text for item in items]
     best = index.search(texts, k=1)
@@ -159,8 +161,7 @@ def _store_matches(
         if match.item_id not in rebuttals
         and handle_key(by_id[match.item_id].author.handle) not in own
     ]
-    ClaimMatch.objects.bulk_create(matches, ignore_conflicts=True)
-    return len(matches)
+    return matches
 
 
 def add_rebuttal(item: Item, statement: str, reply: str, verdict: str, user: Any) -> CheckedClaim:

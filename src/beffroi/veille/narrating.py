@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from beffroi.analysis.narratives import Narrative as FoundNarrative
 from beffroi.analysis.narratives import NarrativeClusterer
 from beffroi.analysis.narratives import NarrativeItem as Document
 from beffroi.audit.services import Actor, record, snapshot
@@ -61,18 +62,22 @@ def update_narratives(organization: Organization) -> int:
             break
     if clusterer is None or cursor is None or not last:
         return 0
+    # Worked out before the transaction, which then only writes: on SQLite a long write
+    # transaction would hold up the moderation of new comments.
+    state = {"clusterer": clusterer.to_dict()}
+    found = clusterer.narratives()
     with transaction.atomic():
-        joined = _sync(organization, clusterer)
-        cursor.state = {"clusterer": clusterer.to_dict()}
+        joined = _sync(organization, found)
+        cursor.state = state
         advance(cursor, last)
     return joined
 
 
-def _sync(organization: Organization, clusterer: NarrativeClusterer) -> int:
+def _sync(organization: Organization, narratives: list[FoundNarrative]) -> int:
     """Store the clusterer's narratives: new ones, their items, keywords and dates."""
     rows = {row.key: row for row in Narrative.objects.filter(organization=organization)}
     linked = 0
-    for found in clusterer.narratives():
+    for found in narratives:
         ids = [int(item_id) for item_id in found.item_ids]
         row = rows.get(found.id)
         if row is not None and row.item_count == len(ids) and row.status == Narrative.Status.ACTIVE:
@@ -137,7 +142,7 @@ def merge(source: Narrative, target: Narrative, actor: Actor) -> None:
         source.save(update_fields=["status", "merged_into", "item_count", "updated_at"])
         cursor.state = {"clusterer": clusterer.to_dict()}
         cursor.save(update_fields=["state", "updated_at"])
-        _sync(organization, clusterer)
+        _sync(organization, clusterer.narratives())
         record(
             actor,
             "narrative.merge",
@@ -165,7 +170,7 @@ def split(narrative: Narrative, item_ids: list[int], name: str, actor: Actor) ->
                 clusterer.rename(created.id, name)
             cursor.state = {"clusterer": clusterer.to_dict()}
             cursor.save(update_fields=["state", "updated_at"])
-            _sync(organization, clusterer)
+            _sync(organization, clusterer.narratives())
             row = Narrative.objects.get(organization=organization, key=created.id)
         else:
             # A narrative the clusterer does not hold (its state was reset): split in the

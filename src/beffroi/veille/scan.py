@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
 from beffroi.organizations.models import Organization
@@ -52,11 +51,12 @@ def scan(
     new_matches = ClaimMatch.objects.filter(
         organization=organization, pk__gt=matches_before.pk if matches_before else 0
     ).select_related("item", "claim")
-    with transaction.atomic():
-        made = alerting.finding_alerts(organization, found_campaigns, flags, new_matches)
-        made += narrating.resurgence_alerts(organization, now)
-        made += alerting.detect_spike_alerts(organization, now)
-        summary.deliveries = len(alerting.dispatch(made, now))
+    # No transaction around these: each alert is written on its own (get_or_create), and a
+    # long write transaction would hold up moderation on SQLite.
+    made = alerting.finding_alerts(organization, found_campaigns, flags, new_matches)
+    made += narrating.resurgence_alerts(organization, now)
+    made += alerting.detect_spike_alerts(organization, now)
+    summary.deliveries = len(alerting.dispatch(made, now))
     summary.alerts = len(made)
     summary.alert_ids = [alert.pk for alert in made]
     log.info("veille scan of %s: %s", organization.slug, summary)
