@@ -85,6 +85,9 @@ def detect_campaigns(
     # Text campaigns first: a co-post network over the same posts is the same campaign seen
     # through its timing, so its edges go to that campaign rather than making a second one.
     found.sort(key=lambda campaign: campaign.kind not in text_kinds)
+    # Only campaigns with a post not seen at the previous look can have changed.
+    fresh = {key for key, item in items.items() if item.pk > cursor.last_item_id}
+    found = [campaign for campaign in found if fresh.intersection(campaign.post_ids)]
     with transaction.atomic():
         for campaign in found:
             if campaign.kind == "copost" and _absorbed(organization, campaign, text_kinds):
