@@ -212,3 +212,22 @@ def test_a_new_organization_starts_with_the_default_charter_live() -> None:
     created = create_organization(Actor.system("test"), slug="ville-neuve", name="Ville neuve")
     live = CharterVersion.objects.get(organization=created, status="live")
     assert live.categories.filter(slug="hate").exists()
+
+
+@pytest.mark.django_db
+def test_a_judgement_asked_while_one_runs_queues_one_more(org: Any) -> None:
+    """An item arriving while the organization's judging job runs is not left to the
+    stragglers' sweep: one more job (at most one) is queued behind the running one."""
+    from beffroi.jobs.models import Job
+    from beffroi.moderation.tasks import request_judgement
+
+    request_judgement(org)
+    running = Job.objects.get(dedupe_key=f"moderation.judge:{org.pk}")
+    Job.objects.filter(pk=running.pk).update(state=Job.State.RUNNING)
+    request_judgement(org)
+    request_judgement(org)
+    names = list(Job.objects.filter(name="moderation.judge").values_list("dedupe_key", "state"))
+    assert sorted(names) == [
+        (f"moderation.judge:{org.pk}", "running"),
+        (f"moderation.judge:{org.pk}:next", "pending"),
+    ]

@@ -50,6 +50,15 @@ def request_scan(organization: Any, *, full: bool = False) -> None:
         Job.objects.filter(pk=job.pk, state=Job.State.PENDING).update(
             payload={**job.payload, "full": True}
         )
+    elif job.state == Job.State.RUNNING:
+        # The running scan may have read the items before these arrived: one more after it.
+        enqueue(
+            "veille.scan",
+            {"organization_id": organization.pk, "full": full},
+            organization=organization,
+            dedupe_key=f"veille.scan:{organization.pk}:next",
+            delay=SCAN_DELAY,
+        )
 
 
 @periodic("veille.hourly_scan", every_seconds=3600)
