@@ -131,3 +131,14 @@ def test_quiet_series_raise_no_alert(org: Any, post: Callable[..., Any]) -> None
         n += 1
     watching.run_watches(org)
     assert alerting.detect_spike_alerts(org, now) == []
+
+
+def test_hashtag_series_count_the_whole_tag_only(org: Any, post: Callable[..., Any]) -> None:
+    now = timezone.now()
+    for n in range(4):
+        post(f"Coupure #eau ce matin {n}", f"a{n}", now - timedelta(hours=n + 1))
+    post("Réunion #EauSaintAubin ce soir", "b", now - timedelta(hours=2))
+    post("#EAU trouble", "c", now - timedelta(hours=3))
+    series = {s.key: s for s in alerting.series_of(org, now - timedelta(days=7))}
+    assert series["hashtag:eau"].items.count() == 5
+    assert series["hashtag:eausaintaubin"].items.count() == 1

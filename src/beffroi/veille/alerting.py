@@ -102,7 +102,9 @@ def series_of(organization: Organization, since: datetime) -> list[Series]:
         tags.update(hashtags_of(text))
         domains.update({domain_of(str(u)) for u in urls if isinstance(u, str)} - {""})
     for tag, _count in tags.most_common(TOP_SERIES):
-        out.append(Series(f"hashtag:{tag}", f"#{tag}", items.filter(text__icontains=f"#{tag}")))
+        # The whole tag: "#eau" must not count the posts of "#eausaintaubin".
+        pattern = rf"(^|\W)#{re.escape(tag)}(\W|$)"
+        out.append(Series(f"hashtag:{tag}", f"#{tag}", items.filter(text__iregex=pattern)))
     for domain, _count in domains.most_common(TOP_SERIES):
         out.append(Series(f"domain:{domain}", domain, items.filter(urls__icontains=domain)))
     return out
