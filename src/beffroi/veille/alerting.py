@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from beffroi.analysis.spikes import SpikeAlert, SpikeConfig, detect_spikes
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
-from beffroi.veille.cursors import cursor_for
+from beffroi.veille.cursors import cursor_for, newest_item_id
 from beffroi.veille.models import (
     Alert,
     AlertChannel,
@@ -117,7 +117,7 @@ def detect_spike_alerts(organization: Organization, now: datetime | None = None)
     end = now.replace(minute=0, second=0, microsecond=0)
     since = end - HISTORY
     cursor = cursor_for(organization, "spikes")
-    newest = Item.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"] or 0
+    newest = newest_item_id(organization)
     late = Item.objects.filter(
         organization=organization, pk__gt=cursor.last_item_id, created_at__lt=end
     ).exists()

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from beffroi.analysis.coordination import Campaign as FoundCampaign
 from beffroi.analysis.coordination import Post, detect_coordination
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
-from beffroi.veille.cursors import cursor_for
+from beffroi.veille.cursors import cursor_for, newest_item_id
 from beffroi.veille.identities import handle_key, own_handles
 from beffroi.veille.models import Campaign
 
@@ -61,7 +60,7 @@ def detect_campaigns(
     # The hourly look with translations has its own cursor: the quicker looks that follow
     # ingestions must not make it skip what it has not seen.
     cursor = cursor_for(organization, f"{ANALYZER}-translated" if translations else ANALYZER)
-    newest = Item.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"] or 0
+    newest = newest_item_id(organization)
     if newest <= cursor.last_item_id:
         return []
     # From the oldest new item (an import of an old period is analysed too), with a margin

@@ -164,21 +164,28 @@ def _matches(
     return matches
 
 
-def add_rebuttal(item: Item, statement: str, reply: str, verdict: str, user: Any) -> CheckedClaim:
-    """The organization's own answer to a false claim joins its library."""
-    claim = CheckedClaim.objects.create(
+def rebuttal_draft(item: Item, user: Any = None) -> CheckedClaim:
+    """An unsaved library entry for the organization's own post ``item``: the post is the
+    reply, the organization the checker; the claim it denies is for a person to write."""
+    return CheckedClaim(
         organization=item.organization,
-        key=claim_key(statement, item.url or f"item:{item.pk}"),
-        statement=statement,
-        verdict=verdict,
         url=item.url,
         source=item.organization.name[:200],
         reviewed_on=item.created_at.date(),
         language=item.language,
-        reply=reply or item.text,
+        reply=item.text,
         origin=CheckedClaim.Origin.REBUTTAL,
         item=item,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
+
+
+def add_rebuttal(item: Item, statement: str, reply: str, verdict: str, user: Any) -> CheckedClaim:
+    """The organization's own answer to a false claim joins its library."""
+    claim = rebuttal_draft(item, user)
+    claim.statement, claim.verdict = statement, verdict
+    claim.reply = reply or item.text
+    claim.key = claim_key(statement, item.url or f"item:{item.pk}")
+    claim.save()
     library_changed(item.organization)
     return claim

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
@@ -46,6 +47,12 @@ def advance(cursor: Cursor, batch: list[Item]) -> None:
     """Record that ``batch`` has been analysed (call inside the transaction that stored it)."""
     cursor.last_item_id = max(cursor.last_item_id, batch[-1].pk)
     cursor.save(update_fields=["last_item_id", "state", "updated_at"])
+
+
+def newest_item_id(organization: Organization) -> int:
+    """The id of the organization's latest stored item (0 when there is none)."""
+    top = Item.objects.filter(organization=organization).aggregate(top=Max("pk"))["top"]
+    return int(top or 0)
 
 
 def reset(organization: Organization, analyzer: str, state: dict[str, Any] | None = None) -> None:

@@ -10,7 +10,7 @@ from beffroi.analysis.impersonation import Account, find_impersonators
 from beffroi.analysis.impersonation import ProtectedIdentity as Identity
 from beffroi.items.models import Author
 from beffroi.organizations.models import Organization
-from beffroi.veille.cursors import cursor_for
+from beffroi.veille.cursors import cursor_for, reset
 from beffroi.veille.models import ImpersonationFlag, ProtectedIdentity
 
 ANALYZER = "impersonation"
@@ -110,9 +110,7 @@ def scan_accounts(organization: Organization) -> list[ImpersonationFlag]:
 
 def identities_changed(organization: Organization) -> None:
     """Every account is checked again against the new list of identities."""
-    cursor = cursor_for(organization, ANALYZER)
-    cursor.last_item_id = 0
-    cursor.save(update_fields=["last_item_id", "updated_at"])
+    reset(organization, ANALYZER)
 
 
 def decide(flag: ImpersonationFlag, status: str, user: Any) -> None:

@@ -708,17 +708,11 @@ def claim_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     item = None
     if claim is None and request.GET.get("item", "").isdigit():
         item = get_object_or_404(Item, organization=organization, pk=int(request.GET["item"]))
-    if claim is None:
+    if claim is None and item is not None:
+        claim = claim_services.rebuttal_draft(item, request.user)
+        claim.verdict = _("False")
+    elif claim is None:
         claim = CheckedClaim(organization=organization, created_by=request.user)
-        if item is not None:
-            claim.origin = CheckedClaim.Origin.REBUTTAL
-            claim.item = item
-            claim.reply = item.text
-            claim.url = item.url
-            claim.source = organization.name[:200]
-            claim.language = item.language
-            claim.reviewed_on = item.created_at.date()
-            claim.verdict = _("False")
     form = ClaimForm(request.POST or None, instance=claim)
 
     def keyed(obj: CheckedClaim) -> None:

@@ -9,7 +9,7 @@ from beffroi.analysis.watch_query import WatchDocument, WatchQueryError
 from beffroi.audit.services import Actor, record
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
-from beffroi.veille.cursors import advance, new_item_batches, reset
+from beffroi.veille.cursors import advance, new_item_batches
 from beffroi.veille.models import Watch, WatchHit
 
 ANALYZER = "watches"
@@ -88,11 +88,6 @@ def rematch(watch: Watch) -> int:
         WatchHit.objects.bulk_create(batch, ignore_conflicts=True)
         made += len(batch)
     return made
-
-
-def forget_all(organization: Organization) -> None:
-    """Every watch is matched again from the first item (used after restoring data)."""
-    reset(organization, ANALYZER)
 
 
 #: Platforms whose connectors follow hashtags for the watches.
