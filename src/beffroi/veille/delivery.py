@@ -7,7 +7,13 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from beffroi.notify.delivery import AlertMessage, send_email, send_matrix, send_webhook
+from beffroi.notify.delivery import (
+    AlertMessage,
+    DeliveryError,
+    send_email,
+    send_matrix,
+    send_webhook,
+)
 from beffroi.veille.models import Alert, AlertChannel, AlertDelivery
 
 
@@ -48,8 +54,6 @@ def send(delivery: AlertDelivery) -> None:
     message = message_for(delivery.alert)
     if channel.kind == AlertChannel.Kind.EMAIL:
         smtp = settings.BEFFROI_SMTP
-        from beffroi.notify.delivery import DeliveryError
-
         if not smtp["host"]:
             raise DeliveryError("no SMTP relay is configured (BEFFROI_SMTP_HOST)")
         send_email(
