@@ -685,7 +685,53 @@ class FakeMastodon:
             return self._tag_timeline(path, unquote(match.group(1)), query)
         if method == "GET" and path == "/api/v2/instance":
             return 200, self._instance()
+        if method == "GET" and path == "/api/v1/instance":
+            # The V1 entity (deprecated, still served): Mastodon.py reads its ``version``.
+            return 200, {**self._instance(), "uri": self.domain, "api_versions": None}
+        if method == "GET" and path == "/api/v2/search":
+            return self._search(query)
         return 404, NOT_FOUND
+
+    def _search(self, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """``GET /api/v2/search``: with a full-text index, the public statuses whose text holds
+        every word of ``q`` (case-insensitively), newest first; ``type``, ``limit`` (default
+        20, at most 40), ``max_id``/``min_id`` and ``offset`` as documented. Without a page
+        ``Link`` header: Mastodon paginates search with ``max_id`` or ``offset``."""
+        q = query.get("q", [""])[0]
+        if not q.strip():
+            return 400, {"error": "Validation failed: q is missing"}
+        kind = query.get("type", [None])[0]
+        words = q.casefold().split()
+        chosen = [
+            s
+            for s in self.statuses.values()
+            if not s["deleted"]
+            and s["visibility"] == "public"
+            and all(w in s["text"].casefold() for w in words)
+        ]
+        if "limit" in query:
+            limit = max(1, min(int(query["limit"][0]), 40))
+        else:
+            limit = 20
+
+        def number(name: str) -> int | None:
+            value = query.get(name, [""])[0]
+            return int(value) if value.isdigit() else None
+
+        max_id, min_id, offset = number("max_id"), number("min_id"), number("offset") or 0
+        chosen = [
+            s
+            for s in chosen
+            if (max_id is None or int(s["id"]) < max_id)
+            and (min_id is None or int(s["id"]) > min_id)
+        ]
+        chosen.sort(key=lambda s: int(s["id"]), reverse=True)
+        page = chosen[offset : offset + limit] if kind in (None, "statuses") else []
+        return 200, {
+            "accounts": [],
+            "statuses": [self.status(s["id"]) for s in page],
+            "hashtags": [],
+        }
 
     def _tag_timeline(self, path: str, tag: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         """Public statuses tagged ``tag`` (and ``any[]``, ``all[]``, not ``none[]``)."""
@@ -720,6 +766,7 @@ class FakeMastodon:
             "domain": self.domain,
             "title": self.domain,
             "version": "4.5.0",
+            "api_versions": {"mastodon": 6},
             "source_url": "https://github.com/mastodon/mastodon",
             "description": "",
             "usage": {"users": {"active_month": len(self.accounts)}},

@@ -18,7 +18,7 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 
@@ -40,6 +40,8 @@ class FetchKind(enum.StrEnum):
     MENTIONS = "mentions"
     MESSAGES = "messages"
     SEARCH = "search"
+    #: A live stream read up to the present on each sync (Bluesky's Jetstream).
+    STREAM = "stream"
     FILE = "file"
 
 
@@ -52,6 +54,27 @@ class Action(enum.StrEnum):
     DELETE = "delete"
     PUBLISH = "publish"
     REPORT = "report"
+    #: Answer the author of a public comment in a private message (Facebook's private reply).
+    PRIVATE_REPLY = "private_reply"
+    #: Change the text (or metadata) of one of the account's own posts or videos.
+    EDIT = "edit"
+
+
+class AuthMethod(enum.StrEnum):
+    """How an account is connected."""
+
+    #: The platform's OAuth flow, run from the web application (Meta, X, Google, TikTok).
+    OAUTH2 = "oauth2"
+    #: An access token the administrator creates on the platform and pastes (Mastodon).
+    TOKEN = "token"  # noqa: S105 (a method name)
+    #: A handle and an app password (Bluesky).
+    APP_PASSWORD = "app_password"  # noqa: S105 (a method name)
+    #: API credentials of a user account (Telegram's api_id/api_hash and a session).
+    API_CREDENTIALS = "api_credentials"
+    #: Nothing: public data (web previews, feeds).
+    NONE = "none"
+    #: Nothing to connect: files are uploaded.
+    FILE = "file"
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -158,6 +181,9 @@ class ItemRef:
     kind: ItemKind = ItemKind.COMMENT
     author_id: str | None = None
     thread_id: str | None = None
+    parent_id: str | None = None
+    #: The item's stored platform payload, for what an action needs beyond the id (a cid…).
+    raw: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +207,54 @@ class Option:
     default: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class OAuthSpec:
+    """A platform's OAuth 2.0 authorization-code flow, as its documentation gives it.
+
+    ``client_id_param`` is the name the platform gives the client id in the authorization
+    request (TikTok calls it ``client_key``). The web application runs the flow
+    (``beffroi.sources.oauth``); the connector then turns the token into accounts with
+    :meth:`Connector.accounts_from_token`.
+    """
+
+    authorize_url: str
+    token_url: str
+    scopes: tuple[str, ...]
+    pkce: bool = False
+    scope_separator: str = " "
+    client_id_param: str = "client_id"
+    #: Extra parameters of the authorization request (``access_type=offline``…).
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    #: How the client authenticates at the token endpoint: ``client_secret_post`` (in the
+    #: body) or ``client_secret_basic`` (HTTP Basic).
+    token_auth: str = "client_secret_post"  # noqa: S105 (a method name)
+    #: Whether the platform gives refresh tokens (Meta does not: its tokens are long-lived).
+    refreshable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectedAccount:
+    """An account an OAuth token gives access to (a Facebook Page, a YouTube channel…)."""
+
+    name: str
+    settings: Mapping[str, Any]
+    credentials: Mapping[str, Any]
+
+
+def expiry_of(credentials: Mapping[str, Any]) -> datetime | None:
+    """When ``credentials`` expire, from their ``expires_at`` (ISO 8601 or epoch seconds)."""
+    value = credentials.get("expires_at")
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 # --- the contract ---------------------------------------------------------------------------
 
 
@@ -201,6 +275,14 @@ class Connector(ABC):
     actions: ClassVar[frozenset[Action]] = frozenset()
     #: Non-secret settings (instance URL, account handle…) and secret credentials.
     options: ClassVar[Mapping[str, Option]] = {}
+    #: How an account is connected, and the OAuth flow where there is one.
+    auth: ClassVar[AuthMethod] = AuthMethod.TOKEN
+    oauth: ClassVar[OAuthSpec | None] = None
+    #: Why the platform does not allow an action or a fetch, in a sentence a person can read
+    #: (shown by ``beffroi connectors``, in the interface and in UnsupportedAction).
+    not_supported: ClassVar[Mapping[str, str]] = {}
+    #: Where an administrator learns what to create on the platform's side (docs anchor).
+    setup_doc: ClassVar[str] = ""
 
     def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
         self.validate_options(settings, credentials)
@@ -237,7 +319,62 @@ class Connector(ABC):
         return action in self.actions
 
     def _unsupported(self, action: Action) -> UnsupportedAction:
-        return UnsupportedAction(f"{self.label} does not allow the action '{action}'.")
+        reason = self.not_supported.get(str(action))
+        message = (
+            f"Not supported by the platform: {self.label} does not allow the action '{action}'."
+        )
+        return UnsupportedAction(f"{message} {reason}" if reason else message)
+
+    # --- credentials ---------------------------------------------------------------------
+
+    def credentials_expire_at(self) -> datetime | None:
+        """When the stored credentials stop working, when the platform said (else None)."""
+        return expiry_of(self.credentials)
+
+    def refresh_credentials(self) -> Mapping[str, Any] | None:
+        """New credentials from the refresh token, or None when this platform cannot refresh.
+
+        Raises :class:`AuthError` when the platform refuses (revoked refresh token): the
+        account must be connected again. The default refreshes with the platform's OAuth
+        token endpoint when the connector has an :class:`OAuthSpec`, the instance has the
+        platform's OAuth application configured and the credentials hold a refresh token.
+        """
+        spec = self.oauth
+        if spec is None or not spec.refreshable or not self.credentials.get("refresh_token"):
+            return None
+        from beffroi.connectors import oauth  # the OAuth client library only when needed
+
+        client = oauth.client_for(self.platform, spec)
+        if client is None:
+            return None
+        return oauth.refresh(client, spec, self.credentials)
+
+    @classmethod
+    def accounts_from_token(
+        cls, token: Mapping[str, Any], settings: Mapping[str, Any]
+    ) -> list[ConnectedAccount]:
+        """The accounts an OAuth ``token`` opens (``settings``: the API base URL…).
+
+        The default is one account holding the token itself; platforms where a user token
+        leads to other tokens (Facebook Pages) override it.
+        """
+        credentials = {
+            key: token[key]
+            for key in ("access_token", "refresh_token", "expires_at", "scope")
+            if token.get(key) not in (None, "")
+        }
+        return [ConnectedAccount(name=cls.label, settings=dict(settings), credentials=credentials)]
+
+    # --- webhooks --------------------------------------------------------------------------
+
+    @classmethod
+    def webhook_items(cls, payload: Mapping[str, Any]) -> Iterator[tuple[str, NormalizedItem]]:
+        """Items carried by a real-time delivery, each with the platform account it concerns.
+
+        Only platforms with webhooks implement it; the web application verifies the
+        signature before calling it.
+        """
+        raise UnsupportedAction(f"{cls.label} has no real-time deliveries in Beffroi.")
 
     def reply(self, item: ItemRef, text: str) -> ActionResult:
         """Answer ``item`` publicly with ``text``."""
@@ -262,3 +399,12 @@ class Connector(ABC):
     def report(self, item: ItemRef, reason: str) -> ActionResult:
         """Report ``item`` or its author to the platform's moderators."""
         raise self._unsupported(Action.REPORT)
+
+    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer the author of the public comment ``item`` in a private message."""
+        raise self._unsupported(Action.PRIVATE_REPLY)
+
+    def edit(self, item: ItemRef, text: str) -> ActionResult:
+        """Change the text of the account's own post ``item`` (a video's title and
+        description on YouTube: first line and the rest)."""
+        raise self._unsupported(Action.EDIT)

@@ -8,7 +8,14 @@ What a sync brings back, in this order, each stage in batches of one API page:
 3. the replies under its recent statuses (``status_context(...).descendants``);
 4. the statuses that mention it (``notifications(types=["mention"])``);
 5. when the ``hashtags`` setting lists tags, the public statuses of other accounts with each
-   tag (``timeline_hashtag``, ``GET /api/v1/timelines/tag/:hashtag``), as POSTs.
+   tag (``timeline_hashtag``, ``GET /api/v1/timelines/tag/:hashtag``), as POSTs;
+6. when the ``search`` setting holds queries (one per line), the statuses of other accounts
+   found by full-text search (``search_v2``, ``GET /api/v2/search?type=statuses``), as POSTs.
+   Mastodon searches all public posts only where the instance has full-text search enabled
+   (Elasticsearch/OpenSearch, 4.2+, for posts whose authors opted in); elsewhere it finds
+   only posts the account interacted with. Search is not paged with ``Link`` headers: each
+   query is read newest-first with ``max_id`` down to the newest status already yielded
+   (``search_<hash>_since_id``) or the history limit, then replayed oldest-first.
 
 Cursor: a JSON dict ``{"account_id", "conversations_since_id", "statuses_since_id",
 "mentions_since_id"}``, plus ``"tag_<name>_since_id"`` for each listened hashtag. Each ``*_since_id`` is the newest id of its stream already yielded
@@ -310,6 +317,34 @@ def _tag_key(tag: str) -> str:
     return f"tag_{tag}_since_id"
 
 
+@contextlib.contextmanager
+def _version_probe_guard(host: str) -> Iterator[None]:
+    """Search with ``max_id`` makes Mastodon.py read the server's version from
+    ``/api/v1/instance``; when that read fails, Mastodon.py retries it forever (a recursion).
+    Turn that into a retryable error instead of a crash."""
+    try:
+        yield
+    except RecursionError as exc:
+        raise TransientError(
+            f"Mastodon ({host}): the server's version could not be read; search will be retried."
+        ) from exc
+
+
+def parse_searches(value: Any) -> tuple[str, ...]:
+    """The ``search`` setting as distinct queries, one per non-empty line."""
+    if value in (None, ""):
+        return ()
+    if not isinstance(value, str):
+        raise ConfigurationError("Mastodon: 'search' must be text (one query per line).")
+    queries = (" ".join(line.split()) for line in value.splitlines())
+    return tuple(dict.fromkeys(q for q in queries if q))
+
+
+def _search_key(query: str) -> str:
+    digest = hashlib.sha256(query.casefold().encode()).hexdigest()[:12]
+    return f"search_{digest}_since_id"
+
+
 def normalise_base_url(value: str) -> str:
     """``https://host[:port]`` of an instance, or a ConfigurationError saying what is wrong."""
     raw = value.strip()
@@ -357,6 +392,15 @@ class MastodonConnector(Connector):
     actions: ClassVar[frozenset[Action]] = frozenset(
         {Action.REPLY, Action.DELETE, Action.PUBLISH, Action.REPORT}
     )
+    not_supported: ClassVar[Mapping[str, str]] = {
+        Action.HIDE: "Mastodon has no way to hide replies to your posts: its API lets an "
+        "account delete only its own statuses. Report the reply to the moderators, or block or "
+        "mute its author, instead.",
+        Action.UNHIDE: "Mastodon has no way to hide (or unhide) replies to your posts.",
+        Action.PRIVATE_REPLY: "Reply with a direct-visibility status instead.",
+        Action.EDIT: "Beffroi does not edit Mastodon statuses yet.",
+    }
+    setup_doc: ClassVar[str] = "connectors/mastodon.md"
     options: ClassVar[Mapping[str, Option]] = {
         "base_url": Option(
             label="Instance URL", help="Address of the Mastodon server, e.g. https://piaille.fr"
@@ -382,6 +426,11 @@ class MastodonConnector(Connector):
             required=False,
             help="Public posts with these hashtags, separated by spaces or commas (without #)",
         ),
+        "search": Option(
+            label="Search queries to listen to",
+            required=False,
+            help="One query per line; needs the instance's full-text search",
+        ),
     }
 
     def __init__(
@@ -398,6 +447,7 @@ class MastodonConnector(Connector):
         self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
         self.replies_days = _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
         self.hashtags = parse_hashtags(settings.get("hashtags"))
+        self.searches = parse_searches(settings.get("search"))
         self.page_size = page_size
         self._token = str(credentials["access_token"]).strip()
         self._client = Mastodon(
@@ -423,6 +473,7 @@ class MastodonConnector(Connector):
         _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
         _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
         parse_hashtags(settings.get("hashtags"))
+        parse_searches(settings.get("search"))
 
     # --- errors ----------------------------------------------------------------------------
 
@@ -689,6 +740,58 @@ class MastodonConnector(Connector):
         )
         for tag in self.hashtags:
             yield from self._hashtag_stream(tag, own_id, state, seen)
+        for query in self.searches:
+            yield from self._search_stream(query, own_id, state, seen)
+
+    def _search_stream(
+        self, query: str, own_id: str, state: CursorState, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        """Statuses found by ``query``, newest-first down to the cursor, replayed oldest-first."""
+        key = _search_key(query)
+        since = state.get(key)
+        cutoff = datetime.now(UTC) - timedelta(days=self.history_days)
+        what = f"searching statuses for '{query}'"
+        kept: list[Any] = []
+        max_id: str | None = None
+        while True:
+            with self._api(what), _version_probe_guard(self.host):
+                result = self._client.search_v2(
+                    query,
+                    resolve=False,
+                    result_type="statuses",
+                    # Only filters hashtags; True makes Mastodon.py probe the server's version
+                    # (which recurses forever with version_check_mode="none").
+                    exclude_unreviewed=False,
+                    max_id=max_id,
+                    limit=self.page_size,
+                )
+            page = result.get("statuses") if isinstance(result, Mapping) else None
+            if not isinstance(page, list):
+                raise MalformedPayload(f"Mastodon ({self.host}): {what}: no 'statuses' list.")
+            fresh = [
+                status
+                for status in page
+                if (since is None or _id_key(_id_of(status.get("id")) or "0") > _id_key(since))
+                and (
+                    since is not None
+                    or (_parse_datetime(status.get("created_at")) or cutoff) >= cutoff
+                )
+            ]
+            kept.extend(fresh)
+            ids = [i for i in (_id_of(s.get("id")) for s in page) if i]
+            if len(fresh) < len(page) or len(page) < self.page_size or not ids:
+                break
+            oldest = min(ids, key=_id_key)
+            if max_id is not None and _id_key(oldest) >= _id_key(max_id):
+                break  # the server did not move backward: stop rather than loop
+            max_id = oldest
+        kept.sort(key=lambda status: _id_key(_id_of(status.get("id")) or "0"))
+        for start in range(0, len(kept), self.page_size):
+            chunk = kept[start : start + self.page_size]
+            newest = _newest([_id_of(status.get("id")) for status in chunk])
+            if newest:
+                state[key] = newest
+            yield FetchBatch(items=self._tagged_items(chunk, own_id, seen), cursor=dict(state))
 
     def _hashtag_stream(
         self, tag: str, own_id: str, state: CursorState, seen: set[str]
@@ -962,7 +1065,7 @@ class MastodonConnector(Connector):
         """
         if item.author_id is not None and item.author_id != self._own_id():
             raise UnsupportedAction(
-                "Mastodon only lets an account delete its own statuses; this one was written "
+                "Not supported by the platform: Mastodon only lets an account delete its own statuses; this one was written "
                 "by someone else. Report it to the instance's moderators instead."
             )
         with self._api(
@@ -1007,15 +1110,3 @@ class MastodonConnector(Connector):
                 idempotency_key=self._idempotency_key("publish", text),
             )
         return self._result(status, "Published on Mastodon.")
-
-    def hide(self, item: ItemRef) -> ActionResult:
-        """Mastodon cannot hide replies: raises UnsupportedAction saying what it can do."""
-        raise UnsupportedAction(
-            "Mastodon has no way to hide replies to your posts: its API lets an account delete "
-            "only its own statuses. Report the reply to the moderators, or block or mute its "
-            "author, instead."
-        )
-
-    def unhide(self, item: ItemRef) -> ActionResult:
-        """Mastodon cannot hide replies, so there is nothing to unhide."""
-        raise UnsupportedAction("Mastodon has no way to hide (or unhide) replies to your posts.")

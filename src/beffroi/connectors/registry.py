@@ -13,8 +13,17 @@ from beffroi.connectors.base import ConfigurationError, Connector
 from beffroi.extensions import CONNECTORS
 
 BUILTIN: dict[str, str] = {
-    "file": "beffroi.connectors.fileimport:FileConnector",
+    "facebook": "beffroi.connectors.facebook:FacebookConnector",
+    "instagram": "beffroi.connectors.instagram:InstagramConnector",
+    "x": "beffroi.connectors.x:XConnector",
+    "youtube": "beffroi.connectors.youtube:YouTubeConnector",
+    "bluesky": "beffroi.connectors.bluesky:BlueskyConnector",
     "mastodon": "beffroi.connectors.mastodon:MastodonConnector",
+    "telegram": "beffroi.connectors.telegram:TelegramConnector",
+    "rss": "beffroi.connectors.rss:FeedConnector",
+    "tiktok": "beffroi.connectors.tiktok:TikTokConnector",
+    "snapchat": "beffroi.connectors.snapchat:SnapchatImportConnector",
+    "file": "beffroi.connectors.fileimport:FileConnector",
 }
 
 

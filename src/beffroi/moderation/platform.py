@@ -24,7 +24,7 @@ from beffroi.connectors.base import (
 )
 from beffroi.items.models import Item
 from beffroi.moderation.models import Decision
-from beffroi.sources.sync import build_connector
+from beffroi.sources.credentials import credentials_refused, ready_connector
 
 #: Decision actions that have a platform counterpart.
 PLATFORM_ACTIONS: dict[str, Action] = {
@@ -50,12 +50,14 @@ def item_ref(item: Item) -> ItemRef:
         kind=ItemKind(item.kind),
         author_id=item.author.platform_id,
         thread_id=item.thread_id or None,
+        parent_id=item.parent_platform_id or None,
+        raw=item.raw or {},
     )
 
 
 def _call(decision: Decision) -> ActionResult:
     item = decision.item
-    connector = build_connector(item.source)
+    connector = ready_connector(item.source)
     ref = item_ref(item)
     action = PLATFORM_ACTIONS[decision.action]
     if action is Action.REPLY:
@@ -103,7 +105,10 @@ def perform(decision: Decision) -> str:
     except TransientError as exc:
         _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True})
         raise RetryableActionError(str(exc), 30) from exc
-    except (AuthError, NotFound) as exc:
+    except AuthError as exc:
+        _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})
+        credentials_refused(item.source, exc)
+    except NotFound as exc:
         _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})
     except ConnectorError as exc:
         _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})

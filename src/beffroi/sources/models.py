@@ -9,7 +9,7 @@ from beffroi.core.crypto import decrypt_json, encrypt_json
 from beffroi.organizations.models import Organization
 
 #: Platforms whose sources receive uploaded files: never synced, never acted on.
-UPLOAD_PLATFORMS = frozenset({"file"})
+UPLOAD_PLATFORMS = frozenset({"file", "snapchat"})
 
 
 class Source(models.Model):
@@ -65,3 +65,43 @@ class Source(models.Model):
     @property
     def has_credentials(self) -> bool:
         return bool(self.credentials_encrypted)
+
+
+class ConnectionAlert(models.Model):
+    """A source whose connection needs a person: refused or soon-expiring credentials.
+
+    At most one open alert per source and kind; it is resolved when the source syncs again
+    or receives new credentials. Shown to the organization's administrators in the interface
+    and sent to them by e-mail.
+    """
+
+    class Kind(models.TextChoices):
+        REFUSED = "refused", _("Credentials refused")
+        EXPIRING = "expiring", _("Credentials expire soon")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="connection_alerts"
+    )
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="connection_alerts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    message = models.TextField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_result = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_connection_alert_per_kind",
+            )
+        ]
+        verbose_name = _("connection alert")
+
+    def __str__(self) -> str:
+        return f"{self.source} — {self.kind}"

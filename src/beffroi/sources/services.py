@@ -9,11 +9,12 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from beffroi.audit.services import Actor, record, snapshot
-from beffroi.connectors.base import ConfigurationError
+from beffroi.connectors.base import ConfigurationError, ConnectedAccount
 from beffroi.connectors.registry import connector_class
 from beffroi.jobs.engine import enqueue
 from beffroi.jobs.models import Job
 from beffroi.organizations.models import Organization
+from beffroi.sources.credentials import resolve_alerts
 from beffroi.sources.models import UPLOAD_PLATFORMS, Source
 
 SYNC_TASK = "sources.sync"
@@ -80,6 +81,8 @@ def update_source(
             source.status, source.last_error = Source.Status.NEW, ""
     source.full_clean()
     source.save()
+    if credentials is not None:
+        resolve_alerts(source)
     after = snapshot(source) | {
         "has_credentials": source.has_credentials,
         "credentials_changed": credentials is not None,
@@ -115,3 +118,53 @@ def request_sync(actor: Actor, source: Source) -> Job:
         after={"job": job.pk},
     )
     return job
+
+
+def _same_account(account: ConnectedAccount, source: Source) -> bool:
+    """Whether ``account`` is the platform account ``source`` reads (same identity settings)."""
+    identity = {k: v for k, v in account.settings.items() if k != "base_url" and v}
+    shared = [k for k in identity if k in source.settings]
+    return bool(shared) and all(str(source.settings[k]) == str(identity[k]) for k in shared)
+
+
+def connect_accounts(
+    actor: Actor,
+    org: Organization,
+    platform: str,
+    accounts: list[ConnectedAccount],
+    *,
+    reconnect: Source | None = None,
+) -> list[Source]:
+    """Sources for the accounts an OAuth sign-in gave: an account already connected gets its
+    new credentials (a reconnection), another becomes a new source named after it."""
+    done: list[Source] = []
+    existing = list(Source.objects.filter(organization=org, platform=platform))
+    for account in accounts:
+        match = next((s for s in existing if _same_account(account, s)), None)
+        if reconnect is not None and match is None and len(accounts) == 1:
+            match = reconnect
+        if match is not None:
+            settings = {**match.settings, **account.settings}
+            done.append(
+                update_source(
+                    actor, match, credentials=dict(account.credentials), settings=settings
+                )
+            )
+            continue
+        name = account.name[:120] or platform
+        taken = {s.name for s in Source.objects.filter(organization=org)}
+        suffix = 2
+        while name in taken:
+            name = f"{account.name[:110]} ({suffix})"
+            suffix += 1
+        done.append(
+            create_source(
+                actor,
+                org,
+                name=name,
+                platform=platform,
+                settings=dict(account.settings),
+                credentials=dict(account.credentials),
+            )
+        )
+    return done

@@ -11,13 +11,12 @@ from django.utils import timezone
 
 from beffroi.connectors.base import (
     AuthError,
-    Connector,
     ConnectorError,
     RateLimited,
 )
-from beffroi.connectors.registry import connector_class
 from beffroi.items.ingest import IngestResult, ingest
-from beffroi.sources.models import Source
+from beffroi.sources.credentials import credentials_refused, ready_connector, resolve_alerts
+from beffroi.sources.models import ConnectionAlert, Source
 
 
 @dataclass
@@ -27,11 +26,6 @@ class SyncOutcome:
     batches: int = 0
 
 
-def build_connector(source: Source) -> Connector:
-    """The source's connector with its decrypted credentials."""
-    return connector_class(source.platform)(source.settings, source.get_credentials())
-
-
 def sync_source(
     source: Source, on_batch: Callable[[SyncOutcome], None] | None = None
 ) -> SyncOutcome:
@@ -39,12 +33,13 @@ def sync_source(
 
     Each batch is stored together with the cursor that follows it, in one transaction, so an
     interruption at any point resumes from the last stored batch: nothing is lost and
-    nothing is stored twice. Connector errors are recorded on the source (status and a
-    message a person can read) and raised again for the caller to decide.
+    nothing is stored twice. A token about to expire is refreshed first. Connector errors are
+    recorded on the source (status and a message a person can read) and raised again for the
+    caller to decide; refused credentials also alert the organization's administrators.
     """
     outcome = SyncOutcome()
     try:
-        connector = build_connector(source)
+        connector = ready_connector(source)
         for batch in connector.fetch(dict(source.cursor)):
             with transaction.atomic():
                 result: IngestResult = ingest(source, batch.items)
@@ -57,6 +52,7 @@ def sync_source(
                 on_batch(outcome)
     except AuthError as exc:
         _record(source, Source.Status.AUTH_FAILED, str(exc))
+        credentials_refused(source, exc)
         raise
     except RateLimited as exc:
         until = timezone.now() + timedelta(seconds=exc.retry_after or 60)
@@ -66,6 +62,7 @@ def sync_source(
         _record(source, Source.Status.ERROR, str(exc))
         raise
     _record(source, Source.Status.OK, "", synced=True)
+    resolve_alerts(source, ConnectionAlert.Kind.REFUSED)
     return outcome
 
 

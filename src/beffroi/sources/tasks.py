@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from beffroi.connectors.base import AuthError, ConfigurationError, RateLimited
 from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
-from beffroi.sources.models import UPLOAD_PLATFORMS, Source
+from beffroi.notify.delivery import AlertMessage, DeliveryError, send_email
+from beffroi.sources import credentials
+from beffroi.sources.credentials import EMAIL_TASK
+from beffroi.sources.models import UPLOAD_PLATFORMS, ConnectionAlert, Source
 from beffroi.sources.sync import sync_source
 
 
@@ -49,3 +54,58 @@ def schedule_syncs() -> int:
             )
             count += 1
     return count
+
+
+@periodic("sources.check_credentials", every_seconds=3600)
+def check_credentials_periodically() -> dict[str, int]:
+    """Refresh tokens before they expire; alert where a person must reconnect."""
+    return credentials.check_credentials()
+
+
+@task(EMAIL_TASK, max_attempts=8)
+def email_connection_alert(alert_id: int) -> dict[str, Any]:
+    """Send a connection alert to the organization's administrators, once."""
+    alert = (
+        ConnectionAlert.objects.select_related("organization", "source").filter(pk=alert_id).first()
+    )
+    if alert is None or alert.emailed_at is not None:
+        return {"sent": False}
+    recipients = credentials.admin_emails(alert)
+    smtp = settings.BEFFROI_SMTP
+    if not recipients or not smtp["host"]:
+        alert.email_result = "no administrator address" if not recipients else "no SMTP relay"
+        alert.save(update_fields=["email_result"])
+        return {"sent": False, "reason": alert.email_result}
+    with translation.override(alert.organization.language or settings.LANGUAGE_CODE):
+        message = AlertMessage(
+            title=_("Beffroi: the connection of “%(source)s” needs you")
+            % {"source": alert.source.name},
+            text=f"{alert.message}\n\n{credentials.what_to_do(alert.source)}",
+            url=credentials.alert_url(alert),
+            facts={
+                _("Organization"): alert.organization.name,
+                _("Source"): alert.source.name,
+                _("Platform"): alert.source.platform,
+            },
+        )
+    try:
+        send_email(
+            message,
+            host=str(smtp["host"]),
+            port=int(smtp["port"]),
+            sender=str(smtp["sender"]),
+            recipients=recipients,
+            username=str(smtp["username"]),
+            password=str(smtp["password"]),
+            security=str(smtp["security"]),
+        )
+    except DeliveryError as exc:
+        alert.email_result = str(exc)[:255]
+        alert.save(update_fields=["email_result"])
+        if exc.retry_after is None:
+            raise PermanentFailure(str(exc)) from exc
+        raise RetryLater(str(exc), exc.retry_after) from exc
+    alert.emailed_at = timezone.now()
+    alert.email_result = f"sent to {len(recipients)}"
+    alert.save(update_fields=["emailed_at", "email_result"])
+    return {"sent": True, "recipients": len(recipients)}

@@ -22,9 +22,10 @@ from beffroi.connectors.registry import available, connector_class
 from beffroi.organizations.access import org_view
 from beffroi.organizations.roles import Capability, role_allows
 from beffroi.sources import services
+from beffroi.sources.connect import oauth_platforms
 from beffroi.sources.forms import MAX_UPLOAD_BYTES, ImportForm, PlatformForm, SourceForm
 from beffroi.sources.imports import import_file
-from beffroi.sources.models import UPLOAD_PLATFORMS, Source
+from beffroi.sources.models import UPLOAD_PLATFORMS, ConnectionAlert, Source
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def connector_options(platform: str) -> dict[str, Option]:
 
 @org_view(Capability.VIEW)
 def source_list(request: HttpRequest) -> HttpResponse:
+    oauth_entries = oauth_platforms() if _can(request, Capability.MANAGE) else []
     sources = (
         _org_sources(request)
         .annotate(
@@ -85,6 +87,12 @@ def source_list(request: HttpRequest) -> HttpResponse:
             "can_manage": _can(request, Capability.MANAGE),
             "can_ingest": _can(request, Capability.INGEST),
             "upload_platforms": UPLOAD_PLATFORMS,
+            "connection_alerts": ConnectionAlert.objects.filter(
+                organization=request.organization,  # type: ignore[attr-defined]
+                resolved_at__isnull=True,
+            ).select_related("source"),
+            "oauth_platforms": oauth_entries,
+            "oauth_ready": {e["platform"] for e in oauth_entries if e["configured"]},
         },
     )
 

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from beffroi.sources import connect, webhooks
+
 urlpatterns = [
     path("", include("beffroi.core.urls")),
     path("accounts/", include("beffroi.accounts.urls")),
@@ -14,6 +16,9 @@ urlpatterns = [
     path("o/<slug:org_slug>/moderation/", include("beffroi.moderation.urls")),
     path("o/<slug:org_slug>/veille/", include("beffroi.veille.urls")),
     path("charter/", include("beffroi.charter.public_urls")),
+    # The one callback address registered on every platform's OAuth application.
+    path("sources/oauth/callback/", connect.oauth_callback, name="oauth_callback"),
+    path("webhooks/meta/", webhooks.meta_webhook, name="meta_webhook"),
     path("api/v1/", include("beffroi.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

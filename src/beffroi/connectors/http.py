@@ -1,0 +1,315 @@
+"""What every HTTP connector shares: typed errors, rate limits per token, retries.
+
+Connectors that speak to a platform with ``httpx`` (Graph API, TikTok, Telegram's web preview,
+feeds) go through :class:`ApiClient`; connectors built on an official SDK (tweepy,
+google-api-python-client, atproto) use :func:`retrying` and :data:`RATE_GATE` around the SDK's
+calls. Either way:
+
+- **Rate limits are kept per token.** When a platform answers 429 or says that a token's
+  window is spent (``x-rate-limit-remaining: 0``, Meta's ``X-App-Usage`` at 100 %…), the
+  token is closed until the time the platform gave, in this process, for every source and
+  action that uses it: the next call raises :class:`RateLimited` at once, without asking the
+  platform again (asking again during the window is what gets apps blocked).
+- **Short waits are waited, long ones handed back.** A 429 or a 5xx is retried in the call
+  with exponential backoff when the wait is short (``max_wait`` seconds, 8 by default);
+  beyond, :class:`RateLimited` or :class:`TransientError` goes back to the task engine, which
+  reschedules the sync or the action at the time the platform gave.
+- **Errors are typed** by a per-platform ``classify`` function that reads the platform's
+  documented error body; a token never appears in an error message or a log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from beffroi.connectors.base import (
+    AuthError,
+    ConnectorError,
+    MalformedPayload,
+    NotFound,
+    RateLimited,
+    TransientError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Seconds before a request is abandoned.
+DEFAULT_TIMEOUT = 30.0
+#: Longest wait spent inside a call before handing the retry back to the task engine.
+DEFAULT_MAX_WAIT = 8.0
+#: Retries of one call after a 5xx or a network failure.
+DEFAULT_RETRIES = 2
+#: First backoff delay in seconds (then doubled).
+DEFAULT_BACKOFF = 0.5
+#: Wait assumed after a 429 that says nothing about when to come back.
+DEFAULT_RATE_WAIT = 60.0
+
+
+def token_key(platform: str, token: str) -> str:
+    """A stable, non-secret key for a token: what the rate gate and logs may name."""
+    digest = hashlib.sha256(f"{platform}\0{token}".encode()).hexdigest()
+    return f"{platform}:{digest[:16]}"
+
+
+class RateGate:
+    """Tokens closed until a given time, shared by every connector of the process."""
+
+    def __init__(self) -> None:
+        self._closed: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def close(self, key: str, seconds: float) -> None:
+        """Keep ``key`` closed for ``seconds`` from now (the later of two closures wins)."""
+        until = time.monotonic() + max(0.0, seconds)
+        with self._lock:
+            self._closed[key] = max(until, self._closed.get(key, 0.0))
+
+    def wait_left(self, key: str) -> float:
+        """Seconds until ``key`` opens again (0 when open)."""
+        with self._lock:
+            until = self._closed.get(key)
+            if until is None:
+                return 0.0
+            left = until - time.monotonic()
+            if left <= 0:
+                del self._closed[key]
+                return 0.0
+            return left
+
+    def check(self, key: str, label: str) -> None:
+        """Raise :class:`RateLimited` if ``key`` is closed."""
+        left = self.wait_left(key)
+        if left > 0:
+            raise RateLimited(
+                f"{label}: this account's rate limit is spent; it resets in {left:.0f} s.",
+                retry_after=left,
+            )
+
+    def clear(self) -> None:
+        """Open every token (tests)."""
+        with self._lock:
+            self._closed.clear()
+
+
+#: The process-wide gate.
+RATE_GATE = RateGate()
+
+
+def retry_after_seconds(headers: Mapping[str, str], default: float | None = None) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or an HTTP date), else ``default``."""
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    if not value:
+        return default
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def epoch_reset_seconds(value: str | None) -> float | None:
+    """Seconds until an epoch-seconds reset header (X's ``x-rate-limit-reset``)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value) - time.time())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a platform's answer means: an error to raise, a wait before retrying, or both."""
+
+    error: ConnectorError | None = None
+    #: Close the token for this many seconds (a spent window), even when the answer is OK.
+    close_for: float | None = None
+
+
+Classifier = Callable[[httpx.Response], Verdict]
+
+
+def default_classify(response: httpx.Response, label: str) -> Verdict:
+    """HTTP statuses alone: what a platform without a documented error body gets."""
+    status = response.status_code
+    if status < 400:
+        return Verdict()
+    if status in (401, 403):
+        return Verdict(AuthError(f"{label} refused the credentials (HTTP {status})."))
+    if status in (404, 410):
+        return Verdict(NotFound(f"{label}: not found (HTTP {status})."))
+    if status == 429:
+        wait = retry_after_seconds(response.headers, DEFAULT_RATE_WAIT)
+        return Verdict(RateLimited(f"{label} asked to slow down (HTTP 429).", wait), wait)
+    if status >= 500:
+        return Verdict(TransientError(f"{label} failed (HTTP {status}); it will be retried."))
+    return Verdict(MalformedPayload(f"{label} refused the request (HTTP {status})."))
+
+
+def _wait_of(error: ConnectorError, attempt: int, backoff: float) -> float | None:
+    """Seconds to wait before retrying ``error`` in the call, or None if it is not retried."""
+    if isinstance(error, RateLimited):
+        return error.retry_after if error.retry_after is not None else DEFAULT_RATE_WAIT
+    if isinstance(error, TransientError):
+        return float(backoff * 2.0**attempt)
+    return None
+
+
+def retrying(
+    call: Callable[[], T],
+    *,
+    key: str,
+    label: str,
+    translate: Callable[[Exception], ConnectorError | None] | None = None,
+    retries: int = DEFAULT_RETRIES,
+    backoff: float = DEFAULT_BACKOFF,
+    max_wait: float = DEFAULT_MAX_WAIT,
+    gate: RateGate = RATE_GATE,
+) -> T:
+    """Run ``call`` (an SDK request) with the rate gate, typed errors and retries.
+
+    ``translate`` turns the SDK's exceptions into connector errors (None: not an error it
+    knows, raised as it is). A :class:`RateLimited` closes the token for its wait.
+    """
+    attempt = 0
+    while True:
+        gate.check(key, label)
+        try:
+            return call()
+        except ConnectorError as exc:
+            error: ConnectorError = exc
+        except Exception as exc:
+            translated = translate(exc) if translate is not None else None
+            if translated is None:
+                raise
+            error = translated
+            error.__cause__ = exc
+        if isinstance(error, RateLimited):
+            gate.close(key, error.retry_after if error.retry_after is not None else 60.0)
+        wait = _wait_of(error, attempt, backoff)
+        if wait is None or attempt >= retries or wait > max_wait:
+            raise error
+        log.info("%s: retrying in %.1f s after: %s", label, wait, error)
+        time.sleep(wait)
+        attempt += 1
+
+
+class ApiClient:
+    """An ``httpx`` client for one platform and one token, with the rules above.
+
+    ``classify`` reads an answer and returns a :class:`Verdict`; it is called for every
+    answer, successes included, so that a spent window seen in the headers closes the token
+    before the platform has to refuse.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        label: str,
+        key: str,
+        classify: Classifier | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        gate: RateGate = RATE_GATE,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.label = label
+        self.key = key
+        self.classify: Classifier = classify or (lambda r: default_classify(r, label))
+        self.retries, self.backoff, self.max_wait = retries, backoff, max_wait
+        self.gate = gate
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; return the answer or raise a typed :class:`ConnectorError`."""
+
+        def once() -> httpx.Response:
+            try:
+                response = self._client.request(method, url, **kwargs)
+            except httpx.TimeoutException as exc:
+                raise TransientError(f"{self.label} did not answer in time.") from exc
+            except httpx.TransportError as exc:
+                raise TransientError(
+                    f"{self.label} could not be reached ({type(exc).__name__})."
+                ) from exc
+            verdict = self.classify(response)
+            if verdict.close_for is not None and verdict.error is None:
+                self.gate.close(self.key, verdict.close_for)
+            if verdict.error is not None:
+                raise verdict.error
+            return response
+
+        return retrying(
+            once,
+            key=self.key,
+            label=self.label,
+            retries=self.retries,
+            backoff=self.backoff,
+            max_wait=self.max_wait,
+            gate=self.gate,
+        )
+
+    def json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """:meth:`request`, and the answer's JSON body (MalformedPayload if it is not JSON)."""
+        response = self.request(method, url, **kwargs)
+        return parse_json(response, self.label)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        """``GET`` and its JSON body."""
+        return self.json("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        """``POST`` and its JSON body."""
+        return self.json("POST", url, **kwargs)
+
+
+def parse_json(response: httpx.Response, label: str) -> Any:
+    """The JSON body of ``response``, or :class:`MalformedPayload` naming the platform."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise MalformedPayload(
+            f"{label} answered something that is not JSON (HTTP {response.status_code})."
+        ) from exc
+
+
+def require(payload: Any, kind: type[T], label: str, what: str) -> T:
+    """``payload`` if it is a ``kind``, else :class:`MalformedPayload` naming ``what``."""
+    if not isinstance(payload, kind):
+        raise MalformedPayload(f"{label}: {what} is not a {kind.__name__} as documented.")
+    return payload
