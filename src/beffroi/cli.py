@@ -334,6 +334,41 @@ def stats(org_slug: str, as_json: bool) -> None:
         out.print(f"{key:18} {value}")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--markdown", "as_markdown", is_flag=True, help="Print the table of docs/connectors.md."
+)
+def connectors(as_json: bool, as_markdown: bool) -> None:
+    """Every platform: how it connects, what it fetches, what it can do and what not."""
+    from dataclasses import asdict
+
+    from rich.table import Table
+
+    from beffroi.connectors.catalog import catalog, markdown
+
+    rows = catalog()
+    if as_json:
+        click.echo(json.dumps([asdict(row) for row in rows], indent=2))
+        return
+    if as_markdown:
+        click.echo(markdown(rows))
+        return
+    table = Table(title="Beffroi connectors", show_lines=True)
+    for column in ("platform", "connect with", "fetches", "acts", "not supported by the platform"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        missing = "\n".join(f"{name}: {why}" if why else name for name, why in row.not_supported)
+        table.add_row(
+            f"{row.label}\n({row.platform})",
+            row.auth,
+            "\n".join(row.fetches) or "—",
+            "\n".join(row.actions) or "—",
+            missing or "—",
+        )
+    out.print(table)
+
+
 @main.group()
 def token() -> None:
     """API tokens."""

@@ -12,6 +12,7 @@ when ``ROLE_CAPABILITIES`` allows the view's ``required_capability``, else 403.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from beffroi.organizations.roles import ROLE_CAPABILITIES, Role
+from beffroi.sources.webhooks import VERIFY_TOKEN_ENV
 from tests.conftest import PASSWORD
 
 EXCLUDED_PREFIXES = ("api/v1/", "django-admin/")
@@ -310,7 +312,8 @@ def world(org: Any, other_org: Any, source: Any, make_user: Callable[..., Any]) 
 
 @dataclass(frozen=True)
 class Page:
-    """How to call a page: method, pk filler (an attribute of World) and POST data."""
+    """How to call a page: method, pk filler (an attribute of World), POST data, and the
+    query of a GET (``data`` too)."""
 
     method: str = "GET"
     pk: str | None = None
@@ -347,6 +350,8 @@ ORG_PAGES: dict[str, Page] = {
     "sources:edit": Page(pk="source"),
     "sources:sync": Page("POST", pk="source"),
     "sources:import": Page(pk="source"),
+    "sources:connect": Page("POST", url_kwargs=lambda w: {"platform": "x"}),
+    "sources:connect_choose": Page(),
     "charter:index": Page(),
     "charter:draft_create": Page("POST"),
     "charter:import": Page(),
@@ -427,6 +432,16 @@ ORG_PAGES: dict[str, Page] = {
     "veille:impersonator_status": Page("POST", pk="flag", data=lambda w: {"status": "dismissed"}),
 }
 
+
+def _webhook_verification(world: World) -> dict[str, str]:
+    os.environ[VERIFY_TOKEN_ENV] = "matrix-verify-token"
+    return {
+        "hub.mode": "subscribe",
+        "hub.verify_token": "matrix-verify-token",
+        "hub.challenge": "1",
+    }
+
+
 #: Pages outside organizations: whether an anonymous visitor may see them.
 OTHER_PAGES: dict[str, tuple[Page, bool]] = {
     "core:home": (Page(), False),
@@ -450,6 +465,10 @@ OTHER_PAGES: dict[str, tuple[Page, bool]] = {
     "accounts:token_create": (Page("POST", data=lambda w: {"name": "ci"}), False),
     "accounts:token_revoke": (Page("POST", pk="token"), False),
     "set_language": (Page("POST", data=lambda w: {"language": "en", "next": "/"}), True),
+    # The platforms' OAuth return (an unknown state sends the member home) and Meta's
+    # webhook (its subscription check answers the challenge; deliveries need a signature).
+    "oauth_callback": (Page(data=lambda w: {"state": "unknown", "code": "x"}), False),
+    "meta_webhook": (Page(data=_webhook_verification), True),
     # The public charter (the live version, made here on first use).
     "charter_public:page": (
         Page(url_kwargs=lambda w: {"slug": w.charter_draft.organization.slug}),
@@ -477,7 +496,7 @@ def _login(user: Any) -> Client:
 def _call(client: Client, page: Page, url: str, world: World) -> Any:
     if page.method == "POST":
         return client.post(url, page.data(world))
-    return client.get(url)
+    return client.get(url, page.data(world))
 
 
 def _is_login_redirect(response: Any) -> bool:

@@ -1619,9 +1619,7 @@ class FileConnector(Connector):
             raise ConfigurationError(
                 f"{self.label}: no file to import; set the 'path' setting or import a file"
             )
-        report = parse_file(
-            Path(str(path)), self.settings.get("format") or None, default_platform=self.platform
-        )
+        report = self.parse(Path(str(path)), self.settings.get("format") or None)
         if report.errors:
             shown = "; ".join(error.message for error in report.errors[:5])
             more = f" (and {len(report.errors) - 5} more)" if len(report.errors) > 5 else ""
@@ -1639,6 +1637,10 @@ class FileConnector(Connector):
                 items=batch,
                 cursor={"path": str(path), "sha256": report.sha256, "items": start + len(batch)},
             )
+
+    def parse(self, path: Path, fmt: str | None = None) -> ParseReport:
+        """Read and validate the whole file (platforms' export formats override this)."""
+        return parse_file(path, fmt, default_platform=self.platform)
 
     def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
         """Map one CSV-style row (or NDJSON object); ``kind`` applies when it has none."""

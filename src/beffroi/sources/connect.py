@@ -24,6 +24,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from beffroi.audit.services import Actor, record
@@ -43,6 +44,10 @@ STATE_KEY = "beffroi_oauth_states"
 PENDING_KEY = "beffroi_oauth_pending"
 #: Seconds a sign-in may take on the platform.
 STATE_TTL = 900
+SIGN_IN_OVER = gettext_noop(
+    "This sign-in is no longer valid: this session did not start it, or it took more than "
+    "15 minutes. Start the connection again from the Sources page."
+)
 #: Sign-ins started and not finished that a session keeps.
 MAX_STATES = 5
 
@@ -148,7 +153,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
     pending = states.pop(request.GET.get("state", ""), None)
     request.session[STATE_KEY] = states
     if pending is None or time.time() - float(pending["at"]) > STATE_TTL:
-        return render(request, "sources/oauth_invalid.html", status=400)
+        messages.error(request, _(SIGN_IN_OVER))
+        return redirect("core:home")
     org = get_object_or_404(Organization, pk=pending["organization"])
     organization, _membership = resolve(request.user, org.slug, Capability.MANAGE)
     platform = str(pending["platform"])
@@ -233,8 +239,9 @@ def connect_choose(request: HttpRequest) -> HttpResponse:
         or data.get("organization") != organization.pk
         or time.time() - float(data.get("at", 0)) > STATE_TTL
     ):
-        messages.error(request, _("This sign-in is over; connect the account again."))
-        return redirect("sources:list", org_slug=organization.slug)
+        return render(
+            request, "sources/connect_choose.html", {"nav": "sources", "over": _(SIGN_IN_OVER)}
+        )
     accounts = [
         ConnectedAccount(a["name"], a["settings"], a["credentials"]) for a in data["accounts"]
     ]

@@ -160,6 +160,10 @@ class SourceForm(forms.Form):
         return [self[name] for name in names if name in self.fields]
 
 
+#: Platforms whose sources take the platform's own data export, and its file types.
+EXPORT_EXTENSIONS: dict[str, tuple[str, ...]] = {"snapchat": (".zip", ".json")}
+
+
 class ImportForm(forms.Form):
     FORMAT_CHOICES = [
         ("", _("Guess from the file name")),
@@ -177,12 +181,24 @@ class ImportForm(forms.Form):
         label=_("Import the valid rows even if some rows are invalid"), required=False
     )
 
+    def __init__(self, *args: Any, platform: str = "file", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.extensions = EXPORT_EXTENSIONS.get(platform, tuple(UPLOAD_EXTENSIONS))
+        if platform in EXPORT_EXTENSIONS:
+            # A platform's own export: its shape is recognised, there is no format to choose.
+            del self.fields["format"]
+            self.fields["file"].help_text = _(
+                "The platform's data export (%(extensions)s), 10 MB at most."
+            ) % {"extensions": ", ".join(self.extensions)}
+            self.fields["file"].widget.attrs["accept"] = ",".join(self.extensions)
+
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         suffix = PurePath(upload.name or "").suffix.lower()
-        if suffix not in UPLOAD_EXTENSIONS:
+        if suffix not in self.extensions:
             raise forms.ValidationError(
-                _("Unsupported file type: use a .csv, .tsv, .ndjson or .jsonl file.")
+                _("Unsupported file type: use a file ending in %(extensions)s.")
+                % {"extensions": ", ".join(self.extensions)}
             )
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The file is larger than 10 MB: split it."))

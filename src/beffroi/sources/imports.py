@@ -1,4 +1,5 @@
-"""Importing a CSV or NDJSON file into a file source (command line, web upload, API)."""
+"""Importing a file into a file source (command line, web upload, API): CSV or NDJSON, or a
+platform's data export (Snapchat), parsed by the source's connector."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from django.db import transaction
 
 from beffroi.audit.services import Actor, record
-from beffroi.connectors.fileimport import ParseReport, RowError, parse_file, write_rejected
+from beffroi.connectors.base import ConfigurationError
+from beffroi.connectors.fileimport import FileConnector, ParseReport, RowError, write_rejected
+from beffroi.connectors.registry import connector_class
 from beffroi.items.ingest import IngestResult, ingest
 from beffroi.sources.models import Source
 
@@ -45,7 +48,10 @@ def import_file(
     ``skip_invalid`` the valid rows are stored and the rejected ones written to
     ``rejected_path``. Rows already stored (same id) are counted as ``existing``.
     """
-    parsed: ParseReport = parse_file(path, fmt, default_platform=source.platform)
+    connector = connector_class(source.platform)(source.settings, {})
+    if not isinstance(connector, FileConnector):
+        raise ConfigurationError(f"{source.name}: files can only be imported into a file source.")
+    parsed: ParseReport = connector.parse(path, fmt)
     report = ImportReport(path=str(path), valid_rows=len(parsed.items), errors=list(parsed.errors))
     if parsed.errors and not skip_invalid:
         return report

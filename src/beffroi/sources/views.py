@@ -225,7 +225,7 @@ def source_import(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("Files can only be imported into a file source."))
         return redirect("sources:list", org_slug=organization.slug)
     if request.method != "POST":
-        context["form"] = ImportForm()
+        context["form"] = ImportForm(platform=source.platform)
         return render(request, "sources/import.html", context)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -233,11 +233,11 @@ def source_import(request: HttpRequest, pk: int) -> HttpResponse:
         declared = 0
     if declared > MAX_UPLOAD_BYTES + 64 * 1024:
         # Refuse before reading the body into a temporary file.
-        form = ImportForm()
+        form = ImportForm(platform=source.platform)
         form.add_error(None, _("The file is larger than 10 MB: split it."))
         context["form"] = form
         return render(request, "sources/import.html", context, status=413)
-    form = ImportForm(request.POST, request.FILES)
+    form = ImportForm(request.POST, request.FILES, platform=source.platform)
     context["form"] = form
     if not form.is_valid():
         return render(request, "sources/import.html", context, status=400)
@@ -253,7 +253,7 @@ def source_import(request: HttpRequest, pk: int) -> HttpResponse:
                 _actor(request),
                 source,
                 path,
-                fmt=form.cleaned_data["format"] or None,
+                fmt=form.cleaned_data.get("format") or None,
                 skip_invalid=form.cleaned_data["skip_invalid"],
             )
         except ConfigurationError as exc:

@@ -1,0 +1,375 @@
+"""RSS and Atom feeds (news sites, alert feeds, fact-checkers), fetched with httpx and parsed
+with feedparser.
+
+A sync is one conditional ``GET`` of the feed's address (``url``) through
+:class:`~beffroi.connectors.http.ApiClient`, with ``If-None-Match`` / ``If-Modified-Since``
+from the cursor: a ``304 Not Modified`` means nothing new and costs the site almost nothing.
+The body is parsed by feedparser (RSS 0.9x/2.0, RSS 1.0, Atom 1.0), never fetched by it (it is
+given the bytes). Entries the feed lists are yielded oldest first as POSTs, in batches of
+``BATCH_SIZE``, skipping those already seen: a feed re-lists its recent entries on every
+fetch, so the cursor keeps the ids of the last ``SEEN_LIMIT`` entries yielded.
+
+Redirects are followed here, not by httpx (``ApiClient`` has ``follow_redirects=False``):
+up to ``MAX_REDIRECTS`` hops, http(s) only. A permanent one (301, 308) moves the feed: the new
+address is kept in the cursor and asked directly from then on; a temporary one (302, 303, 307)
+is followed for this fetch only.
+
+Cursor: ``{"feed": <the url setting>, "url": <current address>, "etag", "modified",
+"seen": [ids, oldest first]}``. Each batch's cursor adds its entries to ``seen``; only the last
+batch carries the new ``etag``/``modified``, so a sync interrupted between batches asks for the
+whole feed again and yields what it had not (nothing is lost, nothing repeated). When the
+``url`` setting changes, the cursor starts afresh.
+
+Errors: 404/410 → :class:`NotFound`, 401/403 → :class:`AuthError` (a private feed), 429 and
+503 with ``Retry-After`` → :class:`RateLimited` (the site's address closed for that time), other
+5xx and network failures → :class:`TransientError`, a body that is not a feed (an HTML page) →
+:class:`MalformedPayload`. Messages name the feed without its query string, where private
+feeds keep their key.
+
+Feeds are read only: every action is "not supported by the platform". What a feed brings is
+other sites' publications (listening), hence :attr:`FetchKind.SEARCH`; ``auth`` is
+:attr:`AuthMethod.NONE` (public feeds; a feed whose address carries a key still needs nothing
+else).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import feedparser
+import httpx
+
+from beffroi.connectors.base import (
+    Action,
+    AuthError,
+    AuthMethod,
+    ConfigurationError,
+    Connector,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    Option,
+    RateLimited,
+    TransientError,
+)
+from beffroi.connectors.html_text import html_to_text
+from beffroi.connectors.http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RATE_WAIT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    ApiClient,
+    Verdict,
+    retry_after_seconds,
+    token_key,
+)
+
+LABEL = "RSS / Atom feed"
+#: Ids of entries already yielded that the cursor keeps (a feed lists tens, rarely hundreds).
+SEEN_LIMIT = 500
+BATCH_SIZE = 50
+MAX_REDIRECTS = 5
+USER_AGENT = "Beffroi feed reader (+https://github.com/beffroi)"
+
+_PERMANENT = frozenset({301, 308})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/xml;q=0.9, "
+    "text/xml;q=0.9, */*;q=0.5"
+)
+_MEDIA_KINDS = ("image", "video", "audio")
+
+
+def public_address(url: str) -> str:
+    """``url`` without its query and fragment (where private feeds keep their key)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def _feed_url(value: Any) -> str:
+    url = str(value or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"{LABEL}: 'url' must be the http(s) address of a feed, such as "
+            "https://www.example.org/feed.xml."
+        )
+    return url
+
+
+def _classify(response: httpx.Response, where: str) -> Verdict:
+    status = response.status_code
+    if status < 400:
+        return Verdict()
+    if status in (404, 410):
+        gone = "is gone" if status == 410 else "was not found"
+        return Verdict(NotFound(f"{LABEL}: the feed {where} {gone} (HTTP {status})."))
+    if status in (401, 403):
+        return Verdict(
+            AuthError(
+                f"{LABEL}: the feed {where} refused access (HTTP {status}); it is private: "
+                "check the address (and its key) in the source's settings."
+            )
+        )
+    wait = retry_after_seconds(response.headers)
+    if status == 429 or (status == 503 and wait is not None):
+        wait = DEFAULT_RATE_WAIT if wait is None else wait
+        return Verdict(
+            RateLimited(f"{LABEL}: {where} asked to slow down (HTTP {status}).", wait), wait
+        )
+    if status >= 500:
+        return Verdict(
+            TransientError(f"{LABEL}: {where} failed (HTTP {status}); it will be retried.")
+        )
+    return Verdict(MalformedPayload(f"{LABEL}: {where} refused the request (HTTP {status})."))
+
+
+# --- mapping -----------------------------------------------------------------------------------
+
+
+def to_json(value: Any) -> Any:
+    """feedparser's values (``struct_time`` dates, nested dicts) as plain JSON data."""
+    if isinstance(value, time.struct_time):
+        return _datetime(value).isoformat() if value else None
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _datetime(value: time.struct_time) -> datetime:
+    """feedparser gives dates as UTC ``struct_time``."""
+    return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+
+
+def _plain(detail: Any, value: str) -> tuple[str, tuple[str, ...]]:
+    """A text construct as plain text, and the links of its HTML."""
+    kind = str(detail.get("type") or "") if isinstance(detail, Mapping) else ""
+    if kind in ("text/plain", "text"):
+        return value.strip(), ()
+    return html_to_text(value)
+
+
+def entry_id(entry: Mapping[str, Any]) -> str:
+    """The entry's id/guid, else its link, else a hash of its title and date."""
+    for key in ("id", "link"):
+        value = entry.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    seed = f"{entry.get('title') or ''}\0{entry.get('published') or entry.get('updated') or ''}"
+    return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+def _media(entry: Mapping[str, Any]) -> list[Media]:
+    found: dict[str, Media] = {}
+    # feedparser's ``enclosures`` is computed from these links (and absent from stored dicts).
+    enclosures = [e for e in entry.get("links") or () if e.get("rel") == "enclosure"]
+    candidates = [(e.get("href"), e.get("type"), "") for e in enclosures]
+    candidates += [
+        (m.get("url"), m.get("type") or m.get("medium"), "")
+        for m in entry.get("media_content") or ()
+    ]
+    for url, mime, description in candidates:
+        if not isinstance(url, str) or not url:
+            continue
+        mime = str(mime or "")
+        kind = next((k for k in _MEDIA_KINDS if mime.startswith(k)), "other")
+        found.setdefault(url, Media(kind, url, description))
+    return list(found.values())
+
+
+def map_entry(
+    entry: Mapping[str, Any], feed: Mapping[str, Any], feed_url: str, fetched_at: datetime
+) -> NormalizedItem:
+    """One feed entry (a feedparser dict) as a POST; ``raw`` keeps it and its feed's title."""
+    title = str(entry.get("title") or "").strip()
+    title_text, _ = _plain(entry.get("title_detail"), title)
+    body = ""
+    detail: Any = entry.get("summary_detail")
+    contents = entry.get("content") or []
+    if entry.get("summary"):
+        body = str(entry["summary"])
+    elif contents and isinstance(contents[0], Mapping):
+        body, detail = str(contents[0].get("value") or ""), contents[0]
+    body_text, body_links = _plain(detail, body)
+    text = "\n\n".join(part for part in (title_text, body_text) if part)
+    moment = entry.get("published_parsed") or entry.get("updated_parsed")
+    created = _datetime(moment) if isinstance(moment, time.struct_time) else fetched_at
+    feed_link = str(feed.get("link") or "") or public_address(feed_url)
+    link = str(entry.get("link") or "") or feed_link
+    links = [str(item.get("href")) for item in entry.get("links") or () if item.get("href")]
+    author_detail = entry.get("author_detail") or {}
+    name = str(author_detail.get("name") or entry.get("author") or "").strip()
+    feed_title = str(feed.get("title") or "").strip() or urlsplit(feed_url).netloc
+    language = str(feed.get("language") or "").split("-")[0].lower() or None
+    return NormalizedItem(
+        platform_id=entry_id(entry),
+        kind=ItemKind.POST,
+        text=text,
+        created_at=created,
+        author=NormalizedAuthor(
+            platform_id=name or feed_link,
+            handle=name or feed_title,
+            display_name=name or feed_title,
+            url=str(author_detail.get("href") or "") or feed_link,
+            extra={"feed": feed_title},
+        ),
+        url=link,
+        urls=tuple(dict.fromkeys(links + list(body_links))),
+        media=tuple(_media(entry)),
+        language=language,
+        raw={
+            "entry": to_json(dict(entry)),
+            "feed": {"title": feed_title, "link": feed_link, "language": feed.get("language")},
+            "fetched_at": fetched_at.isoformat(),
+        },
+    )
+
+
+# --- the connector -----------------------------------------------------------------------------
+
+
+class FeedConnector(Connector):
+    """The entries of one RSS or Atom feed, as POSTs (listening).
+
+    ``FeedConnector(settings, credentials, timeout=30.0, retries=2, backoff=0.5)``; see the
+    module docstring for the conditional fetch, redirects and the cursor.
+    """
+
+    platform: ClassVar[str] = "rss"
+    label: ClassVar[str] = LABEL
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.SEARCH})
+    actions: ClassVar[frozenset[Action]] = frozenset()
+    auth: ClassVar[AuthMethod] = AuthMethod.NONE
+    setup_doc: ClassVar[str] = "connectors/rss.md"
+    not_supported: ClassVar[Mapping[str, str]] = {
+        str(action): "A feed is read only: it can only be read, never answered or moderated."
+        for action in Action
+    }
+    options: ClassVar[Mapping[str, Option]] = {
+        "url": Option(
+            label="Feed address",
+            help="Address of the RSS or Atom feed, e.g. https://www.example.org/feed.xml",
+        ),
+    }
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.url = _feed_url(settings.get("url"))
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Yield the feed's unseen entries oldest first (nothing on ``304 Not Modified``)."""
+        state = dict(cursor) if cursor.get("feed") == self.url else {}
+        address = str(state.get("url") or self.url)
+        seen = [str(i) for i in state.get("seen") or () if isinstance(i, str)]
+        headers = {"User-Agent": USER_AGENT, "Accept": _ACCEPT}
+        if state.get("etag"):
+            headers["If-None-Match"] = str(state["etag"])
+        if state.get("modified"):
+            headers["If-Modified-Since"] = str(state["modified"])
+        response, address = self._get(address, headers)
+        base = {"feed": self.url, "url": address}
+        if response.status_code == 304:
+            if address != state.get("url"):
+                yield FetchBatch([], {**state, **base})
+            return
+        fetched_at = datetime.now(UTC)
+        parsed = feedparser.parse(
+            io.BytesIO(response.content), response_headers=dict(response.headers)
+        )
+        entries = list(parsed.entries)
+        if parsed.bozo and not entries and not parsed.feed.get("title"):
+            raise MalformedPayload(
+                f"{LABEL}: {public_address(address)} is not a feed (RSS or Atom) but "
+                f"{response.headers.get('content-type') or 'an unknown document'}; check the "
+                "address in the source's settings."
+            )
+        fresh: dict[str, NormalizedItem] = {}
+        known = set(seen)
+        for entry in reversed(entries):  # feeds list the newest first
+            item = map_entry(entry, parsed.feed, address, fetched_at)
+            if item.platform_id not in known and item.platform_id not in fresh:
+                fresh[item.platform_id] = item
+        items = sorted(fresh.values(), key=lambda item: item.created_at)
+        validators = {
+            "etag": response.headers.get("etag"),
+            "modified": response.headers.get("last-modified"),
+        }
+        if not items:
+            yield FetchBatch([], {**base, **validators, "seen": seen[-SEEN_LIMIT:]})
+            return
+        for start in range(0, len(items), BATCH_SIZE):
+            batch = items[start : start + BATCH_SIZE]
+            seen = (seen + [item.platform_id for item in batch])[-SEEN_LIMIT:]
+            last = start + BATCH_SIZE >= len(items)
+            kept = validators if last else {"etag": None, "modified": None}
+            yield FetchBatch(batch, {**base, **kept, "seen": list(seen)})
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """A stored entry (``raw`` as :func:`map_entry` keeps it) as a POST."""
+        entry, feed = raw.get("entry"), raw.get("feed")
+        if not isinstance(entry, Mapping) or not isinstance(feed, Mapping):
+            raise MalformedPayload(f"{LABEL}: a stored entry has no 'entry' or 'feed'.")
+        restored = dict(entry)
+        for key in ("published_parsed", "updated_parsed"):
+            value = restored.get(key)
+            if isinstance(value, str):
+                restored[key] = datetime.fromisoformat(value).utctimetuple()
+        try:
+            fetched_at = datetime.fromisoformat(str(raw.get("fetched_at")))
+        except ValueError:
+            fetched_at = datetime.now(UTC)
+        return map_entry(restored, feed, str(feed.get("link") or self.url), fetched_at)
+
+    def _get(self, address: str, headers: Mapping[str, str]) -> tuple[httpx.Response, str]:
+        """The feed's answer, after redirects, and its current permanent address."""
+        where = public_address(self.url)
+        with ApiClient(
+            "",
+            label=LABEL,
+            key=token_key(self.platform, urlsplit(self.url).netloc),
+            classify=lambda response: _classify(response, where),
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            headers=headers,
+        ) as client:
+            current, permanent = address, address
+            for _ in range(MAX_REDIRECTS + 1):
+                response = client.request("GET", current)
+                if response.status_code not in _REDIRECTS:
+                    return response, permanent
+                location = response.headers.get("location")
+                target = urljoin(current, location) if location else ""
+                if urlsplit(target).scheme not in ("http", "https"):
+                    raise MalformedPayload(
+                        f"{LABEL}: {where} redirects to an address that is not http(s)."
+                    )
+                if response.status_code in _PERMANENT and current == permanent:
+                    permanent = target
+                current = target
+        raise MalformedPayload(f"{LABEL}: {where} redirects more than {MAX_REDIRECTS} times.")

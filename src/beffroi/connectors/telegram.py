@@ -1,0 +1,907 @@
+"""Telegram public channels, read through the web preview (``t.me/s``) or through Telethon.
+
+Both methods listen to public channels of others (``channels``: usernames separated by spaces
+or commas) and bring their posts as POSTs. Reading a channel gives no moderation right, so
+every action is "not supported by the platform".
+
+**method = "web"** (the default, nothing to connect): ``GET https://t.me/s/<channel>`` is the
+public web preview of a channel, an HTML page listing its ~20 latest posts oldest first;
+``?before=<id>`` lists the ~20 posts older than ``id`` and ``?after=<id>`` those newer. Each
+post is a ``div.tgme_widget_message`` with ``data-post="<channel>/<id>"``; the page is parsed
+with the standard library's ``html.parser``. A channel that does not exist, is private or has
+its preview disabled is answered with a redirect to ``t.me/<channel>`` (or a contact page
+without message history): :class:`NotFound` naming the channel, raised once the other
+channels are read. HTTP goes through :class:`~beffroi.connectors.http.ApiClient`: a 429 closes
+``t.me`` for the ``Retry-After`` it gave (the limit is per address, not per channel), a 5xx is
+retried then handed back as :class:`TransientError`.
+
+**method = "api"**: Telethon (MTProto) logged in as a user account, with ``api_id`` and
+``api_hash`` from my.telegram.org and a ``StringSession`` string created once (see
+``docs/connectors/telegram.md``). The client is built by :attr:`TelegramConnector.client_factory`
+and driven on a private event loop; each batch is one
+``client.iter_messages(channel, min_id=<last id>, reverse=True, limit=100)`` through
+:func:`~beffroi.connectors.http.retrying` (``FloodWaitError`` → :class:`RateLimited` closing the
+session's key; a revoked or unregistered session → :class:`AuthError`; a private or unknown
+channel → :class:`NotFound`). :func:`map_message` maps a Telethon ``Message``.
+
+Order and cursor, the same for both methods (a channel's message ids are the same in both):
+``{"channels": {"<channel>": <newest id stored>}}``. Channels are read one after the other.
+A channel with an id is read forward from it (``?after=`` pages, or ``min_id`` batches), each
+batch strictly newer than the last, so its cursor can be stored once the batch is ingested. A
+channel without one is on its first sync: the web method reads the latest page then older
+pages (``?before=``) until ``history_days`` or ``max_pages`` pages are reached, and replays
+them oldest first with the same guarantee; the api method starts at ``offset_date`` =
+``history_days`` ago with ``reverse=True``. A sync reads at most ``max_pages`` pages (or
+batches) forward per channel; the rest comes with the next sync.
+
+``auth`` is :attr:`AuthMethod.NONE`: the default method needs nothing, and the api method's
+credentials are optional secrets of the same source (``auth`` is one value per platform).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any, ClassVar, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from beffroi.connectors.base import (
+    Action,
+    AuthError,
+    AuthMethod,
+    ConfigurationError,
+    Connector,
+    ConnectorError,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    Option,
+    RateLimited,
+    TransientError,
+)
+from beffroi.connectors.http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RATE_WAIT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    ApiClient,
+    Verdict,
+    default_classify,
+    retry_after_seconds,
+    retrying,
+    token_key,
+)
+
+LABEL = "Telegram"
+DEFAULT_BASE_URL = "https://t.me"
+#: Where links back to posts point, whatever ``base_url`` is (tests point it at a fake).
+PUBLIC_URL = "https://t.me"
+DEFAULT_HISTORY_DAYS = 7
+#: Pages (web, ~20 posts) or batches (api, API_BATCH messages) read per channel and sync.
+DEFAULT_MAX_PAGES = 10
+API_BATCH = 100
+METHODS = ("web", "api")
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_SEPARATORS = re.compile(r"[\s,]+")
+#: Telegram usernames: 5 to 32 letters, digits and underscores, starting with a letter (a few
+#: old ones are shorter, hence 4).
+_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_URL_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?", re.I)
+_BACKGROUND_URL = re.compile(r"background-image:\s*url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
+_VIEWS = re.compile(r"([0-9]+(?:[.,][0-9]+)?)\s*([KMB]?)", re.I)
+_MULTIPLIERS = {"": 1, "K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+_TEXT_BLOCKS = frozenset({"blockquote", "pre", "p", "div"})
+
+Cursor = dict[str, int]
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def parse_channels(value: Any) -> tuple[str, ...]:
+    """The ``channels`` setting as distinct lowercase usernames, in order.
+
+    Accepts ``name``, ``@name``, ``t.me/name`` and ``https://t.me/s/name``, separated by spaces
+    or commas; a ConfigurationError names an invalid one.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{LABEL}: 'channels' must list at least one public channel.")
+    names: list[str] = []
+    for word in _SEPARATORS.split(value.strip()):
+        name = _URL_PREFIX.sub("", word).lstrip("@").strip("/").lower()
+        if not _USERNAME.fullmatch(name):
+            raise ConfigurationError(
+                f"{LABEL}: '{word[:60]}' is not a public channel username for 'channels' "
+                "(5 to 32 letters, digits or underscores, e.g. 'durov' or https://t.me/durov)."
+            )
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
+    value = settings.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"{LABEL}: '{name}' must be a whole number.") from None
+    if number < 1:
+        raise ConfigurationError(f"{LABEL}: '{name}' must be at least 1.")
+    return number
+
+
+def _base_url(value: Any) -> str:
+    url = str(value or DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    )
+    if not secure or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigurationError(f"{LABEL}: 'base_url' must be an https address such as {url!r}.")
+    return url
+
+
+# --- the web preview -------------------------------------------------------------------------
+
+
+def parse_views(value: str) -> int | None:
+    """``"1.2K"`` → 1200, ``"401"`` → 401, ``"3M"`` → 3000000; None when unreadable."""
+    match = _VIEWS.fullmatch(value.strip())
+    if not match:
+        return None
+    number, suffix = match.groups()
+    return round(float(number.replace(",", ".")) * _MULTIPLIERS[suffix.upper()])
+
+
+@dataclass
+class WebPost:
+    """One ``div.tgme_widget_message`` of a preview page, as read."""
+
+    channel: str
+    message_id: int
+    start: int
+    html: str = ""
+    text: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    datetime: str = ""
+    views: str = ""
+    owner_name: list[str] = field(default_factory=list)
+    signature: list[str] = field(default_factory=list)
+    forwarded_name: list[str] = field(default_factory=list)
+    forwarded_url: str = ""
+    reply_to: str = ""
+    photos: list[str] = field(default_factory=list)
+    videos: list[str] = field(default_factory=list)
+
+    def payload(self) -> dict[str, Any]:
+        """What is kept as ``raw``: the post's HTML verbatim and what was read from it."""
+        return {
+            "channel": self.channel,
+            "id": self.message_id,
+            "html": self.html,
+            "text": _clean_text("".join(self.text)),
+            "links": list(dict.fromkeys(self.links)),
+            "datetime": self.datetime,
+            "views": self.views.strip(),
+            "owner_name": " ".join("".join(self.owner_name).split()),
+            "signature": " ".join("".join(self.signature).split()),
+            "forwarded_from": {
+                "name": " ".join("".join(self.forwarded_name).split()),
+                "url": self.forwarded_url,
+            },
+            "reply_to": self.reply_to,
+            "photos": self.photos,
+            "videos": self.videos,
+        }
+
+
+def _clean_text(text: str) -> str:
+    lines = text.replace("\xa0", " ").split("\n")
+    return "\n".join(line.strip() for line in lines).strip()
+
+
+class ChannelPageParser(HTMLParser):
+    """A ``t.me/s/<channel>`` page: its posts, whether it is a channel preview at all.
+
+    Elements are kept on a stack (badly nested end tags close what they skip), and the parts
+    of a post being read (its text, owner, views…) are "roles" of the elements that hold them.
+    """
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.source = source
+        self._line_starts = [0]
+        for index, char in enumerate(source):
+            if char == "\n":
+                self._line_starts.append(index + 1)
+        self._stack: list[tuple[str, str | None]] = []
+        self._post: WebPost | None = None
+        self._post_depth = 0
+        self.posts: list[WebPost] = []
+        #: ``section.tgme_channel_history``: the page is a channel's preview.
+        self.has_history = False
+        #: ``div.tgme_page``: t.me's page of a user, bot, group or preview-less channel.
+        self.is_contact_page = False
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def _roles(self) -> set[str]:
+        return {role for _, role in self._stack if role}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        classes = set(values.get("class", "").split())
+        if "tgme_channel_history" in classes:
+            self.has_history = True
+        if "tgme_page" in classes:
+            self.is_contact_page = True
+        post = self._post
+        if post is None and tag == "div" and "tgme_widget_message" in classes:
+            channel, _, number = values.get("data-post", "").partition("/")
+            if channel and number.isdigit():
+                post = self._post = WebPost(channel, int(number), self._offset())
+                self._post_depth = len(self._stack)
+        role = self._role(post, tag, classes, values) if post is not None else None
+        if tag not in _VOID_TAGS:
+            self._stack.append((tag, role))
+
+    def _role(
+        self, post: WebPost, tag: str, classes: set[str], values: dict[str, str]
+    ) -> str | None:
+        roles = self._roles()
+        if "text" in roles:
+            if tag == "br":
+                post.text.append("\n")
+            elif tag in _TEXT_BLOCKS:
+                post.text.append("\n")
+            elif tag == "a" and values.get("href", "").startswith(("https://", "http://")):
+                post.links.append(values["href"])
+            return None
+        if "tgme_widget_message_text" in classes and "js-message_text" in classes:
+            # The quoted text of a reply is a tgme_widget_message_text too (js-message_reply_text).
+            return None if "reply" in roles else "text"
+        if "tgme_widget_message_reply" in classes:
+            post.reply_to = values.get("href", "")
+            return "reply"
+        if "tgme_widget_message_owner_name" in classes:
+            return "owner"
+        if "tgme_widget_message_from_author" in classes:
+            return "signature"
+        if "tgme_widget_message_views" in classes:
+            return "views"
+        if "tgme_widget_message_forwarded_from_name" in classes:
+            post.forwarded_url = values.get("href", "")
+            return "forwarded"
+        if "tgme_widget_message_date" in classes:
+            return "date"
+        if tag == "time" and "date" in roles:
+            post.datetime = values.get("datetime", "")
+        elif "tgme_widget_message_photo_wrap" in classes:
+            found = _BACKGROUND_URL.search(values.get("style", ""))
+            if found:
+                post.photos.append(found.group(1))
+        elif tag == "video" and values.get("src"):
+            post.videos.append(values["src"])
+        return None
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in _VOID_TAGS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not any(open_tag == tag for open_tag, _ in self._stack):
+            return
+        end = self._offset()
+        while self._stack:
+            open_tag, role = self._stack.pop()
+            if role == "text" and self._post is not None:
+                self._post.text.append("\n")
+            if self._post is not None and len(self._stack) == self._post_depth:
+                closing = self.source.find(">", end)
+                self._post.html = self.source[self._post.start : closing + 1]
+                self.posts.append(self._post)
+                self._post = None
+            if open_tag == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        post = self._post
+        if post is None:
+            return
+        roles = self._roles()
+        targets = {
+            "text": post.text,
+            "owner": post.owner_name,
+            "signature": post.signature,
+            "views": None,
+            "forwarded": post.forwarded_name,
+        }
+        for role, target in targets.items():
+            if role in roles:
+                if target is None:
+                    post.views += data
+                else:
+                    target.append(data)
+
+
+def parse_channel_page(html: str) -> ChannelPageParser:
+    """Parse one preview page (see :class:`ChannelPageParser`)."""
+    parser = ChannelPageParser(html)
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def _web_classify(response: httpx.Response) -> Verdict:
+    """t.me says little: statuses, and ``Retry-After`` on 429."""
+    if response.status_code == 429:
+        wait = retry_after_seconds(response.headers, DEFAULT_RATE_WAIT)
+        return Verdict(RateLimited(f"{LABEL} asked to slow down (HTTP 429).", wait), wait)
+    return default_classify(response, LABEL)
+
+
+# --- mapping -----------------------------------------------------------------------------------
+
+
+def post_url(channel: str, message_id: int | str) -> str:
+    """The public address of a channel post."""
+    return f"{PUBLIC_URL}/{channel}/{message_id}"
+
+
+def _channel_author(channel: str, display_name: str, signature: str) -> NormalizedAuthor:
+    return NormalizedAuthor(
+        platform_id=channel.lower(),
+        handle=channel,
+        display_name=display_name or channel,
+        url=f"{PUBLIC_URL}/{channel}",
+        extra={"signature": signature} if signature else {},
+    )
+
+
+def _reply_parent(channel: str, href: str) -> str | None:
+    """``https://t.me/<channel>/<id>`` of a reply header, as a platform id of this channel."""
+    parts = urlsplit(href).path.strip("/").split("/")
+    if len(parts) == 2 and parts[0].lower() == channel.lower() and parts[1].isdigit():
+        return f"{channel.lower()}/{parts[1]}"
+    return None
+
+
+def _map_web(raw: Mapping[str, Any]) -> NormalizedItem:
+    try:
+        channel = str(raw["channel"])
+        message_id = int(raw["id"])
+        created = datetime.fromisoformat(str(raw["datetime"]))
+    except (KeyError, TypeError, ValueError):
+        raise MalformedPayload(
+            f"{LABEL}: a post of the web preview has no channel, id or date as expected."
+        ) from None
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    platform_id = f"{channel.lower()}/{message_id}"
+    parent = _reply_parent(channel, str(raw.get("reply_to") or ""))
+    views = parse_views(str(raw.get("views") or ""))
+    media = [Media("image", str(url)) for url in raw.get("photos") or ()]
+    media += [Media("video", str(url)) for url in raw.get("videos") or ()]
+    return NormalizedItem(
+        platform_id=platform_id,
+        kind=ItemKind.POST,
+        text=str(raw.get("text") or ""),
+        created_at=created.astimezone(UTC),
+        author=_channel_author(
+            channel, str(raw.get("owner_name") or ""), str(raw.get("signature") or "")
+        ),
+        thread_id=parent or platform_id,
+        parent_id=parent,
+        url=post_url(channel, message_id),
+        urls=tuple(str(url) for url in raw.get("links") or ()),
+        media=tuple(media),
+        metrics={"views": views} if views is not None else {},
+        raw=dict(raw),
+    )
+
+
+def to_json(value: Any) -> Any:
+    """Telethon's ``to_dict()`` (datetimes, bytes) as plain JSON data."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _utf16_slice(text: str, offset: int, length: int) -> str:
+    """Telegram's entity offsets count UTF-16 code units."""
+    encoded = text.encode("utf-16-le")
+    return encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le", "replace")
+
+
+def _document_kind(document: Mapping[str, Any]) -> str:
+    mime = str(document.get("mime_type") or "")
+    for prefix in ("image", "video", "audio"):
+        if mime.startswith(f"{prefix}/"):
+            return prefix
+    return "other"
+
+
+def _api_media(media: Mapping[str, Any] | None, link: str) -> tuple[list[Media], list[str]]:
+    """Attachments (the post's link: MTProto files have no public address) and web pages."""
+    if not media:
+        return [], []
+    kind = media.get("_")
+    if kind == "MessageMediaPhoto":
+        return [Media("image", link)], []
+    if kind == "MessageMediaDocument" and isinstance(media.get("document"), Mapping):
+        return [Media(_document_kind(media["document"]), link)], []
+    page = media.get("webpage")
+    if kind == "MessageMediaWebPage" and isinstance(page, Mapping) and page.get("url"):
+        url = str(page["url"])
+        return [Media("link", url, str(page.get("title") or ""))], [url]
+    return [], []
+
+
+def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
+    message = raw.get("message")
+    channel = str(raw.get("channel") or "")
+    if not isinstance(message, Mapping) or message.get("_") != "Message" or not channel:
+        raise MalformedPayload(f"{LABEL}: a message from the API is not a Telethon Message.")
+    try:
+        message_id = int(message["id"])
+        created = datetime.fromisoformat(str(message["date"]))
+    except (KeyError, TypeError, ValueError):
+        raise MalformedPayload(f"{LABEL}: a message from the API has no id or date.") from None
+    text = str(message.get("message") or "")
+    link = post_url(channel, message_id)
+    urls: list[str] = []
+    for entity in message.get("entities") or ():
+        if entity.get("_") == "MessageEntityTextUrl" and entity.get("url"):
+            urls.append(str(entity["url"]))
+        elif entity.get("_") == "MessageEntityUrl":
+            urls.append(_utf16_slice(text, int(entity["offset"]), int(entity["length"])))
+    media, page_urls = _api_media(message.get("media"), link)
+    metrics = {
+        name: int(message[name])
+        for name in ("views", "forwards")
+        if isinstance(message.get(name), int)
+    }
+    replies = message.get("replies")
+    if isinstance(replies, Mapping) and isinstance(replies.get("replies"), int):
+        metrics["replies"] = int(replies["replies"])
+    reply_to = message.get("reply_to")
+    parent = None
+    if isinstance(reply_to, Mapping) and reply_to.get("reply_to_msg_id"):
+        parent = f"{channel.lower()}/{reply_to['reply_to_msg_id']}"
+    platform_id = f"{channel.lower()}/{message_id}"
+    return NormalizedItem(
+        platform_id=platform_id,
+        kind=ItemKind.POST,
+        text=text,
+        created_at=(created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC),
+        author=_channel_author(
+            channel, str(raw.get("title") or ""), str(message.get("post_author") or "")
+        ),
+        thread_id=parent or platform_id,
+        parent_id=parent,
+        url=link,
+        urls=tuple(dict.fromkeys(urls + page_urls)),
+        media=tuple(media),
+        metrics=metrics,
+        raw=dict(raw),
+    )
+
+
+def map_message(message: Any, channel_username: str, title: str = "") -> NormalizedItem:
+    """A Telethon ``Message`` of ``channel_username`` as a POST.
+
+    ``raw`` keeps ``message.to_dict()`` verbatim (as JSON data) under ``"message"``, with the
+    channel's username and title beside it.
+    """
+    raw = {"channel": channel_username, "title": title, "message": to_json(message.to_dict())}
+    return _map_api(raw)
+
+
+# --- Telethon ----------------------------------------------------------------------------------
+
+
+class TelethonClient(Protocol):
+    """What the connector uses of ``telethon.TelegramClient`` (a test passes a stand-in)."""
+
+    async def connect(self) -> Any: ...
+
+    async def is_user_authorized(self) -> bool: ...
+
+    async def get_entity(self, entity: Any) -> Any: ...
+
+    def iter_messages(self, entity: Any, **kwargs: Any) -> Any: ...
+
+    async def disconnect(self) -> Any: ...
+
+
+def telethon_client(connector: TelegramConnector) -> TelethonClient:
+    """A real Telethon client on the connector's ``StringSession``."""
+    from telethon import TelegramClient
+    from telethon.sessions import StringSession
+
+    try:
+        session = StringSession(str(connector.credentials["session"]))
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            f"{LABEL}: the session string is not valid; create a new one as the setup "
+            "documentation shows."
+        ) from exc
+    client: TelethonClient = TelegramClient(
+        session,
+        connector.api_id,
+        str(connector.credentials["api_hash"]),
+        # Flood waits are ours to handle (retrying(), the rate gate), not slept in Telethon.
+        flood_sleep_threshold=0,
+        request_retries=1,
+    )
+    return client
+
+
+def translate_telethon(exc: Exception, channel: str = "") -> ConnectorError | None:
+    """Telethon's errors as connector errors (None: not one it knows)."""
+    from telethon import errors
+
+    where = f" '{channel}'" if channel else ""
+    if isinstance(exc, errors.FloodWaitError):
+        seconds = float(exc.seconds)
+        return RateLimited(f"{LABEL} asked to wait {seconds:.0f} s (flood wait).", seconds)
+    if isinstance(exc, errors.UnauthorizedError):
+        return AuthError(
+            f"{LABEL} refused the session ({type(exc).__name__}): it was revoked or logged out. "
+            "Create a new session string and update the source's credentials in Beffroi."
+        )
+    if isinstance(
+        exc,
+        errors.ChannelPrivateError | errors.UsernameNotOccupiedError | errors.UsernameInvalidError,
+    ):
+        return NotFound(f"{LABEL}: the channel{where} does not exist or is not public.")
+    if isinstance(exc, errors.ServerError | errors.TimedOutError | OSError | TimeoutError):
+        return TransientError(f"{LABEL} could not be reached ({type(exc).__name__}).")
+    if isinstance(exc, errors.RPCError):
+        return MalformedPayload(f"{LABEL} refused the request ({type(exc).__name__}).")
+    return None
+
+
+# --- the connector -----------------------------------------------------------------------------
+
+
+class TelegramConnector(Connector):
+    """Posts of public Telegram channels (listening), by web preview or with Telethon.
+
+    ``TelegramConnector(settings, credentials, timeout=30.0, retries=2, backoff=0.5)``; see
+    the module docstring for the order and the cursor.
+    """
+
+    platform: ClassVar[str] = "telegram"
+    label: ClassVar[str] = LABEL
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.SEARCH})
+    actions: ClassVar[frozenset[Action]] = frozenset()
+    auth: ClassVar[AuthMethod] = AuthMethod.NONE
+    setup_doc: ClassVar[str] = "connectors/telegram.md"
+    not_supported: ClassVar[Mapping[str, str]] = {
+        str(action): "Reading public channels gives no moderation rights: Beffroi only "
+        "listens to them."
+        for action in Action
+    }
+    options: ClassVar[Mapping[str, Option]] = {
+        "channels": Option(
+            label="Public channels",
+            help="Usernames of public channels, separated by spaces or commas "
+            "(e.g. durov, https://t.me/telegram)",
+        ),
+        "method": Option(
+            label="Reading method",
+            required=False,
+            default="web",
+            help="'web': the public web preview t.me/s (nothing to connect); "
+            "'api': the Telegram API with an account's credentials",
+        ),
+        "history_days": Option(
+            label="Days of history on the first sync",
+            required=False,
+            default=str(DEFAULT_HISTORY_DAYS),
+        ),
+        "max_pages": Option(
+            label="Pages read per channel and sync",
+            required=False,
+            default=str(DEFAULT_MAX_PAGES),
+            help="About 20 posts per page with the web preview, 100 with the API",
+        ),
+        "base_url": Option(
+            label="Web preview address",
+            required=False,
+            default=DEFAULT_BASE_URL,
+            help="Address of Telegram's web preview (method 'web')",
+        ),
+        "api_id": Option(
+            label="API id",
+            required=False,
+            help="The api_id of an application created on my.telegram.org (method 'api')",
+        ),
+        "api_hash": Option(
+            label="API hash",
+            required=False,
+            secret=True,
+            help="The api_hash of that application (method 'api')",
+        ),
+        "session": Option(
+            label="Session string",
+            required=False,
+            secret=True,
+            help="A Telethon StringSession created once for the account (method 'api')",
+        ),
+    }
+
+    #: Builds the Telethon client (method "api"); tests replace it with a stand-in.
+    client_factory: Callable[[TelegramConnector], TelethonClient] = staticmethod(telethon_client)
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.channels = parse_channels(settings.get("channels"))
+        self.method = str(settings.get("method") or "web").strip().lower()
+        if self.method not in METHODS:
+            raise ConfigurationError(f"{LABEL}: 'method' must be 'web' or 'api'.")
+        self.base_url = _base_url(settings.get("base_url"))
+        self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
+        self.max_pages = _positive_int(settings, "max_pages", DEFAULT_MAX_PAGES)
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.api_id = 0
+        if self.method == "api":
+            missing = [n for n in ("api_hash", "session") if not credentials.get(n)]
+            if not str(settings.get("api_id") or "").strip():
+                missing.insert(0, "api_id")
+            if missing:
+                raise ConfigurationError(
+                    f"{LABEL}: the method 'api' needs {', '.join(missing)} (see the setup "
+                    "documentation)."
+                )
+            try:
+                self.api_id = int(str(settings["api_id"]).strip())
+            except ValueError:
+                raise ConfigurationError(f"{LABEL}: 'api_id' must be a number.") from None
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Yield each channel's new posts oldest first, one page or batch at a time."""
+        state: Cursor = {}
+        stored = cursor.get("channels")
+        if isinstance(stored, Mapping):
+            state = {
+                str(name): int(value)
+                for name, value in stored.items()
+                if isinstance(value, int) and not isinstance(value, bool)
+            }
+        if self.method == "api":
+            yield from self._fetch_api(state)
+        else:
+            yield from self._fetch_web(state)
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """A stored payload (web preview post or Telethon message) as a POST."""
+        return _map_api(raw) if "message" in raw else _map_web(raw)
+
+    # --- web ------------------------------------------------------------------------------
+
+    def _fetch_web(self, state: Cursor) -> Iterator[FetchBatch]:
+        missing: list[str] = []
+        with ApiClient(
+            self.base_url,
+            label=LABEL,
+            key=token_key(self.platform, f"web {self.base_url}"),
+            classify=_web_classify,
+            timeout=self.timeout,
+            retries=self.retries,
+            backoff=self.backoff,
+            headers={"Accept": "text/html"},
+        ) as client:
+            for channel in self.channels:
+                try:
+                    if channel in state:
+                        pages = self._web_forward(client, channel, state[channel])
+                    else:
+                        pages = self._web_first_sync(client, channel)
+                    for page, newest in pages:
+                        state[channel] = newest
+                        items = [_map_web(post) for post in page]
+                        yield FetchBatch(items, {"channels": dict(state)})
+                except NotFound:
+                    # The other channels are still read; the error is raised at the end.
+                    missing.append(channel)
+        if missing:
+            raise NotFound(
+                f"{LABEL}: no public channel preview for {', '.join(missing)} (t.me/s redirects "
+                "to t.me): the channel does not exist, is private or has its preview disabled."
+            )
+
+    def _web_page(
+        self, client: ApiClient, channel: str, params: Mapping[str, int]
+    ) -> list[dict[str, Any]]:
+        """The posts of one page, in id order; NotFound when the channel has no preview."""
+        response = client.request("GET", f"/s/{channel}", params=dict(params))
+        if response.is_redirect:
+            raise NotFound(f"{LABEL}: no public channel preview for {channel}.")
+        page = parse_channel_page(response.text)
+        if not page.has_history:
+            if page.is_contact_page:
+                raise NotFound(f"{LABEL}: no public channel preview for {channel}.")
+            raise MalformedPayload(
+                f"{LABEL}: the web preview of {channel} is not the page Telegram serves "
+                "(no message history); its markup may have changed."
+            )
+        posts: dict[int, dict[str, Any]] = {}
+        for post in page.posts:
+            if post.channel.lower() != channel:
+                continue
+            if not post.datetime:
+                raise MalformedPayload(
+                    f"{LABEL}: post {post.message_id} of {channel} has no date in the preview."
+                )
+            posts[post.message_id] = post.payload()
+        return [posts[key] for key in sorted(posts)]
+
+    def _web_forward(
+        self, client: ApiClient, channel: str, last_id: int
+    ) -> Iterator[tuple[list[dict[str, Any]], int]]:
+        """``?after=`` pages from ``last_id``, each with the newest id it holds."""
+        for _ in range(self.max_pages):
+            page = self._web_page(client, channel, {"after": last_id})
+            page = [post for post in page if post["id"] > last_id]
+            if not page:
+                return
+            last_id = int(page[-1]["id"])
+            yield page, last_id
+
+    def _web_first_sync(
+        self, client: ApiClient, channel: str
+    ) -> Iterator[tuple[list[dict[str, Any]], int]]:
+        """The latest page and older ones back to ``history_days``, replayed oldest first."""
+        cutoff = datetime.now(UTC) - timedelta(days=self.history_days)
+        pages: list[list[dict[str, Any]]] = []
+        newest = 0
+        params: dict[str, int] = {}
+        for _ in range(self.max_pages):
+            page = self._web_page(client, channel, params)
+            if "before" in params:
+                page = [post for post in page if post["id"] < params["before"]]
+            if not page:
+                break
+            newest = max(newest, int(page[-1]["id"]))
+            recent = [post for post in page if _aware(post["datetime"]) >= cutoff]
+            if recent:
+                pages.append(recent)
+            if len(recent) < len(page) or page[0]["id"] <= 1:
+                break
+            params = {"before": int(page[0]["id"])}
+        if not pages:
+            if newest:
+                # Nothing in the window: remember the newest post so the next sync reads on.
+                yield [], newest
+            return
+        for page in reversed(pages):
+            yield page, int(page[-1]["id"])
+
+    # --- api ------------------------------------------------------------------------------
+
+    def _fetch_api(self, state: Cursor) -> Iterator[FetchBatch]:
+        key = token_key(self.platform, f"api {self.api_id} {self.credentials.get('session')}")
+        loop = asyncio.new_event_loop()
+        client: TelethonClient | None = None
+        missing: list[str] = []
+
+        def run(make: Callable[[], Any], channel: str = "") -> Any:
+            return retrying(
+                lambda: loop.run_until_complete(make()),
+                key=key,
+                label=LABEL,
+                translate=lambda exc: translate_telethon(exc, channel),
+                retries=self.retries,
+                backoff=self.backoff,
+            )
+
+        try:
+            client = self.client_factory(self)
+            run(client.connect)
+            if not run(client.is_user_authorized):
+                raise AuthError(
+                    f"{LABEL}: the session is not logged in. Create a new session string and "
+                    "update the source's credentials in Beffroi."
+                )
+            for channel in self.channels:
+                try:
+                    yield from self._api_channel(client, run, channel, state)
+                except NotFound:
+                    missing.append(channel)
+        finally:
+            if client is not None:
+                try:
+                    loop.run_until_complete(client.disconnect())
+                except Exception:  # noqa: S110 (closing: nothing more to do)
+                    pass
+            loop.close()
+        if missing:
+            raise NotFound(
+                f"{LABEL}: the channel(s) {', '.join(missing)} do not exist, are private or "
+                "are not visible to this account."
+            )
+
+    def _api_channel(
+        self,
+        client: TelethonClient,
+        run: Callable[..., Any],
+        channel: str,
+        state: Cursor,
+    ) -> Iterator[FetchBatch]:
+        async def resolve() -> Any:
+            try:
+                return await client.get_entity(channel)
+            except ValueError as exc:  # Telethon: "No user has ... as username"
+                raise NotFound(f"{LABEL}: the channel '{channel}' does not exist.") from exc
+
+        entity = run(resolve, channel)
+        title = str(getattr(entity, "title", "") or "")
+        for _ in range(self.max_pages):
+            last_id = state.get(channel)
+
+            async def batch(last_id: int | None = last_id) -> list[Any]:
+                options: dict[str, Any] = {"reverse": True, "limit": API_BATCH}
+                if last_id is None:
+                    options["offset_date"] = datetime.now(UTC) - timedelta(days=self.history_days)
+                else:
+                    options["min_id"] = last_id
+                return [message async for message in client.iter_messages(entity, **options)]
+
+            messages: list[Any] = run(batch, channel)
+            if not messages:
+                return
+            state[channel] = max(int(message.id) for message in messages)
+            items = [
+                map_message(message, channel, title)
+                for message in messages
+                if type(message).__name__ == "Message"  # not a MessageService (joins, pins…)
+            ]
+            yield FetchBatch(items, {"channels": dict(state)})
+            if len(messages) < API_BATCH:
+                return
+
+
+def _aware(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

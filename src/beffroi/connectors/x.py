@@ -1,0 +1,956 @@
+"""X (formerly Twitter), through tweepy's API v2 client, with the user's OAuth 2.0 token.
+
+The account is connected with OAuth 2.0 (authorization code with PKCE); its user access token
+is sent as the bearer of every request (user context: X answers as that user sees it).
+
+What a sync brings back, in this order, each stage in batches of one API page (100 posts):
+
+1. the account's own posts (``GET /2/users/:id/tweets``, retweets excluded): POSTs, or
+   REPLYs where the account answered someone; their ``conversation_id`` are remembered;
+2. the posts that mention it (``GET /2/users/:id/mentions``): MENTIONs, except a post that
+   answers the account or belongs to one of its conversations, which is a COMMENT (it answers
+   the conversation's root) or a REPLY (it answers a reply);
+3. the replies in the account's conversations of the last 7 days, including deep replies that
+   do not mention it (``GET /2/tweets/search/recent`` with ``(conversation_id:A OR ...)
+   -from:<username>``, as many conversations as fit X's 512-character query);
+4. when the ``query`` setting is given, the posts matching it (``GET /2/tweets/search/recent``
+   with that query): POSTs, for listening.
+
+Every request asks for ``tweet.fields`` (dates, author, conversation, references, language,
+metrics, entities, attachments) and expands ``author_id`` and ``attachments.media_keys``:
+``includes.users`` gives each item its author, ``includes.media`` its media. An item's
+``raw`` is ``{"data": <post>, "includes": {"users": [...], "media": [...]}}``, the shape of
+X's single-post lookup, with the includes that concern it. Errors inside a 200 answer
+(``"errors": [{"title": "Not Found Error", ...}]``: a deleted author, a withheld post) are
+tolerated: X documents them as partial errors beside the data it could give.
+
+Cursor: a JSON dict ``{"user_id", "conversations", "posts", "mentions", "replies",
+"search"}``. Each stream's entry holds ``since_id`` (the newest post id of its last complete
+pass) and, while a pass is under way, ``pass``: the pass's exact request parameters (its
+``since_id`` or first-sync ``start_time``, its query), X's ``next_token`` of the page to read
+next and the ``newest_id`` X gave on the pass's first page. X pages newest-first and its
+pagination token stays valid for the same parameters, so each page is yielded as soon as it
+is read with a cursor that resumes at the next page: an interruption anywhere continues
+where it stopped, and when a pass ends its ``newest_id`` becomes the stream's ``since_id``.
+Posts newer than that arrive on the next pass. If X refuses a stored token as invalid, the
+pass starts again from its ``since_id`` (items are unique per platform id downstream).
+``conversations`` lists the account's conversations of the last 7 days (X's recent search
+does not reach further). The first sync reads the last 7 days. A ``search`` pass belongs to
+its query: a changed ``query`` setting starts that stream afresh. If the cursor belongs to
+another ``user_id``, it starts afresh. Within one sync an item is yielded once.
+
+Rate limits and quotas: X answers ``x-rate-limit-limit``, ``x-rate-limit-remaining`` and
+``x-rate-limit-reset`` (epoch seconds) per endpoint and user. A 429, or a success whose
+``x-rate-limit-remaining`` is 0, closes that endpoint for this token in
+:data:`~beffroi.connectors.http.RATE_GATE` until the reset, so Beffroi never asks again in
+the window. A monthly usage cap (``"title": "UsageCapExceeded"``, type
+``https://api.twitter.com/2/problems/usage-capped``, answered 429 or 403) closes every
+endpoint of the token until the first day of the next month (UTC): X gives no reset time
+for it, and the cap resets with the project's monthly billing cycle. Every post read counts
+towards that cap.
+
+Actions: reply and publish call ``POST /2/tweets`` (``{"text", "reply":
+{"in_reply_to_tweet_id"}}``); hide and unhide call ``PUT /2/tweets/:id/hidden`` (``{"hidden":
+true|false}``; X allows it only for replies in conversations the account started); delete
+calls ``DELETE /2/tweets/:id`` for the account's own posts only (X lets an account delete
+only its own posts: other people's replies can only be hidden). X's API v2 has no endpoint
+to report a post, no edit endpoint, and private replies would need the Direct Messages
+permission this connector does not ask for.
+
+tweepy's client hard-codes ``https://api.twitter.com``: :class:`_XSession`, the requests
+session tweepy sends through, points its requests at the ``base_url`` option (the loopback
+fake in tests), adds a timeout, and carries the bearer token itself so that tweepy's debug
+log of request headers never shows it.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import requests
+import tweepy
+from tweepy import errors as tweepy_errors
+
+from beffroi.connectors.base import (
+    Action,
+    ActionResult,
+    AuthError,
+    AuthMethod,
+    ConfigurationError,
+    ConnectedAccount,
+    Connector,
+    ConnectorError,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    ItemRef,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    OAuthSpec,
+    Option,
+    RateLimited,
+    TransientError,
+    UnsupportedAction,
+)
+from beffroi.connectors.http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_RATE_WAIT,
+    DEFAULT_RETRIES,
+    RATE_GATE,
+    epoch_reset_seconds,
+    retrying,
+    token_key,
+)
+
+log = logging.getLogger(__name__)
+
+LABEL = "X"
+API_BASE_URL = "https://api.x.com"
+#: The host tweepy writes in every URL; :class:`_XSession` replaces it with ``base_url``.
+TWEEPY_HOST = "https://api.twitter.com"
+#: What tweepy writes as the bearer; the session sends the real token instead.
+_BEARER_PLACEHOLDER = "held-by-the-session"
+DEFAULT_TIMEOUT = 30.0
+#: Posts per page (X's maximum for these endpoints).
+PAGE_SIZE = 100
+#: How far back the first sync reads, and how far X's recent search reaches.
+HISTORY_DAYS = 7
+#: X's longest recent-search query for the self-serve access levels.
+QUERY_MAX_LENGTH = 512
+#: X's snowflake ids carry their creation time: milliseconds since this epoch, shifted 22 bits.
+SNOWFLAKE_EPOCH_MS = 1288834974657
+
+TWEET_FIELDS = (
+    "created_at",
+    "author_id",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "lang",
+    "public_metrics",
+    "entities",
+    "attachments",
+)
+EXPANSIONS = ("author_id", "attachments.media_keys")
+USER_FIELDS = ("username", "name")
+MEDIA_FIELDS = ("type", "url", "preview_image_url", "alt_text")
+
+#: The smallest ``max_results`` each endpoint accepts (X answers 400 below).
+_MIN_RESULTS = {"search_recent": 10, "users_tweets": 5, "users_mentions": 5}
+_MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "video"}
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_USAGE_CAPPED = "https://api.twitter.com/2/problems/usage-capped"
+_NOT_ENROLLED = "client-not-enrolled"
+_OAUTH1_PERMISSIONS = "https://api.twitter.com/2/problems/oauth1-permissions"
+_UNSUPPORTED_AUTH = "https://api.twitter.com/2/problems/unsupported-authentication"
+
+Cursor = dict[str, Any]
+#: The endpoints of the rate gate, one window each (X counts its limits per endpoint).
+Endpoint = str
+
+
+class _InvalidRequest(ConfigurationError):
+    """X answered 400: a parameter (a query, a stale pagination token) is invalid."""
+
+
+class _XSession(requests.Session):
+    """The requests session tweepy sends through: the ``base_url``, a timeout, the bearer."""
+
+    def __init__(self, base_url: str, token: str, timeout: float) -> None:
+        super().__init__()
+        self.base_url = base_url
+        self.timeout = timeout
+        self._token = token
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        url = request.url or ""
+        if url.startswith(TWEEPY_HOST):
+            request.url = self.base_url + url[len(TWEEPY_HOST) :]
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout  # tweepy sets none: a request could hang forever
+        return super().send(request, **kwargs)
+
+
+def normalise_base_url(value: str) -> str:
+    """``scheme://host[:port]`` of the API, or a ConfigurationError saying what is wrong."""
+    raw = value.strip().rstrip("/")
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
+        raise ConfigurationError("X: base_url must be the API's address, e.g. https://api.x.com.")
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            "X: base_url must use https; the access token would travel in clear text."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def snowflake_time(post_id: str) -> datetime | None:
+    """When X created the post (or user) ``post_id``, read from its snowflake id."""
+    try:
+        milliseconds = (int(post_id) >> 22) + SNOWFLAKE_EPOCH_MS
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+
+
+def _id_key(value: str) -> tuple[int, str]:
+    """Order of X ids: decimal snowflakes, longer is newer."""
+    return (len(value), value)
+
+
+def _newest(*ids: str | None) -> str | None:
+    present = [value for value in ids if value]
+    return max(present, key=_id_key) if present else None
+
+
+def _str_id(value: Any) -> str | None:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _parse_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _start_of_next_month(now: datetime) -> datetime:
+    first = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def _problem(response: Any) -> dict[str, Any]:
+    """X's error body (``title``, ``detail``, ``type``, ``reason``…), or {} when not JSON."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _replied_to(tweet: Mapping[str, Any]) -> str | None:
+    for reference in tweet.get("referenced_tweets") or []:
+        if isinstance(reference, Mapping) and reference.get("type") == "replied_to":
+            return _str_id(reference.get("id"))
+    return None
+
+
+class XConnector(Connector):
+    """An organisation's X account: its posts, mentions, replies, and an optional search.
+
+    ``XConnector(settings, credentials, timeout=30.0, page_size=100, retries=2,
+    backoff=0.5)``; see the module docstring for the stages and the cursor.
+    """
+
+    platform: ClassVar[str] = "x"
+    label: ClassVar[str] = LABEL
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset(
+        {FetchKind.OWN_POSTS, FetchKind.MENTIONS, FetchKind.COMMENTS, FetchKind.SEARCH}
+    )
+    actions: ClassVar[frozenset[Action]] = frozenset(
+        {Action.REPLY, Action.HIDE, Action.UNHIDE, Action.PUBLISH, Action.DELETE}
+    )
+    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
+    oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
+        authorize_url="https://x.com/i/oauth2/authorize",
+        token_url="https://api.x.com/2/oauth2/token",  # noqa: S106 (an address)
+        scopes=(
+            "tweet.read",
+            "tweet.write",
+            "users.read",
+            "tweet.moderate.write",
+            "offline.access",
+        ),
+        pkce=True,
+        token_auth="client_secret_basic",  # noqa: S106 (a method name)
+    )
+    options: ClassVar[Mapping[str, Option]] = {
+        "user_id": Option(
+            label="Account id", help="Numeric id of the X account (filled in when connecting)."
+        ),
+        "username": Option(
+            label="Username", help="The account's @username, without @ (filled in when connecting)."
+        ),
+        "query": Option(
+            label="Search query",
+            required=False,
+            help="Optional: recent public posts matching this X search query are listened to, "
+            'e.g. "mairie de Lyon" -is:retweet lang:fr (every post read counts towards the '
+            "monthly cap).",
+        ),
+        "base_url": Option(
+            label="API address",
+            required=False,
+            default=API_BASE_URL,
+            help="Address of the X API; leave the default.",
+        ),
+        "access_token": Option(
+            label="Access token",
+            secret=True,
+            help="OAuth 2.0 user access token (obtained when connecting the account).",
+        ),
+    }
+    not_supported: ClassVar[Mapping[str, str]] = {
+        "report": "X's API v2 has no endpoint to report a post or an account; report it in "
+        "the X app, or hide the reply.",
+        "private_reply": "Beffroi does not ask for X's Direct Messages permission; answer "
+        "publicly or from the X app.",
+        "edit": "X's API v2 cannot edit a post; delete it and publish it again.",
+    }
+    setup_doc: ClassVar[str] = "connectors/x.md"
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        page_size: int = PAGE_SIZE,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.base_url = normalise_base_url(str(settings.get("base_url") or API_BASE_URL))
+        self.user_id = str(settings["user_id"]).strip()
+        self.username = str(settings["username"]).strip().lstrip("@")
+        self.query = str(settings.get("query") or "").strip()
+        self.page_size = page_size
+        self.retries, self.backoff, self.max_wait = retries, backoff, max_wait
+        token = str(credentials["access_token"]).strip()
+        self._token = token
+        self._key = token_key(self.platform, token)
+        self._client = self._make_client(self.base_url, token, timeout)
+
+    def __repr__(self) -> str:
+        return f"<XConnector @{self.username}>"
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Required options, a usable API address and a numeric account id."""
+        super().validate_options(settings, credentials)
+        normalise_base_url(str(settings.get("base_url") or API_BASE_URL))
+        if not str(settings["user_id"]).strip().isdigit():
+            raise ConfigurationError("X: user_id must be the account's numeric id.")
+
+    @staticmethod
+    def _make_client(base_url: str, token: str, timeout: float) -> Any:
+        # return_type=requests.Response: the raw JSON is kept as evidence and the rate-limit
+        # headers of successful answers can be read.
+        client = tweepy.Client(bearer_token=_BEARER_PLACEHOLDER, return_type=requests.Response)
+        client.session = _XSession(base_url, token, timeout)
+        return client
+
+    # --- errors ----------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        if self._token:
+            text = text.replace(self._token, "[redacted]")
+        return text[:300]
+
+    def _translate(self, exc: Exception, what: str, forbidden: str) -> ConnectorError | None:
+        """tweepy's and requests' exceptions as the contract's errors (None: not ours)."""
+        return translate_error(exc, what, forbidden, self._key, self._scrub)
+
+    def _call(
+        self,
+        endpoint: Endpoint,
+        what: str,
+        call: Callable[..., Any],
+        *args: Any,
+        forbidden: str = "",
+        **params: Any,
+    ) -> dict[str, Any]:
+        """One request through tweepy with the rate gate, typed errors and retries; its JSON."""
+        key = f"{self._key}:{endpoint}"
+
+        def once() -> Any:
+            RATE_GATE.check(self._key, LABEL)  # a monthly usage cap closes every endpoint
+            response = call(*args, user_auth=False, **params)
+            remaining = response.headers.get("x-rate-limit-remaining")
+            if remaining is not None and remaining.strip() == "0":
+                wait = epoch_reset_seconds(response.headers.get("x-rate-limit-reset"))
+                RATE_GATE.close(key, DEFAULT_RATE_WAIT if wait is None else wait)
+            return response
+
+        response = retrying(
+            once,
+            key=key,
+            label=LABEL,
+            translate=lambda exc: self._translate(exc, what, forbidden),
+            retries=self.retries,
+            backoff=self.backoff,
+            max_wait=self.max_wait,
+        )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise MalformedPayload(f"X answered something that is not JSON while {what}.") from exc
+        if not isinstance(body, dict):
+            raise MalformedPayload(f"X answered a JSON value that is not an object while {what}.")
+        if body.get("errors"):
+            # Partial errors beside the data (a deleted author, a withheld post): documented.
+            log.info("X: %d partial error(s) while %s.", len(body["errors"]), what)
+        return body
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """A post (``{"data": post, "includes": ...}`` or the bare post) as a NormalizedItem."""
+        data = raw.get("data") if isinstance(raw.get("data"), Mapping) else raw
+        includes = raw.get("includes") if isinstance(raw.get("includes"), Mapping) else {}
+        assert isinstance(data, Mapping) and isinstance(includes, Mapping)
+        post_id = _str_id(data.get("id"))
+        if post_id is None:
+            raise MalformedPayload("X: a post has no 'id'.")
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise MalformedPayload(f"X: post {post_id} has no 'text'.")
+        created_at = _parse_datetime(data.get("created_at"))
+        if created_at is None:
+            raise MalformedPayload(f"X: post {post_id} has no valid 'created_at'.")
+        author_id = _str_id(data.get("author_id"))
+        if author_id is None:
+            raise MalformedPayload(f"X: post {post_id} has no 'author_id'.")
+        users = {
+            _str_id(user.get("id")): user
+            for user in includes.get("users") or []
+            if isinstance(user, Mapping)
+        }
+        user = users.get(author_id) or {}
+        username = str(user.get("username") or "")
+        author = NormalizedAuthor(
+            platform_id=author_id,
+            handle=username or author_id,
+            display_name=str(user.get("name") or ""),
+            url=f"https://x.com/{username}" if username else "",
+        )
+        url = (
+            f"https://x.com/{username}/status/{post_id}"
+            if username
+            else f"https://x.com/i/web/status/{post_id}"
+        )
+        entities = data.get("entities") if isinstance(data.get("entities"), Mapping) else {}
+        assert isinstance(entities, Mapping)
+        urls = tuple(
+            dict.fromkeys(
+                str(entry.get("unwound_url") or entry.get("expanded_url") or entry.get("url"))
+                for entry in entities.get("urls") or []
+                if isinstance(entry, Mapping) and (entry.get("expanded_url") or entry.get("url"))
+            )
+        )
+        metrics_raw = data.get("public_metrics")
+        metrics = {
+            str(name): value
+            for name, value in (metrics_raw.items() if isinstance(metrics_raw, Mapping) else ())
+            if isinstance(value, int) and not isinstance(value, bool)
+        }
+        language = data.get("lang")
+        return NormalizedItem(
+            platform_id=post_id,
+            kind=kind,
+            text=html.unescape(text),  # X escapes &, < and > in post text
+            created_at=created_at,
+            author=author,
+            thread_id=_str_id(data.get("conversation_id")) or post_id,
+            parent_id=_replied_to(data),
+            url=url,
+            urls=urls,
+            media=self._media(data, includes),
+            metrics=metrics,
+            language=language if isinstance(language, str) and language != "und" else None,
+            raw={"data": dict(data), "includes": dict(includes)},
+        )
+
+    @staticmethod
+    def _media(data: Mapping[str, Any], includes: Mapping[str, Any]) -> tuple[Media, ...]:
+        attachments = data.get("attachments")
+        keys = attachments.get("media_keys") if isinstance(attachments, Mapping) else None
+        if not keys:
+            return ()
+        by_key = {
+            entry.get("media_key"): entry
+            for entry in includes.get("media") or []
+            if isinstance(entry, Mapping)
+        }
+        media = []
+        for key in keys:
+            entry = by_key.get(key)
+            if entry is None:
+                continue
+            media.append(
+                Media(
+                    kind=_MEDIA_KINDS.get(str(entry.get("type")), "other"),
+                    url=str(entry.get("url") or entry.get("preview_image_url") or ""),
+                    description=str(entry.get("alt_text") or ""),
+                )
+            )
+        return tuple(media)
+
+    def _page_items(
+        self,
+        body: Mapping[str, Any],
+        what: str,
+        kind_of: Callable[[Mapping[str, Any]], ItemKind],
+        seen: set[str],
+    ) -> list[NormalizedItem]:
+        """The posts of one page, oldest first, with the includes that concern each."""
+        posts = body.get("data") or []
+        if not isinstance(posts, list) or not all(isinstance(p, Mapping) for p in posts):
+            raise MalformedPayload(f"X: 'data' is not a list of posts while {what}.")
+        includes = body.get("includes") or {}
+        if not isinstance(includes, Mapping):
+            raise MalformedPayload(f"X: 'includes' is not an object while {what}.")
+        users = [u for u in includes.get("users") or [] if isinstance(u, Mapping)]
+        media = [m for m in includes.get("media") or [] if isinstance(m, Mapping)]
+        items = []
+        for post in reversed(posts):
+            post_id = _str_id(post.get("id"))
+            if post_id is None or post_id in seen:
+                continue
+            attachments = post.get("attachments")
+            keys = (
+                set(attachments.get("media_keys") or [])
+                if isinstance(attachments, Mapping)
+                else set()
+            )
+            own_includes: dict[str, Any] = {
+                "users": [
+                    u for u in users if _str_id(u.get("id")) == _str_id(post.get("author_id"))
+                ]
+            }
+            if keys:
+                own_includes["media"] = [m for m in media if m.get("media_key") in keys]
+            items.append(self.map_item({"data": post, "includes": own_includes}, kind_of(post)))
+            seen.add(post_id)
+        return items
+
+    # --- fetch -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Own posts, mentions, replies in the account's conversations, then the search."""
+        state: Cursor = copy.deepcopy(dict(cursor or {}))
+        if state.get("user_id") not in (None, self.user_id):
+            log.warning("X: the cursor belongs to another account; full resync.")
+            state = {}
+        state["user_id"] = self.user_id
+        conversations = [
+            c for c in state.get("conversations") or [] if isinstance(c, str) and c.isdigit()
+        ]
+        state["conversations"] = self._recent(conversations)
+        seen: set[str] = set()
+        since_start = (datetime.now(UTC) - timedelta(days=HISTORY_DAYS)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+
+        def own_kind(post: Mapping[str, Any]) -> ItemKind:
+            return ItemKind.REPLY if _replied_to(post) else ItemKind.POST
+
+        def remember(items: list[NormalizedItem]) -> None:
+            known = list(state["conversations"])
+            known.extend(i.thread_id for i in items if i.thread_id and i.thread_id not in known)
+            state["conversations"] = self._recent(known)
+
+        yield from self._stream(
+            state,
+            "posts",
+            "users_tweets",
+            "listing the account's posts",
+            lambda **kw: self._client.get_users_tweets(self.user_id, **kw),
+            {"exclude": ["retweets"]},
+            since_start,
+            "pagination_token",
+            lambda body, what: self._page_items(body, what, own_kind, seen),
+            after_page=remember,
+        )
+        yield from self._stream(
+            state,
+            "mentions",
+            "users_mentions",
+            "listing the account's mentions",
+            lambda **kw: self._client.get_users_mentions(self.user_id, **kw),
+            {},
+            since_start,
+            "pagination_token",
+            lambda body, what: self._page_items(
+                body, what, lambda p: self._conversation_kind(p, state, ItemKind.MENTION), seen
+            ),
+        )
+        replies_query = self._replies_query(state["conversations"])
+        if replies_query or state.get("replies", {}).get("pass"):
+            yield from self._stream(
+                state,
+                "replies",
+                "search_recent",
+                "searching the replies to the account's posts",
+                lambda **kw: self._client.search_recent_tweets(**kw),
+                {"query": replies_query},
+                None,
+                "next_token",
+                lambda body, what: self._page_items(
+                    body, what, lambda p: self._conversation_kind(p, state, ItemKind.COMMENT), seen
+                ),
+            )
+        if self.query:
+            if state.get("search", {}).get("query") != self.query:
+                state["search"] = {"query": self.query}
+            yield from self._stream(
+                state,
+                "search",
+                "search_recent",
+                "searching recent posts for the listening query",
+                lambda **kw: self._client.search_recent_tweets(**kw),
+                {"query": self.query},
+                None,
+                "next_token",
+                lambda body, what: self._page_items(body, what, lambda p: ItemKind.POST, seen),
+            )
+
+    def _conversation_kind(
+        self, post: Mapping[str, Any], state: Cursor, otherwise: ItemKind
+    ) -> ItemKind:
+        """COMMENT or REPLY for a post in the account's conversations, else ``otherwise``."""
+        parent = _replied_to(post)
+        conversation = _str_id(post.get("conversation_id"))
+        in_ours = conversation in state["conversations"]
+        answers_us = _str_id(post.get("in_reply_to_user_id")) == self.user_id
+        if parent is None or not (in_ours or answers_us):
+            return otherwise
+        # Answering the conversation's root: the root is the account's (ours, or answered).
+        return ItemKind.COMMENT if parent == conversation else ItemKind.REPLY
+
+    @staticmethod
+    def _recent(conversations: list[str]) -> list[str]:
+        """Conversation ids of the last HISTORY_DAYS, newest first, without duplicates."""
+        cutoff = datetime.now(UTC) - timedelta(days=HISTORY_DAYS)
+        kept = [c for c in dict.fromkeys(conversations) if (snowflake_time(c) or cutoff) > cutoff]
+        return sorted(kept, key=_id_key, reverse=True)
+
+    def _replies_query(self, conversations: list[str]) -> str:
+        """``(conversation_id:A OR ...) -from:<username>`` for as many as fit, newest first."""
+        suffix = f" -from:{self.username}"
+        terms: list[str] = []
+        for conversation in conversations:
+            candidate = [*terms, f"conversation_id:{conversation}"]
+            if len(f"({' OR '.join(candidate)}){suffix}") > QUERY_MAX_LENGTH:
+                break
+            terms = candidate
+        return f"({' OR '.join(terms)}){suffix}" if terms else ""
+
+    def _stream(
+        self,
+        state: Cursor,
+        name: str,
+        endpoint: Endpoint,
+        what: str,
+        call: Callable[..., Any],
+        params: Mapping[str, Any],
+        first_start: str | None,
+        token_param: str,
+        to_items: Callable[[Mapping[str, Any], str], list[NormalizedItem]],
+        *,
+        after_page: Callable[[list[NormalizedItem]], None] | None = None,
+    ) -> Iterator[FetchBatch]:
+        """One stream's pass (module docstring): pages newest-first, each yielded at once."""
+        stream = state.setdefault(name, {})
+
+        def fresh_pass() -> dict[str, Any]:
+            request = dict(params)
+            since = stream.get("since_id")
+            if since:
+                request["since_id"] = since
+            elif first_start:
+                request["start_time"] = first_start
+            return {"params": request, "next_token": None, "newest_id": None}
+
+        pending = stream.get("pass")
+        resuming = isinstance(pending, dict) and bool(pending.get("next_token"))
+        if not isinstance(pending, dict) or not isinstance(pending.get("params"), dict):
+            pending = fresh_pass()
+        while True:
+            request = dict(pending["params"])
+            if pending.get("next_token"):
+                request[token_param] = pending["next_token"]
+            try:
+                body = self._call(
+                    endpoint,
+                    what,
+                    call,
+                    tweet_fields=list(TWEET_FIELDS),
+                    expansions=list(EXPANSIONS),
+                    user_fields=list(USER_FIELDS),
+                    media_fields=list(MEDIA_FIELDS),
+                    max_results=max(self.page_size, _MIN_RESULTS.get(endpoint, 5)),
+                    **request,
+                )
+            except _InvalidRequest:
+                if not resuming:
+                    raise
+                log.warning("X: a stored page token was refused while %s; pass restarted.", what)
+                resuming = False
+                pending = fresh_pass()
+                continue
+            resuming = False
+            meta = body.get("meta") or {}
+            if not isinstance(meta, Mapping):
+                raise MalformedPayload(f"X: 'meta' is not an object while {what}.")
+            items = to_items(body, what)
+            if after_page is not None:
+                after_page(items)
+            newest = _newest(pending.get("newest_id"), _str_id(meta.get("newest_id")))
+            next_token = meta.get("next_token") if body.get("data") else None
+            if isinstance(next_token, str) and next_token:
+                pending = {
+                    "params": pending["params"],
+                    "next_token": next_token,
+                    "newest_id": newest,
+                }
+                stream["pass"] = pending
+            else:
+                stream.pop("pass", None)
+                since = _newest(stream.get("since_id"), newest)
+                if since:
+                    stream["since_id"] = since
+                next_token = None
+            yield FetchBatch(items=items, cursor=copy.deepcopy(state))
+            if next_token is None:
+                return
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _result(
+        self, body: Mapping[str, Any], detail: str, platform_id: str | None
+    ) -> ActionResult:
+        return ActionResult(ok=True, platform_id=platform_id, detail=detail, raw=dict(body))
+
+    def _created(self, body: Mapping[str, Any], detail: str) -> ActionResult:
+        data = body.get("data")
+        post_id = _str_id(data.get("id")) if isinstance(data, Mapping) else None
+        if post_id is None:
+            raise MalformedPayload("X: the answer to a new post has no post id.")
+        return self._result(body, detail, post_id)
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer ``item`` publicly (``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``)."""
+        body = self._call(
+            "tweets_create",
+            f"replying to post {item.platform_id}",
+            self._client.create_tweet,
+            text=text,
+            in_reply_to_tweet_id=item.platform_id,
+            forbidden="the post may not allow replies from this account, or the token lacks "
+            "the tweet.write permission",
+        )
+        return self._created(body, "Replied on X.")
+
+    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+        """Publish a text post (``POST /2/tweets``)."""
+        if media:
+            raise UnsupportedAction(
+                "The X connector publishes text only; attaching media is not supported."
+            )
+        body = self._call(
+            "tweets_create",
+            "publishing a post",
+            self._client.create_tweet,
+            text=text,
+            forbidden="the token lacks the tweet.write permission, or X refused the text "
+            "(a duplicate of a recent post)",
+        )
+        return self._created(body, "Published on X.")
+
+    def _set_hidden(self, item: ItemRef, hidden: bool) -> ActionResult:
+        verb = "hiding" if hidden else "unhiding"
+        call = self._client.hide_reply if hidden else self._client.unhide_reply
+        body = self._call(
+            "tweets_hidden",
+            f"{verb} reply {item.platform_id}",
+            call,
+            item.platform_id,
+            forbidden="X only lets an account hide replies in conversations it started; if "
+            "this reply is in one, reconnect the account to grant tweet.moderate.write",
+        )
+        data = body.get("data")
+        if not isinstance(data, Mapping) or data.get("hidden") is not hidden:
+            raise MalformedPayload(f"X: the answer to {verb} a reply does not say it is done.")
+        return self._result(body, "Hidden on X." if hidden else "Unhidden on X.", item.platform_id)
+
+    def hide(self, item: ItemRef) -> ActionResult:
+        """Hide a reply in one of the account's conversations (``PUT /2/tweets/:id/hidden``)."""
+        return self._set_hidden(item, True)
+
+    def unhide(self, item: ItemRef) -> ActionResult:
+        """Show again a reply hidden with :meth:`hide`."""
+        return self._set_hidden(item, False)
+
+    def delete(self, item: ItemRef) -> ActionResult:
+        """Delete one of the account's own posts (``DELETE /2/tweets/:id``).
+
+        X lets an account delete only its own posts; other people's replies can only be
+        hidden (:meth:`hide`).
+        """
+        if item.author_id is not None and item.author_id != self.user_id:
+            raise UnsupportedAction(
+                "Not supported by the platform: X lets an account delete only its own posts; "
+                "this one was written by someone else. Hide the reply instead."
+            )
+        body = self._call(
+            "tweets_delete",
+            f"deleting post {item.platform_id}",
+            self._client.delete_tweet,
+            item.platform_id,
+            forbidden="X lets an account delete only its own posts (hide other people's "
+            "replies instead), and the token needs the tweet.write permission",
+        )
+        data = body.get("data")
+        if not isinstance(data, Mapping) or data.get("deleted") is not True:
+            raise MalformedPayload("X: the answer to a deletion does not say it is done.")
+        return self._result(body, "Deleted on X.", item.platform_id)
+
+    # --- OAuth -----------------------------------------------------------------------------
+
+    @classmethod
+    def accounts_from_token(
+        cls, token: Mapping[str, Any], settings: Mapping[str, Any]
+    ) -> list[ConnectedAccount]:
+        """The X account the token belongs to, from ``GET /2/users/me``."""
+        access_token = str(token.get("access_token") or "").strip()
+        if not access_token:
+            raise AuthError("X gave no access token; connect the account again.")
+        base_url = normalise_base_url(str(settings.get("base_url") or API_BASE_URL))
+        client = cls._make_client(base_url, access_token, DEFAULT_TIMEOUT)
+        key = token_key(cls.platform, access_token)
+        what = "reading the connected account"
+
+        def scrub(text: str) -> str:
+            return text.replace(access_token, "[redacted]")[:300]
+
+        response = retrying(
+            lambda: client.get_me(user_auth=False, user_fields=list(USER_FIELDS)),
+            key=f"{key}:users_me",
+            label=LABEL,
+            translate=lambda exc: translate_error(exc, what, "", key, scrub),
+        )
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise MalformedPayload(
+                "X answered something that is not JSON for /2/users/me."
+            ) from exc
+        data = body.get("data") if isinstance(body, dict) else None
+        user_id = _str_id(data.get("id")) if isinstance(data, Mapping) else None
+        username = data.get("username") if isinstance(data, Mapping) else None
+        if user_id is None or not isinstance(username, str) or not username:
+            raise MalformedPayload("X: /2/users/me gave no account id or username.")
+        account_settings: dict[str, Any] = {"user_id": user_id, "username": username}
+        for name in ("base_url", "query"):
+            if settings.get(name):
+                account_settings[name] = settings[name]
+        credentials: dict[str, Any] = {"access_token": access_token}
+        if token.get("refresh_token"):
+            credentials["refresh_token"] = token["refresh_token"]
+        if token.get("scope"):
+            credentials["scope"] = token["scope"]
+        expires_at = token.get("expires_at")
+        if not expires_at and isinstance(token.get("expires_in"), int | float):
+            expires_at = int(datetime.now(UTC).timestamp() + float(token["expires_in"]))
+        if expires_at:
+            credentials["expires_at"] = expires_at
+        return [
+            ConnectedAccount(
+                name=f"@{username}", settings=account_settings, credentials=credentials
+            )
+        ]
+
+
+def translate_error(
+    exc: Exception,
+    what: str,
+    forbidden: str,
+    token_key_: str,
+    scrub: Callable[[str], str],
+) -> ConnectorError | None:
+    """tweepy's and requests' exceptions as the contract's errors (None: not one of theirs).
+
+    ``forbidden`` explains a plain 403 for this call (a permission, or what X allows);
+    ``token_key_`` is closed in the rate gate, for every endpoint, on a monthly usage cap.
+    """
+    if isinstance(exc, tweepy_errors.HTTPException):
+        response = exc.response
+        status = int(getattr(response, "status_code", 0) or 0)
+        problem = _problem(response)
+        title = str(problem.get("title") or "")
+        kind = str(problem.get("type") or "")
+        said = scrub(str(problem.get("detail") or title or ""))
+        said = f" X said: {said}" if said else ""
+        if title == "UsageCapExceeded" or kind == _USAGE_CAPPED:
+            now = datetime.now(UTC)
+            wait = (_start_of_next_month(now) - now).total_seconds()
+            RATE_GATE.close(token_key_, wait)
+            return RateLimited(
+                "X: the project's monthly usage cap is spent; Beffroi reads X again at the start "
+                "of next month (or raise the plan in the X developer portal).",
+                wait,
+            )
+        if isinstance(exc, tweepy_errors.TooManyRequests) or status == 429:
+            headers = getattr(response, "headers", {}) or {}
+            reset = epoch_reset_seconds(headers.get("x-rate-limit-reset"))
+            wait = DEFAULT_RATE_WAIT if reset is None else reset
+            return RateLimited(
+                f"X rate limit reached while {what}; it resets in about {wait:.0f} s.", wait
+            )
+        if isinstance(exc, tweepy_errors.Unauthorized):
+            return AuthError(
+                f"X refused the access token while {what}: it was revoked or has expired. "
+                "Reconnect the account in Beffroi."
+            )
+        if isinstance(exc, tweepy_errors.Forbidden):
+            if problem.get("reason") == _NOT_ENROLLED:
+                needed = scrub(str(problem.get("required_enrollment") or "a paid access level"))
+                return AuthError(
+                    f"X refused {what}: the developer app is not attached to a Project with the "
+                    f"access level this endpoint needs ({needed}). Attach it to a Project on a "
+                    "plan that includes it in the X developer portal."
+                )
+            if kind == _OAUTH1_PERMISSIONS:
+                return AuthError(
+                    f"X refused {what}: the app lacks the 'Read and write' permission. Set it "
+                    "in the app's user authentication settings, then reconnect the account."
+                )
+            if kind == _UNSUPPORTED_AUTH:
+                return AuthError(
+                    f"X refused {what}: it needs a user access token. Reconnect the account."
+                )
+            reason = forbidden or "the token lacks a permission (tweet.read, users.read)"
+            return AuthError(f"X refused {what}: {reason}.{said}")
+        if isinstance(exc, tweepy_errors.NotFound):
+            return NotFound(f"X: not found while {what} (deleted, or not visible).{said}")
+        if isinstance(exc, tweepy_errors.TwitterServerError):
+            return TransientError(f"X answered a server error ({status}) while {what}.")
+        if isinstance(exc, tweepy_errors.BadRequest):
+            return _InvalidRequest(f"X refused the request as invalid while {what}.{said}")
+        return ConnectorError(f"X refused the request (HTTP {status}) while {what}.{said}")
+    if isinstance(exc, requests.Timeout):
+        return TransientError(f"X did not answer in time while {what}.")
+    if isinstance(exc, requests.RequestException):
+        return TransientError(f"X could not be reached while {what} ({type(exc).__name__}).")
+    return None

@@ -1,0 +1,978 @@
+"""YouTube, through the YouTube Data API v3 and google-api-python-client.
+
+The service is built from the discovery document bundled with the library
+(``static_discovery=True``: no request to Google's discovery service), with the account's
+OAuth access token and ``client_options={"api_endpoint": base_url}``: the document's
+methods carry their ``youtube/v3/...`` path, so requests go to ``<base_url>/youtube/v3/...``
+(``https://youtube.googleapis.com`` by default; a loopback ``http://`` address in tests).
+googleapiclient is imported when the first connector is built, not when this module loads.
+
+What a sync brings back, in this order:
+
+1. the channel: ``channels.list part=contentDetails,snippet`` with ``id=<channel_id>`` (or
+   ``mine=true`` when no channel is set), for its uploads playlist;
+2. the channel's own videos, as POSTs: ``playlistItems.list`` of the uploads playlist
+   (newest first, 50 per page);
+3. the comments on the channel's videos: ``commentThreads.list part=snippet,replies
+   allThreadsRelatedToChannelId=<channel> order=time maxResults=100``. A top-level comment
+   is a COMMENT (``thread_id`` and ``parent_id``: the video id); its replies are REPLYs
+   (``thread_id``: the video id, ``parent_id``: the top-level comment id). A thread embeds at
+   most 5 replies: when ``totalReplyCount`` says there are more, they are read with
+   ``comments.list part=snippet parentId=<comment>``. A video whose comments are disabled
+   (``commentsDisabled``) is skipped, not a failure;
+4. when the ``query`` setting is given, listening: ``search.list part=snippet q=<query>
+   type=video order=date publishedAfter=<cursor>``, other channels' videos as POSTs. At most
+   ``SEARCH_PAGES_PER_SYNC`` pages per sync (each costs 100 quota units); the rest is read by
+   the next sync (see the cursor).
+
+Cursor: ``{"channel_id", "videos", "comments", "search"}``; each stream's state is
+``{"since", "since_ids", "walk"}``. ``since`` is the newest ``publishedAt`` the stream has
+fully covered and ``since_ids`` the ids published at exactly that second (YouTube's times
+have one-second precision), so an item is new when it is newer than ``since``, or as old
+and not in ``since_ids``. YouTube pages these lists newest first, so a sync *walks* down
+from the newest page until it reaches what is older than the stream's floor. Each page is
+one batch, whose cursor keeps the old ``since`` and records the walk in progress in
+``"walk": {"token": <next page token>, "top", "top_ids", "stop"}`` (the newest time seen so
+far and the floor of that walk). Only the batch that ends the walk moves ``since`` to
+``top``. An interruption anywhere therefore resumes the walk at the page after the last
+stored batch, with the same filter: nothing is lost and nothing re-read; a walk resumed from
+a stored page token is followed, in the same sync, by a fresh walk from the top for what
+arrived meanwhile. If YouTube refuses a stored page token (400), the walk starts again
+from the top with the old ``since`` (items already stored are then skipped downstream).
+
+The floor of a walk: on the first sync, ``history_days`` ago. Later, for comments,
+``replies_days`` before ``since``: ``order=time`` orders threads by their top-level
+comment, so a reply to an older thread does not move it up; threads of the last
+``replies_days`` are re-read to find their new replies (only items newer than ``since`` are
+yielded). A reply to a thread older than that is not seen. Comments held for review are not
+listed (``commentThreads.list`` returns published comments by default). For videos and
+search, the floor is ``since`` itself. If the token now opens another channel than the
+cursor's ``channel_id``, the cursor starts afresh. Within one sync an item is yielded once.
+
+Quota (the project's daily quota, 10,000 units by default, shared by every channel
+connected through the same Google Cloud project, reset at midnight Pacific time): every
+``list`` call costs 1 unit, ``search.list`` 100, ``comments.insert``,
+``commentThreads.insert``, ``comments.setModerationStatus`` and ``videos.update`` 50. A sync
+costs about 1 + (videos pages) + (thread pages) + (one per thread with more than 5 replies),
+plus 100 per search page; :attr:`YouTubeConnector.quota_used` counts the units of the
+connector's calls and a sync logs its estimate. ``quotaExceeded``/``dailyLimitExceeded``
+raise :class:`RateLimited` until the next midnight Pacific time and close both the token
+and the project in the process's rate gate; ``rateLimitExceeded``/``userRateLimitExceeded``
+raise a short :class:`RateLimited`. Calls go through :func:`beffroi.connectors.http.retrying`.
+
+Actions:
+
+- reply: ``comments.insert part=snippet`` with ``{"snippet": {"parentId", "textOriginal"}}``
+  (YouTube threads have one level: a reply to a reply answers its top-level comment); on a
+  video, a new top-level comment with ``commentThreads.insert part=snippet``;
+- hide / unhide / delete: ``comments.setModerationStatus`` with ``moderationStatus``
+  ``heldForReview`` / ``published`` / ``rejected`` (through :meth:`set_moderation_status`,
+  which alone can also ban the author). ``comments.delete`` only deletes the channel's own
+  comments; ``rejected`` removes a viewer's comment (and its replies) from public view, and
+  YouTube does not let a rejected comment be published again;
+- edit (the channel's own video: "publish metadata"): ``videos.list part=snippet`` for the
+  category, tags and languages, then ``videos.update part=snippet`` with the first line of
+  the text as the title and the rest as the description;
+- publish and report: not supported (see ``not_supported``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from beffroi.connectors.base import (
+    Action,
+    ActionResult,
+    AuthError,
+    AuthMethod,
+    ConfigurationError,
+    ConnectedAccount,
+    Connector,
+    ConnectorError,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    ItemRef,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    OAuthSpec,
+    Option,
+    RateLimited,
+    TransientError,
+    UnsupportedAction,
+)
+from beffroi.connectors.http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    RATE_GATE,
+    retry_after_seconds,
+    retrying,
+    token_key,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://youtube.googleapis.com"
+DEFAULT_HISTORY_DAYS = 30
+DEFAULT_REPLIES_DAYS = 7
+#: Largest pages YouTube serves: commentThreads and comments 100, playlistItems and search 50.
+THREADS_PAGE = 100
+COMMENTS_PAGE = 100
+PLAYLIST_PAGE = 50
+SEARCH_PAGE = 50
+#: Search pages read per sync (100 quota units each); the rest waits for the next sync.
+SEARCH_PAGES_PER_SYNC = 2
+#: Quota units per call, from YouTube's quota table.
+QUOTA_COST = {"list": 1, "search": 100, "write": 50}
+#: Wait after a per-minute rate limit that gave no Retry-After.
+SHORT_RATE_WAIT = 60.0
+#: YouTube's longest video title.
+TITLE_MAX = 100
+SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
+#: Rate-gate key of the Google Cloud project: its daily quota is shared by every token.
+PROJECT_KEY = "youtube:project-quota"
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+_QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
+_RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_WATCH = "https://www.youtube.com/watch?v="
+
+State = dict[str, Any]
+
+
+class CommentsDisabled(ConnectorError):
+    """The video's comments are turned off (YouTube's ``commentsDisabled``)."""
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def normalise_base_url(value: str) -> str:
+    """``scheme://host[:port]`` of the API, https unless on loopback (tests)."""
+    raw = value.strip().rstrip("/") or DEFAULT_BASE_URL
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
+        raise ConfigurationError(
+            "YouTube: base_url must be the API's address only, e.g. https://youtube.googleapis.com."
+        )
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            "YouTube: base_url must use https; the access token would travel in clear text."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
+    value = settings.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"YouTube: '{name}' must be a whole number of days.") from None
+    if number < 1:
+        raise ConfigurationError(f"YouTube: '{name}' must be at least 1.")
+    return number
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time of the API (``2024-05-01T10:00:00Z``) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds_to_pacific_midnight(now: datetime | None = None) -> float:
+    """Seconds until the next midnight in Pacific time, when YouTube resets daily quotas."""
+    try:
+        pacific: timezone | ZoneInfo = ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:  # no time-zone database: standard time is the safe side
+        pacific = timezone(timedelta(hours=-8))
+    local = (now or datetime.now(UTC)).astimezone(pacific)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), pacific)
+    return max(1.0, (midnight - local).total_seconds())
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _items(response: Any, what: str) -> list[dict[str, Any]]:
+    """The ``items`` of a list response, or MalformedPayload."""
+    if not isinstance(response, dict):
+        raise MalformedPayload(f"YouTube: the answer to {what} is not a JSON object.")
+    items = response.get("items", [])
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise MalformedPayload(f"YouTube: 'items' is not a list of objects ({what}).")
+    return items
+
+
+def _thumbnail(snippet: Mapping[str, Any]) -> tuple[Media, ...]:
+    thumbnails = _dict(snippet.get("thumbnails"))
+    for size in ("maxres", "standard", "high", "medium", "default"):
+        url = _str(_dict(thumbnails.get(size)).get("url"))
+        if url:
+            return (Media(kind="image", url=url, description="thumbnail"),)
+    return ()
+
+
+def _error_reason(content: bytes) -> tuple[str, str]:
+    """The first ``reason`` and the ``message`` of a Google API error body."""
+    try:
+        body = json.loads(content.decode("utf-8", "replace"))
+    except ValueError:
+        return "", ""
+    error = _dict(body.get("error")) if isinstance(body, dict) else {}
+    errors = error.get("errors")
+    first = _dict(errors[0]) if isinstance(errors, list) and errors else {}
+    return _str(first.get("reason")), _str(error.get("message"))[:300]
+
+
+def translate_error(exc: Exception, what: str = "calling the API") -> ConnectorError | None:
+    """A googleapiclient / httplib2 / google-auth exception as a connector error.
+
+    None for an exception it does not know (raised as it is).
+    """
+    from google.auth.exceptions import RefreshError, TransportError
+    from googleapiclient.errors import HttpError
+    from httplib2 import HttpLib2Error
+
+    if isinstance(exc, HttpError):
+        return _translate_http(exc, what)
+    if isinstance(exc, RefreshError):
+        # google-auth answers a 401 by trying to refresh a token it cannot refresh.
+        return AuthError(
+            f"YouTube refused the access token while {what}: it was revoked or has expired. "
+            "Reconnect the account in Beffroi."
+        )
+    if isinstance(exc, TransportError | HttpLib2Error | http.client.HTTPException | OSError):
+        return TransientError(
+            f"YouTube could not be reached while {what} ({type(exc).__name__}); it will be retried."
+        )
+    if isinstance(exc, ValueError):  # the JSON model's parse error
+        return MalformedPayload(f"YouTube answered something that is not JSON while {what}.")
+    return None
+
+
+def _translate_http(exc: Any, what: str) -> ConnectorError:
+    status = int(getattr(exc.resp, "status", 0) or 0)
+    content = exc.content if isinstance(exc.content, bytes) else b""
+    reason, message = _error_reason(content)
+    said = f" YouTube said: {reason or status}" + (f" ({message})" if message else "") + "."
+    if reason in _QUOTA_REASONS:
+        wait = seconds_to_pacific_midnight()
+        RATE_GATE.close(PROJECT_KEY, wait)
+        return RateLimited(
+            f"The YouTube API daily quota of this Beffroi's Google Cloud project is spent "
+            f"while {what}; it resets at midnight Pacific time (in {wait / 3600:.1f} h).",
+            wait,
+        )
+    if reason in _RATE_REASONS or status == 429:
+        headers = {str(k): str(v) for k, v in dict(exc.resp).items()}
+        short = retry_after_seconds(headers) or SHORT_RATE_WAIT
+        return RateLimited(f"YouTube asked to slow down while {what}.{said}", short)
+    if status == 401:
+        return AuthError(
+            f"YouTube refused the access token while {what}: it was revoked or has expired. "
+            f"Reconnect the account in Beffroi.{said}"
+        )
+    if reason == "commentsDisabled":
+        return CommentsDisabled(f"YouTube: comments are disabled on this video ({what}).")
+    if status == 403:
+        return AuthError(
+            f"YouTube refused {what}: the account lacks the permission it needs (the OAuth "
+            f"scope {SCOPE}, granted by the channel's owner or manager). Reconnect the "
+            f"account and grant it.{said}"
+        )
+    if status in (404, 410):
+        return NotFound(f"YouTube: not found while {what}.{said}")
+    if status >= 500:
+        return TransientError(f"YouTube failed while {what} (HTTP {status}); it will be retried.")
+    return ConnectorError(f"YouTube refused the request while {what} (HTTP {status}).{said}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One element of a newest-first page: its order time and the items it carries."""
+
+    order_time: datetime
+    items: list[NormalizedItem]
+
+
+def _video_item(
+    raw: Mapping[str, Any], video_id: str, snippet: Mapping[str, Any], published: Any
+) -> NormalizedItem:
+    created_at = parse_time(published)
+    if not video_id or created_at is None:
+        raise MalformedPayload("YouTube: a video has no id or no publication time.")
+    channel_id = _str(snippet.get("videoOwnerChannelId")) or _str(snippet.get("channelId"))
+    channel_title = _str(snippet.get("videoOwnerChannelTitle")) or _str(snippet.get("channelTitle"))
+    title, description = _str(snippet.get("title")), _str(snippet.get("description"))
+    text = f"{title}\n\n{description}" if description else title
+    url = f"{_WATCH}{video_id}"
+    return NormalizedItem(
+        platform_id=video_id,
+        kind=ItemKind.POST,
+        text=text,
+        created_at=created_at,
+        author=NormalizedAuthor(
+            platform_id=channel_id,
+            handle=channel_id,
+            display_name=channel_title,
+            url=f"https://www.youtube.com/channel/{channel_id}" if channel_id else "",
+        ),
+        thread_id=video_id,
+        url=url,
+        urls=(url,),
+        media=_thumbnail(snippet),
+        language=_str(snippet.get("defaultLanguage")) or None,
+        raw=dict(raw),
+    )
+
+
+# --- the connector ---------------------------------------------------------------------------
+
+
+class YouTubeConnector(Connector):
+    """A YouTube channel: its videos, the comments on them, and optional listening (search).
+
+    ``YouTubeConnector(settings, credentials, page_size=None, retries=2, backoff=0.5)``;
+    ``page_size`` lowers the page sizes (tests). See the module docstring for the cursor.
+    """
+
+    platform: ClassVar[str] = "youtube"
+    label: ClassVar[str] = "YouTube"
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset(
+        {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.SEARCH}
+    )
+    actions: ClassVar[frozenset[Action]] = frozenset(
+        {Action.REPLY, Action.HIDE, Action.UNHIDE, Action.DELETE, Action.EDIT}
+    )
+    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
+    oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
+        authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
+        token_url="https://oauth2.googleapis.com/token",  # noqa: S106 (an address)
+        scopes=(SCOPE,),
+        authorize_params={"access_type": "offline", "prompt": "consent"},
+        pkce=True,
+    )
+    options: ClassVar[Mapping[str, Option]] = {
+        "channel_id": Option(
+            label="Channel ID",
+            required=False,
+            help="ID of the YouTube channel (UC…); filled in when the account is connected. "
+            "Empty: the token's own channel.",
+        ),
+        "query": Option(
+            label="Search query for listening",
+            required=False,
+            help="Other channels' videos matching these words are brought in as posts. Each "
+            "search page costs 100 units of the daily API quota (10,000 by default).",
+        ),
+        "base_url": Option(
+            label="API base URL",
+            required=False,
+            default=DEFAULT_BASE_URL,
+            help="Address of the YouTube Data API; change it only for tests.",
+        ),
+        "history_days": Option(
+            label="Days of history on the first sync",
+            required=False,
+            default=str(DEFAULT_HISTORY_DAYS),
+        ),
+        "replies_days": Option(
+            label="Days during which new replies to a comment are looked for",
+            required=False,
+            default=str(DEFAULT_REPLIES_DAYS),
+        ),
+        "access_token": Option(
+            label="Access token",
+            secret=True,
+            help="OAuth access token with the scope youtube.force-ssl; set by the connection flow.",
+        ),
+    }
+    not_supported: ClassVar[Mapping[str, str]] = {
+        str(Action.PUBLISH): "Uploading a new video is done in YouTube Studio; Beffroi edits "
+        "the title and description of the channel's existing videos (edit).",
+        str(Action.REPORT): "The YouTube Data API has no way to report a comment (its "
+        "markAsSpam method was withdrawn); hold it for review or reject it instead.",
+        str(Action.PRIVATE_REPLY): "YouTube has no private messages.",
+    }
+    setup_doc: ClassVar[str] = "connectors/youtube.md"
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        page_size: int | None = None,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.base_url = normalise_base_url(str(settings.get("base_url") or DEFAULT_BASE_URL))
+        self.channel_setting = _str(settings.get("channel_id")).strip()
+        self.query = _str(settings.get("query")).strip()
+        self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
+        self.replies_days = _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        self.page_size = page_size
+        self.retries, self.backoff = retries, backoff
+        self._token = str(credentials["access_token"]).strip()
+        self._key = token_key(self.platform, self._token)
+        self._service = _build_service(self._token, self.base_url)
+        self._channel: dict[str, Any] | None = None
+        #: Estimated quota units spent by this connector's calls.
+        self.quota_used = 0
+
+    def __repr__(self) -> str:
+        return f"<YouTubeConnector {self.channel_setting or 'mine'}>"
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Required options, a usable API address and whole numbers of days."""
+        super().validate_options(settings, credentials)
+        normalise_base_url(str(settings.get("base_url") or DEFAULT_BASE_URL))
+        _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
+        _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+
+    # --- calls -----------------------------------------------------------------------------
+
+    def _call(self, request: Any, what: str, cost: str = "list") -> Any:
+        """Execute one googleapiclient request with the rate gate, retries and typed errors."""
+
+        def once() -> Any:
+            RATE_GATE.check(PROJECT_KEY, self.label)
+            self.quota_used += QUOTA_COST[cost]
+            return request.execute(num_retries=0)
+
+        return retrying(
+            once,
+            key=self._key,
+            label=self.label,
+            translate=lambda exc: translate_error(exc, what),
+            retries=self.retries,
+            backoff=self.backoff,
+        )
+
+    def _size(self, largest: int) -> int:
+        return min(largest, self.page_size) if self.page_size else largest
+
+    # --- channel ---------------------------------------------------------------------------
+
+    def channel(self) -> dict[str, Any]:
+        """The connected channel's resource (snippet and contentDetails), read once."""
+        if self._channel is None:
+            if self.channel_setting:
+                request = self._service.channels().list(
+                    part="contentDetails,snippet", id=self.channel_setting
+                )
+            else:
+                request = self._service.channels().list(part="contentDetails,snippet", mine=True)
+            items = _items(self._call(request, "reading the channel"), "channels.list")
+            if not items or not _str(items[0].get("id")):
+                raise NotFound(
+                    "YouTube: the channel was not found, or this account does not own or "
+                    "manage it. Reconnect the account with the channel's owner."
+                )
+            self._channel = items[0]
+        return self._channel
+
+    def _channel_id(self) -> str:
+        return str(self.channel()["id"])
+
+    # --- fetch -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Videos, then comments and replies, then search results; see the module docstring."""
+        channel = self.channel()
+        channel_id = str(channel["id"])
+        state: State = json.loads(json.dumps(dict(cursor)))
+        if state.get("channel_id") != channel_id:
+            state = {"channel_id": channel_id}
+        seen: set[str] = set()
+        start = self.quota_used
+        uploads = _str(
+            _dict(_dict(channel.get("contentDetails")).get("relatedPlaylists")).get("uploads")
+        )
+        if uploads:
+            yield from self._walk(state, "videos", self._video_page(uploads), seen, reread=None)
+        yield from self._walk(
+            state,
+            "comments",
+            self._thread_page(channel_id),
+            seen,
+            reread=timedelta(days=self.replies_days),
+        )
+        if self.query:
+            search = _dict(state.get("search"))
+            if search.get("query") != self.query:  # a new query starts its own history
+                state["search"] = {"query": self.query}
+            yield from self._walk(
+                state,
+                "search",
+                self._search_page(channel_id),
+                seen,
+                reread=None,
+                max_pages=SEARCH_PAGES_PER_SYNC,
+            )
+        log.info(
+            "YouTube sync of %s used about %d quota units.", channel_id, self.quota_used - start
+        )
+        yield FetchBatch(items=[], cursor=json.loads(json.dumps(state)))
+
+    def _walk(
+        self,
+        state: State,
+        key: str,
+        page: Callable[[str | None, datetime], tuple[list[_Entry], str | None]],
+        seen: set[str],
+        *,
+        reread: timedelta | None,
+        max_pages: int | None = None,
+    ) -> Iterator[FetchBatch]:
+        """Batches of a newest-first list, one per page, advancing ``state[key]`` (see above)."""
+        stream: State = dict(_dict(state.get(key)))
+        pages = 0
+        while True:
+            since = parse_time(stream.get("since"))
+            since_ids = set(stream.get("since_ids") or [])
+            walk = _dict(stream.get("walk"))
+            resumed = bool(walk.get("token"))
+            if resumed:
+                token: str | None = _str(walk["token"])
+                top = parse_time(walk.get("top"))
+                top_ids = set(walk.get("top_ids") or [])
+                stop = parse_time(walk.get("stop"))
+            else:
+                token, top, top_ids, stop = None, since, set(since_ids), None
+            if stop is None:
+                if since is None:
+                    stop = datetime.now(UTC) - timedelta(days=self.history_days)
+                else:
+                    stop = since - reread if reread is not None else since
+            while True:
+                try:
+                    entries, next_token = page(token, stop)
+                except ConnectorError as exc:
+                    if not (resumed and token) or type(exc) is not ConnectorError:
+                        raise
+                    # A refused page token (400): walk again from the top.
+                    log.info("YouTube: stored page token refused; walking %s again.", key)
+                    stream.pop("walk", None)
+                    break
+                pages += 1
+                fresh: list[NormalizedItem] = []
+                ended = next_token is None
+                for entry in entries:
+                    if entry.order_time < stop:
+                        ended = True
+                        break
+                    for item in entry.items:
+                        moment = item.created_at
+                        if top is None or moment > top:
+                            top, top_ids = moment, {item.platform_id}
+                        elif moment == top:
+                            top_ids.add(item.platform_id)
+                        is_new = (
+                            moment >= stop
+                            if since is None
+                            else moment > since
+                            or (moment == since and item.platform_id not in since_ids)
+                        )
+                        if is_new and item.platform_id not in seen:
+                            seen.add(item.platform_id)
+                            fresh.append(item)
+                if ended:
+                    stream = {
+                        k: v for k, v in stream.items() if k not in ("walk", "since", "since_ids")
+                    }
+                    if top is not None:
+                        stream["since"], stream["since_ids"] = _iso(top), sorted(top_ids)
+                else:
+                    stream["walk"] = {
+                        "token": next_token,
+                        "top": _iso(top) if top else None,
+                        "top_ids": sorted(top_ids),
+                        "stop": _iso(stop),
+                    }
+                state[key] = stream
+                yield FetchBatch(items=fresh, cursor=json.loads(json.dumps(state)))
+                if ended:
+                    break
+                if max_pages is not None and pages >= max_pages:
+                    return  # the next sync goes on from the stored page token
+                token = next_token
+            if not resumed or (max_pages is not None and pages >= max_pages):
+                return
+
+    # --- pages -----------------------------------------------------------------------------
+
+    def _video_page(
+        self, playlist_id: str
+    ) -> Callable[[str | None, datetime], tuple[list[_Entry], str | None]]:
+        def page(token: str | None, stop: datetime) -> tuple[list[_Entry], str | None]:
+            request = self._service.playlistItems().list(
+                part="snippet,contentDetails",
+                playlistId=playlist_id,
+                maxResults=self._size(PLAYLIST_PAGE),
+                pageToken=token,
+            )
+            response = self._call(request, "listing the channel's videos")
+            entries = []
+            for raw in _items(response, "playlistItems.list"):
+                item = self.map_item(raw, ItemKind.POST)
+                entries.append(_Entry(item.created_at, [item]))
+            return entries, _next_token(response)
+
+        return page
+
+    def _thread_page(
+        self, channel_id: str
+    ) -> Callable[[str | None, datetime], tuple[list[_Entry], str | None]]:
+        def page(token: str | None, stop: datetime) -> tuple[list[_Entry], str | None]:
+            request = self._service.commentThreads().list(
+                part="snippet,replies",
+                allThreadsRelatedToChannelId=channel_id,
+                order="time",
+                maxResults=self._size(THREADS_PAGE),
+                pageToken=token,
+            )
+            try:
+                response = self._call(request, "listing the comments on the channel's videos")
+            except CommentsDisabled:
+                log.info("YouTube: comments are disabled on channel %s.", channel_id)
+                return [], None
+            entries = [self._thread_entry(t, stop) for t in _items(response, "commentThreads.list")]
+            return entries, _next_token(response)
+
+        return page
+
+    def _thread_entry(self, thread: Mapping[str, Any], stop: datetime) -> _Entry:
+        snippet = _dict(thread.get("snippet"))
+        top = _dict(snippet.get("topLevelComment"))
+        if not top:
+            raise MalformedPayload("YouTube: a comment thread has no topLevelComment.")
+        video_id = _str(snippet.get("videoId")) or None
+        comment = self._map_comment(top, video_id=video_id)
+        replies = [
+            r for r in _dict(thread.get("replies")).get("comments") or [] if isinstance(r, dict)
+        ]
+        total = snippet.get("totalReplyCount")
+        # Past the walk's floor the thread is not read: spare the quota of its replies.
+        if isinstance(total, int) and total > len(replies) and comment.created_at >= stop:
+            replies = self._all_replies(comment.platform_id, video_id) or replies
+        items = [comment]
+        items.extend(self._map_comment(r, video_id=video_id) for r in replies)
+        return _Entry(comment.created_at, items)
+
+    def _all_replies(self, parent_id: str, video_id: str | None) -> list[dict[str, Any]]:
+        """Every reply to ``parent_id`` (``comments.list``); [] if the video's comments are off."""
+        replies: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            request = self._service.comments().list(
+                part="snippet",
+                parentId=parent_id,
+                maxResults=self._size(COMMENTS_PAGE),
+                pageToken=token,
+                textFormat="plainText",
+            )
+            try:
+                response = self._call(request, f"listing the replies to comment {parent_id}")
+            except CommentsDisabled:
+                log.info("YouTube: comments are disabled on video %s; skipped.", video_id)
+                return []
+            replies.extend(_items(response, "comments.list"))
+            token = _next_token(response)
+            if token is None:
+                return replies
+
+    def _search_page(
+        self, channel_id: str
+    ) -> Callable[[str | None, datetime], tuple[list[_Entry], str | None]]:
+        def page(token: str | None, stop: datetime) -> tuple[list[_Entry], str | None]:
+            request = self._service.search().list(
+                part="snippet",
+                q=self.query,
+                type="video",
+                order="date",
+                publishedAfter=_iso(stop),
+                maxResults=self._size(SEARCH_PAGE),
+                pageToken=token,
+            )
+            response = self._call(request, "searching videos", cost="search")
+            entries = []
+            for raw in _items(response, "search.list"):
+                item = self.map_item(raw, ItemKind.POST)
+                own = _dict(raw.get("snippet")).get("channelId") == channel_id
+                entries.append(_Entry(item.created_at, [] if own else [item]))
+            return entries, _next_token(response)
+
+        return page
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """A comment, playlist item, search result or video resource as a NormalizedItem.
+
+        The resource's ``kind`` decides; a comment is a COMMENT or, with a ``parentId``, a
+        REPLY, whatever ``kind`` says.
+        """
+        resource = _str(raw.get("kind"))
+        snippet = _dict(raw.get("snippet"))
+        if resource == "youtube#comment":
+            return self._map_comment(raw, video_id=None)
+        if resource == "youtube#playlistItem":
+            details = _dict(raw.get("contentDetails"))
+            video_id = _str(details.get("videoId")) or _str(
+                _dict(snippet.get("resourceId")).get("videoId")
+            )
+            published = details.get("videoPublishedAt") or snippet.get("publishedAt")
+            return _video_item(raw, video_id, snippet, published)
+        if resource == "youtube#searchResult":
+            video_id = _str(_dict(raw.get("id")).get("videoId"))
+            return _video_item(raw, video_id, snippet, snippet.get("publishedAt"))
+        if resource == "youtube#video":
+            return _video_item(raw, _str(raw.get("id")), snippet, snippet.get("publishedAt"))
+        raise MalformedPayload(f"YouTube: cannot read a resource of kind '{resource[:40]}'.")
+
+    def _map_comment(self, raw: Mapping[str, Any], *, video_id: str | None) -> NormalizedItem:
+        snippet = _dict(raw.get("snippet"))
+        comment_id = _str(raw.get("id"))
+        created_at = parse_time(snippet.get("publishedAt"))
+        if not comment_id or created_at is None:
+            raise MalformedPayload("YouTube: a comment has no id or no publishedAt.")
+        if "textOriginal" not in snippet and "textDisplay" not in snippet:
+            raise MalformedPayload(f"YouTube: comment {comment_id} has no text.")
+        video = _str(snippet.get("videoId")) or video_id
+        parent = _str(snippet.get("parentId")) or None
+        author_id = _str(_dict(snippet.get("authorChannelId")).get("value"))
+        author_url = _str(snippet.get("authorChannelUrl"))
+        handle = author_url.rsplit("/", 1)[-1] if "/@" in author_url else author_id
+        if video:
+            url = f"{_WATCH}{video}&lc={comment_id}"
+        else:  # a comment on the channel itself
+            url = (
+                f"https://www.youtube.com/channel/{_str(snippet.get('channelId'))}?lc={comment_id}"
+            )
+        likes = snippet.get("likeCount")
+        return NormalizedItem(
+            platform_id=comment_id,
+            kind=ItemKind.REPLY if parent else ItemKind.COMMENT,
+            # textOriginal is the text as written; textDisplay is HTML.
+            text=_str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay")),
+            created_at=created_at,
+            author=NormalizedAuthor(
+                platform_id=author_id,
+                handle=handle or _str(snippet.get("authorDisplayName")),
+                display_name=_str(snippet.get("authorDisplayName")),
+                url=author_url,
+            ),
+            thread_id=video,
+            parent_id=parent or video,
+            url=url,
+            metrics={"likes": likes} if isinstance(likes, int) else {},
+            raw=dict(raw),
+        )
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer a comment (``comments.insert``) or comment on a video (``commentThreads.insert``).
+
+        A reply to a reply goes to its top-level comment: YouTube threads have one level.
+        """
+        if item.kind == ItemKind.POST:
+            body = {
+                "snippet": {
+                    "channelId": self._channel_id(),
+                    "videoId": item.platform_id,
+                    "topLevelComment": {"snippet": {"textOriginal": text}},
+                }
+            }
+            request = self._service.commentThreads().insert(part="snippet", body=body)
+            answer = self._call(request, f"commenting on video {item.platform_id}", "write")
+            return self._result(answer, "Commented on the YouTube video.")
+        parent = item.platform_id
+        if item.kind == ItemKind.REPLY:
+            parent = item.parent_id or _str(_dict(item.raw.get("snippet")).get("parentId"))
+            if not parent:
+                raise ConfigurationError("YouTube: this reply's top-level comment is unknown.")
+        body = {"snippet": {"parentId": parent, "textOriginal": text}}
+        request = self._service.comments().insert(part="snippet", body=body)
+        answer = self._call(request, f"replying to comment {parent}", "write")
+        return self._result(answer, "Replied on YouTube.")
+
+    @staticmethod
+    def _result(answer: Any, detail: str) -> ActionResult:
+        if not isinstance(answer, dict) or not _str(answer.get("id")):
+            raise MalformedPayload("YouTube: the answer has no resource id.")
+        return ActionResult(ok=True, platform_id=str(answer["id"]), detail=detail, raw=answer)
+
+    def set_moderation_status(
+        self, item: ItemRef, status: str, *, ban_author: bool = False
+    ) -> ActionResult:
+        """``comments.setModerationStatus``: ``heldForReview``, ``published`` or ``rejected``.
+
+        ``ban_author`` (only with ``rejected``) also rejects the author's future comments
+        on the channel.
+        """
+        if item.kind == ItemKind.POST:
+            raise UnsupportedAction(
+                "YouTube moderates comments, not videos: a video's visibility is changed in "
+                "YouTube Studio."
+            )
+        if status not in ("heldForReview", "published", "rejected"):
+            raise ConfigurationError(f"YouTube: unknown moderation status '{status[:30]}'.")
+        if ban_author and status != "rejected":
+            raise ConfigurationError("YouTube bans an author only when rejecting a comment.")
+        params: dict[str, Any] = {"id": item.platform_id, "moderationStatus": status}
+        if ban_author:
+            params["banAuthor"] = True
+        request = self._service.comments().setModerationStatus(**params)
+        self._call(request, f"moderating comment {item.platform_id}", "write")
+        return ActionResult(
+            ok=True, platform_id=item.platform_id, detail=f"YouTube moderation status: {status}."
+        )
+
+    def hide(self, item: ItemRef) -> ActionResult:
+        """Hold the comment for review: it leaves public view until published again."""
+        return self.set_moderation_status(item, "heldForReview")
+
+    def unhide(self, item: ItemRef) -> ActionResult:
+        """Publish a comment held for review (a rejected one cannot be published again)."""
+        return self.set_moderation_status(item, "published")
+
+    def delete(self, item: ItemRef) -> ActionResult:
+        """Reject the comment: removed from public view with its replies (final).
+
+        ``comments.delete`` only deletes the channel's own comments; rejecting is how
+        YouTube lets a channel remove a viewer's comment.
+        """
+        return self.set_moderation_status(item, "rejected")
+
+    def edit(self, item: ItemRef, text: str) -> ActionResult:
+        """Change the title (first line) and description (the rest) of the channel's video."""
+        if item.kind != ItemKind.POST:
+            raise UnsupportedAction(
+                "Beffroi edits the channel's videos (title and description) on YouTube, "
+                "not comments."
+            )
+        title, _, rest = text.strip().partition("\n")
+        title = title.strip()
+        if not title:
+            raise ConfigurationError("YouTube: a video needs a title (the first line).")
+        if len(title) > TITLE_MAX or "<" in title or ">" in title:
+            raise ConfigurationError(
+                f"YouTube: a video title has at most {TITLE_MAX} characters and no < or >."
+            )
+        what = f"reading video {item.platform_id}"
+        videos = _items(
+            self._call(self._service.videos().list(part="snippet", id=item.platform_id), what),
+            "videos.list",
+        )
+        if not videos:
+            raise NotFound(f"YouTube: video {item.platform_id} was not found.")
+        current = _dict(videos[0].get("snippet"))
+        snippet: dict[str, Any] = {
+            "title": title,
+            "description": rest.strip("\n"),
+            "categoryId": _str(current.get("categoryId")),
+        }
+        # videos.update replaces the whole snippet: keep what the edit does not change.
+        for kept in ("tags", "defaultLanguage", "defaultAudioLanguage"):
+            if current.get(kept):
+                snippet[kept] = current[kept]
+        request = self._service.videos().update(
+            part="snippet", body={"id": item.platform_id, "snippet": snippet}
+        )
+        answer = self._call(request, f"updating video {item.platform_id}", "write")
+        return self._result(answer, "Video title and description updated on YouTube.")
+
+    # --- OAuth -----------------------------------------------------------------------------
+
+    @classmethod
+    def accounts_from_token(
+        cls, token: Mapping[str, Any], settings: Mapping[str, Any]
+    ) -> list[ConnectedAccount]:
+        """The channels of the token's Google account (``channels.list mine=true``)."""
+        access_token = _str(token.get("access_token"))
+        if not access_token:
+            raise AuthError("YouTube: the OAuth answer has no access token; connect again.")
+        base_url = normalise_base_url(str(settings.get("base_url") or DEFAULT_BASE_URL))
+        service = _build_service(access_token, base_url)
+        response = retrying(
+            lambda: service.channels().list(part="snippet", mine=True).execute(num_retries=0),
+            key=token_key(cls.platform, access_token),
+            label=cls.label,
+            translate=lambda exc: translate_error(exc, "listing the account's channels"),
+        )
+        credentials = {
+            key: token[key]
+            for key in ("access_token", "refresh_token", "expires_at", "scope")
+            if token.get(key) not in (None, "")
+        }
+        accounts = []
+        for channel in _items(response, "channels.list"):
+            channel_id = _str(channel.get("id"))
+            if not channel_id:
+                continue
+            title = _str(_dict(channel.get("snippet")).get("title")) or channel_id
+            account_settings = {**settings, "channel_id": channel_id, "title": title}
+            if settings.get("base_url"):
+                account_settings["base_url"] = base_url
+            accounts.append(
+                ConnectedAccount(name=title, settings=account_settings, credentials=credentials)
+            )
+        if not accounts:
+            raise NotFound(
+                "YouTube: this Google account has no YouTube channel. Create one, or connect "
+                "with the account that owns or manages the channel."
+            )
+        return accounts
+
+
+def _next_token(response: Any) -> str | None:
+    token = response.get("nextPageToken") if isinstance(response, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def _build_service(access_token: str, base_url: str) -> Any:
+    """The googleapiclient YouTube service from the bundled discovery document."""
+    import google.oauth2.credentials
+    from googleapiclient.discovery import build
+
+    return build(
+        "youtube",
+        "v3",
+        static_discovery=True,
+        credentials=google.oauth2.credentials.Credentials(token=access_token),  # type: ignore[no-untyped-call]
+        client_options={"api_endpoint": base_url},
+        cache_discovery=False,
+    )

@@ -1,0 +1,568 @@
+"""The Telegram connector: the web preview against a fake t.me, the API with Telethon's types."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from telethon import errors
+from telethon.tl import types
+
+from beffroi.connectors.base import (
+    Action,
+    AuthError,
+    ConfigurationError,
+    Connector,
+    ItemKind,
+    ItemRef,
+    MalformedPayload,
+    Media,
+    NormalizedItem,
+    NotFound,
+    RateLimited,
+    TransientError,
+    UnsupportedAction,
+)
+from beffroi.connectors.http import RATE_GATE
+from beffroi.connectors.telegram import (
+    TelegramConnector,
+    map_message,
+    parse_channel_page,
+    parse_channels,
+    parse_views,
+)
+from tests.connectors.contract import ConnectorContract, DocumentedError, Harness
+from tests.fakes.loopback import Reply
+from tests.fakes.telegram_server import HTML, FakeTelegramWeb, render_contact_page
+
+CHANNELS = ("mairie_test", "prefecture_info")
+
+
+@pytest.fixture(autouse=True)
+def _open_gate() -> Iterator[None]:
+    RATE_GATE.clear()
+    yield
+    RATE_GATE.clear()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeTelegramWeb]:
+    with FakeTelegramWeb(page_size=3) as fake:
+        fake.add_channel("mairie_test", "Mairie de Test")
+        fake.add_channel("prefecture_info", "Préfecture – Infos")
+        yield fake
+
+
+def connect(server: FakeTelegramWeb, **settings: str) -> TelegramConnector:
+    return TelegramConnector(
+        {"channels": " ".join(CHANNELS), "base_url": server.base_url, **settings},
+        {},
+        timeout=5,
+        backoff=0.01,
+    )
+
+
+def drain(connector: Connector, cursor: Mapping[str, Any]) -> tuple[list[NormalizedItem], dict]:
+    items: list[NormalizedItem] = []
+    last = dict(cursor)
+    for batch in connector.fetch(cursor):
+        items.extend(batch.items)
+        last = json.loads(json.dumps(dict(batch.cursor)))
+    return items, last
+
+
+# --- the contract ------------------------------------------------------------------------------
+
+
+class TelegramWebHarness(Harness):
+    max_requests = 30
+
+    def __init__(self, server: FakeTelegramWeb) -> None:
+        self.server = server
+        self.turn = 0
+
+    def connect(self) -> Connector:
+        return connect(self.server)
+
+    def seed(self, count: int) -> set[str]:
+        ids = set()
+        for _ in range(count):
+            channel = CHANNELS[self.turn % 2]
+            self.turn += 1
+            post = self.server.post(channel, f"Annonce n°{self.turn}<br/>Deuxième ligne")
+            ids.add(f"{channel}/{post.id}")
+        return ids
+
+    def interrupt_after(self, requests: int) -> None:
+        self.server.fail_after(requests, status=502)
+
+    def heal(self) -> None:
+        self.server.heal()
+
+    def errors(self) -> Mapping[str, DocumentedError]:
+        server = self.server
+
+        def private_channel() -> None:
+            server.script(
+                "/s/prefecture_info", Reply(302, raw=b"", headers={"Location": "/x"}), times=50
+            )
+
+        def rate_limited() -> None:
+            server.script(
+                "/s/",
+                Reply(429, raw=b"Too Many Requests", headers={"Retry-After": "120"}),
+                times=50,
+            )
+
+        def unavailable() -> None:
+            server.script("/s/", Reply(502, raw=b"Bad Gateway", content_type=HTML), times=50)
+
+        def not_a_preview() -> None:
+            page = b"<html><body><h1>Welcome</h1></body></html>"
+            server.script("/s/", Reply(200, raw=page, content_type=HTML), times=50)
+
+        return {
+            "channel private or unknown": DocumentedError(private_channel, NotFound),
+            "rate limited": DocumentedError(rate_limited, RateLimited),
+            "server error": DocumentedError(unavailable, TransientError),
+            "markup changed": DocumentedError(not_a_preview, MalformedPayload),
+        }
+
+    def act(self, connector: Connector, action: Action) -> None:
+        raise AssertionError("Telegram channels are read only")
+
+
+class TestTelegramContract(ConnectorContract):
+    @pytest.fixture
+    def harness(self, server: FakeTelegramWeb) -> TelegramWebHarness:
+        return TelegramWebHarness(server)
+
+
+# --- the web preview ---------------------------------------------------------------------------
+
+
+def test_a_post_is_read_from_its_markup(server: FakeTelegramWeb) -> None:
+    server.post("prefecture_info", "Rien")
+    server.post(
+        "mairie_test",
+        'Alerte <b>canicule</b> &amp; eau<br/>Infos : <a href="https://mairie.example/chaleur" '
+        'target="_blank" rel="noopener">mairie.example</a> <a href="?q=%23alerte">#alerte</a>'
+        '<br/><i class="emoji" style="background-image:url(\'//telegram.org/img/emoji/40/E29AA0.png\')">'
+        "<b>⚠</b></i> Fin",
+        views="12.7K",
+        photos=["https://cdn4.telesco.pe/file/one.jpg", "https://cdn4.telesco.pe/file/two.jpg"],
+        forwarded_from=("Météo-France", "https://t.me/meteofrance/812"),
+        signature="Jeanne",
+    )
+    reply = server.post("mairie_test", "Suite", reply_to=1, views="401")
+    items, cursor = drain(connect(server), {})
+    by_id = {item.platform_id: item for item in items}
+    first = by_id["mairie_test/1"]
+    assert first.kind is ItemKind.POST
+    assert first.text == "Alerte canicule & eau\nInfos : mairie.example #alerte\n⚠ Fin"
+    assert first.urls == ("https://mairie.example/chaleur",)
+    assert first.metrics == {"views": 12700}
+    assert first.url == "https://t.me/mairie_test/1"
+    assert first.media == (
+        Media("image", "https://cdn4.telesco.pe/file/one.jpg"),
+        Media("image", "https://cdn4.telesco.pe/file/two.jpg"),
+    )
+    assert first.author.handle == "mairie_test"
+    assert first.author.display_name == "Mairie de Test"
+    assert first.author.url == "https://t.me/mairie_test"
+    assert first.author.extra == {"signature": "Jeanne"}
+    assert first.created_at.tzinfo is not None
+    assert first.raw["forwarded_from"] == {
+        "name": "Météo-France",
+        "url": "https://t.me/meteofrance/812",
+    }
+    assert first.raw["html"].startswith('<div class="tgme_widget_message text_not_supported_wrap')
+    assert first.raw["html"].count("<div") == first.raw["html"].count("</div>")
+    answer = by_id[f"mairie_test/{reply.id}"]
+    assert answer.text == "Suite"  # not the quoted text of the reply header
+    assert answer.parent_id == "mairie_test/1"
+    assert answer.metrics == {"views": 401}
+    assert by_id["prefecture_info/1"].author.display_name == "Préfecture – Infos"
+    assert cursor == {"channels": {"mairie_test": 2, "prefecture_info": 1}}
+
+
+def test_map_item_rebuilds_the_stored_payload(server: FakeTelegramWeb) -> None:
+    server.post("mairie_test", "Bonjour")
+    connector = connect(server)
+    items, _ = drain(connector, {})
+    stored = json.loads(json.dumps(dict(items[0].raw)))
+    assert connector.map_item(stored, ItemKind.POST) == items[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("401", 401),
+        ("1.2K", 1200),
+        ("12.7K", 12700),
+        ("1.1M", 1100000),
+        ("2B", 2 * 10**9),
+        ("", None),
+        ("x", None),
+    ],
+)
+def test_views(text: str, expected: int | None) -> None:
+    assert parse_views(text) == expected
+
+
+def test_first_sync_pages_back_to_the_history_window_and_replays_oldest_first(
+    server: FakeTelegramWeb,
+) -> None:
+    old = datetime.now(UTC) - timedelta(days=40)
+    for number in range(4):
+        server.post("mairie_test", f"ancien {number}", date=old + timedelta(minutes=number))
+    for number in range(7):
+        server.post("mairie_test", f"récent {number}")
+    connector = connect(server, channels="mairie_test", history_days="30")
+    batches = list(connector.fetch({}))
+    ids = [item.platform_id for batch in batches for item in batch.items]
+    assert ids == [f"mairie_test/{n}" for n in range(5, 12)]
+    assert [dict(b.cursor)["channels"]["mairie_test"] for b in batches] == [5, 8, 11]
+    asked = [r.query for r in server.requests_to("GET", "/s/mairie_test")]
+    assert asked == [{}, {"before": ["9"]}, {"before": ["6"]}]
+
+
+def test_first_sync_with_nothing_recent_still_stores_where_to_read_on(
+    server: FakeTelegramWeb,
+) -> None:
+    server.post("mairie_test", "ancien", date=datetime.now(UTC) - timedelta(days=90))
+    items, cursor = drain(connect(server, channels="mairie_test"), {})
+    assert items == []
+    assert cursor == {"channels": {"mairie_test": 1}}
+    server.post("mairie_test", "nouveau")
+    items, _ = drain(connect(server, channels="mairie_test"), cursor)
+    assert [i.platform_id for i in items] == ["mairie_test/2"]
+
+
+def test_incremental_sync_walks_forward_within_the_page_budget(server: FakeTelegramWeb) -> None:
+    server.post("mairie_test", "premier")
+    _, cursor = drain(connect(server, channels="mairie_test"), {})
+    for number in range(8):
+        server.post("mairie_test", f"nouveau {number}")
+    server.requests.clear()
+    items, cursor = drain(connect(server, channels="mairie_test", max_pages="2"), cursor)
+    assert [i.platform_id for i in items] == [f"mairie_test/{n}" for n in range(2, 8)]
+    assert [r.query for r in server.requests] == [{"after": ["1"]}, {"after": ["4"]}]
+    items, cursor = drain(connect(server, channels="mairie_test"), cursor)
+    assert [i.platform_id for i in items] == ["mairie_test/8", "mairie_test/9"]
+    assert cursor == {"channels": {"mairie_test": 9}}
+
+
+def test_an_unknown_channel_is_named_after_the_others_are_read(server: FakeTelegramWeb) -> None:
+    server.post("prefecture_info", "info")
+    connector = connect(server, channels="nobody_here, prefecture_info")
+    got: list[NormalizedItem] = []
+    with pytest.raises(NotFound, match="nobody_here") as raised:
+        for batch in connector.fetch({}):
+            got.extend(batch.items)
+    assert "prefecture_info" not in str(raised.value)
+    assert [i.platform_id for i in got] == ["prefecture_info/1"]
+
+
+def test_a_contact_page_without_history_is_not_found(server: FakeTelegramWeb) -> None:
+    server.script(
+        "/s/mairie_test",
+        Reply(200, raw=render_contact_page("mairie_test").encode(), content_type=HTML),
+    )
+    with pytest.raises(NotFound, match="mairie_test"):
+        drain(connect(server, channels="mairie_test"), {})
+
+
+def test_a_post_without_date_is_malformed(server: FakeTelegramWeb) -> None:
+    page = (
+        '<section class="tgme_channel_history js-message_history"><div class="tgme_widget_message" '
+        'data-post="mairie_test/3"><div class="tgme_widget_message_text js-message_text">x</div>'
+        "</div></section>"
+    )
+    server.script("/s/mairie_test", Reply(200, raw=page.encode(), content_type=HTML))
+    with pytest.raises(MalformedPayload, match="no date"):
+        drain(connect(server, channels="mairie_test"), {})
+
+
+def test_rate_limit_closes_the_gate_for_the_time_telegram_gave(server: FakeTelegramWeb) -> None:
+    server.post("mairie_test", "x")
+    server.script("/s/", Reply(429, raw=b"", headers={"Retry-After": "300"}))
+    with pytest.raises(RateLimited) as raised:
+        drain(connect(server), {})
+    assert raised.value.retry_after == 300
+    asked = len(server.requests)
+    with pytest.raises(RateLimited):
+        drain(connect(server), {})
+    assert len(server.requests) == asked, "asked again during the window"
+
+
+def test_the_parser_survives_badly_nested_markup() -> None:
+    page = parse_channel_page(
+        '<section class="tgme_channel_history"><div class="tgme_widget_message" data-post="a_b_c/7">'
+        '<div class="tgme_widget_message_text js-message_text"><b>gras<i>mal</b> fermé</i>'
+        '<br>suite</div><a class="tgme_widget_message_date"><time datetime="2024-05-01T10:00:00'
+        '+00:00"></time></a></div></section>'
+    )
+    assert page.has_history
+    [post] = page.posts
+    assert post.payload()["text"] == "grasmal fermé\nsuite"
+    assert post.payload()["datetime"] == "2024-05-01T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("durov", ("durov",)),
+        ("@Durov, https://t.me/s/telegram  t.me/durov", ("durov", "telegram")),
+    ],
+)
+def test_channels_setting(value: str, expected: tuple[str, ...]) -> None:
+    assert parse_channels(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("settings", "credentials", "message"),
+    [
+        ({"channels": "bad name!"}, {}, "not a public channel"),
+        ({}, {}, "channels"),
+        ({"channels": "durov", "method": "mtproto"}, {}, "method"),
+        ({"channels": "durov", "method": "api"}, {}, "api_id, api_hash, session"),
+        ({"channels": "durov", "base_url": "http://t.me"}, {}, "https"),
+        (
+            {"channels": "durov", "method": "api", "api_id": "abc"},
+            {"api_hash": "h", "session": "s"},
+            "number",
+        ),
+    ],
+)
+def test_invalid_settings(settings: dict, credentials: dict, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        TelegramConnector(settings, credentials)
+
+
+def test_every_action_is_not_supported_with_the_reason() -> None:
+    connector = TelegramConnector({"channels": "durov"}, {})
+    assert connector.actions == frozenset()
+    with pytest.raises(UnsupportedAction, match="no moderation rights"):
+        connector.hide(ItemRef("durov/1"))
+
+
+# --- the API (Telethon) ------------------------------------------------------------------------
+
+NOW = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
+
+
+def photo() -> types.Photo:
+    return types.Photo(id=5, access_hash=6, file_reference=b"\x01\x02", date=NOW, sizes=[], dc_id=2)
+
+
+def telethon_message(number: int, text: str = "Bonjour", **fields: Any) -> types.Message:
+    fields.setdefault("date", NOW + timedelta(minutes=number))
+    return types.Message(
+        id=number, peer_id=types.PeerChannel(channel_id=1001), message=text, post=True, **fields
+    )
+
+
+def test_map_message_reads_telethon_types() -> None:
+    text = "🔥 Voir https://ex.fr/a et le site"
+    start = len("🔥 Voir ".encode("utf-16-le")) // 2
+    message = telethon_message(
+        42,
+        text,
+        entities=[
+            types.MessageEntityUrl(offset=start, length=len("https://ex.fr/a")),
+            types.MessageEntityTextUrl(
+                offset=start + 19, length=4, url="https://mairie.example/site"
+            ),
+        ],
+        views=1500,
+        forwards=3,
+        replies=types.MessageReplies(replies=4, replies_pts=10),
+        fwd_from=types.MessageFwdHeader(date=NOW, from_name="Météo-France"),
+        media=types.MessageMediaPhoto(photo=photo()),
+        post_author="Jeanne",
+        reply_to=types.MessageReplyHeader(reply_to_msg_id=40),
+    )
+    item = map_message(message, "mairie_test", "Mairie de Test")
+    assert item.platform_id == "mairie_test/42"
+    assert item.kind is ItemKind.POST
+    assert item.text == text
+    assert item.created_at == NOW + timedelta(minutes=42)
+    assert item.urls == ("https://ex.fr/a", "https://mairie.example/site")
+    assert item.metrics == {"views": 1500, "forwards": 3, "replies": 4}
+    assert item.media == (Media("image", "https://t.me/mairie_test/42"),)
+    assert item.url == "https://t.me/mairie_test/42"
+    assert item.parent_id == "mairie_test/40"
+    assert item.author.display_name == "Mairie de Test"
+    assert item.author.extra == {"signature": "Jeanne"}
+    assert item.raw["message"]["fwd_from"]["from_name"] == "Météo-France"
+    json.dumps(dict(item.raw))
+    connector = TelegramConnector({"channels": "mairie_test"}, {})
+    stored = json.loads(json.dumps(dict(item.raw)))
+    assert connector.map_item(stored, ItemKind.POST) == item
+
+
+def test_map_message_reads_documents_and_web_pages() -> None:
+    video = types.MessageMediaDocument(
+        document=types.Document(
+            id=1,
+            access_hash=2,
+            file_reference=b"",
+            date=NOW,
+            mime_type="video/mp4",
+            size=10,
+            dc_id=2,
+            attributes=[],
+        )
+    )
+    assert map_message(telethon_message(1, media=video), "chan_x").media == (
+        Media("video", "https://t.me/chan_x/1"),
+    )
+    page = types.MessageMediaWebPage(
+        webpage=types.WebPage(
+            id=1, url="https://news.example/a", display_url="news.example/a", hash=0, title="A"
+        )
+    )
+    item = map_message(telethon_message(2, media=page), "chan_x")
+    assert item.media == (Media("link", "https://news.example/a", "A"),)
+    assert item.urls == ("https://news.example/a",)
+
+
+class StandInClient:
+    """Telethon's ``TelegramClient`` as the connector uses it, over real message objects."""
+
+    def __init__(self, messages: dict[str, list[Any]], authorized: bool = True) -> None:
+        self.messages = messages
+        self.authorized = authorized
+        self.calls: list[dict[str, Any]] = []
+        self.fail: Exception | None = None
+        self.disconnected = False
+
+    async def connect(self) -> None:
+        return None
+
+    async def is_user_authorized(self) -> bool:
+        return self.authorized
+
+    async def get_entity(self, entity: str) -> Any:
+        if entity not in self.messages:
+            raise ValueError(f'No user has "{entity}" as username')
+        return types.Channel(
+            id=1001, title=f"Title of {entity}", photo=types.ChatPhotoEmpty(), date=NOW
+        )
+
+    async def iter_messages(self, entity: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        self.calls.append(kwargs)
+        if self.fail is not None:
+            raise self.fail
+        assert kwargs["reverse"] is True
+        name = entity.title.removeprefix("Title of ")
+        found = [m for m in self.messages[name] if m.id > kwargs.get("min_id", 0)]
+        if "offset_date" in kwargs:
+            found = [m for m in found if m.date > kwargs["offset_date"]]
+        for message in found[: kwargs["limit"]]:
+            yield message
+
+    async def disconnect(self) -> None:
+        self.disconnected = True
+
+
+def api_connector(client: StandInClient, **settings: str) -> TelegramConnector:
+    connector = TelegramConnector(
+        {"channels": "mairie_test", "method": "api", "api_id": "12345", **settings},
+        {"api_hash": "0123456789abcdef", "session": "1BVtsOK-secret-session"},
+        backoff=0.01,
+    )
+    connector.client_factory = lambda _connector: client  # type: ignore[assignment,misc]
+    return connector
+
+
+def test_api_fetch_reads_forward_in_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("beffroi.connectors.telegram.API_BATCH", 2)
+    now = datetime.now(UTC)
+    messages: list[Any] = [
+        telethon_message(1, date=now - timedelta(days=60)),
+        telethon_message(2, date=now - timedelta(hours=3)),
+        types.MessageService(
+            id=3,
+            peer_id=types.PeerChannel(channel_id=1001),
+            date=now - timedelta(hours=2),
+            action=types.MessageActionPinMessage(),
+        ),
+        telethon_message(4, date=now - timedelta(hours=1)),
+    ]
+    client = StandInClient({"mairie_test": messages})
+    batches = list(api_connector(client).fetch({}))
+    assert [[i.platform_id for i in b.items] for b in batches] == [
+        ["mairie_test/2"],
+        ["mairie_test/4"],
+    ]
+    assert [dict(b.cursor) for b in batches] == [
+        {"channels": {"mairie_test": 3}},
+        {"channels": {"mairie_test": 4}},
+    ]
+    assert "offset_date" in client.calls[0] and client.calls[1]["min_id"] == 3
+    assert batches[0].items[0].author.display_name == "Title of mairie_test"
+    assert client.disconnected
+    messages.append(telethon_message(5, date=now))
+    client.calls.clear()
+    items, cursor = drain(api_connector(client), {"channels": {"mairie_test": 4}})
+    assert [i.platform_id for i in items] == ["mairie_test/5"]
+    assert client.calls[0]["min_id"] == 4 and cursor == {"channels": {"mairie_test": 5}}
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (errors.FloodWaitError(request=None, capture=120), RateLimited),
+        (errors.AuthKeyUnregisteredError(request=None), AuthError),
+        (errors.SessionRevokedError(request=None), AuthError),
+        (errors.ChannelPrivateError(request=None), NotFound),
+        (errors.UsernameNotOccupiedError(request=None), NotFound),
+        (errors.UsernameInvalidError(request=None), NotFound),
+        (errors.ServerError(request=None, message="INTERNAL"), TransientError),
+    ],
+)
+def test_api_errors_are_typed(error: Exception, expected: type[Exception]) -> None:
+    client = StandInClient({"mairie_test": [telethon_message(1)]})
+    client.fail = error
+    with pytest.raises(expected) as raised:
+        drain(api_connector(client), {"channels": {"mairie_test": 0}})
+    assert "secret-session" not in str(raised.value)
+    assert "0123456789abcdef" not in str(raised.value)
+    if expected is RateLimited:
+        assert raised.value.retry_after == 120  # type: ignore[attr-defined]
+    if expected is AuthError:
+        assert "session" in str(raised.value)
+
+
+def test_api_unknown_channel_and_logged_out_session() -> None:
+    client = StandInClient({"mairie_test": [telethon_message(1)]})
+    with pytest.raises(NotFound, match="nobody_here"):
+        drain(api_connector(client, channels="nobody_here"), {})
+    with pytest.raises(AuthError, match="not logged in"):
+        drain(api_connector(StandInClient({}, authorized=False)), {})
+
+
+def test_the_real_client_is_built_from_the_session_string() -> None:
+    from telethon import TelegramClient
+    from telethon.crypto import AuthKey
+    from telethon.sessions import StringSession
+
+    from beffroi.connectors.telegram import telethon_client
+
+    session = StringSession()
+    session.set_dc(2, "149.154.167.51", 443)
+    session.auth_key = AuthKey(b"\0" * 256)
+    settings = {"channels": "durov", "method": "api", "api_id": "123"}
+    connector = TelegramConnector(settings, {"api_hash": "abc", "session": session.save()})
+    client = telethon_client(connector)
+    assert isinstance(client, TelegramClient)
+    assert client.flood_sleep_threshold == 0  # flood waits are handled by the connector
+    broken = TelegramConnector(settings, {"api_hash": "abc", "session": "not-a-session"})
+    with pytest.raises(ConfigurationError, match="session string is not valid") as raised:
+        telethon_client(broken)
+    assert "not-a-session" not in str(raised.value)
