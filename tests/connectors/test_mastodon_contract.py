@@ -32,6 +32,7 @@ class MastodonHarness(Harness):
         self.secrets = (server.token,)
         self.citizen = server.add_account("citoyen", domain="other.example")
         self._serial = itertools.count(1)
+        self.last_post: str | None = None
 
     def connect(self) -> Connector:
         return MastodonConnector(
@@ -48,8 +49,12 @@ class MastodonHarness(Harness):
             kind = n % 3
             if kind == 0:
                 status = self.server.add_status(f"Avis n°{n} de la mairie")
+                self.last_post = status["id"]
             elif kind == 1:
-                status = self.server.add_status(f"@mairie question {n}", account=self.citizen)
+                # A reply under the account's latest status (a mention when there is none).
+                status = self.server.add_status(
+                    f"@mairie question {n}", account=self.citizen, in_reply_to=self.last_post
+                )
             else:
                 status = self.server.add_status(f"La fontaine {n} fuit", account=self.citizen)
             ids.add(status["id"])

@@ -27,7 +27,7 @@ class FakeOAuth(LoopbackServer):
         self,
         *,
         client_id: str = "beffroi-client",
-        client_secret: str = "s3cret-client",
+        client_secret: str = "s3cret-client",  # noqa: S107 (a test server)
         scopes: tuple[str, ...] = (),
         pkce: bool = False,
         client_id_param: str = "client_id",

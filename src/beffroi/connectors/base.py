@@ -365,6 +365,12 @@ class Connector(ABC):
         }
         return [ConnectedAccount(name=cls.label, settings=dict(settings), credentials=credentials)]
 
+    def on_connected(self) -> None:
+        """Called once an account is connected from the web application (Facebook subscribes
+        the app to the Page's real-time changes). Raises a :class:`ConnectorError` when the
+        platform refuses; the account stays connected and syncs as usual."""
+        return None
+
     # --- webhooks --------------------------------------------------------------------------
 
     @classmethod

@@ -1137,7 +1137,7 @@ class BlueskyConnector(Connector):
         repo, rkey = split_post_uri(uri)
         if repo != self.own_did():
             raise UnsupportedAction(
-                "Bluesky only lets an account delete its own posts; this one was written by "
+                "Not supported by the platform: Bluesky only lets an account delete its own posts; this one was written by "
                 "someone else. Hide the reply (in your own threads) or report it instead."
             )
         answer = self._procedure(
@@ -1184,13 +1184,13 @@ class BlueskyConnector(Connector):
         root_uri = _reply_refs(record)[0].get("uri") or item.thread_id
         if not root_uri or root_uri == uri:
             raise UnsupportedAction(
-                "Bluesky can hide only replies in a thread, and this post is not a reply."
+                "Not supported by the platform: Bluesky can hide only replies in a thread, and this post is not a reply."
             )
         own = self.own_did()
         root_repo, root_rkey = split_post_uri(str(root_uri))
         if root_repo != own:
             raise UnsupportedAction(
-                "Bluesky lets an account hide replies only in threads it started; this reply "
+                "Not supported by the platform: Bluesky lets an account hide replies only in threads it started; this reply "
                 "is in someone else's thread. Report it instead."
             )
         location = {"repo": own, "collection": THREADGATE_COLLECTION, "rkey": root_rkey}
@@ -1203,7 +1203,7 @@ class BlueskyConnector(Connector):
         if hidden and uri not in hidden_replies:
             if len(hidden_replies) >= HIDDEN_REPLIES_MAX:
                 raise UnsupportedAction(
-                    f"Bluesky hides at most {HIDDEN_REPLIES_MAX} replies per thread, and this "
+                    f"Not supported by the platform: Bluesky hides at most {HIDDEN_REPLIES_MAX} replies per thread, and this "
                     "thread has reached it. Unhide others first, or report this one."
                 )
             hidden_replies.append(uri)

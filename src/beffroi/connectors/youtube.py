@@ -845,7 +845,7 @@ class YouTubeConnector(Connector):
         """
         if item.kind == ItemKind.POST:
             raise UnsupportedAction(
-                "YouTube moderates comments, not videos: a video's visibility is changed in "
+                "Not supported by the platform: YouTube moderates comments, not videos: a video's visibility is changed in "
                 "YouTube Studio."
             )
         if status not in ("heldForReview", "published", "rejected"):

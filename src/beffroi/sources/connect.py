@@ -36,6 +36,7 @@ from beffroi.organizations.access import org_view, resolve
 from beffroi.organizations.models import Organization
 from beffroi.organizations.roles import Capability
 from beffroi.sources import services
+from beffroi.sources.credentials import build_connector
 from beffroi.sources.models import Source
 
 log = logging.getLogger(__name__)
@@ -227,6 +228,15 @@ def _connect(
     )
     names = ", ".join(f"“{s.name}”" for s in done)
     messages.success(request, _("Connected: %(names)s.") % {"names": names})
+    for source in done:
+        try:
+            build_connector(source).on_connected()
+        except ConnectorError as exc:
+            messages.warning(
+                request,
+                _("“%(name)s” is connected, but the platform refused a setting: %(error)s")
+                % {"name": source.name, "error": exc},
+            )
 
 
 @org_view(Capability.MANAGE)

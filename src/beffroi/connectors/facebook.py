@@ -1,0 +1,650 @@
+"""Facebook Pages, through the Graph API with httpx (:class:`~beffroi.connectors.http.ApiClient`).
+
+What a sync brings back, in this order, each stage in batches of about one API page:
+
+1. the Page's own posts (``GET /{page-id}/published_posts`` with ``since``), read newest
+   first as Graph pages them and replayed oldest first;
+2. the comments and replies under the Page's recent posts: the posts of the last
+   :data:`REREAD_DAYS` days (``history_days`` on the first sync) are listed with their
+   comment count, and for each post with comments ``GET /{post-id}/comments?filter=stream&
+   order=reverse_chronological`` is read back to the previous sync (less
+   :data:`COMMENTS_OVERLAP`), one batch per post. Replies come in the same stream with their
+   ``parent``; a comment is a COMMENT, a reply to a comment a REPLY;
+3. Messenger conversations (``GET /{page-id}/conversations?platform=messenger``, ordered by
+   last update; Graph has no time-based paging there), each updated one read with
+   ``GET /{conversation-id}/messages`` back to the previous sync, replayed oldest first as
+   MESSAGEs.
+
+Cursor: a JSON dict ``{"page_id", "posts": {"since", "ids"}, "comments_since",
+"messages": {"since", "ids"}}``. ``posts`` and ``messages`` are :class:`~beffroi.connectors.
+graph.Watermark` s: the time of the newest item stored and the ids stored at that second, so
+each batch's cursor can be stored once ingested and a crash loses nothing. Comments hang
+under posts and are re-read for the posts of the window on each sync (the connector's
+harness says ``rereads``; items are unique per platform id downstream); ``comments_since``
+only moves once every post of the window was read. A comment under an older post arrives by
+the real-time webhook (:meth:`FacebookConnector.webhook_items`). If ``page_id`` changes, the
+cursor starts afresh.
+
+Rate limits: Page tokens are under Meta's Business Use Case limits. Every answer's
+``X-App-Usage`` / ``X-Business-Use-Case-Usage`` is read (:func:`~beffroi.connectors.graph.
+classify`): at 100 % the token is closed in the rate gate for ``estimated_time_to_regain_
+access`` before Meta has to refuse; throttling errors (4, 17, 32, 613, 80001…) become
+:class:`RateLimited` with that wait.
+
+Actions:
+
+- reply: ``POST /{comment-or-post-id}/comments`` ``message=``; to a MESSAGE, the Send API
+  ``POST /{page-id}/messages`` ``{"recipient": {"id": psid}, "messaging_type": "RESPONSE"}``;
+- hide / unhide: ``POST /{comment-id}`` ``is_hidden=true|false``;
+- delete: ``DELETE /{comment-id}`` (the Page's own posts too);
+- private_reply: ``POST /{page-id}/messages`` ``{"recipient": {"comment_id": id},
+  "message": {"text": ...}}`` (once per comment, within 7 days);
+- publish: ``POST /{page-id}/feed`` ``message=``; with one image, ``POST /{page-id}/photos``
+  ``url=&caption=``;
+- edit: ``POST /{post-id}`` ``message=``;
+- report: not supported, the Graph API has no endpoint to report content.
+
+Webhooks: :func:`verify_signature` and :func:`verify_subscription` (re-exported from
+:mod:`beffroi.connectors.graph`) check a delivery and the subscription handshake;
+:meth:`FacebookConnector.webhook_items` maps its comments;
+:meth:`FacebookConnector.subscribe_webhooks` subscribes the app to the Page's ``feed``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from beffroi.connectors.base import (
+    Action,
+    ActionResult,
+    AuthMethod,
+    ConfigurationError,
+    ConnectedAccount,
+    Connector,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    ItemRef,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    Option,
+    UnsupportedAction,
+)
+from beffroi.connectors.graph import (
+    DEFAULT_BASE_URL,
+    META_OAUTH,
+    Watermark,
+    account_settings,
+    graph_client,
+    id_of,
+    iter_pages,
+    normalise_base_url,
+    pages_from_token,
+    parse_time,
+    positive_int,
+    replay_batches,
+    time_of,
+    verify_signature,
+    verify_subscription,
+)
+from beffroi.connectors.http import DEFAULT_BACKOFF, DEFAULT_MAX_WAIT, DEFAULT_RETRIES, require
+
+__all__ = ["FacebookConnector", "verify_signature", "verify_subscription"]
+
+log = logging.getLogger(__name__)
+
+LABEL = "Facebook"
+DEFAULT_HISTORY_DAYS = 30
+#: Days during which the comments of a post are re-read on each sync.
+REREAD_DAYS = 7
+#: How far before the previous sync comments are read again (clocks differ).
+COMMENTS_OVERLAP = timedelta(minutes=5)
+#: Items per Graph page (Graph's default is 25, its maximum 100).
+PAGE_SIZE = 25
+FACEBOOK = "https://www.facebook.com"
+
+POST_FIELDS = "id,message,story,created_time,permalink_url,from,full_picture,status_type,shares"
+WINDOW_FIELDS = "id,created_time,comments.limit(0).summary(true)"
+COMMENT_FIELDS = (
+    "id,message,created_time,from,parent{id},permalink_url,is_hidden,like_count,"
+    "comment_count,attachment"
+)
+CONVERSATION_FIELDS = "id,updated_time,link"
+MESSAGE_FIELDS = "id,created_time,from,to,message"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _author(raw: Any, fallback_id: str = "", fallback_name: str = "") -> NormalizedAuthor:
+    """A Graph ``from`` ({id, name}); Graph omits it for people who did not allow apps."""
+    person = raw if isinstance(raw, Mapping) else {}
+    platform_id = str(person.get("id") or fallback_id)
+    name = _text(person.get("name")) or fallback_name
+    return NormalizedAuthor(
+        platform_id=platform_id,
+        handle=name or platform_id or "unknown",
+        display_name=name,
+        url=f"{FACEBOOK}/{platform_id}" if platform_id else "",
+    )
+
+
+def post_url(post_id: str) -> str:
+    """A link to a post from its ``{page-id}_{post-id}`` id."""
+    page, _, post = post_id.partition("_")
+    return f"{FACEBOOK}/{page}/posts/{post}" if post else f"{FACEBOOK}/{post_id}"
+
+
+def comment_url(post_id: str, comment_id: str) -> str:
+    """A link to a comment under its post."""
+    return f"{post_url(post_id)}?comment_id={comment_id.rpartition('_')[2]}"
+
+
+def post_of_comment(page_id: str, comment_id: str) -> str:
+    """The post id of a comment: Graph's comment ids are ``{post-object-id}_{comment}`` and
+    post ids ``{page-id}_{post-object-id}``."""
+    head, sep, _ = comment_id.partition("_")
+    return f"{page_id}_{head}" if sep else ""
+
+
+class FacebookConnector(Connector):
+    """A Facebook Page: its posts, the comments under them and its Messenger conversations.
+
+    ``FacebookConnector(settings, credentials, page_size=25, timeout=30.0, retries=…,
+    backoff=…, max_wait=…)``; see the module docstring for the cursor.
+    """
+
+    platform: ClassVar[str] = "facebook"
+    label: ClassVar[str] = LABEL
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset(
+        {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.MESSAGES}
+    )
+    actions: ClassVar[frozenset[Action]] = frozenset(
+        {
+            Action.REPLY,
+            Action.HIDE,
+            Action.UNHIDE,
+            Action.DELETE,
+            Action.PRIVATE_REPLY,
+            Action.PUBLISH,
+            Action.EDIT,
+        }
+    )
+    options: ClassVar[Mapping[str, Option]] = {
+        "page_id": Option(label="Page ID", help="Numeric id of the Facebook Page"),
+        "access_token": Option(
+            label="Page access token",
+            secret=True,
+            help="Set by connecting the Page with Facebook Login",
+        ),
+        "base_url": Option(
+            label="Graph API address",
+            required=False,
+            default=DEFAULT_BASE_URL,
+            help="Leave empty to use https://graph.facebook.com",
+        ),
+        "history_days": Option(
+            label="Days of history on the first sync",
+            required=False,
+            default=str(DEFAULT_HISTORY_DAYS),
+        ),
+    }
+    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
+    oauth = META_OAUTH
+    not_supported: ClassVar[Mapping[str, str]] = {
+        "report": "The Graph API has no endpoint to report a comment or a profile to "
+        "Facebook; report it from Facebook itself (hide or delete it here).",
+    }
+    setup_doc: ClassVar[str] = "connectors/facebook.md"
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        page_size: int = PAGE_SIZE,
+        timeout: float = 30.0,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.page_id = str(settings["page_id"]).strip()
+        self.base_url = normalise_base_url(settings.get("base_url"), LABEL)
+        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+        self.page_size = max(1, min(page_size, 100))
+        self._client = graph_client(
+            self.base_url,
+            str(credentials["access_token"]).strip(),
+            label=LABEL,
+            platform=self.platform,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_wait=max_wait,
+        )
+
+    def __repr__(self) -> str:
+        return f"<FacebookConnector page {self.page_id}>"
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Required options, a usable Graph address and whole numbers of days."""
+        super().validate_options(settings, credentials)
+        if not str(settings["page_id"]).strip().isdigit():
+            raise ConfigurationError(f"{LABEL}: page_id must be the Page's numeric id.")
+        normalise_base_url(settings.get("base_url"), LABEL)
+        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+
+    # --- fetch -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Posts, then comments of recent posts, then Messenger messages (module docstring)."""
+        state: dict[str, Any] = dict(cursor)
+        if state.get("page_id") != self.page_id:
+            state = {"page_id": self.page_id}
+        now = datetime.now(UTC)
+        history_start = now - timedelta(days=self.history_days)
+        seen: set[str] = set()
+        yield from self._posts(state, history_start, seen)
+        yield from self._comments(state, now, history_start, seen)
+        yield from self._messages(state, history_start, seen)
+        yield FetchBatch([], dict(state))
+
+    def _posts(
+        self, state: dict[str, Any], history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        mark = Watermark.from_cursor(state, "posts")
+        since = mark.unix_since() or int(history_start.timestamp())
+        entries: list[tuple[datetime, str, NormalizedItem]] = []
+        for page in iter_pages(
+            self._client,
+            f"{self.page_id}/published_posts",
+            {"fields": POST_FIELDS, "since": since, "limit": self.page_size},
+            LABEL,
+            "the Page's posts",
+        ):
+            for raw in page:
+                item = self.map_item(raw, ItemKind.POST)
+                if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
+                    seen.add(item.platform_id)
+                    entries.append((item.created_at, item.platform_id, item))
+        for items, latest, ids in replay_batches(entries, self.page_size):
+            mark = mark.after(latest, ids)
+            state["posts"] = mark.to_cursor()
+            yield FetchBatch(items, dict(state))
+
+    def _comments(
+        self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        previous = parse_time(state.get("comments_since"))
+        window_start = history_start if previous is None else now - timedelta(days=REREAD_DAYS)
+        floor = previous if previous is not None else history_start
+        started = datetime.now(UTC)
+        posts: list[str] = []
+        for page in iter_pages(
+            self._client,
+            f"{self.page_id}/published_posts",
+            {
+                "fields": WINDOW_FIELDS,
+                "since": int(window_start.timestamp()),
+                "limit": self.page_size,
+            },
+            LABEL,
+            "the Page's recent posts",
+        ):
+            for raw in page:
+                if _dig(raw, "comments", "summary", "total_count") == 0:
+                    continue  # nothing to read under this post
+                posts.append(id_of(raw, LABEL, "a post"))
+        for post_id in posts:
+            try:
+                items = self._comments_of(post_id, floor, seen)
+            except NotFound:
+                log.info("Facebook: post %s vanished before its comments were read", post_id)
+                continue
+            if items:
+                yield FetchBatch(items, dict(state))
+        state["comments_since"] = (started - COMMENTS_OVERLAP).isoformat()
+
+    def _comments_of(self, post_id: str, floor: datetime, seen: set[str]) -> list[NormalizedItem]:
+        items: list[NormalizedItem] = []
+        for page in iter_pages(
+            self._client,
+            f"{post_id}/comments",
+            {
+                "filter": "stream",
+                "order": "reverse_chronological",
+                "fields": COMMENT_FIELDS,
+                "limit": self.page_size,
+            },
+            LABEL,
+            "the comments of a post",
+        ):
+            older = False
+            for raw in page:
+                item = self._comment_item(raw, post_id)
+                if item.created_at < floor:
+                    older = True  # newest first: the rest was read by an earlier sync
+                    break
+                if item.platform_id not in seen:
+                    seen.add(item.platform_id)
+                    items.append(item)
+            if older:
+                break
+        items.reverse()  # oldest first, like the other stages
+        return items
+
+    def _messages(
+        self, state: dict[str, Any], history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        mark = Watermark.from_cursor(state, "messages")
+        floor = mark.since or history_start
+        entries: list[tuple[datetime, str, NormalizedItem]] = []
+        done = False
+        for page in iter_pages(
+            self._client,
+            f"{self.page_id}/conversations",
+            {"platform": "messenger", "fields": CONVERSATION_FIELDS, "limit": self.page_size},
+            LABEL,
+            "the Page's conversations",
+        ):
+            for conversation in page:
+                if time_of(conversation, "updated_time", LABEL, "a conversation") < floor:
+                    done = True  # ordered by last update: the rest has nothing new
+                    break
+                for item in self._messages_of(conversation, floor):
+                    if mark.is_new(item.created_at, item.platform_id) and (
+                        item.platform_id not in seen
+                    ):
+                        seen.add(item.platform_id)
+                        entries.append((item.created_at, item.platform_id, item))
+            if done:
+                break
+        for items, latest, ids in replay_batches(entries, self.page_size):
+            mark = mark.after(latest, ids)
+            state["messages"] = mark.to_cursor()
+            yield FetchBatch(items, dict(state))
+
+    def _messages_of(
+        self, conversation: Mapping[str, Any], floor: datetime
+    ) -> Iterator[NormalizedItem]:
+        conversation_id = id_of(conversation, LABEL, "a conversation")
+        link = conversation.get("link")
+        for page in iter_pages(
+            self._client,
+            f"{conversation_id}/messages",
+            {"fields": MESSAGE_FIELDS, "limit": self.page_size},
+            LABEL,
+            "the messages of a conversation",
+        ):
+            for raw in page:
+                item = self._message_item(raw, conversation_id, link)
+                if item.created_at < floor:
+                    return  # newest first
+                yield item
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """A Graph Post, Comment or Message as a :class:`NormalizedItem`."""
+        if not isinstance(raw, Mapping):
+            raise MalformedPayload(f"{LABEL}: an item is not an object.")
+        if kind is ItemKind.POST:
+            return self._post_item(raw)
+        if kind is ItemKind.MESSAGE:
+            return self._message_item(raw, None, None)
+        platform_id = id_of(raw, LABEL, "a comment")
+        return self._comment_item(raw, post_of_comment(self.page_id, platform_id))
+
+    def _post_item(self, raw: Mapping[str, Any]) -> NormalizedItem:
+        platform_id = id_of(raw, LABEL, "a post")
+        permalink = raw.get("permalink_url")
+        picture = raw.get("full_picture")
+        shares = raw.get("shares")
+        share_count = shares.get("count") if isinstance(shares, Mapping) else None
+        return NormalizedItem(
+            platform_id=platform_id,
+            kind=ItemKind.POST,
+            text=_text(raw.get("message")) or _text(raw.get("story")),
+            created_at=time_of(raw, "created_time", LABEL, "a post"),
+            author=_author(raw.get("from"), self.page_id),
+            thread_id=platform_id,
+            url=permalink if isinstance(permalink, str) and permalink else post_url(platform_id),
+            media=(Media("image", picture),) if isinstance(picture, str) and picture else (),
+            metrics={"shares": share_count} if isinstance(share_count, int) else {},
+            raw=dict(raw),
+        )
+
+    def _comment_item(self, raw: Mapping[str, Any], post_id: str) -> NormalizedItem:
+        platform_id = id_of(raw, LABEL, "a comment")
+        parent = raw.get("parent")
+        parent_id = str(parent.get("id")) if isinstance(parent, Mapping) else None
+        permalink = raw.get("permalink_url")
+        attachment = raw.get("attachment")
+        media: tuple[Media, ...] = ()
+        if isinstance(attachment, Mapping):
+            image = _dig(attachment, "media", "image", "src")
+            link = image or attachment.get("url")
+            if isinstance(link, str) and link:
+                media = (Media("image" if image else "link", link),)
+        metrics = {
+            k: raw[k] for k in ("like_count", "comment_count") if isinstance(raw.get(k), int)
+        }
+        return NormalizedItem(
+            platform_id=platform_id,
+            kind=ItemKind.REPLY if parent_id else ItemKind.COMMENT,
+            text=_text(raw.get("message")),
+            created_at=time_of(raw, "created_time", LABEL, "a comment"),
+            author=_author(raw.get("from")),
+            thread_id=post_id or None,
+            parent_id=parent_id or post_id or None,
+            url=(
+                permalink
+                if isinstance(permalink, str) and permalink
+                else comment_url(post_id, platform_id)
+            ),
+            media=media,
+            metrics=metrics,
+            raw=dict(raw),
+        )
+
+    def _message_item(
+        self, raw: Mapping[str, Any], conversation_id: str | None, link: Any
+    ) -> NormalizedItem:
+        platform_id = id_of(raw, LABEL, "a message")
+        if isinstance(link, str) and link.startswith("https://"):
+            url = link
+        elif isinstance(link, str) and link.startswith("/"):
+            url = f"{FACEBOOK}{link}"
+        else:
+            url = f"https://business.facebook.com/latest/inbox/messenger?asset_id={self.page_id}"
+        return NormalizedItem(
+            platform_id=platform_id,
+            kind=ItemKind.MESSAGE,
+            text=_text(raw.get("message")),
+            created_at=time_of(raw, "created_time", LABEL, "a message"),
+            author=_author(raw.get("from")),
+            thread_id=conversation_id,
+            url=url,
+            raw=dict(raw),
+        )
+
+    # --- OAuth and webhooks ----------------------------------------------------------------
+
+    @classmethod
+    def accounts_from_token(
+        cls, token: Mapping[str, Any], settings: Mapping[str, Any]
+    ) -> list[ConnectedAccount]:
+        """One account per Page the user manages, holding the Page's token.
+
+        ``settings`` may carry ``base_url`` and, from the web flow, the Meta app's
+        ``client_id`` and ``client_secret`` (used for the long-lived exchange, never kept).
+        """
+        return [
+            ConnectedAccount(
+                name=str(page.get("name") or page["id"]),
+                settings=account_settings(
+                    settings, page_id=str(page["id"]), page_name=page.get("name")
+                ),
+                credentials={"access_token": page["access_token"]},
+            )
+            for page in pages_from_token(token, settings, label=LABEL, platform=cls.platform)
+        ]
+
+    @classmethod
+    def webhook_items(cls, payload: Mapping[str, Any]) -> Iterator[tuple[str, NormalizedItem]]:
+        """The comments added or edited in a ``page`` webhook delivery, with their Page id.
+
+        Removals, hides and other feed items (posts, reactions) are skipped; the signature
+        must have been checked with :func:`verify_signature` first.
+        """
+        if payload.get("object") != "page":
+            return
+        entries = payload.get("entry")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            page_id = str(entry.get("id") or "")
+            changes = entry.get("changes")
+            for change in changes if isinstance(changes, list) else []:
+                if not isinstance(change, Mapping) or change.get("field") != "feed":
+                    continue
+                value = change.get("value")
+                if not isinstance(value, Mapping) or value.get("item") != "comment":
+                    continue
+                if value.get("verb") not in ("add", "edited"):
+                    continue
+                yield page_id, _webhook_comment(value)
+
+    def on_connected(self) -> None:
+        """Subscribe the app to the Page's comments as soon as the Page is connected."""
+        self.subscribe_webhooks()
+
+    def subscribe_webhooks(self, fields: tuple[str, ...] = ("feed",)) -> ActionResult:
+        """Subscribe the app to the Page's real-time changes (``POST /{page-id}/
+        subscribed_apps`` ``subscribed_fields=feed``): Meta only delivers a Page's webhooks
+        (and its Instagram account's) once the Page has subscribed the app."""
+        payload = self._post(
+            f"{self.page_id}/subscribed_apps", data={"subscribed_fields": ",".join(fields)}
+        )
+        return self._done(payload, self.page_id, "webhooks subscribed")
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        return require(self._client.post(path, **kwargs), dict, LABEL, "the answer")
+
+    def _done(
+        self, payload: Mapping[str, Any], platform_id: str | None, detail: str
+    ) -> ActionResult:
+        ok = payload.get("success", True) is not False
+        return ActionResult(ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload))
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer a comment or post publicly, or a Messenger message in the conversation."""
+        if item.kind is ItemKind.MESSAGE:
+            if not item.author_id:
+                raise MalformedPayload(f"{LABEL}: the message has no author to answer.")
+            payload = self._post(
+                f"{self.page_id}/messages",
+                json={
+                    "recipient": {"id": item.author_id},
+                    "messaging_type": "RESPONSE",
+                    "message": {"text": text},
+                },
+            )
+            return self._done(payload, _str(payload.get("message_id")), "message sent")
+        payload = self._post(f"{item.platform_id}/comments", data={"message": text})
+        return self._done(payload, _str(payload.get("id")), "reply published")
+
+    def hide(self, item: ItemRef) -> ActionResult:
+        """Hide a comment from everyone but its author and friends (``is_hidden=true``)."""
+        payload = self._post(item.platform_id, data={"is_hidden": "true"})
+        return self._done(payload, item.platform_id, "comment hidden")
+
+    def unhide(self, item: ItemRef) -> ActionResult:
+        """Show a hidden comment again (``is_hidden=false``)."""
+        payload = self._post(item.platform_id, data={"is_hidden": "false"})
+        return self._done(payload, item.platform_id, "comment shown again")
+
+    def delete(self, item: ItemRef) -> ActionResult:
+        """Delete a comment on the Page's posts, or one of the Page's own posts."""
+        payload = require(self._client.json("DELETE", item.platform_id), dict, LABEL, "the answer")
+        return self._done(payload, item.platform_id, "deleted")
+
+    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer the author of a comment in Messenger (once per comment, within 7 days)."""
+        payload = self._post(
+            f"{self.page_id}/messages",
+            json={"recipient": {"comment_id": item.platform_id}, "message": {"text": text}},
+        )
+        return self._done(payload, _str(payload.get("message_id")), "private reply sent")
+
+    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+        """Publish a post on the Page; with one image (its public address), a photo post."""
+        if not media:
+            payload = self._post(f"{self.page_id}/feed", data={"message": text})
+            return self._done(payload, _str(payload.get("id")), "post published")
+        if len(media) > 1 or media[0].kind != "image":
+            raise UnsupportedAction(
+                "Facebook: Beffroi publishes a text or a single image (by its public address); "
+                "several media or videos are to be published from Facebook itself."
+            )
+        payload = self._post(f"{self.page_id}/photos", data={"url": media[0].url, "caption": text})
+        return self._done(
+            payload, _str(payload.get("post_id")) or _str(payload.get("id")), "photo published"
+        )
+
+    def edit(self, item: ItemRef, text: str) -> ActionResult:
+        """Change the text of one of the Page's posts."""
+        payload = self._post(item.platform_id, data={"message": text})
+        return self._done(payload, item.platform_id, "post edited")
+
+
+def _dig(value: Any, *keys: str) -> Any:
+    """``value[k1][k2]…``, or None where a level is missing or not an object."""
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _webhook_comment(value: Mapping[str, Any]) -> NormalizedItem:
+    """A comment of a ``feed`` change (``created_time`` is epoch seconds there)."""
+    comment_id = _str(value.get("comment_id"))
+    post_id = _str(value.get("post_id")) or ""
+    if not comment_id:
+        raise MalformedPayload(f"{LABEL}: a webhook comment has no comment_id.")
+    created = value.get("created_time")
+    if isinstance(created, int | float) and not isinstance(created, bool):
+        created_at = datetime.fromtimestamp(float(created), tz=UTC)
+    else:
+        parsed = parse_time(created)
+        if parsed is None:
+            raise MalformedPayload(f"{LABEL}: a webhook comment has no valid created_time.")
+        created_at = parsed
+    parent_id = _str(value.get("parent_id")) or post_id
+    return NormalizedItem(
+        platform_id=comment_id,
+        kind=ItemKind.REPLY if parent_id and parent_id != post_id else ItemKind.COMMENT,
+        text=_text(value.get("message")),
+        created_at=created_at,
+        author=_author(value.get("from")),
+        thread_id=post_id or None,
+        parent_id=parent_id or None,
+        url=comment_url(post_id, comment_id) if post_id else f"{FACEBOOK}/{comment_id}",
+        raw=dict(value),
+    )

@@ -1,0 +1,535 @@
+"""What the Facebook and Instagram connectors share: Meta's Graph API.
+
+- :data:`GRAPH_VERSION` and :data:`DEFAULT_BASE_URL`: every request goes to
+  ``{base_url}/{GRAPH_VERSION}/...`` with the token in an ``Authorization: Bearer`` header
+  (never in the address, so that it cannot end up in a log line).
+- :func:`classify` reads Graph's documented error body ``{"error": {"message", "type",
+  "code", "error_subcode", "fbtrace_id"}}`` and its usage headers: code 190 (and 102) is an
+  expired or revoked token, 10 and 200-299 a missing permission, 4, 17, 32, 613 and
+  80001-80014 throttling, 100 with subcode 33 a vanished object, 1 and 2 (and HTTP 5xx) a
+  passing failure. ``X-App-Usage`` and ``X-Business-Use-Case-Usage`` give the percentage of
+  the window spent; at 100 the token is closed in the rate gate, even on a 200, for
+  ``estimated_time_to_regain_access`` (minutes) when Meta says, else
+  :data:`DEFAULT_THROTTLE_WAIT`.
+- :func:`iter_pages` walks Graph's cursor pagination (``paging.cursors.after`` while
+  ``paging.next`` is present).
+- :class:`Watermark` and :func:`replay_batches`: a stream read newest-first (Graph's order)
+  is replayed oldest-first in batches whose cursor is "everything up to this time, and these
+  ids at that very second", so a batch's cursor can be stored as soon as it is ingested.
+- :data:`META_OAUTH` and :func:`pages_from_token`: Facebook Login, the exchange of the user
+  token for a long-lived one (whose Page tokens do not expire) and the Pages it manages.
+- :func:`verify_signature` and :func:`verify_subscription`: the two halves of Meta's
+  webhooks (the ``X-Hub-Signature-256`` of a delivery and the GET handshake).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from beffroi.connectors.base import (
+    AuthError,
+    ConfigurationError,
+    ConnectorError,
+    MalformedPayload,
+    NotFound,
+    OAuthSpec,
+    RateLimited,
+    TransientError,
+)
+from beffroi.connectors.http import ApiClient, Verdict, default_classify, require, token_key
+
+T = TypeVar("T")
+
+#: The Graph API version every request names.
+GRAPH_VERSION = "v21.0"
+DEFAULT_BASE_URL = "https://graph.facebook.com"
+#: Seconds a throttled token stays closed when Meta gives no estimate (its windows roll
+#: over an hour; asking again at once is what gets an app blocked).
+DEFAULT_THROTTLE_WAIT = 300.0
+#: Usage percentage at which Meta starts refusing calls.
+FULL_USAGE = 100
+
+#: Facebook Login for Business, for both connectors: one consent gives the Pages and their
+#: Instagram professional accounts. Meta gives no refresh token: a long-lived user token is
+#: exchanged for Page tokens that do not expire.
+META_OAUTH = OAuthSpec(
+    authorize_url=f"https://www.facebook.com/{GRAPH_VERSION}/dialog/oauth",
+    token_url=f"{DEFAULT_BASE_URL}/{GRAPH_VERSION}/oauth/access_token",
+    scopes=(
+        "pages_show_list",
+        "pages_read_engagement",
+        "pages_read_user_content",
+        "pages_manage_engagement",
+        "pages_manage_posts",
+        "pages_manage_metadata",
+        "pages_messaging",
+        "instagram_basic",
+        "instagram_manage_comments",
+        "instagram_content_publish",
+        "instagram_manage_messages",
+        "business_management",
+    ),
+    scope_separator=",",
+    refreshable=False,
+)
+
+_THROTTLING = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+_PERMISSION_NAME = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+#: Meta's tokens start with EAA; they never belong in a message.
+_TOKEN_LIKE = re.compile(r"EAA[A-Za-z0-9]{10,}|access_token=[^&\s]+")
+_AUTH_SUBCODES = {
+    458: "the app was removed from the account",
+    459: "the user must log in to Facebook to confirm their account",
+    460: "the password of the account that connected it was changed",
+    463: "the token has expired",
+    464: "the user is not confirmed",
+    467: "the token is no longer valid (the user logged out or revoked it)",
+    492: "the user lost their role on the Page",
+}
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+#: Code 10's subcode for a Messenger answer outside the 24-hour window (not a permission).
+_OUTSIDE_WINDOW = 2018278
+
+
+# --- settings --------------------------------------------------------------------------------
+
+
+def normalise_base_url(value: Any, label: str) -> str:
+    """``https://host[:port]`` of the Graph API (default the real one), or ConfigurationError."""
+    raw = str(value or DEFAULT_BASE_URL).strip().rstrip("/")
+    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise ConfigurationError(f"{label}: base_url must be an address like {DEFAULT_BASE_URL}.")
+    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            f"{label}: base_url must use https; the access token would travel in clear text."
+        )
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+
+
+def positive_int(settings: Mapping[str, Any], name: str, default: int, label: str) -> int:
+    """The whole number of days ``settings[name]`` (``default`` when absent)."""
+    value = settings.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"{label}: '{name}' must be a whole number of days.") from None
+    if number < 1:
+        raise ConfigurationError(f"{label}: '{name}' must be at least 1.")
+    return number
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def scrub(text: str, limit: int = 300) -> str:
+    """``text`` without anything that looks like a token, cut to ``limit`` characters."""
+    return _TOKEN_LIKE.sub("[redacted]", text)[:limit]
+
+
+def _usage_percent(usage: Mapping[str, Any]) -> float:
+    values = [usage.get(k) for k in ("call_count", "total_cputime", "total_time")]
+    return max((float(v) for v in values if isinstance(v, int | float)), default=0.0)
+
+
+def usage_wait(headers: Mapping[str, str]) -> float | None:
+    """Seconds to keep the token closed when a usage header says 100 %, else None.
+
+    ``X-App-Usage`` (and ``X-Page-Usage``) hold ``{"call_count", "total_cputime",
+    "total_time"}`` percentages; ``X-Business-Use-Case-Usage`` holds, per business object, a
+    list of the same with ``estimated_time_to_regain_access`` in minutes.
+    """
+    headers = {name.lower(): value for name, value in headers.items()}
+    waits: list[float] = []
+    spent = False
+    for name in ("x-app-usage", "x-page-usage"):
+        usage = _json_header(headers.get(name))
+        if isinstance(usage, Mapping) and _usage_percent(usage) >= FULL_USAGE:
+            spent = True
+    buc = _json_header(headers.get("x-business-use-case-usage"))
+    if isinstance(buc, Mapping):
+        for entries in buc.values():
+            for usage in entries if isinstance(entries, list) else []:
+                if not isinstance(usage, Mapping):
+                    continue
+                minutes = usage.get("estimated_time_to_regain_access")
+                if isinstance(minutes, int | float) and minutes > 0:
+                    waits.append(float(minutes) * 60.0)
+                if _usage_percent(usage) >= FULL_USAGE:
+                    spent = True
+    if waits:
+        return max(waits)
+    return DEFAULT_THROTTLE_WAIT if spent else None
+
+
+def _json_header(value: str | None) -> Any:
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _permission_of(message: str) -> str:
+    names = [n for n in _PERMISSION_NAME.findall(message) if n in META_OAUTH.scopes]
+    if names:
+        return ", ".join(dict.fromkeys(names))
+    return "the permission this call needs"
+
+
+def classify(response: httpx.Response, label: str) -> Verdict:
+    """What a Graph answer means (see the module docstring)."""
+    close_for = usage_wait(response.headers)
+    error = _graph_error(response)
+    if error is None:
+        if response.status_code >= 500:
+            return Verdict(
+                TransientError(
+                    f"{label} failed (HTTP {response.status_code}); it will be retried."
+                ),
+                close_for,
+            )
+        if response.status_code >= 400:
+            return default_classify(response, label)
+        return Verdict(None, close_for)
+    code = _int(error.get("code"))
+    subcode = _int(error.get("error_subcode"))
+    said = scrub(str(error.get("message") or ""))
+    trace = error.get("fbtrace_id")
+    where = f" (fbtrace_id {trace})" if isinstance(trace, str) and trace else ""
+    if code in (190, 102):
+        reason = _AUTH_SUBCODES.get(subcode or 0, "the token has expired or was revoked")
+        return Verdict(
+            AuthError(
+                f"{label} refused the access token: {reason}. Reconnect the account in "
+                f"Beffroi (Sources, Reconnect).{where}"
+            )
+        )
+    if code in _THROTTLING:
+        wait = close_for if close_for is not None else DEFAULT_THROTTLE_WAIT
+        return Verdict(
+            RateLimited(
+                f"{label} rate limit reached (Graph error {code}: {said}); "
+                f"access comes back in about {wait / 60:.0f} min.",
+                wait,
+            ),
+            wait,
+        )
+    if code == 10 and subcode == _OUTSIDE_WINDOW:
+        return Verdict(
+            ConnectorError(
+                f"{label}: the person last wrote more than 24 hours ago; Messenger only lets a "
+                "Page answer within 24 hours of their last message."
+            )
+        )
+    if code == 10 or (code is not None and 200 <= code <= 299):
+        return Verdict(
+            AuthError(
+                f"{label}: the access token lacks {_permission_of(said)} (Graph error {code}: "
+                f"{said}). Grant it in the Meta app and reconnect the account in Beffroi."
+            )
+        )
+    if code == 100 and subcode == 33:
+        return Verdict(NotFound(f"{label}: the object does not exist or is not visible: {said}"))
+    if code in (1, 2) or response.status_code >= 500:
+        return Verdict(
+            TransientError(f"{label} had a temporary failure (Graph error {code}); retry later.")
+        )
+    return Verdict(ConnectorError(f"{label} refused the request (Graph error {code}): {said}"))
+
+
+def _graph_error(response: httpx.Response) -> Mapping[str, Any] | None:
+    if response.status_code < 400 and b'"error"' not in response.content[:20]:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, Mapping) else None
+    return error if isinstance(error, Mapping) else None
+
+
+def graph_client(
+    base_url: str, token: str, *, label: str, platform: str, **options: Any
+) -> ApiClient:
+    """An :class:`ApiClient` for ``{base_url}/{GRAPH_VERSION}/`` with ``token`` as Bearer."""
+    return ApiClient(
+        f"{base_url}/{GRAPH_VERSION}/",
+        label=label,
+        key=token_key(platform, token),
+        classify=lambda response: classify(response, label),
+        headers={"Authorization": f"Bearer {token}"},
+        **options,
+    )
+
+
+# --- payloads -------------------------------------------------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Graph's ``2024-05-01T10:00:00+0000`` (or ISO 8601) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def time_of(raw: Mapping[str, Any], name: str, label: str, what: str) -> datetime:
+    """The aware datetime ``raw[name]`` or MalformedPayload."""
+    moment = parse_time(raw.get(name))
+    if moment is None:
+        raise MalformedPayload(f"{label}: {what} has no valid '{name}'.")
+    return moment
+
+
+def id_of(raw: Mapping[str, Any], label: str, what: str) -> str:
+    """The non-empty string id of ``raw`` or MalformedPayload."""
+    value = raw.get("id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload(f"{label}: {what} has no 'id'.")
+    return value
+
+
+def objects(payload: Any, label: str, what: str) -> list[Mapping[str, Any]]:
+    """``payload["data"]`` as a list of objects, or MalformedPayload."""
+    body = require(payload, dict, label, what)
+    data = require(body.get("data", []), list, label, f"{what} data")
+    for entry in data:
+        require(entry, dict, label, f"an entry of {what}")
+    return data
+
+
+def iter_pages(
+    client: ApiClient, path: str, params: Mapping[str, Any], label: str, what: str
+) -> Iterator[list[Mapping[str, Any]]]:
+    """Each page of an edge, following ``paging.cursors.after`` while ``paging.next`` is set."""
+    query = dict(params)
+    while True:
+        payload = client.get(path, params=query)
+        yield objects(payload, label, what)
+        paging = payload.get("paging") if isinstance(payload, dict) else None
+        if not isinstance(paging, Mapping) or not paging.get("next"):
+            return
+        cursors = paging.get("cursors")
+        after = cursors.get("after") if isinstance(cursors, Mapping) else None
+        if not isinstance(after, str) or not after:
+            raise MalformedPayload(f"{label}: {what} has a next page but no 'after' cursor.")
+        query["after"] = after
+
+
+def nested_page(raw: Mapping[str, Any], name: str) -> tuple[list[Mapping[str, Any]], bool]:
+    """The entries of a nested edge (``replies{...}``) and whether it has more pages."""
+    edge = raw.get(name)
+    if not isinstance(edge, Mapping):
+        return [], False
+    data = edge.get("data")
+    entries = [e for e in data if isinstance(e, Mapping)] if isinstance(data, list) else []
+    paging = edge.get("paging")
+    return entries, isinstance(paging, Mapping) and bool(paging.get("next"))
+
+
+# --- cursors --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Watermark:
+    """How far a time-ordered stream was stored: a time and the ids seen at that second.
+
+    Graph's times have a one-second grain: keeping the ids of the last second lets the next
+    sync ask ``since`` that second (inclusive) without yielding those again or losing one
+    published in the same second after the read.
+    """
+
+    since: datetime | None = None
+    ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_cursor(cls, cursor: Mapping[str, Any], key: str) -> Watermark:
+        """The watermark stored under ``key`` (an empty one when absent or unreadable)."""
+        value = cursor.get(key)
+        if not isinstance(value, Mapping):
+            return cls()
+        ids = value.get("ids")
+        return cls(
+            parse_time(value.get("since")),
+            frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset(),
+        )
+
+    def to_cursor(self) -> dict[str, Any]:
+        """The JSON form stored in a cursor."""
+        since = self.since.isoformat() if self.since else None
+        return {"since": since, "ids": sorted(self.ids)}
+
+    def is_new(self, moment: datetime, item_id: str) -> bool:
+        """Whether an item at ``moment`` was not stored yet."""
+        if self.since is None:
+            return True
+        return moment > self.since or (moment == self.since and item_id not in self.ids)
+
+    def after(self, moment: datetime, item_ids: Sequence[str]) -> Watermark:
+        """The watermark once items at ``moment`` (the batch's latest) are stored."""
+        if self.since is not None and moment == self.since:
+            return Watermark(moment, self.ids | frozenset(item_ids))
+        return Watermark(moment, frozenset(item_ids))
+
+    def unix_since(self) -> int | None:
+        """``since`` for Graph's time-based paging (inclusive, epoch seconds)."""
+        return int(self.since.timestamp()) if self.since else None
+
+
+def replay_batches(
+    entries: Sequence[tuple[datetime, str, T]], size: int
+) -> Iterator[tuple[list[T], datetime, list[str]]]:
+    """``entries`` (time, id, item) oldest first, in batches of about ``size`` that never
+    split one second: each with the batch's latest time and the ids at that time."""
+    ordered = sorted(entries, key=lambda e: (e[0], e[1]))
+    batch: list[tuple[datetime, str, T]] = []
+    for index, entry in enumerate(ordered):
+        batch.append(entry)
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        if len(batch) >= size and (following is None or following[0] != entry[0]):
+            yield _closed(batch)
+            batch = []
+    if batch:
+        yield _closed(batch)
+
+
+def _closed(batch: list[tuple[datetime, str, T]]) -> tuple[list[T], datetime, list[str]]:
+    latest = batch[-1][0]
+    return [e[2] for e in batch], latest, [e[1] for e in batch if e[0] == latest]
+
+
+# --- OAuth ----------------------------------------------------------------------------------
+
+
+def pages_from_token(
+    token: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    *,
+    label: str,
+    platform: str,
+    client_factory: Callable[[str, str], ApiClient] | None = None,
+) -> list[Mapping[str, Any]]:
+    """The Pages a user token manages, each with its Page token and Instagram account.
+
+    With ``client_id`` and ``client_secret`` in ``settings`` (the web flow), the short-lived
+    user token is first exchanged for a long-lived one, so that the Page tokens do not
+    expire. Returns ``/me/accounts`` entries (``id``, ``name``, ``access_token``,
+    ``instagram_business_account``).
+    """
+    user_token = str(token.get("access_token") or "").strip()
+    if not user_token:
+        raise ConfigurationError(f"{label}: the OAuth answer holds no access token.")
+    base_url = normalise_base_url(settings.get("base_url"), label)
+
+    def client_for(bearer: str) -> ApiClient:
+        if client_factory is not None:
+            return client_factory(base_url, bearer)
+        return graph_client(base_url, bearer, label=label, platform=platform)
+
+    client_id, client_secret = settings.get("client_id"), settings.get("client_secret")
+    if client_id and client_secret:
+        with client_for(user_token) as client:
+            exchanged = require(
+                client.get(
+                    "oauth/access_token",
+                    params={
+                        "grant_type": "fb_exchange_token",
+                        "client_id": str(client_id),
+                        "client_secret": str(client_secret),
+                        "fb_exchange_token": user_token,
+                    },
+                ),
+                dict,
+                label,
+                "the token exchange answer",
+            )
+        long_lived = exchanged.get("access_token")
+        if not isinstance(long_lived, str) or not long_lived:
+            raise MalformedPayload(f"{label}: the token exchange answer has no access_token.")
+        user_token = long_lived
+    pages: list[Mapping[str, Any]] = []
+    with client_for(user_token) as client:
+        for page in iter_pages(
+            client,
+            "me/accounts",
+            {"fields": "id,name,access_token,instagram_business_account{id,username}"},
+            label,
+            "the list of Pages",
+        ):
+            pages.extend(page)
+    for entry in pages:
+        id_of(entry, label, "a Page")
+        if not isinstance(entry.get("access_token"), str):
+            raise MalformedPayload(
+                f"{label}: a Page has no access_token; the account needs a task on the Page."
+            )
+    return pages
+
+
+def account_settings(settings: Mapping[str, Any], **values: Any) -> dict[str, Any]:
+    """Settings of a connected account: ``values`` and the base URL, never the app secret."""
+    kept = {"base_url": settings["base_url"]} if settings.get("base_url") else {}
+    return {**kept, **{k: v for k, v in values.items() if v not in (None, "")}}
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def verify_signature(app_secret: str, body: bytes, header: str | None) -> bool:
+    """Whether ``header`` (``X-Hub-Signature-256``) is ``sha256=`` + the HMAC-SHA256 of the
+    raw ``body`` with the app secret, compared in constant time."""
+    if not app_secret or not header or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.removeprefix("sha256=").strip().lower(), expected)
+
+
+def signature_of(app_secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value Meta sends with ``body``."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_subscription(params: Mapping[str, str], verify_token: str) -> str | None:
+    """The ``hub.challenge`` to answer Meta's GET handshake, or None to refuse it."""
+    if not verify_token or params.get("hub.mode") != "subscribe":
+        return None
+    given = params.get("hub.verify_token") or ""
+    if not hmac.compare_digest(given.encode(), verify_token.encode()):
+        return None
+    challenge = params.get("hub.challenge")
+    return challenge if challenge else None

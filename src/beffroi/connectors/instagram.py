@@ -1,0 +1,591 @@
+"""Instagram professional accounts, through the Instagram Graph API (Facebook Login).
+
+Requests go to ``graph.facebook.com`` with the token of the Facebook Page the Instagram
+account is linked to, through :class:`~beffroi.connectors.http.ApiClient` (httpx), with the
+error and usage-header rules of :mod:`beffroi.connectors.graph`.
+
+What a sync brings back, in this order, each stage in batches of about one API page:
+
+1. the account's media (``GET /{ig-user-id}/media`` with ``since``), read newest first as
+   Graph pages them and replayed oldest first, as POSTs;
+2. the comments under the media of the last :data:`REREAD_DAYS` days (``history_days`` on
+   the first sync) that have comments: ``GET /{ig-media-id}/comments`` with their
+   ``replies{...}``; a reply list with more pages is read with
+   ``GET /{ig-comment-id}/replies``. Top-level comments are COMMENTs, replies REPLYs; one
+   batch per media;
+3. the media the account is tagged in (``GET /{ig-user-id}/tags``, newest first), back to the
+   previous sync, replayed oldest first as MENTIONs.
+
+Cursor: ``{"ig_user_id", "media": {"since", "ids"}, "tags": {"since", "ids"},
+"comments_done"}``: ``media`` and ``tags`` are :class:`~beffroi.connectors.graph.Watermark`
+s (each batch's cursor can be stored once ingested; a crash loses nothing). Comments hang
+under media and are re-read for the media of the window on each sync (items are unique per
+platform id downstream); ``comments_done`` records that a first sync read the whole history
+once. If ``ig_user_id`` changes, the cursor starts afresh. Instagram gives no link to a
+comment: the link back of a comment is its media's permalink.
+
+Rate limits: Instagram calls are under Meta's Business Use Case limits (about 200 calls per
+hour and account, times the account's impressions); ``X-Business-Use-Case-Usage`` is read on
+every answer and the token closed at 100 % for ``estimated_time_to_regain_access``.
+Publishing is limited to 100 posts per 24 hours by Instagram.
+
+Actions:
+
+- reply: ``POST /{ig-comment-id}/replies`` ``message=`` (to a reply: under its top-level
+  comment, Instagram has one level of replies); to a media, ``POST /{ig-media-id}/comments``;
+  to a MENTION, ``POST /{ig-user-id}/mentions`` ``media_id=&message=``;
+- hide / unhide: ``POST /{ig-comment-id}`` ``hide=true|false``;
+- delete: ``DELETE /{ig-comment-id}``;
+- private_reply: ``POST /{ig-user-id}/messages`` ``{"recipient": {"comment_id": id},
+  "message": {"text": ...}}`` (once per comment, within 7 days);
+- publish (an image is required): ``POST /{ig-user-id}/media`` ``image_url=&caption=``, then
+  ``GET /{container-id}?fields=status_code`` until ``FINISHED``, then
+  ``POST /{ig-user-id}/media_publish`` ``creation_id=``;
+- edit and report: not supported by the platform (see ``not_supported``).
+
+Webhooks: :meth:`InstagramConnector.webhook_items` maps the ``comments`` changes of an
+``instagram`` delivery (checked first with :func:`~beffroi.connectors.graph.
+verify_signature`, the same app secret as Facebook's).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from beffroi.connectors.base import (
+    Action,
+    ActionResult,
+    AuthMethod,
+    ConfigurationError,
+    ConnectedAccount,
+    Connector,
+    ConnectorError,
+    FetchBatch,
+    FetchKind,
+    ItemKind,
+    ItemRef,
+    MalformedPayload,
+    Media,
+    NormalizedAuthor,
+    NormalizedItem,
+    NotFound,
+    Option,
+    TransientError,
+    UnsupportedAction,
+)
+from beffroi.connectors.graph import (
+    DEFAULT_BASE_URL,
+    META_OAUTH,
+    Watermark,
+    account_settings,
+    graph_client,
+    id_of,
+    iter_pages,
+    nested_page,
+    normalise_base_url,
+    pages_from_token,
+    positive_int,
+    replay_batches,
+    time_of,
+)
+from beffroi.connectors.http import DEFAULT_BACKOFF, DEFAULT_MAX_WAIT, DEFAULT_RETRIES, require
+
+log = logging.getLogger(__name__)
+
+LABEL = "Instagram"
+DEFAULT_HISTORY_DAYS = 30
+#: Days during which the comments of a media are re-read on each sync.
+REREAD_DAYS = 7
+PAGE_SIZE = 25
+INSTAGRAM = "https://www.instagram.com"
+#: Seconds between two looks at a media container being processed, and how many looks.
+POLL_INTERVAL = 2.0
+MAX_POLLS = 30
+
+MEDIA_FIELDS = (
+    "id,caption,media_type,media_url,permalink,timestamp,username,comments_count,like_count"
+)
+WINDOW_FIELDS = "id,timestamp,permalink,comments_count"
+REPLY_FIELDS = "id,text,timestamp,username,from,like_count,hidden,parent_id"
+COMMENT_FIELDS = (
+    f"id,text,timestamp,username,from,like_count,hidden,media,replies{{{REPLY_FIELDS}}}"
+)
+_MEDIA_KINDS = {"IMAGE": "image", "VIDEO": "video", "CAROUSEL_ALBUM": "image"}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+def _user(handle: Any, person: Any = None) -> NormalizedAuthor:
+    """An Instagram account from a ``username`` and a ``from`` ({id, username})."""
+    who = person if isinstance(person, Mapping) else {}
+    username = _text(who.get("username")) or _text(handle)
+    platform_id = _str(who.get("id")) or ""
+    return NormalizedAuthor(
+        platform_id=platform_id,
+        handle=username or platform_id or "unknown",
+        display_name=username,
+        url=f"{INSTAGRAM}/{username}/" if username else "",
+    )
+
+
+class InstagramConnector(Connector):
+    """An Instagram professional account: its media, their comments, the media it is tagged in.
+
+    ``InstagramConnector(settings, credentials, page_size=25, timeout=30.0, retries=…,
+    backoff=…, max_wait=…, poll_interval=2.0)``; see the module docstring for the cursor.
+    """
+
+    platform: ClassVar[str] = "instagram"
+    label: ClassVar[str] = LABEL
+    fetches: ClassVar[frozenset[FetchKind]] = frozenset(
+        {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.MENTIONS}
+    )
+    actions: ClassVar[frozenset[Action]] = frozenset(
+        {
+            Action.REPLY,
+            Action.HIDE,
+            Action.UNHIDE,
+            Action.DELETE,
+            Action.PRIVATE_REPLY,
+            Action.PUBLISH,
+        }
+    )
+    options: ClassVar[Mapping[str, Option]] = {
+        "ig_user_id": Option(
+            label="Instagram account ID",
+            help="Numeric id of the Instagram professional account (set when connecting)",
+        ),
+        "access_token": Option(
+            label="Page access token",
+            secret=True,
+            help="Token of the Facebook Page linked to the account, set by Facebook Login",
+        ),
+        "base_url": Option(
+            label="Graph API address",
+            required=False,
+            default=DEFAULT_BASE_URL,
+            help="Leave empty to use https://graph.facebook.com",
+        ),
+        "history_days": Option(
+            label="Days of history on the first sync",
+            required=False,
+            default=str(DEFAULT_HISTORY_DAYS),
+        ),
+    }
+    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
+    oauth = META_OAUTH
+    not_supported: ClassVar[Mapping[str, str]] = {
+        "report": "The Instagram API has no endpoint to report a comment or an account; "
+        "report it from the Instagram app (hide or delete it here).",
+        "edit": "The Instagram API cannot change the caption of a published post (it can only "
+        "turn its comments on or off); edit it in the Instagram app.",
+    }
+    setup_doc: ClassVar[str] = "connectors/instagram.md"
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        page_size: int = PAGE_SIZE,
+        timeout: float = 30.0,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_wait: float = DEFAULT_MAX_WAIT,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.ig_user_id = str(settings["ig_user_id"]).strip()
+        self.base_url = normalise_base_url(settings.get("base_url"), LABEL)
+        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+        self.page_size = max(1, min(page_size, 100))
+        self.poll_interval = poll_interval
+        self._client = graph_client(
+            self.base_url,
+            str(credentials["access_token"]).strip(),
+            label=LABEL,
+            platform=self.platform,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_wait=max_wait,
+        )
+
+    def __repr__(self) -> str:
+        return f"<InstagramConnector account {self.ig_user_id}>"
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Required options, a usable Graph address and whole numbers of days."""
+        super().validate_options(settings, credentials)
+        if not str(settings["ig_user_id"]).strip().isdigit():
+            raise ConfigurationError(f"{LABEL}: ig_user_id must be the account's numeric id.")
+        normalise_base_url(settings.get("base_url"), LABEL)
+        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+
+    # --- fetch -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Media, then comments of recent media, then media the account is tagged in."""
+        state: dict[str, Any] = dict(cursor)
+        if state.get("ig_user_id") != self.ig_user_id:
+            state = {"ig_user_id": self.ig_user_id}
+        now = datetime.now(UTC)
+        history_start = now - timedelta(days=self.history_days)
+        seen: set[str] = set()
+        yield from self._media(state, history_start, seen)
+        yield from self._comments(state, now, history_start, seen)
+        yield from self._tags(state, history_start, seen)
+        yield FetchBatch([], dict(state))
+
+    def _media(
+        self, state: dict[str, Any], history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        mark = Watermark.from_cursor(state, "media")
+        since = mark.unix_since() or int(history_start.timestamp())
+        entries: list[tuple[datetime, str, NormalizedItem]] = []
+        for page in iter_pages(
+            self._client,
+            f"{self.ig_user_id}/media",
+            {"fields": MEDIA_FIELDS, "since": since, "limit": self.page_size},
+            LABEL,
+            "the account's media",
+        ):
+            for raw in page:
+                item = self.map_item(raw, ItemKind.POST)
+                if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
+                    seen.add(item.platform_id)
+                    entries.append((item.created_at, item.platform_id, item))
+        for items, latest, ids in replay_batches(entries, self.page_size):
+            mark = mark.after(latest, ids)
+            state["media"] = mark.to_cursor()
+            yield FetchBatch(items, dict(state))
+
+    def _comments(
+        self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        first = not state.get("comments_done")
+        window_start = history_start if first else now - timedelta(days=REREAD_DAYS)
+        media: list[tuple[str, str]] = []
+        for page in iter_pages(
+            self._client,
+            f"{self.ig_user_id}/media",
+            {
+                "fields": WINDOW_FIELDS,
+                "since": int(window_start.timestamp()),
+                "limit": self.page_size,
+            },
+            LABEL,
+            "the account's recent media",
+        ):
+            for raw in page:
+                if raw.get("comments_count") == 0:
+                    continue  # nothing to read under this media
+                media.append((id_of(raw, LABEL, "a media"), _text(raw.get("permalink"))))
+        for media_id, permalink in media:
+            try:
+                items = self._comments_of(media_id, permalink, seen)
+            except NotFound:
+                log.info("Instagram: media %s vanished before its comments were read", media_id)
+                continue
+            if items:
+                yield FetchBatch(items, dict(state))
+        state["comments_done"] = True
+
+    def _comments_of(self, media_id: str, permalink: str, seen: set[str]) -> list[NormalizedItem]:
+        items: list[NormalizedItem] = []
+
+        def add(item: NormalizedItem) -> None:
+            if item.platform_id not in seen:
+                seen.add(item.platform_id)
+                items.append(item)
+
+        for page in iter_pages(
+            self._client,
+            f"{media_id}/comments",
+            {"fields": COMMENT_FIELDS, "limit": self.page_size},
+            LABEL,
+            "the comments of a media",
+        ):
+            for raw in page:
+                comment = self._comment_item(raw, media_id, permalink, None)
+                add(comment)
+                replies, more = nested_page(raw, "replies")
+                if more:
+                    replies = [
+                        reply
+                        for replies_page in iter_pages(
+                            self._client,
+                            f"{comment.platform_id}/replies",
+                            {"fields": REPLY_FIELDS, "limit": self.page_size},
+                            LABEL,
+                            "the replies of a comment",
+                        )
+                        for reply in replies_page
+                    ]
+                for reply in replies:
+                    add(self._comment_item(reply, media_id, permalink, comment.platform_id))
+        return items
+
+    def _tags(
+        self, state: dict[str, Any], history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        mark = Watermark.from_cursor(state, "tags")
+        floor = mark.since or history_start
+        entries: list[tuple[datetime, str, NormalizedItem]] = []
+        older = False
+        for page in iter_pages(
+            self._client,
+            f"{self.ig_user_id}/tags",
+            {"fields": MEDIA_FIELDS, "limit": self.page_size},
+            LABEL,
+            "the media the account is tagged in",
+        ):
+            for raw in page:
+                item = self.map_item(raw, ItemKind.MENTION)
+                if item.created_at < floor:
+                    older = True  # newest first: the rest was read before
+                    break
+                if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
+                    seen.add(item.platform_id)
+                    entries.append((item.created_at, item.platform_id, item))
+            if older:
+                break
+        for items, latest, ids in replay_batches(entries, self.page_size):
+            mark = mark.after(latest, ids)
+            state["tags"] = mark.to_cursor()
+            yield FetchBatch(items, dict(state))
+
+    # --- mapping ---------------------------------------------------------------------------
+
+    def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        """An IG Media (POST or MENTION) or IG Comment (COMMENT or REPLY) as an item."""
+        if not isinstance(raw, Mapping):
+            raise MalformedPayload(f"{LABEL}: an item is not an object.")
+        if kind in (ItemKind.POST, ItemKind.MENTION):
+            return self._media_item(raw, kind)
+        media = raw.get("media")
+        media_id = _str(media.get("id")) if isinstance(media, Mapping) else None
+        return self._comment_item(raw, media_id or "", "", _str(raw.get("parent_id")))
+
+    def _media_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
+        platform_id = id_of(raw, LABEL, "a media")
+        permalink = _text(raw.get("permalink"))
+        media_url = _text(raw.get("media_url"))
+        media_kind = _MEDIA_KINDS.get(_text(raw.get("media_type")), "other")
+        own = kind is ItemKind.POST
+        author = _user(raw.get("username"))
+        if own:
+            author = NormalizedAuthor(
+                self.ig_user_id, author.handle, author.display_name, author.url
+            )
+        return NormalizedItem(
+            platform_id=platform_id,
+            kind=kind,
+            text=_text(raw.get("caption")),
+            created_at=time_of(raw, "timestamp", LABEL, "a media"),
+            author=author,
+            thread_id=platform_id,
+            url=permalink or f"{INSTAGRAM}/",
+            media=(Media(media_kind, media_url),) if media_url else (),
+            metrics={
+                name: raw[key]
+                for key, name in (("like_count", "likes"), ("comments_count", "comments"))
+                if isinstance(raw.get(key), int)
+            },
+            raw=dict(raw),
+        )
+
+    def _comment_item(
+        self, raw: Mapping[str, Any], media_id: str, permalink: str, parent_id: str | None
+    ) -> NormalizedItem:
+        platform_id = id_of(raw, LABEL, "a comment")
+        parent = parent_id or _str(raw.get("parent_id"))
+        return NormalizedItem(
+            platform_id=platform_id,
+            kind=ItemKind.REPLY if parent else ItemKind.COMMENT,
+            text=_text(raw.get("text")),
+            created_at=time_of(raw, "timestamp", LABEL, "a comment"),
+            author=_user(raw.get("username"), raw.get("from")),
+            thread_id=media_id or None,
+            parent_id=parent or media_id or None,
+            url=permalink or f"{INSTAGRAM}/",
+            metrics={"likes": raw["like_count"]} if isinstance(raw.get("like_count"), int) else {},
+            raw=dict(raw),
+        )
+
+    # --- OAuth -----------------------------------------------------------------------------
+
+    @classmethod
+    def accounts_from_token(
+        cls, token: Mapping[str, Any], settings: Mapping[str, Any]
+    ) -> list[ConnectedAccount]:
+        """One account per Page linked to an Instagram professional account (Page token)."""
+        accounts: list[ConnectedAccount] = []
+        for page in pages_from_token(token, settings, label=LABEL, platform=cls.platform):
+            instagram = page.get("instagram_business_account")
+            if not isinstance(instagram, Mapping) or not _str(instagram.get("id")):
+                continue
+            username = _text(instagram.get("username"))
+            accounts.append(
+                ConnectedAccount(
+                    name=f"@{username}" if username else str(instagram["id"]),
+                    settings=account_settings(
+                        settings,
+                        ig_user_id=str(instagram["id"]),
+                        username=username,
+                        page_id=str(page["id"]),
+                    ),
+                    credentials={"access_token": page["access_token"]},
+                )
+            )
+        return accounts
+
+    @classmethod
+    def webhook_items(cls, payload: Mapping[str, Any]) -> Iterator[tuple[str, NormalizedItem]]:
+        """The comments of an ``instagram`` webhook delivery (field ``comments``), each with
+        the Instagram account id it concerns.
+
+        A delivery gives no time and no link: the comment is dated by the delivery's
+        ``time`` and links to Instagram until a sync reads it. The signature must have been
+        checked with :func:`beffroi.connectors.graph.verify_signature` first.
+        """
+        if payload.get("object") != "instagram":
+            return
+        entries = payload.get("entry")
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, Mapping):
+                continue
+            account_id = str(entry.get("id") or "")
+            sent = entry.get("time")
+            moment = (
+                datetime.fromtimestamp(float(sent), tz=UTC)
+                if isinstance(sent, int | float) and not isinstance(sent, bool)
+                else datetime.now(UTC)
+            )
+            changes = entry.get("changes")
+            for change in changes if isinstance(changes, list) else []:
+                if not isinstance(change, Mapping) or change.get("field") != "comments":
+                    continue
+                value = change.get("value")
+                if isinstance(value, Mapping):
+                    yield account_id, _webhook_comment(value, moment)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
+        return require(self._client.post(path, **kwargs), dict, LABEL, "the answer")
+
+    def _done(
+        self, payload: Mapping[str, Any], platform_id: str | None, detail: str
+    ) -> ActionResult:
+        ok = payload.get("success", True) is not False
+        return ActionResult(ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload))
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer a comment (under its top-level comment), a media, or a mention."""
+        if item.kind is ItemKind.MENTION:
+            payload = self._post(
+                f"{self.ig_user_id}/mentions",
+                data={"media_id": item.platform_id, "message": text},
+            )
+        elif item.kind is ItemKind.POST:
+            payload = self._post(f"{item.platform_id}/comments", data={"message": text})
+        else:
+            target = item.parent_id if item.kind is ItemKind.REPLY and item.parent_id else None
+            if target is None or target == item.thread_id:
+                target = item.platform_id
+            payload = self._post(f"{target}/replies", data={"message": text})
+        return self._done(payload, _str(payload.get("id")), "reply published")
+
+    def hide(self, item: ItemRef) -> ActionResult:
+        """Hide a comment on the account's media (``hide=true``)."""
+        payload = self._post(item.platform_id, data={"hide": "true"})
+        return self._done(payload, item.platform_id, "comment hidden")
+
+    def unhide(self, item: ItemRef) -> ActionResult:
+        """Show a hidden comment again (``hide=false``)."""
+        payload = self._post(item.platform_id, data={"hide": "false"})
+        return self._done(payload, item.platform_id, "comment shown again")
+
+    def delete(self, item: ItemRef) -> ActionResult:
+        """Delete a comment on the account's media."""
+        payload = require(self._client.json("DELETE", item.platform_id), dict, LABEL, "the answer")
+        return self._done(payload, item.platform_id, "comment deleted")
+
+    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer the author of a comment in a direct message (once, within 7 days)."""
+        payload = self._post(
+            f"{self.ig_user_id}/messages",
+            json={"recipient": {"comment_id": item.platform_id}, "message": {"text": text}},
+        )
+        return self._done(payload, _str(payload.get("message_id")), "private reply sent")
+
+    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+        """Publish one image (its public address) with ``text`` as caption."""
+        if len(media) != 1 or media[0].kind != "image":
+            raise UnsupportedAction(
+                "Instagram: a post needs exactly one image (by its public address); Beffroi "
+                "does not publish text alone, videos or carousels there."
+            )
+        container = self._post(
+            f"{self.ig_user_id}/media", data={"image_url": media[0].url, "caption": text}
+        )
+        container_id = _str(container.get("id"))
+        if not container_id:
+            raise MalformedPayload(f"{LABEL}: the media container answer has no id.")
+        self._wait_until_finished(container_id)
+        payload = self._post(f"{self.ig_user_id}/media_publish", data={"creation_id": container_id})
+        return self._done(payload, _str(payload.get("id")), "post published")
+
+    def _wait_until_finished(self, container_id: str) -> None:
+        for attempt in range(MAX_POLLS):
+            status = require(
+                self._client.get(container_id, params={"fields": "status_code"}),
+                dict,
+                LABEL,
+                "the media container",
+            ).get("status_code")
+            if status == "FINISHED":
+                return
+            if status in ("ERROR", "EXPIRED"):
+                raise ConnectorError(
+                    f"{LABEL} could not process the image (container {status}); check that its "
+                    "address is public and that it is a JPEG within Instagram's limits."
+                )
+            if status not in ("IN_PROGRESS", None):
+                raise MalformedPayload(f"{LABEL}: unknown container status {status!r}.")
+            if attempt + 1 < MAX_POLLS:
+                time.sleep(self.poll_interval)
+        raise TransientError(f"{LABEL} is still processing the image; try publishing again later.")
+
+
+def _webhook_comment(value: Mapping[str, Any], moment: datetime) -> NormalizedItem:
+    """A comment of a ``comments`` change: ``{"id", "text", "from", "media", "parent_id"}``."""
+    comment_id = _str(value.get("id"))
+    if not comment_id:
+        raise MalformedPayload(f"{LABEL}: a webhook comment has no id.")
+    media = value.get("media")
+    media_id = (_str(media.get("id")) if isinstance(media, Mapping) else None) or None
+    parent_id = _str(value.get("parent_id"))
+    return NormalizedItem(
+        platform_id=comment_id,
+        kind=ItemKind.REPLY if parent_id else ItemKind.COMMENT,
+        text=_text(value.get("text")),
+        created_at=moment,
+        author=_user(None, value.get("from")),
+        thread_id=media_id,
+        parent_id=parent_id or media_id,
+        url=f"{INSTAGRAM}/",
+        raw=dict(value),
+    )
