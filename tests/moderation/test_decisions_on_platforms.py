@@ -5,7 +5,7 @@ decisions on a citizen's comment, and the outcome recorded as the platform answe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
@@ -20,73 +20,21 @@ from beffroi.moderation.models import Decision
 from beffroi.moderation.services import decide
 from beffroi.sources.models import Source
 from beffroi.sources.sync import sync_source
-from tests.connectors.contract import Harness
+from tests.connectors.harnesses import HARNESSES
 
 pytestmark = pytest.mark.django_db
 
 DONE, UNSUPPORTED = Decision.PlatformStatus.DONE, Decision.PlatformStatus.UNSUPPORTED
 
 
-def _mastodon(stack: ExitStack) -> Harness:
-    from tests.connectors.test_mastodon_contract import MastodonHarness
-    from tests.fakes.mastodon_server import FakeMastodon
-
-    return MastodonHarness(stack.enter_context(FakeMastodon()))
-
-
-def _x(stack: ExitStack) -> Harness:
-    from tests.connectors.test_x import XHarness
-    from tests.fakes.x_server import FakeX
-
-    return XHarness(stack.enter_context(FakeX()))
-
-
-def _youtube(stack: ExitStack) -> Harness:
-    from tests.connectors.test_youtube import YouTubeHarness
-    from tests.fakes.youtube_server import FakeYouTube
-
-    return YouTubeHarness(stack.enter_context(FakeYouTube()))
-
-
-def _bluesky(stack: ExitStack) -> Harness:
-    from beffroi.connectors.bluesky import forget_sessions
-    from tests.connectors.test_bluesky import BlueskyHarness
-    from tests.fakes.bluesky_server import FakeBluesky, FakeJetstream
-
-    forget_sessions()
-    stack.callback(forget_sessions)
-    server = stack.enter_context(FakeBluesky())
-    return BlueskyHarness(server, stack.enter_context(FakeJetstream()))
-
-
-def _facebook(stack: ExitStack) -> Harness:
-    from tests.connectors.test_facebook import FacebookHarness
-    from tests.fakes.graph_server import FakeGraph
-
-    return FacebookHarness(stack.enter_context(FakeGraph()))
-
-
-def _instagram(stack: ExitStack) -> Harness:
-    from tests.connectors.test_instagram import InstagramHarness
-    from tests.fakes.graph_server import FakeGraph
-
-    return InstagramHarness(stack.enter_context(FakeGraph()))
-
-
-#: Per platform: how to start its fake, and what each decision becomes there.
-EXPECTED: dict[str, tuple[Callable[[ExitStack], Harness], dict[str, str]]] = {
-    "facebook": (_facebook, {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": DONE}),
-    "instagram": (
-        _instagram,
-        {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": DONE},
-    ),
-    "x": (_x, {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": UNSUPPORTED}),
-    "youtube": (_youtube, {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": DONE}),
-    "bluesky": (_bluesky, {"hide": DONE, "reply": DONE, "report": DONE, "delete": UNSUPPORTED}),
-    "mastodon": (
-        _mastodon,
-        {"hide": UNSUPPORTED, "reply": DONE, "report": DONE, "delete": UNSUPPORTED},
-    ),
+#: Per platform: what each decision becomes there.
+EXPECTED: dict[str, dict[str, str]] = {
+    "facebook": {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": DONE},
+    "instagram": {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": DONE},
+    "x": {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": UNSUPPORTED},
+    "youtube": {"hide": DONE, "reply": DONE, "report": UNSUPPORTED, "delete": DONE},
+    "bluesky": {"hide": DONE, "reply": DONE, "report": DONE, "delete": UNSUPPORTED},
+    "mastodon": {"hide": UNSUPPORTED, "reply": DONE, "report": DONE, "delete": UNSUPPORTED},
 }
 
 
@@ -104,7 +52,7 @@ def _changes(harness: Any) -> int:
 
 @pytest.mark.parametrize("platform", sorted(EXPECTED))
 def test_decisions_are_carried_out_on_the_platform(platform: str, org: Any, make_user: Any) -> None:
-    start, expected = EXPECTED[platform]
+    start, expected = HARNESSES[platform], EXPECTED[platform]
     with ExitStack() as stack:
         harness = start(stack)
         harness.seed(8)

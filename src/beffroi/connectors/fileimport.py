@@ -110,6 +110,7 @@ from urllib.parse import urlsplit
 
 from beffroi.connectors.base import (
     Action,
+    AuthMethod,
     ConfigurationError,
     Connector,
     FetchBatch,
@@ -1594,6 +1595,8 @@ class FileConnector(Connector):
     platform: ClassVar[str] = "file"
     label: ClassVar[str] = "File import"
     fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.FILE})
+    auth: ClassVar[AuthMethod] = AuthMethod.FILE
+    setup_doc: ClassVar[str] = "import-format.md"
     options: ClassVar[Mapping[str, Option]] = {
         "path": Option(
             label="File",

@@ -152,7 +152,7 @@ USER_SCOPE: Final = "user.info.profile"
 #: The commenters the Research API does not name.
 ANONYMOUS: Final = NormalizedAuthor(
     platform_id="tiktok:anonymous",
-    handle="",
+    handle="tiktok-anonymous",
     display_name="TikTok user (the Research API does not name commenters)",
 )
 
