@@ -52,3 +52,15 @@ def test_the_command_lists_every_platform_and_what_it_cannot_do() -> None:
     for row in rows.values():
         assert row["label"].split(" ")[0] in table.output
     assert "supported" in table.output
+
+
+def test_every_built_in_option_is_offered_for_translation() -> None:
+    from beffroi.connectors.registry import BUILTIN
+    from beffroi.sources.forms import CONNECTOR_STRINGS
+
+    for platform in BUILTIN:
+        cls = connector_class(platform)
+        assert cls.label in CONNECTOR_STRINGS, platform
+        for name, option in cls.options.items():
+            assert option.label in CONNECTOR_STRINGS, (platform, name)
+            assert not option.help or option.help in CONNECTOR_STRINGS, (platform, name)

@@ -25,20 +25,134 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOAD_EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
 # Labels and help of the built-in connectors' options, so that they are translated (the
-# connectors do not import Django). Others are shown as their connector wrote them.
+# connectors do not import Django; a test checks that none is missing). Others are shown as
+# their connector wrote them.
 CONNECTOR_STRINGS = (
+    gettext_noop("Facebook"),
+    gettext_noop("Page ID"),
+    gettext_noop("Numeric id of the Facebook Page"),
+    gettext_noop("Page access token"),
+    gettext_noop("Set by connecting the Page with Facebook Login"),
+    gettext_noop("Graph API address"),
+    gettext_noop("Leave empty to use https://graph.facebook.com"),
+    gettext_noop("Days of history on the first sync"),
+    gettext_noop("Instagram"),
+    gettext_noop("Instagram account ID"),
+    gettext_noop("Numeric id of the Instagram professional account (set when connecting)"),
+    gettext_noop("Token of the Facebook Page linked to the account, set by Facebook Login"),
+    gettext_noop("X"),
+    gettext_noop("Account id"),
+    gettext_noop("Numeric id of the X account (filled in when connecting)."),
+    gettext_noop("Username"),
+    gettext_noop("The account's @username, without @ (filled in when connecting)."),
+    gettext_noop("Search query"),
+    gettext_noop(
+        'Optional: recent public posts matching this X search query are listened to, e.g. "mairie de Lyon" -is:retweet lang:fr (every post read counts towards the monthly cap).'
+    ),
+    gettext_noop("API address"),
+    gettext_noop("Address of the X API; leave the default."),
+    gettext_noop("Access token"),
+    gettext_noop("OAuth 2.0 user access token (obtained when connecting the account)."),
+    gettext_noop("YouTube"),
+    gettext_noop("Channel ID"),
+    gettext_noop(
+        "ID of the YouTube channel (UC…); filled in when the account is connected. Empty: the token's own channel."
+    ),
+    gettext_noop("Search query for listening"),
+    gettext_noop(
+        "Other channels' videos matching these words are brought in as posts. Each search page costs 100 units of the daily API quota (10,000 by default)."
+    ),
+    gettext_noop("API base URL"),
+    gettext_noop("Address of the YouTube Data API; change it only for tests."),
+    gettext_noop("Days during which new replies to a comment are looked for"),
+    gettext_noop(
+        "OAuth access token with the scope youtube.force-ssl; set by the connection flow."
+    ),
+    gettext_noop("Bluesky"),
+    gettext_noop("Handle"),
+    gettext_noop("The account's handle, e.g. mairie.bsky.social or mairie.fr"),
+    gettext_noop("App password"),
+    gettext_noop(
+        "An app password created in Bluesky under Settings > Privacy and security > App passwords (not the account's password)"
+    ),
+    gettext_noop("Service URL"),
+    gettext_noop("The account's PDS or entryway; https://bsky.social for Bluesky accounts"),
+    gettext_noop("Latest public posts matching this search (Bluesky search syntax)"),
+    gettext_noop("Keywords to listen to"),
+    gettext_noop(
+        "New posts of the whole network containing one of these words or phrases, separated by commas (read from Jetstream)"
+    ),
+    gettext_noop("Jetstream URL"),
+    gettext_noop("The Jetstream instance read for keywords"),
+    gettext_noop("Moderation service (DID)"),
+    gettext_noop("The labeler that receives reports; Bluesky's moderation by default"),
+    gettext_noop("Mastodon"),
     gettext_noop("Instance URL"),
     gettext_noop("Address of the Mastodon server, e.g. https://piaille.fr"),
-    gettext_noop("Access token"),
     gettext_noop(
-        "Token of an application of the account, with the scopes read, "
-        "write:statuses and write:reports."
+        "Token of an application of the account, with the scopes read, write:statuses and write:reports."
     ),
-    gettext_noop("Days of history on the first sync"),
     gettext_noop("Days during which replies to a post are re-checked"),
-    gettext_noop("File import"),
     gettext_noop("Hashtags to listen to"),
     gettext_noop("Public posts with these hashtags, separated by spaces or commas (without #)"),
+    gettext_noop("Search queries to listen to"),
+    gettext_noop("One query per line; needs the instance's full-text search"),
+    gettext_noop("Telegram"),
+    gettext_noop("Public channels"),
+    gettext_noop(
+        "Usernames of public channels, separated by spaces or commas (e.g. durov, https://t.me/telegram)"
+    ),
+    gettext_noop("Reading method"),
+    gettext_noop(
+        "'web': the public web preview t.me/s (nothing to connect); 'api': the Telegram API with an account's credentials"
+    ),
+    gettext_noop("Pages read per channel and sync"),
+    gettext_noop("About 20 posts per page with the web preview, 100 with the API"),
+    gettext_noop("Web preview address"),
+    gettext_noop("Address of Telegram's web preview (method 'web')"),
+    gettext_noop("API id"),
+    gettext_noop("The api_id of an application created on my.telegram.org (method 'api')"),
+    gettext_noop("API hash"),
+    gettext_noop("The api_hash of that application (method 'api')"),
+    gettext_noop("Session string"),
+    gettext_noop("A Telethon StringSession created once for the account (method 'api')"),
+    gettext_noop("RSS / Atom feed"),
+    gettext_noop("Feed address"),
+    gettext_noop("Address of the RSS or Atom feed, e.g. https://www.example.org/feed.xml"),
+    gettext_noop("TikTok"),
+    gettext_noop("Keywords"),
+    gettext_noop("Words to listen to in video descriptions (Research API), separated by commas."),
+    gettext_noop("Hashtags"),
+    gettext_noop("Hashtags to listen to (Research API), separated by commas, without '#'."),
+    gettext_noop("Accounts"),
+    gettext_noop("TikTok usernames whose videos to follow (Research API), separated by commas."),
+    gettext_noop("Days of history"),
+    gettext_noop("How many days back the first sync reads (default 7)."),
+    gettext_noop("Privacy of published posts"),
+    gettext_noop(
+        "PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, FOLLOWER_OF_CREATOR or SELF_ONLY; must be one the account allows (default PUBLIC_TO_EVERYONE)."
+    ),
+    gettext_noop("TikTok's API base URL (default https://open.tiktokapis.com)."),
+    gettext_noop("The connected account's open_id (set when the account is connected)."),
+    gettext_noop("Account username"),
+    gettext_noop("The connected account's username (set when the account is connected)."),
+    gettext_noop("Research client key"),
+    gettext_noop("Client key of the research project admitted to TikTok's Research API."),
+    gettext_noop("Research client secret"),
+    gettext_noop("Client secret of the research project."),
+    gettext_noop("The connected account's user token (from connecting the account), to publish."),
+    gettext_noop("Snapchat (data export)"),
+    gettext_noop("File"),
+    gettext_noop(
+        "The Snapchat export to import: the .zip from My Data, or its json/chat_history.json."
+    ),
+    gettext_noop(
+        "The account's Snapchat username (names the sender of its own messages in older exports)."
+    ),
+    gettext_noop("File import"),
+    gettext_noop("Path of the CSV or NDJSON file to import (see docs/import-format.md)."),
+    gettext_noop("Format"),
+    gettext_noop("csv or ndjson; guessed from the file's extension when empty."),
 )
 
 
