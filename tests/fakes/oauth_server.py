@@ -41,6 +41,9 @@ class FakeOAuth(LoopbackServer):
         self.refresh_tokens: dict[str, str] = {}
         self.issued: list[dict[str, Any]] = []
         self.denied = False
+        #: The access token the next grant gives, when a test needs a given one (a token
+        #: another fake platform accepts).
+        self.next_access_token: str | None = None
         self._serial = itertools.count(1)
 
     @property
@@ -124,8 +127,10 @@ class FakeOAuth(LoopbackServer):
         n = next(self._serial)
         refresh = f"refresh-{n}-{secrets.token_hex(4)}"
         self.refresh_tokens[refresh] = f"access-{n}"
+        access = self.next_access_token or f"access-{n}-{secrets.token_hex(4)}"
+        self.next_access_token = None
         token = {
-            "access_token": f"access-{n}-{secrets.token_hex(4)}",
+            "access_token": access,
             "token_type": "bearer",
             "expires_in": self.expires_in,
             "refresh_token": refresh,

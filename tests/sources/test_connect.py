@@ -37,8 +37,10 @@ def oauth_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOAuth]:
 
 
 @pytest.fixture
-def admin_client(org: Any, make_user: Any, verified_client: Any) -> Any:
-    return verified_client(make_user("chef", org=org, role="admin"))
+def admin_client(org: Any, make_user: Any, verified_client: Any, settings: Any) -> Any:
+    client = verified_client(make_user("chef", org=org, role="admin"))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # messages read in English
+    return client
 
 
 def sign_in(client: Any, org: Any, **post: str) -> Any:
@@ -56,7 +58,7 @@ def test_one_account_is_connected_with_its_token_encrypted(
     org: Any, admin_client: Any, oauth_server: FakeOAuth, settings: Any
 ) -> None:
     page = admin_client.get(f"/o/{org.slug}/sources/")
-    assert "Connect with OAuth Social" in page.content.decode()
+    assert f'action="/o/{org.slug}/sources/connect/{PLATFORM}/"' in page.content.decode()
     answer = sign_in(admin_client, org)
     assert answer.status_code == 302 and answer["Location"] == f"/o/{org.slug}/sources/"
     [source] = Source.objects.filter(platform=PLATFORM)
@@ -130,7 +132,7 @@ def test_a_state_this_session_did_not_start_is_refused(
     start = admin_client.post(f"/o/{org.slug}/sources/connect/{PLATFORM}/")
     back = urlsplit(httpx.get(start["Location"]).headers["Location"])
     intruder = make_user("autre", org=org, role="admin")
-    other = Client()
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
     other.force_login(intruder)
     session = other.session
     device = TOTPDevice.objects.create(user=intruder, name="t", confirmed=True)
@@ -161,3 +163,41 @@ def test_a_platform_not_set_up_on_the_server_says_which_settings_to_give(
     answer = admin_client.post(f"/o/{org.slug}/sources/connect/{PLATFORM}/", follow=True)
     assert "BEFFROI_OAUTH_OAUTHSOCIAL_CLIENT_ID" in answer.content.decode()
     assert not oauth_server.requests_to("GET", "/authorize")
+
+
+def test_facebook_pages_connect_end_to_end_and_subscribe_to_webhooks(
+    org: Any, admin_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from beffroi.connectors.facebook import FacebookConnector
+    from tests.fakes.graph_server import FakeGraph
+
+    with (
+        FakeGraph() as graph,
+        FakeOAuth(client_id=graph.client_id, client_secret=graph.client_secret) as meta,
+    ):
+        meta.next_access_token = graph.user_token
+        for name, value in {
+            "CLIENT_ID": graph.client_id,
+            "CLIENT_SECRET": graph.client_secret,
+            "AUTHORIZE_URL": meta.authorize_url,
+            "TOKEN_URL": meta.token_url,
+            "API_URL": graph.base_url,
+        }.items():
+            monkeypatch.setenv(f"BEFFROI_OAUTH_FACEBOOK_{name}", value)
+        start = admin_client.post(f"/o/{org.slug}/sources/connect/facebook/")
+        asked = parse_qs(urlsplit(start["Location"]).query)
+        assert asked["scope"][0].split(",") == list(FacebookConnector.oauth.scopes)  # type: ignore[union-attr]
+        back = urlsplit(httpx.get(start["Location"]).headers["Location"])
+        answer = admin_client.get(back.path, {k: v[0] for k, v in parse_qs(back.query).items()})
+        # The user manages two Pages: the administrator chooses.
+        assert answer["Location"] == f"/o/{org.slug}/sources/connect/choose/"
+        assert graph.page_name in admin_client.get(answer["Location"]).content.decode()
+        admin_client.post(answer["Location"], {"account": ["0"]})
+        [source] = Source.objects.filter(platform="facebook")
+        assert source.settings["page_id"] == graph.page_id
+        assert "client_secret" not in source.settings
+        assert source.get_credentials() == {"access_token": graph.page_token}
+        # The long-lived exchange used the app, and the Page now sends its comments.
+        assert graph.requests_to("GET", "/v21.0/oauth/access_token")
+        [subscribed] = graph.requests_to("POST", f"/v21.0/{graph.page_id}/subscribed_apps")
+        assert subscribed.param("subscribed_fields") == "feed"

@@ -126,6 +126,7 @@ from beffroi.connectors.http import (
     retrying,
     token_key,
 )
+from beffroi.connectors.values import LOOPBACK_HOSTS, iso_z, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,6 @@ REPORT_REASON_MAX = 2000
 POST_COLLECTION = "app.bsky.feed.post"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _POST_URI = re.compile(r"^at://([^/]+)/app\.bsky\.feed\.post/([^/?#]+)$")
 _KEYWORD_SEPARATORS = re.compile(r"[,\n;]+")
 _NOTIFICATION_REASONS = ("mention", "reply", "quote")
@@ -203,7 +203,7 @@ def normalise_service_url(value: str, *, name: str, schemes: tuple[str, str]) ->
         raise ConfigurationError(f"Bluesky: '{name}' must be an address like {secure}://host.")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"Bluesky: '{name}' must not carry a query or a fragment.")
-    if parts.scheme == clear and host not in _LOOPBACK_HOSTS:
+    if parts.scheme == clear and host not in LOOPBACK_HOSTS:
         raise ConfigurationError(f"Bluesky: '{name}' must use {secure}:// (encrypted).")
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
@@ -233,24 +233,8 @@ def keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
 # --- payload helpers -------------------------------------------------------------------------
 
 
-def _parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _now_iso() -> str:
-    return _iso(datetime.now(UTC))
+    return iso_z(datetime.now(UTC), milliseconds=True)
 
 
 def split_post_uri(uri: str) -> tuple[str, str]:
@@ -271,7 +255,7 @@ def _reply_refs(record: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[s
 
 
 def _time_of(post: Mapping[str, Any]) -> datetime | None:
-    return _parse_datetime(post.get("indexedAt")) or _parse_datetime(
+    return parse_time(post.get("indexedAt")) or parse_time(
         _mapping(post.get("record")).get("createdAt")
     )
 
@@ -688,9 +672,7 @@ class BlueskyConnector(Connector):
         handle = str(author.get("handle") or "")
         if handle in ("", "handle.invalid"):
             handle = did
-        created_at = _parse_datetime(record.get("createdAt")) or _parse_datetime(
-            data.get("indexedAt")
-        )
+        created_at = parse_time(record.get("createdAt")) or parse_time(data.get("indexedAt"))
         if created_at is None:
             raise MalformedPayload(f"Bluesky: post {uri} has no valid 'createdAt'.")
         text = record.get("text", "")
@@ -772,7 +754,7 @@ class BlueskyConnector(Connector):
     @staticmethod
     def _since(state: CursorState, key: str, days: int) -> datetime:
         """The stored time of stream ``key``, or ``days`` ago on a first sync."""
-        stored = _parse_datetime(state.get(key))
+        stored = parse_time(state.get(key))
         return stored if stored is not None else datetime.now(UTC) - timedelta(days=days)
 
     def _walk_back(
@@ -813,9 +795,9 @@ class BlueskyConnector(Connector):
             times = [t for t in map(time_of, chunk) if t is not None]
             if times:
                 newest = max(times)
-                current = _parse_datetime(state.get(key))
+                current = parse_time(state.get(key))
                 if current is None or newest > current:
-                    state[key] = _iso(newest)
+                    state[key] = iso_z(newest, milliseconds=True)
             yield FetchBatch(items=items, cursor=dict(state))
 
     def _page(
@@ -960,7 +942,7 @@ class BlueskyConnector(Connector):
             params = AppBskyFeedSearchPosts.Params(
                 q=self.search,
                 sort="latest",
-                since=_iso(since),
+                since=iso_z(since, milliseconds=True),
                 limit=self.page_size,
                 cursor=page_cursor,
             )

@@ -86,14 +86,13 @@ from beffroi.connectors.graph import (
     iter_pages,
     normalise_base_url,
     pages_from_token,
-    parse_time,
-    positive_int,
     replay_batches,
     time_of,
     verify_signature,
     verify_subscription,
 )
 from beffroi.connectors.http import DEFAULT_BACKOFF, DEFAULT_MAX_WAIT, DEFAULT_RETRIES, require
+from beffroi.connectors.values import parse_time, positive_int
 
 __all__ = ["FacebookConnector", "verify_signature", "verify_subscription"]
 

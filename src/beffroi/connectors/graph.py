@@ -30,9 +30,8 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -47,6 +46,7 @@ from beffroi.connectors.base import (
     TransientError,
 )
 from beffroi.connectors.http import ApiClient, Verdict, default_classify, require, token_key
+from beffroi.connectors.values import api_base_url, parse_time
 
 T = TypeVar("T")
 
@@ -96,7 +96,6 @@ _AUTH_SUBCODES = {
     467: "the token is no longer valid (the user logged out or revoked it)",
     492: "the user lost their role on the Page",
 }
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 #: Code 10's subcode for a Messenger answer outside the 24-hour window (not a permission).
 _OUTSIDE_WINDOW = 2018278
 
@@ -106,30 +105,7 @@ _OUTSIDE_WINDOW = 2018278
 
 def normalise_base_url(value: Any, label: str) -> str:
     """``https://host[:port]`` of the Graph API (default the real one), or ConfigurationError."""
-    raw = str(value or DEFAULT_BASE_URL).strip().rstrip("/")
-    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
-        raise ConfigurationError(f"{label}: base_url must be an address like {DEFAULT_BASE_URL}.")
-    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
-        raise ConfigurationError(
-            f"{label}: base_url must use https; the access token would travel in clear text."
-        )
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-
-
-def positive_int(settings: Mapping[str, Any], name: str, default: int, label: str) -> int:
-    """The whole number of days ``settings[name]`` (``default`` when absent)."""
-    value = settings.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigurationError(f"{label}: '{name}' must be a whole number of days.") from None
-    if number < 1:
-        raise ConfigurationError(f"{label}: '{name}' must be at least 1.")
-    return number
+    return api_base_url(value, label, DEFAULT_BASE_URL, keep_path=True)
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -288,22 +264,6 @@ def graph_client(
 
 
 # --- payloads -------------------------------------------------------------------------------
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Graph's ``2024-05-01T10:00:00+0000`` (or ISO 8601) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def time_of(raw: Mapping[str, Any], name: str, label: str, what: str) -> datetime:

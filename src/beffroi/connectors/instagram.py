@@ -88,11 +88,11 @@ from beffroi.connectors.graph import (
     nested_page,
     normalise_base_url,
     pages_from_token,
-    positive_int,
     replay_batches,
     time_of,
 )
 from beffroi.connectors.http import DEFAULT_BACKOFF, DEFAULT_MAX_WAIT, DEFAULT_RETRIES, require
+from beffroi.connectors.values import positive_int
 
 log = logging.getLogger(__name__)
 

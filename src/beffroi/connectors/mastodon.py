@@ -92,6 +92,7 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.html_text import html_to_text
+from beffroi.connectors.values import LOOPBACK_HOSTS, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,6 @@ DEFAULT_REPLIES_DAYS = 7
 #: Mastodon's default maximum length of a report comment.
 REPORT_COMMENT_MAX = 1000
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _VISIBILITY_RANK = {"public": 0, "unlisted": 1, "private": 2, "direct": 3}
 _MEDIA_KINDS = {"image": "image", "gifv": "video", "video": "video", "audio": "audio"}
 _METRICS = ("replies_count", "reblogs_count", "favourites_count")
@@ -190,19 +190,6 @@ def _field(data: Mapping[str, Any], name: str, where: str = "status") -> Any:
     return data[name]
 
 
-def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
-    value = settings.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigurationError(f"Mastodon: '{name}' must be a whole number of days.") from None
-    if number < 1:
-        raise ConfigurationError(f"Mastodon: '{name}' must be at least 1.")
-    return number
-
-
 def parse_hashtags(value: Any) -> tuple[str, ...]:
     """The ``hashtags`` setting as distinct casefolded names without ``#``, in order.
 
@@ -275,7 +262,7 @@ def normalise_base_url(value: str) -> str:
             "Mastodon: base_url must be the instance's address only (e.g. "
             "https://mastodon.social), not a profile or page address."
         )
-    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         raise ConfigurationError(
             "Mastodon: base_url must use https; the access token would travel in clear text."
         )
@@ -358,8 +345,8 @@ class MastodonConnector(Connector):
         super().__init__(settings, credentials)
         self.base_url = normalise_base_url(str(settings["base_url"]))
         self.host = urlsplit(self.base_url).netloc
-        self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
-        self.replies_days = _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "Mastodon")
+        self.replies_days = positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "Mastodon")
         self.hashtags = parse_hashtags(settings.get("hashtags"))
         self.searches = parse_searches(settings.get("search"))
         self.page_size = page_size
@@ -384,8 +371,8 @@ class MastodonConnector(Connector):
         """Required options, a usable instance address, whole numbers of days, valid tags."""
         super().validate_options(settings, credentials)
         normalise_base_url(str(settings["base_url"]))
-        _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
-        _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "Mastodon")
+        positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "Mastodon")
         parse_hashtags(settings.get("hashtags"))
         parse_searches(settings.get("search"))
 

@@ -82,6 +82,7 @@ from beffroi.connectors.http import (
     retrying,
     token_key,
 )
+from beffroi.connectors.values import LOOPBACK_HOSTS, positive_int
 
 LABEL = "Telegram"
 DEFAULT_BASE_URL = "https://t.me"
@@ -93,7 +94,6 @@ DEFAULT_MAX_PAGES = 10
 API_BATCH = 100
 METHODS = ("web", "api")
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _SEPARATORS = re.compile(r"[\s,]+")
 #: Telegram usernames: 5 to 32 letters, digits and underscores, starting with a letter (a few
 #: old ones are shorter, hence 4).
@@ -134,24 +134,11 @@ def parse_channels(value: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
-    value = settings.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigurationError(f"{LABEL}: '{name}' must be a whole number.") from None
-    if number < 1:
-        raise ConfigurationError(f"{LABEL}: '{name}' must be at least 1.")
-    return number
-
-
 def _base_url(value: Any) -> str:
     url = str(value or DEFAULT_BASE_URL).strip().rstrip("/")
     parts = urlsplit(url)
     secure = parts.scheme == "https" or (
-        parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+        parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
     )
     if not secure or not parts.netloc or parts.path not in ("", "/"):
         raise ConfigurationError(f"{LABEL}: 'base_url' must be an https address such as {url!r}.")
@@ -681,8 +668,8 @@ class TelegramConnector(Connector):
         if self.method not in METHODS:
             raise ConfigurationError(f"{LABEL}: 'method' must be 'web' or 'api'.")
         self.base_url = _base_url(settings.get("base_url"))
-        self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
-        self.max_pages = _positive_int(settings, "max_pages", DEFAULT_MAX_PAGES)
+        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+        self.max_pages = positive_int(settings, "max_pages", DEFAULT_MAX_PAGES, LABEL)
         self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.api_id = 0
         if self.method == "api":

@@ -71,7 +71,6 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import requests
 import tweepy
@@ -111,6 +110,7 @@ from beffroi.connectors.http import (
     retrying,
     token_key,
 )
+from beffroi.connectors.values import api_base_url, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,6 @@ MEDIA_FIELDS = ("type", "url", "preview_image_url", "alt_text")
 #: The smallest ``max_results`` each endpoint accepts (X answers 400 below).
 _MIN_RESULTS = {"search_recent": 10, "users_tweets": 5, "users_mentions": 5}
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "video"}
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _USAGE_CAPPED = "https://api.twitter.com/2/problems/usage-capped"
 _NOT_ENROLLED = "client-not-enrolled"
 _OAUTH1_PERMISSIONS = "https://api.twitter.com/2/problems/oauth1-permissions"
@@ -182,20 +181,6 @@ class _XSession(requests.Session):
         return super().send(request, **kwargs)
 
 
-def normalise_base_url(value: str) -> str:
-    """``scheme://host[:port]`` of the API, or a ConfigurationError saying what is wrong."""
-    raw = value.strip().rstrip("/")
-    parts = urlsplit(raw)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
-        raise ConfigurationError("X: base_url must be the API's address, e.g. https://api.x.com.")
-    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
-        raise ConfigurationError(
-            "X: base_url must use https; the access token would travel in clear text."
-        )
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def snowflake_time(post_id: str) -> datetime | None:
     """When X created the post (or user) ``post_id``, read from its snowflake id."""
     try:
@@ -221,16 +206,6 @@ def _str_id(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return None
-
-
-def _parse_datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _start_of_next_month(now: datetime) -> datetime:
@@ -330,7 +305,7 @@ class XConnector(Connector):
         max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         super().__init__(settings, credentials)
-        self.base_url = normalise_base_url(str(settings.get("base_url") or API_BASE_URL))
+        self.base_url = api_base_url(settings.get("base_url"), LABEL, API_BASE_URL)
         self.user_id = str(settings["user_id"]).strip()
         self.username = str(settings["username"]).strip().lstrip("@")
         self.query = str(settings.get("query") or "").strip()
@@ -348,7 +323,7 @@ class XConnector(Connector):
     def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
         """Required options, a usable API address and a numeric account id."""
         super().validate_options(settings, credentials)
-        normalise_base_url(str(settings.get("base_url") or API_BASE_URL))
+        api_base_url(settings.get("base_url"), LABEL, API_BASE_URL)
         if not str(settings["user_id"]).strip().isdigit():
             raise ConfigurationError("X: user_id must be the account's numeric id.")
 
@@ -425,7 +400,7 @@ class XConnector(Connector):
         text = data.get("text")
         if not isinstance(text, str):
             raise MalformedPayload(f"X: post {post_id} has no 'text'.")
-        created_at = _parse_datetime(data.get("created_at"))
+        created_at = parse_time(data.get("created_at"))
         if created_at is None:
             raise MalformedPayload(f"X: post {post_id} has no valid 'created_at'.")
         author_id = _str_id(data.get("author_id"))
@@ -836,7 +811,7 @@ class XConnector(Connector):
         access_token = str(token.get("access_token") or "").strip()
         if not access_token:
             raise AuthError("X gave no access token; connect the account again.")
-        base_url = normalise_base_url(str(settings.get("base_url") or API_BASE_URL))
+        base_url = api_base_url(settings.get("base_url"), LABEL, API_BASE_URL)
         client = cls._make_client(base_url, access_token, DEFAULT_TIMEOUT)
         key = token_key(cls.platform, access_token)
         what = "reading the connected account"

@@ -85,7 +85,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from beffroi.connectors.base import (
@@ -120,6 +119,7 @@ from beffroi.connectors.http import (
     retrying,
     token_key,
 )
+from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,6 @@ SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 #: Rate-gate key of the Google Cloud project: its daily quota is shared by every token.
 PROJECT_KEY = "youtube:project-quota"
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _WATCH = "https://www.youtube.com/watch?v="
@@ -156,52 +155,6 @@ class CommentsDisabled(ConnectorError):
 
 
 # --- small helpers ---------------------------------------------------------------------------
-
-
-def normalise_base_url(value: str) -> str:
-    """``scheme://host[:port]`` of the API, https unless on loopback (tests)."""
-    raw = value.strip().rstrip("/") or DEFAULT_BASE_URL
-    parts = urlsplit(raw)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
-        raise ConfigurationError(
-            "YouTube: base_url must be the API's address only, e.g. https://youtube.googleapis.com."
-        )
-    if parts.scheme == "http" and host not in _LOOPBACK_HOSTS:
-        raise ConfigurationError(
-            "YouTube: base_url must use https; the access token would travel in clear text."
-        )
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _positive_int(settings: Mapping[str, Any], name: str, default: int) -> int:
-    value = settings.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ConfigurationError(f"YouTube: '{name}' must be a whole number of days.") from None
-    if number < 1:
-        raise ConfigurationError(f"YouTube: '{name}' must be at least 1.")
-    return number
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time of the API (``2024-05-01T10:00:00Z``) as an aware UTC datetime."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def seconds_to_pacific_midnight(now: datetime | None = None) -> float:
@@ -436,11 +389,11 @@ class YouTubeConnector(Connector):
         backoff: float = DEFAULT_BACKOFF,
     ) -> None:
         super().__init__(settings, credentials)
-        self.base_url = normalise_base_url(str(settings.get("base_url") or DEFAULT_BASE_URL))
+        self.base_url = api_base_url(settings.get("base_url"), "YouTube", DEFAULT_BASE_URL)
         self.channel_setting = _str(settings.get("channel_id")).strip()
         self.query = _str(settings.get("query")).strip()
-        self.history_days = _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
-        self.replies_days = _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "YouTube")
+        self.replies_days = positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "YouTube")
         self.page_size = page_size
         self.retries, self.backoff = retries, backoff
         self._token = str(credentials["access_token"]).strip()
@@ -457,9 +410,9 @@ class YouTubeConnector(Connector):
     def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
         """Required options, a usable API address and whole numbers of days."""
         super().validate_options(settings, credentials)
-        normalise_base_url(str(settings.get("base_url") or DEFAULT_BASE_URL))
-        _positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS)
-        _positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS)
+        api_base_url(settings.get("base_url"), "YouTube", DEFAULT_BASE_URL)
+        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "YouTube")
+        positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "YouTube")
 
     # --- calls -----------------------------------------------------------------------------
 
@@ -613,13 +566,13 @@ class YouTubeConnector(Connector):
                         k: v for k, v in stream.items() if k not in ("walk", "since", "since_ids")
                     }
                     if top is not None:
-                        stream["since"], stream["since_ids"] = _iso(top), sorted(top_ids)
+                        stream["since"], stream["since_ids"] = iso_z(top), sorted(top_ids)
                 else:
                     stream["walk"] = {
                         "token": next_token,
-                        "top": _iso(top) if top else None,
+                        "top": iso_z(top) if top else None,
                         "top_ids": sorted(top_ids),
-                        "stop": _iso(stop),
+                        "stop": iso_z(stop),
                     }
                 state[key] = stream
                 yield FetchBatch(items=fresh, cursor=json.loads(json.dumps(state)))
@@ -722,7 +675,7 @@ class YouTubeConnector(Connector):
                 q=self.query,
                 type="video",
                 order="date",
-                publishedAfter=_iso(stop),
+                publishedAfter=iso_z(stop),
                 maxResults=self._size(SEARCH_PAGE),
                 pageToken=token,
             )
@@ -925,7 +878,7 @@ class YouTubeConnector(Connector):
         access_token = _str(token.get("access_token"))
         if not access_token:
             raise AuthError("YouTube: the OAuth answer has no access token; connect again.")
-        base_url = normalise_base_url(str(settings.get("base_url") or DEFAULT_BASE_URL))
+        base_url = api_base_url(settings.get("base_url"), "YouTube", DEFAULT_BASE_URL)
         service = _build_service(access_token, base_url)
         response = retrying(
             lambda: service.channels().list(part="snippet", mine=True).execute(num_retries=0),

@@ -1,0 +1,86 @@
+"""Reading the values every connector reads: numbers of days, API addresses, platform times."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from beffroi.connectors.base import ConfigurationError
+
+#: Where plain http is allowed (the tests' loopback servers): nowhere else may a token travel
+#: in clear text.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def positive_int(settings: Mapping[str, Any], name: str, default: int, label: str) -> int:
+    """The whole number ``settings[name]``, at least 1 (``default`` when absent)."""
+    value = settings.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigurationError(f"{label}: '{name}' must be a whole number.") from None
+    if number < 1:
+        raise ConfigurationError(f"{label}: '{name}' must be at least 1.")
+    return number
+
+
+def api_base_url(value: Any, label: str, default: str, *, keep_path: bool = False) -> str:
+    """``scheme://host[:port]`` (and its path with ``keep_path``) of a platform's API.
+
+    Empty means ``default``; https is required except on loopback, because the token would
+    travel in clear text.
+    """
+    raw = str(value or default).strip().rstrip("/")
+    parts = urlsplit(raw)
+    host = parts.hostname or ""
+    has_path = bool(parts.path.strip("/"))
+    if (
+        parts.scheme not in ("http", "https")
+        or not host
+        or parts.query
+        or parts.fragment
+        or (has_path and not keep_path)
+    ):
+        raise ConfigurationError(f"{label}: base_url must be the API's address, e.g. {default}.")
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            f"{label}: base_url must use https; the access token would travel in clear text."
+        )
+    path = parts.path.rstrip("/") if keep_path else ""
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def parse_time(value: Any) -> datetime | None:
+    """A platform's time (ISO 8601 / RFC 3339, ``Z`` or ``+0000`` offsets, or a datetime) as an
+    aware UTC datetime; None when it is not one."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = f"{text[:-1]}+00:00"
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+            except ValueError:
+                return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso_z(moment: datetime, *, milliseconds: bool = False) -> str:
+    """``2024-05-01T10:00:00Z`` (``…:00.000Z`` with ``milliseconds``), as platforms write."""
+    return (
+        moment.astimezone(UTC)
+        .isoformat(timespec="milliseconds" if milliseconds else "seconds")
+        .replace("+00:00", "Z")
+    )
