@@ -434,7 +434,8 @@ def _short(value: object) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """What a JSON value is, in words for an error message."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -445,6 +446,8 @@ def _json_type(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "an object"
+    if isinstance(value, str):
+        return "text"
     return type(value).__name__
 
 
@@ -577,7 +580,7 @@ class _Record:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise MalformedPayload(f"{self.label(key)}: expected text, found {_json_type(value)}")
+            raise MalformedPayload(f"{self.label(key)}: expected text, found {json_type(value)}")
         text = str(value).strip()
         if not text:
             return None
@@ -670,7 +673,7 @@ class _Record:
         if not isinstance(value, list):
             raise MalformedPayload(
                 f"{self.label(key)}: expected addresses separated by spaces or '|', or a list, "
-                f"found {_json_type(value)}"
+                f"found {json_type(value)}"
             )
         entries: list[tuple[str, object, str]] = []
         for element in value:
@@ -737,7 +740,7 @@ def _build_item(
     """Validate one record and turn it into an item; raises MalformedPayload (the reason)."""
     text = record.get("text")
     if text is not None and not isinstance(text, str):
-        raise MalformedPayload(f"{record.label('text')}: expected text, found {_json_type(text)}")
+        raise MalformedPayload(f"{record.label('text')}: expected text, found {json_type(text)}")
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     media = record.media("media")
     if not text and not media and not allow_empty_text:
@@ -1422,7 +1425,7 @@ def _parse_ndjson(lines: Iterator[_Line], report: ParseReport, platform: str, na
             report.errors.append(RowError(line.number, f"invalid JSON: {exc}", line.original))
             continue
         if not isinstance(obj, dict):
-            reason = f"expected a JSON object ({{...}}) on each line, found {_json_type(obj)}"
+            reason = f"expected a JSON object ({{...}}) on each line, found {json_type(obj)}"
             report.errors.append(RowError(line.number, reason, line.original))
             continue
         _add(report, seen, line.number, line.original, obj, platform=platform, noun="field")

@@ -76,6 +76,7 @@ from beffroi.connectors.fileimport import (
     ParseReport,
     RowError,
     file_sha256,
+    json_type,
     map_record,
 )
 
@@ -238,7 +239,7 @@ class _Walker:
                         RowError(
                             key_line,
                             f"conversation '{_short(key)}': expected a list of messages, "
-                            f"found {_json_type(value)}",
+                            f"found {json_type(value)}",
                             self.text[start : self.position][:_MAX_SHOWN],
                         )
                     )
@@ -270,20 +271,6 @@ class _Walker:
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else text[:59] + "…"
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "text"
 
 
 def _created(message: Mapping[str, Any]) -> datetime:
@@ -324,7 +311,7 @@ def map_message(
     raw_text = message.get("Content", message.get("Text"))
     if raw_text is not None and not isinstance(raw_text, str):
         name = "Content" if "Content" in message else "Text"
-        raise MalformedPayload(f"field '{name}': expected text, found {_json_type(raw_text)}")
+        raise MalformedPayload(f"field '{name}': expected text, found {json_type(raw_text)}")
     text = html.unescape(raw_text or "") if old else (raw_text or "")
     if not text.strip():
         return None
@@ -386,7 +373,7 @@ def parse_export(
             report.errors.append(
                 RowError(
                     entry.line,
-                    f"{where}expected a message object, found {_json_type(entry.value)}",
+                    f"{where}expected a message object, found {json_type(entry.value)}",
                     entry.text,
                 )
             )
