@@ -156,6 +156,11 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
     problems += audit(anonymous, base + reverse("charter_public:page", args=[slug]) + "?lang=en")
     context.add_cookies([{"name": "sessionid", "value": town["session"], "url": base}])
     tab = context.new_page()
+    # A connection that needs the administrator: the alert panel and its actions.
+    from beffroi.sources.credentials import raise_alert
+    from beffroi.sources.models import ConnectionAlert
+
+    raise_alert(source, ConnectionAlert.Kind.REFUSED, "The access token is invalid.")
     urls = [
         reverse("items:dashboard", args=[slug]),
         reverse("items:inbox", args=[slug]),
@@ -164,6 +169,9 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
         reverse("items:author", args=[slug, item.author_id]),
         reverse("sources:list", args=[slug]),
         reverse("sources:create", args=[slug]) + "?platform=mastodon",
+        reverse("sources:create", args=[slug]) + "?platform=facebook",
+        reverse("sources:create", args=[slug]) + "?platform=telegram",
+        reverse("sources:connect_choose", args=[slug]),
         reverse("sources:edit", args=[slug, source.pk]),
         reverse("organizations:settings", args=[slug]),
         reverse("organizations:members", args=[slug]),

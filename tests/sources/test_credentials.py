@@ -185,7 +185,10 @@ def test_a_revoked_token_on_a_sync_alerts_with_what_to_do(org: Any) -> None:
         with pytest.raises(AuthError):
             sync_source(source)
         [alert] = ConnectionAlert.objects.filter(source=source)
-        assert credentials.what_to_do(source).startswith("Open Sources, edit this source")
+        from django.utils import translation
+
+        with translation.override("en"):
+            assert credentials.what_to_do(source).startswith("Open Sources, edit this source")
         server.heal()
         sync_source(source)
         alert.refresh_from_db()
@@ -239,3 +242,8 @@ def test_sources_page_shows_open_alerts_to_administrators(
     assert "Jeton refusé par la plateforme" in html
     assert f'action="/o/{org.slug}/sources/connect/{PLATFORM}/"' in html
     assert 'class="nav-count nav-count-warning"' in html
+    viewer = make_user("lecteur", org=org, role="viewer")
+    seen = verified_client(viewer).get(f"/o/{org.slug}/sources/").content.decode()
+    assert "Jeton refusé par la plateforme" in seen
+    assert "/sources/connect/" not in seen  # only administrators can reconnect
+    assert "nav-count-warning" not in seen
