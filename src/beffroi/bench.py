@@ -156,6 +156,10 @@ def measure_server(env: dict[str, str], pages: int, step: Callable[[str], None])
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise RuntimeError(f"{path} answered {response.status_code}")
+        # The sources page loads every platform's connector (and its SDK): memory is
+        # measured after it, the heaviest the served process gets.
+        if client.get(f"{base}/o/{landed[1]}/sources/").status_code != 200:
+            raise RuntimeError("the sources page did not answer")
         memory = _memory_kib(proc.pid)
     return {"pages": pages, **_percentiles(latencies), **memory}
 
