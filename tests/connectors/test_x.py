@@ -24,6 +24,7 @@ from beffroi.connectors.base import (
     RateLimited,
     TransientError,
     UnsupportedAction,
+    expiry_of,
 )
 from beffroi.connectors.http import RATE_GATE
 from beffroi.connectors.x import XConnector, snowflake_time
@@ -510,7 +511,7 @@ def test_accounts_from_token_reads_users_me(server: FakeX) -> None:
     me = server.requests_to("GET", "/2/users/me")[-1]
     assert me.param("user.fields") == "username,name"
     connector = XConnector(account.settings, account.credentials)
-    assert connector.credentials_expire_at() is not None
+    assert expiry_of(connector.credentials) is not None
 
 
 def test_accounts_from_a_refused_token(server: FakeX) -> None:

@@ -247,3 +247,20 @@ def test_sources_page_shows_open_alerts_to_administrators(
     assert "Jeton refusé par la plateforme" in seen
     assert "/sources/connect/" not in seen  # only administrators can reconnect
     assert "nav-count-warning" not in seen
+
+
+def test_the_connector_is_closed_after_a_sync_even_a_refused_one(
+    org: Any, oauth_server: FakeOAuth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[str] = []
+    monkeypatch.setattr(
+        OAuthTestConnector, "close", lambda self: closed.append(self.credentials["access_token"])
+    )
+    good = oauth_source(org, issue(oauth_server), timedelta(days=30))
+    sync_source(good)
+    bad = oauth_source(
+        org, {"access_token": "révoqué", "refresh_token": "x"}, timedelta(days=30), "B"
+    )
+    with pytest.raises(AuthError):
+        sync_source(bad)
+    assert closed == [good.get_credentials()["access_token"], "révoqué"]

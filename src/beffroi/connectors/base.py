@@ -327,10 +327,6 @@ class Connector(ABC):
 
     # --- credentials ---------------------------------------------------------------------
 
-    def credentials_expire_at(self) -> datetime | None:
-        """When the stored credentials stop working, when the platform said (else None)."""
-        return expiry_of(self.credentials)
-
     def refresh_credentials(self) -> Mapping[str, Any] | None:
         """New credentials from the refresh token, or None when this platform cannot refresh.
 
@@ -364,6 +360,11 @@ class Connector(ABC):
             if token.get(key) not in (None, "")
         }
         return [ConnectedAccount(name=cls.label, settings=dict(settings), credentials=credentials)]
+
+    def close(self) -> None:
+        """Release what the connector holds open (HTTP connections). Callers close a
+        connector once its sync or action is over; the default holds nothing."""
+        return None
 
     def on_connected(self) -> None:
         """Called once an account is connected from the web application (Facebook subscribes

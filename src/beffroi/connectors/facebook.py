@@ -230,6 +230,10 @@ class FacebookConnector(Connector):
             max_wait=max_wait,
         )
 
+    def close(self) -> None:
+        """Close the Graph API connections."""
+        self._client.close()
+
     def __repr__(self) -> str:
         return f"<FacebookConnector page {self.page_id}>"
 

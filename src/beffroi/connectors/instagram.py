@@ -221,6 +221,10 @@ class InstagramConnector(Connector):
             max_wait=max_wait,
         )
 
+    def close(self) -> None:
+        """Close the Graph API connections."""
+        self._client.close()
+
     def __repr__(self) -> str:
         return f"<InstagramConnector account {self.ig_user_id}>"
 

@@ -500,6 +500,13 @@ class TikTokConnector(Connector):
 
     # --- clients ---------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Close the clients opened by a sync or a publication."""
+        for client in (self._research, self._user):
+            if client is not None:
+                client.close()
+        self._research = self._user = None
+
     def _research_key(self) -> str:
         client_key = str(self.credentials.get("client_key") or "")
         return token_key("tiktok", f"{self.base_url}\0{client_key}")

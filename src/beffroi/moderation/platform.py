@@ -60,15 +60,18 @@ def _call(decision: Decision) -> ActionResult:
     connector = ready_connector(item.source)
     ref = item_ref(item)
     action = PLATFORM_ACTIONS[decision.action]
-    if action is Action.REPLY:
-        return connector.reply(ref, decision.reply_text)
-    if action is Action.REPORT:
-        return connector.report(ref, decision.note or decision.clause)
-    if action is Action.HIDE:
-        return connector.hide(ref)
-    if action is Action.UNHIDE:
-        return connector.unhide(ref)
-    return connector.delete(ref)
+    try:
+        if action is Action.REPLY:
+            return connector.reply(ref, decision.reply_text)
+        if action is Action.REPORT:
+            return connector.report(ref, decision.note or decision.clause)
+        if action is Action.HIDE:
+            return connector.hide(ref)
+        if action is Action.UNHIDE:
+            return connector.unhide(ref)
+        return connector.delete(ref)
+    finally:
+        connector.close()
 
 
 def _save(decision: Decision, status: str, result: dict[str, Any]) -> None:

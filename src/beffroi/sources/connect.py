@@ -229,14 +229,17 @@ def _connect(
     names = ", ".join(f"“{s.name}”" for s in done)
     messages.success(request, _("Connected: %(names)s.") % {"names": names})
     for source in done:
+        connector = build_connector(source)
         try:
-            build_connector(source).on_connected()
+            connector.on_connected()
         except ConnectorError as exc:
             messages.warning(
                 request,
                 _("“%(name)s” is connected, but the platform refused a setting: %(error)s")
                 % {"name": source.name, "error": exc},
             )
+        finally:
+            connector.close()
 
 
 @org_view(Capability.MANAGE)

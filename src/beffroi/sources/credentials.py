@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from beffroi.audit.services import Actor, record
 from beffroi.connectors import oauth
-from beffroi.connectors.base import AuthError, AuthMethod, Connector, ConnectorError
+from beffroi.connectors.base import AuthError, AuthMethod, Connector, ConnectorError, expiry_of
 from beffroi.connectors.registry import connector_class
 from beffroi.jobs.engine import enqueue
 from beffroi.organizations.models import Membership
@@ -61,7 +61,7 @@ def ready_connector(source: Source, *, margin: timedelta = REFRESH_MARGIN) -> Co
     platform refuses the refresh.
     """
     connector = build_connector(source)
-    expires = connector.credentials_expire_at()
+    expires = expiry_of(connector.credentials)
     now = timezone.now()
     if expires is None or expires - now > margin:
         return connector
@@ -146,41 +146,51 @@ def check_credentials(now: datetime | None = None) -> dict[str, int]:
         .select_related("organization")
     )
     for source in sources:
+        expires = expiry_of(source.get_credentials())
+        if expires is None or expires - moment > WARN_AHEAD:
+            continue
         try:
             connector = build_connector(source)
         except ConnectorError:
             continue  # a broken configuration is reported by its sync
-        expires = connector.credentials_expire_at()
-        if expires is None or expires - moment > WARN_AHEAD:
-            continue
-        if expires - moment > REFRESH_AHEAD and _can_refresh(connector):
-            continue  # refreshed by a later check, once within REFRESH_AHEAD
         try:
-            fresh = connector.refresh_credentials()
-        except AuthError as exc:
-            credentials_refused(source, exc)
-            counts["refused"] += 1
-            continue
-        except ConnectorError as exc:
-            log.warning("refreshing the token of source %s failed: %s", source.pk, exc)
-            continue
-        if fresh is not None:
-            _store(source, dict(fresh))
-            resolve_alerts(source, ConnectionAlert.Kind.EXPIRING)
-            counts["refreshed"] += 1
-            continue
-        with translation.override(source.organization.language or settings.LANGUAGE_CODE):
-            message = _(
-                "The access of “%(source)s” to %(platform)s expires on %(date)s and cannot be "
-                "renewed automatically."
-            ) % {
-                "source": source.name,
-                "platform": connector.label,
-                "date": formats.date_format(timezone.localtime(expires), "DATETIME_FORMAT"),
-            }
-        raise_alert(source, ConnectionAlert.Kind.EXPIRING, message, expires_at=expires)
-        counts["expiring"] += 1
+            outcome = _renew_or_announce(source, connector, expires, moment)
+        finally:
+            connector.close()
+        if outcome:
+            counts[outcome] += 1
     return counts
+
+
+def _renew_or_announce(
+    source: Source, connector: Connector, expires: datetime, moment: datetime
+) -> str | None:
+    """Refresh ``source``'s token, or alert that it will expire; what was done, if anything."""
+    if expires - moment > REFRESH_AHEAD and _can_refresh(connector):
+        return None  # refreshed by a later check, once within REFRESH_AHEAD
+    try:
+        fresh = connector.refresh_credentials()
+    except AuthError as exc:
+        credentials_refused(source, exc)
+        return "refused"
+    except ConnectorError as exc:
+        log.warning("refreshing the token of source %s failed: %s", source.pk, exc)
+        return None
+    if fresh is not None:
+        _store(source, dict(fresh))
+        resolve_alerts(source, ConnectionAlert.Kind.EXPIRING)
+        return "refreshed"
+    with translation.override(source.organization.language or settings.LANGUAGE_CODE):
+        message = _(
+            "The access of “%(source)s” to %(platform)s expires on %(date)s and cannot be "
+            "renewed automatically."
+        ) % {
+            "source": source.name,
+            "platform": connector.label,
+            "date": formats.date_format(timezone.localtime(expires), "DATETIME_FORMAT"),
+        }
+    raise_alert(source, ConnectionAlert.Kind.EXPIRING, message, expires_at=expires)
+    return "expiring"
 
 
 def _can_refresh(connector: Connector) -> bool:

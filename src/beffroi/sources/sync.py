@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from beffroi.connectors.base import (
     AuthError,
+    Connector,
     ConnectorError,
     RateLimited,
 )
@@ -38,6 +39,7 @@ def sync_source(
     caller to decide; refused credentials also alert the organization's administrators.
     """
     outcome = SyncOutcome()
+    connector: Connector | None = None
     try:
         connector = ready_connector(source)
         for batch in connector.fetch(dict(source.cursor)):
@@ -61,6 +63,9 @@ def sync_source(
     except ConnectorError as exc:
         _record(source, Source.Status.ERROR, str(exc))
         raise
+    finally:
+        if connector is not None:
+            connector.close()
     _record(source, Source.Status.OK, "", synced=True)
     resolve_alerts(source, ConnectionAlert.Kind.REFUSED)
     return outcome
