@@ -18,7 +18,9 @@ from beffroi.sources.models import UPLOAD_PLATFORMS, ConnectionAlert, Source
 from beffroi.sources.sync import sync_source
 
 
-@task("sources.sync", lease_seconds=900, max_attempts=5)
+# Slow: a sync waits on the network (a first sync reads weeks back, Jetstream listens up to a
+# minute), so the embedded runner's last thread stays free to judge new comments.
+@task("sources.sync", lease_seconds=900, max_attempts=5, slow=True)
 def sync_task(source_id: int) -> dict[str, Any]:
     source = Source.objects.select_related("organization").filter(pk=source_id).first()
     if source is None:
