@@ -716,3 +716,18 @@ def test_publish_with_media_is_refused(server: FakeBluesky) -> None:
 
     with pytest.raises(UnsupportedAction):
         connect(server).publish("x", (Media("image", "https://x.example/a.png"),))
+
+
+def test_the_veilles_watched_hashtags_are_listened_to_on_jetstream(
+    server: FakeBluesky, jetstream: FakeJetstream
+) -> None:
+    other = server.add_account("eve.bsky.social")
+    tagged = server.add_post("Coupure d'eau ce matin #EauSaintAubin", author=other)
+    jetstream.add_post(tagged)
+    plain = server.add_post("L'eau de Saint-Aubin est bonne", author=other)
+    jetstream.add_post(plain)
+    connector = connect(server, jetstream, keywords="travaux", watch_hashtags="eausaintaubin")
+    assert connector.keywords == ("travaux", "#eausaintaubin")
+    items, _ = drain(connector, {})
+    ids = [i.platform_id for i in items]
+    assert tagged["uri"] in ids and plain["uri"] not in ids

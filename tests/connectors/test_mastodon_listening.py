@@ -292,3 +292,13 @@ def test_accented_tag_is_asked_percent_encoded_and_keyed_casefolded(server: Fake
     assert [i.platform_id for i in items] == [status]
     assert cursor["tag_marché_since_id"] == status
     assert [r.path for r in server.requests_to("GET", TAG_PATH)] == [f"{TAG_PATH}march%C3%A9"]
+
+
+def test_the_veilles_watched_hashtags_are_added_to_the_administrators() -> None:
+    settings = {
+        "base_url": "https://mastodon.example",
+        "hashtags": "Ville, marché",
+        "watch_hashtags": "eausaintaubin ville",
+    }
+    connector = MastodonConnector(settings, {"access_token": "x"})
+    assert connector.hashtags == ("ville", "marché", "eausaintaubin")

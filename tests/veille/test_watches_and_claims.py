@@ -87,12 +87,21 @@ def test_claims_are_matched_across_languages_and_not_on_rebuttals(
     assert CheckedClaim.objects.get(item=denial).origin == CheckedClaim.Origin.REBUTTAL
 
 
-def test_listening_watches_give_their_hashtags_to_the_mastodon_accounts(org: Any) -> None:
+def test_listening_watches_give_their_hashtags_to_the_mastodon_and_bluesky_accounts(
+    org: Any,
+) -> None:
     from beffroi.audit.models import AuditEvent
     from beffroi.sources.models import Source
 
     mastodon = Source.objects.create(
-        organization=org, name="Mastodon", platform="mastodon", kind="account", settings={}
+        organization=org,
+        name="Mastodon",
+        platform="mastodon",
+        kind="account",
+        settings={"hashtags": "mairie"},  # the administrator's own: kept
+    )
+    bluesky = Source.objects.create(
+        organization=org, name="Bluesky", platform="bluesky", kind="account", settings={}
     )
     imports = Source.objects.create(organization=org, name="CSV", platform="file", kind="import")
     water = Watch.objects.create(
@@ -105,11 +114,13 @@ def test_listening_watches_give_their_hashtags_to_the_mastodon_accounts(org: Any
     watching.watch_saved(water)
     mastodon.refresh_from_db()
     imports.refresh_from_db()
-    assert mastodon.settings["hashtags"] == "eausaintaubin"
-    assert "hashtags" not in imports.settings
+    bluesky.refresh_from_db()
+    assert mastodon.settings == {"hashtags": "mairie", "watch_hashtags": "eausaintaubin"}
+    assert bluesky.settings == {"watch_hashtags": "eausaintaubin"}
+    assert "watch_hashtags" not in imports.settings
     assert AuditEvent.objects.filter(action="source.update", object_id=str(mastodon.pk)).exists()
     water.listen = False
     water.save()
     assert watching.sync_listening(org) == []
     mastodon.refresh_from_db()
-    assert mastodon.settings["hashtags"] == ""
+    assert mastodon.settings == {"hashtags": "mairie", "watch_hashtags": ""}

@@ -77,6 +77,12 @@ class AuthMethod(enum.StrEnum):
     FILE = "file"
 
 
+#: The setting the veille owns on a listening source: the hashtags its watches listen to,
+#: separated by spaces. Connectors that listen add them to what the administrator set; no
+#: form shows or changes it.
+WATCH_HASHTAGS = "watch_hashtags"
+
+
 # --- errors -------------------------------------------------------------------------------
 
 

@@ -95,6 +95,7 @@ from websockets.exceptions import ConnectionClosedOK, InvalidURI, WebSocketExcep
 from websockets.sync.client import connect as ws_connect
 
 from beffroi.connectors.base import (
+    WATCH_HASHTAGS,
     Action,
     ActionResult,
     AuthError,
@@ -404,7 +405,13 @@ class BlueskyConnector(Connector):
         self.handle = str(settings["handle"]).strip().lstrip("@")
         self._password = str(credentials["app_password"]).strip()
         self.search = str(settings.get("search") or "").strip()
-        self.keywords = parse_keywords(settings.get("keywords"))
+        # The veille's listening watches add their hashtags (matched as "#tag" words).
+        watched = tuple(
+            f"#{tag.lstrip('#')}" for tag in str(settings.get(WATCH_HASHTAGS) or "").split()
+        )
+        self.keywords = parse_keywords(
+            ", ".join((*parse_keywords(settings.get("keywords")), *watched))
+        )
         self._keyword_pattern = keyword_pattern(self.keywords)
         self.jetstream_url = normalise_service_url(
             str(settings.get("jetstream_url") or DEFAULT_JETSTREAM_URL),

@@ -37,7 +37,7 @@ after a crash between stage 1 and the others, the resumed sync may meet those DM
 stages 2 and 4 (harmless for the same reason).
 
 Hashtags (the ``hashtags`` setting: names separated by spaces or commas, a leading ``#``
-allowed) are normalised to their casefolded form and deduplicated. Each tag is its own stream
+allowed, plus those the veille's listening watches put in ``watch_hashtags``) are normalised to their casefolded form and deduplicated. Each tag is its own stream
 with its own cursor key, so a tag added later gets its own first sync of ``history_days``.
 The account's own statuses, and statuses already yielded by an earlier stage or tag of the
 same sync, are skipped; a status carrying two listened tags is yielded once per sync.
@@ -71,6 +71,7 @@ from mastodon.errors import (
 )
 
 from beffroi.connectors.base import (
+    WATCH_HASHTAGS,
     Action,
     ActionResult,
     AuthError,
@@ -347,7 +348,12 @@ class MastodonConnector(Connector):
         self.host = urlsplit(self.base_url).netloc
         self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "Mastodon")
         self.replies_days = positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "Mastodon")
-        self.hashtags = parse_hashtags(settings.get("hashtags"))
+        self.hashtags = tuple(
+            dict.fromkeys(
+                parse_hashtags(settings.get("hashtags"))
+                + parse_hashtags(settings.get(WATCH_HASHTAGS))
+            )
+        )
         self.searches = parse_searches(settings.get("search"))
         self.page_size = page_size
         self._token = str(credentials["access_token"]).strip()

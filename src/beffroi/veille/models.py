@@ -46,8 +46,8 @@ class Watch(models.Model):
         _("listen on the platforms"),
         default=False,
         help_text=_(
-            "The query's #hashtags are also followed on the organization's Mastodon accounts: "
-            "public posts that do not mention the organization come in too."
+            "The query's #hashtags are also followed on the organization's Mastodon and "
+            "Bluesky accounts: public posts that do not mention the organization come in too."
         ),
     )
     enabled = models.BooleanField(_("enabled"), default=True)

@@ -7,6 +7,7 @@ from django.db import transaction
 from beffroi.analysis.watch_query import Watch as WatchSpec
 from beffroi.analysis.watch_query import WatchDocument, WatchQueryError
 from beffroi.audit.services import Actor, record
+from beffroi.connectors.base import WATCH_HASHTAGS
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import advance, new_item_batches
@@ -90,8 +91,9 @@ def rematch(watch: Watch) -> int:
     return made
 
 
-#: Platforms whose connectors follow hashtags for the watches.
-LISTENING_PLATFORMS = ("mastodon",)
+#: Platforms whose connectors follow the watches' hashtags (Mastodon's tag timelines,
+#: Bluesky's Jetstream); both are free to read, unlike X's or YouTube's search quotas.
+LISTENING_PLATFORMS = ("mastodon", "bluesky")
 
 
 def listened_hashtags(organization: Organization) -> list[str]:
@@ -119,8 +121,9 @@ def _listenable(tag: str) -> bool:
 
 
 def sync_listening(organization: Organization) -> list[str]:
-    """Give the organization's Mastodon accounts the hashtags its watches listen to; the
-    next sync of each account fetches their public timelines."""
+    """Give the organization's Mastodon and Bluesky sources the hashtags its watches listen
+    to (in ``watch_hashtags``, which only the veille writes: the administrator's own
+    settings are left alone); the next sync of each source reads them."""
     from beffroi.sources.models import Source
 
     tags = listened_hashtags(organization)
@@ -131,8 +134,8 @@ def sync_listening(organization: Organization) -> list[str]:
         kind__in=(Source.Kind.ACCOUNT, Source.Kind.WATCH),
     ):
         before = dict(source.settings or {})
-        if before.get("hashtags", "") != value:
-            source.settings = {**before, "hashtags": value}
+        if before.get(WATCH_HASHTAGS, "") != value:
+            source.settings = {**before, WATCH_HASHTAGS: value}
             source.save(update_fields=["settings"])
             record(
                 Actor.system("veille"),
