@@ -201,3 +201,15 @@ def test_facebook_pages_connect_end_to_end_and_subscribe_to_webhooks(
         assert graph.requests_to("GET", "/v21.0/oauth/access_token")
         [subscribed] = graph.requests_to("POST", f"/v21.0/{graph.page_id}/subscribed_apps")
         assert subscribed.param("subscribed_fields") == "feed"
+
+
+def test_reconnecting_a_source_of_another_organization_or_a_bad_id_is_404(
+    org: Any, other_org: Any, admin_client: Any, oauth_server: FakeOAuth
+) -> None:
+    foreign = Source.objects.create(
+        organization=other_org, name="Ailleurs", platform=PLATFORM, settings={"account_id": "z"}
+    )
+    url = f"/o/{org.slug}/sources/connect/{PLATFORM}/"
+    assert admin_client.post(url, {"source": str(foreign.pk)}).status_code == 404
+    assert admin_client.post(url, {"source": "abc"}).status_code == 404
+    assert not oauth_server.requests_to("GET", "/authorize")

@@ -109,7 +109,9 @@ def connect_start(request: HttpRequest, platform: str) -> HttpResponse:
             % {"platform": cls.label, "env": oauth.env_prefix(platform)},
         )
         return redirect("sources:list", org_slug=organization.slug)
-    reconnect = request.POST.get("source")
+    reconnect = request.POST.get("source", "")
+    if reconnect and not reconnect.isdigit():
+        raise Http404(_("No such source."))
     if reconnect:
         get_object_or_404(
             Source.objects.filter(organization=organization, platform=platform), pk=reconnect
