@@ -60,10 +60,7 @@ from typing import Any, ClassVar
 from beffroi.connectors.base import (
     Action,
     ActionResult,
-    AuthMethod,
-    ConfigurationError,
     ConnectedAccount,
-    Connector,
     FetchBatch,
     FetchKind,
     ItemKind,
@@ -78,34 +75,31 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.graph import (
     DEFAULT_BASE_URL,
-    META_OAUTH,
+    DEFAULT_HISTORY_DAYS,
+    GraphConnector,
     Watermark,
     account_settings,
-    graph_client,
     id_of,
     iter_pages,
-    normalise_base_url,
     pages_from_token,
     replay_batches,
     time_of,
     verify_signature,
     verify_subscription,
 )
-from beffroi.connectors.http import DEFAULT_BACKOFF, DEFAULT_MAX_WAIT, DEFAULT_RETRIES, require
-from beffroi.connectors.values import parse_time, positive_int
+from beffroi.connectors.http import require
+from beffroi.connectors.values import parse_time
 
 __all__ = ["FacebookConnector", "verify_signature", "verify_subscription"]
 
 log = logging.getLogger(__name__)
 
 LABEL = "Facebook"
-DEFAULT_HISTORY_DAYS = 30
 #: Days during which the comments of a post are re-read on each sync.
 REREAD_DAYS = 7
 #: How far before the previous sync comments are read again (clocks differ).
 COMMENTS_OVERLAP = timedelta(minutes=5)
 #: Items per Graph page (Graph's default is 25, its maximum 100).
-PAGE_SIZE = 25
 FACEBOOK = "https://www.facebook.com"
 
 POST_FIELDS = "id,message,story,created_time,permalink_url,from,full_picture,status_type,shares"
@@ -153,7 +147,7 @@ def post_of_comment(page_id: str, comment_id: str) -> str:
     return f"{page_id}_{head}" if sep else ""
 
 
-class FacebookConnector(Connector):
+class FacebookConnector(GraphConnector):
     """A Facebook Page: its posts, the comments under them and its Messenger conversations.
 
     ``FacebookConnector(settings, credentials, page_size=25, timeout=30.0, retries=…,
@@ -195,56 +189,18 @@ class FacebookConnector(Connector):
             default=str(DEFAULT_HISTORY_DAYS),
         ),
     }
-    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
-    oauth = META_OAUTH
+    account_setting: ClassVar[str] = "page_id"
+    account_what: ClassVar[str] = "the Page"
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "The Graph API has no endpoint to report a comment or a profile to "
         "Facebook; report it from Facebook itself (hide or delete it here).",
     }
     setup_doc: ClassVar[str] = "connectors/facebook.md"
 
-    def __init__(
-        self,
-        settings: Mapping[str, Any],
-        credentials: Mapping[str, Any],
-        *,
-        page_size: int = PAGE_SIZE,
-        timeout: float = 30.0,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
-        max_wait: float = DEFAULT_MAX_WAIT,
-    ) -> None:
-        super().__init__(settings, credentials)
-        self.page_id = str(settings["page_id"]).strip()
-        self.base_url = normalise_base_url(settings.get("base_url"), LABEL)
-        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
-        self.page_size = max(1, min(page_size, 100))
-        self._client = graph_client(
-            self.base_url,
-            str(credentials["access_token"]).strip(),
-            label=LABEL,
-            platform=self.platform,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_wait=max_wait,
-        )
-
-    def close(self) -> None:
-        """Close the Graph API connections."""
-        self._client.close()
-
-    def __repr__(self) -> str:
-        return f"<FacebookConnector page {self.page_id}>"
-
-    @classmethod
-    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
-        """Required options, a usable Graph address and whole numbers of days."""
-        super().validate_options(settings, credentials)
-        if not str(settings["page_id"]).strip().isdigit():
-            raise ConfigurationError(f"{LABEL}: page_id must be the Page's numeric id.")
-        normalise_base_url(settings.get("base_url"), LABEL)
-        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+    @property
+    def page_id(self) -> str:
+        """The Page's numeric id."""
+        return self.account_id
 
     # --- fetch -----------------------------------------------------------------------------
 

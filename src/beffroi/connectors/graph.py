@@ -31,13 +31,15 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 
 from beffroi.connectors.base import (
     AuthError,
+    AuthMethod,
     ConfigurationError,
+    Connector,
     ConnectorError,
     MalformedPayload,
     NotFound,
@@ -45,8 +47,18 @@ from beffroi.connectors.base import (
     RateLimited,
     TransientError,
 )
-from beffroi.connectors.http import ApiClient, Verdict, default_classify, require, token_key
-from beffroi.connectors.values import api_base_url, parse_time
+from beffroi.connectors.http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_WAIT,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    ApiClient,
+    Verdict,
+    default_classify,
+    require,
+    token_key,
+)
+from beffroi.connectors.values import api_base_url, parse_time, positive_int
 
 T = TypeVar("T")
 
@@ -62,6 +74,10 @@ FULL_USAGE = 100
 #: Facebook Login for Business, for both connectors: one consent gives the Pages and their
 #: Instagram professional accounts. Meta gives no refresh token: a long-lived user token is
 #: exchanged for Page tokens that do not expire.
+#: Days read back on a first sync, and items asked per page (Graph allows up to 100).
+DEFAULT_HISTORY_DAYS = 30
+PAGE_SIZE = 25
+
 META_OAUTH = OAuthSpec(
     authorize_url=f"https://www.facebook.com/{GRAPH_VERSION}/dialog/oauth",
     token_url=f"{DEFAULT_BASE_URL}/{GRAPH_VERSION}/oauth/access_token",
@@ -261,6 +277,64 @@ def graph_client(
         headers={"Authorization": f"Bearer {token}"},
         **options,
     )
+
+
+class GraphConnector(Connector):
+    """What a Facebook Page and an Instagram account share: one numeric account id setting
+    (``account_setting``), the Graph API address, the days of history, Meta's OAuth and an
+    :class:`ApiClient` closed with the connector."""
+
+    #: The setting naming the account the connector reads (``page_id``, ``ig_user_id``).
+    account_setting: ClassVar[str]
+    #: What that account is, for the error message (``the Page``).
+    account_what: ClassVar[str]
+    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
+    oauth: ClassVar[OAuthSpec | None] = META_OAUTH
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        page_size: int = PAGE_SIZE,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.account_id = str(settings[self.account_setting]).strip()
+        self.base_url = normalise_base_url(settings.get("base_url"), self.label)
+        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, self.label)
+        self.page_size = max(1, min(page_size, 100))
+        self._client = graph_client(
+            self.base_url,
+            str(credentials["access_token"]).strip(),
+            label=self.label,
+            platform=self.platform,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            max_wait=max_wait,
+        )
+
+    def close(self) -> None:
+        """Close the Graph API connections."""
+        self._client.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.account_setting}={self.account_id}>"
+
+    @classmethod
+    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
+        """Required options, a numeric account id, a usable Graph address, whole days."""
+        super().validate_options(settings, credentials)
+        if not str(settings[cls.account_setting]).strip().isdigit():
+            raise ConfigurationError(
+                f"{cls.label}: {cls.account_setting} must be {cls.account_what}'s numeric id."
+            )
+        normalise_base_url(settings.get("base_url"), cls.label)
+        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, cls.label)
 
 
 # --- payloads -------------------------------------------------------------------------------

@@ -59,10 +59,7 @@ from typing import Any, ClassVar
 from beffroi.connectors.base import (
     Action,
     ActionResult,
-    AuthMethod,
-    ConfigurationError,
     ConnectedAccount,
-    Connector,
     ConnectorError,
     FetchBatch,
     FetchKind,
@@ -79,28 +76,24 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.graph import (
     DEFAULT_BASE_URL,
-    META_OAUTH,
+    DEFAULT_HISTORY_DAYS,
+    GraphConnector,
     Watermark,
     account_settings,
-    graph_client,
     id_of,
     iter_pages,
     nested_page,
-    normalise_base_url,
     pages_from_token,
     replay_batches,
     time_of,
 )
-from beffroi.connectors.http import DEFAULT_BACKOFF, DEFAULT_MAX_WAIT, DEFAULT_RETRIES, require
-from beffroi.connectors.values import positive_int
+from beffroi.connectors.http import require
 
 log = logging.getLogger(__name__)
 
 LABEL = "Instagram"
-DEFAULT_HISTORY_DAYS = 30
 #: Days during which the comments of a media are re-read on each sync.
 REREAD_DAYS = 7
-PAGE_SIZE = 25
 INSTAGRAM = "https://www.instagram.com"
 #: Seconds between two looks at a media container being processed, and how many looks.
 POLL_INTERVAL = 2.0
@@ -138,7 +131,7 @@ def _user(handle: Any, person: Any = None) -> NormalizedAuthor:
     )
 
 
-class InstagramConnector(Connector):
+class InstagramConnector(GraphConnector):
     """An Instagram professional account: its media, their comments, the media it is tagged in.
 
     ``InstagramConnector(settings, credentials, page_size=25, timeout=30.0, retries=…,
@@ -182,8 +175,8 @@ class InstagramConnector(Connector):
             default=str(DEFAULT_HISTORY_DAYS),
         ),
     }
-    auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
-    oauth = META_OAUTH
+    account_setting: ClassVar[str] = "ig_user_id"
+    account_what: ClassVar[str] = "the account"
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "The Instagram API has no endpoint to report a comment or an account; "
         "report it from the Instagram app (hide or delete it here).",
@@ -197,45 +190,16 @@ class InstagramConnector(Connector):
         settings: Mapping[str, Any],
         credentials: Mapping[str, Any],
         *,
-        page_size: int = PAGE_SIZE,
-        timeout: float = 30.0,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
-        max_wait: float = DEFAULT_MAX_WAIT,
         poll_interval: float = POLL_INTERVAL,
+        **options: Any,
     ) -> None:
-        super().__init__(settings, credentials)
-        self.ig_user_id = str(settings["ig_user_id"]).strip()
-        self.base_url = normalise_base_url(settings.get("base_url"), LABEL)
-        self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
-        self.page_size = max(1, min(page_size, 100))
+        super().__init__(settings, credentials, **options)
         self.poll_interval = poll_interval
-        self._client = graph_client(
-            self.base_url,
-            str(credentials["access_token"]).strip(),
-            label=LABEL,
-            platform=self.platform,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_wait=max_wait,
-        )
 
-    def close(self) -> None:
-        """Close the Graph API connections."""
-        self._client.close()
-
-    def __repr__(self) -> str:
-        return f"<InstagramConnector account {self.ig_user_id}>"
-
-    @classmethod
-    def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
-        """Required options, a usable Graph address and whole numbers of days."""
-        super().validate_options(settings, credentials)
-        if not str(settings["ig_user_id"]).strip().isdigit():
-            raise ConfigurationError(f"{LABEL}: ig_user_id must be the account's numeric id.")
-        normalise_base_url(settings.get("base_url"), LABEL)
-        positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
+    @property
+    def ig_user_id(self) -> str:
+        """The Instagram professional account's numeric id."""
+        return self.account_id
 
     # --- fetch -----------------------------------------------------------------------------
 
