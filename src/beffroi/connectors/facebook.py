@@ -82,7 +82,6 @@ from beffroi.connectors.graph import (
     id_of,
     iter_pages,
     pages_from_token,
-    replay_batches,
     time_of,
     verify_signature,
     verify_subscription,
@@ -220,25 +219,20 @@ class FacebookConnector(GraphConnector):
     def _posts(
         self, state: dict[str, Any], history_start: datetime, seen: set[str]
     ) -> Iterator[FetchBatch]:
-        mark = Watermark.from_cursor(state, "posts")
-        since = mark.unix_since() or int(history_start.timestamp())
-        entries: list[tuple[datetime, str, NormalizedItem]] = []
-        for page in iter_pages(
+        since = Watermark.from_cursor(state, "posts").unix_since()
+        pages = iter_pages(
             self._client,
             f"{self.page_id}/published_posts",
-            {"fields": POST_FIELDS, "since": since, "limit": self.page_size},
+            {
+                "fields": POST_FIELDS,
+                "since": since or int(history_start.timestamp()),
+                "limit": self.page_size,
+            },
             LABEL,
             "the Page's posts",
-        ):
-            for raw in page:
-                item = self.map_item(raw, ItemKind.POST)
-                if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
-                    seen.add(item.platform_id)
-                    entries.append((item.created_at, item.platform_id, item))
-        for items, latest, ids in replay_batches(entries, self.page_size):
-            mark = mark.after(latest, ids)
-            state["posts"] = mark.to_cursor()
-            yield FetchBatch(items, dict(state))
+        )
+        posts = (self.map_item(raw, ItemKind.POST) for page in pages for raw in page)
+        yield from self._store_new(state, "posts", posts, seen)
 
     def _comments(
         self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
@@ -304,10 +298,11 @@ class FacebookConnector(GraphConnector):
     def _messages(
         self, state: dict[str, Any], history_start: datetime, seen: set[str]
     ) -> Iterator[FetchBatch]:
-        mark = Watermark.from_cursor(state, "messages")
-        floor = mark.since or history_start
-        entries: list[tuple[datetime, str, NormalizedItem]] = []
-        done = False
+        floor = Watermark.from_cursor(state, "messages").since or history_start
+        yield from self._store_new(state, "messages", self._recent_messages(floor), seen)
+
+    def _recent_messages(self, floor: datetime) -> Iterator[NormalizedItem]:
+        """The messages since ``floor`` of the conversations updated since then."""
         for page in iter_pages(
             self._client,
             f"{self.page_id}/conversations",
@@ -317,20 +312,8 @@ class FacebookConnector(GraphConnector):
         ):
             for conversation in page:
                 if time_of(conversation, "updated_time", LABEL, "a conversation") < floor:
-                    done = True  # ordered by last update: the rest has nothing new
-                    break
-                for item in self._messages_of(conversation, floor):
-                    if mark.is_new(item.created_at, item.platform_id) and (
-                        item.platform_id not in seen
-                    ):
-                        seen.add(item.platform_id)
-                        entries.append((item.created_at, item.platform_id, item))
-            if done:
-                break
-        for items, latest, ids in replay_batches(entries, self.page_size):
-            mark = mark.after(latest, ids)
-            state["messages"] = mark.to_cursor()
-            yield FetchBatch(items, dict(state))
+                    return  # ordered by last update: the rest has nothing new
+                yield from self._messages_of(conversation, floor)
 
     def _messages_of(
         self, conversation: Mapping[str, Any], floor: datetime

@@ -28,7 +28,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -41,7 +41,9 @@ from beffroi.connectors.base import (
     ConfigurationError,
     Connector,
     ConnectorError,
+    FetchBatch,
     MalformedPayload,
+    NormalizedItem,
     NotFound,
     OAuthSpec,
     RateLimited,
@@ -324,6 +326,26 @@ class GraphConnector(Connector):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.account_setting}={self.account_id}>"
+
+    def _store_new(
+        self,
+        state: dict[str, Any],
+        key: str,
+        items: Iterable[NormalizedItem],
+        seen: set[str],
+    ) -> Iterator[FetchBatch]:
+        """The items not stored yet (after the watermark under ``state[key]``, not yielded by
+        this sync), oldest first in batches, the watermark advancing with each batch."""
+        mark = Watermark.from_cursor(state, key)
+        entries: list[tuple[datetime, str, NormalizedItem]] = []
+        for item in items:
+            if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
+                seen.add(item.platform_id)
+                entries.append((item.created_at, item.platform_id, item))
+        for batch, latest, ids in replay_batches(entries, self.page_size):
+            mark = mark.after(latest, ids)
+            state[key] = mark.to_cursor()
+            yield FetchBatch(batch, dict(state))
 
     @classmethod
     def validate_options(cls, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:

@@ -84,7 +84,6 @@ from beffroi.connectors.graph import (
     iter_pages,
     nested_page,
     pages_from_token,
-    replay_batches,
     time_of,
 )
 from beffroi.connectors.http import require
@@ -219,25 +218,20 @@ class InstagramConnector(GraphConnector):
     def _media(
         self, state: dict[str, Any], history_start: datetime, seen: set[str]
     ) -> Iterator[FetchBatch]:
-        mark = Watermark.from_cursor(state, "media")
-        since = mark.unix_since() or int(history_start.timestamp())
-        entries: list[tuple[datetime, str, NormalizedItem]] = []
-        for page in iter_pages(
+        since = Watermark.from_cursor(state, "media").unix_since()
+        pages = iter_pages(
             self._client,
             f"{self.ig_user_id}/media",
-            {"fields": MEDIA_FIELDS, "since": since, "limit": self.page_size},
+            {
+                "fields": MEDIA_FIELDS,
+                "since": since or int(history_start.timestamp()),
+                "limit": self.page_size,
+            },
             LABEL,
             "the account's media",
-        ):
-            for raw in page:
-                item = self.map_item(raw, ItemKind.POST)
-                if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
-                    seen.add(item.platform_id)
-                    entries.append((item.created_at, item.platform_id, item))
-        for items, latest, ids in replay_batches(entries, self.page_size):
-            mark = mark.after(latest, ids)
-            state["media"] = mark.to_cursor()
-            yield FetchBatch(items, dict(state))
+        )
+        media = (self.map_item(raw, ItemKind.POST) for page in pages for raw in page)
+        yield from self._store_new(state, "media", media, seen)
 
     def _comments(
         self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
@@ -308,10 +302,11 @@ class InstagramConnector(GraphConnector):
     def _tags(
         self, state: dict[str, Any], history_start: datetime, seen: set[str]
     ) -> Iterator[FetchBatch]:
-        mark = Watermark.from_cursor(state, "tags")
-        floor = mark.since or history_start
-        entries: list[tuple[datetime, str, NormalizedItem]] = []
-        older = False
+        floor = Watermark.from_cursor(state, "tags").since or history_start
+        yield from self._store_new(state, "tags", self._recent_tags(floor), seen)
+
+    def _recent_tags(self, floor: datetime) -> Iterator[NormalizedItem]:
+        """The media the account was tagged in since ``floor`` (newest first)."""
         for page in iter_pages(
             self._client,
             f"{self.ig_user_id}/tags",
@@ -322,17 +317,8 @@ class InstagramConnector(GraphConnector):
             for raw in page:
                 item = self.map_item(raw, ItemKind.MENTION)
                 if item.created_at < floor:
-                    older = True  # newest first: the rest was read before
-                    break
-                if mark.is_new(item.created_at, item.platform_id) and item.platform_id not in seen:
-                    seen.add(item.platform_id)
-                    entries.append((item.created_at, item.platform_id, item))
-            if older:
-                break
-        for items, latest, ids in replay_batches(entries, self.page_size):
-            mark = mark.after(latest, ids)
-            state["tags"] = mark.to_cursor()
-            yield FetchBatch(items, dict(state))
+                    return  # newest first: the rest was read before
+                yield item
 
     # --- mapping ---------------------------------------------------------------------------
 
