@@ -7,9 +7,10 @@ calls. Either way:
 
 - **Rate limits are kept per token.** When a platform answers 429 or says that a token's
   window is spent (``x-rate-limit-remaining: 0``, Meta's ``X-App-Usage`` at 100 %…), the
-  token is closed until the time the platform gave, in this process, for every source and
-  action that uses it: the next call raises :class:`RateLimited` at once, without asking the
-  platform again (asking again during the window is what gets apps blocked).
+  token is closed until the time the platform gave, for every source and action that uses
+  it — in this process, and in every worker when the gate shares the broker's Redis: the
+  next call raises :class:`RateLimited` at once, without asking the platform again (asking
+  again during the window is what gets apps blocked).
 - **Short waits are waited, long ones handed back.** A 429 or a 5xx is retried in the call
   with exponential backoff when the wait is short (``max_wait`` seconds, 8 by default);
   beyond, :class:`RateLimited` or :class:`TransientError` goes back to the task engine, which
@@ -63,29 +64,65 @@ def token_key(platform: str, token: str) -> str:
 
 
 class RateGate:
-    """Tokens closed until a given time, shared by every connector of the process."""
+    """Tokens closed until a given time, shared by every connector of the process — and of
+    every process when a shared store is configured (:meth:`share`).
+
+    The embedded default keeps closures in memory. In the distributed mode the Celery
+    workers are separate processes: :meth:`share` with the broker's Redis makes one worker's
+    429 close the token for all of them. If Redis cannot be reached, the gate keeps working
+    in memory (a warning is logged): a Redis hiccup must not stop syncs.
+    """
+
+    #: Closes ``KEYS[1]`` for ``ARGV[1]`` ms unless it is already closed for longer.
+    _CLOSE = (
+        "local left = redis.call('PTTL', KEYS[1]) "
+        "if left < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end"
+    )
 
     def __init__(self) -> None:
         self._closed: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._redis: Any = None
+        self._prefix = "beffroi:rate-gate:"
+
+    def share(self, redis_url: str | None, prefix: str = "beffroi:rate-gate:") -> None:
+        """Keep closures in the Redis at ``redis_url`` too (None: in this process only)."""
+        if not redis_url:
+            self._redis = None
+            return
+        import redis  # only the distributed mode needs it
+
+        self._redis = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix
+
+    def _shared(self, action: Callable[[Any], T]) -> T | None:
+        if self._redis is None:
+            return None
+        try:
+            return action(self._redis)
+        except Exception as exc:  # the Redis client raises many kinds; all mean "unreachable"
+            log.warning("rate gate: the shared store failed (%s); using this process's", exc)
+            return None
 
     def close(self, key: str, seconds: float) -> None:
         """Keep ``key`` closed for ``seconds`` from now (the later of two closures wins)."""
         until = time.monotonic() + max(0.0, seconds)
         with self._lock:
             self._closed[key] = max(until, self._closed.get(key, 0.0))
+        milliseconds = max(1, int(seconds * 1000))
+        self._shared(lambda r: r.eval(self._CLOSE, 1, self._prefix + key, milliseconds))
 
     def wait_left(self, key: str) -> float:
-        """Seconds until ``key`` opens again (0 when open)."""
+        """Seconds until ``key`` opens again (0 when open), here or in the shared store."""
         with self._lock:
             until = self._closed.get(key)
-            if until is None:
-                return 0.0
-            left = until - time.monotonic()
-            if left <= 0:
+            left = 0.0 if until is None else until - time.monotonic()
+            if until is not None and left <= 0:
                 del self._closed[key]
-                return 0.0
-            return left
+        shared = self._shared(lambda r: r.pttl(self._prefix + key))
+        if isinstance(shared, int) and shared > 0:
+            left = max(left, shared / 1000)
+        return max(0.0, left)
 
     def check(self, key: str, label: str) -> None:
         """Raise :class:`RateLimited` if ``key`` is closed."""
@@ -100,6 +137,12 @@ class RateGate:
         """Open every token (tests)."""
         with self._lock:
             self._closed.clear()
+
+        def forget(r: Any) -> None:
+            for name in r.scan_iter(f"{self._prefix}*"):
+                r.delete(name)
+
+        self._shared(forget)
 
 
 #: The process-wide gate.
