@@ -19,7 +19,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from beffroi.connectors.oauth import OAuthClient
 
 
 class ItemKind(enum.StrEnum):
@@ -333,23 +336,33 @@ class Connector(ABC):
 
     # --- credentials ---------------------------------------------------------------------
 
-    def refresh_credentials(self) -> Mapping[str, Any] | None:
-        """New credentials from the refresh token, or None when this platform cannot refresh.
-
-        Raises :class:`AuthError` when the platform refuses (revoked refresh token): the
-        account must be connected again. The default refreshes with the platform's OAuth
-        token endpoint when the connector has an :class:`OAuthSpec`, the instance has the
-        platform's OAuth application configured and the credentials hold a refresh token.
-        """
+    def _refresh_client(self) -> OAuthClient | None:
+        """The instance's OAuth application when a refresh is possible (an :class:`OAuthSpec`
+        that refreshes, a refresh token, the application configured), else None."""
         spec = self.oauth
         if spec is None or not spec.refreshable or not self.credentials.get("refresh_token"):
             return None
         from beffroi.connectors import oauth  # the OAuth client library only when needed
 
-        client = oauth.client_for(self.platform, spec)
-        if client is None:
+        return oauth.client_for(self.platform, spec)
+
+    def can_refresh(self) -> bool:
+        """Whether :meth:`refresh_credentials` can renew these credentials."""
+        return self._refresh_client() is not None
+
+    def refresh_credentials(self) -> Mapping[str, Any] | None:
+        """New credentials from the refresh token, or None when this platform cannot refresh.
+
+        Raises :class:`AuthError` when the platform refuses (revoked refresh token): the
+        account must be connected again. The default refreshes with the platform's OAuth
+        token endpoint when :meth:`can_refresh`.
+        """
+        client = self._refresh_client()
+        if client is None or self.oauth is None:
             return None
-        return oauth.refresh(client, spec, self.credentials)
+        from beffroi.connectors import oauth
+
+        return oauth.refresh(client, self.oauth, self.credentials)
 
     @classmethod
     def accounts_from_token(

@@ -18,7 +18,6 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from beffroi.audit.services import Actor, record
-from beffroi.connectors import oauth
 from beffroi.connectors.base import AuthError, AuthMethod, Connector, ConnectorError, expiry_of
 from beffroi.connectors.registry import connector_class
 from beffroi.jobs.engine import enqueue
@@ -166,7 +165,7 @@ def _renew_or_announce(
     source: Source, connector: Connector, expires: datetime, moment: datetime
 ) -> str | None:
     """Refresh ``source``'s token, or alert that it will expire; what was done, if anything."""
-    if expires - moment > REFRESH_AHEAD and _can_refresh(connector):
+    if expires - moment > REFRESH_AHEAD and connector.can_refresh():
         return None  # refreshed by a later check, once within REFRESH_AHEAD
     try:
         fresh = connector.refresh_credentials()
@@ -191,14 +190,6 @@ def _renew_or_announce(
         }
     raise_alert(source, ConnectionAlert.Kind.EXPIRING, message, expires_at=expires)
     return "expiring"
-
-
-def _can_refresh(connector: Connector) -> bool:
-    """Whether a refresh will be possible: a refresh token and the OAuth application."""
-    spec = connector.oauth
-    if spec is None or not spec.refreshable or not connector.credentials.get("refresh_token"):
-        return False
-    return oauth.client_for(connector.platform, spec) is not None
 
 
 def admin_emails(alert: ConnectionAlert) -> list[str]:
