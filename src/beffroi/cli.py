@@ -635,21 +635,24 @@ def moderation_retrain(org_slug: str) -> None:
 @moderation.command("statements")
 @click.option("--org", "org_slug", required=True, help="Organization slug.")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-def moderation_statements(org_slug: str, fmt: str) -> None:
+@click.option(
+    "--sep",
+    type=click.Choice(["comma", "semicolon"]),
+    default="comma",
+    help="CSV separator: semicolon for a spreadsheet set to French.",
+)
+def moderation_statements(org_slug: str, fmt: str, sep: str) -> None:
     """Print the DSA statements of reasons of the organization's restrictions."""
     _django()
-    import csv
-
+    from beffroi.core.exports import DELIMITERS, write_csv
     from beffroi.moderation.statements import CSV_FIELDS, csv_row, statements
 
     org = _org(org_slug)
     if fmt == "json":
         click.echo(json.dumps(list(statements(org)), ensure_ascii=False, indent=2))
         return
-    writer = csv.writer(sys.stdout)
-    writer.writerow(CSV_FIELDS)
-    for body in statements(org):
-        writer.writerow(csv_row(body))
+    rows = (csv_row(body) for body in statements(org))
+    write_csv(sys.stdout, list(CSV_FIELDS), rows, DELIMITERS[sep])
 
 
 if __name__ == "__main__":

@@ -78,7 +78,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None, actions=actions)
     events = filtered_events(request, form)
     if request.GET.get("format") == "csv":
-        return stream_csv(CSV_COLUMNS, _csv_rows(events), f"audit-{organization.slug}")
+        return stream_csv(
+            CSV_COLUMNS, _csv_rows(events), f"audit-{organization.slug}", request=request
+        )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     for event in page.object_list:
         event.before_json = _pretty(event.before)  # type: ignore[attr-defined]

@@ -1,17 +1,32 @@
-"""CSV exports streamed to the browser, safe to open in a spreadsheet."""
+"""CSV exports streamed to the browser, safe to open in a spreadsheet.
+
+Two dialects: the comma of RFC 4180 (what programs read) and the semicolon that Excel
+expects where the decimal separator is a comma, as in French (``?sep=semicolon``). Either
+way every cell is quoted, so a separator inside a cell never splits it in a spreadsheet set
+to the other dialect, and a formula prefix is defused at the start of a cell and after
+every separator inside it: a spreadsheet that splits a cell anyway still shows text.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable
-from typing import Any
+from datetime import date, datetime
+from typing import IO, Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
 #: A spreadsheet would run a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The separators a spreadsheet may split a cell on, whatever the file's own dialect.
+SEPARATORS = (",", ";", "\t")
+#: A formula start right after a separator (blank space between them too).
+_FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t]\s*)([=+\-@])")
+#: ``?sep=`` values and the delimiter each one means.
+DELIMITERS = {"comma": ",", "semicolon": ";"}
 
 
 class _Echo:
@@ -19,28 +34,56 @@ class _Echo:
         return value
 
 
-def csv_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+def _text(value: Any) -> str:
     if isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    elif value is None:
-        text = ""
-    elif hasattr(value, "isoformat"):
-        text = (
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return (
             timezone.localtime(value).isoformat() if timezone.is_aware(value) else value.isoformat()
         )
-    else:
-        text = str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'\2", _text(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def delimiter_of(request: HttpRequest | None) -> str:
+    """The delimiter the person asked for (``?sep=semicolon`` for French Excel), else a comma."""
+    if request is None:
+        return ","
+    return DELIMITERS.get(request.GET.get("sep", ""), ",")
+
+
+def write_csv(
+    handle: IO[str], header: list[str], rows: Iterable[Iterable[Any]], delimiter: str = ","
+) -> None:
+    """Write a CSV file with the same safe cells as the downloads (the command line's exports)."""
+    writer = csv.writer(handle, delimiter=delimiter, quoting=csv.QUOTE_ALL)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+
+
 def stream_csv(
-    header: list[str], rows: Iterable[Iterable[Any]], filename: str
+    header: list[str],
+    rows: Iterable[Iterable[Any]],
+    filename: str,
+    request: HttpRequest | None = None,
 ) -> StreamingHttpResponse:
     """A CSV download written row by row, so a large export never sits in memory."""
-    writer = csv.writer(_Echo())
+    delimiter = delimiter_of(request)
+    writer = csv.writer(_Echo(), delimiter=delimiter, quoting=csv.QUOTE_ALL)
 
     def lines() -> Iterable[str]:
+        if delimiter == ";":
+            yield "\ufeff"  # Excel reads the file as UTF-8 only with a byte order mark
         yield writer.writerow(header)
         for row in rows:
             yield writer.writerow([csv_cell(value) for value in row])

@@ -20,7 +20,7 @@ from beffroi.core.exports import stream_csv
 from beffroi.items.dashboard import BUSY_THREAD_DAYS, CHART_DAYS, Dashboard, build_dashboard
 from beffroi.items.filtersets import ItemFilter
 from beffroi.items.models import Author, Item
-from beffroi.items.tables import INBOX_COLUMNS, http_url, media_rows, metric_rows, url_rows
+from beffroi.items.tables import INBOX_COLUMNS, media_rows, metric_rows, url_rows
 from beffroi.organizations.access import org_view
 from beffroi.organizations.roles import Capability
 
@@ -139,7 +139,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     items = filterset.qs if filterset.is_bound else queryset
     if request.GET.get("format") == "csv":
         slug = request.organization.slug  # type: ignore[attr-defined]
-        return stream_csv(EXPORT_COLUMNS, _export_rows(items), f"items-{slug}")
+        return stream_csv(EXPORT_COLUMNS, _export_rows(items), f"items-{slug}", request=request)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "nav": "inbox",

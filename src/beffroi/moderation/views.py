@@ -926,7 +926,10 @@ def statements_csv(request: HttpRequest) -> HttpResponse:
     if bodies is None:
         return _bad_dates()
     return stream_csv(
-        list(CSV_FIELDS), (csv_row(body) for body in bodies), f"statements-{_org(request).slug}"
+        list(CSV_FIELDS),
+        (csv_row(body) for body in bodies),
+        f"statements-{_org(request).slug}",
+        request=request,
     )
 
 
@@ -975,7 +978,10 @@ def decisions_log(request: HttpRequest) -> HttpResponse:
     decisions = filterset.qs if filterset.is_bound else base.exclude(status=Decision.Status.SHADOW)
     if request.GET.get("format") == "csv":
         return stream_csv(
-            DECISION_COLUMNS, _decision_rows(decisions), f"decisions-{organization.slug}"
+            DECISION_COLUMNS,
+            _decision_rows(decisions),
+            f"decisions-{organization.slug}",
+            request=request,
         )
     page = Paginator(decisions, PAGE_SIZE).get_page(request.GET.get("page"))
     shadow = request.GET.get("status") == Decision.Status.SHADOW

@@ -91,7 +91,7 @@ def _wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def _items_csv(items: Iterable[Item], filename: str) -> HttpResponse:
+def _items_csv(request: HttpRequest, items: Iterable[Item], filename: str) -> HttpResponse:
     return stream_csv(
         ["created_at", "platform", "author", "language", "text", "url", "item_id"],
         (
@@ -99,6 +99,7 @@ def _items_csv(items: Iterable[Item], filename: str) -> HttpResponse:
             for i in items
         ),
         filename,
+        request=request,
     )
 
 
@@ -237,6 +238,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
                 for a in found.iterator()
             ),
             "alerts",
+            request=request,
         )
     return _render(
         request,
@@ -444,6 +446,7 @@ def watches(request: HttpRequest) -> HttpResponse:
                 for w in found
             ),
             "watches",
+            request=request,
         )
     return _render(request, "watches.html", {"watches": found})
 
@@ -490,7 +493,7 @@ def watch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("-created_at")
     )
     if _wants_csv(request):
-        return _items_csv(items.iterator(chunk_size=1000), f"watch-{watch.pk}")
+        return _items_csv(request, items.iterator(chunk_size=1000), f"watch-{watch.pk}")
     moments = list(items.values_list("created_at", flat=True))
     chart = daily_chart(
         {watch.name: moments},
@@ -537,6 +540,7 @@ def narratives(request: HttpRequest) -> HttpResponse:
             ["id", "name", "keywords", "items", "first_seen", "last_seen"],
             ([n.pk, n.name, n.keywords, n.item_count, n.first_seen, n.last_seen] for n in found),
             "narratives",
+            request=request,
         )
     return _render(
         request,
@@ -558,7 +562,7 @@ def narrative_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("created_at")
     )
     if _wants_csv(request):
-        return _items_csv(items.iterator(chunk_size=1000), f"narrative-{narrative.pk}")
+        return _items_csv(request, items.iterator(chunk_size=1000), f"narrative-{narrative.pk}")
     representative = Item.objects.filter(
         organization=_org(request), pk__in=narrative.representative_ids
     ).select_related("author")
@@ -696,6 +700,7 @@ def claims(request: HttpRequest) -> HttpResponse:
                 for c in found
             ),
             "claims",
+            request=request,
         )
     return _render(request, "claims.html", {"page_obj": _page(request, found), "q": query})
 
@@ -838,6 +843,7 @@ def claim_matches(request: HttpRequest) -> HttpResponse:
                 for m in found.iterator()
             ),
             "claim-matches",
+            request=request,
         )
     return _render(request, "claim_matches.html", {"page_obj": _page(request, found)})
 
@@ -868,6 +874,7 @@ def campaigns(request: HttpRequest) -> HttpResponse:
                 for c in found
             ),
             "campaigns",
+            request=request,
         )
     return _render(
         request,
@@ -882,7 +889,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     items = campaign.items.select_related("author").order_by("created_at")
     fmt = request.GET.get("format")
     if fmt == "csv":
-        return _items_csv(items, f"campaign-{campaign.pk}")
+        return _items_csv(request, items, f"campaign-{campaign.pk}")
     authors = list(campaign.authors.all())
     handles = {str(a.pk): a.handle for a in authors}
     edges = [
@@ -1054,6 +1061,7 @@ def impersonators(request: HttpRequest) -> HttpResponse:
                 for f in found
             ),
             "impersonators",
+            request=request,
         )
     return _render(
         request,
