@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+# The fake platforms, receivers and servers listen on the loopback: the tests allow it as an
+# operator would an intranet host (beffroi.egress refuses it otherwise; tests/test_egress.py
+# clears this to show that).
+os.environ["BEFFROI_ALLOWED_INTERNAL_HOSTS"] = "127.0.0.1,localhost,::1"
 
 ROLES = ["admin", "moderator", "analyst", "publisher", "viewer"]
 PASSWORD = "correct-horse-battery-staple-42"

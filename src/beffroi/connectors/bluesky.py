@@ -61,6 +61,7 @@ import dataclasses
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -94,6 +95,7 @@ from pydantic import ValidationError
 from websockets.exceptions import ConnectionClosedOK, InvalidURI, WebSocketException
 from websockets.sync.client import connect as ws_connect
 
+from beffroi import egress
 from beffroi.connectors.base import (
     WATCH_HASHTAGS,
     Action,
@@ -126,8 +128,9 @@ from beffroi.connectors.http import (
     retry_after_seconds,
     retrying,
     token_key,
+    unreachable,
 )
-from beffroi.connectors.values import LOOPBACK_HOSTS, iso_z, parse_time
+from beffroi.connectors.values import clear_text_allowed, iso_z, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +196,8 @@ def forget_sessions() -> None:
 
 
 def normalise_service_url(value: str, *, name: str, schemes: tuple[str, str]) -> str:
-    """``scheme://host[:port][/path]`` of a service, https/wss unless on the loopback."""
+    """``scheme://host[:port][/path]`` of a service, https/wss unless towards an allowed
+    internal host."""
     secure, clear = schemes
     raw = value.strip().rstrip("/")
     if "://" not in raw:
@@ -204,7 +208,7 @@ def normalise_service_url(value: str, *, name: str, schemes: tuple[str, str]) ->
         raise ConfigurationError(f"Bluesky: '{name}' must be an address like {secure}://host.")
     if parts.query or parts.fragment:
         raise ConfigurationError(f"Bluesky: '{name}' must not carry a query or a fragment.")
-    if parts.scheme == clear and host not in LOOPBACK_HOSTS:
+    if parts.scheme == clear and not clear_text_allowed(host):
         raise ConfigurationError(f"Bluesky: '{name}' must use {secure}:// (encrypted).")
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
@@ -469,7 +473,10 @@ class BlueskyConnector(Connector):
         with login_lock:
             with _SESSIONS_LOCK:
                 kept = _SESSIONS.get(key)
-            client = Client(base_url=self.base_url, request=Request(timeout=self.timeout))
+            client = Client(
+                base_url=self.base_url,
+                request=Request(timeout=self.timeout, transport=egress.guarded_transport()),
+            )
             if kept is not None:
                 client.login(session_string=kept, fetch_bsky_profile=False)
             else:
@@ -614,9 +621,7 @@ class BlueskyConnector(Connector):
                 f"{where}: no valid session while {what}. Reconnect the account in Beffroi."
             )
         if isinstance(exc, httpx.TransportError):
-            return TransientError(
-                f"{where}: the service could not be reached while {what} ({type(exc).__name__})."
-            )
+            return unreachable(f"{where}: the service", exc, f" while {what}")
         if isinstance(exc, ModelError) or (
             isinstance(exc, ValueError) and not isinstance(exc, ValidationError)
         ):
@@ -628,7 +633,7 @@ class BlueskyConnector(Connector):
     ) -> ConnectorError:
         response = exc.response
         if response is None:
-            return TransientError(f"{where}: the service could not be reached while {what}.")
+            return unreachable(f"{where}: the service", exc, f" while {what}")
         status = int(response.status_code)
         name = _error_name(exc)
         said = _error_message(exc)
@@ -986,18 +991,19 @@ class BlueskyConnector(Connector):
         try:
             with ws_connect(
                 url,
+                sock=self._jetstream_socket(),
                 open_timeout=self.timeout,
                 close_timeout=5,
                 max_size=2**22,
                 user_agent_header="beffroi",
-            ) as socket:
+            ) as stream:
                 deadline = time.monotonic() + self.jetstream_max_seconds
                 for _ in range(self.jetstream_max_events):
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     try:
-                        message = socket.recv(timeout=min(self.jetstream_idle_seconds, left))
+                        message = stream.recv(timeout=min(self.jetstream_idle_seconds, left))
                     except TimeoutError:
                         break  # nothing more for now
                     except ConnectionClosedOK:
@@ -1017,11 +1023,16 @@ class BlueskyConnector(Connector):
                 f"{where}: 'jetstream_url' is not a WebSocket address."
             ) from exc
         except (OSError, WebSocketException) as exc:
-            raise TransientError(
-                f"{where} could not be read ({type(exc).__name__}); it will be retried."
-            ) from exc
+            raise unreachable(where, exc) from exc
         if last_us is not None and (matched or unsaved):
             yield self._jetstream_batch(matched, state, seen, last_us)
+
+    def _jetstream_socket(self) -> socket.socket:
+        """A connection to Jetstream's host, checked by :mod:`beffroi.egress` (websockets
+        then speaks TLS over it with the host's name)."""
+        parts = urlsplit(self.jetstream_url)
+        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        return egress.open_socket(parts.hostname or "", port, self.timeout)
 
     def _matches(self, event: Mapping[str, Any]) -> bool:
         commit = _mapping(event.get("commit"))

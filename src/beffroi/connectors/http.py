@@ -17,6 +17,9 @@ calls. Either way:
   reschedules the sync or the action at the time the platform gave.
 - **Errors are typed** by a per-platform ``classify`` function that reads the platform's
   documented error body; a token never appears in an error message or a log line.
+- **No address inside the server's network is contacted** unless the operator allowed it
+  (:mod:`beffroi.egress`): a refused address and a failed connection read the same
+  (:func:`unreachable`), so that errors never tell an open port from a closed one.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from typing import Any, TypeVar
 
 import httpx
 
+from beffroi import egress
 from beffroi.connectors.base import (
     AuthError,
+    ConfigurationError,
     ConnectorError,
     MalformedPayload,
     NotFound,
@@ -205,6 +210,20 @@ def default_classify(response: httpx.Response, label: str) -> Verdict:
     return Verdict(MalformedPayload(f"{label} refused the request (HTTP {status})."))
 
 
+def unreachable(where: str, exc: BaseException, during: str = "") -> ConnectorError:
+    """The error of a connection to ``where`` that failed or was refused by
+    :mod:`beffroi.egress`, ``during`` an operation (`` while …``).
+
+    Both read the same, so that a message never tells an internal address, a closed port and
+    a silent host apart; a refused address is a :class:`ConfigurationError` (retrying cannot
+    help), a failure a :class:`TransientError`.
+    """
+    message = f"{where} {egress.UNREACHABLE}{during}."
+    if egress.is_blocked(exc):
+        return ConfigurationError(message)
+    return TransientError(message)
+
+
 def _wait_of(error: ConnectorError, attempt: int, backoff: float) -> float | None:
     """Seconds to wait before retrying ``error`` in the call, or None if it is not retried."""
     if isinstance(error, RateLimited):
@@ -258,7 +277,8 @@ class ApiClient:
 
     ``classify`` reads an answer and returns a :class:`Verdict`; it is called for every
     answer, successes included, so that a spent window seen in the headers closes the token
-    before the platform has to refuse.
+    before the platform has to refuse. Its connections are checked by :mod:`beffroi.egress`
+    (a ``transport`` given by a test replaces that).
     """
 
     def __init__(
@@ -285,7 +305,7 @@ class ApiClient:
             base_url=base_url,
             headers=dict(headers or {}),
             timeout=timeout,
-            transport=transport,
+            transport=transport or egress.guarded_transport(),
             follow_redirects=False,
         )
 
@@ -307,9 +327,7 @@ class ApiClient:
             except httpx.TimeoutException as exc:
                 raise TransientError(f"{self.label} did not answer in time.") from exc
             except httpx.TransportError as exc:
-                raise TransientError(
-                    f"{self.label} could not be reached ({type(exc).__name__})."
-                ) from exc
+                raise unreachable(self.label, exc) from exc
             verdict = self.classify(response)
             if verdict.close_for is not None and verdict.error is None:
                 self.gate.close(self.key, verdict.close_for)

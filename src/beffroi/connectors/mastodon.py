@@ -70,6 +70,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from beffroi import egress
 from beffroi.connectors.base import (
     WATCH_HASHTAGS,
     Action,
@@ -93,7 +94,8 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.html_text import html_to_text
-from beffroi.connectors.values import LOOPBACK_HOSTS, positive_int
+from beffroi.connectors.http import unreachable
+from beffroi.connectors.values import clear_text_allowed, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +265,7 @@ def normalise_base_url(value: str) -> str:
             "Mastodon: base_url must be the instance's address only (e.g. "
             "https://mastodon.social), not a profile or page address."
         )
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and not clear_text_allowed(host):
         raise ConfigurationError(
             "Mastodon: base_url must use https; the access token would travel in clear text."
         )
@@ -363,6 +365,7 @@ class MastodonConnector(Connector):
             ratelimit_method="throw",
             request_timeout=timeout,
             user_agent="beffroi",
+            session=egress.guarded_session(),
         )
         # Set after construction: given to the constructor, a token that happens to name an
         # existing file would be read from that file by Mastodon.py.
@@ -415,8 +418,8 @@ class MastodonConnector(Connector):
             detail = not_found or "it was deleted or is not visible to this account"
             return NotFound(f"{where}: not found while {what} ({detail}).")
         if isinstance(exc, MastodonNetworkError):
-            reason = self._scrub(str(args[0]) if args else type(exc).__name__)
-            return TransientError(f"{where} could not be reached while {what}: {reason}")
+            # Not Mastodon.py's text: it carries the socket's error, which tells ports apart.
+            return unreachable(where, exc, f" while {what}")
         if isinstance(exc, MastodonServerError):
             return TransientError(
                 f"{where} answered with a server error ({code}) while {what}; try again later."

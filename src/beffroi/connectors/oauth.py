@@ -27,10 +27,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import OAuth2Client
 
+from beffroi import egress
 from beffroi.connectors.base import (
     AuthError,
     ConfigurationError,
@@ -38,7 +38,11 @@ from beffroi.connectors.base import (
     OAuthSpec,
     TransientError,
 )
+from beffroi.connectors.http import unreachable
 
+#: The httpx package Authlib's client is built on (httpx2 where it is installed): its errors
+#: are what a request raises, its transport what the client takes.
+HTTPX: Any = egress.httpx_flavour(OAuth2Client)
 #: Seconds before a token endpoint is abandoned.
 TIMEOUT = 20.0
 #: Token fields kept in a source's credentials.
@@ -100,6 +104,7 @@ def _session(client: OAuthClient, spec: OAuthSpec, redirect_uri: str | None) -> 
         code_challenge_method="S256" if spec.pkce else None,
         token_endpoint_auth_method=spec.token_auth,
         timeout=TIMEOUT,
+        transport=egress.guarded_transport_for(OAuth2Client),  # checked like any address
     )
 
 
@@ -152,13 +157,13 @@ def _translate(exc: Exception, platform: str, what: str) -> ConnectorError:
         return AuthError(
             f"{platform}: {what} was refused ({detail}). Connect the account again in Beffroi."
         )
-    if isinstance(exc, httpx.HTTPStatusError):
+    if isinstance(exc, HTTPX.HTTPStatusError):
         status = exc.response.status_code
         if status >= 500 or status == 429:
             return TransientError(f"{platform}: {what} failed (HTTP {status}); retry later.")
         return AuthError(f"{platform}: {what} was refused (HTTP {status}).")
-    if isinstance(exc, httpx.TransportError):
-        return TransientError(f"{platform}: the token endpoint could not be reached.")
+    if isinstance(exc, HTTPX.TransportError):
+        return unreachable(f"{platform}: the token endpoint", exc)
     if isinstance(exc, ValueError):
         return AuthError(f"{platform}: {what}: the token endpoint answered something unreadable.")
     raise exc
@@ -176,7 +181,7 @@ def _token_request(
                 token = session.refresh_token(client.token_url, **kwargs, **extra)
             else:
                 token = session.fetch_token(client.token_url, **kwargs, **extra)
-    except (AuthlibBaseError, httpx.HTTPError, ValueError) as exc:
+    except (AuthlibBaseError, HTTPX.HTTPError, ValueError) as exc:
         raise _translate(exc, client.platform, what) from exc
     return normalize_token(dict(token))
 

@@ -22,7 +22,10 @@ and driven on a private event loop; each batch is one
 ``client.iter_messages(channel, min_id=<last id>, reverse=True, limit=100)`` through
 :func:`~beffroi.connectors.http.retrying` (``FloodWaitError`` → :class:`RateLimited` closing the
 session's key; a revoked or unregistered session → :class:`AuthError`; a private or unknown
-channel → :class:`NotFound`). :func:`map_message` maps a Telethon ``Message``.
+channel → :class:`NotFound`). :func:`map_message` maps a Telethon ``Message``. Telethon
+speaks MTProto to Telegram's own data centres, never to an address a setting gives; the one
+address a person supplies, the data centre named in the session string, is checked by
+:mod:`beffroi.egress` before connecting.
 
 Order and cursor, the same for both methods (a channel's message ids are the same in both):
 ``{"channels": {"<channel>": <newest id stored>}}``. Channels are read one after the other.
@@ -51,6 +54,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from beffroi import egress
 from beffroi.connectors.base import (
     Action,
     AuthError,
@@ -81,8 +85,9 @@ from beffroi.connectors.http import (
     retry_after_seconds,
     retrying,
     token_key,
+    unreachable,
 )
-from beffroi.connectors.values import LOOPBACK_HOSTS, positive_int
+from beffroi.connectors.values import clear_text_allowed, positive_int
 
 LABEL = "Telegram"
 DEFAULT_BASE_URL = "https://t.me"
@@ -138,7 +143,7 @@ def _base_url(value: Any) -> str:
     url = str(value or DEFAULT_BASE_URL).strip().rstrip("/")
     parts = urlsplit(url)
     secure = parts.scheme == "https" or (
-        parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+        parts.scheme == "http" and clear_text_allowed(parts.hostname or "")
     )
     if not secure or not parts.netloc or parts.path not in ("", "/"):
         raise ConfigurationError(f"{LABEL}: 'base_url' must be an https address such as {url!r}.")
@@ -544,6 +549,13 @@ def telethon_client(connector: TelegramConnector) -> TelethonClient:
             f"{LABEL}: the session string is not valid; create a new one as the setup "
             "documentation shows."
         ) from exc
+    # The session string names the data centre to dial: one that names an address inside the
+    # server's network would make Telethon connect there.
+    if session.server_address:
+        try:
+            egress.check_address(session.server_address, session.port)
+        except OSError as exc:
+            raise unreachable(LABEL, exc) from exc
     client: TelethonClient = TelegramClient(
         session,
         connector.api_id,

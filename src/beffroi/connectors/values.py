@@ -7,11 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from beffroi import egress
 from beffroi.connectors.base import ConfigurationError
 
-#: Where plain http is allowed (the tests' loopback servers): nowhere else may a token travel
-#: in clear text.
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+def clear_text_allowed(host: str) -> bool:
+    """Whether plain http may go to ``host``: only to an internal host the operator allowed
+    (``BEFFROI_ALLOWED_INTERNAL_HOSTS``: an intranet service, the tests' loopback servers).
+    Anywhere else a token would cross networks in clear text."""
+    return egress.allows_internal(host)
 
 
 def positive_int(settings: Mapping[str, Any], name: str, default: int, label: str) -> int:
@@ -31,8 +35,8 @@ def positive_int(settings: Mapping[str, Any], name: str, default: int, label: st
 def api_base_url(value: Any, label: str, default: str, *, keep_path: bool = False) -> str:
     """``scheme://host[:port]`` (and its path with ``keep_path``) of a platform's API.
 
-    Empty means ``default``; https is required except on loopback, because the token would
-    travel in clear text.
+    Empty means ``default``; https is required except towards an allowed internal host
+    (:func:`clear_text_allowed`), because the token would travel in clear text.
     """
     raw = str(value or default).strip().rstrip("/")
     parts = urlsplit(raw)
@@ -46,7 +50,7 @@ def api_base_url(value: Any, label: str, default: str, *, keep_path: bool = Fals
         or (has_path and not keep_path)
     ):
         raise ConfigurationError(f"{label}: base_url must be the API's address, e.g. {default}.")
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and not clear_text_allowed(host):
         raise ConfigurationError(
             f"{label}: base_url must use https; the access token would travel in clear text."
         )

@@ -76,6 +76,7 @@ import requests
 import tweepy
 from tweepy import errors as tweepy_errors
 
+from beffroi import egress
 from beffroi.connectors.base import (
     Action,
     ActionResult,
@@ -109,6 +110,7 @@ from beffroi.connectors.http import (
     epoch_reset_seconds,
     retrying,
     token_key,
+    unreachable,
 )
 from beffroi.connectors.values import api_base_url, parse_time
 
@@ -163,10 +165,12 @@ class _InvalidRequest(ConfigurationError):
 
 
 class _XSession(requests.Session):
-    """The requests session tweepy sends through: the ``base_url``, a timeout, the bearer."""
+    """The requests session tweepy sends through: the ``base_url``, a timeout, the bearer, and
+    connections checked by :mod:`beffroi.egress`."""
 
     def __init__(self, base_url: str, token: str, timeout: float) -> None:
         super().__init__()
+        egress.guard_session(self)
         self.base_url = base_url
         self.timeout = timeout
         self._token = token
@@ -927,5 +931,5 @@ def translate_error(
     if isinstance(exc, requests.Timeout):
         return TransientError(f"X did not answer in time while {what}.")
     if isinstance(exc, requests.RequestException):
-        return TransientError(f"X could not be reached while {what} ({type(exc).__name__}).")
+        return unreachable("X", exc, f" while {what}")
     return None

@@ -5,6 +5,8 @@ The service is built from the discovery document bundled with the library
 OAuth access token and ``client_options={"api_endpoint": base_url}``: the document's
 methods carry their ``youtube/v3/...`` path, so requests go to ``<base_url>/youtube/v3/...``
 (``https://youtube.googleapis.com`` by default; a loopback ``http://`` address in tests).
+Requests go through an httplib2 client whose connections, redirects included, are checked
+by :mod:`beffroi.egress`.
 googleapiclient is imported when the first connector is built, not when this module loads.
 
 What a sync brings back, in this order:
@@ -87,6 +89,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from beffroi import egress
 from beffroi.connectors.base import (
     Action,
     ActionResult,
@@ -118,6 +121,7 @@ from beffroi.connectors.http import (
     retry_after_seconds,
     retrying,
     token_key,
+    unreachable,
 )
 from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int
 
@@ -225,9 +229,7 @@ def translate_error(exc: Exception, what: str = "calling the API") -> ConnectorE
             "Reconnect the account in Beffroi."
         )
     if isinstance(exc, TransportError | HttpLib2Error | http.client.HTTPException | OSError):
-        return TransientError(
-            f"YouTube could not be reached while {what} ({type(exc).__name__}); it will be retried."
-        )
+        return unreachable("YouTube", exc, f" while {what}")
     if isinstance(exc, ValueError):  # the JSON model's parse error
         return MalformedPayload(f"YouTube answered something that is not JSON while {what}.")
     return None
@@ -917,15 +919,22 @@ def _next_token(response: Any) -> str | None:
 
 
 def _build_service(access_token: str, base_url: str) -> Any:
-    """The googleapiclient YouTube service from the bundled discovery document."""
+    """The googleapiclient YouTube service from the bundled discovery document, over an
+    httplib2 client whose connections are checked by :mod:`beffroi.egress`."""
     import google.oauth2.credentials
+    from google_auth_httplib2 import AuthorizedHttp
     from googleapiclient.discovery import build
+    from googleapiclient.http import DEFAULT_HTTP_TIMEOUT_SEC
 
+    http = egress.guarded_httplib2(timeout=DEFAULT_HTTP_TIMEOUT_SEC)
+    # As googleapiclient's own build_http: YouTube answers 308 to resumable uploads.
+    http.redirect_codes = http.redirect_codes - {308}
+    credentials = google.oauth2.credentials.Credentials(token=access_token)  # type: ignore[no-untyped-call]
     return build(
         "youtube",
         "v3",
         static_discovery=True,
-        credentials=google.oauth2.credentials.Credentials(token=access_token),  # type: ignore[no-untyped-call]
+        http=AuthorizedHttp(credentials, http=http),
         client_options={"api_endpoint": base_url},
         cache_discovery=False,
     )

@@ -6,6 +6,11 @@ Each sender takes an :class:`AlertMessage` and either returns (delivered) or rai
 a server error, a network failure) and is ``None`` when it does not (a revoked token, a
 refused address): the caller's task engine decides. Secrets (SMTP password, Matrix access
 token) are never part of an error message.
+
+Webhooks and Matrix homeservers are addresses people type: their connections are checked by
+:mod:`beffroi.egress` (no address inside the server's network unless the operator allowed
+it), and a refused address reads like any unreachable one. The SMTP relay is the operator's
+own setting (often on the same machine) and is not checked.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from beffroi import egress
 
 __all__ = ["AlertMessage", "DeliveryError", "send_email", "send_matrix", "send_webhook"]
 
@@ -81,6 +88,17 @@ def _retry_after(response: httpx.Response, body: Mapping[str, Any]) -> float:
     return DEFAULT_RETRY_SECONDS
 
 
+def _unreachable(what: str, error: httpx.HTTPError) -> DeliveryError:
+    """A failed or refused connection, in the same words (:data:`beffroi.egress.UNREACHABLE`);
+    only the failure is worth retrying."""
+    retry = None if egress.is_blocked(error) else DEFAULT_RETRY_SECONDS
+    return DeliveryError(f"{what} {egress.UNREACHABLE}", retry)
+
+
+def _client(timeout: float, transport: httpx.BaseTransport | None) -> httpx.Client:
+    return httpx.Client(timeout=timeout, transport=transport or egress.guarded_transport())
+
+
 def _body(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
@@ -108,12 +126,10 @@ def send_webhook(
         "facts": dict(message.facts),
     }
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
+        with _client(timeout, transport) as client:
             response = client.post(url, json=payload)
     except httpx.HTTPError as error:
-        raise DeliveryError(
-            f"the webhook could not be reached ({type(error).__name__})", DEFAULT_RETRY_SECONDS
-        ) from error
+        raise _unreachable("the webhook", error) from error
     if response.status_code == 429 or response.status_code >= 500:
         raise DeliveryError(
             f"the webhook answered {response.status_code}",
@@ -151,17 +167,14 @@ def send_matrix(
         "formatted_body": message.html(),
     }
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
+        with _client(timeout, transport) as client:
             response = client.put(
                 base + path,
                 json=content,
                 headers={"Authorization": f"Bearer {access_token}"},
             )
     except httpx.HTTPError as error:
-        raise DeliveryError(
-            f"the Matrix homeserver could not be reached ({type(error).__name__})",
-            DEFAULT_RETRY_SECONDS,
-        ) from error
+        raise _unreachable("the Matrix homeserver", error) from error
     body = _body(response)
     code = str(body.get("errcode", ""))
     if response.status_code == 429 or code == "M_LIMIT_EXCEEDED":

@@ -6,9 +6,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from beffroi import config
+from beffroi import config, egress
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = config.home()
@@ -50,7 +52,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: its save waits briefly too, and a locked database answers 503.
+    "beffroi.core.busy.BusyDatabaseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -106,6 +111,29 @@ def _database() -> dict[str, object]:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
+def _cache() -> dict[str, object]:
+    # Shared by every process (the login throttle must survive a restart and be the same
+    # for each web process): Redis when there is one, else a table of the database, made
+    # by the accounts migrations (accounts/migrations/0002_cache_table.py).
+    url = config.cache_url()
+    if url:
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": "beffroi",
+        }
+    return {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": config.CACHE_TABLE,
+        # Django deletes a third of the entries past MAX_ENTRIES: a login attempt for each
+        # of many made-up names must not push the real accounts' failure counts out.
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+    }
+
+
+CACHES = {"default": _cache()}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -141,19 +169,59 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if os.environ.get("BEFFROI_HTTPS", "").lower() in {"1", "true", "yes"}:
+if config.flag("BEFFROI_HTTPS"):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = config.hsts_seconds()
+# Behind a reverse proxy that ends TLS, Beffroi sees plain HTTP: the proxy's
+# X-Forwarded-Proto says whether the browser used HTTPS. Only trust it when a proxy that
+# overwrites the header stands in front (docs/deployment.md).
+if config.flag("BEFFROI_BEHIND_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Off by default: the proxy usually redirects to HTTPS itself, and without the forwarded
+# scheme every request would look like HTTP and be redirected forever.
+SECURE_SSL_REDIRECT = config.flag("BEFFROI_SSL_REDIRECT")
+if SECURE_SSL_REDIRECT and not config.flag("BEFFROI_BEHIND_PROXY"):
+    raise ImproperlyConfigured(
+        "BEFFROI_SSL_REDIRECT=1 needs BEFFROI_BEHIND_PROXY=1: Beffroi serves plain HTTP behind "
+        "the proxy that ends TLS, and can only tell HTTPS requests by X-Forwarded-Proto."
+    )
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's health checks may use plain HTTP
+# Content-Security-Policy (django-csp): scripts, styles and the rest from this server only,
+# no inline script or style and no eval, so that stored text or addresses that slipped
+# past escaping still cannot run. data: images are the icons of Swagger UI's stylesheet.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
 
 OTP_TOTP_ISSUER = "Beffroi"
 
-# Uploads are validated by the import code; this caps what reaches it.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads are validated by the import code; this caps what reaches it. `beffroi serve`
+# refuses bodies over MAX_REQUEST_BYTES (waitress); below that an upload stays in memory, so
+# no temporary file outlives a request, and the upload views answer a translated 413 page
+# above their own limit. What does reach the disk goes to one folder swept at start.
+DATA_UPLOAD_MAX_MEMORY_SIZE = config.MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = config.MAX_REQUEST_BYTES
+FILE_UPLOAD_TEMP_DIR = str(config.upload_dir())
 
 BEFFROI_BROKER_URL = config.broker_url()
 BEFFROI_SMTP = config.smtp()
 BEFFROI_PUBLIC_URL = config.public_url()
+# beffroi.egress reads BEFFROI_ALLOWED_INTERNAL_HOSTS at each connection; reading it here too
+# stops the start on a value it cannot understand, instead of at the first fetch.
+try:
+    egress.policy()
+except egress.EgressConfigurationError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,8 @@ transformers and torch are imported when such a backend is built, never before: 
 default (rules and the numpy classifier) stays light. Scores are the model's probabilities:
 a sigmoid per label for multi-label models (``problem_type = multi_label_classification``, as
 toxicity models are), a softmax over the labels otherwise; ``activation=`` overrides.
+Downloads from the hub go through huggingface_hub's HTTP client, whose connections are
+checked by :mod:`beffroi.egress` like every other outbound request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from beffroi import egress
 from beffroi.analysis.moderation.backends.errors import BackendConfigurationError, require
 from beffroi.analysis.moderation.backends.labels import (
     LabelScoringDetector,
@@ -96,6 +99,7 @@ class HuggingFaceDetector(LabelScoringDetector):
         transformers = require("transformers", "Hugging Face")
         set_threads(self._torch, threads)
         self._device = torch_device(self._torch, device)
+        egress.guard_huggingface_hub()
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(
                 model, revision=revision, local_files_only=local_files_only

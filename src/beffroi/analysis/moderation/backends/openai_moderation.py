@@ -11,7 +11,9 @@ per input in order, with the categories ``hate``, ``hate/threatening``, ``harass
 A 429 is waited out once when the service's ``Retry-After`` is short (``max_wait``), else
 raised as :class:`BackendRateLimited` with its delay; network failures and 5xx answers are
 retried with exponential backoff, then raised as :class:`BackendTransientError`. The API key
-is sent, never logged, and masked in any message the service echoes back.
+is sent, never logged, and masked in any message the service echoes back. Connections are
+checked by :mod:`beffroi.egress`: a server on this machine or its network (a local
+OpenAI-compatible model server) must be listed in ``BEFFROI_ALLOWED_INTERNAL_HOSTS``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from beffroi import egress
 from beffroi.analysis.moderation.backends.errors import (
     BackendAuthError,
     BackendConfigurationError,
@@ -43,6 +46,7 @@ from beffroi.analysis.moderation.backends.labels import (
     with_overrides,
 )
 from beffroi.analysis.moderation.signals import Signal
+from beffroi.analysis.text_bound import analysed_text
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +159,7 @@ class OpenAIModerationDetector:
         self._sleep = sleep
         self._client = httpx.Client(
             timeout=timeout,
-            transport=transport,
+            transport=transport or egress.guarded_transport(),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         )
 
@@ -168,8 +172,9 @@ class OpenAIModerationDetector:
 
     def score(self, texts: Sequence[str]) -> list[list[Signal]]:
         signals: list[list[Signal]] = []
+        texts = [analysed_text(text) for text in texts]
         for start in range(0, len(texts), self.batch_size):
-            signals.extend(self._score_batch(list(texts[start : start + self.batch_size])))
+            signals.extend(self._score_batch(texts[start : start + self.batch_size]))
         return signals
 
     # --- one request ---------------------------------------------------------------------
@@ -221,14 +226,15 @@ class OpenAIModerationDetector:
             try:
                 response = self._client.post(self.endpoint, json=payload, headers=headers)
             except httpx.HTTPError as exc:
+                # The same words for an address refused by beffroi.egress and a failure.
+                unreachable = f"{self.name}: {self.endpoint} {egress.UNREACHABLE}."
+                if egress.is_blocked(exc):
+                    raise BackendConfigurationError(unreachable) from exc
                 if attempt < self.max_retries:
                     self._sleep(self.backoff * 2**attempt)
                     attempt += 1
                     continue
-                raise BackendTransientError(
-                    f"{self.name}: {self.endpoint} could not be reached after {attempt + 1} "
-                    f"attempt(s) ({type(exc).__name__}: {exc})."
-                ) from exc
+                raise BackendTransientError(unreachable) from exc
             status = response.status_code
             if status == 200:
                 try:
