@@ -475,7 +475,7 @@ def test_bad_ndjson_lines(tmp_path: Path) -> None:
     assert found[6].startswith("field 'likes': '-1' is not a count")
     assert found[7] == "field 'text': expected text, found a list"
     assert found[8].startswith("field 'likes': 'true' is not a count")
-    assert found[9] == "invalid JSON: it is nested too deeply"
+    assert found[9] == "the JSON is nested more than 64 levels deep (the limit)"
     assert report.errors[0].text == '{"text": "oops", '
 
 

@@ -106,6 +106,23 @@ def demo() -> None:
     )
 
 
+def proxy_options() -> dict[str, Any]:
+    """Waitress drops X-Forwarded-Proto unless it comes from the trusted proxy: name it.
+
+    X-Forwarded-For from it too: waitress then gives the browser's address as REMOTE_ADDR
+    (the last one the proxy added), which login throttling counts (accounts/throttle.py).
+    """
+    from beffroi import config
+
+    address = config.proxy_address()
+    if address is None:
+        return {}
+    return {
+        "trusted_proxy": address,
+        "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+    }
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: BEFFROI_PORT or 8000.")
@@ -126,10 +143,12 @@ def serve(host: str, port: int | None, threads: int, workers: int, no_background
     from waitress import serve as waitress_serve
 
     from beffroi import config
+    from beffroi.core.uploads import remove_stale_uploads
     from beffroi.jobs.engine import EmbeddedRunner, is_distributed
     from beffroi.web.wsgi import application
 
     call_command("migrate", interactive=False, verbosity=0)
+    remove_stale_uploads()  # what a killed server left while it imported an upload
     port = port or config.port()
     runner = None
     if not no_background and not is_distributed():
@@ -140,7 +159,16 @@ def serve(host: str, port: int | None, threads: int, workers: int, no_background
         console.print("Background work goes to Celery workers (BEFFROI_BROKER_URL).")
     out.print(f"Beffroi is served on [bold]http://{host}:{port}/[/bold] (Ctrl+C to stop).")
     try:
-        waitress_serve(application, host=host, port=port, threads=threads, ident="beffroi")
+        waitress_serve(
+            application,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="beffroi",
+            # Bodies over this are refused before the application reads them.
+            max_request_body_size=config.MAX_REQUEST_BYTES,
+            **proxy_options(),
+        )
     finally:
         if runner is not None:
             runner.stop()
@@ -220,11 +248,13 @@ def import_(
 ) -> None:
     """Import a CSV or NDJSON file of items (see docs/import-format.md).
 
-    The whole file is checked first: if any row is invalid nothing is imported, every bad
-    row is listed and the exit code is 2 (unless --skip-invalid).
+    The whole file is checked first: if it cannot be read (empty, wrong format…) or any row
+    is invalid (unless --skip-invalid), nothing is imported, the file's problem or every bad
+    row is listed and the exit code is 2.
     """
     _django()
     from beffroi.connectors.base import ConfigurationError
+    from beffroi.connectors.fileimport import ImportFormatError
     from beffroi.sources.imports import import_file
     from beffroi.sources.models import Source
     from beffroi.sources.services import create_source
@@ -247,6 +277,11 @@ def import_(
                 rejected_path=rejected,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
+    except ImportFormatError as exc:
+        # The file itself is refused: the same exit code as refused rows, for every format.
+        console.print(f"Error: {exc}", style="red", markup=False, highlight=False)
+        console.print("Nothing was imported.")
+        sys.exit(2)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
     if not report.imported:
@@ -455,6 +490,13 @@ def bench(items: int, pages: int, moderation_items: int, arrivals: int, as_json:
         f"with the database; arrival to decision p50 "
         f"{moderation['arrival_to_decision']['p50_ms']} ms, p95 "
         f"{moderation['arrival_to_decision']['p95_ms']} ms"
+    )
+    maximal = moderation["maximal_item"]
+    out.print(
+        f"One maximal comment ({maximal['characters']} characters): judged in "
+        f"{maximal['judging_seconds']} s, peak {maximal['judging_peak_traced_kib'] / 1024:.0f} MiB "
+        f"allocated; its PDF dossier in {maximal['dossier_pdf_seconds']} s "
+        f"({maximal['dossier_pdf_bytes'] / 1024:.0f} KiB)"
     )
 
 

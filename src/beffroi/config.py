@@ -27,8 +27,43 @@ def broker_url() -> str | None:
     return os.environ.get("BEFFROI_BROKER_URL") or None
 
 
+#: The database table of the shared cache when there is no Redis.
+CACHE_TABLE = "beffroi_cache"
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def cache_url() -> str | None:
+    """The Redis of the shared cache (login throttling): ``BEFFROI_CACHE_URL``, else the
+    broker's when it is Redis; ``None`` means a table of the database (:data:`CACHE_TABLE`)."""
+    explicit = os.environ.get("BEFFROI_CACHE_URL", "").strip()
+    if explicit:
+        if not explicit.startswith(_REDIS_SCHEMES):
+            raise ValueError(
+                f"BEFFROI_CACHE_URL must be a Redis address (redis://, rediss:// or unix://), "
+                f"not {explicit!r}"
+            )
+        return explicit
+    broker = broker_url() or ""
+    return broker if broker.startswith(_REDIS_SCHEMES) else None
+
+
 def port() -> int:
     return int(os.environ.get("BEFFROI_PORT", "8000"))
+
+
+#: The largest file the web interface takes (imports of items and of fact-checks).
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+#: The largest request body the web server reads: an upload, its form fields and framing.
+#: Larger requests are refused by waitress before the application sees them.
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
+
+
+def upload_dir() -> Path:
+    """Where uploads wait while they are imported (``BEFFROI_HOME/uploads``), created on first
+    use; what a killed process left there is removed when the server starts."""
+    path = home() / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def secret_key() -> str:
@@ -51,8 +86,40 @@ def secret_key() -> str:
     return value
 
 
+def flag(name: str) -> bool:
+    """A yes/no variable: ``1``, ``true`` or ``yes`` (any case) mean yes, anything else no."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes"}
+
+
 def debug() -> bool:
-    return os.environ.get("BEFFROI_DEBUG", "").lower() in {"1", "true", "yes"}
+    return flag("BEFFROI_DEBUG")
+
+
+def proxy_address() -> str | None:
+    """The reverse proxy's address when ``BEFFROI_BEHIND_PROXY`` is set, else None.
+
+    ``BEFFROI_PROXY_ADDRESS`` (default ``127.0.0.1``; ``*`` for any, when only the proxy can
+    reach Beffroi's port): ``beffroi serve`` believes the X-Forwarded headers from there only.
+    """
+    if not flag("BEFFROI_BEHIND_PROXY"):
+        return None
+    return os.environ.get("BEFFROI_PROXY_ADDRESS", "").strip() or "127.0.0.1"
+
+
+#: One year: what browsers and the HSTS preload list expect of a site that stays on HTTPS.
+DEFAULT_HSTS_SECONDS = 365 * 24 * 3600
+
+
+def hsts_seconds() -> int:
+    """``BEFFROI_HSTS_SECONDS``: how long browsers must use HTTPS only (0: no HSTS header)."""
+    raw = os.environ.get("BEFFROI_HSTS_SECONDS", "").strip()
+    if not raw:
+        return DEFAULT_HSTS_SECONDS
+    if not raw.isdigit():
+        raise ValueError(
+            f"BEFFROI_HSTS_SECONDS must be a whole number of seconds (0 turns HSTS off), not {raw!r}"
+        )
+    return int(raw)
 
 
 def smtp() -> dict[str, str | int]:

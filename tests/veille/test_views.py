@@ -114,7 +114,7 @@ def test_claims_import_validates_the_file(org: Any, analyst: Any) -> None:
         ("claims.csv", b"nothing,useful\n1,2\n"),
     ):
         response = upload(name, content)
-        assert response.status_code == 200, name
+        assert response.status_code == 400, name
         assert "errorlist" in response.content.decode(), name
     assert not CheckedClaim.objects.exists()
     good = (

@@ -32,6 +32,7 @@ from beffroi.charter.forms import (
 )
 from beffroi.charter.models import Category, CharterVersion, RuleEntry
 from beffroi.charter.yaml_io import MAX_YAML_BYTES, CharterFormatError
+from beffroi.core.uploads import too_large_response, upload_too_large
 from beffroi.organizations.access import org_view
 from beffroi.organizations.models import Organization
 from beffroi.organizations.roles import Capability, role_allows
@@ -483,15 +484,8 @@ def import_charter(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         context["form"] = ImportForm()
         return render(request, "charter/import.html", context)
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_YAML_BYTES + 64 * 1024:
-        form = ImportForm()
-        form.add_error(None, _("The file is larger than 1 MB."))
-        context["form"] = form
-        return render(request, "charter/import.html", context, status=413)
+    if upload_too_large(request, MAX_YAML_BYTES):
+        return too_large_response(request, MAX_YAML_BYTES)
     form = ImportForm(request.POST, request.FILES)
     context["form"] = form
     if not form.is_valid():

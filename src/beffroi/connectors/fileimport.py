@@ -88,9 +88,15 @@ become a :class:`RowError` whose ``reason`` reads, for example::
     column 'created_at': '31/02/2024' is not a date (expected ISO 8601, e.g.
     2024-05-01T14:03:00+02:00, or unix epoch seconds)
 
+A file with nothing to import (no byte, only blank lines, a CSV header without rows) is an
+:class:`ImportFormatError` too, whatever its format.
+
 Hostile files are bounded: the file size (``max_file_bytes``, 200 MiB by default) and the
 length of one line (``max_row_bytes``, 4 MiB) are limited, CSV fields may not exceed the
-row limit, and JSON may not nest deeper than Python can parse or use NaN/Infinity.
+row limit, and JSON may not nest deeper than :data:`MAX_JSON_DEPTH` levels or use
+NaN/Infinity. What no database stores is refused with its row, before anything is stored:
+the NUL character and lone UTF-16 surrogates (``\\ud800``), anywhere in a row, keys included
+(:func:`check_json`).
 """
 
 from __future__ import annotations
@@ -130,6 +136,7 @@ __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_ROW_BYTES",
     "FORMATS",
+    "MAX_JSON_DEPTH",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "ZEESCHUIMER_PLATFORMS",
@@ -138,6 +145,10 @@ __all__ = [
     "ParseReport",
     "ParsedRow",
     "RowError",
+    "UnstorableJSON",
+    "check_json",
+    "check_text",
+    "escape_unstorable",
     "file_sha256",
     "guess_format",
     "map_record",
@@ -151,6 +162,9 @@ DEFAULT_MAX_FILE_BYTES: Final = 200 * 1024 * 1024
 DEFAULT_MAX_ROW_BYTES: Final = 4 * 1024 * 1024
 #: Valid rows per :class:`FetchBatch`.
 BATCH_SIZE: Final = 500
+#: Deepest nesting of JSON accepted (Zeeschuimer's posts nest about 20 levels): deeper data
+#: would exhaust Python's recursion when stored or shown.
+MAX_JSON_DEPTH: Final = 64
 FORMATS: Final = ("csv", "ndjson")
 
 REQUIRED_COLUMNS: Final = ("text", "created_at", "author")
@@ -263,6 +277,9 @@ _MAX_SHOWN = 80
 _MAX_COUNT = 2**53
 _MAX_EPOCH = 10**11
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: Characters no database stores as text: NUL (PostgreSQL) and lone UTF-16 surrogates (not
+#: characters at all; neither UTF-8 nor SQLite nor PostgreSQL take them).
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 _DATE_HELP = "expected ISO 8601, e.g. 2024-05-01T14:03:00+02:00, or unix epoch seconds"
 _PLATFORM_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 _LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", re.IGNORECASE)
@@ -430,7 +447,7 @@ def file_sha256(path: Path) -> str:
 
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text.replace("\n", " ").replace("\r", " ")
+    text = escape_unstorable(text).replace("\n", " ").replace("\r", " ")
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
@@ -449,6 +466,90 @@ def json_type(value: object) -> str:
     if isinstance(value, str):
         return "text"
     return type(value).__name__
+
+
+class UnstorableJSON(MalformedPayload):
+    """Parsed JSON that no database stores: nested too deeply, NUL, a lone surrogate,
+    NaN or Infinity. ``too_deep`` tells the first case apart (it has its own message)."""
+
+    def __init__(self, reason: str, *, too_deep: bool = False) -> None:
+        super().__init__(reason)
+        self.too_deep = too_deep
+
+
+def escape_unstorable(text: str) -> str:
+    """``text`` with the characters :func:`check_text` refuses written as escapes
+    (``\\u0000``), so that a message quoting it can be printed and stored."""
+    return _UNSTORABLE_RE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def check_json(value: object, *, noun: str = "field", max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Raise :class:`UnstorableJSON` when parsed JSON holds what no database stores.
+
+    Walks ``value`` without recursion (it may be nested deeper than Python recurses) and
+    names the first offending place, e.g. ``field 'author.name' contains a NUL character``.
+    """
+    # (value, its parent's path, its key or index, depth); a path is only spelled out for
+    # containers and for the error, so long flat lists cost little.
+    pending: list[tuple[object, str, str | int | None, int]] = [(value, "", None, 0)]
+    while pending:
+        current, parent, key, depth = pending.pop()
+        if isinstance(current, str):
+            if _UNSTORABLE_RE.search(current):
+                check_text(current, _place(noun, _path(parent, key)))
+            continue
+        if isinstance(current, float) and not math.isfinite(current):
+            raise UnstorableJSON(
+                f"{_place(noun, _path(parent, key))}: {current} is not a number JSON allows"
+            )
+        if not isinstance(current, dict | list):
+            continue
+        if depth >= max_depth:
+            raise UnstorableJSON(
+                f"the JSON is nested more than {max_depth} levels deep (the limit)",
+                too_deep=True,
+            )
+        path = _path(parent, key)
+        if isinstance(current, list):
+            pending.extend(
+                (item, path, index, depth + 1) for index, item in reversed(list(enumerate(current)))
+            )
+            continue
+        for name in current:
+            if _UNSTORABLE_RE.search(str(name)):
+                check_text(str(name), f"{_place(noun, _path(path, str(name)))}: its name")
+        pending.extend(
+            (item, path, str(name), depth + 1) for name, item in reversed(current.items())
+        )
+
+
+def _place(noun: str, path: str) -> str:
+    return f"{noun} '{escape_unstorable(path)}'" if path else "a value"
+
+
+def _path(parent: str, key: str | int | None) -> str:
+    if key is None:
+        return parent
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
+
+
+def check_text(text: str, what: str) -> None:
+    """Raise :class:`UnstorableJSON` when ``text`` holds a character no database stores;
+    ``what`` names it in the message (``field 'text'``)."""
+    match = _UNSTORABLE_RE.search(text)
+    if match is None:
+        return
+    char = match.group()
+    problem = (
+        "a NUL character (\\u0000)"
+        if char == "\x00"
+        else f"\\u{ord(char):04x}, half of a UTF-16 surrogate pair and not a character"
+    )
+    raise UnstorableJSON(
+        f"{what} contains {problem}, which cannot be stored; remove it or export the data again"
+    )
 
 
 def _normalize_name(name: str) -> str:
@@ -1349,6 +1450,17 @@ def parse_file(
                 f"{path.name}: the file grew past the limit of {max_file_bytes:,} bytes "
                 "while it was read"
             )
+    if not report.items and not report.errors:
+        # The same rule for every format: a file without a single row is a mistake to
+        # report, not an import of nothing.
+        if fmt == "csv":
+            raise ImportFormatError(
+                f"{path.name}: the file is empty: it has a header line but no rows to import"
+            )
+        raise ImportFormatError(
+            f"{path.name}: the file is empty: an NDJSON import needs one JSON object per "
+            "line, one line per item"
+        )
     report.sha256 = digest.hexdigest()
     report.errors.sort(key=lambda error: error.line)
     return report
@@ -1380,6 +1492,7 @@ def _add(
     noun: str,
 ) -> None:
     try:
+        check_json(record, noun=noun)
         item = _map(record, default_platform=platform, default_kind=None, noun=noun)
     except MalformedPayload as exc:
         report.errors.append(RowError(line, str(exc), text))
@@ -1418,7 +1531,7 @@ def _parse_ndjson(lines: Iterator[_Line], report: ParseReport, platform: str, na
             report.errors.append(RowError(line.number, reason, line.original))
             continue
         except RecursionError:
-            reason = "invalid JSON: it is nested too deeply"
+            reason = f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep (the limit)"
             report.errors.append(RowError(line.number, reason, line.original))
             continue
         except ValueError as exc:

@@ -40,7 +40,9 @@ Messages without text (snaps, photos and videos whose files are not in the JSON,
 calls, status lines) carry nothing Beffroi can read: they are counted in
 :attr:`SnapchatReport.skipped`, not refused. A message that is not an object, has no usable
 date or no sender is refused with its line number and the reason; so is a second message with
-the same sender, date and text.
+the same sender, date and text, and one holding text no database stores (NUL, a lone
+surrogate; :func:`~beffroi.connectors.fileimport.check_json`). An export without a single
+message is refused as empty, like an empty CSV or NDJSON file.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ from beffroi.connectors.fileimport import (
     ParsedRow,
     ParseReport,
     RowError,
+    check_json,
+    check_text,
+    escape_unstorable,
     file_sha256,
     json_type,
     map_record,
@@ -270,6 +275,7 @@ class _Walker:
 
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = escape_unstorable(text)
     return text if len(text) <= 60 else text[:59] + "…"
 
 
@@ -379,6 +385,8 @@ def parse_export(
             )
             continue
         try:
+            check_text(entry.section, "the conversation's name")
+            check_json(entry.value)
             item = map_message(entry.value, conversation=entry.section, owner=owner)
         except MalformedPayload as exc:
             report.errors.append(RowError(entry.line, f"{where}{exc}", entry.text))
@@ -399,6 +407,11 @@ def parse_export(
             )
             continue
         report.items.append(ParsedRow(entry.line, item))
+    if not report.items and not report.errors and not report.skipped:
+        raise ExportFormatError(
+            f"{path.name}: the file is empty: the export holds no chat message; request it "
+            "from Snapchat's My Data with 'Chat History' selected"
+        )
     report.errors.sort(key=lambda error: error.line)
     return report
 

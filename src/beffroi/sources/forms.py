@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from beffroi import config
 from beffroi.connectors.base import Option
-from beffroi.sources.models import Source
+from beffroi.sources.models import MAX_SYNC_INTERVAL_MINUTES, Source
+from beffroi.sources.redaction import REDACTED
 
 SETTING_PREFIX = "setting_"
 SECRET_PREFIX = "secret_"  # noqa: S105 (a field name prefix, not a secret)
@@ -21,7 +23,7 @@ SECRET_PREFIX = "secret_"  # noqa: S105 (a field name prefix, not a secret)
 #: whoever manages sources read any file of the server: files come in by upload only.
 HIDDEN_OPTIONS: dict[str, set[str]] = {"file": {"path", "format"}}
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES
 UPLOAD_EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
 # Labels and help of the built-in connectors' options, so that they are translated (the
@@ -180,7 +182,10 @@ class SourceForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Source.Kind.choices)
     enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
     sync_interval_minutes = forms.IntegerField(
-        label=_("Sync every (minutes)"), min_value=1, max_value=7 * 24 * 60, initial=15
+        label=_("Sync every (minutes)"),
+        min_value=1,
+        max_value=MAX_SYNC_INTERVAL_MINUTES,
+        initial=15,
     )
 
     def __init__(
@@ -209,7 +214,9 @@ class SourceForm(forms.Form):
             del self.fields["sync_interval_minutes"]
         self.options = visible_options(platform, options)
         stored = source.get_credentials() if source is not None and source.has_credentials else {}
-        settings = source.settings if source is not None else {}
+        # Secrets inside settings (a feed's key) are shown hidden; the service puts the
+        # stored value back when the placeholder comes back.
+        settings = source.shown_settings if source is not None else {}
         for key, option in self.options.items():
             label = _gettext(option.label)
             help_text = _gettext(option.help) if option.help else ""
@@ -228,6 +235,12 @@ class SourceForm(forms.Form):
                     ),
                 )
             else:
+                if REDACTED in str(settings.get(key, "")):
+                    kept = _gettext(
+                        "Parts shown as %(placeholder)s are hidden; they are kept unless you "
+                        "change them."
+                    ) % {"placeholder": REDACTED}
+                    help_text = f"{help_text} {kept}".strip()
                 self.fields[SETTING_PREFIX + key] = forms.CharField(
                     label=label,
                     required=option.required,

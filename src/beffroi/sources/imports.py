@@ -1,22 +1,37 @@
 """Importing a file into a file source (command line, web upload, API): CSV or NDJSON, or a
-platform's data export (Snapchat), parsed by the source's connector."""
+platform's data export (Snapchat), parsed by the source's connector.
+
+An import is all or nothing: the whole file is validated first, then every row is stored
+in one transaction with the audit event, so a failure anywhere leaves nothing stored."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import DataError, IntegrityError, transaction
 
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import ConfigurationError
-from beffroi.connectors.fileimport import FileConnector, ParseReport, RowError, write_rejected
+from beffroi.connectors.fileimport import (
+    FileConnector,
+    ParsedRow,
+    ParseReport,
+    RowError,
+    escape_unstorable,
+    write_rejected,
+)
 from beffroi.connectors.registry import connector_class
 from beffroi.items.ingest import IngestResult, ingest
 from beffroi.sources.models import Source
 
 BATCH_SIZE = 500
+
+#: What storing a row the validation let through can raise (the row's fault, not the
+#: database's state): encoding errors (ValueError), data the database refuses, a structure
+#: too deep to serialize. A lost connection or a locked database is not in this list.
+_ROW_ERRORS = (ValueError, RecursionError, DataError, IntegrityError)
 
 
 @dataclass
@@ -32,6 +47,14 @@ class ImportReport:
     rejected_path: str | None = None
 
 
+class _Unstorable(Exception):
+    """A row that passed validation was refused by the database (the import is undone)."""
+
+    def __init__(self, error: RowError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 def import_file(
     actor: Actor,
     source: Source,
@@ -42,11 +65,14 @@ def import_file(
     rejected_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Validate the whole file, then store its rows.
+    """Validate the whole file, then store its rows in one transaction.
 
     If any row is invalid and ``skip_invalid`` is False, nothing is stored. With
     ``skip_invalid`` the valid rows are stored and the rejected ones written to
-    ``rejected_path``. Rows already stored (same id) are counted as ``existing``.
+    ``rejected_path``. Rows already stored (same id) are counted as ``existing``. A row the
+    database refuses all the same stops the import: nothing is stored and that row is
+    reported. Raises :class:`~beffroi.connectors.fileimport.ImportFormatError` when the file
+    as a whole cannot be imported (empty, wrong format…).
     """
     connector = connector_class(source.platform)(source.settings, {})
     if not isinstance(connector, FileConnector):
@@ -55,27 +81,61 @@ def import_file(
     report = ImportReport(path=str(path), valid_rows=len(parsed.items), errors=list(parsed.errors))
     if parsed.errors and not skip_invalid:
         return report
+    try:
+        with transaction.atomic():
+            total = _store(source, parsed.items, progress)
+            record(
+                actor,
+                "source.import",
+                organization=source.organization,
+                obj=source,
+                after={
+                    "file": path.name,
+                    "created": total.created,
+                    "existing": total.existing,
+                    "rejected": len(report.errors),
+                },
+            )
+    except _Unstorable as refused:
+        report.errors = sorted([*report.errors, refused.error], key=lambda error: error.line)
+        return report
     if parsed.errors and rejected_path is not None:
         write_rejected(rejected_path, parsed.errors)
         report.rejected_path = str(rejected_path)
-    total = IngestResult()
-    items = [row.item for row in parsed.items]
-    for start in range(0, len(items), BATCH_SIZE):
-        with transaction.atomic():
-            total += ingest(source, items[start : start + BATCH_SIZE])
-        if progress is not None:
-            progress(min(start + BATCH_SIZE, len(items)), len(items))
     report.created, report.existing, report.imported = total.created, total.existing, True
-    record(
-        actor,
-        "source.import",
-        organization=source.organization,
-        obj=source,
-        after={
-            "file": path.name,
-            "created": report.created,
-            "existing": report.existing,
-            "rejected": len(report.errors),
-        },
-    )
     return report
+
+
+def _store(
+    source: Source, rows: Sequence[ParsedRow], progress: Callable[[int, int], None] | None
+) -> IngestResult:
+    """Store ``rows`` by batches, inside the caller's transaction."""
+    total = IngestResult()
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = rows[start : start + BATCH_SIZE]
+        try:
+            with transaction.atomic():
+                total += ingest(source, [row.item for row in batch])
+        except _ROW_ERRORS as exc:
+            raise _Unstorable(_refused_row(source, batch, exc)) from exc
+        if progress is not None:
+            progress(start + len(batch), len(rows))
+    return total
+
+
+def _refused_row(source: Source, batch: Sequence[ParsedRow], exc: BaseException) -> RowError:
+    """The first row of ``batch`` the database refuses on its own, to name it.
+
+    Each row is tried in a savepoint that is always rolled back: nothing stays stored.
+    """
+    for row in batch:
+        try:
+            with transaction.atomic():
+                ingest(source, [row.item])
+                transaction.set_rollback(True)
+        except _ROW_ERRORS as error:
+            reason = f"the database cannot store this row: {escape_unstorable(str(error))}"
+            return RowError(row.line, reason, "")
+    first, last = batch[0].line, batch[-1].line
+    reason = f"lines {first} to {last} cannot be stored together: {escape_unstorable(str(exc))}"
+    return RowError(first, reason, "")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from django.contrib import messages
@@ -19,10 +18,11 @@ from django.views.decorators.http import require_POST
 from beffroi.audit.services import Actor
 from beffroi.connectors.base import ConfigurationError, Option
 from beffroi.connectors.registry import available, connector_class
+from beffroi.core.uploads import too_large_response, upload_copy, upload_too_large
 from beffroi.organizations.access import org_view
 from beffroi.organizations.roles import Capability, role_allows
 from beffroi.sources import services
-from beffroi.sources.connect import oauth_platforms
+from beffroi.sources.connect import allow_sign_in_redirects, oauth_platforms
 from beffroi.sources.forms import MAX_UPLOAD_BYTES, ImportForm, PlatformForm, SourceForm
 from beffroi.sources.imports import import_file
 from beffroi.sources.models import UPLOAD_PLATFORMS, ConnectionAlert, Source
@@ -78,7 +78,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("name")
     )
-    return render(
+    response = render(
         request,
         "sources/list.html",
         {
@@ -95,6 +95,8 @@ def source_list(request: HttpRequest) -> HttpResponse:
             "oauth_ready": {e["platform"] for e in oauth_entries if e["configured"]},
         },
     )
+    allow_sign_in_redirects(response, oauth_entries)
+    return response
 
 
 def _save_errors(form: SourceForm, exc: ValidationError) -> None:
@@ -227,27 +229,15 @@ def source_import(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         context["form"] = ImportForm(platform=source.platform)
         return render(request, "sources/import.html", context)
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_UPLOAD_BYTES + 64 * 1024:
-        # Refuse before reading the body into a temporary file.
-        form = ImportForm(platform=source.platform)
-        form.add_error(None, _("The file is larger than 10 MB: split it."))
-        context["form"] = form
-        return render(request, "sources/import.html", context, status=413)
+    if upload_too_large(request, MAX_UPLOAD_BYTES):
+        return too_large_response(request, MAX_UPLOAD_BYTES)
     form = ImportForm(request.POST, request.FILES, platform=source.platform)
     context["form"] = form
     if not form.is_valid():
         return render(request, "sources/import.html", context, status=400)
     upload = form.cleaned_data["file"]
     filename = get_valid_filename(PurePath(upload.name).name) or "upload.csv"
-    with tempfile.TemporaryDirectory(prefix="beffroi-import-") as folder:
-        path = Path(folder) / filename
-        with path.open("wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
+    with upload_copy(upload, filename) as path:
         try:
             report = import_file(
                 _actor(request),

@@ -10,10 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
+from beffroi import config
 from beffroi.analysis.watch_query import WatchQueryError, parse
 from beffroi.veille.models import Alert, AlertChannel, CheckedClaim, ProtectedIdentity, Watch
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+MAX_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES
 LIBRARY_EXTENSIONS = {
     ".json": "jsonld",
     ".jsonld": "jsonld",

@@ -25,12 +25,14 @@ from django.views.decorators.http import require_POST
 
 from beffroi.analysis.claims.library import (
     LibraryImportError,
+    NestingTooDeep,
     claims_from_csv,
     claims_from_html,
-    claims_from_jsonld,
+    claims_from_json,
 )
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.core.exports import stream_csv
+from beffroi.core.uploads import too_large_response, upload_too_large
 from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
 from beffroi.organizations.roles import Capability, role_allows
@@ -38,6 +40,7 @@ from beffroi.veille import claims as claim_services
 from beffroi.veille import identities, narrating, watching
 from beffroi.veille.charts import daily_chart, days_back, network_svg
 from beffroi.veille.forms import (
+    MAX_UPLOAD_BYTES,
     ChannelForm,
     ClaimForm,
     IdentityForm,
@@ -760,6 +763,8 @@ def claim_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.ANALYZE)
 def claims_import(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and upload_too_large(request, MAX_UPLOAD_BYTES):
+        return too_large_response(request, MAX_UPLOAD_BYTES)
     form = LibraryImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         raw = form.cleaned_data["file"].read()
@@ -771,11 +776,18 @@ def claims_import(request: HttpRequest) -> HttpResponse:
             elif fmt == "html":
                 parsed = claims_from_html(text)
             else:
-                import json
-
-                parsed = claims_from_jsonld(json.loads(text))
+                parsed = claims_from_json(text)
         except UnicodeDecodeError:
             form.add_error("file", _("The file is not UTF-8 text."))
+        except NestingTooDeep as error:
+            form.add_error(
+                "file",
+                _(
+                    "The file is nested more than %(limit)s levels deep: no fact-check feed "
+                    "is. Check that it is the feed the fact-checker publishes."
+                )
+                % {"limit": error.limit},
+            )
         except ValueError as error:  # LibraryImportError and JSON errors
             detail = (
                 str(error)
@@ -800,7 +812,7 @@ def claims_import(request: HttpRequest) -> HttpResponse:
                     % {"created": done.created, "existing": done.existing},
                 )
                 return redirect("veille:claims", org_slug=_org(request).slug)
-    return _render(
+    response = _render(
         request,
         "claims_import.html",
         {
@@ -808,6 +820,9 @@ def claims_import(request: HttpRequest) -> HttpResponse:
             **_form_page(request, None, _("Import fact-checks"), "veille:claims", "claims"),
         },
     )
+    if form.errors:
+        response.status_code = 400
+    return response
 
 
 @org_view(Capability.ANALYZE)

@@ -6,6 +6,10 @@ it in their pages and feeds) and CSV files.
 ``worstRating`` when there are no words), ``url``, ``author.name`` (the fact-checker),
 ``datePublished``, ``inLanguage``, ``headline`` or ``name`` (the title), and
 ``itemReviewed`` (a ``Claim`` whose ``author`` and ``datePublished`` say who said it, when).
+
+JSON may not nest deeper than :data:`~beffroi.connectors.fileimport.MAX_JSON_DEPTH` levels
+(:class:`NestingTooDeep`) nor hold text no database stores (NUL, lone surrogates): the same
+rules as the import of items.
 """
 
 from __future__ import annotations
@@ -20,13 +24,16 @@ from html.parser import HTMLParser
 from typing import Any
 
 from beffroi.analysis.claims.retrieval import Claim
+from beffroi.connectors.fileimport import MAX_JSON_DEPTH, UnstorableJSON, check_json, check_text
 
 __all__ = [
     "CSV_COLUMNS",
     "CheckedClaim",
     "LibraryImportError",
+    "NestingTooDeep",
     "claims_from_csv",
     "claims_from_html",
+    "claims_from_json",
     "claims_from_jsonld",
 ]
 
@@ -36,6 +43,16 @@ CSV_COLUMNS = ("claim", "verdict", "url", "source", "date", "language", "title",
 
 class LibraryImportError(ValueError):
     """A file that cannot be read as a fact-check library, with where and why."""
+
+
+class NestingTooDeep(LibraryImportError):
+    """JSON nested deeper than :attr:`limit` levels: no fact-check feed is, and deeper data
+    would exhaust Python's recursion."""
+
+    limit = MAX_JSON_DEPTH
+
+    def __init__(self) -> None:
+        super().__init__(f"the JSON is nested more than {self.limit} levels deep (the limit)")
 
 
 @dataclass(frozen=True)
@@ -81,14 +98,16 @@ def _types(node: dict[str, Any]) -> set[str]:
 
 
 def _nodes(data: Any) -> Iterator[dict[str, Any]]:
-    """Every JSON object in a JSON-LD document (``@graph``, lists and nesting included)."""
-    if isinstance(data, dict):
-        yield data
-        for value in data.values():
-            yield from _nodes(value)
-    elif isinstance(data, list):
-        for value in data:
-            yield from _nodes(value)
+    """Every JSON object in a JSON-LD document (``@graph``, lists and nesting included), in
+    document order, without recursion."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            yield value
+            pending.extend(reversed(list(value.values())))
+        elif isinstance(value, list):
+            pending.extend(reversed(value))
 
 
 def _verdict(rating: Any) -> str:
@@ -104,9 +123,35 @@ def _verdict(rating: Any) -> str:
     return f"{value}/{best}" + (f" (worst {worst})" if worst else "") if best else value
 
 
+def _check(data: Any) -> None:
+    try:
+        check_json(data)
+    except UnstorableJSON as error:
+        if error.too_deep:
+            raise NestingTooDeep() from None
+        raise LibraryImportError(str(error)) from None
+
+
+def _load_json(text: str) -> Any:
+    """Parsed JSON; a nesting too deep for Python's parser is :class:`NestingTooDeep`, other
+    errors are ``json.JSONDecodeError`` (a ``ValueError``)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise NestingTooDeep() from None
+
+
+def claims_from_json(text: str) -> list[CheckedClaim]:
+    """The ``ClaimReview`` objects of a JSON-LD document (a fact-checker's feed), as text.
+    Raises :class:`LibraryImportError` or ``json.JSONDecodeError``."""
+    return claims_from_jsonld(_load_json(text))
+
+
 def claims_from_jsonld(data: Any) -> list[CheckedClaim]:
     """The ``ClaimReview`` objects of a parsed JSON-LD document; other objects are ignored.
-    A review without a claim or a verdict is skipped: it says nothing usable."""
+    A review without a claim or a verdict is skipped: it says nothing usable. Data nested too
+    deeply or holding text no database stores raises :class:`LibraryImportError`."""
+    _check(data)
     found: list[CheckedClaim] = []
     for node in _nodes(data):
         if "ClaimReview" not in _types(node):
@@ -160,7 +205,7 @@ def claims_from_html(html: str) -> list[CheckedClaim]:
     found: list[CheckedClaim] = []
     for number, script in enumerate(parser.scripts, start=1):
         try:
-            data = json.loads(script)
+            data = _load_json(script)
         except json.JSONDecodeError as error:
             raise LibraryImportError(
                 f"JSON-LD script {number}: not valid JSON ({error.msg}, line {error.lineno})"
@@ -180,7 +225,16 @@ def claims_from_csv(content: str) -> list[CheckedClaim]:
     claims: list[CheckedClaim] = []
     problems: list[str] = []
     for line, row in enumerate(reader, start=2):
+        if None in row:  # DictReader keeps the values beyond the header under None
+            problems.append(f"line {line}: more values than the header has columns")
+            continue
         values = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        try:
+            for name, value in values.items():
+                check_text(value, f"line {line}: column '{name}'")
+        except UnstorableJSON as error:
+            problems.append(str(error))
+            continue
         if not values.get("claim"):
             problems.append(f"line {line}: the claim is empty")
             continue
