@@ -1,7 +1,8 @@
 """Every page passes an automated WCAG 2.1 AA audit (axe-core) in a real browser.
 
 axe-core (MPL-2.0, vendored in ``vendor/``) is injected into each page of the demo town
-as an administrator sees it, and anonymously for the login page. Automated checks find
+as an administrator sees it, and anonymously for the login page. Each page must also report
+no Content-Security-Policy violation (tests/browser/csp.py): nothing it needs is refused. Automated checks find
 only part of the problems (contrast, names, labels, landmarks, ARIA misuse); keyboard use is
 covered by the inbox browser test.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from tests.browser.csp import csp_violations, watch_csp
 from tests.browser.test_inbox_browser import CHROMIUM, CHROMIUM_ARGS
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
@@ -58,6 +60,7 @@ def page(live_server: Any, town: dict[str, Any]) -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 900})
         context.set_default_timeout(10000)
+        watch_csp(context)
         yield context, live_server.url
         context.close()
         browser.close()
@@ -67,14 +70,16 @@ def audit(tab: Any, url: str, inject: str = "") -> list[str]:
     tab.goto(url)
     if inject:
         tab.evaluate("html => document.body.insertAdjacentHTML('beforeend', html)", inject)
-    tab.add_script_tag(path=str(AXE))
+    # Evaluated, not added as a <script>: the page's Content-Security-Policy refuses inline
+    # scripts, and must stay on while the page is audited.
+    tab.evaluate(AXE.read_text())
     result = tab.evaluate(
         """async () => await axe.run(document, {
             runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
             resultTypes: ['violations'],
         })"""
     )
-    return [
+    return csp_violations(tab) + [
         f"{url}: {violation['id']} ({violation['impact']}): {violation['help']} — "
         + "; ".join(node["target"][0] for node in violation["nodes"][:3])
         for violation in result["violations"]
@@ -148,7 +153,9 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
     slug = town["org"].slug
     item = town["item"]
     source = town["org"].sources.first()
-    anonymous = context.browser.new_context(locale="fr-FR").new_page()
+    anonymous_context = context.browser.new_context(locale="fr-FR")
+    watch_csp(anonymous_context)
+    anonymous = anonymous_context.new_page()
     # The audit can fail: an image without a text alternative is caught.
     assert any("image-alt" in p for p in audit(anonymous, base + "/accounts/login/", "<img src=x>"))
     problems = audit(anonymous, base + reverse("accounts:login"))
@@ -161,6 +168,14 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
     from beffroi.sources.models import ConnectionAlert
 
     raise_alert(source, ConnectionAlert.Kind.REFUSED, "The access token is invalid.")
+    # Invitations: one the administrator may answer, and one the members page lists.
+    from beffroi.audit.services import Actor
+    from beffroi.organizations.services import create_organization, invite
+
+    admin = town["org"].memberships.get(role="admin").user
+    neighbour = create_organization(Actor.system(), slug="voisine", name="Ville voisine")
+    invite(Actor.system(), neighbour, admin.get_username(), "analyst")
+    invite(Actor(admin, "ui"), town["org"], "nouvelle.recrue@exemple.fr", "viewer")
     urls = [
         reverse("items:dashboard", args=[slug]),
         reverse("items:inbox", args=[slug]),
@@ -177,6 +192,7 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
         reverse("organizations:members", args=[slug]),
         reverse("organizations:audit", args=[slug]),
         reverse("accounts:profile"),
+        reverse("invitations:list"),
         *_charter_urls(town["org"]),
         *_veille_urls(town["org"]),
     ]

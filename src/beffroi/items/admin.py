@@ -40,9 +40,13 @@ class ItemAdmin(AuditedAdmin):
     )
     list_select_related = ("author", "organization")
 
+    class Media:
+        # A class, not an inline style: the Content-Security-Policy refuses inline styles.
+        css = {"all": ("beffroi/admin.css",)}
+
     @admin.display(description="raw payload")
     def raw_payload(self, obj: Item) -> str:
         return format_html(
-            "<pre style='white-space: pre-wrap'>{}</pre>",
+            '<pre class="raw-payload">{}</pre>',
             json.dumps(obj.raw, indent=2, ensure_ascii=False, sort_keys=True),
         )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -31,21 +30,8 @@ INBOX_COLUMNS: tuple[Column, ...] = (
 )
 
 
-def http_url(value: Any) -> str:
-    """``value`` if it is an http(s) address, else "" (never link ``javascript:`` and co.)."""
-    if not isinstance(value, str) or not value:
-        return ""
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
-        return ""
-    return value.strip()
-
-
 def media_rows(media: Any) -> list[dict[str, str]]:
-    """The item's attachments as rows: kind, description, a safe link (or the raw text)."""
+    """The item's attachments as rows: kind, description, address (linked by the template)."""
     rows = []
     for entry in media if isinstance(media, list) else []:
         if not isinstance(entry, dict):
@@ -56,16 +42,14 @@ def media_rows(media: Any) -> list[dict[str, str]]:
                 "kind": str(entry.get("kind", "")),
                 "description": str(entry.get("description", "")),
                 "url": url,
-                "href": http_url(url),
             }
         )
     return rows
 
 
-def url_rows(urls: Any) -> list[dict[str, str]]:
-    return [
-        {"url": str(url), "href": http_url(url)} for url in (urls if isinstance(urls, list) else [])
-    ]
+def url_rows(urls: Any) -> list[str]:
+    """The item's links as text (the template links only the http(s) ones)."""
+    return [str(url) for url in (urls if isinstance(urls, list) else [])]
 
 
 #: Labels of the metrics connectors commonly report; others are shown by their key.

@@ -216,8 +216,6 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             organization=request.organization,  # type: ignore[attr-defined]
             author=item.author,
         ).count(),
-        "author_href": http_url(item.author.url),
-        "item_href": http_url(item.url),
         "thread": thread if len(thread) > 1 else [],
         "thread_truncated": truncated,
         "urls": url_rows(item.urls),
@@ -245,7 +243,6 @@ def author_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "nav": "inbox",
         "author": author,
-        "author_href": http_url(author.url),
         "page_obj": page,
         "columns": INBOX_COLUMNS,
         "total": page.paginator.count,

@@ -16,6 +16,7 @@ import logging
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -64,16 +65,35 @@ def oauth_platforms() -> list[dict[str, Any]]:
             continue
         if cls.oauth is None:
             continue
+        client = oauth.client_for(platform, cls.oauth)
         found.append(
             {
                 "platform": platform,
                 "label": cls.label,
-                "configured": oauth.client_for(platform, cls.oauth) is not None,
+                "configured": client is not None,
+                "authorize_origin": _origin(client.authorize_url) if client else "",
                 "env": oauth.env_prefix(platform),
                 "doc": cls.setup_doc,
             }
         )
     return found
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+def allow_sign_in_redirects(response: HttpResponse, entries: list[dict[str, Any]]) -> None:
+    """Let the page's connect buttons reach the platforms' authorization pages.
+
+    The buttons post to ``connect_start``, whose answer redirects to the platform, and
+    browsers check that redirect against the page's ``form-action`` (``'self'`` by default).
+    """
+    origins = sorted({e["authorize_origin"] for e in entries if e["authorize_origin"]})
+    if origins:
+        # What django-csp's @csp_update sets; the list depends on the server's OAuth apps.
+        response._csp_update = {"form-action": origins}  # type: ignore[attr-defined]
 
 
 def _spec(platform: str) -> tuple[type[Connector], OAuthSpec]:
