@@ -17,7 +17,7 @@ import pytest
 from django.template import Context, Template
 from django.test import Client, override_settings
 
-from beffroi.core.links import http_url
+from beffroi.connectors.values import web_address as http_url
 from tests.web.hostile import HOSTILE_URLS, store_hostile_urls, unsafe_links
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "src" / "beffroi" / "templates"

@@ -14,7 +14,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from beffroi.core.links import http_url
+from beffroi.connectors.values import web_address as http_url
 from tests.web.factories import make_author, make_item
 
 #: Scripts in the forms browsers would run: any case, leading blanks and control characters,

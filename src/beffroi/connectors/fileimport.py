@@ -129,6 +129,7 @@ from beffroi.connectors.base import (
     Option,
     UnsupportedAction,
 )
+from beffroi.connectors.values import web_address
 
 __all__ = [
     "ALIASES",
@@ -633,16 +634,6 @@ def _x_date(value: object) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _is_web_address(url: str) -> bool:
-    if any(char.isspace() for char in url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
 def _media_kind(url: str) -> str:
     path = urlsplit(url).path.lower()
     extension = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
@@ -734,7 +725,7 @@ class _Record:
         return number
 
     def web_address(self, key: str, value: object) -> str:
-        if not isinstance(value, str) or not _is_web_address(value.strip()):
+        if not isinstance(value, str) or not web_address(value):
             raise MalformedPayload(
                 f"{self.label(key)}: '{_short(value)}' is not a web address (expected "
                 "http:// or https://)"

@@ -18,6 +18,29 @@ def clear_text_allowed(host: str) -> bool:
     return egress.allows_internal(host)
 
 
+#: The only schemes an address from outside may be fetched or linked with: never
+#: ``javascript:``, ``data:``, ``vbscript:`` or a scheme the system hands to another program.
+WEB_SCHEMES = frozenset({"http", "https"})
+
+
+def web_address(value: Any) -> str:
+    """``value`` (stripped) if it is an http(s) address with a host, else "".
+
+    Whitespace or control characters inside refuse it: browsers drop tabs and newlines, so
+    ``java\tscript:`` would become the ``javascript:`` it hides.
+    """
+    if not isinstance(value, str):
+        return ""
+    address = value.strip()
+    if not address or any(char.isspace() or ord(char) < 32 for char in address):
+        return ""
+    try:
+        parts = urlsplit(address)
+    except ValueError:
+        return ""
+    return address if parts.scheme.lower() in WEB_SCHEMES and parts.netloc else ""
+
+
 def positive_int(settings: Mapping[str, Any], name: str, default: int, label: str) -> int:
     """The whole number ``settings[name]``, at least 1 (``default`` when absent)."""
     value = settings.get(name)

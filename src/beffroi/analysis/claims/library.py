@@ -25,6 +25,7 @@ from typing import Any
 
 from beffroi.analysis.claims.retrieval import Claim
 from beffroi.connectors.fileimport import MAX_JSON_DEPTH, UnstorableJSON, check_json, check_text
+from beffroi.connectors.values import web_address
 
 __all__ = [
     "CSV_COLUMNS",
@@ -166,7 +167,8 @@ def claims_from_jsonld(data: Any) -> list[CheckedClaim]:
             CheckedClaim(
                 text=text,
                 verdict=verdict,
-                url=_text(node.get("url")),
+                # A fact-checker's page is not trusted to give a web address.
+                url=web_address(_text(node.get("url"))),
                 source=_text(node.get("author")) or _text(node.get("publisher")),
                 published=_text(node.get("datePublished")),
                 language=_text(node.get("inLanguage")),
@@ -242,7 +244,7 @@ def claims_from_csv(content: str) -> list[CheckedClaim]:
             problems.append(f"line {line}: the verdict is empty")
             continue
         url = values.get("url", "")
-        if url and not url.startswith(("https://", "http://")):
+        if url and not web_address(url):
             problems.append(f"line {line}: the url must start with https:// or http://")
             continue
         claims.append(

@@ -13,20 +13,20 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from beffroi.core import links
+from beffroi.connectors.values import web_address
 
 register = template.Library()
 
 
 @register.filter
 def http_url(value: Any) -> str:
-    return links.http_url(value)
+    return web_address(value)
 
 
 @register.simple_tag
 def external_link(url: Any, text: Any = "") -> SafeString:
     """A link that leaves Beffroi, or the text alone (in ``<code>`` when it is the address)."""
-    href = links.http_url(url)
+    href = web_address(url)
     label = text or url or ""
     if not href:
         if text:
