@@ -30,7 +30,7 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=240,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -48,3 +48,8 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     # Reported, not bounded here: it is the bench process's lifetime peak (ingest, import and
     # judging included), not the served instance that the 1 GiB budget is about (above).
     assert moderation["peak_rss_kib_with_detectors_loaded"] > 0
+    # One 4 MiB comment: analysis reads its head and tail (whole, it took gigabytes).
+    maximal = moderation["maximal_item"]
+    assert maximal["characters"] == 4 * 1024 * 1024
+    assert 0 < maximal["judging_peak_traced_kib"] < 64 * 1024
+    assert maximal["dossier_pdf_bytes"] < 300_000

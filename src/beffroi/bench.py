@@ -11,7 +11,9 @@ Everything runs in a throw-away data directory so the user's data is never touch
 4. moderation: the demo town's comments, cycled, go through normalization, rules, the
    classifier and the charter's decision on one core (items per second, detectors alone and
    with the database writes); then items arrive one by one while the embedded runner works,
-   and the time from each item's arrival to its decision is measured (p50/p95).
+   and the time from each item's arrival to its decision is measured (p50/p95);
+5. one maximal comment (4 MiB of text, an import's row limit) is judged: time and peak memory
+   allocated while judging it, and the time and size of its PDF dossier.
 """
 
 from __future__ import annotations
@@ -293,6 +295,47 @@ def measure_moderation(count: int, arrivals: int) -> dict[str, Any]:
     return figures
 
 
+def measure_maximal_item() -> dict[str, Any]:
+    """Judge one comment as long as a row may be (after :func:`measure_moderation`: the
+    charter and the models are loaded); peak memory traced while judging it (Python objects
+    and numpy arrays, the sentence encoder's included), and its PDF dossier."""
+    import tracemalloc
+
+    from beffroi.connectors.fileimport import DEFAULT_MAX_ROW_BYTES
+    from beffroi.items.ingest import ingest
+    from beffroi.items.models import Item
+    from beffroi.moderation.dossier import dossier_pdf
+    from beffroi.moderation.services import moderate_items
+    from beffroi.sources.models import Source
+
+    source = Source.objects.get(organization__slug="bench-moderation", name="bench")
+    sentence = "la mairie ferme la piscine samedi pour des travaux dans la rue "
+    text = (sentence * (DEFAULT_MAX_ROW_BYTES // len(sentence) + 1))[:DEFAULT_MAX_ROW_BYTES]
+    (comment,) = _comment_items([text], "maximal")
+    ingest(source, [comment])
+    item = Item.objects.select_related("source", "author").get(
+        source=source, platform_id=comment.platform_id
+    )
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        moderate_items([item])
+        judging = time.perf_counter() - started
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    started = time.perf_counter()
+    pdf = dossier_pdf(item)
+    rendering = time.perf_counter() - started
+    return {
+        "characters": len(text),
+        "judging_seconds": round(judging, 2),
+        "judging_peak_traced_kib": round(peak / 1024),
+        "dossier_pdf_seconds": round(rendering, 2),
+        "dossier_pdf_bytes": len(pdf),
+    }
+
+
 def measure_import(count: int, workdir: Path) -> dict[str, Any]:
     import csv
 
@@ -384,6 +427,8 @@ def run(
     import_figures = measure_import(items, workdir)
     step(f"judging {moderation_items} comments, then {arrivals} arriving one by one")
     moderation_figures = measure_moderation(moderation_items, arrivals)
+    step("judging one maximal comment (4 MiB of text)")
+    moderation_figures["maximal_item"] = measure_maximal_item()
     return {
         "machine": {
             "cpus": os.cpu_count(),

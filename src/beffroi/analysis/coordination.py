@@ -62,6 +62,8 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from beffroi.analysis.text_bound import analysed_text
+
 __all__ = [
     "Campaign",
     "CampaignKind",
@@ -224,7 +226,7 @@ def _prepare(posts: Sequence[Post], min_chars: int, with_texts: bool = True) -> 
         account[i] = account_codes.setdefault(post.account, len(account_codes))
         tid = raw_cache.get(post.text) if with_texts else -1
         if tid is None:
-            norm = normalize_text(post.text)
+            norm = normalize_text(analysed_text(post.text))
             if len(norm) < min_chars:
                 tid = -1
             else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from beffroi.analysis.text_bound import analysed_text
+
 #: Languages the demo and the first users meet; restricting the set makes short texts safer.
 DEFAULT_LANGUAGES = ("fr", "en", "ar", "es", "de", "it", "pt", "nl", "tr")
 
@@ -20,7 +22,7 @@ def _identifier() -> Any:
 
 def detect_language(text: str, min_confidence: float = 0.5) -> str:
     """ISO 639-1 code of ``text``'s language, or ``""`` when too short or too unsure."""
-    stripped = text.strip()
+    stripped = analysed_text(text).strip()
     if len(stripped) < 3:
         return ""
     code, confidence = _identifier().classify(stripped)

@@ -39,6 +39,8 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from beffroi.analysis.text_bound import analysed_text
+
 __all__ = [
     "CANDIDATE_WINDOW",
     "MIN_ITEMS",
@@ -111,8 +113,9 @@ STOP_WORDS: frozenset[str] = frozenset(
 
 
 def clean_text(text: str) -> str:
-    """A post's text without links, @mentions, a retweet marker or a copied tweet's signature."""
-    text = _EMBED_SIGNATURE.sub("", text)
+    """A post's text without links, @mentions, a retweet marker or a copied tweet's signature
+    (read up to the analysis bound: a member keeps this text in the narrative state)."""
+    text = _EMBED_SIGNATURE.sub("", analysed_text(text))
     text = _URL.sub(" ", text)
     text = _RETWEET.sub(" ", text)
     text = _MENTION.sub(" ", text)

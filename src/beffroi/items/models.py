@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from beffroi.analysis.text_bound import HEAD_CHARS, TAIL_CHARS, is_cut
 from beffroi.organizations.models import Organization
 from beffroi.sources.models import Source
 
@@ -94,3 +95,11 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.platform_id}"
+
+    @property
+    def analysed_part(self) -> dict[str, int] | None:
+        """For a text longer than the analysis bound, what analysis read of it: its first
+        ``head`` and last ``tail`` characters of ``length``; None when it read it all."""
+        if not is_cut(self.text):
+            return None
+        return {"head": HEAD_CHARS, "tail": TAIL_CHARS, "length": len(self.text)}

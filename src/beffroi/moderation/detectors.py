@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from beffroi.analysis.moderation.signals import Detector, Signal
+from beffroi.analysis.text_bound import analysed_text
 from beffroi.organizations.models import Organization
 
 #: Rule edits and a newly activated classifier are picked up within this many seconds.
@@ -93,10 +94,12 @@ def forget(organization: Organization | None = None) -> None:
 
 
 def run(detectors: Sequence[Detector], texts: Sequence[str]) -> list[list[Signal]]:
-    """Every detector's signals for each text, merged per text."""
+    """Every detector's signals for each text, merged per text. Detectors read each text up
+    to the analysis bound (its head and tail beyond), plugins' detectors included."""
     merged: list[list[Signal]] = [[] for _ in texts]
     if not texts:
         return merged
+    texts = [analysed_text(text) for text in texts]
     for detector in detectors:
         for bucket, signals in zip(merged, detector.score(texts), strict=True):
             bucket.extend(signals)

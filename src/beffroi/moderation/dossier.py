@@ -1,18 +1,24 @@
 """An evidence dossier for a report to the authorities (PHAROS in France) or a complaint.
 
 JSON for machines, PDF for people: the preserved item with its seal (SHA-256), its thread,
-its author, every decision taken on it and every appeal.
+its author, every decision taken on it and every appeal. The PDF prints a very long text as
+analysis read it (head and tail, :mod:`beffroi.analysis.text_bound`), so it stays a few pages
+made in a second; the JSON and the evidence keep the full text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 
+from beffroi.analysis.text_bound import HEAD_CHARS, TAIL_CHARS, analysed_text, is_cut
 from beffroi.items.models import Item
 from beffroi.moderation import evidence as evidence_store
 from beffroi.moderation.models import Appeal, Decision, Evidence
@@ -26,6 +32,10 @@ FONT_CANDIDATES = (
     Path("/Library/Fonts/Arial Unicode.ttf"),
     Path("C:/Windows/Fonts/arial.ttf"),
 )
+
+# fontTools logs each table it prunes while fpdf2 subsets a font, at INFO: dozens of lines
+# per dossier in the server's log.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 def dossier(item: Item) -> dict[str, Any]:
@@ -155,7 +165,25 @@ def dossier_pdf(item: Item) -> bytes:
     pdf.text_font("B", 10)
     pdf.multi_cell(0, 5, pdf.safe("Text:"), new_x="LMARGIN", new_y="NEXT")
     pdf.text_font("", 10)
-    pdf.multi_cell(0, 5, pdf.safe(record["text"] or "—"), border=1, new_x="LMARGIN", new_y="NEXT")
+    text = record["text"] or ""
+    pdf.multi_cell(
+        0, 5, pdf.safe(analysed_text(text) or "—"), border=1, new_x="LMARGIN", new_y="NEXT"
+    )
+    if is_cut(text):
+        line(
+            _("Text cut"),
+            _(
+                "only its first %(head)d and last %(tail)d characters of %(length)d are "
+                "printed (what was analysed); the full text is in the JSON dossier and in the "
+                "sealed evidence. SHA-256 of the full text (UTF-8): %(sha256)s"
+            )
+            % {
+                "head": HEAD_CHARS,
+                "tail": TAIL_CHARS,
+                "length": len(text),
+                "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            },
+        )
     heading("Seals (SHA-256 of the preserved bundle)")
     if not data["evidence"]:
         line("Preserved", "no evidence stored yet; this dossier shows the item as stored now")

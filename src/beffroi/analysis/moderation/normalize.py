@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from beffroi.analysis.text_bound import analysed_text
+
 __all__ = ["NormalizedText", "fold_letters", "normalize", "token_spans"]
 
 
@@ -366,8 +368,11 @@ def _split_hashtag(tag: str) -> str:
 
 
 def normalize(text: str) -> NormalizedText:
-    """Fold ``text`` for detectors and extract its links, mentions, hashtags and emoji."""
-    original = text
+    """Fold ``text`` for detectors and extract its links, mentions, hashtags and emoji.
+
+    A text longer than the analysis bound is read as its head and tail
+    (:func:`~beffroi.analysis.text_bound.analysed_text`): ``original`` is that part."""
+    text = original = analysed_text(text)
     emojis: list[str] = []
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from beffroi.analysis.moderation.backends.errors import BackendConfigurationError
 from beffroi.analysis.moderation.signals import CATEGORIES, Signal
+from beffroi.analysis.text_bound import analysed_text
 
 #: Label → categories; an empty tuple drops the label.
 LabelMap = dict[str, tuple[str, ...]]
@@ -272,5 +273,5 @@ class LabelScoringDetector:
                 model=self.model_name,
                 min_score=self.min_score,
             )
-            for row in self.probabilities(texts)
+            for row in self.probabilities([analysed_text(text) for text in texts])
         ]
