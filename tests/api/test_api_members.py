@@ -1,4 +1,4 @@
-"""Members: added, re-roled and removed through the services, with audit events."""
+"""Members: invited, re-roled and removed through the services, with audit events."""
 
 from __future__ import annotations
 
@@ -25,40 +25,108 @@ def test_list_members(api: Any, org: Any, other_org: Any, admin_key: str, make_u
     rows = {r["username"]: r for r in response.json()}
     assert set(rows) == {"root", "bob"}
     assert rows["root"]["role"] == "admin"
-    assert rows["root"]["email"] == "root@ville.example"
+    assert rows["root"]["email"] == "root@ville.example"  # the caller's own
     assert "password" not in response.content.decode()
 
 
-def test_add_member_audited(api: Any, org: Any, admin_key: str, make_user: Any) -> None:
+def test_member_emails_are_the_organizations_only(
+    api: Any, org: Any, other_org: Any, admin_key: str, make_user: Any
+) -> None:
+    """An account's e-mail is shown only where this organization gave it (invited at it, or
+    typed it creating the account), never because the account joined."""
+    from beffroi.audit.services import Actor
+    from beffroi.organizations.services import accept_invitation, add_member, invite
+
+    bob = make_user("bob", email="bob@prive.example")
+    add_member(Actor.system(), org, bob, "viewer")  # by the operator
+    eve = make_user("eve", org=other_org, role="admin", email="eve@autre.example")
+    accept_invitation(Actor(eve, "ui"), invite(Actor.system(), org, "eve", "viewer"))
+    zoe = make_user("zoe", email="Zoe@Exemple.fr")
+    accept_invitation(Actor(zoe, "ui"), invite(Actor.system(), org, "zoe@exemple.fr", "viewer"))
+    response = api.get(f"orgs/{org.slug}/members", admin_key)
+    rows = {r["username"]: r for r in response.json()}
+    assert rows["bob"]["email"] == "" and rows["eve"]["email"] == ""
+    assert rows["zoe"]["email"] == "Zoe@exemple.fr"  # the account's, the domain lowercased
+    text = response.content.decode()
+    assert "prive.example" not in text and "autre.example" not in text
+
+
+def test_an_existing_account_is_invited_not_added(
+    api: Any, org: Any, admin_key: str, make_user: Any
+) -> None:
     from beffroi.audit.models import AuditEvent
-    from beffroi.organizations.models import Membership
+    from beffroi.organizations.models import Invitation, Membership
 
-    newcomer = make_user("newcomer")
-    path = f"orgs/{org.slug}/members"
-    response = api.post(path, admin_key, {"username": "newcomer", "role": "analyst"})
-    assert response.status_code == 201, response.content
-    assert response.json()["role"] == "analyst"
-    membership = Membership.objects.get(user=newcomer, organization=org)
-    assert response.json()["id"] == membership.pk
-    event = AuditEvent.objects.get(action="membership.create")
+    newcomer = make_user("newcomer", email="newcomer@exemple.fr")
+    path = f"orgs/{org.slug}/invitations"
+    response = api.post(path, admin_key, {"identifier": "newcomer", "role": "analyst"})
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["identifier"] == "newcomer" and body["state"] == "pending"
+    assert body["invited_by"] == "root" and body["role"] == "analyst"
+    assert not Membership.objects.filter(user=newcomer, organization=org).exists()
+    assert Invitation.objects.get(pk=body["id"]).invitee == newcomer
+    event = AuditEvent.objects.get(action="invitation.create")
     assert (event.channel, event.actor_label) == ("api", "api:root")
+    # Adding an account directly is no longer an operation of the API.
+    direct = api.post(f"orgs/{org.slug}/members", admin_key, {"username": "newcomer"})
+    assert direct.status_code == 405
+    assert "newcomer@exemple.fr" not in api.get(path, admin_key).content.decode()
 
-    again = api.post(path, admin_key, {"username": "newcomer", "role": "moderator"})
-    assert again.status_code == 200
-    assert again.json()["role"] == "moderator"
-    assert AuditEvent.objects.filter(action="membership.update", channel="api").count() == 1
+
+def test_the_answer_is_the_same_whether_an_account_exists(
+    api: Any, org: Any, admin_key: str, make_user: Any
+) -> None:
+    make_user("sleeper", is_active=False, email="sleeper@exemple.fr")
+    make_user("real", email="real@exemple.fr")
+    path = f"orgs/{org.slug}/invitations"
+    identifiers = ["real", "real@exemple.fr", "ghost", "ghost@exemple.fr", "sleeper"]
+    shapes = set()
+    for identifier in identifiers:
+        response = api.post(path, admin_key, {"identifier": identifier, "role": "viewer"})
+        assert response.status_code == 202, response.content
+        body = response.json()
+        assert body["identifier"] == identifier
+        shapes.add((tuple(sorted(body)), body["state"], body["role"]))
+    assert len(shapes) == 1
+    listed = api.get(path, admin_key).json()
+    assert sorted(row["identifier"] for row in listed) == sorted(identifiers)
 
 
-def test_add_member_refusals(api: Any, org: Any, admin_key: str, make_user: Any) -> None:
-    path = f"orgs/{org.slug}/members"
-    response = api.post(path, admin_key, {"username": "ghost", "role": "viewer"})
-    assert response.status_code == 400
-    assert "ghost" in response.json()["detail"]
-    make_user("sleeper", is_active=False)
-    assert api.post(path, admin_key, {"username": "sleeper", "role": "viewer"}).status_code == 400
-    make_user("someone")
-    response = api.post(path, admin_key, {"username": "someone", "role": "overlord"})
-    assert response.status_code == 422
+def test_invitation_refusals(api: Any, org: Any, admin_key: str, make_user: Any) -> None:
+    from beffroi.organizations.models import Invitation
+
+    make_user("bob", org=org, role="viewer")
+    path = f"orgs/{org.slug}/invitations"
+    already = api.post(path, admin_key, {"identifier": "bob", "role": "admin"})
+    assert already.status_code == 400 and "bob" in already.json()["detail"]
+    assert api.post(path, admin_key, {"identifier": "x", "role": "overlord"}).status_code == 422
+    assert api.post(path, admin_key, {"identifier": "", "role": "viewer"}).status_code == 422
+    assert api.post(path, admin_key, {"identifier": "twice", "role": "viewer"}).status_code == 202
+    again = api.post(path, admin_key, {"identifier": "TWICE", "role": "analyst"})
+    assert again.status_code == 400
+    assert Invitation.objects.filter(identifier__iexact="twice").count() == 1
+
+
+def test_revoke_an_invitation(
+    api: Any, org: Any, other_org: Any, admin_key: str, make_user: Any
+) -> None:
+    from beffroi.audit.models import AuditEvent
+    from beffroi.audit.services import Actor
+    from beffroi.organizations.services import invite
+
+    make_user("pat")
+    mine = invite(Actor.system(), org, "pat", "viewer")
+    theirs = invite(Actor.system(), other_org, "pat", "viewer")
+    path = f"orgs/{org.slug}/invitations/{mine.pk}/revoke"
+    response = api.post(path, admin_key)
+    assert response.status_code == 200 and response.json()["state"] == "revoked"
+    assert AuditEvent.objects.get(action="invitation.revoke").channel == "api"
+    assert api.post(path, admin_key).status_code == 400
+    foreign = f"orgs/{org.slug}/invitations/{theirs.pk}/revoke"
+    assert api.post(foreign, admin_key).status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.state == "pending"
 
 
 def test_change_role_audited(api: Any, org: Any, admin_key: str, make_user: Any) -> None:

@@ -61,6 +61,14 @@ def _with_charter(world: World) -> tuple[dict[str, Any], Any]:
     return {"slug": world.org.slug}, None
 
 
+def _invitation(world: World) -> Any:
+    """An open invitation of the organization to a new account."""
+    from beffroi.audit.services import Actor
+    from beffroi.organizations.services import invite
+
+    return invite(Actor.system(), world.org, world.new_user().username, "viewer")
+
+
 MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("GET", "/orgs"): (None, _no_params),
     ("GET", "/orgs/{slug}"): (Capability.VIEW, _org),
@@ -97,10 +105,6 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("GET", "/orgs/{slug}/decisions"): (Capability.VIEW, _org),
     ("GET", "/orgs/{slug}/cases"): (Capability.VIEW, _org),
     ("GET", "/orgs/{slug}/members"): (Capability.MANAGE, _org),
-    ("POST", "/orgs/{slug}/members"): (
-        Capability.MANAGE,
-        lambda w: ({"slug": w.org.slug}, {"username": w.new_user().username, "role": "viewer"}),
-    ),
     ("PATCH", "/orgs/{slug}/members/{member_id}"): (
         Capability.MANAGE,
         lambda w: ({"slug": w.org.slug, "member_id": w.new_member().pk}, {"role": "analyst"}),
@@ -108,6 +112,15 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("DELETE", "/orgs/{slug}/members/{member_id}"): (
         Capability.MANAGE,
         lambda w: ({"slug": w.org.slug, "member_id": w.new_member().pk}, None),
+    ),
+    ("GET", "/orgs/{slug}/invitations"): (Capability.MANAGE, _org),
+    ("POST", "/orgs/{slug}/invitations"): (
+        Capability.MANAGE,
+        lambda w: ({"slug": w.org.slug}, {"identifier": w.new_user().username, "role": "viewer"}),
+    ),
+    ("POST", "/orgs/{slug}/invitations/{invitation_id}/revoke"): (
+        Capability.MANAGE,
+        lambda w: ({"slug": w.org.slug, "invitation_id": _invitation(w).pk}, None),
     ),
     ("GET", "/orgs/{slug}/audit"): (Capability.MANAGE, _org),
     ("GET", "/orgs/{slug}/charter"): (Capability.VIEW, _with_charter),

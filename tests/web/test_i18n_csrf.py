@@ -51,7 +51,7 @@ def test_language_switcher_is_a_post_form_with_csrf(client: Client) -> None:
         "/accounts/login/",
         "/accounts/logout/",
         "/accounts/tokens/new/",
-        "/o/ville-test/settings/members/add/",
+        "/o/ville-test/settings/members/invite/",
         "/o/ville-test/settings/",
         "/i18n/setlang/",
     ],

@@ -50,23 +50,20 @@ def test_settings_form_updates_the_organization(admin: Any, org: Any) -> None:
     assert event.channel == "ui" and event.actor == admin.user
 
 
-def test_add_an_existing_user_by_username_or_email(
+def test_inviting_an_existing_account_adds_nobody(
     admin: Any, org: Any, make_user: Callable[..., Any]
 ) -> None:
-    camille = make_user("camille")
-    dominique = make_user("dominique", email="dominique@ville.example")
-    response = admin.post(f"{MEMBERS}add/", {"add-identifier": "camille", "add-role": "moderator"})
-    assert response.status_code == 302
-    assert membership(camille, org).role == "moderator"
-    admin.post(
-        f"{MEMBERS}add/", {"add-identifier": "Dominique@Ville.example", "add-role": "viewer"}
-    )
-    assert membership(dominique, org).role == "viewer"
-    assert audit_actions(org).count("membership.create") == 2
+    """The form invites: a membership needs the person's consent (tests/web/test_invitations.py)."""
+    from beffroi.organizations.models import Invitation, Membership
 
-    unknown = admin.post(f"{MEMBERS}add/", {"add-identifier": "nobody", "add-role": "viewer"})
-    assert unknown.status_code == 400
-    assert unknown.context["add_form"].errors["identifier"]
+    camille = make_user("camille")
+    response = admin.post(
+        f"{MEMBERS}invite/", {"invite-identifier": "camille", "invite-role": "moderator"}
+    )
+    assert response.status_code == 302
+    assert not Membership.objects.filter(user=camille, organization=org).exists()
+    assert Invitation.objects.get(organization=org).invitee == camille
+    assert audit_actions(org) == ["invitation.create"]
 
 
 def test_create_a_new_user_shows_the_temporary_password_once(admin: Any, org: Any) -> None:

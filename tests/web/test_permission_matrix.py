@@ -107,6 +107,37 @@ class World:
             category="insult", language="fr", kind="keyword", pattern="malotru"
         )[0]
 
+    # Invitations, made on first use too.
+    @property
+    def invitation(self) -> Any:
+        """The organization's invitation to the loose user."""
+        if "invitation" not in self.made:
+            from beffroi.audit.services import Actor
+            from beffroi.organizations.services import invite
+
+            self.made["invitation"] = invite(
+                Actor.system(), self.org, self.loose_user.username, "viewer"
+            )
+        return self.made["invitation"]
+
+    @property
+    def own_invitation(self) -> Any:
+        """The other organization's invitation to the member the pages are called as."""
+        if "own_invitation" not in self.made:
+            from beffroi.audit.services import Actor
+            from beffroi.organizations.services import invite
+
+            self.made["own_invitation"] = invite(
+                Actor.system(), self.other_org, self.token_owner.username, "viewer"
+            )
+        return self.made["own_invitation"]
+
+    @property
+    def invitation_key(self) -> str:
+        from beffroi.organizations.services import issue_link_key
+
+        return issue_link_key(self.own_invitation)
+
     # Moderation objects, made on first use too.
     @property
     def case(self) -> Any:
@@ -334,8 +365,9 @@ ORG_PAGES: dict[str, Page] = {
     "items:author": Page(pk="author"),
     "organizations:settings": Page(),
     "organizations:members": Page(),
-    "organizations:member_add": Page(
-        "POST", data=lambda w: {"add-identifier": w.loose_user.username, "add-role": "viewer"}
+    "organizations:member_invite": Page(
+        "POST",
+        data=lambda w: {"invite-identifier": w.loose_user.username, "invite-role": "viewer"},
     ),
     "organizations:member_create": Page(
         "POST", data=lambda w: {"new-username": w.unique("newcomer"), "new-role": "viewer"}
@@ -344,6 +376,7 @@ ORG_PAGES: dict[str, Page] = {
         "POST", pk="target_membership", data=lambda w: {"role": "analyst"}
     ),
     "organizations:member_remove": Page("POST", pk="target_membership"),
+    "organizations:invitation_revoke": Page("POST", pk="invitation"),
     "organizations:audit": Page(),
     "sources:list": Page(),
     "sources:create": Page(),
@@ -464,6 +497,11 @@ OTHER_PAGES: dict[str, tuple[Page, bool]] = {
     ),
     "accounts:token_create": (Page("POST", data=lambda w: {"name": "ci"}), False),
     "accounts:token_revoke": (Page("POST", pk="token"), False),
+    # A person's own invitations (the member here is invited by the other organization).
+    "invitations:list": (Page(), False),
+    "invitations:open": (Page(url_kwargs=lambda w: {"key": w.invitation_key}), False),
+    "invitations:accept": (Page("POST", pk="own_invitation"), False),
+    "invitations:decline": (Page("POST", pk="own_invitation"), False),
     "set_language": (Page("POST", data=lambda w: {"language": "en", "next": "/"}), True),
     # The platforms' OAuth return (an unknown state sends the member home) and Meta's
     # webhook (its subscription check answers the challenge; deliveries need a signature).

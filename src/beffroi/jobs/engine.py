@@ -100,7 +100,12 @@ def periodic(name: str, every_seconds: int) -> Callable[[Callable[[], Any]], Cal
     return decorator
 
 
-BUILTIN_TASK_MODULES = ("beffroi.sources.tasks", "beffroi.moderation.tasks", "beffroi.veille.tasks")
+BUILTIN_TASK_MODULES = (
+    "beffroi.organizations.tasks",
+    "beffroi.sources.tasks",
+    "beffroi.moderation.tasks",
+    "beffroi.veille.tasks",
+)
 
 
 def load_tasks() -> None:

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from beffroi.core.sessions import keep_in_session
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Capability
 
@@ -48,7 +49,7 @@ def org_view(
             organization, membership = resolve(request.user, org_slug, capability)
             request.organization = organization  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            request.session["current_org"] = organization.slug
+            keep_in_session(request, "current_org", organization.slug)
             return view(request, *args, **kwargs)
 
         wrapped.required_capability = capability  # type: ignore[attr-defined]

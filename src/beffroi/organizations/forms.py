@@ -24,8 +24,8 @@ class OrganizationForm(forms.ModelForm):
         }
 
 
-class AddMemberForm(forms.Form):
-    """Add someone who already has an account here."""
+class InviteMemberForm(forms.Form):
+    """Invite someone who already has an account here; they join once they accept."""
 
     identifier = forms.CharField(
         label=_("Username or e-mail"),
@@ -33,23 +33,6 @@ class AddMemberForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
-
-    def clean_identifier(self) -> Any:
-        value = self.cleaned_data["identifier"].strip()
-        users = get_user_model().objects.filter(is_active=True)
-        user = users.filter(username=value).first()
-        if user is None and "@" in value:
-            matches = list(users.filter(email__iexact=value)[:2])
-            if len(matches) > 1:
-                raise forms.ValidationError(
-                    _("Several accounts use this e-mail address: give the username instead.")
-                )
-            user = matches[0] if matches else None
-        if user is None:
-            raise forms.ValidationError(
-                _("No account with this username or e-mail. Create a new account below.")
-            )
-        return user
 
 
 class CreateMemberForm(forms.Form):
@@ -69,7 +52,7 @@ class CreateMemberForm(forms.Form):
         username = self.cleaned_data["username"].strip()
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(
-                _("This username is taken. To add this person, use the form above.")
+                _("This username is taken. To invite this person, use the form above.")
             )
         return username
 

@@ -1,4 +1,5 @@
-"""Organization settings: details and members. Every change goes through the services."""
+"""Organization settings: details, members and invitations; a person's own invitations.
+Every change goes through the services."""
 
 from __future__ import annotations
 
@@ -7,24 +8,33 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.organizations import services
 from beffroi.organizations.access import org_view
 from beffroi.organizations.forms import (
-    AddMemberForm,
     CreateMemberForm,
+    InviteMemberForm,
     OrganizationForm,
     RoleForm,
 )
-from beffroi.organizations.models import Membership, Organization
+from beffroi.organizations.models import (
+    Invitation,
+    Membership,
+    Organization,
+    listed_invitations,
+)
 from beffroi.organizations.roles import Capability, Role
 
 TEMPORARY_PASSWORD_BYTES = 12
@@ -61,16 +71,19 @@ def settings_view(request: HttpRequest) -> HttpResponse:
 
 def _members_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     organization = request.organization  # type: ignore[attr-defined]
-    memberships = (
+    memberships = list(
         Membership.objects.filter(organization=organization)
         .select_related("user")
         .order_by("user__username")
     )
+    for membership in memberships:
+        membership.shown_email = membership.email_shown_to(request.user)  # type: ignore[attr-defined]
     return {
         "nav": "members",
         "memberships": memberships,
+        "invitations": listed_invitations(organization),
         "roles": Role.choices,
-        "add_form": extra.pop("add_form", None) or AddMemberForm(prefix="add"),
+        "invite_form": extra.pop("invite_form", None) or InviteMemberForm(prefix="invite"),
         "create_form": extra.pop("create_form", None) or CreateMemberForm(prefix="new"),
         **extra,
     }
@@ -83,30 +96,53 @@ def members(request: HttpRequest) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def member_add(request: HttpRequest) -> HttpResponse:
+def member_invite(request: HttpRequest) -> HttpResponse:
+    """Invite an existing account: the answer never tells whether one matched."""
     organization = request.organization  # type: ignore[attr-defined]
-    form = AddMemberForm(request.POST, prefix="add")
-    if not form.is_valid():
-        return render(
-            request,
-            "organizations/members.html",
-            _members_context(request, add_form=form),
-            status=400,
-        )
-    user = form.cleaned_data["identifier"]
-    if Membership.objects.filter(organization=organization, user=user).exists():
-        messages.warning(
-            request,
-            _("%(user)s is already a member; change their role in the list.")
-            % {"user": user.get_username()},
-        )
-        return redirect("organizations:members", org_slug=organization.slug)
+    form = InviteMemberForm(request.POST, prefix="invite")
+    if form.is_valid():
+        try:
+            invitation = services.invite(
+                _actor(request),
+                organization,
+                form.cleaned_data["identifier"],
+                form.cleaned_data["role"],
+            )
+        except ValidationError as exc:
+            form.add_error(None if hasattr(exc, "error_dict") else "identifier", exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Invitation recorded for “%(identifier)s”. If an account matches, its "
+                    "owner sees it and becomes a member once they accept."
+                )
+                % {"identifier": invitation.identifier},
+            )
+            return redirect("organizations:members", org_slug=organization.slug)
+    return render(
+        request,
+        "organizations/members.html",
+        _members_context(request, invite_form=form),
+        status=400,
+    )
+
+
+@org_view(Capability.MANAGE)
+@require_POST
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    invitation = get_object_or_404(Invitation, organization=organization, pk=pk)
     try:
-        services.add_member(_actor(request), organization, user, form.cleaned_data["role"])
+        services.revoke_invitation(_actor(request), invitation)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, _("%(user)s is now a member.") % {"user": user.get_username()})
+        messages.success(
+            request,
+            _("The invitation to “%(identifier)s” is revoked.")
+            % {"identifier": invitation.identifier},
+        )
     return redirect("organizations:members", org_slug=organization.slug)
 
 
@@ -132,7 +168,14 @@ def member_create(request: HttpRequest) -> HttpResponse:
             password=password,
         )
         record(actor, "user.create", organization=organization, obj=user, after=snapshot(user))
-        services.add_member(actor, organization, user, form.cleaned_data["role"])
+        # The administrator typed this address: the members page may show it to them.
+        services.add_member(
+            actor,
+            organization,
+            user,
+            form.cleaned_data["role"],
+            given_email=form.cleaned_data["email"],
+        )
     response = render(
         request,
         "organizations/member_created.html",
@@ -184,3 +227,86 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return redirect("core:home")
     return redirect("organizations:members", org_slug=organization.slug)
+
+
+# --- a person's own invitations (outside any organization) ----------------------------------
+
+
+@never_cache
+@login_required
+def my_invitations(request: HttpRequest) -> HttpResponse:
+    invitations = (
+        Invitation.objects.filter(
+            invitee=request.user,
+            state=Invitation.State.PENDING,
+            expires_at__gt=timezone.now(),
+        )
+        .select_related("organization", "invited_by")
+        .order_by("-created_at")
+    )
+    return render(
+        request,
+        "organizations/invitations.html",
+        {"nav": "invitations", "invitations": invitations},
+    )
+
+
+@never_cache
+@login_required
+def invitation_open(request: HttpRequest, key: str) -> HttpResponse:
+    """The link of an invitation's e-mail: it leads its invitee to their invitations."""
+    invitation = services.invitation_for_key(key)
+    if invitation is None or invitation.invitee_id != request.user.pk or not invitation.is_open:
+        # The same sentence whatever the reason, so that a link tells nobody else anything.
+        messages.warning(
+            request,
+            _(
+                "This invitation link is no longer valid: it was answered, revoked or replaced "
+                "by a newer e-mail, it expired, or it is for another account."
+            ),
+        )
+        return redirect("invitations:list")
+    return redirect(f"{reverse('invitations:list')}#invitation-{invitation.pk}")
+
+
+def _own_invitation(request: HttpRequest, pk: int) -> Invitation:
+    return get_object_or_404(
+        Invitation.objects.select_related("organization"), pk=pk, invitee=request.user
+    )
+
+
+@login_required
+@require_POST
+def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = _own_invitation(request, pk)
+    try:
+        membership = services.accept_invitation(_actor(request), invitation)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("invitations:list")
+    messages.success(
+        request,
+        _("You joined %(organization)s as %(role)s.")
+        % {
+            "organization": membership.organization.name,
+            "role": membership.get_role_display(),
+        },
+    )
+    return redirect("items:dashboard", org_slug=membership.organization.slug)
+
+
+@login_required
+@require_POST
+def invitation_decline(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = _own_invitation(request, pk)
+    try:
+        services.decline_invitation(_actor(request), invitation)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(
+            request,
+            _("You declined the invitation of %(organization)s.")
+            % {"organization": invitation.organization.name},
+        )
+    return redirect("invitations:list")

@@ -10,8 +10,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from beffroi.connectors.base import AuthError, ConfigurationError, RateLimited
+from beffroi.core.mail import relay_configured, send_by_relay
 from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
-from beffroi.notify.delivery import AlertMessage, DeliveryError, send_email
+from beffroi.notify.delivery import AlertMessage, DeliveryError
 from beffroi.sources import credentials
 from beffroi.sources.credentials import EMAIL_TASK
 from beffroi.sources.models import UPLOAD_PLATFORMS, ConnectionAlert, Source
@@ -73,8 +74,7 @@ def email_connection_alert(alert_id: int) -> dict[str, Any]:
     if alert is None or alert.emailed_at is not None:
         return {"sent": False}
     recipients = credentials.admin_emails(alert)
-    smtp = settings.BEFFROI_SMTP
-    if not recipients or not smtp["host"]:
+    if not recipients or not relay_configured():
         alert.email_result = "no administrator address" if not recipients else "no SMTP relay"
         alert.save(update_fields=["email_result"])
         return {"sent": False, "reason": alert.email_result}
@@ -91,16 +91,7 @@ def email_connection_alert(alert_id: int) -> dict[str, Any]:
             },
         )
     try:
-        send_email(
-            message,
-            host=str(smtp["host"]),
-            port=int(smtp["port"]),
-            sender=str(smtp["sender"]),
-            recipients=recipients,
-            username=str(smtp["username"]),
-            password=str(smtp["password"]),
-            security=str(smtp["security"]),
-        )
+        send_by_relay(message, recipients)
     except DeliveryError as exc:
         alert.email_result = str(exc)[:255]
         alert.save(update_fields=["email_result"])

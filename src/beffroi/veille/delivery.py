@@ -7,13 +7,8 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from beffroi.notify.delivery import (
-    AlertMessage,
-    DeliveryError,
-    send_email,
-    send_matrix,
-    send_webhook,
-)
+from beffroi.core.mail import send_by_relay
+from beffroi.notify.delivery import AlertMessage, send_matrix, send_webhook
 from beffroi.veille.models import Alert, AlertChannel, AlertDelivery
 
 
@@ -53,19 +48,7 @@ def send(delivery: AlertDelivery) -> None:
     channel = delivery.channel
     message = message_for(delivery.alert)
     if channel.kind == AlertChannel.Kind.EMAIL:
-        smtp = settings.BEFFROI_SMTP
-        if not smtp["host"]:
-            raise DeliveryError("no SMTP relay is configured (BEFFROI_SMTP_HOST)")
-        send_email(
-            message,
-            host=str(smtp["host"]),
-            port=int(smtp["port"]),
-            sender=str(smtp["sender"]),
-            recipients=[a.strip() for a in channel.target.split(",") if a.strip()],
-            username=str(smtp["username"]),
-            password=str(smtp["password"]),
-            security=str(smtp["security"]),
-        )
+        send_by_relay(message, [a.strip() for a in channel.target.split(",") if a.strip()])
     elif channel.kind == AlertChannel.Kind.WEBHOOK:
         send_webhook(channel.target, message)
     else:

@@ -8,6 +8,7 @@ from beffroi.sources import connect, webhooks
 urlpatterns = [
     path("", include("beffroi.core.urls")),
     path("accounts/", include("beffroi.accounts.urls")),
+    path("invitations/", include("beffroi.organizations.invitation_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("o/<slug:org_slug>/", include("beffroi.items.urls")),
     path("o/<slug:org_slug>/settings/", include("beffroi.organizations.urls")),
@@ -22,3 +23,7 @@ urlpatterns = [
     path("api/v1/", include("beffroi.api.urls")),
     path("django-admin/", admin.site.urls),
 ]
+
+# A database held by other work answers 503 "busy, try again", not 400 or 500 (core/busy.py).
+handler400 = "beffroi.core.busy.bad_request"
+handler500 = "beffroi.core.busy.server_error"

@@ -1,25 +1,38 @@
-"""Who belongs to the organization, with which role; every change is audited."""
+"""Who belongs to the organization, with which role, and whom it invited; every change is
+audited.
+
+An existing account is never added directly: the organization invites it, and its owner
+accepts or declines in the web interface (after their password and second factor; an API
+token, a script's key, cannot consent for a person). The answer to an invitation is the same
+whether or not an account matches, so the API cannot be used to find out who has one.
+"""
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
-from ninja.errors import HttpError
 
 from beffroi.api.auth import actor, requires, scope
 from beffroi.api.schemas import (
     ERRORS,
     INVALID,
     REFUSED,
-    MemberCreate,
+    InvitationCreate,
+    InvitationId,
+    InvitationOut,
+    MemberId,
     MemberOut,
     MemberUpdate,
 )
-from beffroi.organizations.models import Membership
+from beffroi.organizations.models import Invitation, Membership, listed_invitations
 from beffroi.organizations.roles import Capability
-from beffroi.organizations.services import add_member, change_role, remove_member
+from beffroi.organizations.services import (
+    change_role,
+    invite,
+    remove_member,
+    revoke_invitation,
+)
 
 router = Router(tags=["members"])
 
@@ -40,26 +53,6 @@ def list_members(request: HttpRequest, slug: str) -> Any:
     )
 
 
-@router.post(
-    "/orgs/{slug}/members",
-    response={200: MemberOut, 201: MemberOut, **REFUSED, **ERRORS, **INVALID},
-    operation_id="add_member",
-    summary="Add an existing user to the organization",
-    **requires(
-        Capability.MANAGE,
-        "201 when the user joins; 200 with the new role when they were already a member.",
-    ),
-)
-def create(request: HttpRequest, slug: str, payload: MemberCreate) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    user = get_user_model().objects.filter(username=payload.username, is_active=True).first()
-    if user is None:
-        raise HttpError(400, f"No active user named '{payload.username}'.")
-    existed = Membership.objects.filter(organization=org, user=user).exists()
-    membership = add_member(actor(request), org, user, payload.role)
-    return Status(200 if existed else 201, membership)
-
-
 def _membership(org: Any, member_id: int) -> Membership:
     return get_object_or_404(
         Membership.objects.select_related("user", "organization"), pk=member_id, organization=org
@@ -73,7 +66,7 @@ def _membership(org: Any, member_id: int) -> Membership:
     summary="Change a member's role",
     **requires(Capability.MANAGE, "The last administrator cannot lose the role (400)."),
 )
-def update(request: HttpRequest, slug: str, member_id: int, payload: MemberUpdate) -> Any:
+def update(request: HttpRequest, slug: str, member_id: MemberId, payload: MemberUpdate) -> Any:
     org, _ = scope(request, slug, Capability.MANAGE)
     return change_role(actor(request), _membership(org, member_id), payload.role)
 
@@ -85,7 +78,49 @@ def update(request: HttpRequest, slug: str, member_id: int, payload: MemberUpdat
     summary="Remove a member",
     **requires(Capability.MANAGE, "The last administrator cannot be removed (400)."),
 )
-def delete(request: HttpRequest, slug: str, member_id: int) -> Any:
+def delete(request: HttpRequest, slug: str, member_id: MemberId) -> Any:
     org, _ = scope(request, slug, Capability.MANAGE)
     remove_member(actor(request), _membership(org, member_id))
     return Status(204, None)
+
+
+@router.get(
+    "/orgs/{slug}/invitations",
+    response={200: list[InvitationOut], **ERRORS},
+    operation_id="list_invitations",
+    summary="Pending invitations and those answered in the last 30 days",
+    **requires(Capability.MANAGE),
+)
+def list_invitations(request: HttpRequest, slug: str) -> Any:
+    org, _ = scope(request, slug, Capability.MANAGE)
+    return list(listed_invitations(org))
+
+
+@router.post(
+    "/orgs/{slug}/invitations",
+    response={202: InvitationOut, **REFUSED, **ERRORS, **INVALID},
+    operation_id="invite_member",
+    summary="Invite an existing account to the organization",
+    **requires(
+        Capability.MANAGE,
+        "202: the invitation is recorded, whether or not an account matches `identifier`; "
+        "its owner becomes a member only once they accept it in the web interface. 400 when "
+        "an invitation to the same identifier is pending, or the account is a member already.",
+    ),
+)
+def create_invitation(request: HttpRequest, slug: str, payload: InvitationCreate) -> Any:
+    org, _ = scope(request, slug, Capability.MANAGE)
+    return Status(202, invite(actor(request), org, payload.identifier, payload.role))
+
+
+@router.post(
+    "/orgs/{slug}/invitations/{invitation_id}/revoke",
+    response={200: InvitationOut, **REFUSED, **ERRORS, **INVALID},
+    operation_id="revoke_invitation",
+    summary="Revoke an invitation that is still open",
+    **requires(Capability.MANAGE, "400 when it was already answered, revoked or expired."),
+)
+def revoke(request: HttpRequest, slug: str, invitation_id: InvitationId) -> Any:
+    org, _ = scope(request, slug, Capability.MANAGE)
+    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=org)
+    return revoke_invitation(actor(request), invitation)
