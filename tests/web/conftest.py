@@ -20,13 +20,21 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache() -> Any:
-    # The login throttle lives in the cache: every test starts with a clean one.
+def _clear_cache(request: pytest.FixtureRequest) -> Any:
+    # The login throttle lives in the cache, a table of the database: every test that uses
+    # the database starts with a clean one. What a test writes there is rolled back with
+    # it, except in the tests that commit (transaction=True): cleared after those.
+    marker = request.node.get_closest_marker("django_db")
+    fixtures = set(request.fixturenames)
+    if marker is None and not fixtures & {"db", "transactional_db"}:
+        yield
+        return
     from django.core.cache import cache
 
     cache.clear()
     yield
-    cache.clear()
+    if "transactional_db" in fixtures or (marker is not None and marker.kwargs.get("transaction")):
+        cache.clear()
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Logging in (password, then TOTP), throttling, two-factor setup, logout, API tokens."""
+"""Logging in (password, then TOTP), two-factor setup, logout, API tokens (throttling:
+test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -92,42 +93,6 @@ def test_login_ignores_an_external_next(client: Client, make_user: Callable[...,
     )
     assert response.status_code == 302
     assert "evil.example" not in response["Location"]
-
-
-def test_login_is_throttled_per_username(client: Client, make_user: Callable[..., Any]) -> None:
-    make_user("alice")
-    make_user("bob")
-    for _ in range(5):
-        response = client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
-        assert response.status_code == 200
-    # Locked: even the right password is refused, without being checked.
-    locked = client.post("/accounts/login/", {"username": "Alice", "password": PASSWORD})
-    assert locked.status_code == 429
-    assert "_auth_user_id" not in client.session
-    # Another username is not concerned.
-    assert (
-        client.post("/accounts/login/", {"username": "bob", "password": PASSWORD}).status_code
-        == 302
-    )
-
-
-def test_lockout_ends_after_fifteen_minutes(client: Client, make_user: Callable[..., Any]) -> None:
-    from django.core.cache import cache
-
-    from beffroi.accounts.views import _throttle_keys
-
-    make_user("alice")
-    for _ in range(5):
-        client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
-    assert (
-        client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code
-        == 429
-    )
-    cache.delete(_throttle_keys("alice")[1])  # what the cache does when the 15 minutes are over
-    assert (
-        client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code
-        == 302
-    )
 
 
 def test_admin_must_set_up_two_factor(

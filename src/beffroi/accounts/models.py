@@ -2,13 +2,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import OperationalError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from beffroi.core.busy import is_database_locked
+
 TOKEN_PREFIX = "bfr_"  # noqa: S105 (a public marker, not a secret)
+#: ``last_used_at`` is this precise: a token used more often is not written on every call,
+#: so that reading through the API does not write to the database.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def hash_token(key: str) -> str:
@@ -52,5 +58,20 @@ class ApiToken(models.Model):
             return None
         if token.expires_at is not None and token.expires_at <= timezone.now():
             return None
-        cls.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        token.record_use()
         return token
+
+    def record_use(self) -> None:
+        """Note the time of use, at most once per :data:`LAST_USED_RESOLUTION`."""
+        now = timezone.now()
+        if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
+            return
+        try:
+            with transaction.atomic():
+                ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+        except OperationalError as exc:
+            if not is_database_locked(exc):
+                raise
+            # Bookkeeping only: a busy database must not refuse the call; a later call notes it.
+            return
+        self.last_used_at = now

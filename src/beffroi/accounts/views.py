@@ -8,7 +8,7 @@ second factor themselves (:func:`fully_authenticated`).
 from __future__ import annotations
 
 import base64
-import hashlib
+import math
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -17,12 +17,11 @@ from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
-from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +29,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -37,15 +37,11 @@ from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from beffroi.accounts import throttle
 from beffroi.accounts.forms import ApiTokenForm, LoginForm, TokenCodeForm
 from beffroi.accounts.middleware import requires_two_factor
 from beffroi.accounts.models import ApiToken
 from beffroi.audit.services import Actor, record, snapshot
-
-#: Failed password attempts allowed for one username within the window, then a lockout.
-MAX_FAILED_LOGINS = 5
-FAILED_LOGIN_WINDOW = 15 * 60
-LOCKOUT_SECONDS = 15 * 60
 
 DEVICE_NAME = "default"
 
@@ -94,30 +90,19 @@ def fully_authenticated(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return wrapped
 
 
-def _throttle_keys(username: str) -> tuple[str, str]:
-    digest = hashlib.sha256(username.strip().lower().encode()).hexdigest()
-    return f"beffroi:login-fails:{digest}", f"beffroi:login-lock:{digest}"
-
-
-def is_locked_out(username: str) -> bool:
-    return cache.get(_throttle_keys(username)[1]) is not None
-
-
-def register_failure(username: str) -> None:
-    fails_key, lock_key = _throttle_keys(username)
-    cache.add(fails_key, 0, FAILED_LOGIN_WINDOW)
-    try:
-        count = cache.incr(fails_key)
-    except ValueError:  # expired between add and incr
-        cache.set(fails_key, 1, FAILED_LOGIN_WINDOW)
-        count = 1
-    if count >= MAX_FAILED_LOGINS:
-        cache.set(lock_key, True, LOCKOUT_SECONDS)
-        cache.delete(fails_key)
-
-
-def clear_failures(username: str) -> None:
-    cache.delete(_throttle_keys(username)[0])
+def _retry_message(seconds: int) -> str:
+    if seconds < 60:
+        return ngettext(
+            "Too many failed attempts. Try again in %(count)d second.",
+            "Too many failed attempts. Try again in %(count)d seconds.",
+            seconds,
+        ) % {"count": seconds}
+    minutes = math.ceil(seconds / 60)
+    return ngettext(
+        "Too many failed attempts. Try again in %(count)d minute.",
+        "Too many failed attempts. Try again in %(count)d minutes.",
+        minutes,
+    ) % {"count": minutes}
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -136,34 +121,27 @@ def login_view(request: HttpRequest) -> HttpResponse:
         pending = second_factor_redirect(request)
         return pending or redirect(next_url or "core:home")
     form = LoginForm(request.POST or None)
-    status = 200
     if request.method == "POST" and form.is_valid():
-        username = form.cleaned_data["username"]
-        if is_locked_out(username):
-            form.add_error(
-                None,
-                _("Too many failed attempts. Wait 15 minutes before trying again."),
+        user = throttle.authenticate(
+            request, form.cleaned_data["username"], form.cleaned_data["password"]
+        )
+        if isinstance(user, throttle.Refused):
+            form.add_error(None, _retry_message(user.retry_after))
+            response = render(
+                request, "accounts/login.html", {"form": form, "next": next_url}, status=429
             )
-            status = 429
+            response["Retry-After"] = str(user.retry_after)
+            return response
+        if user is None:
+            form.add_error(None, _("Incorrect username or password."))
         else:
-            user = authenticate(request, username=username, password=form.cleaned_data["password"])
-            if user is None:
-                register_failure(username)
-                form.add_error(None, _("Incorrect username or password."))
-            else:
-                clear_failures(username)
-                auth_login(request, user)
-                if user_has_device(user, confirmed=True):
-                    return redirect(_with_next("accounts:verify", next_url))
-                if requires_two_factor(user):
-                    return redirect("accounts:two_factor_setup")
-                return HttpResponseRedirect(next_url or reverse("core:home"))
-    return render(
-        request,
-        "accounts/login.html",
-        {"form": form, "next": next_url},
-        status=status,
-    )
+            auth_login(request, user)
+            if user_has_device(user, confirmed=True):
+                return redirect(_with_next("accounts:verify", next_url))
+            if requires_two_factor(user):
+                return redirect("accounts:two_factor_setup")
+            return HttpResponseRedirect(next_url or reverse("core:home"))
+    return render(request, "accounts/login.html", {"form": form, "next": next_url})
 
 
 @never_cache

@@ -39,6 +39,7 @@ from django.views.decorators.http import require_POST
 from beffroi.analysis.moderation.decide import CategoryPolicy
 from beffroi.audit.services import Actor, record
 from beffroi.core.exports import stream_csv
+from beffroi.core.sessions import keep_in_session
 from beffroi.items.models import Item
 from beffroi.jobs.engine import LIVE_STATES, enqueue
 from beffroi.jobs.models import Job
@@ -249,7 +250,7 @@ def _remember(request: HttpRequest, case: Case) -> None:
     history = [pk for pk in request.session.get(HISTORY_KEY, []) if isinstance(pk, int)]
     if not history or history[-1] != case.pk:
         history.append(case.pk)
-    request.session[HISTORY_KEY] = history[-HISTORY_LIMIT:]
+    keep_in_session(request, HISTORY_KEY, history[-HISTORY_LIMIT:])
 
 
 def _previous_case_id(request: HttpRequest, case: Case) -> int | None:
@@ -310,8 +311,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     kept = request.GET.copy()
     for key in ("page", "sort"):
         kept.pop(key, None)
-    request.session[FILTERS_KEY] = kept.urlencode()
-    request.session[SKIPPED_KEY] = []
+    keep_in_session(request, FILTERS_KEY, kept.urlencode())
+    keep_in_session(request, SKIPPED_KEY, [])
     page = Paginator(cases, PAGE_SIZE).get_page(request.GET.get("page"))
     severities = _severities(request)
     by_kind = dict(open_cases(organization).order_by().values_list("kind").annotate(n=Count("id")))
