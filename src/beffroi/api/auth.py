@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.validators import slug_re
+from django.http import Http404, HttpRequest
 from ninja.security import HttpBearer
 
 from beffroi.accounts.models import ApiToken
@@ -43,6 +44,8 @@ def scope(
     request: HttpRequest, slug: str, capability: Capability
 ) -> tuple[Organization, Membership]:
     """The organization and the caller's membership, or 404 (non-member) / 403 (role)."""
+    if not slug_re.match(slug):  # no organization has it; the database may refuse it (NUL)
+        raise Http404("No such organization")
     return resolve(user_of(request), slug, capability)
 
 

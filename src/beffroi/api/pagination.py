@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
 from ninja.errors import ValidationError
+
+from beffroi.api.schemas import MAX_ID
 
 
 def _invalid(name: str, message: str) -> ValidationError:
@@ -37,9 +39,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         stamp, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
         when = datetime.fromisoformat(stamp)
-        if not isinstance(pk, int) or when.tzinfo is None:
+        if not isinstance(pk, int) or not 0 < pk <= MAX_ID or when.tzinfo is None:
             raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        # In UTC, as stored (PostgreSQL refuses offsets past ±15:59).
+        when = when.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise _invalid("cursor", "Invalid cursor: pass back a `next_cursor` value.") from exc
     return when, pk
 

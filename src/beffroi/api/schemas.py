@@ -1,24 +1,27 @@
 """Request and response bodies of the JSON API.
 
 Credentials are write-only: they appear in the bodies a client sends (``SourceCreate``,
-``SourceUpdate``) and never in a response, which only says ``has_credentials``.
+``SourceUpdate``) and never in a response, which only says ``has_credentials``. Secrets
+inside settings (a private feed's key) are shown hidden, and kept when they come back so.
 """
 
 import enum
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from django.db import models
-from ninja import Field, Schema
-from pydantic import field_validator
+from django.utils import timezone
+from ninja import Field, Path, Schema
+from pydantic import ConfigDict, field_validator
 
 from beffroi.audit.models import AuditEvent
 from beffroi.items.models import Item
 from beffroi.jobs.models import Job
 from beffroi.moderation.models import Case, Decision
-from beffroi.organizations.models import Organization
+from beffroi.organizations.models import Invitation, Organization
 from beffroi.organizations.roles import ROLE_CAPABILITIES, Capability, Role
-from beffroi.sources.models import Source
+from beffroi.sources.models import MAX_SYNC_INTERVAL_MINUTES, Source
+from beffroi.sources.redaction import REDACTED
 
 
 def _enum(name: str, choices: type[models.TextChoices]) -> type[enum.StrEnum]:
@@ -31,6 +34,7 @@ CapabilityName = enum.StrEnum(  # type: ignore[misc]
     "CapabilityName", [(c.name, c.value) for c in Capability]
 )
 OrganizationKind = _enum("OrganizationKind", Organization.Kind)
+InvitationState = _enum("InvitationState", Invitation.State)
 ItemKind = _enum("ItemKind", Item.Kind)
 ItemState = _enum("ItemState", Item.State)
 SourceKind = _enum("SourceKind", Source.Kind)
@@ -150,13 +154,23 @@ class ItemPage(Schema):
 # --- sources and jobs ---------------------------------------------------------------------------
 
 
+class RequestBody(Schema):
+    """A body a client sends: a JSON object with only the fields described (ninja's Schema
+    would read the attributes of any value, so that ``[]`` made an empty change)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class SourceOut(Schema):
     id: int
     name: str
     platform: str
     kind: SourceKind  # type: ignore[valid-type]
     enabled: bool
-    settings: dict[str, Any]
+    settings: dict[str, Any] = Field(
+        description=f"Secrets inside them (keys in an address, secret options) read "
+        f"`{REDACTED}`; sent back unchanged, they keep the stored value."
+    )
     has_credentials: bool = Field(description="Credentials are stored (they are never returned).")
     status: SourceStatus  # type: ignore[valid-type]
     last_error: str
@@ -165,14 +179,20 @@ class SourceOut(Schema):
     sync_interval_minutes: int
     created_at: datetime
 
+    @staticmethod
+    def resolve_settings(obj: Source) -> dict[str, Any]:
+        return obj.shown_settings
 
-class SourceCreate(Schema):
+
+class SourceCreate(RequestBody):
     name: str = Field(min_length=1, max_length=120)
     platform: str = Field(min_length=1, max_length=32, description="A connector's platform name.")
     kind: SourceKind = Source.Kind.ACCOUNT.value  # type: ignore[valid-type, assignment]
     enabled: bool = True
     sync_interval_minutes: int = Field(
-        Source._meta.get_field("sync_interval_minutes").default, ge=1
+        Source._meta.get_field("sync_interval_minutes").default,
+        ge=1,
+        le=MAX_SYNC_INTERVAL_MINUTES,
     )
     settings: dict[str, Any] = Field(default_factory=dict)
     credentials: dict[str, Any] = Field(
@@ -182,12 +202,12 @@ class SourceCreate(Schema):
     )
 
 
-class SourceUpdate(Schema):
+class SourceUpdate(RequestBody):
     name: str | None = Field(None, min_length=1, max_length=120)
     kind: SourceKind | None = None  # type: ignore[valid-type]
     enabled: bool | None = None
     settings: dict[str, Any] | None = None
-    sync_interval_minutes: int | None = Field(None, ge=1)
+    sync_interval_minutes: int | None = Field(None, ge=1, le=MAX_SYNC_INTERVAL_MINUTES)
     credentials: dict[str, Any] | None = Field(
         None,
         description="Write-only. Absent or null keeps the stored credentials; {} clears them.",
@@ -273,7 +293,10 @@ class MemberOut(Schema):
     id: int = Field(description="The membership id (used in member paths).")
     user_id: int
     username: str
-    email: str
+    email: str = Field(
+        description="Empty unless it is the caller's own, or the address the organization "
+        "invited this member at or created their account with (and the account still uses)."
+    )
     role: RoleName  # type: ignore[valid-type]
     created_at: datetime
 
@@ -282,17 +305,42 @@ class MemberOut(Schema):
         return str(obj.user.get_username())
 
     @staticmethod
-    def resolve_email(obj: Any) -> str:
-        return str(obj.user.email or "")
-
-
-class MemberCreate(Schema):
-    username: str = Field(min_length=1, description="An existing, active user account.")
-    role: RoleName  # type: ignore[valid-type]
+    def resolve_email(obj: Any, context: Any) -> str:
+        return str(obj.email_shown_to(context["request"].auth.user))
 
 
 class MemberUpdate(Schema):
     role: RoleName  # type: ignore[valid-type]
+
+
+class InvitationCreate(Schema):
+    identifier: str = Field(
+        min_length=1, max_length=254, description="The username or e-mail of an existing account."
+    )
+    role: RoleName  # type: ignore[valid-type]
+
+
+class InvitationOut(Schema):
+    id: int
+    identifier: str = Field(description="What the administrator typed; nothing else is shown.")
+    role: RoleName  # type: ignore[valid-type]
+    state: InvitationState = Field(  # type: ignore[valid-type]
+        description="A pending invitation past its expiry reads `expired`."
+    )
+    invited_by: str | None = Field(description="Username of the administrator who invited.")
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None = Field(
+        description="When it was accepted, declined, revoked or recorded as expired."
+    )
+
+    @staticmethod
+    def resolve_state(obj: Invitation) -> str:
+        return obj.current_state
+
+    @staticmethod
+    def resolve_invited_by(obj: Invitation) -> str | None:
+        return obj.invited_by.get_username() if obj.invited_by is not None else None
 
 
 # --- audit --------------------------------------------------------------------------------------
@@ -322,39 +370,88 @@ class AuditPage(Schema):
     offset: int
 
 
-# --- query parameters ----------------------------------------------------------------------------
+# --- path and query parameters -------------------------------------------------------------------
 
+#: The largest id a row can have (64-bit, what every table's key holds): a larger number is
+#: refused with 422 before it reaches the database, whose driver would overflow.
+MAX_ID = 2**63 - 1
+#: Charter version numbers are counted per organization in a 32-bit column.
+MAX_VERSION_NUMBER = 2**31 - 1
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+#: Far past any organization's rows, and far below what the databases' OFFSET holds.
+MAX_OFFSET = 10**9
+
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID, description="An item's id.")]
+AuthorId = Annotated[int, Path(ge=1, le=MAX_ID, description="An author's id.")]
+SourceId = Annotated[int, Path(ge=1, le=MAX_ID, description="A source's id.")]
+JobId = Annotated[int, Path(ge=1, le=MAX_ID, description="A job's id.")]
+MemberId = Annotated[int, Path(ge=1, le=MAX_ID, description="A membership's id.")]
+InvitationId = Annotated[int, Path(ge=1, le=MAX_ID, description="An invitation's id.")]
+VersionNumber = Annotated[
+    int, Path(ge=1, le=MAX_VERSION_NUMBER, description="A version's number (1, 2, …).")
+]
+
+
+def _id_filter(description: str) -> Any:
+    return Field(None, ge=1, le=MAX_ID, description=description)
 
 
 class PageQuery(Schema):
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="At most 500.")
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="At most 1,000,000,000.")
 
 
 class ItemQuery(PageQuery):
-    source: int | None = Field(None, description="Only items of this source id.")
+    source: int | None = _id_filter("Only items of this source id.")
     kind: ItemKind | None = None  # type: ignore[valid-type]
     language: str | None = Field(None, description="ISO 639-1 code, as detected.")
     state: ItemState | None = None  # type: ignore[valid-type]
     q: str | None = Field(None, description="Text contains (case-insensitive).")
-    since: datetime | None = Field(None, description="Published at or after.")
-    until: datetime | None = Field(None, description="Published before.")
+    since: datetime | None = Field(
+        None, description="Published at or after (ISO 8601; without a zone, the server's)."
+    )
+    until: datetime | None = Field(
+        None, description="Published before (ISO 8601; without a zone, the server's)."
+    )
     cursor: str | None = Field(
         None, description="A `next_cursor` from a previous page (then leave `offset` out)."
     )
 
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: Any) -> Any:
+        # pydantic would read a bare number as seconds since 1970: the description says ISO.
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value)
+            except ValueError as error:
+                raise ValueError("Expected an ISO 8601 date and time.") from error
+        return value
+
+    @field_validator("since", "until")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # Stored times are UTC, and PostgreSQL refuses offsets past ±15:59: convert here,
+        # refusing a moment with no UTC counterpart (the first hours of year 1…).
+        if value is None:
+            return None
+        aware = timezone.make_aware(value) if timezone.is_naive(value) else value
+        try:
+            return aware.astimezone(UTC)
+        except OverflowError as error:
+            raise ValueError("Out of range once converted to UTC (years 1 to 9999).") from error
+
 
 class DecisionQuery(PageQuery):
-    item: int | None = Field(None, description="Only decisions on this item id.")
+    item: int | None = _id_filter("Only decisions on this item id.")
     action: DecisionAction | None = None  # type: ignore[valid-type]
     automated: bool | None = None
 
 
 class CaseQuery(PageQuery):
     state: CaseState | None = None  # type: ignore[valid-type]
-    item: int | None = Field(None, description="Only cases about this item id.")
+    item: int | None = _id_filter("Only cases about this item id.")
 
 
 class AuditQuery(PageQuery):

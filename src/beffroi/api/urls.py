@@ -9,6 +9,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError
 
 from beffroi.api.auth import ApiTokenAuth
+from beffroi.api.parsing import NulRefusingParser
 from beffroi.api.routers import audit, items, members, moderation, orgs, sources
 from beffroi.charter import api as charter_api
 from beffroi.veille import api as veille_api
@@ -29,6 +30,7 @@ api = NinjaAPI(
     description=DESCRIPTION,
     urls_namespace="api",
     auth=ApiTokenAuth(),
+    parser=NulRefusingParser(),
     # Swagger UI from ninja's own static files (ninja is an installed app): nothing is
     # fetched from a CDN, and the online validator that would leak the URL is off.
     docs=Swagger(settings={"validatorUrl": None}),

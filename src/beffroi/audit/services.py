@@ -27,7 +27,9 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
         elif not isinstance(value, str | int | float | bool | list | dict | type(None)):
             value = str(value)
         data[field.name] = value
-    return data
+    # A model whose fields hold secrets inside them (a feed's key in its address) hides them.
+    redact = getattr(obj, "redact_snapshot", None)
+    return redact(data) if callable(redact) else data
 
 
 @dataclass(frozen=True)

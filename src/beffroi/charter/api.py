@@ -11,9 +11,10 @@ from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
 from beffroi.api.auth import requires, scope
-from beffroi.api.schemas import ERRORS
+from beffroi.api.schemas import ERRORS, INVALID, VersionNumber
 from beffroi.charter import services
 from beffroi.charter.models import Category, CharterVersion
+from beffroi.charter.yaml_io import FORMAT
 from beffroi.organizations.roles import Capability
 
 router = Router(tags=["charter"])
@@ -95,11 +96,26 @@ def list_versions(request: HttpRequest, slug: str) -> Any:
     return list(CharterVersion.objects.filter(organization=org).order_by("-number"))
 
 
+#: The file is a YAML mapping (what a client reading it gets), described down to its sections.
 _YAML_RESPONSE = {
     "responses": {
         200: {
             "description": "The charter file (format beffroi-charter/1).",
-            "content": {"application/yaml": {"schema": {"type": "string"}}},
+            "content": {
+                "application/yaml": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["format", "settings", "categories", "rules"],
+                        "properties": {
+                            "format": {"const": FORMAT},
+                            "version": {"type": "object"},
+                            "settings": {"type": "object"},
+                            "categories": {"type": "array", "items": {"type": "object"}},
+                            "rules": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                }
+            },
         }
     }
 }
@@ -113,12 +129,12 @@ _EXPORT_DOCUMENTATION["openapi_extra"] = _EXPORT_DOCUMENTATION["openapi_extra"] 
 
 @router.get(
     "/orgs/{slug}/charter/versions/{number}/yaml",
-    response={200: None, **ERRORS},
+    response={200: None, **ERRORS, **INVALID},
     operation_id="export_charter_version",
     summary="A version of the charter as a YAML file",
     **_EXPORT_DOCUMENTATION,
 )
-def export_version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+def export_version(request: HttpRequest, slug: str, number: VersionNumber) -> HttpResponse:
     org, _ = scope(request, slug, Capability.VIEW)
     version = get_object_or_404(CharterVersion, organization=org, number=number)
     response = HttpResponse(

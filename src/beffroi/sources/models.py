@@ -5,11 +5,24 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from beffroi.connectors.registry import connector_class
 from beffroi.core.crypto import decrypt_json, encrypt_json
 from beffroi.organizations.models import Organization
+from beffroi.sources import redaction
 
 #: Platforms whose sources receive uploaded files: never synced, never acted on.
 UPLOAD_PLATFORMS = frozenset({"file", "snapchat"})
+#: The longest time between two scheduled syncs (a week), in the interface and the API.
+MAX_SYNC_INTERVAL_MINUTES = 7 * 24 * 60
+
+
+def secret_options(platform: str) -> frozenset[str]:
+    """The options ``platform``'s connector declares secret (none if it cannot be loaded)."""
+    try:
+        options = connector_class(platform).options
+    except Exception:  # an unknown or broken connector: hide by names and addresses only
+        return frozenset()
+    return frozenset(name for name, option in options.items() if option.secret)
 
 
 class Source(models.Model):
@@ -65,6 +78,20 @@ class Source(models.Model):
     @property
     def has_credentials(self) -> bool:
         return bool(self.credentials_encrypted)
+
+    @property
+    def shown_settings(self) -> dict[str, Any]:
+        """The settings as every face shows them: the secrets inside them hidden."""
+        return redaction.redact(self.settings or {}, secret_options(self.platform))
+
+    def redact_snapshot(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What the audit trail keeps of the source: settings and cursor (which repeats a
+        feed's address) with their secrets hidden."""
+        if "settings" in data:
+            data["settings"] = self.shown_settings
+        if isinstance(data.get("cursor"), dict):
+            data["cursor"] = redaction.redact(data["cursor"])
+        return data
 
 
 class ConnectionAlert(models.Model):

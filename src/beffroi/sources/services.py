@@ -14,10 +14,28 @@ from beffroi.connectors.registry import connector_class
 from beffroi.jobs.engine import enqueue
 from beffroi.jobs.models import Job
 from beffroi.organizations.models import Organization
+from beffroi.sources import redaction
 from beffroi.sources.credentials import resolve_alerts
-from beffroi.sources.models import UPLOAD_PLATFORMS, Source
+from beffroi.sources.models import UPLOAD_PLATFORMS, Source, secret_options
 
 SYNC_TASK = "sources.sync"
+
+
+def settings_to_store(
+    platform: str, incoming: dict[str, Any], stored: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``incoming`` settings with the stored secrets back where they came back hidden (as
+    the API and the edit form show them); a hidden part with nothing stored is refused."""
+    settings = redaction.restore(incoming, stored or {}, secret_options(platform))
+    if redaction.hidden_left(settings):
+        raise ValidationError(
+            _(
+                "A setting still contains %(placeholder)s where no value is stored: type the "
+                "hidden value again."
+            )
+            % {"placeholder": redaction.REDACTED}
+        )
+    return settings
 
 
 def validate_source_options(
@@ -41,7 +59,7 @@ def create_source(
     credentials: dict[str, Any] | None = None,
     enabled: bool = True,
 ) -> Source:
-    settings, credentials = settings or {}, credentials or {}
+    settings, credentials = settings_to_store(platform, settings or {}), credentials or {}
     if platform not in UPLOAD_PLATFORMS:
         validate_source_options(platform, settings, credentials)
     source = Source(
@@ -70,6 +88,10 @@ def update_source(
 ) -> Source:
     """Change a source; ``credentials=None`` keeps the stored ones."""
     before = snapshot(source) | {"has_credentials": source.has_credentials}
+    if changes.get("settings") is not None:
+        changes["settings"] = settings_to_store(
+            source.platform, changes["settings"], source.settings
+        )
     for field, value in changes.items():
         setattr(source, field, value)
     new_credentials = credentials if credentials is not None else source.get_credentials()

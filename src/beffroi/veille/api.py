@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from beffroi.api.auth import actor, requires, scope
 from beffroi.api.pagination import offset_page
@@ -240,7 +240,7 @@ def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
     watch = Watch.objects.create(organization=org, **payload.dict())
     watching.watch_saved(watch)
     record(actor(request), "watch.save", organization=org, obj=watch, after=snapshot(watch))
-    return 201, watch
+    return Status(201, watch)
 
 
 @router.get(

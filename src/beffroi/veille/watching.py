@@ -124,7 +124,8 @@ def sync_listening(organization: Organization) -> list[str]:
     """Give the organization's Mastodon and Bluesky sources the hashtags its watches listen
     to (in ``watch_hashtags``, which only the veille writes: the administrator's own
     settings are left alone); the next sync of each source reads them."""
-    from beffroi.sources.models import Source
+    from beffroi.sources.models import Source, secret_options
+    from beffroi.sources.redaction import redact
 
     tags = listened_hashtags(organization)
     value = " ".join(tags)
@@ -142,8 +143,8 @@ def sync_listening(organization: Organization) -> list[str]:
                 "source.update",
                 organization=organization,
                 obj=source,
-                before={"settings": before},
-                after={"settings": source.settings},
+                before={"settings": redact(before, secret_options(source.platform))},
+                after={"settings": source.shown_settings},
             )
     return tags
 

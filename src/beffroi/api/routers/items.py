@@ -1,24 +1,26 @@
 """Items (newest first, filtered, paginated) and their authors."""
 
-from datetime import datetime
-
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from ninja import Query, Router
 
 from beffroi.api.auth import requires, scope
 from beffroi.api.pagination import keyset_page
-from beffroi.api.schemas import ERRORS, INVALID, AuthorOut, ItemDetailOut, ItemPage, ItemQuery
+from beffroi.api.schemas import (
+    ERRORS,
+    INVALID,
+    AuthorId,
+    AuthorOut,
+    ItemDetailOut,
+    ItemId,
+    ItemPage,
+    ItemQuery,
+)
 from beffroi.items.models import Author, Item
 from beffroi.organizations.roles import Capability
 
 router = Router(tags=["items"])
-
-
-def _aware(value: datetime) -> datetime:
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
 
 
 @router.get(
@@ -46,9 +48,9 @@ def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> di
     if filters.q:
         items = items.filter(text__icontains=filters.q)
     if filters.since is not None:
-        items = items.filter(created_at__gte=_aware(filters.since))
+        items = items.filter(created_at__gte=filters.since)
     if filters.until is not None:
-        items = items.filter(created_at__lt=_aware(filters.until))
+        items = items.filter(created_at__lt=filters.until)
     return keyset_page(items, filters.limit, filters.offset, filters.cursor)
 
 
@@ -59,7 +61,7 @@ def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> di
     summary="One item with its raw platform payload",
     **requires(Capability.VIEW),
 )
-def get_item(request: HttpRequest, slug: str, item_id: int) -> Item:
+def get_item(request: HttpRequest, slug: str, item_id: ItemId) -> Item:
     org, _ = scope(request, slug, Capability.VIEW)
     return get_object_or_404(Item.objects.select_related("author"), pk=item_id, organization=org)
 
@@ -71,7 +73,7 @@ def get_item(request: HttpRequest, slug: str, item_id: int) -> Item:
     summary="One author (a platform account)",
     **requires(Capability.VIEW),
 )
-def get_author(request: HttpRequest, slug: str, author_id: int) -> Author:
+def get_author(request: HttpRequest, slug: str, author_id: AuthorId) -> Author:
     org, _ = scope(request, slug, Capability.VIEW)
     authors = Author.objects.filter(organization=org).annotate(item_count=Count("items"))
     return get_object_or_404(authors, pk=author_id)

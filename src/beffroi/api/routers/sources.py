@@ -15,8 +15,10 @@ from beffroi.api.schemas import (
     INVALID,
     REFUSED,
     ErrorOut,
+    JobId,
     JobOut,
     SourceCreate,
+    SourceId,
     SourceOut,
     SourceUpdate,
 )
@@ -84,7 +86,7 @@ def create(request: HttpRequest, slug: str, payload: SourceCreate) -> Any:
         "Only the fields sent change. Leaving out `credentials` keeps the stored ones.",
     ),
 )
-def update(request: HttpRequest, slug: str, source_id: int, payload: SourceUpdate) -> Any:
+def update(request: HttpRequest, slug: str, source_id: SourceId, payload: SourceUpdate) -> Any:
     org, _ = scope(request, slug, Capability.MANAGE)
     source = get_object_or_404(Source, pk=source_id, organization=org)
     changes = payload.model_dump(exclude_unset=True)
@@ -104,7 +106,7 @@ def update(request: HttpRequest, slug: str, source_id: int, payload: SourceUpdat
         "file source (filled by imports), is refused with 409.",
     ),
 )
-def sync(request: HttpRequest, slug: str, source_id: int) -> Any:
+def sync(request: HttpRequest, slug: str, source_id: SourceId) -> Any:
     org, _ = scope(request, slug, Capability.INGEST)
     source = get_object_or_404(Source, pk=source_id, organization=org)
     try:
@@ -121,6 +123,6 @@ def sync(request: HttpRequest, slug: str, source_id: int) -> Any:
     summary="A background job of the organization",
     **requires(Capability.VIEW),
 )
-def get_job(request: HttpRequest, slug: str, job_id: int) -> Any:
+def get_job(request: HttpRequest, slug: str, job_id: JobId) -> Any:
     org, _ = scope(request, slug, Capability.VIEW)
     return get_object_or_404(Job, pk=job_id, organization=org)
