@@ -141,7 +141,7 @@ def test_every_cell_is_quoted_so_no_separator_splits_it() -> None:
     handle = io.StringIO()
     write_csv(handle, ["text"], [["x;=1+1"], ["a,b"]], delimiter=",")
     lines = handle.getvalue().splitlines()
-    assert lines == ['"text"', "\"x;'=1+1\"", '"a,b"']
+    assert lines == ['"text"', '"x;\'=1+1"', '"a,b"']
     # Read by a spreadsheet set to the other dialect, the cell is still one cell.
     assert next(csv.reader([lines[1]], delimiter=";")) == ["x;'=1+1"]
 
