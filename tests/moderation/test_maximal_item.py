@@ -132,6 +132,16 @@ def test_pages_say_only_head_and_tail_were_analysed_and_evidence_keeps_everythin
     short = _comment(source, "short", "Merci pour les travaux")
     page = client.get(f"/o/{org.slug}/items/{short.pk}/", HTTP_ACCEPT_LANGUAGE="en")
     assert "data-analysed-part" not in page.content.decode()
+    # The API says it too, beside the whole text.
+    from beffroi.accounts.models import ApiToken
+
+    _, key = ApiToken.issue(moderator, "test")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    body = client.get(f"/api/v1/orgs/{org.slug}/items/{item.pk}", **auth).json()
+    assert body["analysed_part"] == {"head": 8000, "tail": 2000, "length": len(text)}
+    assert body["text"] == text
+    body = client.get(f"/api/v1/orgs/{org.slug}/items/{short.pk}", **auth).json()
+    assert body["analysed_part"] is None
 
     services.decide(Actor(moderator, "ui"), item, "hide")
     preserved = Evidence.objects.get(item=item)

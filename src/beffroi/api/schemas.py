@@ -113,6 +113,12 @@ class AuthorOut(Schema):
     item_count: int = Field(description="Items of this author stored for the organization.")
 
 
+class AnalysedPart(Schema):
+    head: int
+    tail: int
+    length: int
+
+
 class ItemOut(Schema):
     id: int
     source_id: int
@@ -129,6 +135,10 @@ class ItemOut(Schema):
     created_at: datetime = Field(description="When the platform says it was published.")
     ingested_at: datetime
     url: str
+    analysed_part: AnalysedPart | None = Field(
+        description="For a text too long to analyse whole: the parts the detectors read "
+        "(its first `head` and last `tail` characters of `length`); null when they read it all."
+    )
 
 
 class ItemDetailOut(ItemOut):
