@@ -158,6 +158,9 @@ def test_cli_refuses_an_empty_file_with_exit_code_2(
     assert f"Error: {name}: the file is empty" in result.output
     assert "Nothing was imported." in result.output
     assert not Item.objects.exists()
+    # The source the command would have made for the file is not left behind, empty.
+    assert not Source.objects.filter(organization=org, name="S").exists()
+    assert not AuditEvent.objects.filter(action="source.create").exists()
 
 
 def test_cli_refuses_an_empty_snapchat_export_with_exit_code_2(
@@ -185,10 +188,12 @@ def test_cli_import_with_an_unstorable_row_stores_nothing(
     assert "line 550: field 'text' contains \\ud800" in result.output
     assert not Item.objects.exists()
     assert not AuditEvent.objects.filter(action="source.import").exists()
+    assert not Source.objects.filter(organization=org, name="S").exists()
 
     skipped = run("import", str(path), "--org", org.slug, "--source", "S", "--skip-invalid")
     assert skipped.exit_code == 0, skipped.output
     assert "Imported 599 new item(s)" in skipped.output
+    assert "Created file source 'S'." in skipped.output
     assert Item.objects.count() == 599
     assert AuditEvent.objects.filter(action="source.import", channel="cli").count() == 1
 

@@ -255,22 +255,17 @@ def import_(
     _django()
     from beffroi.connectors.base import ConfigurationError
     from beffroi.connectors.fileimport import ImportFormatError
-    from beffroi.sources.imports import import_file
-    from beffroi.sources.models import Source
-    from beffroi.sources.services import create_source
+    from beffroi.sources.imports import import_file_into
 
     org = _org(org_slug)
-    source = Source.objects.filter(organization=org, name=source_name).first()
-    if source is None:
-        source = create_source(_actor(), org, name=source_name, platform="file", kind="import")
-        console.print(f"Created file source '{source_name}'.")
     rejected = rejected or path.with_suffix(path.suffix + ".rejected.csv")
     try:
         with _progress() as progress:
             task = progress.add_task(f"Importing {path.name}", total=None)
-            report = import_file(
+            report, _source, created_source = import_file_into(
                 _actor(),
-                source,
+                org,
+                source_name,
                 path,
                 fmt=fmt,
                 skip_invalid=skip_invalid,
@@ -290,6 +285,8 @@ def import_(
             console.print(f"  line {error.line}: {error.reason}", markup=False, highlight=False)
         console.print("Fix them, or use --skip-invalid to import the valid rows.")
         sys.exit(2)
+    if created_source:
+        console.print(f"Created file source '{source_name}'.")
     if report.errors:
         console.print(
             f"{len(report.errors)} invalid row(s) skipped, written to {report.rejected_path}."

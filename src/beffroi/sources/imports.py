@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.db import DataError, IntegrityError, transaction
 
@@ -24,7 +25,9 @@ from beffroi.connectors.fileimport import (
 )
 from beffroi.connectors.registry import connector_class
 from beffroi.items.ingest import IngestResult, ingest
+from beffroi.organizations.models import Organization
 from beffroi.sources.models import Source
+from beffroi.sources.services import create_source
 
 BATCH_SIZE = 500
 
@@ -104,6 +107,33 @@ def import_file(
         report.rejected_path = str(rejected_path)
     report.created, report.existing, report.imported = total.created, total.existing, True
     return report
+
+
+def import_file_into(
+    actor: Actor,
+    organization: Organization,
+    source_name: str,
+    path: Path,
+    **options: Any,
+) -> tuple[ImportReport, Source | None, bool]:
+    """:func:`import_file` into the organization's source named ``source_name``, created as
+    a file source when there is none — and kept only if the import stored the file, so a
+    refused file leaves nothing behind, not even an empty source.
+
+    Returns the report, the source (None when a new one was undone) and whether it is new.
+    """
+    source = Source.objects.filter(organization=organization, name=source_name).first()
+    if source is not None:
+        return import_file(actor, source, path, **options), source, False
+    with transaction.atomic():
+        source = create_source(
+            actor, organization, name=source_name, platform="file", kind=Source.Kind.IMPORT
+        )
+        report = import_file(actor, source, path, **options)
+        if not report.imported:
+            transaction.set_rollback(True)
+            return report, None, True
+    return report, source, True
 
 
 def _store(
