@@ -162,3 +162,14 @@ def test_nul_characters_are_refused_before_the_database(org: Any, admin_key: str
     )
     assert response.status_code == 400, response.content
     assert not org.sources.exists()
+
+
+def test_lone_surrogates_in_a_body_are_refused_before_the_database(
+    org: Any, admin_key: str, api: Any
+) -> None:
+    # Half of a UTF-16 pair is valid JSON (\ud800) but no database stores it: it was a 500.
+    response = api.post(
+        f"orgs/{org.slug}/sources", admin_key, {"name": "a\ud800b", "platform": "file"}
+    )
+    assert response.status_code == 400, response.content
+    assert not org.sources.exists()

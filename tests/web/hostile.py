@@ -131,6 +131,9 @@ def store_hostile_urls(org: Any, source: Any) -> list[str]:
     feed = Source.objects.create(
         organization=org, name="Flux", platform="rss", settings={"url": hostile(8)}
     )
+    from beffroi.moderation.models import Case
+
+    case = Case.objects.create(organization=org, item=item, reason="hostile addresses")
     slug = org.slug
 
     def veille(name: str, pk: int | None = None) -> str:
@@ -140,6 +143,7 @@ def store_hostile_urls(org: Any, source: Any) -> list[str]:
         reverse("items:item", args=[slug, item.pk]),
         reverse("items:author", args=[slug, author.pk]),
         reverse("items:inbox", args=[slug]),
+        reverse("moderation:case", args=[slug, case.pk]),
         veille("claims"),
         veille("claim_matches"),
         veille("claim_edit", claims[0].pk),

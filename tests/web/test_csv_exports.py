@@ -144,6 +144,10 @@ def test_every_cell_is_quoted_so_no_separator_splits_it() -> None:
     assert lines == ['"text"', '"x;\'=1+1"', '"a,b"']
     # Read by a spreadsheet set to the other dialect, the cell is still one cell.
     assert next(csv.reader([lines[1]], delimiter=";")) == ["x;'=1+1"]
+    # The semicolon dialect is for Excel: it needs the byte order mark to read UTF-8.
+    handle = io.StringIO()
+    write_csv(handle, ["texte"], [["ça"]], delimiter=";")
+    assert handle.getvalue() == '\ufeff"texte"\r\n"ça"\r\n'
 
 
 def test_dates_and_times_are_written() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import IO, Any
 
@@ -21,8 +21,6 @@ from django.utils import timezone
 
 #: A spreadsheet would run a cell starting with one of these as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: The separators a spreadsheet may split a cell on, whatever the file's own dialect.
-SEPARATORS = (",", ";", "\t")
 #: A formula start right after a separator (blank space between them too).
 _FORMULA_AFTER_SEPARATOR = re.compile(r"([,;\t]\s*)([=+\-@])")
 #: ``?sep=`` values and the delimiter each one means.
@@ -61,14 +59,24 @@ def delimiter_of(request: HttpRequest | None) -> str:
     return DELIMITERS.get(request.GET.get("sep", ""), ",")
 
 
+def csv_lines(
+    header: list[str], rows: Iterable[Iterable[Any]], delimiter: str = ","
+) -> Iterator[str]:
+    """The lines of a CSV file, one at a time, so a large export never sits in memory; with
+    semicolons (a spreadsheet set to French) the file starts with a byte order mark."""
+    writer = csv.writer(_Echo(), delimiter=delimiter, quoting=csv.QUOTE_ALL)
+    if delimiter == ";":
+        yield "\ufeff"  # Excel reads the file as UTF-8 only with a byte order mark
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([csv_cell(value) for value in row])
+
+
 def write_csv(
     handle: IO[str], header: list[str], rows: Iterable[Iterable[Any]], delimiter: str = ","
 ) -> None:
     """Write a CSV file with the same safe cells as the downloads (the command line's exports)."""
-    writer = csv.writer(handle, delimiter=delimiter, quoting=csv.QUOTE_ALL)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
+    handle.writelines(csv_lines(header, rows, delimiter))
 
 
 def stream_csv(
@@ -77,18 +85,9 @@ def stream_csv(
     filename: str,
     request: HttpRequest | None = None,
 ) -> StreamingHttpResponse:
-    """A CSV download written row by row, so a large export never sits in memory."""
-    delimiter = delimiter_of(request)
-    writer = csv.writer(_Echo(), delimiter=delimiter, quoting=csv.QUOTE_ALL)
-
-    def lines() -> Iterable[str]:
-        if delimiter == ";":
-            yield "\ufeff"  # Excel reads the file as UTF-8 only with a byte order mark
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    """A CSV download written row by row."""
+    lines = csv_lines(header, rows, delimiter_of(request))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{filename}-{stamp}.csv"'
     return response

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +31,6 @@ FONT_CANDIDATES = (
     Path("/Library/Fonts/Arial Unicode.ttf"),
     Path("C:/Windows/Fonts/arial.ttf"),
 )
-
-# fontTools logs each table it prunes while fpdf2 subsets a font, at INFO: dozens of lines
-# per dossier in the server's log.
-logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 
 def dossier(item: Item) -> dict[str, Any]:

@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
-from beffroi.organizations.models import Invitation, Membership
+from beffroi.organizations.models import Membership, open_invitations
 from beffroi.organizations.roles import ROLE_CAPABILITIES
 
 
@@ -28,7 +28,8 @@ def organizations(request: HttpRequest) -> dict[str, Any]:
         "current_organization": current,
         "current_membership": membership,
         "current_capabilities": capabilities,
-        "pending_invitation_count": Invitation.objects.filter(
-            invitee=request.user, state=Invitation.State.PENDING, expires_at__gt=timezone.now()
-        ).count(),
+        # Counted only where a page shows it (not for every htmx fragment).
+        "pending_invitation_count": SimpleLazyObject(
+            lambda: open_invitations(request.user).count()
+        ),
     }

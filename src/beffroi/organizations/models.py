@@ -175,6 +175,13 @@ class Invitation(models.Model):
         return str(self.State(self.current_state).label)
 
 
+def open_invitations(user: Any) -> models.QuerySet[Invitation]:
+    """The invitations ``user`` can still accept or decline (:attr:`Invitation.is_open`)."""
+    return Invitation.objects.filter(
+        invitee=user, state=Invitation.State.PENDING, expires_at__gt=timezone.now()
+    )
+
+
 def listed_invitations(organization: Organization) -> models.QuerySet[Invitation]:
     """What the organization's administrators see: the pending invitations and those closed
     in the last 30 days."""

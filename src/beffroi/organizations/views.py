@@ -14,7 +14,6 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -34,6 +33,7 @@ from beffroi.organizations.models import (
     Membership,
     Organization,
     listed_invitations,
+    open_invitations,
 )
 from beffroi.organizations.roles import Capability, Role
 
@@ -236,11 +236,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def my_invitations(request: HttpRequest) -> HttpResponse:
     invitations = (
-        Invitation.objects.filter(
-            invitee=request.user,
-            state=Invitation.State.PENDING,
-            expires_at__gt=timezone.now(),
-        )
+        open_invitations(request.user)
         .select_related("organization", "invited_by")
         .order_by("-created_at")
     )

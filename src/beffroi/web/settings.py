@@ -236,5 +236,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
+        # fontTools logs each table it prunes while fpdf2 subsets a font for a PDF dossier,
+        # at INFO: dozens of lines per dossier.
+        "fontTools.subset": {"level": "WARNING"},
     },
 }
