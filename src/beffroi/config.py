@@ -32,19 +32,24 @@ CACHE_TABLE = "beffroi_cache"
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
+def is_redis(url: str | None) -> bool:
+    """Whether ``url`` is a Redis server's address (the broker's may be another kind)."""
+    return bool(url) and str(url).startswith(_REDIS_SCHEMES)
+
+
 def cache_url() -> str | None:
     """The Redis of the shared cache (login throttling): ``BEFFROI_CACHE_URL``, else the
     broker's when it is Redis; ``None`` means a table of the database (:data:`CACHE_TABLE`)."""
     explicit = os.environ.get("BEFFROI_CACHE_URL", "").strip()
     if explicit:
-        if not explicit.startswith(_REDIS_SCHEMES):
+        if not is_redis(explicit):
             raise ValueError(
                 f"BEFFROI_CACHE_URL must be a Redis address (redis://, rediss:// or unix://), "
                 f"not {explicit!r}"
             )
         return explicit
-    broker = broker_url() or ""
-    return broker if broker.startswith(_REDIS_SCHEMES) else None
+    broker = broker_url()
+    return broker if is_redis(broker) else None
 
 
 def port() -> int:
