@@ -121,6 +121,9 @@ def test_token_create_prints_a_working_key_once(run: Any, make_user: Any) -> Non
     token = ApiToken.authenticate(key)
     assert token is not None and token.user.username == "alice"
     assert key not in json.dumps(list(AuditEvent.objects.values("before", "after")))
+    # The same act is the same event, whichever face asked (the web writes api_token.create).
+    event = AuditEvent.objects.get(action="api_token.create")
+    assert event.channel == "cli" and event.object_id == str(token.pk)
 
 
 def test_org_and_user_create(run: Any) -> None:
@@ -131,3 +134,6 @@ def test_org_and_user_create(run: Any) -> None:
     assert result.exit_code == 0 and "Temporary password:" in result.output
     assert Membership.objects.get(user__username="paul").role == "moderator"
     assert AuditEvent.objects.filter(action="membership.create", channel="cli").exists()
+    # A new account is recorded as one, as on the web.
+    created = AuditEvent.objects.get(action="user.create", channel="cli")
+    assert created.organization is not None and created.organization.slug == "prefecture-test"

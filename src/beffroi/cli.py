@@ -418,15 +418,13 @@ def token_create(username: str, name: str, expires_days: int | None) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from beffroi.accounts.models import ApiToken
-    from beffroi.audit.services import record
+    from beffroi.accounts.services import issue_api_token
 
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise click.ClickException(f"No user '{username}'.")
     expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
-    api_token, key = ApiToken.issue(user, name, expires)
-    record(_actor(), "token.create", obj=api_token, after={"user": username, "name": name})
+    _token, key = issue_api_token(_actor(), user, name, expires)
     click.echo(key)
 
 
@@ -554,11 +552,10 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
 
-    from beffroi.organizations.services import add_member
+    from beffroi.organizations.services import add_member, create_account
 
     organization = _org(org_slug)
-    User = get_user_model()
-    person = User.objects.filter(username=username).first()
+    person = get_user_model().objects.filter(username=username).first()
     shown = None
     if person is None:
         password = (
@@ -568,9 +565,10 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
             validate_password(password)
         except ValidationError as exc:
             raise click.ClickException("; ".join(exc.messages)) from exc
-        person = User.objects.create_user(username=username, email=email, password=password)
+        create_account(_actor(), organization, username, email, password, role)
         shown = None if password_stdin else password
-    add_member(_actor(), organization, person, role)
+    else:
+        add_member(_actor(), organization, person, role)
     out.print(f"{username} is {role} of {organization.slug}.")
     if shown:
         out.print(f"Temporary password: {shown}")

@@ -178,6 +178,11 @@ def test_appeal_goes_to_someone_else_and_can_reverse(
     )
     case = Case.objects.get(appeal=appeal)
     assert case.kind == Case.Kind.APPEAL and case.excluded_user == people["alice"].user
+    # One appeal waits at a time: a second one would never reach a moderator.
+    assert not decision.appealable
+    with pytest.raises(ModerationError, match="already waits"):
+        services.file_appeal(people["chef"], decision, "Je le redis.")
+    assert Appeal.objects.filter(decision=decision).count() == 1
     # Alice decided: she may neither take nor judge the appeal.
     assert services.next_case(people["alice"], org, services.open_cases(org)) is None
     with pytest.raises(ModerationError):

@@ -322,3 +322,39 @@ def test_channel_form_checks_each_kind_and_keeps_the_token_secret(
     assert "syt_secret" not in edit
     analyst.post(url(org, "channel_test", pk=channel.pk))
     assert [r[0] for r in handler.received] == ["PUT"]
+
+
+def test_a_watch_is_checked_alike_on_the_page_and_through_the_api(
+    org: Any, make_user: Callable[..., Any], verified_client: Callable[[Any], Any]
+) -> None:
+    from beffroi.accounts.models import ApiToken
+    from beffroi.audit.models import AuditEvent
+
+    sophie = make_user("sophie", org=org, role="analyst")
+    page = verified_client(sophie)
+    created = page.post(
+        url(org, "watch_create"),
+        {"name": "Eau", "query": "eau", "sensitivity": 0.5, "enabled": "on"},
+    )
+    assert created.status_code == 302
+    # The same name again is refused on the form (it used to reach the database's constraint).
+    again = page.post(
+        url(org, "watch_create"), {"name": "Eau", "query": "robinet", "sensitivity": 0.5}
+    )
+    assert again.status_code == 200 and Watch.objects.count() == 1
+
+    _, key = ApiToken.issue(sophie, "test")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    endpoint = f"/api/v1/orgs/{org.slug}/watches"
+
+    def api_post(body: dict[str, Any]) -> Any:
+        return page.post(endpoint, body, content_type="application/json", **auth)
+
+    assert api_post({"name": "Eau", "query": "robinet"}).status_code == 400
+    assert api_post({"name": "Trouble", "query": '(eau OR "robinet'}).status_code == 400
+    response = api_post({"name": "Piscine", "query": "piscine", "accounts": ["@Mairie"]})
+    assert response.status_code == 201, response.content
+    watch = Watch.objects.get(name="Piscine")
+    # Made by the token's person, with the form's own normalisation, and recorded.
+    assert watch.created_by == sophie and watch.accounts == ["Mairie"] and watch.enabled
+    assert AuditEvent.objects.filter(action="watch.save", object_id=str(watch.pk)).exists()

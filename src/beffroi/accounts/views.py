@@ -41,6 +41,7 @@ from beffroi.accounts import throttle
 from beffroi.accounts.forms import ApiTokenForm, LoginForm, TokenCodeForm
 from beffroi.accounts.middleware import requires_two_factor
 from beffroi.accounts.models import ApiToken
+from beffroi.accounts.services import issue_api_token
 from beffroi.audit.services import Actor, record, snapshot
 
 DEVICE_NAME = "default"
@@ -270,10 +271,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
         )
     days = form.cleaned_data.get("expires_in")
     expires_at = timezone.now() + timedelta(days=int(days)) if days else None
-    token, clear_key = ApiToken.issue(
-        request.user, form.cleaned_data["name"], expires_at=expires_at
+    token, clear_key = issue_api_token(
+        Actor(request.user, "ui"), request.user, form.cleaned_data["name"], expires_at
     )
-    record(Actor(request.user, "ui"), "api_token.create", obj=token, after=snapshot(token))
     # The clear key is shown in this response only: never stored, never redirected through.
     response = render(
         request,

@@ -96,6 +96,24 @@ class Decision(models.Model):
     def __str__(self) -> str:
         return f"{self.get_action_display()} #{self.item_id}"
 
+    @property
+    def restricts(self) -> bool:
+        """A hide or a deletion in force: what an author may appeal."""
+        return self.status == self.Status.APPLIED and self.action in (
+            self.Action.HIDE,
+            self.Action.DELETE,
+        )
+
+    @property
+    def has_pending_appeal(self) -> bool:
+        """An appeal against it waits for a moderator (prefetched ``appeals`` are used)."""
+        return any(appeal.outcome == Appeal.Outcome.PENDING for appeal in self.appeals.all())
+
+    @property
+    def appealable(self) -> bool:
+        """Whether an appeal may be filed now: a restriction in force, none waiting."""
+        return self.restricts and not self.has_pending_appeal
+
 
 class Case(models.Model):
     """A queue entry a person must look at."""

@@ -553,9 +553,15 @@ def file_appeal(actor: Actor, decision: Decision, statement: str, received_via: 
     """Record an author's contestation and put it before someone other than the decider."""
     if not statement.strip():
         raise ModerationError(_("Write down what the author says."))
-    if decision.status != Decision.Status.APPLIED or decision.action not in RESTRICTIVE:
+    if not decision.restricts:
         raise ModerationError(_("Only a hide or a deletion in force can be appealed."))
     with transaction.atomic():
+        # Locked, so that two agents filing at once cannot both pass the check below.
+        locked = Decision.objects.select_for_update().get(pk=decision.pk)
+        if locked.has_pending_appeal:
+            raise ModerationError(
+                _("An appeal against this decision already waits for a moderator.")
+            )
         appeal = Appeal.objects.create(
             organization_id=decision.organization_id,
             decision=decision,

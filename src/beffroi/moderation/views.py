@@ -513,9 +513,7 @@ def _timeline(item: Item) -> list[dict[str, Any]]:
             "undoable": decision.status == Decision.Status.APPLIED
             and not decision.automated
             and decision.action in UNDOABLE_ACTIONS,
-            "appealable": decision.status == Decision.Status.APPLIED
-            and decision.action in (Decision.Action.HIDE, Decision.Action.DELETE)
-            and not any(a.outcome == Appeal.Outcome.PENDING for a in decision.appeals.all()),
+            "appealable": decision.appealable,
             "appeals": list(decision.appeals.all()),
         }
         for decision in decisions

@@ -83,6 +83,18 @@ def add_member(
     return membership
 
 
+@transaction.atomic
+def create_account(
+    actor: Actor, org: Organization, username: str, email: str, password: str, role: str
+) -> Membership:
+    """A new account, member of ``org`` at once (the administrator or the operator creates
+    it for the person). The address typed is one the organization gave: its administrators
+    may see it."""
+    user = get_user_model().objects.create_user(username=username, email=email, password=password)
+    record(actor, "user.create", organization=org, obj=user, after=snapshot(user))
+    return add_member(actor, org, user, role, given_email=email)
+
+
 def _is_last_admin(membership: Membership) -> bool:
     return (
         membership.role == Role.ADMIN

@@ -7,10 +7,8 @@ import secrets
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from beffroi.audit.services import Actor, record, snapshot
+from beffroi.audit.services import Actor
 from beffroi.organizations import services
 from beffroi.organizations.access import org_view
 from beffroi.organizations.forms import (
@@ -160,22 +158,14 @@ def member_create(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
-    actor = _actor(request)
-    with transaction.atomic():
-        user = get_user_model().objects.create_user(
-            username=form.cleaned_data["username"],
-            email=form.cleaned_data["email"],
-            password=password,
-        )
-        record(actor, "user.create", organization=organization, obj=user, after=snapshot(user))
-        # The administrator typed this address: the members page may show it to them.
-        services.add_member(
-            actor,
-            organization,
-            user,
-            form.cleaned_data["role"],
-            given_email=form.cleaned_data["email"],
-        )
+    user = services.create_account(
+        _actor(request),
+        organization,
+        form.cleaned_data["username"],
+        form.cleaned_data["email"],
+        password,
+        form.cleaned_data["role"],
+    ).user
     response = render(
         request,
         "organizations/member_created.html",

@@ -12,9 +12,8 @@ from ninja import Field, Query, Router, Schema, Status
 from beffroi.api.auth import actor, requires, scope
 from beffroi.api.pagination import offset_page
 from beffroi.api.schemas import ERRORS, INVALID, REFUSED, PageQuery
-from beffroi.audit.services import record, snapshot
 from beffroi.organizations.roles import Capability
-from beffroi.veille import watching
+from beffroi.veille import services
 from beffroi.veille.models import (
     Alert,
     Campaign,
@@ -227,19 +226,16 @@ def list_watches(request: HttpRequest, slug: str) -> Any:
     **requires(Capability.ANALYZE),
 )
 def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
-    from beffroi.analysis.watch_query import WatchQueryError, parse
-    from beffroi.veille.forms import query_error_message
-
     org, _ = scope(request, slug, Capability.ANALYZE)
-    try:
-        parse(payload.query)
-    except WatchQueryError as error:
-        raise ValidationError({"query": [query_error_message(error)]}) from error
-    if Watch.objects.filter(organization=org, name=payload.name).exists():
-        raise ValidationError({"name": ["A watch of this name exists."]})
-    watch = Watch.objects.create(organization=org, **payload.dict())
-    watching.watch_saved(watch)
-    record(actor(request), "watch.save", organization=org, obj=watch, after=snapshot(watch))
+    data = payload.dict()
+    for field in ("languages", "accounts", "platforms"):
+        data[f"{field}_text"] = " ".join(data.pop(field))
+    form = services.watch_form(org, actor(request), {**data, "enabled": True})
+    watch = services.save_watch(actor(request), form)
+    if watch is None:
+        raise ValidationError(
+            {name: [str(message) for message in errors] for name, errors in form.errors.items()}
+        )
     return Status(201, watch)
 
 

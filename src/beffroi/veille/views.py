@@ -37,7 +37,7 @@ from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
 from beffroi.organizations.roles import Capability, role_allows
 from beffroi.veille import claims as claim_services
-from beffroi.veille import identities, narrating, watching
+from beffroi.veille import identities, narrating, services, watching
 from beffroi.veille.charts import daily_chart, days_back, network_svg
 from beffroi.veille.forms import (
     MAX_UPLOAD_BYTES,
@@ -48,7 +48,6 @@ from beffroi.veille.forms import (
     NarrativeMergeForm,
     NarrativeNameForm,
     NarrativeSplitForm,
-    WatchForm,
 )
 from beffroi.veille.models import (
     Alert,
@@ -456,22 +455,12 @@ def watches(request: HttpRequest) -> HttpResponse:
 
 @org_view(Capability.ANALYZE)
 def watch_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    watch = (
-        get_object_or_404(Watch, organization=_org(request), pk=pk)
-        if pk
-        else Watch(organization=_org(request), created_by=request.user)
-    )
-    form = WatchForm(request.POST or None, instance=watch)
-    result = _edit(
-        request,
-        form,
-        "watch_form.html",
-        "watch.save",
-        on_saved=watching.watch_saved,
-        extra=_form_page(request, watch, _("Watch"), "veille:watches", "watches"),
-    )
-    if isinstance(result, HttpResponse):
-        return result
+    watch = get_object_or_404(Watch, organization=_org(request), pk=pk) if pk else None
+    form = services.watch_form(_org(request), _actor(request), request.POST or None, watch)
+    result = services.save_watch(_actor(request), form) if request.method == "POST" else None
+    if result is None:
+        page = _form_page(request, form.instance, _("Watch"), "veille:watches", "watches")
+        return _render(request, "watch_form.html", {"form": form, "object": form.instance, **page})
     messages.success(
         request,
         _("The watch “%(name)s” is saved and has looked at every item.") % {"name": result.name},
