@@ -144,6 +144,43 @@ def test_undo_restores_the_item_and_reopens_a_keep(
 
 
 @pytest.mark.django_db
+def test_only_what_a_person_decided_and_may_undo_is_undone(
+    org: Any, source: Any, charter: Any, people: dict[str, Actor]
+) -> None:
+    # One rule (Decision.undoable) for the undo key, the buttons and the service: an
+    # automatic hide is contested by appeal, a reply cannot be taken back by "undo".
+    automatic = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 1),
+        action="hide",
+        status="applied",
+        automated=True,
+        category="spam",
+    )
+    reply = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 2),
+        action="reply",
+        status="applied",
+        actor=people["alice"].user,
+        reply_text="Merci",
+    )
+    for decision in (automatic, reply):
+        assert not decision.undoable
+        with pytest.raises(ModerationError):
+            services.undo(people["alice"], decision)
+        decision.refresh_from_db()
+        assert decision.status == Decision.Status.APPLIED
+    assert services.last_undoable(people["alice"], org) is None
+    assert not Decision.objects.filter(reverses__in=[automatic, reply]).exists()
+    # An appeal still reverses an automatic hide.
+    appeal = services.file_appeal(people["chef"], automatic, "Ce n'était pas une publicité.")
+    services.decide_appeal(people["bruno"], appeal, Appeal.Outcome.REVERSED, "Erreur.")
+    automatic.refresh_from_db()
+    assert automatic.status == Decision.Status.OVERTURNED
+
+
+@pytest.mark.django_db
 def test_escalation_opens_a_priority_case(
     org: Any, source: Any, charter: Any, people: dict[str, Actor]
 ) -> None:
@@ -180,7 +217,7 @@ def test_appeal_goes_to_someone_else_and_can_reverse(
     assert case.kind == Case.Kind.APPEAL and case.excluded_user == people["alice"].user
     # One appeal waits at a time: a second one would never reach a moderator.
     assert not decision.appealable
-    with pytest.raises(ModerationError, match="already waits"):
+    with pytest.raises(ModerationError, match="already waits|attend déjà"):
         services.file_appeal(people["chef"], decision, "Je le redis.")
     assert Appeal.objects.filter(decision=decision).count() == 1
     # Alice decided: she may neither take nor judge the appeal.

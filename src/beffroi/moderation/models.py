@@ -97,6 +97,16 @@ class Decision(models.Model):
         return f"{self.get_action_display()} #{self.item_id}"
 
     @property
+    def undoable(self) -> bool:
+        """Whether a person may undo it (the undo key and buttons): a keep, hide, deletion or
+        escalation in force, decided by a person. An automatic one is contested by appeal."""
+        return (
+            self.status == self.Status.APPLIED
+            and not self.automated
+            and self.action in UNDOABLE_ACTIONS
+        )
+
+    @property
     def restricts(self) -> bool:
         """A hide or a deletion in force: what an author may appeal."""
         return self.status == self.Status.APPLIED and self.action in (
@@ -113,6 +123,15 @@ class Decision(models.Model):
     def appealable(self) -> bool:
         """Whether an appeal may be filed now: a restriction in force, none waiting."""
         return self.restricts and not self.has_pending_appeal
+
+
+#: The actions of a person that the undo key and buttons can reverse.
+UNDOABLE_ACTIONS = (
+    Decision.Action.KEEP,
+    Decision.Action.HIDE,
+    Decision.Action.DELETE,
+    Decision.Action.ESCALATE,
+)
 
 
 class Case(models.Model):

@@ -24,7 +24,7 @@ from beffroi.audit.services import Actor, record, snapshot
 from beffroi.items.models import Item
 from beffroi.moderation import evidence as evidence_store
 from beffroi.moderation.detectors import model_detectors, rule_detectors, run
-from beffroi.moderation.models import Appeal, Case, Decision
+from beffroi.moderation.models import UNDOABLE_ACTIONS, Appeal, Case, Decision
 from beffroi.moderation.policy import charter_policies
 from beffroi.organizations.models import Organization
 
@@ -458,14 +458,26 @@ def decide(
     return decision
 
 
-def undo(actor: Actor, decision: Decision, note: str = "", *, reopen: bool = True) -> Decision:
-    """Reverse a decision: restore a hidden item (on the platform where it allows it), or
-    reopen the review a keep or an escalation closed. ``reopen=False`` (an appeal reversed:
-    the matter is settled) reopens nothing."""
+def undo(actor: Actor, decision: Decision, note: str = "") -> Decision:
+    """A person undoes a decision (:attr:`Decision.undoable`): a hidden item is restored (on
+    the platform where it allows it), the review a keep or an escalation closed reopens."""
+    return _reverse(actor, decision, note, reopen=True)
+
+
+def _reverse(actor: Actor, decision: Decision, note: str, *, reopen: bool) -> Decision:
+    """Reverse a decision in force. ``reopen=False`` (an appeal reversed: the matter is
+    settled, automatic decisions included) reopens nothing; otherwise only what a person may
+    undo is reversed."""
     with transaction.atomic():
         decision = Decision.objects.select_for_update().get(pk=decision.pk)
-        if decision.status not in (Decision.Status.APPLIED,):
+        if decision.status != Decision.Status.APPLIED:
             raise ModerationError(_("Only an applied decision can be undone."))
+        if reopen and not decision.undoable:
+            raise ModerationError(
+                _("This decision cannot be undone: an automatic one is contested by an appeal.")
+                if decision.automated
+                else _("This decision cannot be undone.")
+            )
         item = (
             Item.objects.select_for_update()
             .select_related("source", "author")
@@ -530,10 +542,12 @@ def last_undoable(actor: Actor, organization: Organization) -> Decision | None:
     """The actor's latest decision that can still be undone (the queue's undo key)."""
     return (
         Decision.objects.filter(
-            organization=organization, actor=actor.user, status=Decision.Status.APPLIED
+            organization=organization,
+            actor=actor.user,
+            status=Decision.Status.APPLIED,
+            automated=False,
+            action__in=UNDOABLE_ACTIONS,
         )
-        .exclude(action__in=[Decision.Action.UNHIDE, Decision.Action.QUEUE])
-        .exclude(action__in=[Decision.Action.REPLY, Decision.Action.REPORT])
         .order_by("-created_at", "-id")
         .first()
     )
@@ -607,7 +621,7 @@ def decide_appeal(actor: Actor, appeal: Appeal, outcome: str, note: str) -> Appe
         before = snapshot(appeal)
         resolution: Decision | None = None
         if outcome == Appeal.Outcome.REVERSED:
-            resolution = undo(actor, decision, note=note, reopen=False)
+            resolution = _reverse(actor, decision, note, reopen=False)
             Decision.objects.filter(pk=decision.pk).update(status=Decision.Status.OVERTURNED)
         appeal.outcome = outcome
         appeal.outcome_note = note

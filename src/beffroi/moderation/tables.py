@@ -32,14 +32,6 @@ STATUS_BADGES = {
     Decision.Status.SUPERSEDED: "badge-neutral",
 }
 
-#: A person's decisions that the undo button can reverse.
-UNDOABLE_ACTIONS = (
-    Decision.Action.KEEP,
-    Decision.Action.HIDE,
-    Decision.Action.DELETE,
-    Decision.Action.ESCALATE,
-)
-
 
 def is_sensitive(category: str, severity: int | None = None) -> bool:
     return category in SENSITIVE_CATEGORIES or (severity or 0) >= SENSITIVE_SEVERITY

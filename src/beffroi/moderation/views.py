@@ -75,7 +75,6 @@ from beffroi.moderation.statements import CSV_FIELDS, csv_row, statement, statem
 from beffroi.moderation.tables import (
     PLATFORM_BADGES,
     STATUS_BADGES,
-    UNDOABLE_ACTIONS,
     detector_rows,
     explanation_rows,
     is_sensitive,
@@ -510,9 +509,7 @@ def _timeline(item: Item) -> list[dict[str, Any]]:
             "platform_detail": str((decision.platform_result or {}).get("detail", "")),
             "platform_retry": bool((decision.platform_result or {}).get("retry")),
             "sealed": decision.evidence is not None and verify(decision.evidence),
-            "undoable": decision.status == Decision.Status.APPLIED
-            and not decision.automated
-            and decision.action in UNDOABLE_ACTIONS,
+            "undoable": decision.undoable,
             "appealable": decision.appealable,
             "appeals": list(decision.appeals.all()),
         }
@@ -1003,9 +1000,7 @@ def decisions_log(request: HttpRequest) -> HttpResponse:
             "platform_badge": PLATFORM_BADGES.get(decision.platform_status, ""),
             "sensitive": is_sensitive(decision.category, severities.get(decision.category)),
             "actual": in_force.get(decision.item_id),
-            "undoable": decision.status == Decision.Status.APPLIED
-            and not decision.automated
-            and decision.action in UNDOABLE_ACTIONS,
+            "undoable": decision.undoable,
         }
         for decision in page.object_list
     ]
