@@ -217,7 +217,7 @@ def test_appeal_goes_to_someone_else_and_can_reverse(
     assert case.kind == Case.Kind.APPEAL and case.excluded_user == people["alice"].user
     # One appeal waits at a time: a second one would never reach a moderator.
     assert not decision.appealable
-    with pytest.raises(ModerationError, match="already waits|attend déjà"):
+    with pytest.raises(ModerationError, match=r"already waits|attend déjà"):
         services.file_appeal(people["chef"], decision, "Je le redis.")
     assert Appeal.objects.filter(decision=decision).count() == 1
     # Alice decided: she may neither take nor judge the appeal.
