@@ -51,6 +51,15 @@ def test_item_filters(api: Any, org: Any, source: Any, make_item: Any, key: str)
     assert ids(api.get(path, key, state="done")) == [done.pk]
     assert ids(api.get(path, key, source=second.pk)) == [done.pk]
     assert ids(api.get(path, key, q="victor")) == [post.pk]
+    # The API's q finds what the inbox's search finds: the author's handle and name too.
+    from beffroi.items.filtersets import ItemFilter
+    from beffroi.items.models import Item
+
+    everything = Item.objects.filter(organization=org)
+    for query in ("alice", "Alice", "example.org"):
+        inbox = ItemFilter({"q": query}, queryset=everything).qs
+        assert sorted(ids(api.get(path, key, q=query))) == sorted(i.pk for i in inbox)
+        assert inbox.count() == 3
     assert ids(api.get(path, key, kind="comment", language="fr")) == [done.pk]
     assert api.get(path, key, kind="tweet").status_code == 422
 

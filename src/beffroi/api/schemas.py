@@ -417,7 +417,11 @@ class ItemQuery(PageQuery):
     kind: ItemKind | None = None  # type: ignore[valid-type]
     language: str | None = Field(None, description="ISO 639-1 code, as detected.")
     state: ItemState | None = None  # type: ignore[valid-type]
-    q: str | None = Field(None, description="Text contains (case-insensitive).")
+    q: str | None = Field(
+        None,
+        description="Text, author handle or author name contains (case-insensitive), "
+        "as the inbox's search.",
+    )
     since: datetime | None = Field(
         None, description="Published at or after (ISO 8601; without a zone, the server's)."
     )

@@ -93,11 +93,17 @@ class ItemFilter(django_filters.FilterSet):
         ]
 
     def search(self, queryset: QuerySet[Item], name: str, value: str) -> QuerySet[Item]:
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(text__icontains=value)
-            | Q(author__handle__icontains=value)
-            | Q(author__display_name__icontains=value)
-        )
+        return search_items(queryset, value)
+
+
+def search_items(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+    """Items whose text, author handle or author name contains ``value`` (case-insensitive):
+    the inbox's search and the API's ``q`` alike."""
+    value = value.strip()
+    if not value:
+        return queryset
+    return queryset.filter(
+        Q(text__icontains=value)
+        | Q(author__handle__icontains=value)
+        | Q(author__display_name__icontains=value)
+    )

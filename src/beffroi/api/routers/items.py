@@ -17,6 +17,7 @@ from beffroi.api.schemas import (
     ItemPage,
     ItemQuery,
 )
+from beffroi.items.filtersets import search_items
 from beffroi.items.models import Author, Item
 from beffroi.organizations.roles import Capability
 
@@ -46,7 +47,7 @@ def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> di
     if filters.state is not None:
         items = items.filter(state=filters.state)
     if filters.q:
-        items = items.filter(text__icontains=filters.q)
+        items = search_items(items, filters.q)
     if filters.since is not None:
         items = items.filter(created_at__gte=filters.since)
     if filters.until is not None:
