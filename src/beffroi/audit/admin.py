@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor, record, snapshot
 
@@ -29,7 +30,7 @@ class AuditedAdmin(admin.ModelAdmin):
             previous = type(obj).objects.filter(pk=obj.pk).first()
             before = snapshot(previous) if previous is not None else None
         super().save_model(request, obj, form, change)
-        action = f"admin.{obj._meta.model_name}.{'update' if change else 'create'}"
+        action = AuditAction.ADMIN_UPDATE if change else AuditAction.ADMIN_CREATE
         record(
             Actor(request.user, "ui"),
             action,
@@ -42,7 +43,7 @@ class AuditedAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         record(
             Actor(request.user, "ui"),
-            f"admin.{obj._meta.model_name}.delete",
+            AuditAction.ADMIN_DELETE,
             organization=_organization_of(obj),
             obj=obj,
             before=snapshot(obj),
@@ -53,7 +54,7 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             record(
                 Actor(request.user, "ui"),
-                f"admin.{obj._meta.model_name}.delete",
+                AuditAction.ADMIN_DELETE,
                 organization=_organization_of(obj),
                 obj=obj,
                 before=snapshot(obj),

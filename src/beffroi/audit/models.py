@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from beffroi.audit.actions import sentence
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 
 
 class AuditEvent(models.Model):
@@ -31,6 +33,8 @@ class AuditEvent(models.Model):
     after = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["organization", "-created_at"], name="audit_org_time")]
@@ -38,3 +42,8 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+    @property
+    def sentence(self) -> str:
+        """What was done, in the reader's language (the registry's sentence)."""
+        return sentence(self.action)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.models import AuditEvent
 from beffroi.organizations.models import Organization
 
@@ -55,20 +56,22 @@ class Actor:
 
 def record(
     actor: Actor,
-    action: str,
+    action: AuditAction | str,
     *,
     organization: Organization | None = None,
     obj: models.Model | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Write one audit event; ``action`` must be one of :class:`AuditAction` (else ValueError)."""
+    action = AuditAction(action)
     user = actor.user if getattr(actor.user, "is_authenticated", False) else None
     return AuditEvent.objects.create(
         organization=organization,
         actor=user,
         actor_label=actor.name,
         channel=actor.channel,
-        action=action,
+        action=action.value,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         before=before,

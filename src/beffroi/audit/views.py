@@ -8,12 +8,13 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from beffroi.audit.models import AuditEvent
 from beffroi.core.exports import stream_csv
 from beffroi.organizations.access import org_view
+from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.forms import AuditFilterForm
 from beffroi.organizations.roles import Capability
 
@@ -27,6 +28,7 @@ CSV_COLUMNS = [
     "object_id",
     "before",
     "after",
+    "description",
 ]
 
 
@@ -36,8 +38,8 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
-def filtered_events(request: HttpRequest, form: AuditFilterForm) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.filter(organization=request.organization)  # type: ignore[attr-defined]
+def filtered_events(request: OrgRequest, form: AuditFilterForm) -> QuerySet[AuditEvent]:
+    events = request.org.scoped(AuditEvent)
     if form.is_valid():
         data = form.cleaned_data
         if data.get("action"):
@@ -63,14 +65,15 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
             event.object_id,
             event.before,
             event.after,
+            event.sentence,
         ]
 
 
 @org_view(Capability.MANAGE)
-def audit_log(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+def audit_log(request: OrgRequest) -> HttpResponse:
+    organization = request.org.organization
     actions = list(
-        AuditEvent.objects.filter(organization=organization)
+        request.org.scoped(AuditEvent)
         .order_by("action")
         .values_list("action", flat=True)
         .distinct()

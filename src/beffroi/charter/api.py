@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
 from ninja.errors import HttpError
 
@@ -70,15 +69,15 @@ class CharterVersionOut(CharterVersionSummaryOut):
     response={200: CharterVersionOut, **ERRORS},
     operation_id="get_live_charter",
     summary="The live version of the organization's charter",
-    **requires(
-        Capability.VIEW,
-        "Categories with their clauses, legal references, thresholds and DSA mapping. "
-        "404 when no version is live.",
-    ),
+)
+@requires(
+    Capability.VIEW,
+    "Categories with their clauses, legal references, thresholds and DSA mapping. "
+    "404 when no version is live.",
 )
 def live_charter(request: HttpRequest, slug: str) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    version = services.live_version(org)
+    ctx = scope(request, slug)
+    version = services.live_version(ctx.organization)
     if version is None:
         raise HttpError(404, "No version of the charter is live.")
     return version
@@ -89,11 +88,11 @@ def live_charter(request: HttpRequest, slug: str) -> Any:
     response={200: list[CharterVersionSummaryOut], **ERRORS},
     operation_id="list_charter_versions",
     summary="Every version of the charter, newest first",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def list_versions(request: HttpRequest, slug: str) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    return list(CharterVersion.objects.filter(organization=org).order_by("-number"))
+    ctx = scope(request, slug)
+    return list(CharterVersion.objects.for_org(ctx.organization).order_by("-number"))
 
 
 #: The file is a YAML mapping (what a client reading it gets), described down to its sections.
@@ -119,12 +118,6 @@ _YAML_RESPONSE = {
         }
     }
 }
-_EXPORT_DOCUMENTATION = requires(
-    Capability.VIEW,
-    "Categories, the organization's own rules and the settings; the web interface and "
-    "`beffroi charter import` read it back as a new draft.",
-)
-_EXPORT_DOCUMENTATION["openapi_extra"] = _EXPORT_DOCUMENTATION["openapi_extra"] | _YAML_RESPONSE
 
 
 @router.get(
@@ -132,15 +125,20 @@ _EXPORT_DOCUMENTATION["openapi_extra"] = _EXPORT_DOCUMENTATION["openapi_extra"] 
     response={200: None, **ERRORS, **INVALID},
     operation_id="export_charter_version",
     summary="A version of the charter as a YAML file",
-    **_EXPORT_DOCUMENTATION,
+    openapi_extra=_YAML_RESPONSE,
+)
+@requires(
+    Capability.VIEW,
+    "Categories, the organization's own rules and the settings; the web interface and "
+    "`beffroi charter import` read it back as a new draft.",
 )
 def export_version(request: HttpRequest, slug: str, number: VersionNumber) -> HttpResponse:
-    org, _ = scope(request, slug, Capability.VIEW)
-    version = get_object_or_404(CharterVersion, organization=org, number=number)
+    ctx = scope(request, slug)
+    version = ctx.get(CharterVersion, number=number)
     response = HttpResponse(
         services.export_yaml(version), content_type="application/yaml; charset=utf-8"
     )
     response["Content-Disposition"] = (
-        f'attachment; filename="charter-{org.slug}-v{version.number}.yaml"'
+        f'attachment; filename="charter-{ctx.organization.slug}-v{version.number}.yaml"'
     )
     return response

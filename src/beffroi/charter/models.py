@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beffroi.charter import dsa
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 
 
 def _raise_problems(problems: list[tuple[str, str]], fields: dict[str, str]) -> None:
@@ -74,6 +75,8 @@ class CharterVersion(models.Model):
     shadow_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["organization", "-number"]
@@ -169,6 +172,9 @@ class Category(models.Model):
     dsa_category_specification_other = models.CharField(
         _("other specification"), max_length=500, blank=True, default=""
     )
+
+    objects = OrgManager()
+    organization_lookup = "version__organization"
 
     class Meta:
         ordering = ["version", "position", "slug"]
@@ -266,6 +272,9 @@ class RuleEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
+    organization_lookup = "version__organization"
 
     class Meta:
         ordering = ["version", "category", "language", "kind", "pattern"]

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beffroi.analysis.text_bound import HEAD_CHARS, TAIL_CHARS, is_cut
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 from beffroi.sources.models import Source
 
 
@@ -19,6 +20,8 @@ class Author(models.Model):
     url = models.URLField(max_length=1000, blank=True, default="")
     extra = models.JSONField(default=dict, blank=True)
     first_seen_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [
@@ -81,6 +84,8 @@ class Item(models.Model):
     # The latest automatic judgement (verdict, category, scores, what triggered it), kept on
     # the item so every comment's assessment can be read, including those simply kept.
     analysis = models.JSONField(_("analysis"), default=dict, blank=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [

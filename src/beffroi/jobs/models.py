@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 
 
 class Job(models.Model):
@@ -34,6 +35,8 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 
 
 class Decision(models.Model):
@@ -84,6 +85,8 @@ class Decision(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversed_by"
     )
     reply_text = models.TextField(blank=True, default="")
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -181,6 +184,8 @@ class Case(models.Model):
         Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-priority", "created_at"]
         indexes = [models.Index(fields=["organization", "state"], name="case_org_state")]
@@ -216,6 +221,8 @@ class Evidence(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -255,6 +262,8 @@ class Appeal(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("appeal")
@@ -279,6 +288,8 @@ class ClassifierVersion(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -7,11 +7,12 @@ from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
+from beffroi.audit.models import AuditEvent
 from beffroi.core.sessions import keep_in_session
+from beffroi.organizations.context import OrgContext
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Capability
 
@@ -22,8 +23,8 @@ def membership_for(user: Any, organization: Organization) -> Membership | None:
     return Membership.objects.filter(user=user, organization=organization).first()
 
 
-def resolve(user: Any, slug: str, capability: Capability) -> tuple[Organization, Membership]:
-    """The organization and the user's membership, or an error.
+def resolve(user: Any, slug: str, capability: Capability, channel: str) -> OrgContext:
+    """The organization context of ``user`` in organization ``slug``, or an error.
 
     A non-member gets 404 so that organizations cannot be discovered by probing slugs; a
     member whose role lacks ``capability`` gets 403.
@@ -32,24 +33,26 @@ def resolve(user: Any, slug: str, capability: Capability) -> tuple[Organization,
     membership = membership_for(user, organization)
     if membership is None:
         raise Http404("No such organization")
-    if not membership.allows(capability):
-        raise PermissionDenied(f"Your role does not allow '{capability}'.")
-    return organization, membership
+    context = OrgContext.for_member(membership, channel)
+    context.require(capability)
+    return context
 
 
 def org_view(
     capability: Capability,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
-    """Decorate a view taking ``org_slug``: sets ``request.organization`` and ``request.membership``."""
+    """Decorate a view taking ``org_slug``: sets ``request.org`` (an :class:`OrgContext`), and
+    ``request.organization`` and ``request.membership`` that templates read."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            organization, membership = resolve(request.user, org_slug, capability)
-            request.organization = organization  # type: ignore[attr-defined]
-            request.membership = membership  # type: ignore[attr-defined]
-            keep_in_session(request, "current_org", organization.slug)
+            context = resolve(request.user, org_slug, capability, AuditEvent.Channel.UI)
+            request.org = context  # type: ignore[attr-defined]
+            request.organization = context.organization  # type: ignore[attr-defined]
+            request.membership = context.membership  # type: ignore[attr-defined]
+            keep_in_session(request, "current_org", context.organization.slug)
             return view(request, *args, **kwargs)
 
         wrapped.required_capability = capability  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 
+from beffroi.audit.actions import sentence
 from beffroi.audit.models import AuditEvent
 from beffroi.organizations.models import Organization
 from beffroi.organizations.roles import Role
@@ -77,4 +78,5 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, actions: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions"))] + [(a, a) for a in actions or []]
+        named = sorted(((a, sentence(a)) for a in actions or []), key=lambda pair: pair[1])
+        self.fields["action"].choices = [("", _("All actions")), *named]

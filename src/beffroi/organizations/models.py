@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from beffroi.organizations.roles import Capability, Role, role_allows
+from beffroi.organizations.scoping import OrgManager
 
 
 class Organization(models.Model):
@@ -57,6 +58,8 @@ class Membership(models.Model):
         help_text=_("The address the administrators invited or created this member with."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [
@@ -135,6 +138,8 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires"), default=invitation_expiry)
     answered_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [

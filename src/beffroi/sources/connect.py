@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
+from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor, record
 from beffroi.connectors import oauth
 from beffroi.connectors.base import ConnectedAccount, Connector, ConnectorError, OAuthSpec
@@ -179,7 +180,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         messages.error(request, _(SIGN_IN_OVER))
         return redirect("core:home")
     org = get_object_or_404(Organization, pk=pending["organization"])
-    organization, _membership = resolve(request.user, org.slug, Capability.MANAGE)
+    context = resolve(request.user, org.slug, Capability.MANAGE, AuditEvent.Channel.UI)
+    organization = context.organization
     platform = str(pending["platform"])
     cls, spec = _spec(platform)
     back = redirect("sources:list", org_slug=organization.slug)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from beffroi.connectors.registry import connector_class
 from beffroi.core.crypto import decrypt_json, encrypt_json
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 from beffroi.sources import redaction
 
 #: Platforms whose sources receive uploaded files: never synced, never acted on.
@@ -54,6 +55,8 @@ class Source(models.Model):
     retry_after = models.DateTimeField(null=True, blank=True)
     sync_interval_minutes = models.PositiveIntegerField(_("sync every (minutes)"), default=15)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["organization__name", "name"]
@@ -118,6 +121,8 @@ class ConnectionAlert(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_result = models.CharField(max_length=255, blank=True, default="")
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at"]

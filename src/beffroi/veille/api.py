@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from beffroi.api.auth import actor, requires, scope
+from beffroi.api.auth import requires, scope
 from beffroi.api.pagination import offset_page
 from beffroi.api.schemas import ERRORS, INVALID, REFUSED, PageQuery
 from beffroi.organizations.roles import Capability
@@ -194,11 +194,11 @@ class ImpersonatorPage(Schema):
     response={200: AlertPage, **ERRORS, **INVALID},
     operation_id="list_alerts",
     summary="Veille alerts, newest first",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def list_alerts(request: HttpRequest, slug: str, filters: Query[AlertQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    alerts = Alert.objects.filter(organization=org)
+    ctx = scope(request, slug)
+    alerts = Alert.objects.for_org(ctx.organization)
     if filters.kind:
         alerts = alerts.filter(kind=filters.kind)
     if filters.open:
@@ -211,11 +211,11 @@ def list_alerts(request: HttpRequest, slug: str, filters: Query[AlertQuery]) -> 
     response={200: list[WatchOut], **ERRORS},
     operation_id="list_watches",
     summary="The organization's watches",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def list_watches(request: HttpRequest, slug: str) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
-    return list(Watch.objects.filter(organization=org))
+    ctx = scope(request, slug)
+    return list(Watch.objects.for_org(ctx.organization))
 
 
 @router.post(
@@ -223,15 +223,15 @@ def list_watches(request: HttpRequest, slug: str) -> Any:
     response={201: WatchOut, **ERRORS, **INVALID, **REFUSED},
     operation_id="create_watch",
     summary="Create a watch; it looks at every item at once",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
+    ctx = scope(request, slug)
     data = payload.dict()
     for field in ("languages", "accounts", "platforms"):
         data[f"{field}_text"] = " ".join(data.pop(field))
-    form = services.watch_form(org, actor(request), {**data, "enabled": True})
-    watch = services.save_watch(actor(request), form)
+    form = services.watch_form(ctx.organization, ctx.actor, {**data, "enabled": True})
+    watch = services.save_watch(ctx.actor, form)
     if watch is None:
         raise ValidationError(
             {name: [str(message) for message in errors] for name, errors in form.errors.items()}
@@ -244,11 +244,11 @@ def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
     response={200: NarrativePage, **ERRORS, **INVALID},
     operation_id="list_narratives",
     summary="Active narratives, most recently seen first",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def list_narratives(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
-    found = Narrative.objects.filter(organization=org, status=Narrative.Status.ACTIVE)
+    ctx = scope(request, slug)
+    found = Narrative.objects.for_org(ctx.organization).filter(status=Narrative.Status.ACTIVE)
     return offset_page(found.order_by("-last_seen", "-id"), filters.limit, filters.offset)
 
 
@@ -257,11 +257,11 @@ def list_narratives(request: HttpRequest, slug: str, filters: Query[PageQuery]) 
     response={200: ClaimPage, **ERRORS, **INVALID},
     operation_id="list_claims",
     summary="The fact-check library",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def list_claims(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
-    found = CheckedClaim.objects.filter(organization=org).order_by("-created_at", "-id")
+    ctx = scope(request, slug)
+    found = CheckedClaim.objects.for_org(ctx.organization).order_by("-created_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
 
 
@@ -270,11 +270,11 @@ def list_claims(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> A
     response={200: ClaimMatchPage, **ERRORS, **INVALID},
     operation_id="list_claim_matches",
     summary="Items that repeat a checked claim",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def list_claim_matches(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
-    found = ClaimMatch.objects.filter(organization=org).order_by("-created_at", "-id")
+    ctx = scope(request, slug)
+    found = ClaimMatch.objects.for_org(ctx.organization).order_by("-created_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
 
 
@@ -283,11 +283,11 @@ def list_claim_matches(request: HttpRequest, slug: str, filters: Query[PageQuery
     response={200: CampaignPage, **ERRORS, **INVALID},
     operation_id="list_campaigns",
     summary="Coordinated campaigns, latest first",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def list_campaigns(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
-    found = Campaign.objects.filter(organization=org).order_by("-last_at", "-id")
+    ctx = scope(request, slug)
+    found = Campaign.objects.for_org(ctx.organization).order_by("-last_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
 
 
@@ -296,9 +296,9 @@ def list_campaigns(request: HttpRequest, slug: str, filters: Query[PageQuery]) -
     response={200: ImpersonatorPage, **ERRORS, **INVALID},
     operation_id="list_impersonators",
     summary="Accounts imitating a protected identity",
-    **requires(Capability.ANALYZE),
 )
+@requires(Capability.ANALYZE)
 def list_impersonators(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.ANALYZE)
-    found = ImpersonationFlag.objects.filter(organization=org).select_related("identity", "author")
+    ctx = scope(request, slug)
+    found = ImpersonationFlag.objects.for_org(ctx.organization).select_related("identity", "author")
     return offset_page(found.order_by("-score", "-id"), filters.limit, filters.offset)

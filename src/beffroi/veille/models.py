@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from beffroi.core.crypto import decrypt_json, encrypt_json
 from beffroi.items.models import Author, Item
 from beffroi.organizations.models import Organization
+from beffroi.organizations.scoping import OrgManager
 
 
 class Watch(models.Model):
@@ -57,6 +58,8 @@ class Watch(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrgManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"], name="unique_watch_name")
@@ -79,6 +82,9 @@ class WatchHit(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="watch_hits")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OrgManager()
+    organization_lookup = "watch__organization"
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["watch", "item"], name="unique_watch_hit")]
 
@@ -96,6 +102,8 @@ class Cursor(models.Model):
     last_item_id = models.BigIntegerField(default=0)
     state = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [
@@ -132,6 +140,8 @@ class Narrative(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrgManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "key"], name="unique_narrative_key")
@@ -155,6 +165,9 @@ class NarrativeItem(models.Model):
     narrative = models.ForeignKey(Narrative, on_delete=models.CASCADE, related_name="members")
     item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="narrative_link")
     similarity = models.FloatField(default=0.0)
+
+    objects = OrgManager()
+    organization_lookup = "narrative__organization"
 
     def __str__(self) -> str:
         return f"{self.narrative_id}:{self.item_id}"
@@ -189,6 +202,8 @@ class CheckedClaim(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OrgManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "key"], name="unique_claim_key")
@@ -210,6 +225,8 @@ class ClaimMatch(models.Model):
     claim = models.ForeignKey(CheckedClaim, on_delete=models.CASCADE, related_name="matches")
     similarity = models.FloatField(_("similarity"))
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["item", "claim"], name="unique_claim_match")]
@@ -254,6 +271,8 @@ class Campaign(models.Model):
     detected_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OrgManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "key"], name="unique_campaign_key")
@@ -285,6 +304,8 @@ class ProtectedIdentity(models.Model):
     allowed = models.JSONField(_("allow-list"), default=list, blank=True)
     avatar_hashes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
 
     class Meta:
         ordering = ["name"]
@@ -318,6 +339,8 @@ class ImpersonationFlag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgManager()
 
     class Meta:
         constraints = [
@@ -358,6 +381,8 @@ class Alert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
 
+    objects = OrgManager()
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "key"], name="unique_alert")]
         ordering = ["-started_at", "-id"]
@@ -396,6 +421,8 @@ class AlertChannel(models.Model):
     last_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("alert channel")
@@ -430,6 +457,9 @@ class AlertDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgManager()
+    organization_lookup = "alert__organization"
 
     class Meta:
         constraints = [

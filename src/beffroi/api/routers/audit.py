@@ -19,11 +19,11 @@ router = Router(tags=["audit"])
     response={200: AuditPage, **ERRORS, **INVALID},
     operation_id="list_audit_events",
     summary="Audit events, newest first",
-    **requires(Capability.MANAGE),
 )
+@requires(Capability.MANAGE)
 def list_audit_events(request: HttpRequest, slug: str, filters: Query[AuditQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    events = AuditEvent.objects.filter(organization=org).select_related("actor")
+    ctx = scope(request, slug)
+    events = AuditEvent.objects.for_org(ctx.organization).select_related("actor")
     if filters.action:
         events = events.filter(action=filters.action)
     if filters.channel is not None:

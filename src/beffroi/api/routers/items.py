@@ -29,15 +29,15 @@ router = Router(tags=["items"])
     response={200: ItemPage, **ERRORS, **INVALID},
     operation_id="list_items",
     summary="Items, newest first",
-    **requires(
-        Capability.VIEW,
-        "Filters combine. Page with `limit`/`offset`, or follow `next_cursor`, which stays "
-        "stable while new items arrive. Dates without a time zone are in the server's.",
-    ),
+)
+@requires(
+    Capability.VIEW,
+    "Filters combine. Page with `limit`/`offset`, or follow `next_cursor`, which stays "
+    "stable while new items arrive. Dates without a time zone are in the server's.",
 )
 def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> dict[str, object]:
-    org, _ = scope(request, slug, Capability.VIEW)
-    items: QuerySet[Item] = Item.objects.filter(organization=org).select_related("author")
+    ctx = scope(request, slug)
+    items: QuerySet[Item] = Item.objects.for_org(ctx.organization).select_related("author")
     if filters.source is not None:
         items = items.filter(source_id=filters.source)
     if filters.kind is not None:
@@ -60,11 +60,13 @@ def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> di
     response={200: ItemDetailOut, **ERRORS, **INVALID},
     operation_id="get_item",
     summary="One item with its raw platform payload",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def get_item(request: HttpRequest, slug: str, item_id: ItemId) -> Item:
-    org, _ = scope(request, slug, Capability.VIEW)
-    return get_object_or_404(Item.objects.select_related("author"), pk=item_id, organization=org)
+    ctx = scope(request, slug)
+    return get_object_or_404(
+        Item.objects.select_related("author"), pk=item_id, organization=ctx.organization
+    )
 
 
 @router.get(
@@ -72,9 +74,9 @@ def get_item(request: HttpRequest, slug: str, item_id: ItemId) -> Item:
     response={200: AuthorOut, **ERRORS, **INVALID},
     operation_id="get_author",
     summary="One author (a platform account)",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def get_author(request: HttpRequest, slug: str, author_id: AuthorId) -> Author:
-    org, _ = scope(request, slug, Capability.VIEW)
-    authors = Author.objects.filter(organization=org).annotate(item_count=Count("items"))
+    ctx = scope(request, slug)
+    authors = Author.objects.for_org(ctx.organization).annotate(item_count=Count("items"))
     return get_object_or_404(authors, pk=author_id)

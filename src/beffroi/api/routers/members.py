@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
-from beffroi.api.auth import actor, requires, scope
+from beffroi.api.auth import requires, scope
 from beffroi.api.schemas import (
     ERRORS,
     INVALID,
@@ -42,12 +42,12 @@ router = Router(tags=["members"])
     response={200: list[MemberOut], **ERRORS},
     operation_id="list_members",
     summary="Members and their roles",
-    **requires(Capability.MANAGE),
 )
+@requires(Capability.MANAGE)
 def list_members(request: HttpRequest, slug: str) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
+    ctx = scope(request, slug)
     return list(
-        Membership.objects.filter(organization=org)
+        Membership.objects.for_org(ctx.organization)
         .select_related("user")
         .order_by("user__username")
     )
@@ -64,11 +64,11 @@ def _membership(org: Any, member_id: int) -> Membership:
     response={200: MemberOut, **REFUSED, **ERRORS, **INVALID},
     operation_id="change_member_role",
     summary="Change a member's role",
-    **requires(Capability.MANAGE, "The last administrator cannot lose the role (400)."),
 )
+@requires(Capability.MANAGE, "The last administrator cannot lose the role (400).")
 def update(request: HttpRequest, slug: str, member_id: MemberId, payload: MemberUpdate) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    return change_role(actor(request), _membership(org, member_id), payload.role)
+    ctx = scope(request, slug)
+    return change_role(ctx.actor, _membership(ctx.organization, member_id), payload.role)
 
 
 @router.delete(
@@ -76,11 +76,11 @@ def update(request: HttpRequest, slug: str, member_id: MemberId, payload: Member
     response={204: None, **REFUSED, **ERRORS, **INVALID},
     operation_id="remove_member",
     summary="Remove a member",
-    **requires(Capability.MANAGE, "The last administrator cannot be removed (400)."),
 )
+@requires(Capability.MANAGE, "The last administrator cannot be removed (400).")
 def delete(request: HttpRequest, slug: str, member_id: MemberId) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    remove_member(actor(request), _membership(org, member_id))
+    ctx = scope(request, slug)
+    remove_member(ctx.actor, _membership(ctx.organization, member_id))
     return Status(204, None)
 
 
@@ -89,11 +89,11 @@ def delete(request: HttpRequest, slug: str, member_id: MemberId) -> Any:
     response={200: list[InvitationOut], **ERRORS},
     operation_id="list_invitations",
     summary="Pending invitations and those answered in the last 30 days",
-    **requires(Capability.MANAGE),
 )
+@requires(Capability.MANAGE)
 def list_invitations(request: HttpRequest, slug: str) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    return list(listed_invitations(org))
+    ctx = scope(request, slug)
+    return list(listed_invitations(ctx.organization))
 
 
 @router.post(
@@ -101,16 +101,16 @@ def list_invitations(request: HttpRequest, slug: str) -> Any:
     response={202: InvitationOut, **REFUSED, **ERRORS, **INVALID},
     operation_id="invite_member",
     summary="Invite an existing account to the organization",
-    **requires(
-        Capability.MANAGE,
-        "202: the invitation is recorded, whether or not an account matches `identifier`; "
-        "its owner becomes a member only once they accept it in the web interface. 400 when "
-        "an invitation to the same identifier is pending, or the account is a member already.",
-    ),
+)
+@requires(
+    Capability.MANAGE,
+    "202: the invitation is recorded, whether or not an account matches `identifier`; "
+    "its owner becomes a member only once they accept it in the web interface. 400 when "
+    "an invitation to the same identifier is pending, or the account is a member already.",
 )
 def create_invitation(request: HttpRequest, slug: str, payload: InvitationCreate) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    return Status(202, invite(actor(request), org, payload.identifier, payload.role))
+    ctx = scope(request, slug)
+    return Status(202, invite(ctx.actor, ctx.organization, payload.identifier, payload.role))
 
 
 @router.post(
@@ -118,9 +118,9 @@ def create_invitation(request: HttpRequest, slug: str, payload: InvitationCreate
     response={200: InvitationOut, **REFUSED, **ERRORS, **INVALID},
     operation_id="revoke_invitation",
     summary="Revoke an invitation that is still open",
-    **requires(Capability.MANAGE, "400 when it was already answered, revoked or expired."),
 )
+@requires(Capability.MANAGE, "400 when it was already answered, revoked or expired.")
 def revoke(request: HttpRequest, slug: str, invitation_id: InvitationId) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    invitation = get_object_or_404(Invitation, pk=invitation_id, organization=org)
-    return revoke_invitation(actor(request), invitation)
+    ctx = scope(request, slug)
+    invitation = ctx.get(Invitation, pk=invitation_id)
+    return revoke_invitation(ctx.actor, invitation)

@@ -19,11 +19,11 @@ router = Router(tags=["moderation"])
     response={200: DecisionPage, **ERRORS, **INVALID},
     operation_id="list_decisions",
     summary="Moderation decisions, newest first",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def list_decisions(request: HttpRequest, slug: str, filters: Query[DecisionQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    decisions = Decision.objects.filter(organization=org).select_related("actor")
+    ctx = scope(request, slug)
+    decisions = Decision.objects.for_org(ctx.organization).select_related("actor")
     if filters.item is not None:
         decisions = decisions.filter(item_id=filters.item)
     if filters.action is not None:
@@ -38,11 +38,11 @@ def list_decisions(request: HttpRequest, slug: str, filters: Query[DecisionQuery
     response={200: CasePage, **ERRORS, **INVALID},
     operation_id="list_cases",
     summary="Review cases, highest priority then oldest first",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def list_cases(request: HttpRequest, slug: str, filters: Query[CaseQuery]) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    cases = Case.objects.filter(organization=org).select_related("assignee")
+    ctx = scope(request, slug)
+    cases = Case.objects.for_org(ctx.organization).select_related("assignee")
     if filters.state is not None:
         cases = cases.filter(state=filters.state)
     if filters.item is not None:

@@ -30,8 +30,8 @@ def _organization_out(membership: Membership) -> dict[str, object]:
     response={200: list[OrganizationOut], 401: ErrorOut},
     operation_id="list_organizations",
     summary="The organizations the token's user belongs to",
-    **requires(None),
 )
+@requires(None)
 def list_organizations(request: HttpRequest) -> list[dict[str, object]]:
     memberships = Membership.objects.filter(user=user_of(request)).select_related("organization")
     return [_organization_out(m) for m in memberships.order_by("organization__name")]
@@ -42,11 +42,11 @@ def list_organizations(request: HttpRequest) -> list[dict[str, object]]:
     response={200: OrganizationOut, **ERRORS},
     operation_id="get_organization",
     summary="One organization, with the caller's role",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def get_organization(request: HttpRequest, slug: str) -> dict[str, object]:
-    _, membership = scope(request, slug, Capability.VIEW)
-    return _organization_out(membership)
+    ctx = scope(request, slug)
+    return _organization_out(ctx.membership)
 
 
 @router.get(
@@ -54,8 +54,8 @@ def get_organization(request: HttpRequest, slug: str) -> dict[str, object]:
     response={200: StatsOut, **ERRORS},
     operation_id="get_organization_stats",
     summary="Counts of items, sources, authors, decisions and cases",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def get_stats(request: HttpRequest, slug: str) -> dict[str, object]:
-    org, _ = scope(request, slug, Capability.VIEW)
-    return organization_stats(org)
+    ctx = scope(request, slug)
+    return organization_stats(ctx.organization)

@@ -5,11 +5,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 from ninja.errors import HttpError
 
-from beffroi.api.auth import actor, requires, scope
+from beffroi.api.auth import requires, scope
 from beffroi.api.schemas import (
     ERRORS,
     INVALID,
@@ -37,11 +36,11 @@ router = Router(tags=["sources"])
     response={200: list[SourceOut], **ERRORS},
     operation_id="list_sources",
     summary="The organization's sources (credentials are never returned)",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def list_sources(request: HttpRequest, slug: str) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    return list(Source.objects.filter(organization=org).order_by("name"))
+    ctx = scope(request, slug)
+    return list(Source.objects.for_org(ctx.organization).order_by("name"))
 
 
 @router.post(
@@ -49,19 +48,19 @@ def list_sources(request: HttpRequest, slug: str) -> Any:
     response={201: SourceOut, **REFUSED, **ERRORS, **INVALID},
     operation_id="create_source",
     summary="Connect a source",
-    **requires(
-        Capability.MANAGE,
-        "Settings and credentials are checked by the platform's connector; an unknown "
-        "platform or a missing option is refused with 400. Credentials are encrypted and "
-        "never returned.",
-    ),
+)
+@requires(
+    Capability.MANAGE,
+    "Settings and credentials are checked by the platform's connector; an unknown "
+    "platform or a missing option is refused with 400. Credentials are encrypted and "
+    "never returned.",
 )
 def create(request: HttpRequest, slug: str, payload: SourceCreate) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
+    ctx = scope(request, slug)
     with transaction.atomic():
         source = create_source(
-            actor(request),
-            org,
+            ctx.actor,
+            ctx.organization,
             name=payload.name,
             platform=payload.platform,
             kind=payload.kind,
@@ -71,7 +70,7 @@ def create(request: HttpRequest, slug: str, payload: SourceCreate) -> Any:
         )
         if payload.sync_interval_minutes != source.sync_interval_minutes:
             source = update_source(
-                actor(request), source, sync_interval_minutes=payload.sync_interval_minutes
+                ctx.actor, source, sync_interval_minutes=payload.sync_interval_minutes
             )
     return Status(201, source)
 
@@ -81,17 +80,17 @@ def create(request: HttpRequest, slug: str, payload: SourceCreate) -> Any:
     response={200: SourceOut, **REFUSED, **ERRORS, **INVALID},
     operation_id="update_source",
     summary="Change a source",
-    **requires(
-        Capability.MANAGE,
-        "Only the fields sent change. Leaving out `credentials` keeps the stored ones.",
-    ),
+)
+@requires(
+    Capability.MANAGE,
+    "Only the fields sent change. Leaving out `credentials` keeps the stored ones.",
 )
 def update(request: HttpRequest, slug: str, source_id: SourceId, payload: SourceUpdate) -> Any:
-    org, _ = scope(request, slug, Capability.MANAGE)
-    source = get_object_or_404(Source, pk=source_id, organization=org)
+    ctx = scope(request, slug)
+    source = ctx.get(Source, pk=source_id)
     changes = payload.model_dump(exclude_unset=True)
     credentials = changes.pop("credentials", None)
-    return update_source(actor(request), source, credentials=credentials, **changes)
+    return update_source(ctx.actor, source, credentials=credentials, **changes)
 
 
 @router.post(
@@ -99,18 +98,18 @@ def update(request: HttpRequest, slug: str, source_id: SourceId, payload: Source
     response={202: JobOut, 409: ErrorOut, **ERRORS, **INVALID},
     operation_id="sync_source",
     summary="Fetch what is new for a source, in the background",
-    **requires(
-        Capability.INGEST,
-        "Enqueues a `sources.sync` job and returns it. While a sync of the source is pending "
-        "or running, the same job is returned instead of a new one. A disabled source, or a "
-        "file source (filled by imports), is refused with 409.",
-    ),
+)
+@requires(
+    Capability.INGEST,
+    "Enqueues a `sources.sync` job and returns it. While a sync of the source is pending "
+    "or running, the same job is returned instead of a new one. A disabled source, or a "
+    "file source (filled by imports), is refused with 409.",
 )
 def sync(request: HttpRequest, slug: str, source_id: SourceId) -> Any:
-    org, _ = scope(request, slug, Capability.INGEST)
-    source = get_object_or_404(Source, pk=source_id, organization=org)
+    ctx = scope(request, slug)
+    source = ctx.get(Source, pk=source_id)
     try:
-        job = request_sync(actor(request), source)
+        job = request_sync(ctx.actor, source)
     except DjangoValidationError as exc:
         raise HttpError(409, " ".join(exc.messages)) from exc
     return Status(202, job)
@@ -121,8 +120,8 @@ def sync(request: HttpRequest, slug: str, source_id: SourceId) -> Any:
     response={200: JobOut, **ERRORS, **INVALID},
     operation_id="get_job",
     summary="A background job of the organization",
-    **requires(Capability.VIEW),
 )
+@requires(Capability.VIEW)
 def get_job(request: HttpRequest, slug: str, job_id: JobId) -> Any:
-    org, _ = scope(request, slug, Capability.VIEW)
-    return get_object_or_404(Job, pk=job_id, organization=org)
+    ctx = scope(request, slug)
+    return ctx.get(Job, pk=job_id)

@@ -1,0 +1,122 @@
+"""Every action the audit trail records, with the sentence a person reads for it.
+
+One registry, so that the services that write events, the audit page that shows them and its
+filter agree: :func:`beffroi.audit.services.record` refuses an action that is not listed here,
+and the page shows each event's sentence in the reader's language. The value is what is
+stored (``AuditEvent.action``); it never changes once events carry it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditAction(models.TextChoices):
+    # organizations and people
+    ORGANIZATION_CREATE = "organization.create", _("Created the organization")
+    ORGANIZATION_UPDATE = "organization.update", _("Changed the organization's settings")
+    USER_CREATE = "user.create", _("Created an account")
+    USER_PASSWORD_CHANGE = "user.password_change", _("Changed their password")
+    USER_TWO_FACTOR_ENABLE = "user.two_factor.enable", _("Turned on two-factor authentication")
+    MEMBERSHIP_CREATE = "membership.create", _("Added a member")
+    MEMBERSHIP_UPDATE = "membership.update", _("Changed a member's role")
+    MEMBERSHIP_DELETE = "membership.delete", _("Removed a member")
+    INVITATION_CREATE = "invitation.create", _("Invited someone")
+    INVITATION_ACCEPT = "invitation.accept", _("Accepted an invitation")
+    INVITATION_DECLINE = "invitation.decline", _("Declined an invitation")
+    INVITATION_REVOKE = "invitation.revoke", _("Withdrew an invitation")
+    INVITATION_EXPIRE = "invitation.expire", _("An invitation expired")
+    API_TOKEN_CREATE = "api_token.create", _("Created an API token")
+    API_TOKEN_REVOKE = "api_token.revoke", _("Revoked an API token")
+    # sources
+    SOURCE_CREATE = "source.create", _("Added a source")
+    SOURCE_UPDATE = "source.update", _("Changed a source")
+    SOURCE_SYNC_REQUEST = "source.sync_request", _("Asked for a source to be fetched")
+    SOURCE_IMPORT = "source.import", _("Imported a file into a source")
+    SOURCE_OAUTH_START = "source.oauth_start", _("Started connecting an account")
+    SOURCE_CREDENTIALS_REFRESHED = (
+        "source.credentials_refreshed",
+        _("Renewed a source's access token"),
+    )
+    # the charter
+    CHARTER_CREATE_DEFAULT = "charter.create_default", _("Created the default charter")
+    CHARTER_DRAFT = "charter.draft", _("Started a charter draft")
+    CHARTER_IMPORT = "charter.import", _("Imported a charter")
+    CHARTER_VERSION_UPDATE = "charter.version_update", _("Changed a charter draft")
+    CHARTER_PUBLISH = "charter.publish", _("Published a charter version")
+    CHARTER_SHADOW = "charter.shadow", _("Put a charter version in shadow mode")
+    CHARTER_RETIRE = "charter.retire", _("Retired a charter version")
+    CHARTER_DISCARD = "charter.discard", _("Discarded a charter draft")
+    CHARTER_CATEGORY_CREATE = "charter.category_create", _("Added a charter category")
+    CHARTER_CATEGORY_UPDATE = "charter.category_update", _("Changed a charter category")
+    CHARTER_CATEGORY_DELETE = "charter.category_delete", _("Removed a charter category")
+    CHARTER_RULE_CREATE = "charter.rule_create", _("Added a charter rule")
+    CHARTER_RULE_BULK_CREATE = "charter.rule_bulk_create", _("Added charter rules in bulk")
+    CHARTER_RULE_UPDATE = "charter.rule_update", _("Changed a charter rule")
+    CHARTER_RULE_DELETE = "charter.rule_delete", _("Removed a charter rule")
+    # moderation: one action per decision kind, by a person or automatically (system actor)
+    MODERATION_KEEP = "moderation.keep", _("Kept an item")
+    MODERATION_HIDE = "moderation.hide", _("Hid an item")
+    MODERATION_DELETE = "moderation.delete", _("Deleted an item")
+    MODERATION_QUEUE = "moderation.queue", _("Sent an item to review")
+    MODERATION_REPLY = "moderation.reply", _("Replied to an item")
+    MODERATION_REPORT = "moderation.report", _("Reported an item to the platform")
+    MODERATION_ESCALATE = "moderation.escalate", _("Escalated an item")
+    MODERATION_UNHIDE = "moderation.unhide", _("Restored an item")
+    MODERATION_UNDO = "moderation.undo", _("Undid a decision")
+    MODERATION_APPEAL_FILED = "moderation.appeal.filed", _("Recorded an appeal")
+    MODERATION_APPEAL_DECIDED = "moderation.appeal.decided", _("Decided an appeal")
+    MODERATION_DOSSIER_EXPORTED = "moderation.dossier.exported", _("Exported an evidence dossier")
+    MODERATION_CLASSIFIER_RETRAIN_REQUESTED = (
+        "moderation.classifier.retrain_requested",
+        _("Asked for the classifier to be retrained"),
+    )
+    MODERATION_CLASSIFIER_TRAINED = "moderation.classifier.trained", _("Trained a classifier")
+    MODERATION_CLASSIFIER_ACTIVATED = (
+        "moderation.classifier.activated",
+        _("Put a classifier in service"),
+    )
+    MODERATION_STATEMENTS_EXPORTED = (
+        "moderation.statements.exported",
+        _("Exported statements of reasons"),
+    )
+    # what the platform did with a decision (always the system actor)
+    PLATFORM_DONE = "platform.done", _("The platform carried out the action")
+    PLATFORM_FAILED = "platform.failed", _("The platform refused the action")
+    PLATFORM_UNSUPPORTED = "platform.unsupported", _("The platform does not allow the action")
+    PLATFORM_RETRY = "platform.retry", _("The platform asked to try again later")
+    # veille
+    WATCH_SAVE = "watch.save", _("Saved a watch")
+    WATCH_DELETE = "watch.delete", _("Deleted a watch")
+    ALERT_ACKNOWLEDGE = "alert.acknowledge", _("Acknowledged an alert")
+    ALERT_CHANNEL_SAVE = "alert_channel.save", _("Saved an alert channel")
+    ALERT_CHANNEL_DELETE = "alert_channel.delete", _("Deleted an alert channel")
+    CLAIM_SAVE = "claim.save", _("Saved a checked claim")
+    CLAIM_DELETE = "claim.delete", _("Deleted a checked claim")
+    CLAIMS_IMPORT = "claims.import", _("Imported fact-checks")
+    NARRATIVE_RENAME = "narrative.rename", _("Renamed a narrative")
+    NARRATIVE_MERGE = "narrative.merge", _("Merged narratives")
+    NARRATIVE_SPLIT = "narrative.split", _("Split a narrative")
+    CAMPAIGN_UPDATE = "campaign.update", _("Reviewed a campaign")
+    PROTECTED_IDENTITY_SAVE = "protected_identity.save", _("Saved a protected identity")
+    PROTECTED_IDENTITY_DELETE = "protected_identity.delete", _("Deleted a protected identity")
+    IMPERSONATION_DECIDE = "impersonation.decide", _("Reviewed a look-alike account")
+    # the administration site and the demo
+    ADMIN_CREATE = "admin.create", _("Created an object in the administration site")
+    ADMIN_UPDATE = "admin.update", _("Changed an object in the administration site")
+    ADMIN_DELETE = "admin.delete", _("Deleted an object in the administration site")
+    DEMO_LOAD = "demo.load", _("Loaded the demo town")
+
+
+def sentence(action: str) -> str:
+    """The sentence for a stored action; an action no longer registered shows as stored."""
+    try:
+        return str(AuditAction(action).label)
+    except ValueError:
+        return action
+
+
+def moderation_action(decision_action: str) -> AuditAction:
+    """The audit action for a decision of kind ``decision_action`` (keep, hide, …)."""
+    return AuditAction(f"moderation.{decision_action}")
