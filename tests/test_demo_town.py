@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from beffroi.connectors.base import ItemKind, NormalizedItem
+from beffroi.demo.builder import build_demo_town
 from beffroi.demo.town import (
     ACTIONS,
     CAMPAIGN_ID,
@@ -28,7 +29,6 @@ from beffroi.demo.town import (
     DemoLabel,
     DemoSource,
     DemoTown,
-    build_demo_town,
 )
 
 NOW = datetime(2025, 6, 12, 9, 37, 12, 345678, tzinfo=UTC)

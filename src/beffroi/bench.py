@@ -186,7 +186,7 @@ def measure_ingest(count: int) -> dict[str, Any]:
 
 
 def _demo_comments() -> list[str]:
-    from beffroi.demo.town import build_demo_town
+    from beffroi.demo.builder import build_demo_town
 
     return [
         item.text

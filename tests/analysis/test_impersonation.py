@@ -120,7 +120,8 @@ def test_the_demo_towns_impostor_is_found_by_the_detector() -> None:
     the detector finds the fake mayor account and nothing else (labels are not used)."""
     from datetime import UTC, datetime
 
-    from beffroi.demo.town import MAYOR, TOWN_NAME, build_demo_town
+    from beffroi.demo.builder import build_demo_town
+    from beffroi.demo.town import MAYOR, TOWN_NAME
 
     town = build_demo_town(datetime(2026, 11, 1, tzinfo=UTC))
     accounts: dict[tuple[str, str], Account] = {}

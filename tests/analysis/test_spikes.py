@@ -236,7 +236,7 @@ def test_the_demo_towns_hoax_raises_an_alert_on_a_water_watch() -> None:
     words alerts during it at sensitivity 0.6, and not before (labels are not used)."""
     from zoneinfo import ZoneInfo
 
-    from beffroi.demo.town import build_demo_town
+    from beffroi.demo.builder import build_demo_town
 
     town = build_demo_town(datetime(2026, 11, 1, tzinfo=UTC))
     words = ("eau", "robinet", "water")

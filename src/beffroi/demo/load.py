@@ -13,7 +13,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from beffroi.audit.services import Actor, record
 from beffroi.charter.services import ensure_default_charter
-from beffroi.demo.town import DemoTown, build_demo_town
+from beffroi.demo.builder import build_demo_town
+from beffroi.demo.town import DemoTown
 from beffroi.items.ingest import ingest
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Role
