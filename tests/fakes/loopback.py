@@ -11,6 +11,7 @@ suite (``tests/connectors/contract.py``) relies on:
   a dropped connection): a sync interrupted mid-way;
 - :meth:`~LoopbackServer.malformed` and :meth:`~LoopbackServer.truncate` — a body that is
   not JSON, a body cut short of its Content-Length;
+- :meth:`~LoopbackServer.drop_connections` — the next N requests get no answer at all;
 - :meth:`~LoopbackServer.heal` — clear them all.
 
 :attr:`~LoopbackServer.requests` records what was asked (the Authorization header is not
@@ -52,6 +53,15 @@ class RecordedRequest:
             return value[0] if isinstance(value, list) and len(value) == 1 else value
         return None
 
+    def values(self, name: str) -> list[Any]:
+        """Every value of ``name`` (``types[]``, ``status_ids[]``…) in the query or the body."""
+        if name in self.query:
+            return self.query[name]
+        if isinstance(self.body, dict) and name in self.body:
+            value = self.body[name]
+            return value if isinstance(value, list) else [value]
+        return []
+
     def header(self, name: str) -> str | None:
         lowered = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
@@ -83,6 +93,7 @@ class _Failures:
     truncated: set[str] = field(default_factory=set)
     fail_after: int | None = None
     fail_status: int | None = 503
+    dropped: int = 0
 
 
 class _Server(ThreadingHTTPServer):
@@ -153,6 +164,11 @@ class LoopbackServer:
             self.failures.fail_after = requests
             self.failures.fail_status = status
 
+    def drop_connections(self, requests: int = 1) -> None:
+        """The next ``requests`` requests get no answer: their connection is closed."""
+        with self.lock:
+            self.failures.dropped = requests
+
     def malformed(self, path_prefix: str, body: bytes = b'{"data": [{"id": "1", ') -> None:
         """Requests to ``path_prefix`` get 200 with ``body``, which is not JSON."""
         with self.lock:
@@ -198,6 +214,9 @@ class LoopbackServer:
                         return None
                     return Reply(failures.fail_status, self.unavailable_body), False
                 failures.fail_after -= 1
+            if failures.dropped > 0:
+                failures.dropped -= 1
+                return None
             for scripted in failures.scripted:
                 if scripted.times > 0 and request.path.startswith(scripted.path_prefix):
                     if scripted.method is None or scripted.method == request.method:

@@ -14,26 +14,27 @@ for accounts and statuses, serial numbers for notifications, conversations and r
 Every answer carries ``X-RateLimit-Limit/Remaining/Reset``. A status's ``tags`` are the
 ``#words`` of its text (plus the ``tags`` given to :meth:`add_status`), lowercased.
 
-Failure switches: :meth:`revoke_token` (401), :meth:`rate_limit` (429 for the next N
-requests, or the next N to a path prefix), :meth:`not_found` (404 for one status), :meth:`malformed` (invalid JSON for a path),
-:meth:`truncate` (a body cut short of its Content-Length), :meth:`server_error` (5xx for a
-path), :meth:`fail_after` (every request after the next K fails: a crash mid-sync) and
-:meth:`heal` (clear them all). :attr:`requests` records what was asked.
+Built on :class:`~tests.fakes.loopback.LoopbackServer`, whose switches it keeps
+(``malformed``: invalid JSON for a path, ``truncate``: a body cut short of its
+Content-Length, ``fail_after``: every request after the next K fails, a crash mid-sync,
+``heal``: clear them all; :attr:`requests` records what was asked). Mastodon's own:
+:meth:`revoke_token` (401), :meth:`rate_limit` (429 for the next N requests, or the next N to
+a path prefix), :meth:`not_found` (404 for one status) and :meth:`server_error` (5xx for a
+path).
 """
 
 from __future__ import annotations
 
 import html
 import itertools
-import json
 import re
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import unquote, urlencode
+
+from tests.fakes.loopback import LoopbackServer, RecordedRequest, Reply
 
 DEFAULT_TOKEN = "fake-token-5f1d0c7e9a"
 UNAUTHORIZED = {"error": "The access token is invalid"}
@@ -52,55 +53,18 @@ def iso(moment: datetime) -> str:
 
 
 @dataclass
-class RecordedRequest:
-    """One request the server received (the Authorization header is not kept)."""
+class _Switches:
+    """Mastodon's own failure switches (the scaffold's are in ``failures``)."""
 
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: Any
-    headers: dict[str, str]
-    authorized: bool
-
-    def param(self, name: str) -> Any:
-        """First value of ``name`` in the query or the body (form or JSON)."""
-        if name in self.query:
-            return self.query[name][0]
-        if isinstance(self.body, dict) and name in self.body:
-            value = self.body[name]
-            return value[0] if isinstance(value, list) and len(value) == 1 else value
-        return None
-
-    def values(self, name: str) -> list[str]:
-        """All values of ``name`` (``types[]``, ``status_ids[]``…)."""
-        if name in self.query:
-            return self.query[name]
-        if isinstance(self.body, dict) and name in self.body:
-            value = self.body[name]
-            return value if isinstance(value, list) else [value]
-        return []
-
-
-@dataclass
-class _Failures:
     revoked: bool = False
     rate_limited: int = 0
     rate_reset_in: float = 60.0
     rate_limited_path: str | None = None
     not_found: set[str] = field(default_factory=set)
-    malformed: dict[str, bytes] = field(default_factory=dict)
-    truncated: set[str] = field(default_factory=set)
     server_errors: dict[str, int] = field(default_factory=dict)
-    fail_after: int | None = None
-    fail_status: int | None = 503
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeMastodon
-
-
-class FakeMastodon:
+class FakeMastodon(LoopbackServer):
     """The state of one instance seen by one logged-in account, served over HTTP."""
 
     def __init__(
@@ -113,108 +77,60 @@ class FakeMastodon:
         default_limit: int = 2,
         max_limit: int = 3,
     ) -> None:
+        super().__init__()
         self.token = token
         self.domain = domain
         self.default_limit = default_limit
         self.max_limit = max_limit
-        self.lock = threading.RLock()
-        self.requests: list[RecordedRequest] = []
+        self.switches = _Switches()
         self.reports: list[dict[str, Any]] = []
         self.accounts: dict[str, dict[str, Any]] = {}
         self.statuses: dict[str, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []
         self.conversations: dict[str, dict[str, Any]] = {}
-        self.failures = _Failures()
         self._serial = itertools.count(1000)
         self._sequence = itertools.count(1)
         self._idempotency: dict[str, str] = {}
         self._remaining = 300
         self._window_reset = datetime.now(UTC) + timedelta(minutes=5)
         self.me = self.add_account(username, display_name=display_name)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeMastodon:
-        """Listen on 127.0.0.1, on a free port, in a background thread."""
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeMastodon:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``, the connector's ``base_url``."""
-        assert self._server is not None, "start() the server first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # --- failure switches ------------------------------------------------------------------
 
     def revoke_token(self) -> None:
         """Every request now answers 401 ``{"error": "The access token is invalid"}``."""
         with self.lock:
-            self.failures.revoked = True
+            self.switches.revoked = True
 
     def rate_limit(
         self, requests: int = 1, *, reset_in: float = 60.0, path_prefix: str | None = None
     ) -> None:
         """The next ``requests`` requests (to ``path_prefix`` when given) answer 429; the
-        window resets ``reset_in`` s later."""
+        window resets ``reset_in`` s after each."""
         with self.lock:
-            self.failures.rate_limited = requests
-            self.failures.rate_reset_in = reset_in
-            self.failures.rate_limited_path = path_prefix
+            self.switches.rate_limited = requests
+            self.switches.rate_reset_in = reset_in
+            self.switches.rate_limited_path = path_prefix
 
     def not_found(self, status_id: str) -> None:
         """Requests naming ``status_id`` in their path answer 404 (it was deleted)."""
         with self.lock:
-            self.failures.not_found.add(str(status_id))
+            self.switches.not_found.add(str(status_id))
 
     def malformed(self, path_prefix: str, body: bytes = b'[{"id": "1", "content": ') -> None:
         """Requests whose path starts with ``path_prefix`` get 200 with ``body`` (not JSON)."""
-        with self.lock:
-            self.failures.malformed[path_prefix] = body
-
-    def truncate(self, path_prefix: str) -> None:
-        """Requests to ``path_prefix`` get half their body, then the connection closes."""
-        with self.lock:
-            self.failures.truncated.add(path_prefix)
+        super().malformed(path_prefix, body)
 
     def server_error(self, path_prefix: str, status: int = 500) -> None:
         """Requests to ``path_prefix`` answer ``status`` (5xx)."""
         with self.lock:
-            self.failures.server_errors[path_prefix] = status
-
-    def fail_after(self, requests: int, *, status: int | None = 503) -> None:
-        """After ``requests`` more requests, every request fails (``status``, or the
-        connection is dropped when ``status`` is None) until :meth:`heal`."""
-        with self.lock:
-            self.failures.fail_after = requests
-            self.failures.fail_status = status
+            self.switches.server_errors[path_prefix] = status
 
     def heal(self) -> None:
         """Clear every failure switch."""
         with self.lock:
-            self.failures = _Failures()
+            super().heal()
+            self.switches = _Switches()
 
     # --- state -----------------------------------------------------------------------------
 
@@ -577,13 +493,6 @@ class FakeMastodon:
             links.append(f'<{self.base_url}{path}?{params}>; rel="prev"')
         return [entry for _, entry in chosen], ", ".join(links) or None
 
-    def requests_to(self, method: str, path_prefix: str) -> list[RecordedRequest]:
-        """The recorded requests with this method and path prefix."""
-        with self.lock:
-            return [
-                r for r in self.requests if r.method == method and r.path.startswith(path_prefix)
-            ]
-
     def ratelimit_headers(self, remaining: int | None = None) -> dict[str, str]:
         now = datetime.now(UTC)
         if now >= self._window_reset:
@@ -600,10 +509,53 @@ class FakeMastodon:
             ),
         }
 
-    def handle(
-        self, method: str, path: str, query: dict[str, list[str]], body: Any, authorized: bool
+    # --- one request -----------------------------------------------------------------------
+
+    def check_auth(self, request: RecordedRequest) -> Reply | None:
+        """A spent window (429), a refused token (401) or a failing path (5xx); else None."""
+        switches = self.switches
+        limited_path = switches.rate_limited_path
+        if switches.rate_limited > 0 and (
+            limited_path is None or request.path.startswith(limited_path)
+        ):
+            switches.rate_limited -= 1
+            reset = datetime.now(UTC) + timedelta(seconds=switches.rate_reset_in)
+            headers = {
+                "X-RateLimit-Limit": "300",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace(
+                    "+00:00", "Z"
+                ),
+            }
+            return Reply(429, TOO_MANY, headers)
+        if switches.revoked or request.authorization != f"Bearer {self.token}":
+            return Reply(401, UNAUTHORIZED, self.ratelimit_headers())
+        for prefix, status in switches.server_errors.items():
+            if request.path.startswith(prefix):
+                return Reply(status, {"error": "Internal Server Error"}, self.ratelimit_headers())
+        return None
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        """Answer one authorised request, with the rate-limit headers and a ``Link``."""
+        headers = self.ratelimit_headers()
+        if self.switches.not_found & set(request.path.split("/")):
+            return Reply(404, NOT_FOUND, headers)
+        body = request.body
+        key = request.header("Idempotency-Key")
+        if request.method == "POST" and isinstance(body, dict) and key:
+            body = {**body, "_idempotency": [key]}
+        status, payload = self._route(request.method, request.path, request.query, body)
+        if isinstance(payload, tuple):
+            payload, link = payload
+            if link:
+                headers["Link"] = link
+        return Reply(status, payload, headers)
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
     ) -> tuple[int, Any]:
-        """Answer one authorised request: ``(status, JSON payload)``."""
+        """Answer one authorised request: ``(status, JSON payload)`` or, for a list,
+        ``(status, (entries, Link header))``."""
         path = path.rstrip("/") or "/"
         me = self.me["id"]
         match = re.fullmatch(r"/api/v1/accounts/(\w+)/statuses", path)
@@ -898,126 +850,3 @@ def _flatten(body: Any) -> dict[str, Any]:
         key: (value[0] if isinstance(value, list) and len(value) == 1 else value)
         for key, value in body.items()
     }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stalls
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def _body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if not raw:
-            return None
-        kind = self.headers.get("Content-Type", "")
-        if "json" in kind:
-            try:
-                return json.loads(raw)
-            except ValueError:
-                return raw.decode("utf-8", "replace")
-        if "x-www-form-urlencoded" in kind:
-            return parse_qs(raw.decode(), keep_blank_values=True)
-        return raw.decode("utf-8", "replace")
-
-    def _serve(self, method: str) -> None:
-        fake = self.server.fake
-        parts = urlsplit(self.path)
-        path = parts.path
-        query = parse_qs(parts.query, keep_blank_values=True)
-        body = self._body()
-        authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
-        with fake.lock:
-            fake.requests.append(RecordedRequest(method, path, query, body, headers, authorized))
-            failures = fake.failures
-            if failures.fail_after is not None:
-                if failures.fail_after <= 0:
-                    if failures.fail_status is None:
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return
-                    self._send(failures.fail_status, {"error": "Service Unavailable"})
-                    return
-                failures.fail_after -= 1
-            limited_path = failures.rate_limited_path
-            if failures.rate_limited > 0 and (
-                limited_path is None or path.startswith(limited_path)
-            ):
-                failures.rate_limited -= 1
-                reset = datetime.now(UTC) + timedelta(seconds=failures.rate_reset_in)
-                self._send(
-                    429,
-                    TOO_MANY,
-                    {
-                        "X-RateLimit-Limit": "300",
-                        "X-RateLimit-Remaining": "0",
-                        "X-RateLimit-Reset": reset.isoformat(timespec="microseconds").replace(
-                            "+00:00", "Z"
-                        ),
-                    },
-                )
-                return
-            rate_headers = fake.ratelimit_headers()
-            if failures.revoked or not authorized:
-                self._send(401, UNAUTHORIZED, rate_headers)
-                return
-            for prefix, status in failures.server_errors.items():
-                if path.startswith(prefix):
-                    self._send(status, {"error": "Internal Server Error"}, rate_headers)
-                    return
-            for prefix, raw in failures.malformed.items():
-                if path.startswith(prefix):
-                    self._send(200, None, rate_headers, raw=raw)
-                    return
-            if failures.not_found & set(path.split("/")):
-                self._send(404, NOT_FOUND, rate_headers)
-                return
-            truncated = any(path.startswith(prefix) for prefix in failures.truncated)
-            if method == "POST" and isinstance(body, dict):
-                key = self.headers.get("Idempotency-Key")
-                if key:
-                    body = {**body, "_idempotency": [key]}
-            status, payload = fake.handle(method, path, query, body, authorized)
-        link = None
-        if isinstance(payload, tuple):
-            payload, link = payload
-        if link:
-            rate_headers["Link"] = link
-        self._send(status, payload, rate_headers, truncate=truncated)
-
-    def _send(
-        self,
-        status: int,
-        payload: Any,
-        headers: dict[str, str] | None = None,
-        *,
-        raw: bytes | None = None,
-        truncate: bool = False,
-    ) -> None:
-        data = raw if raw is not None else json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if truncate:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(data[: len(data) // 2] if truncate else data)

@@ -8,23 +8,22 @@ Scores come from a small lexicon (word → category scores) so tests can predict
 category is flagged from 0.5. Errors have the documented body
 ``{"error": {"message", "type", "param", "code"}}``.
 
-Failure switches: :meth:`revoke_key` (401 ``invalid_api_key``), :meth:`rate_limit` (429
-``rate_limit_exceeded`` with ``retry-after`` for the next N requests), :meth:`exhaust_quota`
-(429 ``insufficient_quota``), :meth:`server_error` (5xx for the next N requests),
-:meth:`malformed` (200 with a body that is not what the reference promises),
-:meth:`drop_connections` (close the socket without answering) and :meth:`heal`.
-:attr:`requests` records what was asked (the key itself is not kept).
+Built on :class:`~tests.fakes.loopback.LoopbackServer`. Failure switches: :meth:`revoke_key`
+(401 ``invalid_api_key``), :meth:`rate_limit` (429 ``rate_limit_exceeded`` with
+``retry-after`` for the next N requests), :meth:`exhaust_quota` (429 ``insufficient_quota``),
+:meth:`server_error` (5xx for the next N requests), :meth:`malformed` (200 with a body that is
+not what the reference promises), the scaffold's ``drop_connections`` (close the socket
+without answering) and :meth:`heal`. :attr:`requests` records what was asked;
+:meth:`key_of` tells how a request's key looked.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.loopback import LoopbackServer, RecordedRequest, Reply
 
 DEFAULT_KEY = "sk-test-5f1d0c7e9a4b2d8c"
 MODERATION_CATEGORIES = (
@@ -55,120 +54,81 @@ DEFAULT_LEXICON: dict[str, dict[str, float]] = {
     "exterminate": {"hate/threatening": 0.9, "hate": 0.86, "violence": 0.8},
 }
 BASE_SCORE = 1.5e-05
+PATH = "/v1/moderations"
 
 
-@dataclass
-class RecordedRequest:
-    """One request the server received; ``authorization`` says how the key looked."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    authorization: str  # "valid", "invalid", "missing" or "not-bearer"
-
-
-@dataclass
-class _Failures:
-    revoked: bool = False
-    rate_limited: int = 0
-    retry_after: str | None = "1"
-    quota: bool = False
-    server_errors: int = 0
-    server_status: int = 500
-    malformed: list[bytes] = field(default_factory=list)
-    dropped: int = 0
+def error_reply(
+    status: int,
+    message: str,
+    kind: str,
+    code: str | None,
+    param: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Reply:
+    """OpenAI's documented error body ``{"error": {"message", "type", "param", "code"}}``."""
+    payload = {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return Reply(status, payload, headers=_headers(headers), content_type="application/json")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeModerationServer
+def _headers(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What every answer carries, and ``extra``."""
+    return {"openai-processing-ms": "12", **dict(extra or {})}
 
 
-def error_body(message: str, kind: str, code: str | None, param: str | None = None) -> bytes:
-    return json.dumps(
-        {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    ).encode()
-
-
-class FakeModerationServer:
+class FakeModerationServer(LoopbackServer):
     """The moderation endpoint of one account, served over HTTP."""
 
     def __init__(
         self, *, api_key: str = DEFAULT_KEY, lexicon: Mapping[str, Mapping[str, float]] = ()
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.lexicon = {**DEFAULT_LEXICON, **dict(lexicon or {})}
-        self.lock = threading.RLock()
-        self.requests: list[RecordedRequest] = []
-        self.failures = _Failures()
+        self.revoked = False
+        self.quota_spent = False
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------
-
-    def start(self) -> FakeModerationServer:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        ).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeModerationServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        """``http://127.0.0.1:<port>`` (the client adds ``/v1/moderations``)."""
-        assert self._server is not None, "start() the server first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # --- failure switches ------------------------------------------------------------------
 
     def revoke_key(self) -> None:
         with self.lock:
-            self.failures.revoked = True
+            self.revoked = True
 
     def rate_limit(self, requests: int = 1, *, retry_after: str | None = "1") -> None:
         """The next ``requests`` requests answer 429 with ``retry-after: <retry_after>``."""
-        with self.lock:
-            self.failures.rate_limited = requests
-            self.failures.retry_after = retry_after
+        reply = error_reply(
+            429,
+            "Rate limit reached for omni-moderation-latest on requests per min (RPM): "
+            "Limit 1000, Used 1000, Requested 1.",
+            "requests",
+            "rate_limit_exceeded",
+            headers={} if retry_after is None else {"retry-after": retry_after},
+        )
+        self.script(PATH, reply, times=requests)
 
     def exhaust_quota(self) -> None:
         with self.lock:
-            self.failures.quota = True
+            self.quota_spent = True
 
     def server_error(self, requests: int = 1, *, status: int = 500) -> None:
-        with self.lock:
-            self.failures.server_errors = requests
-            self.failures.server_status = status
+        """The next ``requests`` requests answer ``status``."""
+        reply = error_reply(
+            status,
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+            None,
+        )
+        self.script(PATH, reply, times=requests)
 
-    def malformed(self, body: bytes) -> None:
-        """The next request gets 200 with ``body``."""
-        with self.lock:
-            self.failures.malformed.append(body)
-
-    def drop_connections(self, requests: int = 1) -> None:
-        """The next ``requests`` connections are closed without an answer."""
-        with self.lock:
-            self.failures.dropped = requests
+    def malformed(self, body: bytes) -> None:  # type: ignore[override]
+        """The next request gets 200 with ``body`` (the scaffold's switch takes a path)."""
+        reply = Reply(200, raw=body, headers=_headers(), content_type="application/json")
+        self.script(PATH, reply)
 
     def heal(self) -> None:
         with self.lock:
-            self.failures = _Failures()
+            super().heal()
+            self.revoked = self.quota_spent = False
 
     # --- scoring ---------------------------------------------------------------------------
 
@@ -194,177 +154,87 @@ class FakeModerationServer:
 
     # --- one request -----------------------------------------------------------------------
 
-    def handle(
-        self, method: str, path: str, headers: dict[str, str], raw: bytes
-    ) -> tuple[int, dict[str, str], bytes] | None:
-        """Status, headers and body for one request (None: drop the connection)."""
-        header = headers.get("authorization", "")
+    def key_of(self, request: RecordedRequest) -> str:
+        """How the request's key looked: ``valid``, ``invalid``, ``missing`` or ``not-bearer``."""
+        header = request.authorization
         if not header:
-            authorization = "missing"
-        elif not header.startswith("Bearer "):
-            authorization = "not-bearer"
-        else:
-            valid = header.removeprefix("Bearer ") == self.api_key
-            authorization = "valid" if valid else "invalid"
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw
-        with self.lock:
-            kept = {key: value for key, value in headers.items() if key != "authorization"}
-            self.requests.append(RecordedRequest(method, path, kept, body, authorization))
-            failures = self.failures
-            if failures.dropped:
-                failures.dropped -= 1
-                return None
-            if path != "/v1/moderations" or method != "POST":
-                return (
-                    404,
-                    {},
-                    error_body(f"Invalid URL ({method} {path})", "invalid_request_error", None),
-                )
-            if authorization == "missing":
-                return (
-                    401,
-                    {},
-                    error_body(
-                        "You didn't provide an API key. You need to provide your API key in an "
-                        "Authorization header using Bearer auth (i.e. Authorization: Bearer "
-                        "YOUR_KEY).",
-                        "invalid_request_error",
-                        None,
-                    ),
-                )
-            if authorization != "valid" or failures.revoked:
-                shown = header.removeprefix("Bearer ")
-                return (
-                    401,
-                    {},
-                    error_body(
-                        f"Incorrect API key provided: {shown[:7]}***{shown[-4:]}. You can find "
-                        "your API key at https://platform.openai.com/account/api-keys.",
-                        "invalid_request_error",
-                        "invalid_api_key",
-                    ),
-                )
-            if failures.quota:
-                return (
-                    429,
-                    {},
-                    error_body(
-                        "You exceeded your current quota, please check your plan and billing "
-                        "details.",
-                        "insufficient_quota",
-                        "insufficient_quota",
-                    ),
-                )
-            if failures.rate_limited:
-                failures.rate_limited -= 1
-                extra = (
-                    {} if failures.retry_after is None else {"retry-after": failures.retry_after}
-                )
-                return (
-                    429,
-                    extra,
-                    error_body(
-                        "Rate limit reached for omni-moderation-latest on requests per min (RPM): "
-                        "Limit 1000, Used 1000, Requested 1.",
-                        "requests",
-                        "rate_limit_exceeded",
-                    ),
-                )
-            if failures.server_errors:
-                failures.server_errors -= 1
-                return (
-                    failures.server_status,
-                    {},
-                    error_body(
-                        "The server had an error while processing your request. Sorry about that!",
-                        "server_error",
-                        None,
-                    ),
-                )
-            if failures.malformed:
-                return 200, {}, failures.malformed.pop(0)
-            moderation_id = next(self._ids)
+            return "missing"
+        if not header.startswith("Bearer "):
+            return "not-bearer"
+        return "valid" if header.removeprefix("Bearer ") == self.api_key else "invalid"
+
+    def check_auth(self, request: RecordedRequest) -> Reply | None:
+        key = self.key_of(request)
+        if key == "missing":
+            return error_reply(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                "invalid_request_error",
+                None,
+            )
+        if key != "valid" or self.revoked:
+            shown = request.authorization.removeprefix("Bearer ")
+            return error_reply(
+                401,
+                f"Incorrect API key provided: {shown[:7]}***{shown[-4:]}. You can find "
+                "your API key at https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                "invalid_api_key",
+            )
+        if self.quota_spent:
+            return error_reply(
+                429,
+                "You exceeded your current quota, please check your plan and billing details.",
+                "insufficient_quota",
+                "insufficient_quota",
+            )
+        return None
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        method, path, body = request.method, request.path, request.body
+        if path != PATH or method != "POST":
+            return error_reply(404, f"Invalid URL ({method} {path})", "invalid_request_error", None)
         if not isinstance(body, dict):
-            return (
+            return error_reply(
                 400,
-                {},
-                error_body(
-                    "We could not parse the JSON body of your request.",
-                    "invalid_request_error",
-                    None,
-                ),
+                "We could not parse the JSON body of your request.",
+                "invalid_request_error",
+                None,
             )
         if "input" not in body:
-            return (
+            return error_reply(
                 400,
-                {},
-                error_body(
-                    "Missing required parameter: 'input'.",
-                    "invalid_request_error",
-                    "missing_required_parameter",
-                    "input",
-                ),
+                "Missing required parameter: 'input'.",
+                "invalid_request_error",
+                "missing_required_parameter",
+                "input",
             )
         model = body.get("model", "omni-moderation-latest")
         if model not in SNAPSHOTS:
-            return (
+            return error_reply(
                 404,
-                {},
-                error_body(
-                    f"The model `{model}` does not exist or you do not have access to it.",
-                    "invalid_request_error",
-                    "model_not_found",
-                ),
+                f"The model `{model}` does not exist or you do not have access to it.",
+                "invalid_request_error",
+                "model_not_found",
             )
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if not all(isinstance(text, str) for text in texts):
-            return (
+            return error_reply(
                 400,
-                {},
-                error_body(
-                    "Invalid type for 'input': expected a string or an array of strings.",
-                    "invalid_request_error",
-                    "invalid_type",
-                    "input",
-                ),
+                "Invalid type for 'input': expected a string or an array of strings.",
+                "invalid_request_error",
+                "invalid_type",
+                "input",
             )
         answer = {
-            "id": f"modr-{moderation_id:024x}",
+            "id": f"modr-{next(self._ids):024x}",
             "model": SNAPSHOTS[model],
             "results": [self.result(text) for text in texts],
         }
-        return 200, {}, json.dumps(answer).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        answer = self.server.fake.handle(self.command, self.path, headers, raw)
-        if answer is None:
-            self.close_connection = True
-            self.connection.close()
-            return
-        status, extra, body = answer
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-request-id", f"req_{len(self.server.fake.requests):08d}")
-        self.send_header("openai-processing-ms", "12")
-        for key, value in extra.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = _serve
-    do_GET = _serve
+        return Reply(
+            200,
+            answer,
+            headers=_headers({"x-request-id": f"req_{len(self.requests):08d}"}),
+            content_type="application/json",
+        )

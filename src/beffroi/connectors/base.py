@@ -216,6 +216,12 @@ class Option:
     default: str = ""
 
 
+def history_days_option(default: int) -> Option:
+    """The ``history_days`` setting of the connectors that read back in time: how many days
+    the first sync reads (read with :func:`~beffroi.connectors.values.positive_int`)."""
+    return Option(label="Days of history on the first sync", required=False, default=str(default))
+
+
 @dataclass(frozen=True, slots=True)
 class OAuthSpec:
     """A platform's OAuth 2.0 authorization-code flow, as its documentation gives it.

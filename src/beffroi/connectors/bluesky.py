@@ -66,7 +66,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -103,7 +103,6 @@ from beffroi.connectors.base import (
     AuthError,
     AuthMethod,
     ConfigurationError,
-    Connector,
     ConnectorError,
     FetchBatch,
     FetchKind,
@@ -120,17 +119,19 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.http import (
-    DEFAULT_BACKOFF,
     DEFAULT_RATE_WAIT,
-    DEFAULT_RETRIES,
     RATE_GATE,
+    HttpConnector,
+    HttpOptions,
     epoch_reset_seconds,
     retry_after_seconds,
-    retrying,
     token_key,
     unreachable,
 )
 from beffroi.connectors.values import clear_text_allowed, iso_z, parse_time
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ def _thread_kind(record: Mapping[str, Any]) -> ItemKind:
 # --- the connector ---------------------------------------------------------------------------
 
 
-class BlueskyConnector(Connector):
+class BlueskyConnector(HttpConnector):
     """An organisation's Bluesky account: its posts, replies, mentions, searches and keywords.
 
     ``BlueskyConnector(settings, credentials, timeout=30.0, retries=2, backoff=0.5,
@@ -392,15 +393,13 @@ class BlueskyConnector(Connector):
         settings: Mapping[str, Any],
         credentials: Mapping[str, Any],
         *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
         jetstream_max_events: int = JETSTREAM_MAX_EVENTS,
         jetstream_max_seconds: float = JETSTREAM_MAX_SECONDS,
         jetstream_idle_seconds: float = JETSTREAM_IDLE_SECONDS,
         page_size: int = PAGE_SIZE,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(settings, credentials)
+        super().__init__(settings, credentials, **http)
         self.base_url = normalise_service_url(
             str(settings.get("base_url") or DEFAULT_BASE_URL),
             name="base_url",
@@ -423,7 +422,6 @@ class BlueskyConnector(Connector):
             schemes=("wss", "ws"),
         )
         self.labeler_did = str(settings.get("labeler_did") or DEFAULT_LABELER_DID).strip()
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.jetstream_max_events = jetstream_max_events
         self.jetstream_max_seconds = jetstream_max_seconds
         self.jetstream_idle_seconds = jetstream_idle_seconds
@@ -542,13 +540,8 @@ class BlueskyConnector(Connector):
                 return response
             return self._content(response, what)
 
-        return retrying(
-            once,
-            key=self.key,
-            label=self.label,
-            translate=lambda exc: self._translate(exc, what, not_found),
-            retries=self.retries,
-            backoff=self.backoff,
+        return self._retrying(
+            once, key=self.key, translate=lambda exc: self._translate(exc, what, not_found)
         )
 
     def _content(self, response: Any, what: str) -> dict[str, Any]:

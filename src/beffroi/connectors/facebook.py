@@ -74,10 +74,8 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.graph import (
-    DEFAULT_BASE_URL,
-    DEFAULT_HISTORY_DAYS,
+    GRAPH_OPTIONS,
     GraphConnector,
-    Watermark,
     account_settings,
     id_of,
     iter_pages,
@@ -176,20 +174,12 @@ class FacebookConnector(GraphConnector):
             secret=True,
             help="Set by connecting the Page with Facebook Login",
         ),
-        "base_url": Option(
-            label="Graph API address",
-            required=False,
-            default=DEFAULT_BASE_URL,
-            help="Leave empty to use https://graph.facebook.com",
-        ),
-        "history_days": Option(
-            label="Days of history on the first sync",
-            required=False,
-            default=str(DEFAULT_HISTORY_DAYS),
-        ),
+        **GRAPH_OPTIONS,
     }
     account_setting: ClassVar[str] = "page_id"
     account_what: ClassVar[str] = "the Page"
+    posts_key: ClassVar[str] = "posts"
+    inbound_key: ClassVar[str] = "messages"
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "The Graph API has no endpoint to report a comment or a profile to "
         "Facebook; report it from Facebook itself (hide or delete it here).",
@@ -201,38 +191,18 @@ class FacebookConnector(GraphConnector):
         """The Page's numeric id."""
         return self.account_id
 
-    # --- fetch -----------------------------------------------------------------------------
+    # --- fetch (the stages of GraphConnector.fetch) ----------------------------------------
 
-    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
-        """Posts, then comments of recent posts, then Messenger messages (module docstring)."""
-        state: dict[str, Any] = dict(cursor)
-        if state.get("page_id") != self.page_id:
-            state = {"page_id": self.page_id}
-        now = datetime.now(UTC)
-        history_start = now - timedelta(days=self.history_days)
-        seen: set[str] = set()
-        yield from self._posts(state, history_start, seen)
-        yield from self._comments(state, now, history_start, seen)
-        yield from self._messages(state, history_start, seen)
-        yield FetchBatch([], dict(state))
-
-    def _posts(
-        self, state: dict[str, Any], history_start: datetime, seen: set[str]
-    ) -> Iterator[FetchBatch]:
-        since = Watermark.from_cursor(state, "posts").unix_since()
+    def _posts_since(self, since: int) -> Iterator[NormalizedItem]:
+        """The Page's published posts from ``since`` on."""
         pages = iter_pages(
             self._client,
             f"{self.page_id}/published_posts",
-            {
-                "fields": POST_FIELDS,
-                "since": since or int(history_start.timestamp()),
-                "limit": self.page_size,
-            },
+            {"fields": POST_FIELDS, "since": since, "limit": self.page_size},
             LABEL,
             "the Page's posts",
         )
-        posts = (self.map_item(raw, ItemKind.POST) for page in pages for raw in page)
-        yield from self._store_new(state, "posts", posts, seen)
+        return (self.map_item(raw, ItemKind.POST) for page in pages for raw in page)
 
     def _comments(
         self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
@@ -295,13 +265,7 @@ class FacebookConnector(GraphConnector):
         items.reverse()  # oldest first, like the other stages
         return items
 
-    def _messages(
-        self, state: dict[str, Any], history_start: datetime, seen: set[str]
-    ) -> Iterator[FetchBatch]:
-        floor = Watermark.from_cursor(state, "messages").since or history_start
-        yield from self._store_new(state, "messages", self._recent_messages(floor), seen)
-
-    def _recent_messages(self, floor: datetime) -> Iterator[NormalizedItem]:
+    def _inbound_since(self, floor: datetime) -> Iterator[NormalizedItem]:
         """The messages since ``floor`` of the conversations updated since then."""
         for page in iter_pages(
             self._client,

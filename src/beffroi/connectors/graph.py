@@ -28,10 +28,11 @@ import hashlib
 import hmac
 import json
 import re
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
@@ -39,28 +40,30 @@ from beffroi.connectors.base import (
     AuthError,
     AuthMethod,
     ConfigurationError,
-    Connector,
     ConnectorError,
     FetchBatch,
     MalformedPayload,
     NormalizedItem,
     NotFound,
     OAuthSpec,
+    Option,
     RateLimited,
     TransientError,
+    history_days_option,
 )
 from beffroi.connectors.http import (
-    DEFAULT_BACKOFF,
-    DEFAULT_MAX_WAIT,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
     ApiClient,
+    HttpConnector,
+    HttpOptions,
     Verdict,
     default_classify,
     require,
     token_key,
 )
 from beffroi.connectors.values import api_base_url, parse_time, positive_int
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 T = TypeVar("T")
 
@@ -119,6 +122,17 @@ _OUTSIDE_WINDOW = 2018278
 
 
 # --- settings --------------------------------------------------------------------------------
+
+#: The settings both Graph connectors declare after their account id and token.
+GRAPH_OPTIONS: Mapping[str, Option] = {
+    "base_url": Option(
+        label="Graph API address",
+        required=False,
+        default=DEFAULT_BASE_URL,
+        help="Leave empty to use https://graph.facebook.com",
+    ),
+    "history_days": history_days_option(DEFAULT_HISTORY_DAYS),
+}
 
 
 def normalise_base_url(value: Any, label: str) -> str:
@@ -281,15 +295,25 @@ def graph_client(
     )
 
 
-class GraphConnector(Connector):
+class GraphConnector(HttpConnector):
     """What a Facebook Page and an Instagram account share: one numeric account id setting
-    (``account_setting``), the Graph API address, the days of history, Meta's OAuth and an
-    :class:`ApiClient` closed with the connector."""
+    (``account_setting``), the Graph API address, the days of history, Meta's OAuth, an
+    :class:`ApiClient` closed with the connector, and the order of a sync (:meth:`fetch`).
+
+    A sync reads the account's own posts (:meth:`_posts_since`), the comments under its
+    recent posts (:meth:`_comments`), then what others address to it (:meth:`_inbound_since`:
+    a Page's Messenger messages, the media an Instagram account is tagged in). The posts and
+    the inbound stream are read newest first and replayed oldest first, each under a
+    :class:`Watermark` in the cursor (``posts_key``, ``inbound_key``).
+    """
 
     #: The setting naming the account the connector reads (``page_id``, ``ig_user_id``).
     account_setting: ClassVar[str]
     #: What that account is, for the error message (``the Page``).
     account_what: ClassVar[str]
+    #: The cursor keys of the own posts' and of the inbound stream's watermarks.
+    posts_key: ClassVar[str]
+    inbound_key: ClassVar[str]
     auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
     oauth: ClassVar[OAuthSpec | None] = META_OAUTH
 
@@ -299,12 +323,9 @@ class GraphConnector(Connector):
         credentials: Mapping[str, Any],
         *,
         page_size: int = PAGE_SIZE,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
-        max_wait: float = DEFAULT_MAX_WAIT,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(settings, credentials)
+        super().__init__(settings, credentials, **http)
         self.account_id = str(settings[self.account_setting]).strip()
         self.base_url = normalise_base_url(settings.get("base_url"), self.label)
         self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, self.label)
@@ -314,10 +335,7 @@ class GraphConnector(Connector):
             str(credentials["access_token"]).strip(),
             label=self.label,
             platform=self.platform,
-            timeout=timeout,
-            retries=retries,
-            backoff=backoff,
-            max_wait=max_wait,
+            **self.http_options,
         )
 
     def close(self) -> None:
@@ -326,6 +344,40 @@ class GraphConnector(Connector):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.account_setting}={self.account_id}>"
+
+    # --- fetch -----------------------------------------------------------------------------
+
+    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
+        """Own posts, then comments under recent ones, then the inbound stream (see the class
+        docstring); a cursor of another account starts afresh."""
+        state: dict[str, Any] = dict(cursor)
+        if state.get(self.account_setting) != self.account_id:
+            state = {self.account_setting: self.account_id}
+        now = datetime.now(UTC)
+        history_start = now - timedelta(days=self.history_days)
+        seen: set[str] = set()
+        since = Watermark.from_cursor(state, self.posts_key).unix_since()
+        posts = self._posts_since(since or int(history_start.timestamp()))
+        yield from self._store_new(state, self.posts_key, posts, seen)
+        yield from self._comments(state, now, history_start, seen)
+        floor = Watermark.from_cursor(state, self.inbound_key).since or history_start
+        yield from self._store_new(state, self.inbound_key, self._inbound_since(floor), seen)
+        yield FetchBatch([], dict(state))
+
+    @abstractmethod
+    def _posts_since(self, since: int) -> Iterator[NormalizedItem]:
+        """The account's posts published from ``since`` (epoch seconds, inclusive) on."""
+
+    @abstractmethod
+    def _comments(
+        self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
+    ) -> Iterator[FetchBatch]:
+        """The comments under the recent posts not in ``seen``, a batch per post; notes in
+        ``state`` how far they were read."""
+
+    @abstractmethod
+    def _inbound_since(self, floor: datetime) -> Iterator[NormalizedItem]:
+        """What others addressed to the account from ``floor`` on (possibly more)."""
 
     def _store_new(
         self,

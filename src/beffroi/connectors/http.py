@@ -3,7 +3,9 @@
 Connectors that speak to a platform with ``httpx`` (Graph API, TikTok, Telegram's web preview,
 feeds) go through :class:`ApiClient`; connectors built on an official SDK (tweepy,
 google-api-python-client, atproto) use :func:`retrying` and :data:`RATE_GATE` around the SDK's
-calls. Either way:
+calls. Most subclass :class:`HttpConnector`, which takes the keyword arguments every one of
+them had (``timeout``, ``retries``, ``backoff``, ``max_wait``) and hands them to both. Either
+way:
 
 - **Rate limits are kept per token.** When a platform answers 429 or says that a token's
   window is spent (``x-rate-limit-remaining: 0``, Meta's ``X-App-Usage`` at 100 %…), the
@@ -31,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 import httpx
 
@@ -39,6 +41,7 @@ from beffroi import egress
 from beffroi.connectors.base import (
     AuthError,
     ConfigurationError,
+    Connector,
     ConnectorError,
     MalformedPayload,
     NotFound,
@@ -357,6 +360,65 @@ class ApiClient:
     def post(self, url: str, **kwargs: Any) -> Any:
         """``POST`` and its JSON body."""
         return self.json("POST", url, **kwargs)
+
+
+class HttpOptions(TypedDict, total=False):
+    """How long :class:`HttpConnector`'s calls wait and how they are retried: the keyword
+    arguments a subclass passes on (``**http: Unpack[HttpOptions]``)."""
+
+    timeout: float
+    retries: int
+    backoff: float
+    max_wait: float
+
+
+class HttpConnector(Connector):
+    """A connector whose calls go through :class:`ApiClient` or :func:`retrying`.
+
+    ``timeout`` (seconds before a request is abandoned), ``retries``, ``backoff`` and
+    ``max_wait`` (see :func:`retrying`) apply to every call it makes; a sync keeps the
+    defaults, tests shorten them.
+    """
+
+    def __init__(
+        self,
+        settings: Mapping[str, Any],
+        credentials: Mapping[str, Any],
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_wait: float = DEFAULT_MAX_WAIT,
+    ) -> None:
+        super().__init__(settings, credentials)
+        self.timeout, self.retries, self.backoff = timeout, retries, backoff
+        self.max_wait = max_wait
+
+    @property
+    def http_options(self) -> HttpOptions:
+        """The timeout and the retries, as :class:`ApiClient` takes them."""
+        return HttpOptions(
+            timeout=self.timeout, retries=self.retries, backoff=self.backoff, max_wait=self.max_wait
+        )
+
+    def _retrying(
+        self,
+        call: Callable[[], T],
+        *,
+        key: str,
+        label: str | None = None,
+        translate: Callable[[Exception], ConnectorError | None] | None = None,
+    ) -> T:
+        """:func:`retrying` with this connector's retries (``label``: the connector's)."""
+        return retrying(
+            call,
+            key=key,
+            label=label or self.label,
+            translate=translate,
+            retries=self.retries,
+            backoff=self.backoff,
+            max_wait=self.max_wait,
+        )
 
 
 def parse_json(response: httpx.Response, label: str) -> Any:

@@ -75,10 +75,8 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.graph import (
-    DEFAULT_BASE_URL,
-    DEFAULT_HISTORY_DAYS,
+    GRAPH_OPTIONS,
     GraphConnector,
-    Watermark,
     account_settings,
     id_of,
     iter_pages,
@@ -162,20 +160,12 @@ class InstagramConnector(GraphConnector):
             secret=True,
             help="Token of the Facebook Page linked to the account, set by Facebook Login",
         ),
-        "base_url": Option(
-            label="Graph API address",
-            required=False,
-            default=DEFAULT_BASE_URL,
-            help="Leave empty to use https://graph.facebook.com",
-        ),
-        "history_days": Option(
-            label="Days of history on the first sync",
-            required=False,
-            default=str(DEFAULT_HISTORY_DAYS),
-        ),
+        **GRAPH_OPTIONS,
     }
     account_setting: ClassVar[str] = "ig_user_id"
     account_what: ClassVar[str] = "the account"
+    posts_key: ClassVar[str] = "media"
+    inbound_key: ClassVar[str] = "tags"
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "The Instagram API has no endpoint to report a comment or an account; "
         "report it from the Instagram app (hide or delete it here).",
@@ -200,38 +190,18 @@ class InstagramConnector(GraphConnector):
         """The Instagram professional account's numeric id."""
         return self.account_id
 
-    # --- fetch -----------------------------------------------------------------------------
+    # --- fetch (the stages of GraphConnector.fetch) ----------------------------------------
 
-    def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
-        """Media, then comments of recent media, then media the account is tagged in."""
-        state: dict[str, Any] = dict(cursor)
-        if state.get("ig_user_id") != self.ig_user_id:
-            state = {"ig_user_id": self.ig_user_id}
-        now = datetime.now(UTC)
-        history_start = now - timedelta(days=self.history_days)
-        seen: set[str] = set()
-        yield from self._media(state, history_start, seen)
-        yield from self._comments(state, now, history_start, seen)
-        yield from self._tags(state, history_start, seen)
-        yield FetchBatch([], dict(state))
-
-    def _media(
-        self, state: dict[str, Any], history_start: datetime, seen: set[str]
-    ) -> Iterator[FetchBatch]:
-        since = Watermark.from_cursor(state, "media").unix_since()
+    def _posts_since(self, since: int) -> Iterator[NormalizedItem]:
+        """The account's media from ``since`` on."""
         pages = iter_pages(
             self._client,
             f"{self.ig_user_id}/media",
-            {
-                "fields": MEDIA_FIELDS,
-                "since": since or int(history_start.timestamp()),
-                "limit": self.page_size,
-            },
+            {"fields": MEDIA_FIELDS, "since": since, "limit": self.page_size},
             LABEL,
             "the account's media",
         )
-        media = (self.map_item(raw, ItemKind.POST) for page in pages for raw in page)
-        yield from self._store_new(state, "media", media, seen)
+        return (self.map_item(raw, ItemKind.POST) for page in pages for raw in page)
 
     def _comments(
         self, state: dict[str, Any], now: datetime, history_start: datetime, seen: set[str]
@@ -299,13 +269,7 @@ class InstagramConnector(GraphConnector):
                     add(self._comment_item(reply, media_id, permalink, comment.platform_id))
         return items
 
-    def _tags(
-        self, state: dict[str, Any], history_start: datetime, seen: set[str]
-    ) -> Iterator[FetchBatch]:
-        floor = Watermark.from_cursor(state, "tags").since or history_start
-        yield from self._store_new(state, "tags", self._recent_tags(floor), seen)
-
-    def _recent_tags(self, floor: datetime) -> Iterator[NormalizedItem]:
+    def _inbound_since(self, floor: datetime) -> Iterator[NormalizedItem]:
         """The media the account was tagged in since ``floor`` (newest first)."""
         for page in iter_pages(
             self._client,

@@ -92,6 +92,7 @@ from beffroi.connectors.base import (
     RateLimited,
     TransientError,
     UnsupportedAction,
+    history_days_option,
 )
 from beffroi.connectors.html_text import html_to_text
 from beffroi.connectors.http import unreachable
@@ -315,11 +316,7 @@ class MastodonConnector(Connector):
             help="Token of an application of the account, with the scopes read, "
             "write:statuses and write:reports.",
         ),
-        "history_days": Option(
-            label="Days of history on the first sync",
-            required=False,
-            default=str(DEFAULT_HISTORY_DAYS),
-        ),
+        "history_days": history_days_option(DEFAULT_HISTORY_DAYS),
         "replies_days": Option(
             label="Days during which replies to a post are re-checked",
             required=False,

@@ -40,7 +40,7 @@ import io
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import feedparser
@@ -51,7 +51,6 @@ from beffroi.connectors.base import (
     AuthError,
     AuthMethod,
     ConfigurationError,
-    Connector,
     FetchBatch,
     FetchKind,
     ItemKind,
@@ -66,15 +65,17 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.html_text import html_to_text
 from beffroi.connectors.http import (
-    DEFAULT_BACKOFF,
     DEFAULT_RATE_WAIT,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
     ApiClient,
+    HttpConnector,
+    HttpOptions,
     Verdict,
     retry_after_seconds,
     token_key,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 LABEL = "RSS / Atom feed"
 #: Ids of entries already yielded that the cursor keeps (a feed lists tens, rarely hundreds).
@@ -244,7 +245,7 @@ def map_entry(
 # --- the connector -----------------------------------------------------------------------------
 
 
-class FeedConnector(Connector):
+class FeedConnector(HttpConnector):
     """The entries of one RSS or Atom feed, as POSTs (listening).
 
     ``FeedConnector(settings, credentials, timeout=30.0, retries=2, backoff=0.5)``; see the
@@ -272,14 +273,10 @@ class FeedConnector(Connector):
         self,
         settings: Mapping[str, Any],
         credentials: Mapping[str, Any],
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(settings, credentials)
+        super().__init__(settings, credentials, **http)
         self.url = _feed_url(settings.get("url"))
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
         """Yield the feed's unseen entries oldest first (nothing on ``304 Not Modified``)."""
@@ -353,10 +350,8 @@ class FeedConnector(Connector):
             label=LABEL,
             key=token_key(self.platform, urlsplit(self.url).netloc),
             classify=lambda response: _classify(response, where),
-            timeout=self.timeout,
-            retries=self.retries,
-            backoff=self.backoff,
             headers=headers,
+            **self.http_options,
         ) as client:
             current, permanent = address, address
             for _ in range(MAX_REDIRECTS + 1):

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -60,7 +60,6 @@ from beffroi.connectors.base import (
     AuthError,
     AuthMethod,
     ConfigurationError,
-    Connector,
     ConnectorError,
     FetchBatch,
     FetchKind,
@@ -73,21 +72,23 @@ from beffroi.connectors.base import (
     Option,
     RateLimited,
     TransientError,
+    history_days_option,
 )
 from beffroi.connectors.http import (
-    DEFAULT_BACKOFF,
     DEFAULT_RATE_WAIT,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
     ApiClient,
+    HttpConnector,
+    HttpOptions,
     Verdict,
     default_classify,
     retry_after_seconds,
-    retrying,
     token_key,
     unreachable,
 )
 from beffroi.connectors.values import clear_text_allowed, positive_int
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 LABEL = "Telegram"
 DEFAULT_BASE_URL = "https://t.me"
@@ -595,7 +596,7 @@ def translate_telethon(exc: Exception, channel: str = "") -> ConnectorError | No
 # --- the connector -----------------------------------------------------------------------------
 
 
-class TelegramConnector(Connector):
+class TelegramConnector(HttpConnector):
     """Posts of public Telegram channels (listening), by web preview or with Telethon.
 
     ``TelegramConnector(settings, credentials, timeout=30.0, retries=2, backoff=0.5)``; see
@@ -626,11 +627,7 @@ class TelegramConnector(Connector):
             help="'web': the public web preview t.me/s (nothing to connect); "
             "'api': the Telegram API with an account's credentials",
         ),
-        "history_days": Option(
-            label="Days of history on the first sync",
-            required=False,
-            default=str(DEFAULT_HISTORY_DAYS),
-        ),
+        "history_days": history_days_option(DEFAULT_HISTORY_DAYS),
         "max_pages": Option(
             label="Pages read per channel and sync",
             required=False,
@@ -669,12 +666,9 @@ class TelegramConnector(Connector):
         self,
         settings: Mapping[str, Any],
         credentials: Mapping[str, Any],
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(settings, credentials)
+        super().__init__(settings, credentials, **http)
         self.channels = parse_channels(settings.get("channels"))
         self.method = str(settings.get("method") or "web").strip().lower()
         if self.method not in METHODS:
@@ -682,7 +676,6 @@ class TelegramConnector(Connector):
         self.base_url = _base_url(settings.get("base_url"))
         self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, LABEL)
         self.max_pages = positive_int(settings, "max_pages", DEFAULT_MAX_PAGES, LABEL)
-        self.timeout, self.retries, self.backoff = timeout, retries, backoff
         self.api_id = 0
         if self.method == "api":
             missing = [n for n in ("api_hash", "session") if not credentials.get(n)]
@@ -726,10 +719,8 @@ class TelegramConnector(Connector):
             label=LABEL,
             key=token_key(self.platform, f"web {self.base_url}"),
             classify=_web_classify,
-            timeout=self.timeout,
-            retries=self.retries,
-            backoff=self.backoff,
             headers={"Accept": "text/html"},
+            **self.http_options,
         ) as client:
             for channel in self.channels:
                 try:
@@ -826,13 +817,10 @@ class TelegramConnector(Connector):
         missing: list[str] = []
 
         def run(make: Callable[[], Any], channel: str = "") -> Any:
-            return retrying(
+            return self._retrying(
                 lambda: loop.run_until_complete(make()),
                 key=key,
-                label=LABEL,
                 translate=lambda exc: translate_telethon(exc, channel),
-                retries=self.retries,
-                backoff=self.backoff,
             )
 
         try:

@@ -77,7 +77,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import httpx
 
@@ -88,7 +88,6 @@ from beffroi.connectors.base import (
     AuthMethod,
     ConfigurationError,
     ConnectedAccount,
-    Connector,
     ConnectorError,
     FetchBatch,
     FetchKind,
@@ -104,16 +103,18 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.http import (
-    DEFAULT_BACKOFF,
     DEFAULT_RATE_WAIT,
-    DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT,
     ApiClient,
+    HttpConnector,
+    HttpOptions,
     Verdict,
     require,
     retry_after_seconds,
     token_key,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 DEFAULT_BASE_URL: Final = "https://open.tiktokapis.com"
 LABEL: Final = "TikTok"
@@ -323,7 +324,7 @@ class _ClientTokens:
 CLIENT_TOKENS = _ClientTokens()
 
 
-class TikTokConnector(Connector):
+class TikTokConnector(HttpConnector):
     """Public TikTok videos and comments (Research API) and publishing (Content Posting API)."""
 
     platform: ClassVar[str] = "tiktok"
@@ -423,23 +424,19 @@ class TikTokConnector(Connector):
         settings: Mapping[str, Any],
         credentials: Mapping[str, Any],
         *,
-        timeout: float = DEFAULT_TIMEOUT,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
         poll_interval: float = 3.0,
         poll_attempts: int = 10,
         transport: httpx.BaseTransport | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(settings, credentials)
+        super().__init__(settings, credentials, **http)
         self.base_url = str(self.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
         self.poll_interval, self.poll_attempts = poll_interval, poll_attempts
         self._client_options: dict[str, Any] = {
             "label": LABEL,
             "classify": classify,
-            "timeout": timeout,
-            "retries": retries,
-            "backoff": backoff,
             "transport": transport,
+            **self.http_options,
         }
         self._research: ApiClient | None = None
         self._user: ApiClient | None = None

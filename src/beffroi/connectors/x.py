@@ -70,7 +70,7 @@ import html
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 import tweepy
@@ -84,7 +84,6 @@ from beffroi.connectors.base import (
     AuthMethod,
     ConfigurationError,
     ConnectedAccount,
-    Connector,
     ConnectorError,
     FetchBatch,
     FetchKind,
@@ -102,17 +101,19 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.http import (
-    DEFAULT_BACKOFF,
-    DEFAULT_MAX_WAIT,
     DEFAULT_RATE_WAIT,
-    DEFAULT_RETRIES,
     RATE_GATE,
+    HttpConnector,
+    HttpOptions,
     epoch_reset_seconds,
     retrying,
     token_key,
     unreachable,
 )
 from beffroi.connectors.values import api_base_url, parse_time
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,7 @@ def _replied_to(tweet: Mapping[str, Any]) -> str | None:
     return None
 
 
-class XConnector(Connector):
+class XConnector(HttpConnector):
     """An organisation's X account: its posts, mentions, replies, and an optional search.
 
     ``XConnector(settings, credentials, timeout=30.0, page_size=100, retries=2,
@@ -302,23 +303,19 @@ class XConnector(Connector):
         settings: Mapping[str, Any],
         credentials: Mapping[str, Any],
         *,
-        timeout: float = DEFAULT_TIMEOUT,
         page_size: int = PAGE_SIZE,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF,
-        max_wait: float = DEFAULT_MAX_WAIT,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        super().__init__(settings, credentials)
+        super().__init__(settings, credentials, **http)
         self.base_url = api_base_url(settings.get("base_url"), LABEL, API_BASE_URL)
         self.user_id = str(settings["user_id"]).strip()
         self.username = str(settings["username"]).strip().lstrip("@")
         self.query = str(settings.get("query") or "").strip()
         self.page_size = page_size
-        self.retries, self.backoff, self.max_wait = retries, backoff, max_wait
         token = str(credentials["access_token"]).strip()
         self._token = token
         self._key = token_key(self.platform, token)
-        self._client = self._make_client(self.base_url, token, timeout)
+        self._client = self._make_client(self.base_url, token, self.timeout)
 
     def __repr__(self) -> str:
         return f"<XConnector @{self.username}>"
@@ -371,14 +368,8 @@ class XConnector(Connector):
                 RATE_GATE.close(key, DEFAULT_RATE_WAIT if wait is None else wait)
             return response
 
-        response = retrying(
-            once,
-            key=key,
-            label=LABEL,
-            translate=lambda exc: self._translate(exc, what, forbidden),
-            retries=self.retries,
-            backoff=self.backoff,
-            max_wait=self.max_wait,
+        response = self._retrying(
+            once, key=key, translate=lambda exc: self._translate(exc, what, forbidden)
         )
         try:
             body = response.json()

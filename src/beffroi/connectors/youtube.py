@@ -113,6 +113,7 @@ from beffroi.connectors.base import (
     RateLimited,
     TransientError,
     UnsupportedAction,
+    history_days_option,
 )
 from beffroi.connectors.http import (
     DEFAULT_BACKOFF,
@@ -356,11 +357,7 @@ class YouTubeConnector(Connector):
             default=DEFAULT_BASE_URL,
             help="Address of the YouTube Data API; change it only for tests.",
         ),
-        "history_days": Option(
-            label="Days of history on the first sync",
-            required=False,
-            default=str(DEFAULT_HISTORY_DAYS),
-        ),
+        "history_days": history_days_option(DEFAULT_HISTORY_DAYS),
         "replies_days": Option(
             label="Days during which new replies to a comment are looked for",
             required=False,
