@@ -219,7 +219,7 @@ def test_a_judgement_asked_while_one_runs_queues_one_more(org: Any) -> None:
     """An item arriving while the organization's judging job runs is not left to the
     stragglers' sweep: one more job (at most one) is queued behind the running one."""
     from beffroi.jobs.models import Job
-    from beffroi.moderation.tasks import request_judgement
+    from beffroi.moderation.queue import request_judgement
 
     request_judgement(org)
     running = Job.objects.get(dedupe_key=f"moderation.judge:{org.pk}")

@@ -11,6 +11,7 @@ from django.db.models import Q
 from beffroi.analysis.language import detect_language
 from beffroi.connectors.base import NormalizedItem
 from beffroi.items.models import Author, Item
+from beffroi.items.signals import items_ingested
 from beffroi.sources.models import Source
 
 
@@ -108,18 +109,19 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
         stored = Item.objects.filter(source=source, platform_id__in=ids).count()
         created = stored - len(existing)
         if created:
-            _request_analysis(source)
+            _announce(source, created)
     return IngestResult(created=created, existing=len(ids) - created)
 
 
-def _request_analysis(source: Source) -> None:
-    """New items go through the charter and the veille as soon as they are committed."""
-    from beffroi.moderation.tasks import request_judgement
-    from beffroi.veille.tasks import request_scan
-
+def _announce(source: Source, created: int) -> None:
+    """New items go through the charter and the veille as soon as they are committed: the
+    domains above receive ``items_ingested``."""
     organization = source.organization
-    transaction.on_commit(lambda: request_judgement(organization))
-    transaction.on_commit(lambda: request_scan(organization))
+    transaction.on_commit(
+        lambda: items_ingested.send(
+            sender=Item, organization=organization, source=source, created=created
+        )
+    )
 
 
 def _link_parents(source: Source, platform_ids: list[str]) -> None:

@@ -100,22 +100,21 @@ def periodic(name: str, every_seconds: int) -> Callable[[Callable[[], Any]], Cal
     return decorator
 
 
-BUILTIN_TASK_MODULES = (
-    "beffroi.organizations.tasks",
-    "beffroi.sources.tasks",
-    "beffroi.moderation.tasks",
-    "beffroi.veille.tasks",
-)
-
-
 def load_tasks() -> None:
-    """Import every module that declares tasks: the built-in ones, those named in
-    ``BEFFROI_TASK_MODULES`` (comma-separated) and the ``beffroi.tasks`` entry points."""
+    """Import every module that declares tasks: the ``tasks`` module of every installed app
+    (built-in or a plugin's, found the way Django's admin finds ``admin`` modules), those named
+    in ``BEFFROI_TASK_MODULES`` (comma-separated) and the ``beffroi.tasks`` entry points.
+
+    :class:`beffroi.jobs.apps.JobsConfig` calls it once every app is ready; importing again
+    is free."""
     from importlib import import_module
     from importlib.metadata import entry_points
 
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("tasks")
     extra = [m.strip() for m in os.environ.get("BEFFROI_TASK_MODULES", "").split(",") if m.strip()]
-    for module in (*BUILTIN_TASK_MODULES, *extra):
+    for module in extra:
         import_module(module)
     for ep in entry_points(group=extensions.TASKS):
         import_module(ep.value)

@@ -26,6 +26,7 @@ from beffroi.moderation import evidence as evidence_store
 from beffroi.moderation.detectors import model_detectors, rule_detectors, run
 from beffroi.moderation.models import UNDOABLE_ACTIONS, Appeal, Case, Decision
 from beffroi.moderation.policy import charter_policies
+from beffroi.moderation.queue import request_platform_action
 from beffroi.organizations.models import Organization
 
 #: Kinds of items the charter is applied to (the organization's own posts are not judged).
@@ -149,7 +150,7 @@ def _apply_judgement(item: Item, judgement: Judgement, live: CharterPolicy) -> s
         )
         item.state = Item.State.PROCESSED
         item.save(update_fields=["state", "analysis", "visibility"])
-        _schedule_platform_action(decision)
+        request_platform_action(decision)
         return "hidden"
     decision = _decision_from(
         item, judgement, live, action=Decision.Action.QUEUE, status=Decision.Status.PROPOSED
@@ -344,17 +345,6 @@ def _close_cases(item: Item, resolution: Decision, kinds: Sequence[str] | None =
 # --- a person's decisions ----------------------------------------------------------------------
 
 
-def _schedule_platform_action(decision: Decision) -> None:
-    from beffroi.jobs.engine import enqueue
-
-    enqueue(
-        "moderation.platform_action",
-        {"decision_id": decision.pk},
-        organization=decision.organization,
-        dedupe_key=f"moderation.platform_action:{decision.pk}",
-    )
-
-
 def _proposal(item: Item) -> Decision | None:
     return (
         Decision.objects.filter(item=item, status=Decision.Status.PROPOSED)
@@ -454,7 +444,7 @@ def decide(
             after={**snapshot(item, ["visibility", "state"]), "decision": decision.pk},
         )
         if decision.platform_status == Decision.PlatformStatus.PENDING:
-            _schedule_platform_action(decision)
+            request_platform_action(decision)
     return decision
 
 
@@ -534,7 +524,7 @@ def _reverse(actor: Actor, decision: Decision, note: str, *, reopen: bool) -> De
             after={**snapshot(item, ["visibility", "state"]), "reversal": reversal.pk},
         )
         if reversal.platform_status == Decision.PlatformStatus.PENDING:
-            _schedule_platform_action(reversal)
+            request_platform_action(reversal)
     return reversal
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
-from beffroi.jobs.models import Job
+from beffroi.jobs.engine import PermanentFailure, RetryLater, periodic, task
 from beffroi.moderation.models import Decision
 from beffroi.moderation.platform import RetryableActionError, perform
+from beffroi.moderation.queue import request_judgement
 
 
 @task("moderation.judge", lease_seconds=600, max_attempts=5)
@@ -25,27 +25,6 @@ def judge_task(organization_id: int | None = None) -> dict[str, Any]:
     if organization is not None:
         left = left.filter(organization=organization)
     return {"looked_at": looked_at, "left": left.count()}
-
-
-def request_judgement(organization: Any) -> None:
-    """Ask for new items to be judged soon (one pending job per organization).
-
-    A job already running may have looked for new items before these arrived: one more is
-    queued behind it (at most one), instead of leaving them to the stragglers' sweep.
-    """
-    job = enqueue(
-        "moderation.judge",
-        {"organization_id": organization.pk},
-        organization=organization,
-        dedupe_key=f"moderation.judge:{organization.pk}",
-    )
-    if job.state == Job.State.RUNNING:
-        enqueue(
-            "moderation.judge",
-            {"organization_id": organization.pk},
-            organization=organization,
-            dedupe_key=f"moderation.judge:{organization.pk}:next",
-        )
 
 
 @periodic("moderation.judge_stragglers", every_seconds=30)

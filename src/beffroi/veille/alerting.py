@@ -299,7 +299,7 @@ def _finding(
 
 def dispatch(alerts: Iterable[Alert], now: datetime | None = None) -> list[AlertDelivery]:
     """Queue each fresh alert for each channel that wants its kind (once per pair)."""
-    from beffroi.veille.tasks import request_delivery
+    from beffroi.veille.queue import request_delivery
 
     now = now or timezone.now()
     queued = []

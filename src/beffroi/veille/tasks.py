@@ -6,11 +6,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
-
-#: Seconds between an ingestion and its veille scan: arrivals in a burst make one scan, and
-#: the moderation of the new items (queued at once) goes first.
-SCAN_DELAY = 30.0
+from beffroi.jobs.engine import PermanentFailure, RetryLater, periodic, task
+from beffroi.veille.queue import request_scan
 
 
 @task("veille.scan", lease_seconds=1800, max_attempts=3, slow=True)
@@ -30,35 +27,6 @@ def scan_task(organization_id: int, full: bool = False) -> dict[str, Any]:
         "impersonators": summary.impersonators,
         "alerts": summary.alerts,
     }
-
-
-def request_scan(organization: Any, *, full: bool = False) -> None:
-    """Ask for a veille pass (one pending per organization and kind): soon after new items,
-    or a full one (translations across languages too) once an hour."""
-    from beffroi.jobs.models import Job
-
-    # One veille scan per organization at a time, so that it never takes every background
-    # thread from moderation; a full scan asked while a quick one waits upgrades it.
-    job = enqueue(
-        "veille.scan",
-        {"organization_id": organization.pk, "full": full},
-        organization=organization,
-        dedupe_key=f"veille.scan:{organization.pk}",
-        delay=None if full else SCAN_DELAY,
-    )
-    if full and job.state == Job.State.PENDING and not job.payload.get("full"):
-        Job.objects.filter(pk=job.pk, state=Job.State.PENDING).update(
-            payload={**job.payload, "full": True}
-        )
-    elif job.state == Job.State.RUNNING:
-        # The running scan may have read the items before these arrived: one more after it.
-        enqueue(
-            "veille.scan",
-            {"organization_id": organization.pk, "full": full},
-            organization=organization,
-            dedupe_key=f"veille.scan:{organization.pk}:next",
-            delay=SCAN_DELAY,
-        )
 
 
 @periodic("veille.hourly_scan", every_seconds=3600)
@@ -108,11 +76,3 @@ def deliver_task(delivery_id: int) -> dict[str, Any]:
     delivery.save(update_fields=["attempts", "error", "status", "sent_at"])
     channel.save(update_fields=["last_error", "last_sent_at"])
     return {"status": "sent"}
-
-
-def request_delivery(delivery_id: int) -> None:
-    enqueue(
-        "veille.deliver",
-        {"delivery_id": delivery_id},
-        dedupe_key=f"veille.deliver:{delivery_id}",
-    )

@@ -189,7 +189,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @org_view(Capability.ANALYZE)
 @require_POST
 def scan_now(request: HttpRequest) -> HttpResponse:
-    from beffroi.veille.tasks import request_scan
+    from beffroi.veille.queue import request_scan
 
     request_scan(_org(request))
     messages.success(request, _("The veille will look at the latest items in a moment."))
