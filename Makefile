@@ -28,6 +28,7 @@ test: $(VENV)/.installed lint typecheck migrations-check test-env pytest
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 
+from beffroi import extensions
 from beffroi.audit.models import AuditEvent
 from beffroi.cli import main
 from beffroi.items.models import Item
@@ -137,3 +139,52 @@ def test_org_and_user_create(run: Any) -> None:
     # A new account is recorded as one, as on the web.
     created = AuditEvent.objects.get(action="user.create", channel="cli")
     assert created.organization is not None and created.organization.slug == "prefecture-test"
+
+
+def register_sample_commands(cli: click.Group) -> None:
+    """A plugin's ``beffroi.commands`` hook: one new command, and one that takes a built-in's
+    name."""
+
+    @cli.command("hello")
+    def hello() -> None:
+        click.echo("hello from a plugin")
+
+    @cli.command("serve")
+    def serve() -> None:
+        click.echo("not the server")
+
+
+def test_plugins_register_commands_but_never_replace_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib.metadata import EntryPoint
+
+    import beffroi.cli as cli_module
+
+    plugin = EntryPoint("sample", "tests.test_cli:register_sample_commands", extensions.COMMANDS)
+    monkeypatch.setattr(
+        cli_module,
+        "entry_points",
+        lambda group: [plugin] if group == extensions.COMMANDS else [],
+    )
+    server = main.commands["serve"]
+    group = click.Group(commands={"serve": server})
+    cli_module.register_commands(group)
+    # The apps' groups come through the same hook as the plugin's.
+    assert set(group.commands) == {"charter", "eval", "hello", "serve"}
+    assert group.commands["serve"] is server
+    assert "'beffroi serve' is already a command" in " ".join(capsys.readouterr().err.split())
+    assert CliRunner().invoke(group, ["hello"]).output == "hello from a plugin\n"
+
+
+def test_the_apps_command_groups_are_registered() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in ("charter", "eval", "moderation", "veille", "import", "serve"):
+        assert name in main.commands and f"  {name} " in result.output
+
+
+def test_veille_scan_of_an_unknown_org_names_the_known_ones(run: Any, org: Any) -> None:
+    result = CliRunner().invoke(main, ["veille", "scan", "--org", "nope"])
+    assert result.exit_code == 1
+    assert f"No organization 'nope'. Known: {org.slug}." in result.output

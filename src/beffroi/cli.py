@@ -1,54 +1,29 @@
-"""The ``beffroi`` command line."""
+"""The ``beffroi`` command line: the main group, the commands of the server and of its
+operator, and the registration of the apps' and plugins' command groups
+(:data:`beffroi.extensions.COMMANDS`). What commands share is in :mod:`beffroi.cli_support`.
+"""
 
 from __future__ import annotations
 
-import getpass
+import importlib
 import json
 import os
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-console = Console(stderr=True)
-out = Console()
-
-
-def _django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beffroi.web.settings")
-    import django
-
-    django.setup()
-
-
-def _actor() -> Any:
-    from beffroi.audit.services import Actor
-
-    return Actor(None, "cli", f"cli:{getpass.getuser()}")
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-
-
-def _org(slug: str) -> Any:
-    from beffroi.organizations.models import Organization
-
-    org = Organization.objects.filter(slug=slug).first()
-    if org is None:
-        known = ", ".join(Organization.objects.values_list("slug", flat=True)) or "none"
-        raise click.ClickException(f"No organization '{slug}'. Known: {known}.")
-    return org
+from beffroi import extensions
+from beffroi.cli_support import (
+    command_line_actor,
+    console,
+    org_context,
+    out,
+    progress_bar,
+    setup_django,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,7 +40,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Create or upgrade the database (idempotent)."""
-    _django()
+    setup_django()
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
@@ -77,13 +52,13 @@ def init() -> None:
 @main.command()
 def demo() -> None:
     """Load the demo town (items, sources, users); running it twice adds nothing."""
-    _django()
+    setup_django()
     from django.core.management import call_command
 
     from beffroi.demo.load import DEMO_PASSWORD, load_demo
 
     call_command("migrate", interactive=False, verbosity=0)
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Loading the demo town", total=None)
         summary = load_demo(
             progress=lambda done, total: progress.update(task, completed=done, total=total)
@@ -138,7 +113,7 @@ def proxy_options() -> dict[str, Any]:
 @click.option("--no-background", is_flag=True, help="Do not run background work in this process.")
 def serve(host: str, port: int | None, threads: int, workers: int, no_background: bool) -> None:
     """Serve the web application (waitress) with background work in the same process."""
-    _django()
+    setup_django()
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 
@@ -179,7 +154,7 @@ def serve(host: str, port: int | None, threads: int, workers: int, no_background
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(concurrency: int, loglevel: str) -> None:
     """Run background work: a Celery worker when BEFFROI_BROKER_URL is set, else in-process."""
-    _django()
+    setup_django()
     import threading
     import time
 
@@ -252,19 +227,19 @@ def import_(
     is invalid (unless --skip-invalid), nothing is imported, the file's problem or every bad
     row is listed and the exit code is 2.
     """
-    _django()
+    setup_django()
     from beffroi.connectors.base import ConfigurationError
     from beffroi.connectors.fileimport import ImportFormatError
     from beffroi.sources.imports import import_file_into
 
-    org = _org(org_slug)
+    context = org_context(org_slug)
     rejected = rejected or path.with_suffix(path.suffix + ".rejected.csv")
     try:
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task(f"Importing {path.name}", total=None)
             report, _source, created_source = import_file_into(
-                _actor(),
-                org,
+                context.actor,
+                context.organization,
                 source_name,
                 path,
                 fmt=fmt,
@@ -303,14 +278,14 @@ def import_(
 @click.option("--background", is_flag=True, help="Enqueue jobs instead of syncing here.")
 def sync(org_slug: str, source_name: str | None, background: bool) -> None:
     """Fetch what is new from the organization's connected sources."""
-    _django()
+    setup_django()
     from beffroi.connectors.base import AuthError, ConnectorError, RateLimited
     from beffroi.sources.models import UPLOAD_PLATFORMS, Source
     from beffroi.sources.services import request_sync
     from beffroi.sources.sync import sync_source
 
-    org = _org(org_slug)
-    sources = Source.objects.filter(organization=org).exclude(platform__in=UPLOAD_PLATFORMS)
+    context = org_context(org_slug)
+    sources = context.scoped(Source).exclude(platform__in=UPLOAD_PLATFORMS)
     if source_name:
         sources = sources.filter(name=source_name)
         if not sources.exists():
@@ -320,7 +295,7 @@ def sync(org_slug: str, source_name: str | None, background: bool) -> None:
     failures = 0
     for source in sources:
         if background:
-            job = request_sync(_actor(), source)
+            job = request_sync(context.actor, source)
             out.print(f"{source.name}: job {job.pk} ({job.state}).")
             continue
         try:
@@ -355,10 +330,10 @@ def sync(org_slug: str, source_name: str | None, background: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(org_slug: str, as_json: bool) -> None:
     """Counts of items, sources, authors, decisions and cases."""
-    _django()
-    from beffroi.core.stats import organization_stats
+    setup_django()
+    from beffroi.overview.stats import organization_stats
 
-    data = organization_stats(_org(org_slug))
+    data = organization_stats(org_context(org_slug).organization)
     if as_json:
         click.echo(json.dumps(data, indent=2, sort_keys=True))
         return
@@ -412,7 +387,7 @@ def token() -> None:
 @click.option("--expires-days", type=int, default=None)
 def token_create(username: str, name: str, expires_days: int | None) -> None:
     """Create an API token; the key is printed once and only its hash is stored."""
-    _django()
+    setup_django()
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
@@ -424,7 +399,7 @@ def token_create(username: str, name: str, expires_days: int | None) -> None:
     if user is None:
         raise click.ClickException(f"No user '{username}'.")
     expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
-    _token, key = issue_api_token(_actor(), user, name, expires)
+    _token, key = issue_api_token(command_line_actor(), user, name, expires)
     click.echo(key)
 
 
@@ -499,7 +474,7 @@ def bench(items: int, pages: int, moderation_items: int, arrivals: int, as_json:
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(args: tuple[str, ...]) -> None:
     """Run a Django management command (migrate, createsuperuser, makemigrations…)."""
-    _django()
+    setup_django()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["beffroi manage", *args])
@@ -516,13 +491,13 @@ def org() -> None:
 @click.option("--kind", default="town_hall", show_default=True)
 def org_create(slug: str, name: str, kind: str) -> None:
     """Create an organization."""
-    _django()
+    setup_django()
     from django.core.exceptions import ValidationError
 
     from beffroi.organizations.services import create_organization
 
     try:
-        created = create_organization(_actor(), slug=slug, name=name, kind=kind)
+        created = create_organization(command_line_actor(), slug=slug, name=name, kind=kind)
     except ValidationError as exc:
         raise click.ClickException("; ".join(exc.messages)) from exc
     out.print(f"Created organization {created.slug}.")
@@ -545,7 +520,7 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_create(username: str, org_slug: str, role: str, email: str, password_stdin: bool) -> None:
     """Create a user (or reuse one) and give them a role in an organization."""
-    _django()
+    setup_django()
     import secrets
 
     from django.contrib.auth import get_user_model
@@ -554,7 +529,8 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
 
     from beffroi.organizations.services import add_member, create_account
 
-    organization = _org(org_slug)
+    context = org_context(org_slug)
+    organization = context.organization
     person = get_user_model().objects.filter(username=username).first()
     shown = None
     if person is None:
@@ -565,22 +541,15 @@ def user_create(username: str, org_slug: str, role: str, email: str, password_st
             validate_password(password)
         except ValidationError as exc:
             raise click.ClickException("; ".join(exc.messages)) from exc
-        create_account(_actor(), organization, username, email, password, role)
+        create_account(context.actor, organization, username, email, password, role)
         shown = None if password_stdin else password
     else:
-        add_member(_actor(), organization, person, role)
+        add_member(context.actor, organization, person, role)
     out.print(f"{username} is {role} of {organization.slug}.")
     if shown:
         out.print(f"Temporary password: {shown}")
     if role == "admin":
         out.print("Administrators set up two-factor authentication at their first login.")
-
-
-from beffroi.charter.cli import charter  # noqa: E402 (registered after main is defined)
-from beffroi.evaluation_cli import evaluation  # noqa: E402
-
-main.add_command(charter)
-main.add_command(evaluation)
 
 
 @main.group()
@@ -592,14 +561,14 @@ def moderation() -> None:
 @click.option("--org", "org_slug", required=True, help="Organization slug.")
 def moderation_run(org_slug: str) -> None:
     """Judge every item still waiting, by the organization's live charter."""
-    _django()
-    _judge_waiting(_org(org_slug))
+    setup_django()
+    _judge_waiting(org_context(org_slug).organization)
 
 
 def _veille_scan(org: Any) -> None:
     from beffroi.veille.scan import scan
 
-    with _progress() as progress:
+    with progress_bar() as progress:
         progress.add_task(
             "Veille: watches, claims, narratives, campaigns, impersonators", total=None
         )
@@ -620,22 +589,17 @@ def veille() -> None:
 @click.option("--org", "org_slug", required=True, help="Organization slug.")
 def veille_scan(org_slug: str) -> None:
     """Run every veille detector over the organization's new items now."""
-    _django()
-    from beffroi.organizations.models import Organization
-
-    org = Organization.objects.filter(slug=org_slug).first()
-    if org is None:
-        raise click.ClickException(f"No organization with the slug {org_slug!r}.")
-    _veille_scan(org)
+    setup_django()
+    _veille_scan(org_context(org_slug).organization)
 
 
 def _judge_waiting(org: Any) -> None:
     from beffroi.items.models import Item
     from beffroi.moderation.services import ModerationOutcome, moderate_items
 
-    pending = Item.objects.filter(organization=org, state=Item.State.NEW).order_by("id")
+    pending = Item.objects.for_org(org).filter(state=Item.State.NEW).order_by("id")
     total = ModerationOutcome()
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Judging by the charter", total=pending.count())
         while True:
             batch = list(pending.select_related("source", "author")[:500])
@@ -657,10 +621,10 @@ def _judge_waiting(org: Any) -> None:
 @click.option("--org", "org_slug", required=True, help="Organization slug.")
 def moderation_retrain(org_slug: str) -> None:
     """Retrain the classifier on the organization's decisions and activate it."""
-    _django()
+    setup_django()
     from beffroi.moderation.learning import retrain
 
-    org = _org(org_slug)
+    org = org_context(org_slug).organization
     with console.status("Training"):
         version = retrain(org)
     out.print(
@@ -680,17 +644,54 @@ def moderation_retrain(org_slug: str) -> None:
 )
 def moderation_statements(org_slug: str, fmt: str, sep: str) -> None:
     """Print the DSA statements of reasons of the organization's restrictions."""
-    _django()
+    setup_django()
     from beffroi.core.exports import DELIMITERS, write_csv
     from beffroi.moderation.statements import CSV_FIELDS, csv_row, statements
 
-    org = _org(org_slug)
+    org = org_context(org_slug).organization
     if fmt == "json":
         click.echo(json.dumps(list(statements(org)), ensure_ascii=False, indent=2))
         return
     rows = (csv_row(body) for body in statements(org))
     write_csv(sys.stdout, list(CSV_FIELDS), rows, DELIMITERS[sep])
 
+
+#: The apps' command groups, registered as a plugin's are.
+BUILTIN_COMMANDS = (
+    "beffroi.charter.cli:register_commands",
+    "beffroi.evaluation_cli:register_commands",
+)
+
+
+def _load(target: str) -> Any:
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def register_commands(cli: click.Group) -> None:
+    """Add the apps' command groups, then the plugins' (:data:`beffroi.extensions.COMMANDS`).
+
+    A plugin's command never replaces one already there (as a built-in connector wins over a
+    plugin's of the same name): the operator is told and the built-in one stays.
+    """
+    for target in BUILTIN_COMMANDS:
+        _load(target)(cli)
+    for entry_point in entry_points(group=extensions.COMMANDS):
+        before = dict(cli.commands)
+        entry_point.load()(cli)
+        for name, command in before.items():
+            if cli.commands.get(name) is not command:
+                cli.add_command(command, name)
+                console.print(
+                    f"The plugin command '{name}' of {entry_point.value} is ignored: "
+                    f"'beffroi {name}' is already a command.",
+                    style="yellow",
+                    markup=False,
+                    highlight=False,
+                )
+
+
+register_commands(main)
 
 if __name__ == "__main__":
     main()

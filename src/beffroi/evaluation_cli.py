@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Any, cast
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from beffroi.analysis.moderation.signals import CATEGORIES
-
-console = Console(stderr=True)
+from beffroi.cli_support import console, progress_bar
 
 
 @click.group(name="eval")
@@ -174,13 +171,7 @@ def eval_moderation(
             else:
                 classifier = default_classifier(cast(Representation, representation))
 
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task("Scoring", total=len(rows))
         result = evaluate(
             rows,
@@ -268,13 +259,7 @@ def eval_claims(
     with console.status(f"Indexing {len(claims)} claims"):
         index = ClaimIndex(claims, lexical_share=share, use_meaning=not words_only)
     index_seconds = time.perf_counter() - started
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as progress:
+    with progress_bar() as progress:
         task = progress.add_task(
             "Searching", total=sum(1 for query in queries if query.id in relevant)
         )
@@ -301,3 +286,8 @@ def eval_claims(
         f"{report[f'map_at_{k}']:.3f}, recall@{k} {report[f'recall_at_{k}']:.3f}, "
         f"MRR {report['mrr']:.3f}; {report['queries_per_second']} queries/s"
     )
+
+
+def register_commands(cli: click.Group) -> None:
+    """Add ``beffroi eval`` (the :data:`beffroi.extensions.COMMANDS` hook)."""
+    cli.add_command(evaluation)

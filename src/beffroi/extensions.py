@@ -25,7 +25,20 @@ The module registers functions with :func:`beffroi.jobs.engine.task` (run on dem
 passed as keyword arguments, idempotent: a job may run again after a crash) and
 :func:`beffroi.jobs.engine.periodic` (called by the sweeper at a fixed interval). The
 environment variable ``BEFFROI_TASK_MODULES`` (comma-separated module names) does the same
-without packaging, for deployments and tests.
+without packaging, for deployments and tests. The ``tasks`` module of every installed Django
+app, the built-in ones included, is imported the same way when Django starts
+(:func:`beffroi.jobs.engine.load_tasks`, called by ``JobsConfig.ready``).
 """
 
-ALL_GROUPS = (CONNECTORS, TASKS)
+COMMANDS = "beffroi.commands"
+"""``name = "package.module:register_commands"``: a callable adding commands to ``beffroi``.
+
+It receives the ``beffroi`` click group and adds its commands or groups to it
+(``cli.add_command(group)`` or ``@cli.command()``), as Datasette's ``register_commands`` hook
+does. The apps' own groups (``beffroi charter``, ``beffroi eval``) are registered the same
+way, first; a plugin cannot replace a command that is already there. Commands take their
+helpers from :mod:`beffroi.cli_support` (Django's start, the organization context, the
+consoles) and change nothing themselves: they call a service.
+"""
+
+ALL_GROUPS = (CONNECTORS, TASKS, COMMANDS)

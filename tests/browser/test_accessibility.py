@@ -177,7 +177,7 @@ def test_pages_pass_the_wcag_aa_audit(page: tuple[Any, str], town: dict[str, Any
     invite(Actor.system(), neighbour, admin.get_username(), "analyst")
     invite(Actor(admin, "ui"), town["org"], "nouvelle.recrue@exemple.fr", "viewer")
     urls = [
-        reverse("items:dashboard", args=[slug]),
+        reverse("overview:dashboard", args=[slug]),
         reverse("items:inbox", args=[slug]),
         reverse("items:inbox", args=[slug]) + "?kind=comment&q=travaux",
         reverse("items:item", args=[slug, item.pk]),

@@ -29,7 +29,7 @@ def test_veille_from_the_keyboard(page: tuple[Any, str], town: dict[str, Any]) -
     context, base = page
     context.add_cookies([{"name": "sessionid", "value": town["session"], "url": base}])
     tab = context.new_page()
-    tab.goto(base + reverse("items:dashboard", args=[org.slug]))
+    tab.goto(base + reverse("overview:dashboard", args=[org.slug]))
     # The menu names the veille with its count of new alerts.
     veille_link = tab.get_by_role("link", name="Veille")
     count = Alert.objects.filter(organization=org, acknowledged_at__isnull=True).count()

@@ -93,7 +93,7 @@ def svg_segments(html: str) -> list[tuple[str, int]]:
 
 def test_day_buckets_follow_the_local_time_zone(org: Any, source: Any) -> None:
     """An item at 23:59 Paris time is on that day; one at 00:30 is on the next (UTC differs)."""
-    from beffroi.items.dashboard import build_dashboard
+    from beffroi.overview.dashboard import build_dashboard
 
     author = make_author(org, "a")
     now = datetime(2025, 3, 10, 10, 0, tzinfo=PARIS)
@@ -120,7 +120,7 @@ def test_day_buckets_follow_the_local_time_zone(org: Any, source: Any) -> None:
 
 
 def test_summer_time_midnight(org: Any, source: Any) -> None:
-    from beffroi.items.dashboard import build_dashboard
+    from beffroi.overview.dashboard import build_dashboard
 
     author = make_author(org, "a")
     make_item(source, author, "s1", created_at=datetime(2025, 6, 30, 22, 15, tzinfo=UTC))
@@ -132,8 +132,8 @@ def test_summer_time_midnight(org: Any, source: Any) -> None:
 
 
 def test_counters_and_trends(org: Any, source: Any) -> None:
-    from beffroi.items.dashboard import build_dashboard
     from beffroi.moderation.models import Case
+    from beffroi.overview.dashboard import build_dashboard
 
     author = make_author(org, "a")
     now = datetime(2025, 5, 20, 9, 0, tzinfo=PARIS)
@@ -162,7 +162,7 @@ def test_counters_and_trends(org: Any, source: Any) -> None:
 
 
 def test_trend_directions() -> None:
-    from beffroi.items.dashboard import Trend
+    from beffroi.overview.dashboard import Trend
 
     assert Trend(2, 5).direction == "down" and Trend(2, 5).magnitude == 3
     assert Trend(2, 5).percent == 60
@@ -171,7 +171,7 @@ def test_trend_directions() -> None:
 
 
 def test_kinds_languages_and_platforms(org: Any, source: Any) -> None:
-    from beffroi.items.dashboard import MAX_SERIES, build_dashboard
+    from beffroi.overview.dashboard import MAX_SERIES, build_dashboard
 
     author = make_author(org, "a")
     now = timezone.now()
@@ -201,7 +201,7 @@ def test_kinds_languages_and_platforms(org: Any, source: Any) -> None:
 
 
 def test_busy_threads(org: Any, source: Any) -> None:
-    from beffroi.items.dashboard import build_dashboard
+    from beffroi.overview.dashboard import build_dashboard
 
     author = make_author(org, "a")
     now = timezone.now()

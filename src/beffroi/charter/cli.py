@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from beffroi.cli_support import org_context, setup_django
+
 
 @click.group()
 def charter() -> None:
@@ -26,14 +28,11 @@ def charter() -> None:
 )
 def export_command(org_slug: str, number: int | None, output: Path | None) -> None:
     """Write a version of the charter as YAML."""
-    from beffroi.cli import _django, _org
-
-    _django()
+    setup_django()
     from beffroi.charter.models import CharterVersion
     from beffroi.charter.services import export_yaml
 
-    organization = _org(org_slug)
-    versions = CharterVersion.objects.filter(organization=organization)
+    versions = org_context(org_slug).scoped(CharterVersion)
     if number is not None:
         version = versions.filter(number=number).first()
         if version is None:
@@ -57,17 +56,15 @@ def export_command(org_slug: str, number: int | None, output: Path | None) -> No
 @click.option("--publish", is_flag=True, help="Publish the new version at once.")
 def import_command(file: Path, org_slug: str, publish: bool) -> None:
     """Read a charter file into a new draft version (and publish it with --publish)."""
-    from beffroi.cli import _actor, _django, _org
-
-    _django()
+    setup_django()
     from django.core.exceptions import ValidationError
 
     from beffroi.charter import services
     from beffroi.charter.yaml_io import CharterFormatError
 
-    organization = _org(org_slug)
+    context = org_context(org_slug)
     try:
-        version = services.import_yaml(_actor(), organization, file.read_bytes())
+        version = services.import_yaml(context.actor, context.organization, file.read_bytes())
     except CharterFormatError as exc:
         for problem in exc.problems:
             click.echo(f"{file}: {problem}", err=True)
@@ -75,7 +72,12 @@ def import_command(file: Path, org_slug: str, publish: bool) -> None:
     click.echo(f"Imported as draft version {version.number}.")
     if publish:
         try:
-            services.publish(_actor(), version)
+            services.publish(context.actor, version)
         except ValidationError as exc:
             raise click.ClickException("; ".join(exc.messages)) from exc
         click.echo(f"Version {version.number} is live.")
+
+
+def register_commands(cli: click.Group) -> None:
+    """Add ``beffroi charter`` (the :data:`beffroi.extensions.COMMANDS` hook)."""
+    cli.add_command(charter)

@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.charter.models import Category, CharterVersion, RuleEntry
 from beffroi.charter.yaml_io import CharterData, dump_charter, load_default_charter, parse_charter
@@ -183,6 +184,14 @@ def _summary(version: CharterVersion) -> dict[str, Any]:
 
 
 @transaction.atomic
+def start_with_default_charter(
+    sender: Any, organization: Organization, actor: Actor, **kwargs: Any
+) -> None:
+    """Every organization starts with Beffroi's default charter live, so that what it ingests
+    is judged from the first sync; its admins then adapt it (``organization_created``)."""
+    ensure_default_charter(organization, actor)
+
+
 def ensure_default_charter(org: Organization, actor: Actor | None = None) -> CharterVersion:
     """The organization's live version; if it has no charter at all, version 1 is created live
     from Beffroi's default charter. Idempotent: an organization that has versions (even none
@@ -204,7 +213,7 @@ def ensure_default_charter(org: Organization, actor: Actor | None = None) -> Cha
         status=Status.LIVE,
         notes=_("Beffroi's default charter."),
     )
-    record(actor, "charter.create_default", organization=org, obj=version, after=_summary(version))
+    record(actor, AuditAction.CHARTER_CREATE_DEFAULT, organization=org, obj=version, after=_summary(version))
     return version
 
 
@@ -253,7 +262,7 @@ def create_draft(
             ]
         )
     after = _summary(draft) | {"based_on": source.number if source is not None else None}
-    record(actor, "charter.draft", organization=org, obj=draft, after=after)
+    record(actor, AuditAction.CHARTER_DRAFT, organization=org, obj=draft, after=after)
     return draft
 
 
@@ -262,7 +271,7 @@ def import_yaml(actor: Actor, org: Organization, text: str | bytes) -> CharterVe
     """A new draft from a charter file; raises :class:`~.yaml_io.CharterFormatError`."""
     data = parse_charter(text)
     draft = _create_from_data(actor, org, data, status=Status.DRAFT)
-    record(actor, "charter.import", organization=org, obj=draft, after=_summary(draft))
+    record(actor, AuditAction.CHARTER_IMPORT, organization=org, obj=draft, after=_summary(draft))
     return draft
 
 
@@ -304,7 +313,7 @@ def update_version(actor: Actor, version: CharterVersion, **changes: Any) -> Cha
     version.save()
     record(
         actor,
-        "charter.version_update",
+        AuditAction.CHARTER_VERSION_UPDATE,
         organization=version.organization,
         obj=version,
         before=before,
@@ -347,7 +356,7 @@ def save_category(
     category.save()
     record(
         actor,
-        "charter.category_create" if before is None else "charter.category_update",
+        AuditAction.CHARTER_CATEGORY_CREATE if before is None else AuditAction.CHARTER_CATEGORY_UPDATE,
         organization=version.organization,
         obj=category,
         before=before,
@@ -364,7 +373,7 @@ def delete_category(actor: Actor, category: Category) -> None:
     before = snapshot(category) | {"version": version.number, "rules_deleted": rules.count()}
     rules.delete()
     category.delete()
-    record(actor, "charter.category_delete", organization=version.organization, before=before)
+    record(actor, AuditAction.CHARTER_CATEGORY_DELETE, organization=version.organization, before=before)
 
 
 def _check_rule_category(version: CharterVersion, category: str) -> None:
@@ -407,7 +416,7 @@ def save_rule(
         raise
     record(
         actor,
-        "charter.rule_create" if before is None else "charter.rule_update",
+        AuditAction.CHARTER_RULE_CREATE if before is None else AuditAction.CHARTER_RULE_UPDATE,
         organization=version.organization,
         obj=rule,
         before=before,
@@ -422,7 +431,7 @@ def delete_rule(actor: Actor, rule: RuleEntry) -> None:
     _require_draft(version)
     before = snapshot(rule) | {"version": version.number}
     rule.delete()
-    record(actor, "charter.rule_delete", organization=version.organization, before=before)
+    record(actor, AuditAction.CHARTER_RULE_DELETE, organization=version.organization, before=before)
 
 
 @dataclass
@@ -492,7 +501,7 @@ def add_rules(
     if result.created:
         record(
             actor,
-            "charter.rule_bulk_create",
+            AuditAction.CHARTER_RULE_BULK_CREATE,
             organization=version.organization,
             obj=version,
             after={
@@ -541,7 +550,7 @@ def _retire(actor: Actor, version: CharterVersion, reason: str) -> None:
     version.save(update_fields=["status", "retired_at"])
     record(
         actor,
-        "charter.retire",
+        AuditAction.CHARTER_RETIRE,
         organization=version.organization,
         obj=version,
         before={"status": previous},
@@ -566,7 +575,7 @@ def start_shadow(actor: Actor, version: CharterVersion) -> CharterVersion:
     version.save(update_fields=["status", "shadow_at"])
     record(
         actor,
-        "charter.shadow",
+        AuditAction.CHARTER_SHADOW,
         organization=org,
         obj=version,
         before={"status": Status.DRAFT},
@@ -596,7 +605,7 @@ def publish(actor: Actor, version: CharterVersion) -> CharterVersion:
     version.save(update_fields=["status", "published_at"])
     record(
         actor,
-        "charter.publish",
+        AuditAction.CHARTER_PUBLISH,
         organization=org,
         obj=version,
         before={"status": previous_status, "live": current.number if current else None},
@@ -623,7 +632,7 @@ def discard_draft(actor: Actor, version: CharterVersion) -> None:
     before = _summary(version) | {"yaml": export_yaml(version)}
     org = version.organization
     version.delete()
-    record(actor, "charter.discard", organization=org, before=before)
+    record(actor, AuditAction.CHARTER_DISCARD, organization=org, before=before)
 
 
 # --- comparing versions -------------------------------------------------------------------

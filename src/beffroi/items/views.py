@@ -1,5 +1,4 @@
-"""The dashboard, the inbox, the item page and the author page. Every query is scoped to the
-organization."""
+"""The inbox, the item page and the author page. Every query is scoped to the organization."""
 
 from __future__ import annotations
 
@@ -8,20 +7,16 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
-from django.utils.formats import date_format
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
-from beffroi.core.charts import bar_chart, legend, meter_bar
 from beffroi.core.exports import stream_csv
-from beffroi.items.dashboard import BUSY_THREAD_DAYS, CHART_DAYS, Dashboard, build_dashboard
+from beffroi.items.display import INBOX_COLUMNS, media_rows, metric_rows, url_rows
 from beffroi.items.filtersets import ItemFilter
 from beffroi.items.models import Author, Item
-from beffroi.items.tables import INBOX_COLUMNS, media_rows, metric_rows, url_rows
 from beffroi.organizations.access import org_view
+from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
 
 PAGE_SIZE = 50
@@ -30,10 +25,8 @@ THREAD_LIMIT = 500
 MAX_DEPTH_SHOWN = 6
 
 
-def _organization_items(request: HttpRequest) -> Any:
-    return Item.objects.filter(organization=request.organization).select_related(  # type: ignore[attr-defined]
-        "author", "source"
-    )
+def _organization_items(request: OrgRequest) -> Any:
+    return request.org.scoped(Item).select_related("author", "source")
 
 
 EXPORT_COLUMNS = [
@@ -74,71 +67,13 @@ def _export_rows(items: Any) -> Any:
         ]
 
 
-def _chart_description(dashboard: Dashboard) -> str:
-    chart = dashboard.chart
-    if not chart.total:
-        return _("No item in the last %(days)s days.") % {"days": CHART_DAYS}
-    text = ngettext(
-        "%(total)s item in the last %(days)s days.",
-        "%(total)s items in the last %(days)s days.",
-        chart.total,
-    ) % {"total": chart.total, "days": CHART_DAYS}
-    busiest = chart.busiest
-    if busiest is not None:
-        text += " " + _("Busiest day: %(day)s, with %(count)s.") % {
-            "day": date_format(busiest[0], "l j F"),
-            "count": busiest[1],
-        }
-    return text
-
-
 @org_view(Capability.VIEW)
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """What to look at first: volumes, what waits, sources in trouble, busy conversations."""
-    data = build_dashboard(request.organization)  # type: ignore[attr-defined]
-    chart = data.chart
-    kind_max = max((share.count for share in data.kinds), default=0)
-    language_max = max((share.count for share in data.languages), default=0)
-    context = {
-        "nav": "dashboard",
-        "dash": data,
-        "counters": data.counters,
-        "chart_days": CHART_DAYS,
-        "since": chart.days[0],
-        "thread_days": BUSY_THREAD_DAYS,
-        "chart_svg": bar_chart(
-            chart.series,
-            [date_format(day, "j N") for day in chart.days],
-            title=_("Items per day and platform, last %(days)s days") % {"days": CHART_DAYS},
-            description=_chart_description(data),
-            id_prefix="daily-chart",
-            label_every=5,
-            value_label=_("items"),
-            width=960,
-            height=280,
-        ),
-        "chart_legend": legend(chart.series, id_prefix="daily-legend"),
-        "chart_names": list(chart.series),
-        "chart_rows": chart.rows,
-        "chart_totals": chart.series_totals,
-        "chart_total": chart.total,
-        "kinds": [(share, meter_bar(share.count, kind_max)) for share in data.kinds],
-        "languages": [(share, meter_bar(share.count, language_max)) for share in data.languages],
-        "recent": data.recent,
-        "columns": INBOX_COLUMNS,
-        "threads": data.threads,
-        "sources_in_error": data.sources_in_error,
-    }
-    return render(request, "items/dashboard.html", context)
-
-
-@org_view(Capability.VIEW)
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: OrgRequest) -> HttpResponse:
     queryset = _organization_items(request).order_by("-created_at", "-id")
     filterset = ItemFilter(request.GET or None, queryset=queryset, request=request)
     items = filterset.qs if filterset.is_bound else queryset
     if request.GET.get("format") == "csv":
-        slug = request.organization.slug  # type: ignore[attr-defined]
+        slug = request.org.organization.slug
         return stream_csv(EXPORT_COLUMNS, _export_rows(items), f"items-{slug}", request=request)
     page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -167,7 +102,8 @@ def thread_of(item: Item) -> tuple[list[tuple[Item, int]], bool]:
     """
     key = item.thread_id or item.platform_id
     members = list(
-        Item.objects.filter(organization=item.organization, platform=item.platform)
+        Item.objects.for_org(item.organization)
+        .filter(platform=item.platform)
         .filter(Q(thread_id=key) | Q(platform_id=key))
         .select_related("author")
         .order_by("created_at", "id")[: THREAD_LIMIT + 1]
@@ -201,8 +137,8 @@ def thread_of(item: Item) -> tuple[list[tuple[Item, int]], bool]:
 
 
 @org_view(Capability.VIEW)
-def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(_organization_items(request), pk=pk)
+def item_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    item = request.org.get(_organization_items(request), pk=pk)
     rows, truncated = thread_of(item)
     thread = [
         {"item": member, "depth": min(depth, MAX_DEPTH_SHOWN), "level": depth + 1}
@@ -212,10 +148,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "inbox",
         "item": item,
         "author": item.author,
-        "author_items": Item.objects.filter(
-            organization=request.organization,  # type: ignore[attr-defined]
-            author=item.author,
-        ).count(),
+        "author_items": request.org.scoped(Item).filter(author=item.author).count(),
         "thread": thread if len(thread) > 1 else [],
         "thread_truncated": truncated,
         "urls": url_rows(item.urls),
@@ -229,11 +162,11 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.VIEW)
-def author_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    author = get_object_or_404(Author, organization=organization, pk=pk)
+def author_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    author = request.org.get(Author, pk=pk)
     items = (
-        Item.objects.filter(organization=organization, author=author)
+        request.org.scoped(Item)
+        .filter(author=author)
         .select_related("source", "author")
         .order_by("-created_at", "-id")
     )

@@ -20,11 +20,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from beffroi.accounts.models import hash_token
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.core.mail import relay_configured
 from beffroi.jobs.engine import enqueue
 from beffroi.organizations.models import Invitation, Membership, Organization
 from beffroi.organizations.roles import Role
+from beffroi.organizations.signals import organization_created
 
 T = TypeVar("T")
 
@@ -40,12 +42,8 @@ def create_organization(
     org = Organization(slug=slug, name=name, kind=kind, **extra)
     org.full_clean()
     org.save()
-    record(actor, "organization.create", organization=org, obj=org, after=snapshot(org))
-    # Every organization starts with Beffroi's default charter live, so that what it ingests
-    # is judged from the first sync; its admins then adapt it.
-    from beffroi.charter.services import ensure_default_charter
-
-    ensure_default_charter(org, actor)
+    record(actor, AuditAction.ORGANIZATION_CREATE, organization=org, obj=org, after=snapshot(org))
+    organization_created.send(sender=Organization, organization=org, actor=actor)
     return org
 
 
@@ -57,7 +55,7 @@ def update_organization(actor: Actor, org: Organization, **changes: Any) -> Orga
     org.full_clean()
     org.save()
     record(
-        actor, "organization.update", organization=org, obj=org, before=before, after=snapshot(org)
+        actor, AuditAction.ORGANIZATION_UPDATE, organization=org, obj=org, before=before, after=snapshot(org)
     )
     return org
 
@@ -79,7 +77,7 @@ def add_member(
     )
     if not created:
         return change_role(actor, membership, role)
-    record(actor, "membership.create", organization=org, obj=membership, after=snapshot(membership))
+    record(actor, AuditAction.MEMBERSHIP_CREATE, organization=org, obj=membership, after=snapshot(membership))
     return membership
 
 
@@ -91,7 +89,7 @@ def create_account(
     it for the person). The address typed is one the organization gave: its administrators
     may see it."""
     user = get_user_model().objects.create_user(username=username, email=email, password=password)
-    record(actor, "user.create", organization=org, obj=user, after=snapshot(user))
+    record(actor, AuditAction.USER_CREATE, organization=org, obj=user, after=snapshot(user))
     return add_member(actor, org, user, role, given_email=email)
 
 
@@ -116,7 +114,7 @@ def change_role(actor: Actor, membership: Membership, role: str) -> Membership:
     membership.save(update_fields=["role"])
     record(
         actor,
-        "membership.update",
+        AuditAction.MEMBERSHIP_UPDATE,
         organization=membership.organization,
         obj=membership,
         before=before,
@@ -131,7 +129,7 @@ def remove_member(actor: Actor, membership: Membership) -> None:
         raise ValidationError(_("An organization must keep at least one administrator."))
     before = snapshot(membership)
     org = membership.organization
-    record(actor, "membership.delete", organization=org, obj=membership, before=before)
+    record(actor, AuditAction.MEMBERSHIP_DELETE, organization=org, obj=membership, before=before)
     membership.delete()
 
 
@@ -200,7 +198,7 @@ def invite(actor: Actor, org: Organization, identifier: str, role: str) -> Invit
             invitation.save()
             record(
                 actor,
-                "invitation.create",
+                AuditAction.INVITATION_CREATE,
                 organization=org,
                 obj=invitation,
                 after=_audit_view(invitation),
@@ -274,7 +272,7 @@ def _while_open(invitation: Invitation, act: Callable[[Invitation], T]) -> T:
         if locked.is_open:
             return act(locked)
         if locked.state == Invitation.State.PENDING:
-            _close(Actor.system(), locked, Invitation.State.EXPIRED, "invitation.expire")
+            _close(Actor.system(), locked, Invitation.State.EXPIRED, AuditAction.INVITATION_EXPIRE)
     invitation.refresh_from_db()
     raise ValidationError(_closed_reason(invitation))
 
@@ -300,7 +298,7 @@ def _join(actor: Actor, invitation: Invitation) -> Membership:
         organization=org, invitee=user, state=Invitation.State.PENDING
     )
     for each in siblings.select_related("organization"):
-        _close(actor, each, Invitation.State.ACCEPTED, "invitation.accept")
+        _close(actor, each, Invitation.State.ACCEPTED, AuditAction.INVITATION_ACCEPT)
     return membership
 
 
@@ -314,7 +312,7 @@ def decline_invitation(actor: Actor, invitation: Invitation) -> Invitation:
     _check_invitee(actor, invitation)
 
     def decline(locked: Invitation) -> Invitation:
-        _close(actor, locked, Invitation.State.DECLINED, "invitation.decline")
+        _close(actor, locked, Invitation.State.DECLINED, AuditAction.INVITATION_DECLINE)
         return locked
 
     return _while_open(invitation, decline)
@@ -324,7 +322,7 @@ def revoke_invitation(actor: Actor, invitation: Invitation) -> Invitation:
     """An administrator withdraws an invitation that is still open."""
 
     def revoke(locked: Invitation) -> Invitation:
-        _close(actor, locked, Invitation.State.REVOKED, "invitation.revoke")
+        _close(actor, locked, Invitation.State.REVOKED, AuditAction.INVITATION_REVOKE)
         return locked
 
     return _while_open(invitation, revoke)
@@ -345,6 +343,6 @@ def expire_invitations(invitations: Any = None) -> int:
                 .first()
             )
             if locked is not None:
-                _close(Actor.system(), locked, Invitation.State.EXPIRED, "invitation.expire")
+                _close(Actor.system(), locked, Invitation.State.EXPIRED, AuditAction.INVITATION_EXPIRE)
                 count += 1
     return count

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "beffroi.moderation",
     "beffroi.charter",
     "beffroi.veille",
+    "beffroi.overview",
     "beffroi.audit",
     "beffroi.jobs",
     "beffroi.api",

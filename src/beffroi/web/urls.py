@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("beffroi.accounts.urls")),
     path("invitations/", include("beffroi.organizations.invitation_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("o/<slug:org_slug>/", include("beffroi.overview.urls")),
     path("o/<slug:org_slug>/", include("beffroi.items.urls")),
     path("o/<slug:org_slug>/settings/", include("beffroi.organizations.urls")),
     path("o/<slug:org_slug>/sources/", include("beffroi.sources.urls")),

@@ -5,9 +5,9 @@ from ninja import Router
 
 from beffroi.api.auth import requires, scope, user_of
 from beffroi.api.schemas import ERRORS, ErrorOut, OrganizationOut, StatsOut, capabilities_of
-from beffroi.core.stats import organization_stats
 from beffroi.organizations.models import Membership
 from beffroi.organizations.roles import Capability
+from beffroi.overview.stats import organization_stats
 
 router = Router(tags=["organizations"])
 
@@ -46,6 +46,7 @@ def list_organizations(request: HttpRequest) -> list[dict[str, object]]:
 @requires(Capability.VIEW)
 def get_organization(request: HttpRequest, slug: str) -> dict[str, object]:
     ctx = scope(request, slug)
+    assert ctx.membership is not None  # the API's callers are always members
     return _organization_out(ctx.membership)
 
 

@@ -1,4 +1,4 @@
-"""Counts shown by ``beffroi stats``, the API and the dashboard."""
+"""The organization's counts across the domains, shown by ``beffroi stats`` and the API."""
 
 from __future__ import annotations
 
@@ -13,17 +13,16 @@ from beffroi.sources.models import Source
 
 
 def organization_stats(org: Organization) -> dict[str, Any]:
-    items = Item.objects.filter(organization=org)
+    items = Item.objects.for_org(org)
+    cases = Case.objects.for_org(org)
     return {
         "organization": org.slug,
         "items": items.count(),
-        "sources": Source.objects.filter(organization=org).count(),
-        "authors": Author.objects.filter(organization=org).count(),
-        "decisions": Decision.objects.filter(organization=org).count(),
-        "cases": Case.objects.filter(organization=org).count(),
-        "open_cases": Case.objects.filter(organization=org)
-        .exclude(state=Case.State.CLOSED)
-        .count(),
+        "sources": Source.objects.for_org(org).count(),
+        "authors": Author.objects.for_org(org).count(),
+        "decisions": Decision.objects.for_org(org).count(),
+        "cases": cases.count(),
+        "open_cases": cases.exclude(state=Case.State.CLOSED).count(),
         "items_by_kind": dict(items.values_list("kind").annotate(n=Count("id")).order_by("kind")),
         "items_by_platform": dict(
             items.values_list("platform").annotate(n=Count("id")).order_by("platform")

@@ -136,7 +136,7 @@ class Dashboard:
 
 
 def _items(organization: Organization) -> Any:
-    return Item.objects.filter(organization=organization)
+    return Item.objects.for_org(organization)
 
 
 def counters(organization: Organization, now: datetime) -> Counters:
@@ -157,9 +157,7 @@ def counters(organization: Organization, now: datetime) -> Counters:
             new=Count("id", filter=Q(state=Item.State.NEW)),
         )
     )
-    open_cases = (
-        Case.objects.filter(organization=organization).exclude(state=Case.State.CLOSED).count()
-    )
+    open_cases = Case.objects.for_org(organization).exclude(state=Case.State.CLOSED).count()
     return Counters(
         day=Trend(figures["day"], figures["previous_day"]),
         week=Trend(figures["week"], figures["previous_week"]),
@@ -170,9 +168,7 @@ def counters(organization: Organization, now: datetime) -> Counters:
 
 def sources_in_error(organization: Organization) -> list[Source]:
     return list(
-        Source.objects.filter(organization=organization, status__in=PROBLEM_STATUSES).order_by(
-            "name"
-        )
+        Source.objects.for_org(organization).filter(status__in=PROBLEM_STATUSES).order_by("name")
     )
 
 
