@@ -6,7 +6,15 @@ and a way to build a valid request for it.
 
 For each operation: no token, a revoked token and an expired token answer 401; a member of
 another organization gets 404 (organization-scoped operations); and each role gets a 2xx
-answer to a valid request when ``ROLE_CAPABILITIES`` allows the capability, else 403.
+answer to a valid request when ``ROLE_CAPABILITIES`` allows the capability, else 403. Two
+more columns for each role the operation allows:
+
+- another organization's object: the same path with the ids of the other organization's
+  objects (``…_id`` parameters) answers 404 and writes nothing
+  (``tests/api/test_api_cross_organization.py`` probes every operation as the other
+  organization's administrator, version numbers and query filters included);
+- the audit event: every change (POST, PATCH, DELETE) writes an audit event of the
+  organization through the API channel, unless the operation is in ``NOT_AUDITED``.
 """
 
 from __future__ import annotations
@@ -159,6 +167,11 @@ ROLES = [role.value for role in Role]
 CALLERS = ["no_token", "revoked_token", "expired_token", "other_org_member", *ROLES]
 
 
+#: Changes that write no audit event, and why (none today: every change is audited).
+NOT_AUDITED: dict[tuple[str, str], str] = {}
+WRITES = {"POST", "PATCH", "DELETE"}
+
+
 def test_every_operation_is_in_the_matrix() -> None:
     missing = sorted(set(OPERATIONS) - set(MATRIX))
     assert not missing, f"Add these operations to MATRIX with their capability: {missing}"
@@ -176,9 +189,12 @@ def test_documented_capability_matches_the_matrix() -> None:
         assert operation.get("security") or schema.get("security"), (method, path)
 
 
-@pytest.fixture
-def world(
-    org: Any, source: Any, make_user: Callable[..., Any], make_item: Callable[..., Any]
+def _world(
+    org: Any,
+    source: Any,
+    make_user: Callable[..., Any],
+    make_item: Callable[..., Any],
+    stem: str = "",
 ) -> World:
     from beffroi.jobs.models import Job
     from beffroi.organizations.models import Membership
@@ -191,12 +207,41 @@ def world(
 
     def new_user() -> Any:
         counter["n"] += 1
-        return make_user(f"newcomer-{counter['n']}")
+        return make_user(f"{stem}newcomer-{counter['n']}")
 
     def new_member() -> Membership:
         return Membership.objects.create(user=new_user(), organization=org, role=Role.VIEWER)
 
     return World(org, source, remote, item, item.author, job, new_member, new_user)
+
+
+@pytest.fixture
+def world(
+    org: Any, source: Any, make_user: Callable[..., Any], make_item: Callable[..., Any]
+) -> World:
+    return _world(org, source, make_user, make_item)
+
+
+def _theirs(other_org: Any, make_user: Callable[..., Any], make_item: Callable[..., Any]) -> World:
+    """The same objects, in another organization."""
+    from beffroi.sources.models import Source
+
+    source = Source.objects.create(
+        organization=other_org, name="Import", platform="file", kind="import"
+    )
+    return _world(other_org, source, make_user, make_item, stem="theirs-")
+
+
+def _last_event() -> int:
+    from beffroi.audit.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _events_since(last: int, **match: Any) -> list[str]:
+    from beffroi.audit.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(pk__gt=last, **match).values_list("action", flat=True))
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -209,6 +254,7 @@ def test_permission_matrix(
     other_org: Any,
     make_user: Callable[..., Any],
     key_for: Callable[..., str],
+    make_item: Callable[..., Any],
     api: Any,
 ) -> None:
     if (method, path) not in MATRIX:
@@ -231,6 +277,7 @@ def test_permission_matrix(
     else:
         key = key_for(make_user(f"as-{caller}", org=world.org, role=caller))
 
+    last = _last_event()
     response = api.call(method, url, key, body)
     text = response.content.decode()
 
@@ -248,8 +295,23 @@ def test_permission_matrix(
         return
 
     allowed = capability is None or capability in ROLE_CAPABILITIES[caller]
-    if allowed:
-        assert 200 <= response.status_code < 300, f"{caller}: {response.status_code} {text}"
-    else:
+    if not allowed:
         assert response.status_code == 403, f"{caller}: {response.status_code} {text}"
         assert response.json()["detail"]
+        assert not _events_since(last), (method, path, caller)
+        return
+    assert 200 <= response.status_code < 300, f"{caller}: {response.status_code} {text}"
+    if method in WRITES and (method, path) not in NOT_AUDITED:
+        written = _events_since(last, organization=world.org, channel="api")
+        assert written, f"{method} {path} ({caller}) wrote no audit event of the organization"
+
+    ids = [name for name in params if name.endswith("_id")]
+    if ids:
+        # Another organization's objects in this organization's path: not found, nothing
+        # written. (Their objects are made before counting: making some is audited.)
+        their_params, _ = build(_theirs(other_org, make_user, make_item))
+        theirs = params | {name: their_params[name] for name in ids}
+        last = _last_event()
+        response = api.call(method, PREFIX + path.format(**theirs), key, body)
+        assert response.status_code == 404, f"theirs: {response.status_code} {response.content!r}"
+        assert not _events_since(last), (method, path, caller, "theirs")

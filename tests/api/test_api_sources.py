@@ -66,7 +66,9 @@ def test_create_with_a_sync_interval(api: Any, org: Any, admin_key: str) -> None
     response = api.post(f"orgs/{org.slug}/sources", admin_key, body)
     assert response.status_code == 201
     assert response.json()["sync_interval_minutes"] == 60
-    assert AuditEvent.objects.filter(channel="api").count() == 2  # create, then update
+    # One service call, one event: the source is created with its interval.
+    event = AuditEvent.objects.get(channel="api")
+    assert (event.action, event.after["sync_interval_minutes"]) == ("source.create", 60)
 
 
 def test_unknown_platform_is_400_with_the_message(api: Any, org: Any, admin_key: str) -> None:

@@ -7,7 +7,15 @@ admin are left out.
 
 Organization pages: an anonymous visitor is sent to the login page; a member of another
 organization gets 404; each role gets its page (200, or a redirect for POST-only actions)
-when ``ROLE_CAPABILITIES`` allows the view's ``required_capability``, else 403.
+when ``ROLE_CAPABILITIES`` allows the view's ``required_capability``, else 403. Two more
+columns for each role the page allows:
+
+- another organization's object: the same address with the id of the other organization's
+  object of the same kind answers 404 and writes nothing (``tests/web/test_cross_organization.py``
+  probes the same addresses as the other organization's administrator, GET and POST);
+- the audit event: every POST the role makes writes an audit event of the organization,
+  unless the page is in ``NOT_AUDITED`` with the reason. Pages outside organizations that
+  take an id answer 404 with someone else's object, and their POSTs are audited too.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from beffroi.organizations.roles import ROLE_CAPABILITIES, Role
 from beffroi.sources.webhooks import VERIFY_TOKEN_ENV
 from tests.conftest import PASSWORD
+from tests.cross_org import fill_world
 
 EXCLUDED_PREFIXES = ("api/v1/", "django-admin/")
 LOGIN_PATH = "/accounts/login/"
@@ -86,7 +95,25 @@ class World:
         self.counter["n"] += 1
         return f"{stem}{self.counter['n']}"
 
+    @property
+    def remote_source(self) -> Any:
+        """A source fetched from its platform (``source`` is filled by file imports)."""
+        if "remote_source" not in self.made:
+            from beffroi.sources.models import Source
+
+            self.made["remote_source"] = Source.objects.create(
+                organization=self.org, name="Mastodon", platform="mastodon"
+            )
+        return self.made["remote_source"]
+
     # Charter objects are made on first use, so that other pages do not pay for them.
+    @property
+    def charter_live(self) -> Any:
+        """Version 1, Beffroi's default charter, live."""
+        from beffroi.charter.services import ensure_default_charter
+
+        return ensure_default_charter(self.org)
+
     @property
     def charter_draft(self) -> Any:
         if "charter_draft" not in self.made:
@@ -227,6 +254,7 @@ class World:
         from django.utils import timezone
 
         from beffroi.veille.models import Narrative, NarrativeItem
+        from tests.web.factories import make_item
 
         def build() -> Any:
             narrative = Narrative.objects.create(
@@ -238,6 +266,9 @@ class World:
                 last_seen=timezone.now(),
             )
             NarrativeItem.objects.create(narrative=narrative, item=self.item)
+            # A second item, so that the first can be split off.
+            second = make_item(self.source, self.author, self.unique("n1-"), text="De l'eau")
+            NarrativeItem.objects.create(narrative=narrative, item=second)
             return narrative
 
         return self._veille("narrative", build)
@@ -338,6 +369,13 @@ def world(org: Any, other_org: Any, source: Any, make_user: Callable[..., Any]) 
     )
 
 
+@pytest.fixture(autouse=True)
+def _oauth_app_for_x(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server has an OAuth application for X: "connect" starts a sign-in (audited)."""
+    monkeypatch.setenv("BEFFROI_OAUTH_X_CLIENT_ID", "matrix-client")
+    monkeypatch.setenv("BEFFROI_OAUTH_X_CLIENT_SECRET", "matrix-secret")
+
+
 # --- what each pattern needs ----------------------------------------------------------------
 
 
@@ -359,7 +397,7 @@ class Page:
 
 
 ORG_PAGES: dict[str, Page] = {
-    "items:dashboard": Page(),
+    "overview:dashboard": Page(),
     "items:inbox": Page(),
     "items:item": Page(pk="item"),
     "items:author": Page(pk="author"),
@@ -381,7 +419,7 @@ ORG_PAGES: dict[str, Page] = {
     "sources:list": Page(),
     "sources:create": Page(),
     "sources:edit": Page(pk="source"),
-    "sources:sync": Page("POST", pk="source"),
+    "sources:sync": Page("POST", pk="remote_source"),
     "sources:import": Page(pk="source"),
     "sources:connect": Page("POST", url_kwargs=lambda w: {"platform": "x"}),
     "sources:connect_choose": Page(),
@@ -393,7 +431,7 @@ ORG_PAGES: dict[str, Page] = {
     "charter:version_edit": Page(pk="charter_draft"),
     "charter:shadow": Page("POST", pk="charter_draft"),
     "charter:publish": Page("POST", pk="charter_draft"),
-    "charter:retire": Page("POST", pk="charter_draft"),
+    "charter:retire": Page("POST", pk="charter_live"),
     "charter:discard": Page("POST", pk="charter_draft"),
     "charter:export": Page(pk="charter_draft"),
     "charter:category_create": Page(pk="charter_draft"),
@@ -407,7 +445,7 @@ ORG_PAGES: dict[str, Page] = {
     "moderation:queue": Page(),
     "moderation:queue_next": Page("POST"),
     "moderation:queue_bulk": Page("POST", data=lambda w: {"action": "keep", "cases": [w.case.pk]}),
-    "moderation:undo": Page("POST"),
+    "moderation:undo": Page("POST", data=lambda w: {"decision": w.hide_decision.pk}),
     "moderation:case": Page(pk="case"),
     "moderation:case_decide": Page("POST", pk="case", data=lambda w: {"action": "keep"}),
     "moderation:case_release": Page("POST", pk="case"),
@@ -514,6 +552,33 @@ OTHER_PAGES: dict[str, tuple[Page, bool]] = {
     ),
 }
 
+#: POST pages that write no audit event, and why. Every other POST a role makes (and an
+#: allowed one: a refused one writes nothing) must add an audit event: the matrix's audit
+#: column fails when a service stops recording.
+NOT_AUDITED: dict[str, str] = {
+    "accounts:logout": "ends the session only",
+    "set_language": "a preference kept in a cookie",
+    "moderation:queue_next": "claims a case: who holds a case is working state, shown on it",
+    "moderation:case_release": "lets go of a case: working state, as claiming it",
+    "veille:scan": "queues a scan: the analysis run again over the items, nobody's data changed",
+    "veille:channel_test": "sends a test message through the channel and stores nothing",
+}
+
+#: Someone else's object of each kind the pages outside organizations take by id: the
+#: member the matrix calls them as gets 404.
+SOMEONE_ELSES: dict[str, Callable[[World], Any]] = {
+    "token": lambda w: _token_of(w.loose_user),
+    # The organization's invitation to another person (the member is not its invitee).
+    "own_invitation": lambda w: w.invitation,
+}
+
+
+def _token_of(user: Any) -> Any:
+    from beffroi.accounts.models import ApiToken
+
+    return ApiToken.issue(user, "theirs")[0]
+
+
 ROUTES = project_routes()
 ROLES = [role.value for role in Role]
 
@@ -535,6 +600,18 @@ def _call(client: Client, page: Page, url: str, world: World) -> Any:
     if page.method == "POST":
         return client.post(url, page.data(world))
     return client.get(url, page.data(world))
+
+
+def _last_event() -> int:
+    from beffroi.audit.models import AuditEvent
+
+    return AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def _events_since(last: int, **match: Any) -> list[str]:
+    from beffroi.audit.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(pk__gt=last, **match).values_list("action", flat=True))
 
 
 def _is_login_redirect(response: Any) -> bool:
@@ -607,14 +684,31 @@ def test_each_role_gets_what_its_capabilities_allow(
     make_user("second-admin", org=world.org, role="admin")
     url = reverse(route.name, kwargs=page.kwargs(world, True))
     client = _login(user)
-    response = _call(client, page, url, world)
+    if allowed and page.pk is not None:
+        # Another organization's object in this organization's address: not found, and
+        # nothing written. (Objects are made before counting: making some is audited.)
+        other = fill_world(world.other_org, world.org, make_user)
+        theirs = page.kwargs(world, True) | {"pk": getattr(other, page.pk).pk}
+        data = page.data(world)
+        last = _last_event()
+        call = client.post if page.method == "POST" else client.get
+        response = call(reverse(route.name, kwargs=theirs), data)
+        assert response.status_code == 404, (route.name, role, "theirs", response.status_code)
+        assert not _events_since(last), (route.name, role, "theirs")
+    data = page.data(world)
+    last = _last_event()
+    response = client.post(url, data) if page.method == "POST" else client.get(url, data)
     if not allowed:
         assert response.status_code == 403, (route.name, role, response.status_code)
+        assert not _events_since(last), (route.name, role)
         return
     expected = {302, 303} if page.method == "POST" else {200}
     if page.method == "POST":
         expected.add(200)  # an action that answers with a page (a password shown once)
     assert response.status_code in expected, (route.name, role, response.status_code)
+    if page.method == "POST" and route.name not in NOT_AUDITED:
+        written = _events_since(last, organization=world.org)
+        assert written, f"{route.name} ({role}) wrote no audit event of the organization"
     if page.method == "POST":
         # POST-only actions refuse a GET, after the access checks.
         assert client.get(url).status_code == 405, route.name
@@ -634,5 +728,20 @@ def test_pages_outside_organizations(route: Route, world: World) -> None:
             assert not anonymous["Location"].startswith(LOGIN_PATH), route.name
     else:
         assert _is_login_redirect(anonymous), (route.name, anonymous.status_code)
-    member = _call(_login(world.token_owner), page, url, world)
+    client = _login(world.token_owner)
+    if page.pk is not None:
+        # Someone else's token or invitation: not found, and nothing written.
+        assert page.pk in SOMEONE_ELSES, f"{route.name}: add {page.pk} to SOMEONE_ELSES"
+        theirs = page.kwargs(world, False) | {"pk": SOMEONE_ELSES[page.pk](world).pk}
+        data = page.data(world)
+        last = _last_event()
+        call = client.post if page.method == "POST" else client.get
+        response = call(reverse(route.name, kwargs=theirs), data)
+        assert response.status_code == 404, (route.name, "theirs", response.status_code)
+        assert not _events_since(last), (route.name, "theirs")
+    data = page.data(world)
+    last = _last_event()
+    member = client.post(url, data) if page.method == "POST" else client.get(url, data)
     assert member.status_code in {200, 302}, (route.name, member.status_code)
+    if page.method == "POST" and route.name not in NOT_AUDITED:
+        assert _events_since(last), f"{route.name} wrote no audit event"

@@ -22,6 +22,7 @@ from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,17 +36,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from beffroi.accounts import throttle
+from beffroi.accounts import services, throttle
 from beffroi.accounts.forms import ApiTokenForm, LoginForm, TokenCodeForm
 from beffroi.accounts.middleware import requires_two_factor
 from beffroi.accounts.models import ApiToken
-from beffroi.accounts.services import issue_api_token
-from beffroi.audit.services import Actor, record, snapshot
-
-DEVICE_NAME = "default"
-
+from beffroi.audit.models import AuditEvent
+from beffroi.audit.services import Actor
 
 # --- helpers ----------------------------------------------------------------------------------
 
@@ -104,6 +101,11 @@ def _retry_message(seconds: int) -> str:
         "Too many failed attempts. Try again in %(count)d minutes.",
         minutes,
     ) % {"count": minutes}
+
+
+def _account_owner(request: HttpRequest) -> Actor:
+    """The person changing their own account, through the web interface."""
+    return Actor(request.user, AuditEvent.Channel.UI)
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:
@@ -184,30 +186,17 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         return render(
             request, "accounts/two_factor_setup.html", {"enabled": True, "nav": "account"}
         )
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    device = services.device_to_pair(user)
     form = TokenCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not device.verify_is_allowed()[0]:
-            form.add_error("code", _("Too many wrong codes. Wait a little, then retry."))
-        elif device.verify_token(form.cleaned_data["code"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        try:
+            services.enable_two_factor(_account_owner(request), device, form.cleaned_data["code"])
+        except ValidationError as exc:
+            form.add_error("code", exc)
+        else:
             otp_login(request, device)
-            record(
-                Actor(user, "ui"),
-                "user.two_factor.enable",
-                obj=device,
-                after={"device": device.name, "user": user.get_username()},
-            )
             messages.success(request, _("Two-factor authentication is on."))
             return HttpResponseRedirect(safe_next(request))
-        else:
-            form.add_error(
-                "code", _("This code is not valid. Check the time on your phone and retry.")
-            )
     qr_svg = segno.make(device.config_url, error="m").svg_inline(
         scale=5, title=_("QR code to scan with your authenticator application")
     )
@@ -271,8 +260,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
         )
     days = form.cleaned_data.get("expires_in")
     expires_at = timezone.now() + timedelta(days=int(days)) if days else None
-    token, clear_key = issue_api_token(
-        Actor(request.user, "ui"), request.user, form.cleaned_data["name"], expires_at
+    token, clear_key = services.issue_api_token(
+        _account_owner(request), request.user, form.cleaned_data["name"], expires_at
     )
     # The clear key is shown in this response only: never stored, never redirected through.
     response = render(
@@ -287,17 +276,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 @fully_authenticated
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    if not token.revoked:
-        before = snapshot(token)
-        token.revoked = True
-        token.save(update_fields=["revoked"])
-        record(
-            Actor(request.user, "ui"),
-            "api_token.revoke",
-            obj=token,
-            before=before,
-            after=snapshot(token),
-        )
+    if services.revoke_api_token(_account_owner(request), token):
         messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
     return redirect("accounts:profile")
 
@@ -315,8 +294,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
             _profile_context(request, password_form=form),
             status=400,
         )
-    user = form.save()
-    update_session_auth_hash(request, user)
-    record(Actor(user, "ui"), "user.password_change", obj=user)
+    services.change_password(_account_owner(request), form.user, form.cleaned_data["new_password1"])
+    # The session stays logged in: it is signed with the password's hash.
+    update_session_auth_hash(request, form.user)
     messages.success(request, _("Your password is changed."))
     return redirect("accounts:profile")

@@ -10,9 +10,7 @@ from ninja.errors import AuthenticationError
 
 from beffroi.api.auth import ApiTokenAuth
 from beffroi.api.parsing import NulRefusingParser
-from beffroi.api.routers import audit, items, members, moderation, orgs, sources
-from beffroi.charter import api as charter_api
-from beffroi.veille import api as veille_api
+from beffroi.api.routers import audit, charter, items, members, moderation, orgs, sources, veille
 
 DESCRIPTION = """\
 The JSON API of Beffroi, for integrations.
@@ -38,10 +36,8 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 
-for module in (orgs, items, sources, moderation, members, audit):
+for module in (orgs, items, sources, moderation, members, audit, charter, veille):
     api.add_router("", module.router)
-api.add_router("", charter_api.router)
-api.add_router("", veille_api.router)
 
 
 @api.exception_handler(AuthenticationError)

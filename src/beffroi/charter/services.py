@@ -213,7 +213,13 @@ def ensure_default_charter(org: Organization, actor: Actor | None = None) -> Cha
         status=Status.LIVE,
         notes=_("Beffroi's default charter."),
     )
-    record(actor, AuditAction.CHARTER_CREATE_DEFAULT, organization=org, obj=version, after=_summary(version))
+    record(
+        actor,
+        AuditAction.CHARTER_CREATE_DEFAULT,
+        organization=org,
+        obj=version,
+        after=_summary(version),
+    )
     return version
 
 
@@ -356,7 +362,9 @@ def save_category(
     category.save()
     record(
         actor,
-        AuditAction.CHARTER_CATEGORY_CREATE if before is None else AuditAction.CHARTER_CATEGORY_UPDATE,
+        AuditAction.CHARTER_CATEGORY_CREATE
+        if before is None
+        else AuditAction.CHARTER_CATEGORY_UPDATE,
         organization=version.organization,
         obj=category,
         before=before,
@@ -373,7 +381,9 @@ def delete_category(actor: Actor, category: Category) -> None:
     before = snapshot(category) | {"version": version.number, "rules_deleted": rules.count()}
     rules.delete()
     category.delete()
-    record(actor, AuditAction.CHARTER_CATEGORY_DELETE, organization=version.organization, before=before)
+    record(
+        actor, AuditAction.CHARTER_CATEGORY_DELETE, organization=version.organization, before=before
+    )
 
 
 def _check_rule_category(version: CharterVersion, category: str) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +19,6 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from beffroi.audit.services import Actor
 from beffroi.charter import services
 from beffroi.charter.forms import (
     BulkRuleForm,
@@ -34,38 +33,19 @@ from beffroi.charter.models import Category, CharterVersion, RuleEntry
 from beffroi.charter.yaml_io import MAX_YAML_BYTES, CharterFormatError
 from beffroi.core.uploads import too_large_response, upload_too_large
 from beffroi.organizations.access import org_view
+from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.models import Organization
-from beffroi.organizations.roles import Capability, role_allows
+from beffroi.organizations.roles import Capability
 
 RULES_PER_PAGE = 100
 PUBLIC_LANGUAGES = ("fr", "en")
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, "ui")
-
-
-def _org(request: HttpRequest) -> Organization:
-    return request.organization  # type: ignore[attr-defined, no-any-return]
-
-
-def _can(request: HttpRequest, capability: Capability) -> bool:
-    return role_allows(request.membership.role, capability)  # type: ignore[attr-defined]
-
-
-def _versions(request: HttpRequest) -> QuerySet[CharterVersion]:
-    return CharterVersion.objects.filter(organization=_org(request))
-
-
-def _version(request: HttpRequest, pk: int) -> CharterVersion:
-    return get_object_or_404(_versions(request), pk=pk)
 
 
 def _to_version(version: CharterVersion) -> HttpResponse:
     return redirect("charter:version", org_slug=version.organization.slug, pk=version.pk)
 
 
-def _refuse_unless_draft(request: HttpRequest, version: CharterVersion) -> HttpResponse | None:
+def _refuse_unless_draft(request: OrgRequest, version: CharterVersion) -> HttpResponse | None:
     if version.is_draft:
         return None
     messages.error(
@@ -87,10 +67,10 @@ def _add_errors(form: Any, exc: ValidationError) -> None:
             form.add_error(None, message)
 
 
-def _permissions(request: HttpRequest) -> dict[str, bool]:
+def _permissions(request: OrgRequest) -> dict[str, bool]:
     return {
-        "can_moderate": _can(request, Capability.MODERATE),
-        "can_manage": _can(request, Capability.MANAGE),
+        "can_moderate": request.org.can(Capability.MODERATE),
+        "can_manage": request.org.can(Capability.MANAGE),
     }
 
 
@@ -102,9 +82,9 @@ def _category_choices(version: CharterVersion) -> list[tuple[str, str]]:
 
 
 @org_view(Capability.VIEW)
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: OrgRequest) -> HttpResponse:
     versions = list(
-        _versions(request)
+        request.org.scoped(CharterVersion)
         .select_related("created_by", "based_on")
         .annotate(category_count=Count("categories", distinct=True))
         .annotate(rule_count=Count("rules", distinct=True))
@@ -133,15 +113,15 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @org_view(Capability.VIEW)
-def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version(request, pk)
+def version_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     rule_counts = dict(
         version.rules.values_list("category").annotate(n=Count("id")).values_list("category", "n")
     )
     categories = list(version.categories.all())
     for category in categories:
         category.rule_count = rule_counts.get(category.slug, 0)  # type: ignore[attr-defined]
-    live = services.live_version(_org(request))
+    live = services.live_version(request.org.organization)
     return render(
         request,
         "charter/version.html",
@@ -151,15 +131,15 @@ def version_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "categories": categories,
             "rule_total": sum(rule_counts.values()),
             "live": live,
-            "editable": version.is_draft and _can(request, Capability.MANAGE),
+            "editable": version.is_draft and request.org.can(Capability.MANAGE),
             **_permissions(request),
         },
     )
 
 
 @org_view(Capability.MANAGE)
-def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version(request, pk)
+def version_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     refused = _refuse_unless_draft(request, version)
     if refused is not None:
         return refused
@@ -170,7 +150,9 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.update_version(
-                _actor(request), version, **{name: form.cleaned_data[name] for name in form.fields}
+                request.org.actor,
+                version,
+                **{name: form.cleaned_data[name] for name in form.fields},
             )
         except ValidationError as exc:
             _add_errors(form, exc)
@@ -184,14 +166,14 @@ def version_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.MODERATE)
 @require_POST
-def draft_create(request: HttpRequest) -> HttpResponse:
+def draft_create(request: OrgRequest) -> HttpResponse:
     source = None
     if request.POST.get("source"):
         try:
-            source = _version(request, int(request.POST["source"]))
+            source = request.org.get(CharterVersion, pk=int(request.POST["source"]))
         except ValueError as exc:
             raise Http404("No such version") from exc
-    draft = services.create_draft(_actor(request), _org(request), source)
+    draft = services.create_draft(request.org.actor, request.org.organization, source)
     messages.success(
         request,
         _("Draft %(number)s is created; edit it, then run it in shadow or publish it.")
@@ -200,10 +182,10 @@ def draft_create(request: HttpRequest) -> HttpResponse:
     return _to_version(draft)
 
 
-def _lifecycle(request: HttpRequest, pk: int, action: Any, done: str) -> HttpResponse:
-    version = _version(request, pk)
+def _lifecycle(request: OrgRequest, pk: int, action: Any, done: str) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     try:
-        action(_actor(request), version)
+        action(request.org.actor, version)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -213,7 +195,7 @@ def _lifecycle(request: HttpRequest, pk: int, action: Any, done: str) -> HttpRes
 
 @org_view(Capability.MODERATE)
 @require_POST
-def shadow(request: HttpRequest, pk: int) -> HttpResponse:
+def shadow(request: OrgRequest, pk: int) -> HttpResponse:
     return _lifecycle(
         request,
         pk,
@@ -224,7 +206,7 @@ def shadow(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def publish(request: HttpRequest, pk: int) -> HttpResponse:
+def publish(request: OrgRequest, pk: int) -> HttpResponse:
     return _lifecycle(
         request, pk, services.publish, _("Version %(number)s is live: it now applies.")
     )
@@ -232,28 +214,28 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def retire(request: HttpRequest, pk: int) -> HttpResponse:
+def retire(request: OrgRequest, pk: int) -> HttpResponse:
     return _lifecycle(request, pk, services.retire, _("Version %(number)s is retired."))
 
 
 @org_view(Capability.MODERATE)
 @require_POST
-def discard(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version(request, pk)
+def discard(request: OrgRequest, pk: int) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     try:
-        services.discard_draft(_actor(request), version)
+        services.discard_draft(request.org.actor, version)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return _to_version(version)
     messages.success(request, _("Draft %(number)s is deleted.") % {"number": version.number})
-    return redirect("charter:index", org_slug=_org(request).slug)
+    return redirect("charter:index", org_slug=request.org.organization.slug)
 
 
 # --- categories ---------------------------------------------------------------------------
 
 
 def _category_page(
-    request: HttpRequest, version: CharterVersion, category: Category | None
+    request: OrgRequest, version: CharterVersion, category: Category | None
 ) -> HttpResponse:
     refused = _refuse_unless_draft(request, version)
     if refused is not None:
@@ -265,7 +247,7 @@ def _category_page(
     form = CategoryForm(request.POST if request.method == "POST" else None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services.save_category(_actor(request), version, category, **form.values())
+            saved = services.save_category(request.org.actor, version, category, **form.values())
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -283,26 +265,22 @@ def _category_page(
 
 
 @org_view(Capability.MANAGE)
-def category_create(request: HttpRequest, pk: int) -> HttpResponse:
-    return _category_page(request, _version(request, pk), None)
+def category_create(request: OrgRequest, pk: int) -> HttpResponse:
+    return _category_page(request, request.org.get(CharterVersion, pk=pk), None)
 
 
 @org_view(Capability.MANAGE)
-def category_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    category = get_object_or_404(
-        Category.objects.select_related("version"), pk=pk, version__organization=_org(request)
-    )
+def category_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    category = request.org.get(Category.objects.select_related("version"), pk=pk)
     return _category_page(request, category.version, category)
 
 
 @org_view(Capability.MANAGE)
 @require_POST
-def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    category = get_object_or_404(
-        Category.objects.select_related("version"), pk=pk, version__organization=_org(request)
-    )
+def category_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    category = request.org.get(Category.objects.select_related("version"), pk=pk)
     try:
-        services.delete_category(_actor(request), category)
+        services.delete_category(request.org.actor, category)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -316,8 +294,8 @@ def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.VIEW)
-def rules(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version(request, pk)
+def rules(request: OrgRequest, pk: int) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     entries = version.rules.select_related("created_by")
     languages = sorted(
         {*version.rules.values_list("language", flat=True).distinct(), "fr", "en", "ar"}
@@ -340,7 +318,7 @@ def rules(request: HttpRequest, pk: int) -> HttpResponse:
         "page_obj": page,
         "htmx_target": "#rule-results",
         "total": version.rules.count(),
-        "can_edit": version.is_draft and _can(request, Capability.MODERATE),
+        "can_edit": version.is_draft and request.org.can(Capability.MODERATE),
         "category_names": {c.slug: c.name() for c in version.categories.all()},
         **_permissions(request),
     }
@@ -351,7 +329,7 @@ def rules(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _rule_page(
-    request: HttpRequest, version: CharterVersion, rule: RuleEntry | None
+    request: OrgRequest, version: CharterVersion, rule: RuleEntry | None
 ) -> HttpResponse:
     refused = _refuse_unless_draft(request, version)
     if refused is not None:
@@ -370,7 +348,7 @@ def _rule_page(
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.save_rule(_actor(request), version, rule, **form.values())
+            services.save_rule(request.org.actor, version, rule, **form.values())
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
@@ -386,26 +364,22 @@ def _rule_page(
 
 
 @org_view(Capability.MODERATE)
-def rule_create(request: HttpRequest, pk: int) -> HttpResponse:
-    return _rule_page(request, _version(request, pk), None)
+def rule_create(request: OrgRequest, pk: int) -> HttpResponse:
+    return _rule_page(request, request.org.get(CharterVersion, pk=pk), None)
 
 
 @org_view(Capability.MODERATE)
-def rule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(
-        RuleEntry.objects.select_related("version"), pk=pk, version__organization=_org(request)
-    )
+def rule_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    rule = request.org.get(RuleEntry.objects.select_related("version"), pk=pk)
     return _rule_page(request, rule.version, rule)
 
 
 @org_view(Capability.MODERATE)
 @require_POST
-def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rule = get_object_or_404(
-        RuleEntry.objects.select_related("version"), pk=pk, version__organization=_org(request)
-    )
+def rule_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    rule = request.org.get(RuleEntry.objects.select_related("version"), pk=pk)
     try:
-        services.delete_rule(_actor(request), rule)
+        services.delete_rule(request.org.actor, rule)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -416,8 +390,8 @@ def rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.MODERATE)
-def rule_bulk(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version(request, pk)
+def rule_bulk(request: OrgRequest, pk: int) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     refused = _refuse_unless_draft(request, version)
     if refused is not None:
         return refused
@@ -429,7 +403,7 @@ def rule_bulk(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             result = services.add_rules(
-                _actor(request),
+                request.org.actor,
                 version,
                 category=data["category"],
                 language=data["language"],
@@ -468,8 +442,8 @@ def rule_bulk(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.VIEW)
-def export(request: HttpRequest, pk: int) -> HttpResponse:
-    version = _version(request, pk)
+def export(request: OrgRequest, pk: int) -> HttpResponse:
+    version = request.org.get(CharterVersion, pk=pk)
     response = HttpResponse(
         services.export_yaml(version), content_type="application/yaml; charset=utf-8"
     )
@@ -479,7 +453,7 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.MANAGE)
-def import_charter(request: HttpRequest) -> HttpResponse:
+def import_charter(request: OrgRequest) -> HttpResponse:
     context: dict[str, Any] = {"nav": "charter", "problems": []}
     if request.method != "POST":
         context["form"] = ImportForm()
@@ -492,7 +466,7 @@ def import_charter(request: HttpRequest) -> HttpResponse:
         return render(request, "charter/import.html", context, status=400)
     content = form.cleaned_data["file"].read(MAX_YAML_BYTES + 1)
     try:
-        draft = services.import_yaml(_actor(request), _org(request), content)
+        draft = services.import_yaml(request.org.actor, request.org.organization, content)
     except CharterFormatError as exc:
         form.add_error("file", _("The file is not a valid charter: see the problems below."))
         context["problems"] = exc.problems
@@ -508,12 +482,14 @@ def _labelled(model: Any, changes: list[tuple[str, Any, Any]]) -> list[tuple[str
 
 
 @org_view(Capability.VIEW)
-def diff(request: HttpRequest) -> HttpResponse:
-    numbers = list(_versions(request).values_list("number", flat=True))
+def diff(request: OrgRequest) -> HttpResponse:
+    numbers = list(request.org.scoped(CharterVersion).values_list("number", flat=True))
     form = DiffForm(request.GET or None, numbers=numbers, auto_id="diff_%s")
     result = None
     if form.is_bound and form.is_valid():
-        versions = {v.number: v for v in _versions(request).filter(number__in=numbers)}
+        versions = {
+            v.number: v for v in request.org.scoped(CharterVersion).filter(number__in=numbers)
+        }
         result = services.diff_versions(
             versions[form.cleaned_data["old"]], versions[form.cleaned_data["new"]]
         )

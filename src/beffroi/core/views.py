@@ -26,7 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
     slugs = {m.organization.slug for m in memberships}
     current = request.session.get("current_org")
     if current in slugs:
-        return redirect("items:dashboard", org_slug=current)
+        return redirect("overview:dashboard", org_slug=current)
     if len(memberships) == 1:
-        return redirect("items:dashboard", org_slug=memberships[0].organization.slug)
+        return redirect("overview:dashboard", org_slug=memberships[0].organization.slug)
     return render(request, "core/home.html", {"memberships": memberships})

@@ -55,7 +55,12 @@ def update_organization(actor: Actor, org: Organization, **changes: Any) -> Orga
     org.full_clean()
     org.save()
     record(
-        actor, AuditAction.ORGANIZATION_UPDATE, organization=org, obj=org, before=before, after=snapshot(org)
+        actor,
+        AuditAction.ORGANIZATION_UPDATE,
+        organization=org,
+        obj=org,
+        before=before,
+        after=snapshot(org),
     )
     return org
 
@@ -77,7 +82,13 @@ def add_member(
     )
     if not created:
         return change_role(actor, membership, role)
-    record(actor, AuditAction.MEMBERSHIP_CREATE, organization=org, obj=membership, after=snapshot(membership))
+    record(
+        actor,
+        AuditAction.MEMBERSHIP_CREATE,
+        organization=org,
+        obj=membership,
+        after=snapshot(membership),
+    )
     return membership
 
 
@@ -343,6 +354,8 @@ def expire_invitations(invitations: Any = None) -> int:
                 .first()
             )
             if locked is not None:
-                _close(Actor.system(), locked, Invitation.State.EXPIRED, AuditAction.INVITATION_EXPIRE)
+                _close(
+                    Actor.system(), locked, Invitation.State.EXPIRED, AuditAction.INVITATION_EXPIRE
+                )
                 count += 1
     return count

@@ -17,9 +17,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor
 from beffroi.organizations import services
 from beffroi.organizations.access import org_view
+from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.forms import (
     CreateMemberForm,
     InviteMemberForm,
@@ -38,17 +40,13 @@ from beffroi.organizations.roles import Capability, Role
 TEMPORARY_PASSWORD_BYTES = 12
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, "ui")
-
-
 def _error_text(error: ValidationError) -> str:
     return " ".join(str(message) for message in error.messages)
 
 
 @org_view(Capability.MANAGE)
-def settings_view(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+def settings_view(request: OrgRequest) -> HttpResponse:
+    organization = request.org.organization
     # The form edits a copy: the change itself is made by the service (which audits it).
     copy = Organization.objects.get(pk=organization.pk)
     form = OrganizationForm(request.POST or None, instance=copy)
@@ -56,7 +54,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
         if form.has_changed():
             changes = {name: form.cleaned_data[name] for name in form.changed_data}
             try:
-                services.update_organization(_actor(request), organization, **changes)
+                services.update_organization(request.org.actor, organization, **changes)
             except ValidationError as exc:
                 messages.error(request, _error_text(exc))
             else:
@@ -67,12 +65,10 @@ def settings_view(request: HttpRequest) -> HttpResponse:
     return render(request, "organizations/settings.html", {"nav": "settings", "form": form})
 
 
-def _members_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
-    organization = request.organization  # type: ignore[attr-defined]
+def _members_context(request: OrgRequest, **extra: Any) -> dict[str, Any]:
+    organization = request.org.organization
     memberships = list(
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__username")
+        request.org.scoped(Membership).select_related("user").order_by("user__username")
     )
     for membership in memberships:
         membership.shown_email = membership.email_shown_to(request.user)  # type: ignore[attr-defined]
@@ -88,20 +84,20 @@ def _members_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 
 @org_view(Capability.MANAGE)
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: OrgRequest) -> HttpResponse:
     return render(request, "organizations/members.html", _members_context(request))
 
 
 @org_view(Capability.MANAGE)
 @require_POST
-def member_invite(request: HttpRequest) -> HttpResponse:
+def member_invite(request: OrgRequest) -> HttpResponse:
     """Invite an existing account: the answer never tells whether one matched."""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = request.org.organization
     form = InviteMemberForm(request.POST, prefix="invite")
     if form.is_valid():
         try:
             invitation = services.invite(
-                _actor(request),
+                request.org.actor,
                 organization,
                 form.cleaned_data["identifier"],
                 form.cleaned_data["role"],
@@ -128,11 +124,11 @@ def member_invite(request: HttpRequest) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    invitation = get_object_or_404(Invitation, organization=organization, pk=pk)
+def invitation_revoke(request: OrgRequest, pk: int) -> HttpResponse:
+    organization = request.org.organization
+    invitation = request.org.get(Invitation, pk=pk)
     try:
-        services.revoke_invitation(_actor(request), invitation)
+        services.revoke_invitation(request.org.actor, invitation)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
@@ -146,9 +142,9 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def member_create(request: HttpRequest) -> HttpResponse:
+def member_create(request: OrgRequest) -> HttpResponse:
     """Create an account with a temporary password, shown once in this response."""
-    organization = request.organization  # type: ignore[attr-defined]
+    organization = request.org.organization
     form = CreateMemberForm(request.POST, prefix="new")
     if not form.is_valid():
         return render(
@@ -159,7 +155,7 @@ def member_create(request: HttpRequest) -> HttpResponse:
         )
     password = secrets.token_urlsafe(TEMPORARY_PASSWORD_BYTES)
     user = services.create_account(
-        _actor(request),
+        request.org.actor,
         organization,
         form.cleaned_data["username"],
         form.cleaned_data["email"],
@@ -177,15 +173,15 @@ def member_create(request: HttpRequest) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def member_role(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    membership = get_object_or_404(Membership, organization=organization, pk=pk)
+def member_role(request: OrgRequest, pk: int) -> HttpResponse:
+    organization = request.org.organization
+    membership = request.org.get(Membership, pk=pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose a valid role."))
     else:
         try:
-            services.change_role(_actor(request), membership, form.cleaned_data["role"])
+            services.change_role(request.org.actor, membership, form.cleaned_data["role"])
         except ValidationError as exc:
             messages.error(request, _error_text(exc))
         else:
@@ -199,21 +195,19 @@ def member_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    membership = get_object_or_404(
-        Membership.objects.select_related("user"), organization=organization, pk=pk
-    )
+def member_remove(request: OrgRequest, pk: int) -> HttpResponse:
+    organization = request.org.organization
+    membership = request.org.get(Membership.objects.select_related("user"), pk=pk)
     username = membership.user.get_username()
     try:
-        services.remove_member(_actor(request), membership)
+        services.remove_member(request.org.actor, membership)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:
         messages.success(request, _("%(user)s is no longer a member.") % {"user": username})
     if (
         membership.user_id == request.user.pk
-        and not Membership.objects.filter(organization=organization, user=request.user).exists()
+        and not request.org.scoped(Membership).filter(user=request.user).exists()
     ):
         return redirect("core:home")
     return redirect("organizations:members", org_slug=organization.slug)
@@ -266,7 +260,9 @@ def _own_invitation(request: HttpRequest, pk: int) -> Invitation:
 def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = _own_invitation(request, pk)
     try:
-        membership = services.accept_invitation(_actor(request), invitation)
+        membership = services.accept_invitation(
+            Actor(request.user, AuditEvent.Channel.UI), invitation
+        )
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
         return redirect("invitations:list")
@@ -278,7 +274,7 @@ def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
             "role": membership.get_role_display(),
         },
     )
-    return redirect("items:dashboard", org_slug=membership.organization.slug)
+    return redirect("overview:dashboard", org_slug=membership.organization.slug)
 
 
 @login_required
@@ -286,7 +282,7 @@ def invitation_accept(request: HttpRequest, pk: int) -> HttpResponse:
 def invitation_decline(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = _own_invitation(request, pk)
     try:
-        services.decline_invitation(_actor(request), invitation)
+        services.decline_invitation(Actor(request.user, AuditEvent.Channel.UI), invitation)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
     else:

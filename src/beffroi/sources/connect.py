@@ -29,12 +29,12 @@ from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from beffroi.audit.models import AuditEvent
-from beffroi.audit.services import Actor, record
 from beffroi.connectors import oauth
 from beffroi.connectors.base import ConnectedAccount, Connector, ConnectorError, OAuthSpec
 from beffroi.connectors.registry import available, connector_class
 from beffroi.core.crypto import decrypt_json, encrypt_json
 from beffroi.organizations.access import org_view, resolve
+from beffroi.organizations.context import OrgContext, OrgRequest
 from beffroi.organizations.models import Organization
 from beffroi.organizations.roles import Capability
 from beffroi.sources import services
@@ -115,8 +115,8 @@ def callback_url(request: HttpRequest) -> str:
 
 @org_view(Capability.MANAGE)
 @require_POST
-def connect_start(request: HttpRequest, platform: str) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+def connect_start(request: OrgRequest, platform: str) -> HttpResponse:
+    organization = request.org.organization
     cls, spec = _spec(platform)
     client = oauth.client_for(platform, spec)
     if client is None:
@@ -130,30 +130,24 @@ def connect_start(request: HttpRequest, platform: str) -> HttpResponse:
             % {"platform": cls.label, "env": oauth.env_prefix(platform)},
         )
         return redirect("sources:list", org_slug=organization.slug)
-    reconnect = request.POST.get("source", "")
-    if reconnect and not reconnect.isdigit():
+    reconnect_id = request.POST.get("source", "")
+    if reconnect_id and not reconnect_id.isdigit():
         raise Http404(_("No such source."))
-    if reconnect:
-        get_object_or_404(
-            Source.objects.filter(organization=organization, platform=platform), pk=reconnect
-        )
+    reconnect = None
+    if reconnect_id:
+        reconnect = request.org.get(Source.objects.filter(platform=platform), pk=reconnect_id)
     authorization = oauth.authorization_request(client, spec, callback_url(request))
     states = dict(request.session.get(STATE_KEY) or {})
     states[authorization.state] = {
         "organization": organization.pk,
         "platform": platform,
         "verifier": authorization.code_verifier,
-        "source": int(reconnect) if reconnect else None,
+        "source": reconnect.pk if reconnect else None,
         "at": time.time(),
     }
     newest = sorted(states.items(), key=lambda kv: kv[1]["at"])[-MAX_STATES:]
     request.session[STATE_KEY] = dict(newest)
-    record(
-        Actor(request.user, "ui"),
-        "source.oauth_start",
-        organization=organization,
-        after={"platform": platform, "reconnect": reconnect or None},
-    )
+    services.start_connection(request.org.actor, organization, platform, reconnect=reconnect)
     return redirect(authorization.url)
 
 
@@ -220,11 +214,9 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         return back
     reconnect = None
     if pending.get("source"):
-        reconnect = Source.objects.filter(
-            organization=organization, platform=platform, pk=pending["source"]
-        ).first()
+        reconnect = context.scoped(Source).filter(platform=platform, pk=pending["source"]).first()
     if reconnect is not None or len(accounts) == 1:
-        _connect(request, organization, platform, accounts, reconnect)
+        _connect(request, context, platform, accounts, reconnect)
         return back
     request.session[PENDING_KEY] = encrypt_json(
         {
@@ -242,13 +234,13 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
 
 def _connect(
     request: HttpRequest,
-    organization: Organization,
+    context: OrgContext,
     platform: str,
     accounts: list[ConnectedAccount],
     reconnect: Source | None,
 ) -> None:
     done = services.connect_accounts(
-        Actor(request.user, "ui"), organization, platform, accounts, reconnect=reconnect
+        context.actor, context.organization, platform, accounts, reconnect=reconnect
     )
     names = ", ".join(f"“{s.name}”" for s in done)
     messages.success(request, _("Connected: %(names)s.") % {"names": names})
@@ -267,8 +259,8 @@ def _connect(
 
 
 @org_view(Capability.MANAGE)
-def connect_choose(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+def connect_choose(request: OrgRequest) -> HttpResponse:
+    organization = request.org.organization
     raw = request.session.get(PENDING_KEY)
     data = decrypt_json(raw) if raw else {}
     if (
@@ -288,7 +280,7 @@ def connect_choose(request: HttpRequest) -> HttpResponse:
         selected = [a for n, a in enumerate(accounts) if n in chosen]
         if selected:
             del request.session[PENDING_KEY]
-            _connect(request, organization, str(data["platform"]), selected, None)
+            _connect(request, request.org, str(data["platform"]), selected, None)
             return redirect("sources:list", org_slug=organization.slug)
         messages.error(request, _("Choose at least one account."))
     return render(

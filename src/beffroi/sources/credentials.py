@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import AuthError, AuthMethod, Connector, ConnectorError, expiry_of
 from beffroi.connectors.registry import connector_class
@@ -46,7 +47,7 @@ def _store(source: Source, credentials: dict[str, object]) -> None:
     source.save(update_fields=["credentials_encrypted"])
     record(
         Actor.system("credentials"),
-        "source.credentials_refreshed",
+        AuditAction.SOURCE_CREDENTIALS_REFRESHED,
         organization=source.organization,
         obj=source,
         after={"expires_at": credentials.get("expires_at")},

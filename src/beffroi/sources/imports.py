@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import DataError, IntegrityError, transaction
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import ConfigurationError
 from beffroi.connectors.fileimport import (
@@ -89,7 +90,7 @@ def import_file(
             total = _store(source, parsed.items, progress)
             record(
                 actor,
-                "source.import",
+                AuditAction.SOURCE_IMPORT,
                 organization=source.organization,
                 obj=source,
                 after={

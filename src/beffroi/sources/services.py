@@ -8,8 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
-from beffroi.connectors.base import ConfigurationError, ConnectedAccount
+from beffroi.connectors.base import WATCH_HASHTAGS, ConfigurationError, ConnectedAccount
 from beffroi.connectors.registry import connector_class
 from beffroi.jobs.engine import enqueue
 from beffroi.jobs.models import Job
@@ -58,7 +59,9 @@ def create_source(
     settings: dict[str, Any] | None = None,
     credentials: dict[str, Any] | None = None,
     enabled: bool = True,
+    sync_interval_minutes: int | None = None,
 ) -> Source:
+    """A new source of ``org``; ``sync_interval_minutes=None`` keeps the model's default."""
     settings, credentials = settings_to_store(platform, settings or {}), credentials or {}
     if platform not in UPLOAD_PLATFORMS:
         validate_source_options(platform, settings, credentials)
@@ -70,11 +73,13 @@ def create_source(
         settings=settings,
         enabled=enabled,
     )
+    if sync_interval_minutes is not None:
+        source.sync_interval_minutes = sync_interval_minutes
     source.set_credentials(credentials)
     source.full_clean()
     source.save()
     after = snapshot(source) | {"has_credentials": source.has_credentials}
-    record(actor, "source.create", organization=org, obj=source, after=after)
+    record(actor, AuditAction.SOURCE_CREATE, organization=org, obj=source, after=after)
     return source
 
 
@@ -111,7 +116,7 @@ def update_source(
     }
     record(
         actor,
-        "source.update",
+        AuditAction.SOURCE_UPDATE,
         organization=source.organization,
         obj=source,
         before=before,
@@ -134,12 +139,50 @@ def request_sync(actor: Actor, source: Source) -> Job:
     )
     record(
         actor,
-        "source.sync_request",
+        AuditAction.SOURCE_SYNC_REQUEST,
         organization=source.organization,
         obj=source,
         after={"job": job.pk},
     )
     return job
+
+
+def start_connection(
+    actor: Actor, org: Organization, platform: str, *, reconnect: Source | None = None
+) -> None:
+    """Audit that ``actor`` leaves for ``platform``'s sign-in page to connect an account (or
+    to reconnect ``reconnect``); :func:`connect_accounts` stores what the sign-in gives."""
+    record(
+        actor,
+        AuditAction.SOURCE_OAUTH_START,
+        organization=org,
+        after={"platform": platform, "reconnect": str(reconnect.pk) if reconnect else None},
+    )
+
+
+def set_watch_hashtags(actor: Actor, source: Source, hashtags: str) -> bool:
+    """Give ``source`` the #hashtags the organization's watches listen to, in its
+    ``watch_hashtags`` setting, and audit the change; returns whether it changed.
+
+    Only the veille writes this setting, and the next sync reads it: the administrator's own
+    settings are left as they are and the connector's options are not checked again (a
+    source waiting for its credentials still gets the hashtags).
+    """
+    before = dict(source.settings or {})
+    if before.get(WATCH_HASHTAGS, "") == hashtags:
+        return False
+    with transaction.atomic():
+        source.settings = {**before, WATCH_HASHTAGS: hashtags}
+        source.save(update_fields=["settings"])
+        record(
+            actor,
+            AuditAction.SOURCE_UPDATE,
+            organization=source.organization,
+            obj=source,
+            before={"settings": redaction.redact(before, secret_options(source.platform))},
+            after={"settings": source.shown_settings},
+        )
+    return True
 
 
 def _same_account(account: ConnectedAccount, source: Source) -> bool:
@@ -160,7 +203,7 @@ def connect_accounts(
     """Sources for the accounts an OAuth sign-in gave: an account already connected gets its
     new credentials (a reconnection), another becomes a new source named after it."""
     done: list[Source] = []
-    existing = list(Source.objects.filter(organization=org, platform=platform))
+    existing = list(Source.objects.for_org(org).filter(platform=platform))
     for account in accounts:
         match = next((s for s in existing if _same_account(account, s)), None)
         if reconnect is not None and match is None and len(accounts) == 1:
@@ -174,7 +217,7 @@ def connect_accounts(
             )
             continue
         name = account.name[:120] or platform
-        taken = {s.name for s in Source.objects.filter(organization=org)}
+        taken = {s.name for s in Source.objects.for_org(org)}
         suffix = 2
         while name in taken:
             name = f"{account.name[:110]} ({suffix})"

@@ -9,18 +9,18 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from beffroi.audit.services import Actor
 from beffroi.connectors.base import ConfigurationError, Option
 from beffroi.connectors.registry import available, connector_class
 from beffroi.core.uploads import too_large_response, upload_copy, upload_too_large
 from beffroi.organizations.access import org_view
-from beffroi.organizations.roles import Capability, role_allows
+from beffroi.organizations.context import OrgRequest
+from beffroi.organizations.roles import Capability
 from beffroi.sources import services
 from beffroi.sources.connect import allow_sign_in_redirects, oauth_platforms
 from beffroi.sources.forms import MAX_UPLOAD_BYTES, ImportForm, PlatformForm, SourceForm
@@ -31,19 +31,6 @@ log = logging.getLogger(__name__)
 
 #: Import errors listed on the result page.
 MAX_ERRORS_SHOWN = 200
-#: Platforms filled by uploads, never synced from the interface.
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(request.user, "ui")
-
-
-def _org_sources(request: HttpRequest) -> Any:
-    return Source.objects.filter(organization=request.organization)  # type: ignore[attr-defined]
-
-
-def _can(request: HttpRequest, capability: Capability) -> bool:
-    return role_allows(request.membership.role, capability)  # type: ignore[attr-defined]
 
 
 def platform_choices() -> list[tuple[str, str]]:
@@ -68,10 +55,10 @@ def connector_options(platform: str) -> dict[str, Option]:
 
 
 @org_view(Capability.VIEW)
-def source_list(request: HttpRequest) -> HttpResponse:
-    oauth_entries = oauth_platforms() if _can(request, Capability.MANAGE) else []
+def source_list(request: OrgRequest) -> HttpResponse:
+    oauth_entries = oauth_platforms() if request.org.can(Capability.MANAGE) else []
     sources = (
-        _org_sources(request)
+        request.org.scoped(Source)
         .annotate(
             item_count=Count("items"),
             new_count=Count("items", filter=Q(items__state="new")),
@@ -84,13 +71,12 @@ def source_list(request: HttpRequest) -> HttpResponse:
         {
             "nav": "sources",
             "sources": sources,
-            "can_manage": _can(request, Capability.MANAGE),
-            "can_ingest": _can(request, Capability.INGEST),
+            "can_manage": request.org.can(Capability.MANAGE),
+            "can_ingest": request.org.can(Capability.INGEST),
             "upload_platforms": UPLOAD_PLATFORMS,
-            "connection_alerts": ConnectionAlert.objects.filter(
-                organization=request.organization,  # type: ignore[attr-defined]
-                resolved_at__isnull=True,
-            ).select_related("source"),
+            "connection_alerts": request.org.scoped(ConnectionAlert)
+            .filter(resolved_at__isnull=True)
+            .select_related("source"),
             "oauth_platforms": oauth_entries,
             "oauth_ready": {e["platform"] for e in oauth_entries if e["configured"]},
         },
@@ -105,8 +91,8 @@ def _save_errors(form: SourceForm, exc: ValidationError) -> None:
 
 
 @org_view(Capability.MANAGE)
-def source_create(request: HttpRequest) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
+def source_create(request: OrgRequest) -> HttpResponse:
+    organization = request.org.organization
     platforms = platform_choices()
     platform = request.POST.get("platform") or request.GET.get("platform")
     if platform not in dict(platforms):
@@ -125,7 +111,7 @@ def source_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             source = services.create_source(
-                _actor(request),
+                request.org.actor,
                 organization,
                 name=form.cleaned_data["name"],
                 platform=platform,
@@ -155,9 +141,9 @@ def source_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_view(Capability.MANAGE)
-def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    source = get_object_or_404(_org_sources(request), pk=pk)
+def source_edit(request: OrgRequest, pk: int) -> HttpResponse:
+    organization = request.org.organization
+    source = request.org.get(Source, pk=pk)
     try:
         options = connector_options(source.platform)
     except ConfigurationError as exc:
@@ -179,7 +165,7 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
         }
         try:
             services.update_source(
-                _actor(request), source, credentials=form.credentials_values(), **changes
+                request.org.actor, source, credentials=form.credentials_values(), **changes
             )
         except ValidationError as exc:
             source.refresh_from_db()
@@ -202,11 +188,11 @@ def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @org_view(Capability.INGEST)
 @require_POST
-def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    source = get_object_or_404(_org_sources(request), pk=pk)
+def source_sync(request: OrgRequest, pk: int) -> HttpResponse:
+    organization = request.org.organization
+    source = request.org.get(Source, pk=pk)
     try:
-        services.request_sync(_actor(request), source)
+        services.request_sync(request.org.actor, source)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -219,9 +205,9 @@ def source_sync(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.INGEST)
-def source_import(request: HttpRequest, pk: int) -> HttpResponse:
-    organization = request.organization  # type: ignore[attr-defined]
-    source = get_object_or_404(_org_sources(request), pk=pk)
+def source_import(request: OrgRequest, pk: int) -> HttpResponse:
+    organization = request.org.organization
+    source = request.org.get(Source, pk=pk)
     context: dict[str, Any] = {"nav": "sources", "source": source}
     if not source.is_upload:
         messages.error(request, _("Files can only be imported into a file source."))
@@ -240,7 +226,7 @@ def source_import(request: HttpRequest, pk: int) -> HttpResponse:
     with upload_copy(upload, filename) as path:
         try:
             report = import_file(
-                _actor(request),
+                request.org.actor,
                 source,
                 path,
                 fmt=form.cleaned_data.get("format") or None,

@@ -23,7 +23,7 @@ router = Router(tags=["audit"])
 @requires(Capability.MANAGE)
 def list_audit_events(request: HttpRequest, slug: str, filters: Query[AuditQuery]) -> Any:
     ctx = scope(request, slug)
-    events = AuditEvent.objects.for_org(ctx.organization).select_related("actor")
+    events = ctx.scoped(AuditEvent).select_related("actor")
     if filters.action:
         events = events.filter(action=filters.action)
     if filters.channel is not None:

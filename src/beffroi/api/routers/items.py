@@ -2,7 +2,6 @@
 
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Query, Router
 
 from beffroi.api.auth import requires, scope
@@ -37,7 +36,7 @@ router = Router(tags=["items"])
 )
 def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> dict[str, object]:
     ctx = scope(request, slug)
-    items: QuerySet[Item] = Item.objects.for_org(ctx.organization).select_related("author")
+    items: QuerySet[Item] = ctx.scoped(Item).select_related("author")
     if filters.source is not None:
         items = items.filter(source_id=filters.source)
     if filters.kind is not None:
@@ -64,9 +63,7 @@ def list_items(request: HttpRequest, slug: str, filters: Query[ItemQuery]) -> di
 @requires(Capability.VIEW)
 def get_item(request: HttpRequest, slug: str, item_id: ItemId) -> Item:
     ctx = scope(request, slug)
-    return get_object_or_404(
-        Item.objects.select_related("author"), pk=item_id, organization=ctx.organization
-    )
+    return ctx.get(Item.objects.select_related("author"), pk=item_id)
 
 
 @router.get(
@@ -78,5 +75,4 @@ def get_item(request: HttpRequest, slug: str, item_id: ItemId) -> Item:
 @requires(Capability.VIEW)
 def get_author(request: HttpRequest, slug: str, author_id: AuthorId) -> Author:
     ctx = scope(request, slug)
-    authors = Author.objects.for_org(ctx.organization).annotate(item_count=Count("items"))
-    return get_object_or_404(authors, pk=author_id)
+    return ctx.get(Author.objects.annotate(item_count=Count("items")), pk=author_id)

@@ -10,7 +10,6 @@ whether or not an account matches, so the API cannot be used to find out who has
 from typing import Any
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import Router, Status
 
 from beffroi.api.auth import requires, scope
@@ -25,6 +24,7 @@ from beffroi.api.schemas import (
     MemberOut,
     MemberUpdate,
 )
+from beffroi.organizations.context import OrgContext
 from beffroi.organizations.models import Invitation, Membership, listed_invitations
 from beffroi.organizations.roles import Capability
 from beffroi.organizations.services import (
@@ -46,17 +46,11 @@ router = Router(tags=["members"])
 @requires(Capability.MANAGE)
 def list_members(request: HttpRequest, slug: str) -> Any:
     ctx = scope(request, slug)
-    return list(
-        Membership.objects.for_org(ctx.organization)
-        .select_related("user")
-        .order_by("user__username")
-    )
+    return list(ctx.scoped(Membership).select_related("user").order_by("user__username"))
 
 
-def _membership(org: Any, member_id: int) -> Membership:
-    return get_object_or_404(
-        Membership.objects.select_related("user", "organization"), pk=member_id, organization=org
-    )
+def _membership(ctx: OrgContext, member_id: int) -> Membership:
+    return ctx.get(Membership.objects.select_related("user", "organization"), pk=member_id)
 
 
 @router.patch(
@@ -68,7 +62,7 @@ def _membership(org: Any, member_id: int) -> Membership:
 @requires(Capability.MANAGE, "The last administrator cannot lose the role (400).")
 def update(request: HttpRequest, slug: str, member_id: MemberId, payload: MemberUpdate) -> Any:
     ctx = scope(request, slug)
-    return change_role(ctx.actor, _membership(ctx.organization, member_id), payload.role)
+    return change_role(ctx.actor, _membership(ctx, member_id), payload.role)
 
 
 @router.delete(
@@ -80,7 +74,7 @@ def update(request: HttpRequest, slug: str, member_id: MemberId, payload: Member
 @requires(Capability.MANAGE, "The last administrator cannot be removed (400).")
 def delete(request: HttpRequest, slug: str, member_id: MemberId) -> Any:
     ctx = scope(request, slug)
-    remove_member(ctx.actor, _membership(ctx.organization, member_id))
+    remove_member(ctx.actor, _membership(ctx, member_id))
     return Status(204, None)
 
 

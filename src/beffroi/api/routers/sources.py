@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Status
 from ninja.errors import HttpError
@@ -28,8 +27,6 @@ from beffroi.sources.services import create_source, request_sync, update_source
 
 router = Router(tags=["sources"])
 
-#: Platforms filled by uploads, never synced (as in the web interface).
-
 
 @router.get(
     "/orgs/{slug}/sources",
@@ -40,7 +37,7 @@ router = Router(tags=["sources"])
 @requires(Capability.VIEW)
 def list_sources(request: HttpRequest, slug: str) -> Any:
     ctx = scope(request, slug)
-    return list(Source.objects.for_org(ctx.organization).order_by("name"))
+    return list(ctx.scoped(Source).order_by("name"))
 
 
 @router.post(
@@ -57,21 +54,17 @@ def list_sources(request: HttpRequest, slug: str) -> Any:
 )
 def create(request: HttpRequest, slug: str, payload: SourceCreate) -> Any:
     ctx = scope(request, slug)
-    with transaction.atomic():
-        source = create_source(
-            ctx.actor,
-            ctx.organization,
-            name=payload.name,
-            platform=payload.platform,
-            kind=payload.kind,
-            settings=payload.settings,
-            credentials=payload.credentials,
-            enabled=payload.enabled,
-        )
-        if payload.sync_interval_minutes != source.sync_interval_minutes:
-            source = update_source(
-                ctx.actor, source, sync_interval_minutes=payload.sync_interval_minutes
-            )
+    source = create_source(
+        ctx.actor,
+        ctx.organization,
+        name=payload.name,
+        platform=payload.platform,
+        kind=payload.kind,
+        settings=payload.settings,
+        credentials=payload.credentials,
+        enabled=payload.enabled,
+        sync_interval_minutes=payload.sync_interval_minutes,
+    )
     return Status(201, source)
 
 

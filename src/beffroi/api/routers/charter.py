@@ -92,7 +92,7 @@ def live_charter(request: HttpRequest, slug: str) -> Any:
 @requires(Capability.VIEW)
 def list_versions(request: HttpRequest, slug: str) -> Any:
     ctx = scope(request, slug)
-    return list(CharterVersion.objects.for_org(ctx.organization).order_by("-number"))
+    return list(ctx.scoped(CharterVersion).order_by("-number"))
 
 
 #: The file is a YAML mapping (what a client reading it gets), described down to its sections.
