@@ -256,17 +256,17 @@ def measure_moderation(count: int, arrivals: int) -> dict[str, Any]:
     }
     # Work left by the earlier measurements (their items' judging jobs) is done first, untimed:
     # the latency measured is that of an item arriving at an idle instance.
-    from beffroi.veille import narrating
+    from beffroi.veille import narratives
     from beffroi.veille.tasks import hourly_scan
 
     # The veille's hourly look too (a starting runner asks for it at once), its backlog
     # worked through in one go here rather than over the next scans.
-    cap, narrating.MAX_ITEMS_PER_SCAN = narrating.MAX_ITEMS_PER_SCAN, 10**9
+    cap, narratives.MAX_ITEMS_PER_SCAN = narratives.MAX_ITEMS_PER_SCAN, 10**9
     try:
         hourly_scan()
         drained = run_pending()
     finally:
-        narrating.MAX_ITEMS_PER_SCAN = cap
+        narratives.MAX_ITEMS_PER_SCAN = cap
     figures["backlog_jobs_run_before_latency"] = drained
     # Two threads, as `beffroi serve` has by default: the second never runs a veille scan.
     runner = EmbeddedRunner(threads=2, poll_seconds=2.0)

@@ -178,7 +178,7 @@ def test_the_audit_trail_never_holds_the_key(feed: Any, org: Any) -> None:
 def test_the_veille_records_listened_hashtags_without_the_secrets(org: Any) -> None:
     from beffroi.sources.models import Source
     from beffroi.veille.models import Watch
-    from beffroi.veille.watching import sync_listening
+    from beffroi.veille.watch_query import sync_listening
 
     Source.objects.create(
         organization=org,

@@ -148,7 +148,7 @@ def test_rebuttal_from_an_item_prefills_the_claim(
 def test_narrative_rename_merge_and_split_keep_the_clusterer_in_step(
     org: Any, analyst: Any, post: Callable[..., Any]
 ) -> None:
-    from beffroi.veille import narrating
+    from beffroi.veille import narratives
 
     now = timezone.now()
     water = [
@@ -172,7 +172,7 @@ def test_narrative_rename_merge_and_split_keep_the_clusterer_in_step(
             )
         )
     ]
-    narrating.update_narratives(org)
+    narratives.update_narratives(org)
     stories = list(Narrative.objects.filter(organization=org))
     assert len(stories) == 2
     by_items = {frozenset(s.members.values_list("item_id", flat=True)): s for s in stories}
@@ -195,7 +195,7 @@ def test_narrative_rename_merge_and_split_keep_the_clusterer_in_step(
     newer = post(
         "Saint-Aubin : l'eau du robinet serait contaminée, buvez de l'eau en bouteille", "w9"
     )
-    narrating.update_narratives(org)
+    narratives.update_narratives(org)
     assert NarrativeItem.objects.get(item=newer).narrative_id == water_story.pk
     assert market_story.members.count() == 3
     assert rows(analyst.get(url(org, "narratives") + "?format=csv"))[0][:3] == [
@@ -209,7 +209,7 @@ def test_narrative_rename_merge_and_split_keep_the_clusterer_in_step(
 def test_campaign_page_and_graphml_export(org: Any, analyst: Any, post: Callable[..., Any]) -> None:
     import networkx as nx
 
-    from beffroi.veille import campaigns
+    from beffroi.veille import coordination
 
     start = timezone.now() - timedelta(hours=1)
     for n in range(4):
@@ -218,7 +218,7 @@ def test_campaign_page_and_graphml_export(org: Any, analyst: Any, post: Callable
             f"a{n}",
             start + timedelta(minutes=n),
         )
-    campaigns.detect_campaigns(org)
+    coordination.detect_campaigns(org)
     campaign = Campaign.objects.get()
     page = analyst.get(url(org, "campaign", pk=campaign.pk)).content.decode()
     assert "<svg" in page and "@a0" in page
@@ -273,13 +273,13 @@ def test_identity_photo_is_fingerprinted_and_bad_images_refused(org: Any, analys
 def test_impersonator_page_has_the_report_and_records_the_decision(
     org: Any, analyst: Any, post: Callable[..., Any]
 ) -> None:
-    from beffroi.veille import identities
+    from beffroi.veille import impersonation
 
     ProtectedIdentity.objects.create(
         organization=org, name="Claire Dumas", handles=["claire_dumas"]
     )
     post("Aide de 250 €", "claire_dumas_maire", display_name="Claire Dumas - Maire")
-    [flag] = identities.scan_accounts(org)
+    [flag] = impersonation.scan_accounts(org)
     page = analyst.get(url(org, "impersonator", pk=flag.pk)).content.decode()
     assert "report-text" in page and "claire_dumas_maire" in page
     analyst.post(url(org, "impersonator_status", pk=flag.pk), {"status": "reported"})

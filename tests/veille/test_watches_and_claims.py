@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from beffroi.veille import claims, watching
+from beffroi.veille import claims, watch_query
 from beffroi.veille.models import CheckedClaim, ClaimMatch, Watch, WatchHit
 
 pytestmark = pytest.mark.django_db
@@ -22,20 +22,20 @@ def test_watches_match_new_items_once_and_rematch_after_an_edit(
     post("Le réseau est en panne")  # "eau" inside a word is not the word
     post("La piscine et son eau chlorée")  # excluded
     english = post("No tap water in my street")
-    assert watching.run_watches(org) == 2
+    assert watch_query.run_watches(org) == 2
     assert set(WatchHit.objects.filter(watch=water).values_list("item_id", flat=True)) == {
         hit.pk,
         english.pk,
     }
     # A second pass reads nothing again; a new item is matched on the next one.
-    assert watching.run_watches(org) == 0
+    assert watch_query.run_watches(org) == 0
     later = post("Eau trouble ce matin")
-    assert watching.run_watches(org) == 1
+    assert watch_query.run_watches(org) == 1
     assert WatchHit.objects.filter(watch=water, item=later).exists()
     # The watch is edited: every item is looked at again with the new query.
     water.query = "réseau"
     water.save()
-    assert watching.rematch(water) == 1
+    assert watch_query.rematch(water) == 1
     assert WatchHit.objects.filter(watch=water).count() == 1
 
 
@@ -46,7 +46,7 @@ def test_watch_restrictions_by_language_and_account(org: Any, post: Callable[...
     kept = post("eau potable", "mairie", language="fr")
     post("eau potable", "mairie", language="en")
     post("eau potable", "voisin", language="fr")
-    watching.run_watches(org)
+    watch_query.run_watches(org)
     assert list(WatchHit.objects.filter(watch=watch).values_list("item_id", flat=True)) == [kept.pk]
 
 
@@ -111,7 +111,7 @@ def test_listening_watches_give_their_hashtags_to_the_mastodon_and_bluesky_accou
         listen=True,
     )
     Watch.objects.create(organization=org, name="Quiet", query="#Marché", listen=False)
-    watching.watch_saved(water)
+    watch_query.watch_saved(water)
     mastodon.refresh_from_db()
     imports.refresh_from_db()
     bluesky.refresh_from_db()
@@ -121,6 +121,6 @@ def test_listening_watches_give_their_hashtags_to_the_mastodon_and_bluesky_accou
     assert AuditEvent.objects.filter(action="source.update", object_id=str(mastodon.pk)).exists()
     water.listen = False
     water.save()
-    assert watching.sync_listening(org) == []
+    assert watch_query.sync_listening(org) == []
     mastodon.refresh_from_db()
     assert mastodon.settings == {"hashtags": "mairie", "watch_hashtags": ""}

@@ -1,4 +1,6 @@
-"""The organization's fact-check library and the items that repeat its claims."""
+"""The organization's fact-check library and the items that repeat its claims:
+``beffroi.analysis.claims`` (retrieval, and the ClaimReview and CSV libraries) over the
+stored items."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from beffroi.analysis.claims.retrieval import Claim, ClaimIndex
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import advance, new_item_batches, reset
-from beffroi.veille.identities import handle_key, own_handles
+from beffroi.veille.impersonation import handle_key, own_handles
 from beffroi.veille.models import CheckedClaim, ClaimMatch
 
 ANALYZER = "claims"

@@ -1,10 +1,10 @@
-"""Sending one alert to one channel, with the words of the organization's language."""
+"""Sending one alert to one channel, with the words of the organization's language; a test."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from beffroi.core.mail import send_by_relay
@@ -60,3 +60,16 @@ def send(delivery: AlertDelivery) -> None:
             message,
             transaction_id=f"beffroi-alert-{delivery.pk}",
         )
+
+
+def send_test(channel: AlertChannel) -> None:
+    """Send a test alert through ``channel`` now, storing nothing; raises
+    :class:`beffroi.notify.delivery.DeliveryError` with what the channel answered."""
+    alert = Alert(
+        organization=channel.organization,
+        pk=0,
+        kind=Alert.Kind.SPIKE,
+        title=_("Test message"),
+        started_at=timezone.now(),
+    )
+    send(AlertDelivery(alert=alert, channel=channel, pk=0))

@@ -1,4 +1,9 @@
-"""One veille pass over an organization: every detector, in order, then the alerts."""
+"""One veille pass over an organization: every detector, in order, then the alerts.
+
+Each step is the module named after the analysis module it runs (``watch_query``,
+``claims``, ``narratives``, ``coordination``, ``impersonation``, ``spikes``); ``alerting``
+makes alerts of their findings and queues their delivery.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,15 @@ from datetime import datetime
 from django.utils import timezone
 
 from beffroi.organizations.models import Organization
-from beffroi.veille import alerting, campaigns, claims, identities, narrating, watching
+from beffroi.veille import (
+    alerting,
+    claims,
+    coordination,
+    impersonation,
+    narratives,
+    spikes,
+    watch_query,
+)
 from beffroi.veille.models import ClaimMatch
 
 log = logging.getLogger(__name__)
@@ -40,13 +53,13 @@ def scan(
     """
     now = now or timezone.now()
     summary = ScanSummary()
-    summary.watch_hits = watching.run_watches(organization)
+    summary.watch_hits = watch_query.run_watches(organization)
     matches_before = ClaimMatch.objects.filter(organization=organization).order_by("-pk").first()
     summary.claim_matches = claims.match_items(organization)
-    summary.narrated = narrating.update_narratives(organization)
-    found_campaigns = campaigns.detect_campaigns(organization, now, translations=full)
+    summary.narrated = narratives.update_narratives(organization)
+    found_campaigns = coordination.detect_campaigns(organization, now, translations=full)
     summary.campaigns = len(found_campaigns)
-    flags = identities.scan_accounts(organization)
+    flags = impersonation.scan_accounts(organization)
     summary.impersonators = len(flags)
     new_matches = ClaimMatch.objects.filter(
         organization=organization, pk__gt=matches_before.pk if matches_before else 0
@@ -54,8 +67,8 @@ def scan(
     # No transaction around these: each alert is written on its own (get_or_create), and a
     # long write transaction would hold up moderation on SQLite.
     made = alerting.finding_alerts(organization, found_campaigns, flags, new_matches)
-    made += narrating.resurgence_alerts(organization, now)
-    made += alerting.detect_spike_alerts(organization, now)
+    made += narratives.resurgence_alerts(organization, now)
+    made += spikes.detect_spike_alerts(organization, now)
     summary.deliveries = len(alerting.dispatch(made, now))
     summary.alerts = len(made)
     summary.alert_ids = [alert.pk for alert in made]

@@ -1,5 +1,10 @@
-"""Narratives: the organization's items grouped into stories as they arrive, kept in step
-with what analysts name, merge and split."""
+"""Narratives: ``beffroi.analysis.narratives`` (the incremental clusterer) run over the
+organization's items as they arrive, its state saved with the analyzer's cursor, the stories
+it finds stored and kept in step with what analysts name, merge and split.
+
+The analysts' edits are acts of ``services.py`` (their rule and audit event); :func:`rename`,
+:func:`merge` and :func:`split` here are what those acts do to the clusterer and the rows.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,6 @@ from django.utils import timezone
 from beffroi.analysis.narratives import Narrative as FoundNarrative
 from beffroi.analysis.narratives import NarrativeClusterer
 from beffroi.analysis.narratives import NarrativeItem as Document
-from beffroi.audit.services import Actor, record, snapshot
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import advance, cursor_for, new_item_batches
@@ -104,28 +108,24 @@ def _edit(organization: Organization) -> tuple[Any, NarrativeClusterer]:
     return cursor, _clusterer(cursor.state)
 
 
-def rename(narrative: Narrative, name: str, actor: Actor) -> None:
-    before = snapshot(narrative, ["name"])
+def _keep(cursor: Any, clusterer: NarrativeClusterer) -> None:
+    cursor.state = {"clusterer": clusterer.to_dict()}
+    cursor.save(update_fields=["state", "updated_at"])
+
+
+def rename(narrative: Narrative, name: str, user: Any) -> None:
+    """Name ``narrative``; the clusterer keeps the name for the story's later items."""
     with transaction.atomic():
         cursor, clusterer = _edit(narrative.organization)
         if narrative.key in {n.id for n in clusterer.narratives()}:
             clusterer.rename(narrative.key, name)
-            cursor.state = {"clusterer": clusterer.to_dict()}
-            cursor.save(update_fields=["state", "updated_at"])
+            _keep(cursor, clusterer)
         narrative.name = name
-        narrative.named_by = actor.user if getattr(actor.user, "is_authenticated", False) else None
+        narrative.named_by = user if getattr(user, "is_authenticated", False) else None
         narrative.save(update_fields=["name", "named_by", "updated_at"])
-        record(
-            actor,
-            "narrative.rename",
-            organization=narrative.organization,
-            obj=narrative,
-            before=before,
-            after=snapshot(narrative, ["name"]),
-        )
 
 
-def merge(source: Narrative, target: Narrative, actor: Actor) -> None:
+def merge(source: Narrative, target: Narrative) -> None:
     """``source``'s items join ``target``; later items of that story go to ``target``."""
     organization = source.organization
     with transaction.atomic():
@@ -140,36 +140,21 @@ def merge(source: Narrative, target: Narrative, actor: Actor) -> None:
         source.merged_into = target
         source.item_count = 0
         source.save(update_fields=["status", "merged_into", "item_count", "updated_at"])
-        cursor.state = {"clusterer": clusterer.to_dict()}
-        cursor.save(update_fields=["state", "updated_at"])
+        _keep(cursor, clusterer)
         _sync(organization, clusterer.narratives())
-        record(
-            actor,
-            "narrative.merge",
-            organization=organization,
-            obj=target,
-            after={"merged": source.pk},
-        )
 
 
-def split(narrative: Narrative, item_ids: list[int], name: str, actor: Actor) -> Narrative:
-    """The given items leave ``narrative`` and make a new one."""
-    from django.core.exceptions import ValidationError
-    from django.utils.translation import gettext as _
-
+def split(narrative: Narrative, chosen: list[int], name: str) -> Narrative:
+    """The ``chosen`` items (some of the narrative's, not all) leave ``narrative`` and make
+    a new one, named ``name`` when given."""
     organization = narrative.organization
-    members = set(narrative.members.values_list("item_id", flat=True))
-    chosen = [pk for pk in item_ids if pk in members]
-    if not chosen or len(chosen) == len(members):
-        raise ValidationError(_("Tick some of the items, not none and not all."))
     with transaction.atomic():
         cursor, clusterer = _edit(organization)
         if narrative.key in {n.id for n in clusterer.narratives()}:
             created = clusterer.split(narrative.key, [str(pk) for pk in chosen])
             if name:
                 clusterer.rename(created.id, name)
-            cursor.state = {"clusterer": clusterer.to_dict()}
-            cursor.save(update_fields=["state", "updated_at"])
+            _keep(cursor, clusterer)
             _sync(organization, clusterer.narratives())
             row = Narrative.objects.get(organization=organization, key=created.id)
         else:
@@ -179,13 +164,6 @@ def split(narrative: Narrative, item_ids: list[int], name: str, actor: Actor) ->
         if name:
             row.name = name
             row.save(update_fields=["name", "updated_at"])
-        record(
-            actor,
-            "narrative.split",
-            organization=organization,
-            obj=row,
-            after={"from": narrative.pk, "items": chosen},
-        )
     return row
 
 

@@ -1,4 +1,6 @@
-"""Accounts that imitate the organization's protected identities."""
+"""Accounts that imitate the organization's protected identities: ``beffroi.analysis.impersonation``
+run over the organization's accounts, each suspect stored as a flag for a person to decide
+(``services.decide_impersonation``), and the report to send the platform."""
 
 from __future__ import annotations
 
@@ -111,22 +113,6 @@ def scan_accounts(organization: Organization) -> list[ImpersonationFlag]:
 def identities_changed(organization: Organization) -> None:
     """Every account is checked again against the new list of identities."""
     reset(organization, ANALYZER)
-
-
-def decide(flag: ImpersonationFlag, status: str, user: Any) -> None:
-    """Record a person's decision; an account found legitimate joins the allow-list."""
-    from django.utils import timezone
-
-    with transaction.atomic():
-        flag.status = status
-        flag.decided_by = user if getattr(user, "is_authenticated", False) else None
-        flag.decided_at = timezone.now()
-        flag.save(update_fields=["status", "decided_by", "decided_at"])
-        if status == ImpersonationFlag.Status.ALLOWED:
-            identity = flag.identity
-            if flag.author.handle not in identity.allowed:
-                identity.allowed = [*identity.allowed, flag.author.handle]
-                identity.save(update_fields=["allowed"])
 
 
 def report_text(flag: ImpersonationFlag) -> str:

@@ -1,4 +1,5 @@
-"""Campaigns of coordinated accounts, found among an organization's recent items."""
+"""Campaigns of coordinated accounts: ``beffroi.analysis.coordination`` run over an
+organization's recent items, each campaign it finds stored (and grown as it goes on)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from beffroi.analysis.coordination import Post, detect_coordination
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import cursor_for, newest_item_id
-from beffroi.veille.identities import handle_key, own_handles
+from beffroi.veille.impersonation import handle_key, own_handles
 from beffroi.veille.models import Campaign
 
 ANALYZER = "campaigns"

@@ -1,4 +1,9 @@
-"""The veille in the JSON API: alerts, watches, narratives, claims, campaigns, impersonators."""
+"""The veille in the JSON API: alerts, watches, narratives, claims, campaigns, impersonators.
+
+A watch created here goes through the same service as the watch form
+(``beffroi.veille.services``): the same checks, the token's person as its creator, the same
+audit event.
+"""
 
 from __future__ import annotations
 
@@ -197,8 +202,7 @@ class ImpersonatorPage(Schema):
 )
 @requires(Capability.VIEW)
 def list_alerts(request: HttpRequest, slug: str, filters: Query[AlertQuery]) -> Any:
-    ctx = scope(request, slug)
-    alerts = Alert.objects.for_org(ctx.organization)
+    alerts = scope(request, slug).scoped(Alert)
     if filters.kind:
         alerts = alerts.filter(kind=filters.kind)
     if filters.open:
@@ -214,8 +218,7 @@ def list_alerts(request: HttpRequest, slug: str, filters: Query[AlertQuery]) -> 
 )
 @requires(Capability.ANALYZE)
 def list_watches(request: HttpRequest, slug: str) -> Any:
-    ctx = scope(request, slug)
-    return list(Watch.objects.for_org(ctx.organization))
+    return list(scope(request, slug).scoped(Watch))
 
 
 @router.post(
@@ -247,8 +250,7 @@ def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
 )
 @requires(Capability.ANALYZE)
 def list_narratives(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    ctx = scope(request, slug)
-    found = Narrative.objects.for_org(ctx.organization).filter(status=Narrative.Status.ACTIVE)
+    found = scope(request, slug).scoped(Narrative).filter(status=Narrative.Status.ACTIVE)
     return offset_page(found.order_by("-last_seen", "-id"), filters.limit, filters.offset)
 
 
@@ -260,8 +262,7 @@ def list_narratives(request: HttpRequest, slug: str, filters: Query[PageQuery]) 
 )
 @requires(Capability.ANALYZE)
 def list_claims(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    ctx = scope(request, slug)
-    found = CheckedClaim.objects.for_org(ctx.organization).order_by("-created_at", "-id")
+    found = scope(request, slug).scoped(CheckedClaim).order_by("-created_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
 
 
@@ -273,8 +274,7 @@ def list_claims(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> A
 )
 @requires(Capability.ANALYZE)
 def list_claim_matches(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    ctx = scope(request, slug)
-    found = ClaimMatch.objects.for_org(ctx.organization).order_by("-created_at", "-id")
+    found = scope(request, slug).scoped(ClaimMatch).order_by("-created_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
 
 
@@ -286,8 +286,7 @@ def list_claim_matches(request: HttpRequest, slug: str, filters: Query[PageQuery
 )
 @requires(Capability.ANALYZE)
 def list_campaigns(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    ctx = scope(request, slug)
-    found = Campaign.objects.for_org(ctx.organization).order_by("-last_at", "-id")
+    found = scope(request, slug).scoped(Campaign).order_by("-last_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
 
 
@@ -299,6 +298,5 @@ def list_campaigns(request: HttpRequest, slug: str, filters: Query[PageQuery]) -
 )
 @requires(Capability.ANALYZE)
 def list_impersonators(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
-    ctx = scope(request, slug)
-    found = ImpersonationFlag.objects.for_org(ctx.organization).select_related("identity", "author")
+    found = scope(request, slug).scoped(ImpersonationFlag).select_related("identity", "author")
     return offset_page(found.order_by("-score", "-id"), filters.limit, filters.offset)

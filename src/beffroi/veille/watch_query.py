@@ -1,4 +1,6 @@
-"""Watches run over every ingested item: each match is a hit on the watch's timeline."""
+"""Watches run over every ingested item: ``beffroi.analysis.watch_query`` (the query language
+and its matcher) applied to the stored items, each match a hit on the watch's timeline, and
+the #hashtags of listening watches handed to the sources that follow them."""
 
 from __future__ import annotations
 
@@ -6,8 +8,7 @@ from django.db import transaction
 
 from beffroi.analysis.watch_query import Watch as WatchSpec
 from beffroi.analysis.watch_query import WatchDocument, WatchQueryError
-from beffroi.audit.services import Actor, record
-from beffroi.connectors.base import WATCH_HASHTAGS
+from beffroi.audit.services import Actor
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import advance, new_item_batches
@@ -124,28 +125,15 @@ def sync_listening(organization: Organization) -> list[str]:
     """Give the organization's Mastodon and Bluesky sources the hashtags its watches listen
     to (in ``watch_hashtags``, which only the veille writes: the administrator's own
     settings are left alone); the next sync of each source reads them."""
-    from beffroi.sources.models import Source, secret_options
-    from beffroi.sources.redaction import redact
+    from beffroi.sources.models import Source
+    from beffroi.sources.services import set_watch_hashtags
 
     tags = listened_hashtags(organization)
-    value = " ".join(tags)
-    for source in Source.objects.filter(
-        organization=organization,
-        platform__in=LISTENING_PLATFORMS,
-        kind__in=(Source.Kind.ACCOUNT, Source.Kind.WATCH),
-    ):
-        before = dict(source.settings or {})
-        if before.get(WATCH_HASHTAGS, "") != value:
-            source.settings = {**before, WATCH_HASHTAGS: value}
-            source.save(update_fields=["settings"])
-            record(
-                Actor.system("veille"),
-                "source.update",
-                organization=organization,
-                obj=source,
-                before={"settings": redact(before, secret_options(source.platform))},
-                after={"settings": source.shown_settings},
-            )
+    listening = Source.objects.for_org(organization).filter(
+        platform__in=LISTENING_PLATFORMS, kind__in=(Source.Kind.ACCOUNT, Source.Kind.WATCH)
+    )
+    for source in listening:
+        set_watch_hashtags(Actor.system("veille"), source, " ".join(tags))
     return tags
 
 

@@ -1,0 +1,7 @@
+"""Veille pages of an organization, under ``/o/<slug>/veille/``, one module per part.
+
+Reading the dashboard and the alerts needs the ``view`` capability (an elected official
+follows them); watches, narratives, claims, campaigns and identities need ``analyze``;
+alert channels need ``manage``. Every list has its CSV export. Every change is one call to
+``beffroi.veille.services``.
+"""
