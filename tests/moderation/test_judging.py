@@ -1,5 +1,6 @@
 """Automatic judgement by the charter: hide at once, queue the doubtful, keep the rest,
-shadow versions that only record, and each item judged exactly once."""
+shadow versions that only record, each item judged exactly once, and what the charter did
+written to the audit trail with the charter as the actor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor
 from beffroi.connectors.base import ItemKind, NormalizedAuthor, NormalizedItem
 from beffroi.items.ingest import ingest
@@ -97,6 +99,43 @@ def test_items_are_judged_as_soon_as_they_arrive(org: Any, source: Any, charter:
     assert fine.analysis["charter_version"] == charter.number
 
 
+def _charter_events() -> Any:
+    """The audit events of decisions the charter took by itself."""
+    return AuditEvent.objects.filter(channel=AuditEvent.Channel.SYSTEM, actor_label="charter")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("auto_delete", [False, True], ids=["hide", "delete"])
+def test_automatic_decisions_are_audited_as_the_charter(
+    org: Any, source: Any, charter: Any, auto_delete: bool
+) -> None:
+    charter.categories.filter(slug="threat").update(auto_delete=auto_delete)
+    ingest(source, _items([THREAT, DOUBT, FINE]))
+    services.moderate_pending(org)
+    threat, doubt = _by_text(source, THREAT), _by_text(source, DOUBT)
+    restriction = Decision.objects.get(item=threat, automated=True)
+    proposal = Decision.objects.get(item=doubt, action="queue")
+    events = {event.action: event for event in _charter_events()}
+    assert set(events) == {f"moderation.{restriction.action}", "moderation.queue"}
+    assert restriction.action == ("delete" if auto_delete else "hide")
+
+    removed = events[f"moderation.{restriction.action}"]
+    assert removed.actor is None and removed.organization == org
+    assert removed.object_type == "moderation.decision"
+    assert removed.object_id == str(restriction.pk)
+    assert removed.before == {"visibility": "visible", "state": "new"}
+    assert removed.after["visibility"] == ("deleted" if auto_delete else "hidden")
+    assert removed.after["decision"] == restriction.pk
+    assert removed.after["category"] == "threat" and removed.after["score"] == restriction.score
+    assert removed.after["charter_version"] == charter.number
+
+    queued = events["moderation.queue"]
+    assert queued.object_id == str(proposal.pk) and queued.after["state"] == "in_review"
+    assert queued.after["category"] == "insult"
+    # A comment simply kept has no decision, and no event (most comments are kept).
+    assert _charter_events().count() == 2
+
+
 @pytest.mark.django_db
 def test_each_item_is_judged_once(org: Any, source: Any, charter: Any) -> None:
     ingest(source, _items([THREAT, DOUBT]))
@@ -159,6 +198,7 @@ def test_a_shadow_version_records_without_acting(org: Any, source: Any, charter:
     assert shadow.status == "shadow" and shadow.action == "hide" and shadow.category == "spam"
     assert shadow.charter_version == draft.number
     assert not Evidence.objects.exists() and not Case.objects.exists()
+    assert not _charter_events().exists()  # never acted on: nothing to audit
 
 
 @pytest.mark.django_db
@@ -170,6 +210,7 @@ def test_a_category_in_shadow_mode_does_not_act(org: Any, source: Any, charter: 
     assert threat.visibility == Item.Visibility.VISIBLE
     assert Decision.objects.get(item=threat).status == "shadow"
     assert not Evidence.objects.exists()
+    assert not _charter_events().exists()
 
 
 @pytest.mark.django_db

@@ -1,19 +1,29 @@
 """DSA statements of reasons built from decisions validate against the Transparency
-Database's field names and allowed values."""
+Database's field names and allowed values; an export checks each one, leaves out those the
+database would refuse, says which and why, and is written to the audit trail."""
 
 from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
+from beffroi.audit.models import AuditEvent
+from beffroi.audit.services import Actor
 from beffroi.charter.dsa import validate_statement
 from beffroi.items.models import Author, Item
 from beffroi.moderation.models import Decision
-from beffroi.moderation.statements import CSV_FIELDS, csv_row, statement, statements
+from beffroi.moderation.statements import (
+    CSV_FIELDS,
+    csv_row,
+    export_statements,
+    statement,
+    statements,
+)
 
 HATE = {
     "slug": "hate",
@@ -128,6 +138,74 @@ def test_validator_catches_a_broken_statement(org: Any, source: Any) -> None:
     problems = validate_statement(body)
     assert any("category" in problem for problem in problems)
     assert any("illegal_content_explanation" in problem for problem in problems)
+
+
+#: A charter category mapped to a value the Transparency Database does not know (an old
+#: version 1 category): its statements would be refused.
+UNKNOWN_CATEGORY = {**HATE, "dsa_category": "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE"}
+
+
+def invalid_decisions(org: Any, source: Any) -> tuple[Decision, Decision, Decision]:
+    """A valid restriction, one whose category the database does not know, and one about a
+    comment dated before 2000 (a bad date in an imported file)."""
+    valid = Decision.objects.create(
+        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+    )
+    unknown = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 2),
+        action="delete",
+        charter_snapshot=UNKNOWN_CATEGORY,
+    )
+    old_item = _item(org, source, 3)
+    Item.objects.filter(pk=old_item.pk).update(created_at=datetime(1999, 6, 1, tzinfo=UTC))
+    too_old = Decision.objects.create(
+        organization=org, item=old_item, action="hide", charter_snapshot=OFF_TOPIC
+    )
+    return valid, unknown, too_old
+
+
+@pytest.mark.django_db
+def test_an_export_leaves_out_invalid_statements_and_says_why(org: Any, source: Any) -> None:
+    valid, unknown, too_old = invalid_decisions(org, source)
+    export = export_statements(Actor.system("test"), org, "json")
+    assert export.count == 1
+    bodies = list(export.bodies())
+    assert [body["puid"] for body in bodies] == [statement(valid)["puid"]]
+    assert all(validate_statement(body) == [] for body in bodies)
+    left_out = {entry.decision_id: entry for entry in export.left_out}
+    assert set(left_out) == {unknown.pk, too_old.pk}
+    assert left_out[unknown.pk].puid == statement(unknown)["puid"]
+    assert any(
+        "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE" in problem
+        for problem in left_out[unknown.pk].problems
+    )
+    assert any("content_date" in problem for problem in left_out[too_old.pk].problems)
+    assert left_out[unknown.pk].as_dict()["decision"] == unknown.pk
+    event = AuditEvent.objects.get(action="moderation.statements.exported")
+    assert event.organization == org and event.after is not None
+    assert event.after["format"] == "json" and event.after["statements"] == 1
+    assert event.after["left_out"] == 2
+    assert sorted(event.after["left_out_decisions"]) == sorted([unknown.pk, too_old.pk])
+
+
+@pytest.mark.django_db
+def test_an_export_between_dates_is_audited_with_them(org: Any, source: Any) -> None:
+    Decision.objects.create(
+        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+    )
+    today = timezone.now().date()
+    export = export_statements(Actor.system("test"), org, "csv", date_from=today, date_to=today)
+    assert export.count == 1 and export.left_out == []
+    after = AuditEvent.objects.get(action="moderation.statements.exported").after
+    assert after == {
+        "format": "csv",
+        "date_from": today.isoformat(),
+        "date_to": today.isoformat(),
+        "statements": 1,
+        "left_out": 0,
+        "left_out_decisions": [],
+    }
 
 
 @pytest.mark.django_db

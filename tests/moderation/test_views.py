@@ -528,6 +528,51 @@ def test_statements_of_reasons_json_and_csv(
     )
     bad = alice.get(f"/o/{SLUG}/moderation/statements.csv", {"date_from": "yesterday"})
     assert bad.status_code == 400
+    assert response["X-Statements-Left-Out"] == "0"
+    exports = AuditEvent.objects.filter(action="moderation.statements.exported").order_by("id")
+    assert [(e.after["format"], e.after["statements"]) for e in exports] == [  # type: ignore[index]
+        ("json", 2),
+        ("json", 1),
+        ("csv", 1),
+    ]
+    assert {e.actor for e in exports} == {alice.user}  # type: ignore[attr-defined]
+
+
+def test_invalid_statements_are_left_out_and_the_export_says_so(
+    org: Any, source: Any, charter: Any, people: dict[str, Client]
+) -> None:
+    from beffroi.charter.dsa import validate_statement
+
+    valid, refused = make_case(org, source, 1), make_case(org, source, 2)
+    alice = people["alice"]
+    alice.post(case_url(valid, "decide/"), {"action": "hide"})
+    alice.post(case_url(refused, "decide/"), {"action": "delete"})
+    wrong = Decision.objects.get(item=refused.item, action="delete")
+    # A charter category mapped to a value the Transparency Database does not know.
+    Decision.objects.filter(pk=wrong.pk).update(
+        charter_snapshot={**wrong.charter_snapshot, "dsa_category": "STATEMENT_CATEGORY_WRONG"}
+    )
+    response = alice.get(f"/o/{SLUG}/moderation/statements.json")
+    assert response["X-Statements-Left-Out"] == "1"
+    assert response["X-Statements-Left-Out-Decisions"] == str(wrong.pk)
+    body = json.loads(b"".join(response.streaming_content))
+    assert [s["puid"] for s in body["statements"]] == [
+        f"beffroi-{SLUG}-{valid.item.decisions.get(action='hide').pk}"
+    ]
+    assert not validate_statement(body["statements"][0])
+    (left_out,) = body["left_out"]
+    assert left_out["decision"] == wrong.pk and left_out["puid"] == f"beffroi-{SLUG}-{wrong.pk}"
+    assert any("STATEMENT_CATEGORY_WRONG" in problem for problem in left_out["problems"])
+    csv_export = alice.get(f"/o/{SLUG}/moderation/statements.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(csv_export.streaming_content).decode())))
+    assert len(rows) == 2 and csv_export["X-Statements-Left-Out"] == "1"
+    # The next page says which decision was left out and why.
+    shown = " ".join(page_messages(alice.get(f"/o/{SLUG}/moderation/decisions/")))
+    assert "1 statement of reasons was left out of the export" in shown
+    assert f"#{wrong.pk}" in shown and "STATEMENT_CATEGORY_WRONG" in shown
+    event = AuditEvent.objects.filter(action="moderation.statements.exported").last()
+    assert event is not None and event.after is not None
+    assert event.after["left_out_decisions"] == [wrong.pk] and event.after["statements"] == 1
 
 
 # --- the decisions log ------------------------------------------------------------------------
@@ -602,6 +647,9 @@ def test_classifier_versions_retrain_activate_and_default(
         "organization_id": org.pk,
         "user_id": chef.user.pk,  # type: ignore[attr-defined]
     }
+    asked = AuditEvent.objects.filter(action="moderation.classifier.retrain_requested")
+    assert asked.count() == 2 and {e.object_id for e in asked} == {str(jobs.get().pk)}
+    assert {(e.actor, e.channel) for e in asked} == {(chef.user, "ui")}  # type: ignore[attr-defined]
     assert chef.get(url).context["running"] is not None
     chef.post(url + f"{old.pk}/activate/")
     assert list(ClassifierVersion.objects.filter(active=True)) == [old]

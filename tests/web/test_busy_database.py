@@ -29,6 +29,8 @@ WRITING_PAGES = {
     "moderation:case": "opening a case claims it for the moderator",
     "moderation:dossier_json": "an evidence export is written to the audit trail",
     "moderation:dossier_pdf": "an evidence export is written to the audit trail",
+    "moderation:statements_json": "a DSA statements export is written to the audit trail",
+    "moderation:statements_csv": "a DSA statements export is written to the audit trail",
     "oauth_callback": "the platform's answer ends the connection under way",
 }
 

@@ -3,7 +3,8 @@
 JSON for machines, PDF for people: the preserved item with its seal (SHA-256), its thread,
 its author, every decision taken on it and every appeal. The PDF prints a very long text as
 analysis read it (head and tail, :mod:`beffroi.analysis.text_bound`), so it stays a few pages
-made in a second; the JSON and the evidence keep the full text.
+made in a second; the JSON and the evidence keep the full text. A dossier handed to someone
+is written to the audit trail (:func:`export_dossier`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from beffroi.analysis.text_bound import HEAD_CHARS, TAIL_CHARS, analysed_text, is_cut
+from beffroi.audit.actions import AuditAction
+from beffroi.audit.services import Actor, record
 from beffroi.items.models import Item
 from beffroi.moderation import evidence as evidence_store
 from beffroi.moderation.models import Appeal, Decision, Evidence
@@ -215,3 +218,24 @@ def dossier_pdf(item: Item) -> bytes:
                 line("  Reasons", appeal["reasons"])
     output = pdf.output()
     return bytes(output)
+
+
+#: The formats a dossier is exported in, and their content types.
+DOSSIER_FORMATS = {"json": "application/json", "pdf": "application/pdf"}
+
+
+def export_dossier(actor: Actor, item: Item, fmt: str) -> bytes:
+    """The dossier of ``item`` as JSON or PDF, its export written to the audit trail (who took
+    which evidence, by its seals): it carries personal data out of Beffroi."""
+    body = dossier_pdf(item) if fmt == "pdf" else dossier_json(item)
+    record(
+        actor,
+        AuditAction.MODERATION_DOSSIER_EXPORTED,
+        organization=item.organization,
+        obj=item,
+        after={
+            "format": fmt,
+            "evidence": list(item.evidence.values_list("sha256", flat=True)),
+        },
+    )
+    return body

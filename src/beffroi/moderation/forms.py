@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -48,7 +48,8 @@ class DecisionForm(forms.Form):
         self, *args: Any, categories: list[tuple[str, str]] | None = None, **kw: Any
     ) -> None:
         super().__init__(*args, **kw)
-        self.fields["category"].choices = [("", _("As proposed")), *(categories or [])]
+        category = cast(forms.ChoiceField, self.fields["category"])
+        category.choices = [("", _("As proposed")), *(categories or [])]
 
 
 class BulkForm(forms.Form):

@@ -12,13 +12,26 @@ from typing import Any
 
 from django.db import transaction
 
+from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
+from beffroi.jobs.models import Job
 from beffroi.moderation.detectors import forget
 from beffroi.moderation.models import ClassifierVersion, Decision
+from beffroi.moderation.queue import request_retrain
 from beffroi.organizations.models import Organization
 
 #: What a person's decision teaches: a restrictive action → its category; keep → "none".
 LEARNED_ACTIONS = (Decision.Action.HIDE, Decision.Action.DELETE, Decision.Action.KEEP)
+
+
+def learnable_decisions(organization: Organization) -> Any:
+    """The decisions retraining learns from: a person's keep, hide or deletion, in force or
+    overturned on appeal (then the item is learned as acceptable)."""
+    return Decision.objects.for_org(organization).filter(
+        automated=False,
+        action__in=LEARNED_ACTIONS,
+        status__in=[Decision.Status.APPLIED, Decision.Status.OVERTURNED],
+    )
 
 
 def training_examples(organization: Organization) -> list[Any]:
@@ -27,14 +40,7 @@ def training_examples(organization: Organization) -> list[Any]:
 
     latest: dict[int, tuple[str, str]] = {}
     decisions = (
-        Decision.objects.filter(
-            organization=organization,
-            automated=False,
-            action__in=LEARNED_ACTIONS,
-            status__in=[Decision.Status.APPLIED, Decision.Status.OVERTURNED],
-        )
-        .select_related("item")
-        .order_by("created_at", "id")
+        learnable_decisions(organization).select_related("item").order_by("created_at", "id")
     )
     for decision in decisions:
         overturned = decision.status == Decision.Status.OVERTURNED
@@ -68,7 +74,7 @@ def retrain(organization: Organization, user_id: int | None = None) -> Classifie
         actor = Actor.system("retraining")
         record(
             actor,
-            "moderation.classifier.trained",
+            AuditAction.MODERATION_CLASSIFIER_TRAINED,
             organization=organization,
             obj=version,
             after=snapshot(version, ["version", "trained_on", "decisions_used", "active"]),
@@ -90,7 +96,7 @@ def activate(actor: Actor, version: ClassifierVersion) -> ClassifierVersion:
         version.refresh_from_db()
         record(
             actor,
-            "moderation.classifier.activated",
+            AuditAction.MODERATION_CLASSIFIER_ACTIVATED,
             organization=version.organization,
             obj=version,
             before={"active_version": previous.version if previous else None},
@@ -109,9 +115,22 @@ def deactivate_all(actor: Actor, organization: Organization) -> None:
         )
         record(
             actor,
-            "moderation.classifier.activated",
+            AuditAction.MODERATION_CLASSIFIER_ACTIVATED,
             organization=organization,
             before={"active_version": previous.version if previous else None},
             after={"active_version": "default"},
         )
     forget(organization)
+
+
+def request_retraining(actor: Actor, organization: Organization) -> Job:
+    """Ask for the classifier to be retrained in the background (one job at a time: a second
+    request while one waits or runs returns it); the request is audited."""
+    job = request_retrain(organization, actor.user)
+    record(
+        actor,
+        AuditAction.MODERATION_CLASSIFIER_RETRAIN_REQUESTED,
+        organization=organization,
+        obj=job,
+    )
+    return job

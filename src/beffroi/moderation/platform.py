@@ -1,15 +1,19 @@
 """Carrying a decision out on the platform through the source's connector.
 
 The outcome is always recorded on the decision (done, refused, not supported by the
-platform, or pending a retry), so the moderator sees what really happened.
+platform, or pending a retry), so the moderator sees what really happened, and written to
+the audit trail with the platform as the actor (``platform.done``, ``platform.failed``…).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from beffroi.audit.actions import AuditAction
+from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import (
     Action,
     ActionResult,
@@ -22,6 +26,7 @@ from beffroi.connectors.base import (
     TransientError,
     UnsupportedAction,
 )
+from beffroi.core.logging import redact
 from beffroi.items.models import Item
 from beffroi.moderation.models import Decision
 from beffroi.sources.credentials import credentials_refused, ready_connector
@@ -74,10 +79,50 @@ def _call(decision: Decision) -> ActionResult:
         connector.close()
 
 
-def _save(decision: Decision, status: str, result: dict[str, Any]) -> None:
+#: Who carries decisions out, as the audit trail names it.
+PLATFORM_ACTOR = Actor.system("platform")
+
+#: The audit action of each outcome the platform gave (a decision with no platform action
+#: involves no platform: nothing to audit beyond the decision itself).
+OUTCOME_ACTIONS: dict[str, AuditAction] = {
+    Decision.PlatformStatus.DONE: AuditAction.PLATFORM_DONE,
+    Decision.PlatformStatus.FAILED: AuditAction.PLATFORM_FAILED,
+    Decision.PlatformStatus.UNSUPPORTED: AuditAction.PLATFORM_UNSUPPORTED,
+    Decision.PlatformStatus.PENDING: AuditAction.PLATFORM_RETRY,
+}
+
+#: The platform's message kept in the audit trail is cut to this length.
+AUDITED_DETAIL_CHARS = 500
+
+
+def _save(
+    decision: Decision, status: str, result: dict[str, Any], retry_after: float | None = None
+) -> None:
+    """Record the outcome on the decision and, for a platform's answer, in the audit trail."""
     decision.platform_status = status
     decision.platform_result = {**result, "at": timezone.now().isoformat()}
-    decision.save(update_fields=["platform_status", "platform_result", "platform_attempts"])
+    with transaction.atomic():
+        decision.save(update_fields=["platform_status", "platform_result", "platform_attempts"])
+        action = OUTCOME_ACTIONS.get(status)
+        if action is None:
+            return
+        # The answer in short: never the raw payload, and no token a message might quote.
+        answer: dict[str, Any] = {
+            "status": status,
+            "detail": redact(str(result.get("detail") or ""))[:AUDITED_DETAIL_CHARS],
+            "attempt": decision.platform_attempts,
+        }
+        if retry_after is not None:
+            answer["retry_after"] = retry_after
+        if result.get("platform_id"):
+            answer["platform_id"] = str(result["platform_id"])
+        record(
+            PLATFORM_ACTOR,
+            action,
+            organization=decision.organization,
+            obj=decision,
+            after={"action": decision.action, **answer},
+        )
 
 
 def perform(decision: Decision) -> str:
@@ -103,10 +148,11 @@ def perform(decision: Decision) -> str:
     except UnsupportedAction as exc:
         _save(decision, Decision.PlatformStatus.UNSUPPORTED, {"detail": str(exc)})
     except RateLimited as exc:
-        _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True})
-        raise RetryableActionError(str(exc), exc.retry_after or 60) from exc
+        delay = exc.retry_after or 60
+        _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True}, delay)
+        raise RetryableActionError(str(exc), delay) from exc
     except TransientError as exc:
-        _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True})
+        _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True}, 30)
         raise RetryableActionError(str(exc), 30) from exc
     except AuthError as exc:
         _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})

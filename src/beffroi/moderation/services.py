@@ -9,7 +9,7 @@ decision and is retried where that makes sense.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from beffroi.analysis.moderation.decide import CharterPolicy, Judgement, Verdict, judge
 from beffroi.analysis.moderation.signals import Signal
+from beffroi.audit.actions import AuditAction, moderation_action
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.items.models import Item
 from beffroi.moderation import evidence as evidence_store
@@ -124,7 +125,35 @@ def _analysis(judgement: Judgement, policy: CharterPolicy) -> dict[str, Any]:
     }
 
 
-def _apply_judgement(item: Item, judgement: Judgement, live: CharterPolicy) -> str:
+#: Who takes the automatic decisions, as the audit trail names it.
+CHARTER_ACTOR = Actor.system("charter")
+
+
+def _record_automatic(
+    organization: Organization, item: Item, decision: Decision, before: dict[str, Any]
+) -> None:
+    """The audit event of a decision the charter applied by itself (a hide, a deletion or a
+    case opened), with the rule engine as the actor."""
+    record(
+        CHARTER_ACTOR,
+        moderation_action(decision.action),
+        organization=organization,
+        obj=decision,
+        before=before,
+        after={
+            **snapshot(item, ["visibility", "state"]),
+            "decision": decision.pk,
+            "category": decision.category,
+            "score": decision.score,
+            "charter_version": decision.charter_version,
+            "detectors": decision.rule,
+        },
+    )
+
+
+def _apply_judgement(
+    organization: Organization, item: Item, judgement: Judgement, live: CharterPolicy
+) -> str:
     """Record what the live charter says about one claimed item; returns the verdict kind."""
     item.analysis = _analysis(judgement, live)
     if judgement.shadow:
@@ -134,7 +163,11 @@ def _apply_judgement(item: Item, judgement: Judgement, live: CharterPolicy) -> s
         _decision_from(item, judgement, live, action=action, status=Decision.Status.SHADOW).save()
         item.state = Item.State.PROCESSED
         item.save(update_fields=["state", "analysis"])
+        # Not audited: a shadow decision is never acted on (the item is untouched); it is
+        # kept as a decision with the status ``shadow``, what the decisions log shows apart.
         return "shadow"
+    # Claimed by moving it out of ``new`` (in the caller); what it was before the charter acted.
+    before = {"visibility": item.visibility, "state": Item.State.NEW}
     if judgement.verdict is Verdict.HIDE:
         category = live.categories[judgement.category]
         action = Decision.Action.DELETE if category.auto_delete else Decision.Action.HIDE
@@ -150,6 +183,7 @@ def _apply_judgement(item: Item, judgement: Judgement, live: CharterPolicy) -> s
         )
         item.state = Item.State.PROCESSED
         item.save(update_fields=["state", "analysis", "visibility"])
+        _record_automatic(organization, item, decision, before)
         request_platform_action(decision)
         return "hidden"
     decision = _decision_from(
@@ -169,6 +203,7 @@ def _apply_judgement(item: Item, judgement: Judgement, live: CharterPolicy) -> s
     )
     item.state = Item.State.IN_REVIEW
     item.save(update_fields=["state", "analysis"])
+    _record_automatic(organization, item, decision, before)
     return "queued"
 
 
@@ -226,7 +261,7 @@ def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
                     else:
                         if not claim.update(state=Item.State.PROCESSED):
                             continue
-                        kind = _apply_judgement(item, judgement, live)
+                        kind = _apply_judgement(organization, item, judgement, live)
                     if shadow is not None and shadow_rules is not None:
                         # The shadow version has its own rules; the models are shared.
                         shadow_signals = shadow_rules[index] + model_signals[index]
@@ -282,7 +317,7 @@ def _open_case(item: Item, kind: str, **fields: Any) -> Case:
 
 
 def open_cases(organization: Organization) -> QuerySet[Case]:
-    return Case.objects.filter(organization=organization).exclude(state=Case.State.CLOSED)
+    return Case.objects.for_org(organization).exclude(state=Case.State.CLOSED)
 
 
 def _available_to(user: Any, cases: QuerySet[Case]) -> QuerySet[Case]:
@@ -314,8 +349,19 @@ def claim_case(actor: Actor, case: Case) -> bool:
     return bool(taken)
 
 
-def next_case(actor: Actor, organization: Organization, cases: QuerySet[Case]) -> Case | None:
-    """Claim the next case of ``cases`` for the actor: two moderators never get the same one."""
+def next_case(
+    actor: Actor,
+    organization: Organization,
+    cases: QuerySet[Case],
+    *,
+    releasing: Case | None = None,
+) -> Case | None:
+    """Claim the next case of ``cases`` for the actor: two moderators never get the same one.
+
+    ``releasing``: the case the actor skips, let go of first (someone else may take it).
+    """
+    if releasing is not None:
+        release_case(actor, releasing)
     for candidate in _available_to(actor.user, cases).order_by(
         "-priority", "-severity", "created_at", "id"
     )[:20]:
@@ -343,6 +389,56 @@ def _close_cases(item: Item, resolution: Decision, kinds: Sequence[str] | None =
 
 
 # --- a person's decisions ----------------------------------------------------------------------
+
+
+@dataclass
+class BulkOutcome:
+    """What a decision on a selection of cases did: decided, held by someone else, closed or
+    appeals (left as they are), and the refusals (``#case: why``)."""
+
+    done: int = 0
+    held: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def decide_case(
+    actor: Actor,
+    case: Case,
+    action: str,
+    *,
+    category: str = "",
+    note: str = "",
+    reply_text: str = "",
+) -> Decision:
+    """A person's decision on the item of an open review or escalation case they can hold."""
+    if case.state == Case.State.CLOSED:
+        raise ModerationError(_("This case is already closed."))
+    if case.kind == Case.Kind.APPEAL:
+        raise ModerationError(_("An appeal is decided by upholding or reversing the decision."))
+    if not claim_case(actor, case):
+        raise ModerationError(_("Someone else is working on this case."))
+    return decide(actor, case.item, action, category=category, note=note, reply_text=reply_text)
+
+
+def decide_cases(actor: Actor, cases: Iterable[Case], action: str, note: str = "") -> BulkOutcome:
+    """The same decision on each selected case that nobody else holds (the queue's bulk
+    action); closed cases and appeals are left as they are, each decision is recorded."""
+    outcome = BulkOutcome()
+    for case in cases:
+        if case.state == Case.State.CLOSED or case.kind == Case.Kind.APPEAL:
+            outcome.skipped += 1
+            continue
+        if not claim_case(actor, case):
+            outcome.held += 1
+            continue
+        try:
+            decide(actor, case.item, action, note=note)
+        except ModerationError as exc:
+            outcome.failures.append(f"#{case.pk}: {exc}")
+            continue
+        outcome.done += 1
+    return outcome
 
 
 def _proposal(item: Item) -> Decision | None:
@@ -437,7 +533,7 @@ def decide(
         item.save(update_fields=["visibility", "state"])
         record(
             actor,
-            f"moderation.{action}",
+            moderation_action(action),
             organization=item.organization,
             obj=decision,
             before=before,
@@ -446,6 +542,22 @@ def decide(
         if decision.platform_status == Decision.PlatformStatus.PENDING:
             request_platform_action(decision)
     return decision
+
+
+def undo_and_reopen(actor: Actor, decision: Decision) -> tuple[Decision, Case | None]:
+    """Undo ``decision`` (:func:`undo`) and claim the review it reopened, if any, so that the
+    moderator goes straight back to it; returns the reversal and that case."""
+    reversal = undo(actor, decision)
+    reopened = (
+        open_cases(decision.organization)
+        .filter(item_id=decision.item_id)
+        .exclude(kind=Case.Kind.APPEAL)
+        .order_by("-priority", "created_at")
+        .first()
+    )
+    if reopened is not None and claim_case(actor, reopened):
+        return reversal, reopened
+    return reversal, None
 
 
 def undo(actor: Actor, decision: Decision, note: str = "") -> Decision:
@@ -517,7 +629,7 @@ def _reverse(actor: Actor, decision: Decision, note: str, *, reopen: bool) -> De
         item.save(update_fields=["visibility", "state"])
         record(
             actor,
-            "moderation.undo",
+            AuditAction.MODERATION_UNDO,
             organization=item.organization,
             obj=decision,
             before=before,
@@ -587,12 +699,25 @@ def file_appeal(actor: Actor, decision: Decision, statement: str, received_via: 
         )
         record(
             actor,
-            "moderation.appeal.filed",
+            AuditAction.MODERATION_APPEAL_FILED,
             organization=decision.organization,
             obj=appeal,
             after=snapshot(appeal),
         )
     return appeal
+
+
+def decide_appeal_case(actor: Actor, case: Case, outcome: str, note: str) -> Appeal:
+    """Uphold or reverse the decision an appeal case contests, from the case; the person who
+    took the decision cannot (:func:`decide_appeal` says so) and others must hold the case."""
+    if case.kind != Case.Kind.APPEAL or case.appeal is None:
+        raise ModerationError(_("This case is not an appeal."))
+    if case.state == Case.State.CLOSED:
+        raise ModerationError(_("This case is already closed."))
+    excluded = case.excluded_user_id is not None and case.excluded_user_id == actor.user.pk
+    if not excluded and not claim_case(actor, case):
+        raise ModerationError(_("Someone else is working on this case."))
+    return decide_appeal(actor, case.appeal, outcome, note)
 
 
 def decide_appeal(actor: Actor, appeal: Appeal, outcome: str, note: str) -> Appeal:
@@ -626,7 +751,7 @@ def decide_appeal(actor: Actor, appeal: Appeal, outcome: str, note: str) -> Appe
             Item.objects.filter(pk=item.pk).update(state=Item.State.DONE)
         record(
             actor,
-            "moderation.appeal.decided",
+            AuditAction.MODERATION_APPEAL_DECIDED,
             organization=decision.organization,
             obj=appeal,
             before=before,

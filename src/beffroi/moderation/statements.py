@@ -1,16 +1,27 @@
 """EU DSA statements of reasons, from decisions, with the Transparency Database's field names.
 
 Only restrictions are statements (hide → visibility disabled, delete → content removed); an
-item kept needs none. Field names and values follow the Transparency Database API; they are
-checked by :func:`beffroi.charter.dsa.validate_statement`.
+item kept needs none. Field names and values follow the Transparency Database API. An export
+(:func:`export_statements`) checks each statement with
+:func:`beffroi.charter.dsa.validate_statement` before writing it: a statement the database
+would refuse (a charter category mapped to a value it does not know, a date before 2000…) is
+left out, and the export says which decisions were left out and why. Exports are audited.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from django.db.models import QuerySet
+
+from beffroi.audit.actions import AuditAction
+from beffroi.audit.services import Actor, record
+from beffroi.charter.dsa import validate_statement
 from beffroi.moderation.models import Decision
+from beffroi.organizations.models import Organization
 
 VISIBILITY = {
     Decision.Action.HIDE: "DECISION_VISIBILITY_CONTENT_DISABLED",
@@ -25,16 +36,18 @@ STATEMENT_STATUSES = (
 )
 
 
-def statement_decisions(organization: Any) -> Any:
-    return (
-        Decision.objects.filter(
-            organization=organization,
-            action__in=list(VISIBILITY),
-            status__in=STATEMENT_STATUSES,
-        )
-        .select_related("item", "organization")
-        .order_by("created_at", "id")
+def statement_decisions(
+    organization: Any, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[Decision]:
+    """The organization's restrictions, oldest first; applied within the dates when given."""
+    decisions = Decision.objects.for_org(organization).filter(
+        action__in=list(VISIBILITY), status__in=STATEMENT_STATUSES
     )
+    if date_from is not None:
+        decisions = decisions.filter(created_at__date__gte=date_from)
+    if date_to is not None:
+        decisions = decisions.filter(created_at__date__lte=date_to)
+    return decisions.select_related("item", "organization").order_by("created_at", "id")
 
 
 def _automated_decision(decision: Decision) -> str:
@@ -98,8 +111,98 @@ def statement(decision: Decision) -> dict[str, Any]:
 
 
 def statements(organization: Any) -> Iterator[dict[str, Any]]:
+    """Every statement of the organization, unchecked (an export checks them)."""
     for decision in statement_decisions(organization).iterator():
         yield statement(decision)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A decision whose statement of reasons does not validate, and why."""
+
+    decision_id: int
+    puid: str
+    problems: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision_id, "puid": self.puid, "problems": list(self.problems)}
+
+
+#: An export's audit event names at most this many of the decisions left out (and counts all).
+AUDITED_LEFT_OUT = 100
+
+
+@dataclass
+class StatementsExport:
+    """The statements an export writes (those that validate) and the decisions left out.
+
+    The decisions are read twice: once to check every statement (so that what is left out is
+    known before the first byte is sent, for a header and a message), once to write them
+    without holding them all in memory. Decisions taken between the two readings are not
+    part of the export.
+    """
+
+    decisions: QuerySet[Decision]
+    count: int = 0
+    left_out: list[LeftOut] = field(default_factory=list)
+    last_id: int = 0
+
+    def bodies(self) -> Iterator[dict[str, Any]]:
+        """The statements that validate, oldest first."""
+        skipped = {entry.decision_id for entry in self.left_out}
+        for decision in self.decisions.filter(pk__lte=self.last_id).iterator(chunk_size=500):
+            if decision.pk in skipped:
+                continue
+            body = statement(decision)
+            # Checked again: nothing unchecked is written, even if a decision changed since
+            # (then it joins those left out, which the JSON lists after the statements).
+            problems = validate_statement(body)
+            if problems:
+                self.left_out.append(LeftOut(decision.pk, str(body["puid"]), tuple(problems)))
+                skipped.add(decision.pk)
+                continue
+            yield body
+
+
+def check_statements(decisions: QuerySet[Decision]) -> StatementsExport:
+    """Validate the statement of each decision: how many will be written, which are left out."""
+    export = StatementsExport(decisions)
+    for decision in decisions.iterator(chunk_size=500):
+        body = statement(decision)
+        problems = validate_statement(body)
+        if problems:
+            export.left_out.append(LeftOut(decision.pk, str(body["puid"]), tuple(problems)))
+        else:
+            export.count += 1
+        export.last_id = max(export.last_id, decision.pk)
+    return export
+
+
+def export_statements(
+    actor: Actor,
+    organization: Organization,
+    fmt: str,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> StatementsExport:
+    """The organization's statements of reasons between the dates, checked, ready to write;
+    the export (personal data leaving Beffroi, in bulk) is written to the audit trail."""
+    export = check_statements(statement_decisions(organization, date_from, date_to))
+    record(
+        actor,
+        AuditAction.MODERATION_STATEMENTS_EXPORTED,
+        organization=organization,
+        after={
+            "format": fmt,
+            "date_from": date_from.isoformat() if date_from else None,
+            "date_to": date_to.isoformat() if date_to else None,
+            "statements": export.count,
+            "left_out": len(export.left_out),
+            "left_out_decisions": [e.decision_id for e in export.left_out[:AUDITED_LEFT_OUT]],
+        },
+    )
+    return export
 
 
 #: CSV columns (lists are joined with "|").

@@ -23,7 +23,7 @@ router = Router(tags=["moderation"])
 @requires(Capability.VIEW)
 def list_decisions(request: HttpRequest, slug: str, filters: Query[DecisionQuery]) -> Any:
     ctx = scope(request, slug)
-    decisions = Decision.objects.for_org(ctx.organization).select_related("actor")
+    decisions = ctx.scoped(Decision).select_related("actor")
     if filters.item is not None:
         decisions = decisions.filter(item_id=filters.item)
     if filters.action is not None:
@@ -42,7 +42,7 @@ def list_decisions(request: HttpRequest, slug: str, filters: Query[DecisionQuery
 @requires(Capability.VIEW)
 def list_cases(request: HttpRequest, slug: str, filters: Query[CaseQuery]) -> Any:
     ctx = scope(request, slug)
-    cases = Case.objects.for_org(ctx.organization).select_related("assignee")
+    cases = ctx.scoped(Case).select_related("assignee")
     if filters.state is not None:
         cases = cases.filter(state=filters.state)
     if filters.item is not None:

@@ -8,10 +8,11 @@ from django import template
 from django.urls import reverse
 
 from beffroi.items.models import Item
+from beffroi.moderation.display import is_sensitive, timeline, why
 from beffroi.moderation.forms import DecisionForm
 from beffroi.moderation.models import Case
 from beffroi.moderation.services import open_cases
-from beffroi.moderation.tables import is_sensitive
+from beffroi.moderation.views.common import charter_categories, decision_categories, severities
 
 register = template.Library()
 
@@ -27,14 +28,12 @@ def open_case_count(organization: Any) -> int:
 @register.inclusion_tag("moderation/_item_panel.html", takes_context=True)
 def moderation_panel(context: template.Context, item: Item) -> dict[str, Any]:
     """What Beffroi found in the item, every decision on it and, for moderators, the actions."""
-    from beffroi.moderation import views
-
     request = context["request"]
     capabilities = context.get("current_capabilities") or frozenset()
     can_moderate = "moderate" in capabilities
     analysis = item.analysis if isinstance(item.analysis, dict) else {}
     category = str(analysis.get("category") or "")
-    severities = views._severities(request)
+    by_category = severities(request)
     open_case = (
         open_cases(item.organization).filter(item=item).order_by("-priority", "created_at").first()
     )
@@ -48,16 +47,14 @@ def moderation_panel(context: template.Context, item: Item) -> dict[str, Any]:
         "item": item,
         "analysis": analysis,
         "verdict": analysis.get("verdict", ""),
-        "why": views._why(request, item, basis, why_category),
-        "timeline": views._timeline(item),
+        "why": why(item, basis, why_category, charter_categories(request)),
+        "timeline": timeline(item),
         "evidence": list(item.evidence.select_related("created_by").order_by("created_at")),
         "open_case": open_case,
         "can_moderate": can_moderate,
         "can_download": can_moderate,
-        "form": DecisionForm(categories=views._decision_categories(request))
-        if can_moderate
-        else None,
-        "sensitive": is_sensitive(why_category, severities.get(why_category)),
+        "form": DecisionForm(categories=decision_categories(request)) if can_moderate else None,
+        "sensitive": is_sensitive(why_category, by_category.get(why_category)),
         "back": reverse("items:item", kwargs={"org_slug": item.organization.slug, "pk": item.pk})
         + "#moderation",
         "case_kinds": Case.Kind,
