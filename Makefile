@@ -30,8 +30,9 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check src tests
 	$(BIN)/lint-imports --no-cache
 
+# The django-stubs plugin loads the settings, which make a data directory: a temporary one.
 typecheck: $(VENV)/.installed
-	$(BIN)/mypy
+	@home=$$(mktemp -d); BEFFROI_HOME=$$home $(BIN)/mypy; status=$$?; rm -rf "$$home"; exit $$status
 
 migrations-check: $(VENV)/.installed
 	BEFFROI_HOME=$$(mktemp -d) $(BIN)/beffroi manage makemigrations --check --dry-run

@@ -27,13 +27,13 @@ def _login_through_application(request: HttpRequest, extra_context: object = Non
 
 
 admin.site.has_permission = _superuser_only  # type: ignore[method-assign]
-admin.site.login = _login_through_application  # type: ignore[method-assign,assignment]
+admin.site.login = _login_through_application  # type: ignore[method-assign]
 admin.site.site_header = "Beffroi"
 admin.site.site_title = "Beffroi"
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(AuditedAdmin):
+class ApiTokenAdmin(AuditedAdmin[ApiToken]):
     """Only the prefix is ever known; a token can be revoked, not read."""
 
     list_display = ("name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django_otp import user_has_device
+from django_otp.middleware import is_verified
 
 from beffroi.organizations.models import Membership
 from beffroi.organizations.roles import Role
@@ -19,8 +21,8 @@ from beffroi.organizations.roles import Role
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/charter/")
 
 
-def requires_two_factor(user: object) -> bool:
-    if getattr(user, "is_superuser", False):
+def requires_two_factor(user: User) -> bool:
+    if user.is_superuser:
         return True
     return Membership.objects.filter(user=user, role=Role.ADMIN).exists()
 
@@ -34,7 +36,7 @@ class TwoFactorMiddleware:
         if (
             user.is_authenticated
             and not request.path.startswith(EXEMPT_PREFIXES)
-            and not user.is_verified()  # type: ignore[union-attr]
+            and not is_verified(user)
         ):
             if user_has_device(user, confirmed=True):
                 return redirect(f"/accounts/verify/?next={request.get_full_path()}")

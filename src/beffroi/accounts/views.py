@@ -36,11 +36,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 from django_otp import devices_for_user, match_token, user_has_device
 from django_otp import login as otp_login
+from django_otp.middleware import is_verified
 
 from beffroi.accounts import services, throttle
 from beffroi.accounts.forms import ApiTokenForm, LoginForm, TokenCodeForm
 from beffroi.accounts.middleware import requires_two_factor
 from beffroi.accounts.models import ApiToken
+from beffroi.accounts.requests import AuthenticatedRequest, signed_in
 from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor
 
@@ -62,10 +64,10 @@ def _with_next(url_name: str, next_url: str) -> str:
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
-def second_factor_redirect(request: HttpRequest) -> HttpResponse | None:
+def second_factor_redirect(request: AuthenticatedRequest) -> HttpResponse | None:
     """Where a logged-in user must go before anything else, or ``None``."""
     user = request.user
-    if user.is_verified():  # type: ignore[union-attr]
+    if is_verified(user):
         return None
     if user_has_device(user, confirmed=True):
         return redirect(_with_next("accounts:verify", request.get_full_path()))
@@ -79,7 +81,7 @@ def fully_authenticated(view: Callable[..., HttpResponse]) -> Callable[..., Http
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = second_factor_redirect(request)
         if response is not None:
             return response
@@ -103,7 +105,7 @@ def _retry_message(seconds: int) -> str:
     ) % {"count": minutes}
 
 
-def _account_owner(request: HttpRequest) -> Actor:
+def _account_owner(request: AuthenticatedRequest) -> Actor:
     """The person changing their own account, through the web interface."""
     return Actor(request.user, AuditEvent.Channel.UI)
 
@@ -120,7 +122,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @never_cache
 def login_view(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request, default="")
-    if request.user.is_authenticated and request.method == "GET":
+    if signed_in(request) and request.method == "GET":
         pending = second_factor_redirect(request)
         return pending or redirect(next_url or "core:home")
     form = LoginForm(request.POST or None)
@@ -149,10 +151,10 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def verify_view(request: HttpRequest) -> HttpResponse:
+def verify_view(request: AuthenticatedRequest) -> HttpResponse:
     """The second step of the login: a code from the user's authenticator application."""
     next_url = safe_next(request)
-    if request.user.is_verified():  # type: ignore[union-attr]
+    if is_verified(request.user):
         return HttpResponseRedirect(next_url)
     if not user_has_device(request.user, confirmed=True):
         return redirect("accounts:two_factor_setup")
@@ -174,11 +176,11 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def two_factor_setup(request: HttpRequest) -> HttpResponse:
+def two_factor_setup(request: AuthenticatedRequest) -> HttpResponse:
     """Pair an authenticator application: QR code (and the secret), then confirm with a code."""
     user = request.user
     has_confirmed = user_has_device(user, confirmed=True)
-    if has_confirmed and not user.is_verified():  # type: ignore[union-attr]
+    if has_confirmed and not is_verified(user):
         # A password alone must never be enough to pair a new device.
         return redirect(_with_next("accounts:verify", request.get_full_path()))
     replacing = bool(request.GET.get("replace"))
@@ -223,14 +225,14 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 # --- my account -----------------------------------------------------------------------------
 
 
-def _password_form(request: HttpRequest, data: Any = None) -> PasswordChangeForm:
+def _password_form(request: AuthenticatedRequest, data: Any = None) -> PasswordChangeForm:
     form = PasswordChangeForm(request.user, data)
     # The profile page is not about the password: do not steal the focus.
     form.fields["old_password"].widget.attrs.pop("autofocus", None)
     return form
 
 
-def _profile_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+def _profile_context(request: AuthenticatedRequest, **extra: Any) -> dict[str, Any]:
     tokens = ApiToken.objects.filter(user=request.user).order_by("revoked", "-created_at")
     return {
         "nav": "account",
@@ -245,14 +247,14 @@ def _profile_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
 
 @never_cache
 @fully_authenticated
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "accounts/profile.html", _profile_context(request))
 
 
 @never_cache
 @require_POST
 @fully_authenticated
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: AuthenticatedRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
         return render(
@@ -274,7 +276,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @fully_authenticated
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     if services.revoke_api_token(_account_owner(request), token):
         messages.success(request, _("The token “%(name)s” is revoked.") % {"name": token.name})
@@ -285,7 +287,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_POST
 @fully_authenticated
-def password_change(request: HttpRequest) -> HttpResponse:
+def password_change(request: AuthenticatedRequest) -> HttpResponse:
     form = _password_form(request, request.POST)
     if not form.is_valid():
         return render(

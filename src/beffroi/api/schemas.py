@@ -73,9 +73,7 @@ class OrganizationOut(Schema):
     language: str
     created_at: datetime
     role: RoleName = Field(description="The token user's role in this organization.")  # type: ignore[valid-type]
-    capabilities: list[CapabilityName] = Field(  # type: ignore[valid-type]
-        description="What that role allows."
-    )
+    capabilities: list[CapabilityName] = Field(description="What that role allows.")
 
 
 class StatsOut(Schema):
@@ -197,7 +195,7 @@ class SourceOut(Schema):
 class SourceCreate(RequestBody):
     name: str = Field(min_length=1, max_length=120)
     platform: str = Field(min_length=1, max_length=32, description="A connector's platform name.")
-    kind: SourceKind = Source.Kind.ACCOUNT.value  # type: ignore[valid-type, assignment]
+    kind: SourceKind = Source.Kind.ACCOUNT.value  # type: ignore[valid-type]
     enabled: bool = True
     sync_interval_minutes: int = Field(
         Source._meta.get_field("sync_interval_minutes").default,

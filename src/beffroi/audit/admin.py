@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.db import models
@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor, record, snapshot
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 def _organization_of(obj: models.Model) -> Any:
@@ -21,13 +23,13 @@ def _organization_of(obj: models.Model) -> Any:
     return getattr(obj, "organization", None)
 
 
-class AuditedAdmin(admin.ModelAdmin):
+class AuditedAdmin(admin.ModelAdmin[ModelT]):
     """Changes made in the admin are audited like the others (channel ``ui``)."""
 
-    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: ModelT, form: Any, change: bool) -> None:
         before = None
         if change and obj.pk is not None:
-            previous = type(obj).objects.filter(pk=obj.pk).first()
+            previous = type(obj)._default_manager.filter(pk=obj.pk).first()
             before = snapshot(previous) if previous is not None else None
         super().save_model(request, obj, form, change)
         action = AuditAction.ADMIN_UPDATE if change else AuditAction.ADMIN_CREATE
@@ -40,7 +42,7 @@ class AuditedAdmin(admin.ModelAdmin):
             after=snapshot(obj),
         )
 
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+    def delete_model(self, request: HttpRequest, obj: ModelT) -> None:
         record(
             Actor(request.user, "ui"),
             AuditAction.ADMIN_DELETE,
@@ -50,7 +52,7 @@ class AuditedAdmin(admin.ModelAdmin):
         )
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: models.QuerySet[ModelT]) -> None:
         for obj in queryset:
             record(
                 Actor(request.user, "ui"),
@@ -62,19 +64,19 @@ class AuditedAdmin(admin.ModelAdmin):
         super().delete_queryset(request, queryset)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin[ModelT]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: ModelT | None = None) -> bool:
         return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     list_display = (
         "created_at",
         "organization",

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from beffroi.audit.models import AuditEvent
@@ -70,7 +70,7 @@ def _csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[Any]]:
 
 
 @org_view(Capability.MANAGE)
-def audit_log(request: OrgRequest) -> HttpResponse:
+def audit_log(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     organization = request.org.organization
     actions = list(
         request.org.scoped(AuditEvent)

@@ -13,6 +13,7 @@ from beffroi.charter import dsa
 from beffroi.charter.models import Category, CharterVersion, RuleEntry
 from beffroi.charter.services import CATEGORY_FIELDS
 from beffroi.charter.yaml_io import MAX_YAML_BYTES
+from beffroi.core.forms import set_choices
 
 RULE_LANGUAGES = [
     ("fr", _("French")),
@@ -55,7 +56,7 @@ def specification_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return groups
 
 
-class VersionForm(forms.ModelForm):  # type: ignore[type-arg]
+class VersionForm(forms.ModelForm[CharterVersion]):
     class Meta:
         model = CharterVersion
         fields = ["use_default_rules", "preamble_fr", "preamble_en", "notes"]
@@ -70,7 +71,7 @@ class VersionForm(forms.ModelForm):  # type: ignore[type-arg]
         }
 
 
-class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
+class CategoryForm(forms.ModelForm[Category]):
     hide_at = _threshold_field(
         _("Hide at once from confidence"),
         _("Between 0 and 1. Empty: never hidden without a person."),
@@ -114,7 +115,7 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["dsa_category_specification"].choices = specification_choices()
+        set_choices(self, "dsa_category_specification", specification_choices())
         if self.instance.pk is not None:
             # Detectors and rules name the category by its identifier: it stays.
             self.fields["slug"].disabled = True
@@ -143,7 +144,7 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
 
 
-class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
+class RuleForm(forms.ModelForm[RuleEntry]):
     category = forms.ChoiceField(label=_("Category"))
     language = forms.ChoiceField(label=_("Language"), choices=RULE_LANGUAGES)
 
@@ -160,10 +161,10 @@ class RuleForm(forms.ModelForm):  # type: ignore[type-arg]
 
     def __init__(self, *args: Any, categories: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = categories
+        set_choices(self, "category", categories)
         language = getattr(self.instance, "language", "")
         if language and language not in dict(RULE_LANGUAGES):
-            self.fields["language"].choices = [*RULE_LANGUAGES, (language, language)]
+            set_choices(self, "language", [*RULE_LANGUAGES, (language, language)])
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
@@ -193,7 +194,7 @@ class BulkRuleForm(forms.Form):
 
     def __init__(self, *args: Any, categories: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = categories
+        set_choices(self, "category", categories)
 
     def clean_patterns(self) -> list[str]:
         from beffroi.charter.services import split_patterns
@@ -220,8 +221,8 @@ class RuleFilterForm(forms.Form):
         self, *args: Any, categories: list[tuple[str, str]], languages: list[str], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = [("", _("All")), *categories]
-        self.fields["language"].choices = [("", _("All")), *[(lang, lang) for lang in languages]]
+        set_choices(self, "category", [("", _("All")), *categories])
+        set_choices(self, "language", [("", _("All")), *[(lang, lang) for lang in languages]])
 
 
 class ImportForm(forms.Form):
@@ -247,5 +248,5 @@ class DiffForm(forms.Form):
     def __init__(self, *args: Any, numbers: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = [(n, str(n)) for n in numbers]
-        self.fields["old"].choices = choices
-        self.fields["new"].choices = choices
+        set_choices(self, "old", choices)
+        set_choices(self, "new", choices)

@@ -67,17 +67,20 @@ def shadow_version(org: Organization) -> CharterVersion | None:
 def rule_specs(version: CharterVersion) -> list[RuleSpec]:
     """The rules a version applies: Beffroi's default lists (unless switched off) and the
     organization's own enabled entries, whose ids name the organization and the entry."""
-    from beffroi.analysis.moderation.rules import RuleSpec, load_default_rules
+    from beffroi.analysis.moderation.rules import RuleSpec, is_rule_kind, load_default_rules
 
     specs: list[RuleSpec] = list(load_default_rules()) if version.use_default_rules else []
     slug = version.organization.slug
     for entry in version.rules.filter(enabled=True).order_by("pk"):
+        kind = entry.kind
+        if not is_rule_kind(kind):  # the form offers the kinds only; the detector refuses others
+            raise ValueError(f"rule {entry.pk}: unknown kind {kind!r}")
         specs.append(
             RuleSpec(
                 id=f"org:{slug}:{entry.pk}",
                 category=entry.category,
                 language=entry.language,
-                kind=entry.kind,
+                kind=kind,
                 pattern=entry.pattern,
                 weight=entry.weight,
                 note=entry.note,

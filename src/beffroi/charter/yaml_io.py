@@ -32,6 +32,7 @@ on import: an imported file always becomes a new draft.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,9 @@ class CharterData:
     notes: str = ""
 
 
-class _LineDict(dict[str, Any]):
-    """A mapping that remembers the line where it starts in the file."""
+class _LineDict(dict[Hashable, Any]):
+    """A mapping that remembers the line where it starts in the file (keys as the file has
+    them, not always text: the validation reports the unexpected ones)."""
 
     line: int = 0
 
@@ -100,7 +102,7 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _LineDict:
     seen: set[Any] = set()
     for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=True)
         if key in seen:
             loader.duplicates.append(
                 f"line {key_node.start_mark.line + 1}: the key “{key}” is given twice."
@@ -183,14 +185,14 @@ def parse_charter(text: str | bytes) -> CharterData:
         raise CharterFormatError([f"The file is larger than {MAX_YAML_BYTES // 1024} KiB."])
     loader = _LineLoader(text)
     try:
-        document = loader.get_single_data()  # type: ignore[no-untyped-call]
+        document = loader.get_single_data()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise CharterFormatError([f"{where}not valid YAML ({problem})."]) from exc
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
     problems = list(loader.duplicates)
     if not isinstance(document, dict):
         raise CharterFormatError(
@@ -283,10 +285,10 @@ def parse_charter(text: str | bytes) -> CharterData:
             problems.append(
                 f"{_where(raw, label)}: category: “{rule['category']}” is not a category of this charter."
             )
-        key = (rule["category"], rule["language"], rule["kind"], rule["pattern"])
-        if key in keys:
+        identity = (rule["category"], rule["language"], rule["kind"], rule["pattern"])
+        if identity in keys:
             problems.append(f"{_where(raw, label)}: the same rule is given twice.")
-        keys.add(key)
+        keys.add(identity)
         data.rules.append(rule)
 
     if problems:

@@ -31,7 +31,11 @@ def upload_too_large(request: HttpRequest, limit: int) -> bool:
         declared = 0
     if declared > limit + FORM_OVERHEAD_BYTES:
         return True
-    return any(upload.size is not None and upload.size > limit for upload in request.FILES.values())
+    return any(
+        upload.size is not None and upload.size > limit
+        for _field, uploads in request.FILES.lists()
+        for upload in uploads
+    )
 
 
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
@@ -44,7 +48,7 @@ def upload_folder() -> Path:
 
 
 @contextmanager
-def upload_copy(upload: UploadedFile, filename: str) -> Iterator[Path]:
+def upload_copy(upload: UploadedFile[bytes], filename: str) -> Iterator[Path]:
     """``upload`` written to a private folder under the upload folder, as ``filename``; the
     folder is removed when the block ends, by an exception or an interrupted request too."""
     with tempfile.TemporaryDirectory(prefix=UPLOAD_PREFIX, dir=upload_folder()) as folder:

@@ -5,6 +5,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
+from beffroi.accounts.requests import AuthenticatedRequest
 from beffroi.organizations.models import Membership
 
 
@@ -20,7 +21,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """Go to the current organization's dashboard, or list the user's organizations."""
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization"))
     slugs = {m.organization.slug for m in memberships}

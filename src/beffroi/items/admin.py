@@ -8,7 +8,7 @@ from beffroi.items.models import Author, Item
 
 
 @admin.register(Author)
-class AuthorAdmin(AuditedAdmin):
+class AuthorAdmin(AuditedAdmin[Author]):
     list_display = ("handle", "display_name", "platform", "organization", "first_seen_at")
     list_filter = ("platform",)
     search_fields = ("handle", "display_name", "platform_id")
@@ -17,7 +17,7 @@ class AuthorAdmin(AuditedAdmin):
 
 
 @admin.register(Item)
-class ItemAdmin(AuditedAdmin):
+class ItemAdmin(AuditedAdmin[Item]):
     """The raw payload is evidence: shown, never edited."""
 
     list_display = ("created_at", "platform", "kind", "author", "state", "organization")

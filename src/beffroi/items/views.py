@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
@@ -68,7 +68,7 @@ def _export_rows(items: Any) -> Any:
 
 
 @org_view(Capability.VIEW)
-def inbox(request: OrgRequest) -> HttpResponse:
+def inbox(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     queryset = _organization_items(request).order_by("-created_at", "-id")
     filterset = ItemFilter(request.GET or None, queryset=queryset, request=request)
     items = filterset.qs if filterset.is_bound else queryset

@@ -5,7 +5,7 @@ from beffroi.jobs.models import Job
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyAdmin):
+class JobAdmin(ReadOnlyAdmin[Job]):
     """Jobs are written by the engine only: read them here."""
 
     list_display = ("id", "name", "organization", "state", "attempts", "created_at", "finished_at")

@@ -173,12 +173,11 @@ def enqueue(
 
 def dispatch(job_id: int, delay: float | None = None) -> None:
     """Hand a job id to the carrier; delivering an id twice is harmless."""
-    if is_distributed():
+    broker_url = settings.BEFFROI_BROKER_URL
+    if broker_url:  # is_distributed()
         from beffroi.jobs.celery_app import celery_app
 
-        celery_app(settings.BEFFROI_BROKER_URL).send_task(
-            "beffroi.run_job", args=[job_id], countdown=delay
-        )
+        celery_app(broker_url).send_task("beffroi.run_job", args=[job_id], countdown=delay)
     else:
         WAKE.set()
 

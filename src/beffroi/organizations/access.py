@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 
 from beffroi.audit.models import AuditEvent
@@ -15,6 +16,9 @@ from beffroi.core.sessions import keep_in_session
 from beffroi.organizations.context import OrgContext
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Capability
+
+#: What a view answers: a page, a redirect, a stream (CSV exports), a file.
+ResponseT = TypeVar("ResponseT", bound=HttpResponseBase)
 
 
 def membership_for(user: Any, organization: Organization) -> Membership | None:
@@ -40,14 +44,14 @@ def resolve(user: Any, slug: str, capability: Capability, channel: str) -> OrgCo
 
 def org_view(
     capability: Capability,
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., ResponseT]], Callable[..., ResponseT]]:
     """Decorate a view taking ``org_slug``: sets ``request.org`` (an :class:`OrgContext`), and
     ``request.organization`` and ``request.membership`` that templates read."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., ResponseT]) -> Callable[..., ResponseT]:
         @login_required
         @wraps(view)
-        def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> ResponseT:
             context = resolve(request.user, org_slug, capability, AuditEvent.Channel.UI)
             request.org = context  # type: ignore[attr-defined]
             request.organization = context.organization  # type: ignore[attr-defined]

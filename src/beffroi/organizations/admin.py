@@ -1,5 +1,3 @@
-from typing import Any
-
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -7,14 +5,14 @@ from beffroi.audit.admin import AuditedAdmin
 from beffroi.organizations.models import Invitation, Membership, Organization
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(admin.TabularInline[Membership, Organization]):
     model = Membership
     extra = 0
     autocomplete_fields = ("user",)
 
 
 @admin.register(Organization)
-class OrganizationAdmin(AuditedAdmin):
+class OrganizationAdmin(AuditedAdmin[Organization]):
     list_display = ("name", "slug", "kind", "language", "created_at")
     list_filter = ("kind",)
     search_fields = ("name", "slug")
@@ -23,7 +21,7 @@ class OrganizationAdmin(AuditedAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(AuditedAdmin):
+class MembershipAdmin(AuditedAdmin[Membership]):
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role", "organization")
     search_fields = ("user__username", "user__email", "organization__name")
@@ -31,7 +29,7 @@ class MembershipAdmin(AuditedAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(admin.ModelAdmin[Invitation]):
     """Read-only: invitations change only through their services (answered by the invitee,
     revoked by the organization, expired by the sweep), each step audited there."""
 
@@ -43,8 +41,8 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
         return False

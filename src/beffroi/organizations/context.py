@@ -11,14 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
-from django.http import Http404, HttpRequest
+from django.http import Http404
 
+from beffroi.accounts.requests import AuthenticatedRequest
 from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Capability
+from beffroi.organizations.scoping import OrgQuerySet, is_org_queryset
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -57,24 +59,30 @@ class OrgContext:
         if not self.can(capability):
             raise PermissionDenied(f"Your role does not allow '{capability}'.")
 
-    def scoped(self, model: type[ModelT]) -> models.QuerySet[ModelT]:
+    def scoped(self, model: type[ModelT]) -> OrgQuerySet[ModelT]:
         """``model``'s rows of this organization (``Model.objects.for_org``)."""
-        return model.objects.for_org(self.organization)  # type: ignore[attr-defined, no-any-return]
+        # The model's only manager, `objects`; typed here as the OrgManager it is checked to be.
+        queryset = model._default_manager.all()
+        if not is_org_queryset(queryset):
+            raise TypeError(f"{model.__name__} is not organization-owned (objects = OrgManager())")
+        return queryset.for_org(self.organization)
 
     def get(self, model: type[ModelT] | models.QuerySet[ModelT], **lookup: Any) -> ModelT:
         """One object of this organization, or 404: another organization's id is not found."""
+        queryset: models.QuerySet[ModelT]
         if isinstance(model, type):
             queryset = self.scoped(model)
         else:  # a narrower queryset (select_related, a state): still this organization's only
             queryset = model & self.scoped(model.model)
         try:
             return queryset.get(**lookup)
-        except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+        except (ObjectDoesNotExist, ValueError, TypeError) as exc:
             raise Http404(f"No such {queryset.model._meta.verbose_name}") from exc
 
 
-class OrgRequest(HttpRequest):
-    """A request that went through ``org_view``: its organization context is set."""
+class OrgRequest(AuthenticatedRequest):
+    """A request that went through ``org_view``: its user is a member, its organization
+    context is set."""
 
     org: OrgContext
     organization: Organization

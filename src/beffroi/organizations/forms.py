@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from beffroi.audit.actions import sentence
 from beffroi.audit.models import AuditEvent
+from beffroi.core.forms import set_choices
 from beffroi.organizations.models import Organization
 from beffroi.organizations.roles import Role
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(forms.ModelForm[Organization]):
     class Meta:
         model = Organization
         fields = ["name", "kind", "language"]
@@ -50,7 +51,8 @@ class CreateMemberForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.VIEWER)
 
     def clean_username(self) -> str:
-        username = self.cleaned_data["username"].strip()
+        username: str = self.cleaned_data["username"]
+        username = username.strip()
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(
                 _("This username is taken. To invite this person, use the form above.")
@@ -79,4 +81,4 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args: Any, actions: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         named = sorted(((a, sentence(a)) for a in actions or []), key=lambda pair: pair[1])
-        self.fields["action"].choices = [("", _("All actions")), *named]
+        set_choices(self, "action", [("", _("All actions")), *named])

@@ -295,6 +295,8 @@ def _check_invitee(actor: Actor, invitation: Invitation) -> None:
 
 def _join(actor: Actor, invitation: Invitation) -> Membership:
     org, user = invitation.organization, invitation.invitee
+    if user is None:  # never after _check_invitee: deleting an account deletes its invitations
+        raise PermissionDenied(_("This invitation is not addressed to you."))
     # The address the administrator typed becomes visible to them once its owner accepts.
     typed = invitation.identifier
     given = typed if "@" in typed and typed.casefold() == (user.email or "").casefold() else ""

@@ -5,7 +5,7 @@ from beffroi.sources.models import Source
 
 
 @admin.register(Source)
-class SourceAdmin(AuditedAdmin):
+class SourceAdmin(AuditedAdmin[Source]):
     """Credentials are never shown: only whether some are stored."""
 
     list_display = (

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_noop
 
 from beffroi import config
 from beffroi.connectors.base import Option
+from beffroi.core.forms import set_choices
 from beffroi.sources.models import MAX_SYNC_INTERVAL_MINUTES, Source
 from beffroi.sources.redaction import REDACTED
 
@@ -168,7 +169,7 @@ class PlatformForm(forms.Form):
 
     def __init__(self, *args: Any, platforms: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["platform"].choices = platforms
+        set_choices(self, "platform", platforms)
 
 
 class SourceForm(forms.Form):

@@ -6,11 +6,16 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from beffroi import config, egress
+
+# `forms.ModelForm[Model]`, `admin.ModelAdmin[Model]`: the type arguments django-stubs knows,
+# accepted at run time too (Django's own classes take none).
+django_stubs_ext.monkeypatch()
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = config.home()

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeGuard, get_args
 
 import yaml
 
@@ -48,6 +48,7 @@ __all__ = [
     "RuleDetector",
     "RuleSpec",
     "dump_rules_yaml",
+    "is_rule_kind",
     "load_default_rules",
     "parse_rules_yaml",
 ]
@@ -58,6 +59,11 @@ RULE_KINDS: tuple[str, ...] = get_args(RuleKind)
 DEFAULT_LANGUAGES: tuple[str, ...] = ("fr", "en", "ar")
 # Bumped when the matching itself changes, so that the detector version changes with it.
 ENGINE_REVISION = "1"
+
+
+def is_rule_kind(value: str) -> TypeGuard[RuleKind]:
+    """Whether ``value`` (a stored or typed text) names a kind of rule."""
+    return value in RULE_KINDS
 
 
 @dataclass(frozen=True)

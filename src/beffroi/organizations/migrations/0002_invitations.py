@@ -5,9 +5,11 @@ import django.db.models.deletion
 import django.db.models.functions.text
 from django.conf import settings
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def keep_the_emails_administrators_typed(apps, schema_editor):
+def keep_the_emails_administrators_typed(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Existing members keep a visible e-mail where this organization's administrator typed it
     when creating the account (the audit trail's ``user.create``); no other address is shown."""
     AuditEvent = apps.get_model("audit", "AuditEvent")
