@@ -5,7 +5,7 @@ from beffroi.moderation.models import Case, Decision
 
 
 @admin.register(Decision)
-class DecisionAdmin(AuditedAdmin):
+class DecisionAdmin(AuditedAdmin[Decision]):
     list_display = (
         "created_at",
         "organization",
@@ -23,7 +23,7 @@ class DecisionAdmin(AuditedAdmin):
 
 
 @admin.register(Case)
-class CaseAdmin(AuditedAdmin):
+class CaseAdmin(AuditedAdmin[Case]):
     list_display = ("created_at", "organization", "item", "state", "priority", "assignee")
     list_filter = ("state", "organization")
     search_fields = ("reason",)

@@ -42,8 +42,13 @@ ASSIGNEE_CHOICES = [
 ]
 
 
-def category_choices(queryset: QuerySet[Any], names: dict[str, str]) -> list[tuple[str, str]]:
-    """The categories present in ``queryset``, labelled with their charter name."""
+def category_choices(
+    queryset: QuerySet[Any] | None, names: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The categories present in ``queryset``, labelled with their charter name (none before
+    FilterSet.__init__ has set the queryset, which the stubs allow)."""
+    if queryset is None:
+        return []
     present = (
         queryset.exclude(category="").order_by("category").values_list("category", flat=True)
     ).distinct()
@@ -68,7 +73,8 @@ class CaseFilter(django_filters.FilterSet):
     source = django_filters.ModelChoiceFilter(
         label=_("Source"),
         field_name="item__source",
-        queryset=organization_sources,
+        # django-filter documents a callable of the request here; the stubs allow a queryset only.
+        queryset=organization_sources,  # type: ignore[arg-type]
         empty_label=_("All sources"),
     )
     assignee = django_filters.ChoiceFilter(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -135,5 +136,5 @@ def dispatch(alerts: Iterable[Alert], now: datetime | None = None) -> list[Alert
             delivery, created = AlertDelivery.objects.get_or_create(alert=alert, channel=channel)
             if created:
                 queued.append(delivery)
-                transaction.on_commit(lambda pk=delivery.pk: request_delivery(pk))
+                transaction.on_commit(partial(request_delivery, delivery.pk))
     return queued

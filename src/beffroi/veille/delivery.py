@@ -33,13 +33,14 @@ def message_for(alert: Alert) -> AlertMessage:
             "kind": alert.get_kind_display(),
             "title": alert.title,
         }
-        text = {
+        texts: dict[str, str] = {
             Alert.Kind.SPIKE: _("More posts than usual on this subject."),
             Alert.Kind.CAMPAIGN: _("Several accounts post the same content together."),
             Alert.Kind.IMPERSONATION: _("An account imitates a protected identity."),
             Alert.Kind.CLAIM: _("A claim already checked is being repeated."),
             Alert.Kind.RESURGENCE: _("A narrative that had gone quiet is back."),
-        }.get(alert.kind, "")
+        }
+        text = texts.get(alert.kind, "")
     return AlertMessage(title=title, text=text, url=url, facts=facts)
 
 

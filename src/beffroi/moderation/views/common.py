@@ -93,7 +93,7 @@ def done_text(action: str) -> str:
         Decision.Action.REPLY: _("Reply recorded; it is being sent."),
         Decision.Action.REPORT: _("Report recorded; it is being sent to the platform."),
     }
-    return texts.get(action, _("Done."))  # type: ignore[call-overload]
+    return str(texts.get(action, _("Done.")))  # type: ignore[call-overload]
 
 
 def flash(request: HttpRequest, text: str, undoable: Decision | None = None) -> None:

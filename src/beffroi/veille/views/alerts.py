@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -30,7 +30,7 @@ def _filtered(request: OrgRequest) -> Any:
 
 
 @org_view(Capability.VIEW)
-def alerts(request: OrgRequest) -> HttpResponse:
+def alerts(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = _filtered(request)
     if wants_csv(request):
         return stream_csv(

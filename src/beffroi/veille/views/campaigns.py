@@ -8,7 +8,7 @@ import itertools
 from collections import Counter
 from typing import Any
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +24,7 @@ from beffroi.veille.views.shared import CHART_DAYS, items_csv, page_of, render_p
 
 
 @org_view(Capability.ANALYZE)
-def campaigns(request: OrgRequest) -> HttpResponse:
+def campaigns(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(Campaign)
     status = request.GET.get("status", "")
     if status in Campaign.Status.values:
@@ -60,7 +60,7 @@ def campaigns(request: OrgRequest) -> HttpResponse:
 
 
 @org_view(Capability.ANALYZE)
-def campaign_detail(request: OrgRequest, pk: int) -> HttpResponse:
+def campaign_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     campaign = request.org.get(Campaign, pk=pk)
     items = campaign.items.select_related("author").order_by("created_at")
     fmt = request.GET.get("format")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,7 +24,7 @@ from beffroi.veille.views.shared import form_page, page_of, render_page, wants_c
 
 
 @org_view(Capability.ANALYZE)
-def claims(request: OrgRequest) -> HttpResponse:
+def claims(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = (
         request.org.scoped(CheckedClaim)
         .annotate(match_count=Count("matches"))
@@ -129,7 +129,7 @@ def claims_import(request: OrgRequest) -> HttpResponse:
 
 
 @org_view(Capability.ANALYZE)
-def claim_matches(request: OrgRequest) -> HttpResponse:
+def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(ClaimMatch).select_related("item__author", "claim")
     if wants_csv(request):
         return stream_csv(

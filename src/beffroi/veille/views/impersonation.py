@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -62,7 +62,7 @@ def identity_delete(request: OrgRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.ANALYZE)
-def impersonators(request: OrgRequest) -> HttpResponse:
+def impersonators(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(ImpersonationFlag).select_related("author", "identity")
     status = request.GET.get("status", ImpersonationFlag.Status.OPEN)
     if status in ImpersonationFlag.Status.values:

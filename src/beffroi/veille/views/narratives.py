@@ -7,12 +7,13 @@ from collections import Counter
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from beffroi.core.exports import stream_csv
+from beffroi.core.forms import set_choices
 from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
@@ -34,7 +35,7 @@ ACTIVE = Narrative.Status.ACTIVE
 
 
 @org_view(Capability.ANALYZE)
-def narratives(request: OrgRequest) -> HttpResponse:
+def narratives(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(Narrative).filter(status=ACTIVE)
     if wants_csv(request):
         return stream_csv(
@@ -51,7 +52,7 @@ def narratives(request: OrgRequest) -> HttpResponse:
 
 
 @org_view(Capability.ANALYZE)
-def narrative_detail(request: OrgRequest, pk: int) -> HttpResponse:
+def narrative_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     org = request.org
     narrative = org.get(Narrative, pk=pk)
     if narrative.status == Narrative.Status.MERGED and narrative.merged_into_id:
@@ -82,7 +83,7 @@ def narrative_detail(request: OrgRequest, pk: int) -> HttpResponse:
     merge_form = NarrativeMergeForm()
     merge_form.fields["into"].widget.choices = [(n.pk, n.label) for n in others[:200]]
     split_form = NarrativeSplitForm()
-    split_form.fields["items"].choices = [(i.pk, i.text[:120]) for i in items[:200]]
+    set_choices(split_form, "items", [(i.pk, i.text[:120]) for i in items[:200]])
     return render_page(
         request,
         "narrative.html",
@@ -133,9 +134,9 @@ def narrative_split(request: OrgRequest, pk: int) -> HttpResponse:
     org = request.org
     narrative = org.get(Narrative, pk=pk, status=ACTIVE)
     form = NarrativeSplitForm(request.POST)
-    form.fields["items"].choices = [
-        (i, i) for i in narrative.members.values_list("item_id", flat=True)
-    ]
+    set_choices(
+        form, "items", [(i, i) for i in narrative.members.values_list("item_id", flat=True)]
+    )
     if not form.is_valid():
         messages.error(request, _("Tick the items that make the new narrative."))
         return redirect("veille:narrative", org_slug=org.organization.slug, pk=pk)

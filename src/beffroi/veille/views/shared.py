@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,7 +38,7 @@ def wants_csv(request: HttpRequest) -> bool:
     return request.GET.get("format") == "csv"
 
 
-def items_csv(request: HttpRequest, items: Iterable[Item], filename: str) -> HttpResponse:
+def items_csv(request: HttpRequest, items: Iterable[Item], filename: str) -> StreamingHttpResponse:
     return stream_csv(
         ["created_at", "platform", "author", "language", "text", "url", "item_id"],
         (

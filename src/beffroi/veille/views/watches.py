@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -29,7 +29,7 @@ from beffroi.veille.views.shared import (
 
 
 @org_view(Capability.ANALYZE)
-def watches(request: OrgRequest) -> HttpResponse:
+def watches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(Watch).annotate(hit_count=Count("hits")).order_by("name")
     if wants_csv(request):
         return stream_csv(
@@ -88,7 +88,7 @@ def watch_delete(request: OrgRequest, pk: int) -> HttpResponse:
 
 
 @org_view(Capability.ANALYZE)
-def watch_detail(request: OrgRequest, pk: int) -> HttpResponse:
+def watch_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     watch = request.org.get(Watch, pk=pk)
     items = (
         Item.objects.filter(watch_hits__watch=watch)
