@@ -171,7 +171,17 @@ def test_plugins_register_commands_but_never_replace_one(
     group = click.Group(commands={"serve": server})
     cli_module.register_commands(group)
     # The apps' groups come through the same hook as the plugin's.
-    assert set(group.commands) == {"charter", "eval", "hello", "serve"}
+    assert set(group.commands) == {
+        "charter",
+        "eval",
+        "moderation",
+        "veille",
+        "org",
+        "user",
+        "token",
+        "hello",
+        "serve",
+    }
     assert group.commands["serve"] is server
     assert "'beffroi serve' is already a command" in " ".join(capsys.readouterr().err.split())
     assert CliRunner().invoke(group, ["hello"]).output == "hello from a plugin\n"
@@ -180,11 +190,84 @@ def test_plugins_register_commands_but_never_replace_one(
 def test_the_apps_command_groups_are_registered() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in ("charter", "eval", "moderation", "veille", "import", "serve"):
+    groups = ("charter", "eval", "moderation", "veille", "org", "user", "token")
+    for name in (*groups, "import", "serve"):
         assert name in main.commands and f"  {name} " in result.output
+    # Each group is its app's, registered through the same hook as a plugin's.
+    assert main.commands["moderation"].callback.__module__ == "beffroi.moderation.cli"
+    assert main.commands["veille"].callback.__module__ == "beffroi.veille.cli"
+    assert main.commands["org"].callback.__module__ == "beffroi.organizations.cli"
+    assert main.commands["user"].callback.__module__ == "beffroi.organizations.cli"
+    assert main.commands["token"].callback.__module__ == "beffroi.accounts.cli"
 
 
 def test_veille_scan_of_an_unknown_org_names_the_known_ones(run: Any, org: Any) -> None:
     result = CliRunner().invoke(main, ["veille", "scan", "--org", "nope"])
     assert result.exit_code == 1
     assert f"No organization 'nope'. Known: {org.slug}." in result.output
+
+
+def test_statements_leave_out_an_invalid_one_and_say_why_on_stderr(org: Any, source: Any) -> None:
+    """The export checks each statement: one the Transparency Database would refuse is not
+    written, and standard error names its decision and the reason; the export is audited."""
+    from django.utils import timezone
+
+    from beffroi.items.models import Author
+    from beffroi.moderation.models import Decision
+
+    author = Author.objects.create(organization=org, platform="file", platform_id="a1", handle="a1")
+    category = {
+        "slug": "hate",
+        "name": "Hate speech",
+        "clause": "Comments inciting hatred against a group are removed.",
+        "legal_reference": "Loi du 29 juillet 1881, art. 24",
+        "dsa_category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        "dsa_specifications": ["KEYWORD_HATE_SPEECH"],
+    }
+    decisions = []
+    for n, snapshot in enumerate(
+        # A charter category mapped to a value the database does not know.
+        (category, {**category, "dsa_category": "STATEMENT_CATEGORY_WRONG"})
+    ):
+        item = Item.objects.create(
+            organization=org,
+            source=source,
+            platform="file",
+            platform_id=str(n),
+            kind="comment",
+            author=author,
+            text=f"comment {n}",
+            language="fr",
+            created_at=timezone.now(),
+        )
+        decisions.append(
+            Decision.objects.create(
+                organization=org, item=item, action="hide", charter_snapshot=snapshot
+            )
+        )
+    valid, wrong = decisions
+    runner = CliRunner()  # result.stdout and result.stderr apart
+    for fmt in ("json", "csv"):
+        result = runner.invoke(
+            main, ["moderation", "statements", "--org", org.slug, "--format", fmt]
+        )
+        assert result.exit_code == 0, result.output
+        if fmt == "json":
+            bodies = json.loads(result.stdout)
+            assert [b["puid"] for b in bodies] == [f"beffroi-{org.slug}-{valid.pk}"]
+        else:
+            lines = result.stdout.strip().splitlines()
+            assert len(lines) == 2 and f"beffroi-{org.slug}-{valid.pk}" in lines[1]
+        assert "STATEMENT_CATEGORY_WRONG" not in result.stdout
+        said = " ".join(result.stderr.split())
+        assert "1 statement of reasons was left out of the export" in said
+        assert f"Decision #{wrong.pk} (beffroi-{org.slug}-{wrong.pk}):" in said
+        assert "STATEMENT_CATEGORY_WRONG" in said
+    exports = AuditEvent.objects.filter(action="moderation.statements.exported").order_by("id")
+    audited = [(e.channel, dict(e.after or {})) for e in exports]
+    assert [
+        (channel, after["format"], after["left_out_decisions"]) for channel, after in audited
+    ] == [
+        ("cli", "json", [wrong.pk]),
+        ("cli", "csv", [wrong.pk]),
+    ]

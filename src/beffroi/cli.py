@@ -16,14 +16,7 @@ from typing import Any
 import click
 
 from beffroi import extensions
-from beffroi.cli_support import (
-    command_line_actor,
-    console,
-    org_context,
-    out,
-    progress_bar,
-    setup_django,
-)
+from beffroi.cli_support import console, org_context, out, progress_bar, setup_django
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,6 +49,8 @@ def demo() -> None:
     from django.core.management import call_command
 
     from beffroi.demo.load import DEMO_PASSWORD, load_demo
+    from beffroi.moderation.cli import judge_waiting
+    from beffroi.veille.cli import scan_now
 
     call_command("migrate", interactive=False, verbosity=0)
     with progress_bar() as progress:
@@ -70,8 +65,8 @@ def demo() -> None:
     )
     # Judged here rather than by the first background run, so the queue is full when the
     # server starts.
-    _judge_waiting(org)
-    _veille_scan(org)
+    judge_waiting(org)
+    scan_now(org)
     out.print(f"Demo logins (password [bold]{DEMO_PASSWORD}[/bold]):")
     for username, role in summary.users:
         out.print(f"  {username:10} {role}")
@@ -376,33 +371,6 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     out.print(table)
 
 
-@main.group()
-def token() -> None:
-    """API tokens."""
-
-
-@token.command("create")
-@click.option("--user", "username", required=True)
-@click.option("--name", default="cli", show_default=True)
-@click.option("--expires-days", type=int, default=None)
-def token_create(username: str, name: str, expires_days: int | None) -> None:
-    """Create an API token; the key is printed once and only its hash is stored."""
-    setup_django()
-    from datetime import timedelta
-
-    from django.contrib.auth import get_user_model
-    from django.utils import timezone
-
-    from beffroi.accounts.services import issue_api_token
-
-    user = get_user_model().objects.filter(username=username).first()
-    if user is None:
-        raise click.ClickException(f"No user '{username}'.")
-    expires = timezone.now() + timedelta(days=expires_days) if expires_days else None
-    _token, key = issue_api_token(command_line_actor(), user, name, expires)
-    click.echo(key)
-
-
 @main.command()
 @click.option(
     "--items",
@@ -480,185 +448,13 @@ def manage(args: tuple[str, ...]) -> None:
     execute_from_command_line(["beffroi manage", *args])
 
 
-@main.group()
-def org() -> None:
-    """Organizations."""
-
-
-@org.command("create")
-@click.argument("slug")
-@click.argument("name")
-@click.option("--kind", default="town_hall", show_default=True)
-def org_create(slug: str, name: str, kind: str) -> None:
-    """Create an organization."""
-    setup_django()
-    from django.core.exceptions import ValidationError
-
-    from beffroi.organizations.services import create_organization
-
-    try:
-        created = create_organization(command_line_actor(), slug=slug, name=name, kind=kind)
-    except ValidationError as exc:
-        raise click.ClickException("; ".join(exc.messages)) from exc
-    out.print(f"Created organization {created.slug}.")
-
-
-@main.group()
-def user() -> None:
-    """People and their roles."""
-
-
-@user.command("create")
-@click.argument("username")
-@click.option("--org", "org_slug", required=True)
-@click.option(
-    "--role",
-    type=click.Choice(["admin", "moderator", "analyst", "publisher", "viewer"]),
-    required=True,
-)
-@click.option("--email", default="")
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def user_create(username: str, org_slug: str, role: str, email: str, password_stdin: bool) -> None:
-    """Create a user (or reuse one) and give them a role in an organization."""
-    setup_django()
-    import secrets
-
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.password_validation import validate_password
-    from django.core.exceptions import ValidationError
-
-    from beffroi.organizations.services import add_member, create_account
-
-    context = org_context(org_slug)
-    organization = context.organization
-    person = get_user_model().objects.filter(username=username).first()
-    shown = None
-    if person is None:
-        password = (
-            sys.stdin.readline().rstrip("\n") if password_stdin else secrets.token_urlsafe(12)
-        )
-        try:
-            validate_password(password)
-        except ValidationError as exc:
-            raise click.ClickException("; ".join(exc.messages)) from exc
-        create_account(context.actor, organization, username, email, password, role)
-        shown = None if password_stdin else password
-    else:
-        add_member(context.actor, organization, person, role)
-    out.print(f"{username} is {role} of {organization.slug}.")
-    if shown:
-        out.print(f"Temporary password: {shown}")
-    if role == "admin":
-        out.print("Administrators set up two-factor authentication at their first login.")
-
-
-@main.group()
-def moderation() -> None:
-    """Apply the charter, retrain the classifier, export DSA statements of reasons."""
-
-
-@moderation.command("run")
-@click.option("--org", "org_slug", required=True, help="Organization slug.")
-def moderation_run(org_slug: str) -> None:
-    """Judge every item still waiting, by the organization's live charter."""
-    setup_django()
-    _judge_waiting(org_context(org_slug).organization)
-
-
-def _veille_scan(org: Any) -> None:
-    from beffroi.veille.scan import scan
-
-    with progress_bar() as progress:
-        progress.add_task(
-            "Veille: watches, claims, narratives, campaigns, impersonators", total=None
-        )
-        summary = scan(org)
-    out.print(
-        f"Veille: {summary.watch_hits} watch hits, {summary.claim_matches} claim matches, "
-        f"{summary.narrated} items in narratives, {summary.campaigns} campaigns, "
-        f"{summary.impersonators} impersonators, {summary.alerts} alerts."
-    )
-
-
-@main.group()
-def veille() -> None:
-    """Veille: spikes, narratives, claims, campaigns and impersonators."""
-
-
-@veille.command("scan")
-@click.option("--org", "org_slug", required=True, help="Organization slug.")
-def veille_scan(org_slug: str) -> None:
-    """Run every veille detector over the organization's new items now."""
-    setup_django()
-    _veille_scan(org_context(org_slug).organization)
-
-
-def _judge_waiting(org: Any) -> None:
-    from beffroi.items.models import Item
-    from beffroi.moderation.services import ModerationOutcome, moderate_items
-
-    pending = Item.objects.for_org(org).filter(state=Item.State.NEW).order_by("id")
-    total = ModerationOutcome()
-    with progress_bar() as progress:
-        task = progress.add_task("Judging by the charter", total=pending.count())
-        while True:
-            batch = list(pending.select_related("source", "author")[:500])
-            if not batch:
-                break
-            outcome = moderate_items(batch)
-            for name in ("judged", "hidden", "queued", "kept", "shadow"):
-                setattr(total, name, getattr(total, name) + getattr(outcome, name))
-            progress.advance(task, len(batch))
-            if Item.objects.filter(pk__in=[i.pk for i in batch], state=Item.State.NEW).exists():
-                raise click.ClickException("The organization has no live charter to apply.")
-    out.print(
-        f"Judged {total.judged}: {total.hidden} hidden, {total.queued} queued for review, "
-        f"{total.kept} kept; {total.shadow} shadow decisions recorded."
-    )
-
-
-@moderation.command("retrain")
-@click.option("--org", "org_slug", required=True, help="Organization slug.")
-def moderation_retrain(org_slug: str) -> None:
-    """Retrain the classifier on the organization's decisions and activate it."""
-    setup_django()
-    from beffroi.moderation.learning import retrain
-
-    org = org_context(org_slug).organization
-    with console.status("Training"):
-        version = retrain(org)
-    out.print(
-        f"Classifier {version.version} active: {version.trained_on} examples, "
-        f"{version.decisions_used} of them the organization's decisions."
-    )
-
-
-@moderation.command("statements")
-@click.option("--org", "org_slug", required=True, help="Organization slug.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-@click.option(
-    "--sep",
-    type=click.Choice(["comma", "semicolon"]),
-    default="comma",
-    help="CSV separator: semicolon for a spreadsheet set to French.",
-)
-def moderation_statements(org_slug: str, fmt: str, sep: str) -> None:
-    """Print the DSA statements of reasons of the organization's restrictions."""
-    setup_django()
-    from beffroi.core.exports import DELIMITERS, write_csv
-    from beffroi.moderation.statements import CSV_FIELDS, csv_row, statements
-
-    org = org_context(org_slug).organization
-    if fmt == "json":
-        click.echo(json.dumps(list(statements(org)), ensure_ascii=False, indent=2))
-        return
-    rows = (csv_row(body) for body in statements(org))
-    write_csv(sys.stdout, list(CSV_FIELDS), rows, DELIMITERS[sep])
-
-
 #: The apps' command groups, registered as a plugin's are.
 BUILTIN_COMMANDS = (
+    "beffroi.accounts.cli:register_commands",
+    "beffroi.organizations.cli:register_commands",
     "beffroi.charter.cli:register_commands",
+    "beffroi.moderation.cli:register_commands",
+    "beffroi.veille.cli:register_commands",
     "beffroi.evaluation_cli:register_commands",
 )
 

@@ -35,10 +35,11 @@ COMMANDS = "beffroi.commands"
 
 It receives the ``beffroi`` click group and adds its commands or groups to it
 (``cli.add_command(group)`` or ``@cli.command()``), as Datasette's ``register_commands`` hook
-does. The apps' own groups (``beffroi charter``, ``beffroi eval``) are registered the same
-way, first; a plugin cannot replace a command that is already there. Commands take their
-helpers from :mod:`beffroi.cli_support` (Django's start, the organization context, the
-consoles) and change nothing themselves: they call a service.
+does. The apps' own groups (``beffroi charter``, ``beffroi moderation``, ``beffroi user``…,
+listed in ``beffroi.cli.BUILTIN_COMMANDS``) are registered the same way, first; a plugin
+cannot replace a command that is already there. Commands take their helpers from
+:mod:`beffroi.cli_support` (Django's start, the organization context, the consoles) and
+change nothing themselves: they call a service.
 """
 
 ALL_GROUPS = (CONNECTORS, TASKS, COMMANDS)
