@@ -186,7 +186,6 @@ def _summary(version: CharterVersion) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
 def start_with_default_charter(
     sender: Any, organization: Organization, actor: Actor, **kwargs: Any
 ) -> None:
@@ -195,6 +194,7 @@ def start_with_default_charter(
     ensure_default_charter(organization, actor)
 
 
+@transaction.atomic
 def ensure_default_charter(org: Organization, actor: Actor | None = None) -> CharterVersion:
     """The organization's live version; if it has no charter at all, version 1 is created live
     from Beffroi's default charter. Idempotent: an organization that has versions (even none
