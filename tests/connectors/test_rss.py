@@ -48,7 +48,9 @@ def connect(site: FakeFeedSite, path: str = "/feed.xml") -> FeedConnector:
     return FeedConnector({"url": site.base_url + path}, {}, timeout=5, backoff=0.01)
 
 
-def drain(connector: Connector, cursor: Mapping[str, Any]) -> tuple[list[NormalizedItem], dict]:
+def drain(
+    connector: Connector, cursor: Mapping[str, Any]
+) -> tuple[list[NormalizedItem], dict[str, Any]]:
     items: list[NormalizedItem] = []
     last = dict(cursor)
     for batch in connector.fetch(cursor):
@@ -292,6 +294,7 @@ def test_entries_without_dates_get_the_fetch_time(site: FakeFeedSite) -> None:
     assert item.created_at >= before.replace(microsecond=0)
     assert item.url == "https://t.example/"
     assert item.platform_id.startswith("sha256:")
+    assert item.raw["date_unread"].startswith("it has no date;")
 
 
 def test_settings_and_actions() -> None:

@@ -26,6 +26,12 @@ Errors: 404/410 → :class:`NotFound`, 401/403 → :class:`AuthError` (a private
 :class:`MalformedPayload`. Messages name the feed without its query string, where private
 feeds keep their key.
 
+Mapping (:func:`map_entry`): the text is the title and the entry's ``content`` or ``summary``,
+whichever says more (a WordPress excerpt is 100 characters of a 7,000-character article);
+dates are read here (:func:`read_date`) before feedparser's guess is trusted; relative links
+are resolved against the feed's address; the language is the entry's ``xml:lang``, else the
+feed's, as a primary code (:func:`language_code`).
+
 Feeds are read only: every action is "not supported by the platform". What a feed brings is
 other sites' publications (listening), hence :attr:`FetchKind.SEARCH`; ``auth`` is
 :attr:`AuthMethod.NONE` (public feeds; a feed whose address carries a key still needs nothing
@@ -37,9 +43,13 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import logging
+import re
 import time
+from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -91,6 +101,8 @@ _ACCEPT = (
     "text/xml;q=0.9, */*;q=0.5"
 )
 _MEDIA_KINDS = ("image", "video", "audio")
+
+log = logging.getLogger(__name__)
 
 
 def public_address(url: str) -> str:
@@ -166,6 +178,142 @@ def _plain(detail: Any, value: str) -> tuple[str, tuple[str, ...]]:
     return html_to_text(value)
 
 
+def _body(entry: Mapping[str, Any]) -> tuple[str, tuple[str, ...], Any]:
+    """The entry's fullest text: its ``content`` (the article) or its ``summary``, whichever
+    says more, as plain text with its links and the text construct it came from."""
+    candidates: list[tuple[str, Any]] = []
+    for content in entry.get("content") or ():
+        if isinstance(content, Mapping) and content.get("value"):
+            candidates.append((str(content["value"]), content))
+    if entry.get("summary"):
+        candidates.append((str(entry["summary"]), entry.get("summary_detail")))
+    best: tuple[str, tuple[str, ...], Any] = ("", (), None)
+    for value, detail in candidates:  # content first: it wins a tie
+        text, links = _plain(detail, value)
+        if len(text) > len(best[0]):
+            best = (text, links, detail)
+    return best
+
+
+# Day and month names of the languages whose feeds write RFC 822 dates in their own words
+# (``mer, 16 nov 2022``); feedparser reads English names only.
+_MONTHS = {
+    "Jan": ("janv", "janvier", "gen", "gennaio", "ene", "enero", "januar", "jän", "jänner"),
+    "Feb": ("févr", "fevr", "février", "fevrier", "febbraio", "febrero", "februar"),
+    "Mar": ("mars", "marzo", "märz", "maerz", "mär", "mrz"),
+    "Apr": ("avr", "avril", "aprile", "abr", "abril"),
+    "May": ("mai", "maggio", "mag", "mayo"),
+    "Jun": ("juin", "giugno", "giu", "junio", "juni"),
+    "Jul": ("juil", "juillet", "luglio", "lug", "julio", "juli"),
+    "Aug": ("août", "aout", "agosto", "ago"),
+    "Sep": ("sept", "settembre", "set", "septiembre", "septembre"),
+    "Oct": ("octobre", "ottobre", "ott", "octubre", "okt", "oktober"),
+    "Nov": ("novembre", "noviembre", "november"),
+    "Dec": (
+        "déc",
+        "dec",
+        "décembre",
+        "decembre",
+        "dicembre",
+        "dic",
+        "diciembre",
+        "dez",
+        "dezember",
+    ),
+}
+_MONTH_WORDS = {
+    word: english for english, words in _MONTHS.items() for word in (english.lower(), *words)
+}
+_WORD = re.compile(r"[^\W\d_]+\.?")
+_DAY_NAME = re.compile(r"^\s*[^\W\d_]+\.?\s*,?\s*(?=\d)")
+_STRICT_FORMATS = (
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+)
+
+
+def _aware(moment: datetime) -> datetime:
+    """A date without an offset is taken as UTC (what feedparser does too)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _rfc822(value: str) -> datetime | None:
+    """An RFC 822 date, its day and month names in English, French, Italian, Spanish or German."""
+
+    def english(word: re.Match[str]) -> str:
+        name = word.group().rstrip(".").lower()
+        if name in _MONTH_WORDS:
+            return _MONTH_WORDS[name]
+        # A stray word goes; zones (``GMT``, ``CET``) stay.
+        return word.group() if word.group().isupper() else ""
+
+    # The day name (``mer,``, ``Dienstag,``) goes first: some are month names elsewhere (``mar``).
+    without_day = _DAY_NAME.sub("", value)
+    translated = _WORD.sub(english, without_day).strip(" ,")
+    try:
+        return _aware(parsedate_to_datetime(translated))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def read_date(value: str) -> datetime | None:
+    """A feed's date string read strictly (ISO 8601, RFC 822 in English, French, Italian,
+    Spanish or German, ``YYYY/MM/DD hh:mm:ss``), or ``None``."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        pass
+    for pattern in _STRICT_FORMATS:
+        try:
+            return _aware(datetime.strptime(value, pattern))
+        except ValueError:
+            continue
+    return _rfc822(value)
+
+
+def _created(entry: Mapping[str, Any]) -> tuple[datetime | None, str]:
+    """When the entry was published (else updated), and why not when it cannot be told.
+
+    The date string is read here first: feedparser guesses at formats it does not know
+    (``2020/1/10 14:33:00`` becomes 2020-12-01) and reads only English names; its reading is
+    kept for the formats it knows and these do not (its other date handlers).
+    """
+    unread = ""
+    for key in ("published", "updated"):
+        value = entry.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        ours = read_date(value)
+        if ours is not None:
+            return ours, ""
+        theirs = entry.get(f"{key}_parsed")
+        if isinstance(theirs, time.struct_time):
+            return _datetime(theirs), ""
+        unread = unread or f"its date {value.strip()!r} could not be read"
+    return None, unread or "it has no date"
+
+
+def language_code(value: Any) -> str | None:
+    """A feed's language (``en_US``, ``fr-FR``, ``de``) as the primary ISO 639 code
+    Beffroi stores (``en``, ``fr``, ``de``), or ``None`` when it is not one."""
+    primary = re.split(r"[-_]", str(value or "").strip(), maxsplit=1)[0].lower()
+    return primary if 2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha() else None
+
+
+def _language(entry: Mapping[str, Any], body_detail: Any, feed: Mapping[str, Any]) -> str | None:
+    """The language of the entry's text (an Atom ``xml:lang`` on it), else of its feed."""
+    for detail in (body_detail, entry.get("title_detail")):
+        if isinstance(detail, Mapping) and (code := language_code(detail.get("language"))):
+            return code
+    return language_code(feed.get("language")) or language_code(feed.get("http_language"))
+
+
 def entry_id(entry: Mapping[str, Any]) -> str:
     """The entry's id/guid, else its link, else a hash of its title and date."""
     for key in ("id", "link"):
@@ -176,7 +324,24 @@ def entry_id(entry: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
-def _media(entry: Mapping[str, Any]) -> list[Media]:
+def entry_ids(entries: list[Mapping[str, Any]]) -> list[str]:
+    """:func:`entry_id` of each entry, made unique where a feed gives one guid to posts with
+    different links (a CMS numbering from 1 in each category): those become
+    ``<guid> <link>``, the link as the feed writes it. Feeds whose guids are unique keep them
+    as they are."""
+    plain = [entry_id(entry) for entry in entries]
+    links: defaultdict[str, set[str]] = defaultdict(set)
+    for identifier, entry in zip(plain, entries, strict=True):
+        links[identifier].add(str(entry.get("link") or ""))
+    return [
+        f"{identifier} {entry.get('link')}"
+        if len(links[identifier]) > 1 and entry.get("link")
+        else identifier
+        for identifier, entry in zip(plain, entries, strict=True)
+    ]
+
+
+def _media(entry: Mapping[str, Any], base: str) -> list[Media]:
     found: dict[str, Media] = {}
     # feedparser's ``enclosures`` is computed from these links (and absent from stored dicts).
     enclosures = [e for e in entry.get("links") or () if e.get("rel") == "enclosure"]
@@ -188,6 +353,7 @@ def _media(entry: Mapping[str, Any]) -> list[Media]:
     for url, mime, description in candidates:
         if not isinstance(url, str) or not url:
             continue
+        url = urljoin(base, url)
         mime = str(mime or "")
         kind = next((k for k in _MEDIA_KINDS if mime.startswith(k)), "other")
         found.setdefault(url, Media(kind, url, description))
@@ -195,31 +361,58 @@ def _media(entry: Mapping[str, Any]) -> list[Media]:
 
 
 def map_entry(
-    entry: Mapping[str, Any], feed: Mapping[str, Any], feed_url: str, fetched_at: datetime
+    entry: Mapping[str, Any],
+    feed: Mapping[str, Any],
+    feed_url: str,
+    fetched_at: datetime,
+    platform_id: str | None = None,
 ) -> NormalizedItem:
-    """One feed entry (a feedparser dict) as a POST; ``raw`` keeps it and its feed's title."""
+    """One feed entry (a feedparser dict) as a POST; ``raw`` keeps it and its feed's title.
+
+    ``feed_url`` is the feed's address, against which relative links are resolved;
+    ``platform_id`` is the entry's id among its feed's (:func:`entry_ids`), else
+    :func:`entry_id`. An entry whose date cannot be read is dated ``fetched_at``, and ``raw``
+    says so under ``"date_unread"``.
+    """
     title = str(entry.get("title") or "").strip()
     title_text, _ = _plain(entry.get("title_detail"), title)
-    body = ""
-    detail: Any = entry.get("summary_detail")
-    contents = entry.get("content") or []
-    if entry.get("summary"):
-        body = str(entry["summary"])
-    elif contents and isinstance(contents[0], Mapping):
-        body, detail = str(contents[0].get("value") or ""), contents[0]
-    body_text, body_links = _plain(detail, body)
+    body_text, html_links, body_detail = _body(entry)
+    body_base = urljoin(feed_url, str(body_detail.get("base") or "")) if body_detail else feed_url
+    body_links = [urljoin(body_base, url) for url in html_links]
     text = "\n\n".join(part for part in (title_text, body_text) if part)
-    moment = entry.get("published_parsed") or entry.get("updated_parsed")
-    created = _datetime(moment) if isinstance(moment, time.struct_time) else fetched_at
-    feed_link = str(feed.get("link") or "") or public_address(feed_url)
-    link = str(entry.get("link") or "") or feed_link
-    links = [str(item.get("href")) for item in entry.get("links") or () if item.get("href")]
+    identifier = platform_id or entry_id(entry)
+    created, date_unread = _created(entry)
+    if created is None:
+        created = fetched_at
+    feed_link = public_address(feed_url)
+    if feed.get("link"):
+        feed_link = urljoin(feed_url, str(feed["link"]))
+    link = urljoin(feed_url, str(entry["link"])) if entry.get("link") else feed_link
+    links = [
+        urljoin(feed_url, str(item.get("href")))
+        for item in entry.get("links") or ()
+        if item.get("href")
+    ]
     author_detail = entry.get("author_detail") or {}
     name = str(author_detail.get("name") or entry.get("author") or "").strip()
     feed_title = str(feed.get("title") or "").strip() or urlsplit(feed_url).netloc
-    language = str(feed.get("language") or "").split("-")[0].lower() or None
+    author_url = str(author_detail.get("href") or "")
+    raw: dict[str, Any] = {
+        "id": identifier,
+        "entry": to_json(dict(entry)),
+        "feed": {
+            "title": feed_title,
+            "link": feed_link,
+            "url": public_address(feed_url),
+            "language": feed.get("language"),
+            "http_language": feed.get("http_language"),
+        },
+        "fetched_at": fetched_at.isoformat(),
+    }
+    if date_unread:
+        raw["date_unread"] = f"{date_unread}; it is dated with the time the feed was read."
     return NormalizedItem(
-        platform_id=entry_id(entry),
+        platform_id=identifier,
         kind=ItemKind.POST,
         text=text,
         created_at=created,
@@ -227,18 +420,14 @@ def map_entry(
             platform_id=name or feed_link,
             handle=name or feed_title,
             display_name=name or feed_title,
-            url=str(author_detail.get("href") or "") or feed_link,
+            url=urljoin(feed_url, author_url) if author_url else feed_link,
             extra={"feed": feed_title},
         ),
         url=link,
-        urls=tuple(dict.fromkeys(links + list(body_links))),
-        media=tuple(_media(entry)),
-        language=language,
-        raw={
-            "entry": to_json(dict(entry)),
-            "feed": {"title": feed_title, "link": feed_link, "language": feed.get("language")},
-            "fetched_at": fetched_at.isoformat(),
-        },
+        urls=tuple(dict.fromkeys(links + body_links)),
+        media=tuple(_media(entry, feed_url)),
+        language=_language(entry, body_detail, feed),
+        raw=raw,
     )
 
 
@@ -295,9 +484,16 @@ class FeedConnector(HttpConnector):
                 yield FetchBatch([], {**state, **base})
             return
         fetched_at = datetime.now(UTC)
-        parsed = feedparser.parse(
-            io.BytesIO(response.content), response_headers=dict(response.headers)
-        )
+        headers = dict(response.headers)
+        # The feed's address (or the Content-Location the site sends) is the base of its
+        # relative links. It is not given to feedparser, which would resolve guids with it
+        # too and so change the ids of entries already stored: map_entry resolves the links.
+        feed_address = urljoin(public_address(address), headers.get("content-location", ""))
+        # A Content-Language is often a server default: feedparser would let it override the
+        # feed's own <language>, so it is only the last resort.
+        http_language = headers.pop("content-language", None)
+        parsed = feedparser.parse(io.BytesIO(response.content), response_headers=headers)
+        feed = {**parsed.feed, "http_language": http_language}
         entries = list(parsed.entries)
         if parsed.bozo and not entries and not parsed.feed.get("title"):
             raise MalformedPayload(
@@ -307,10 +503,20 @@ class FeedConnector(HttpConnector):
             )
         fresh: dict[str, NormalizedItem] = {}
         known = set(seen)
-        for entry in reversed(entries):  # feeds list the newest first
-            item = map_entry(entry, parsed.feed, address, fetched_at)
+        ids = entry_ids(entries)
+        for entry, identifier in reversed(list(zip(entries, ids, strict=True))):
+            # feeds list the newest first
+            item = map_entry(entry, feed, feed_address, fetched_at, identifier)
             if item.platform_id not in known and item.platform_id not in fresh:
                 fresh[item.platform_id] = item
+                if "date_unread" in item.raw:
+                    log.warning(
+                        "%s: entry %s of %s: %s",
+                        LABEL,
+                        item.platform_id,
+                        public_address(address),
+                        item.raw["date_unread"],
+                    )
         items = sorted(fresh.values(), key=lambda item: item.created_at)
         validators = {
             "etag": response.headers.get("etag"),
@@ -340,7 +546,9 @@ class FeedConnector(HttpConnector):
             fetched_at = datetime.fromisoformat(str(raw.get("fetched_at")))
         except ValueError:
             fetched_at = datetime.now(UTC)
-        return map_entry(restored, feed, str(feed.get("link") or self.url), fetched_at)
+        address = str(feed.get("url") or feed.get("link") or self.url)
+        identifier = raw.get("id") if isinstance(raw.get("id"), str) else None
+        return map_entry(restored, feed, address, fetched_at, identifier)
 
     def _get(self, address: str, headers: Mapping[str, str]) -> tuple[httpx.Response, str]:
         """The feed's answer, after redirects, and its current permanent address."""
