@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from beffroi.connectors.base import ConfigurationError
-from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int
+from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int, text_links
 
 DEFAULT = "https://api.example.com"
 
@@ -56,3 +56,16 @@ def test_parse_time_refuses_what_is_not_a_time_and_iso_z_writes_it_back() -> Non
     moment = datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC)
     assert iso_z(moment) == "2024-05-01T10:00:00Z"
     assert iso_z(moment, milliseconds=True) == "2024-05-01T10:00:00.123Z"
+
+
+def test_text_links_leave_out_sentence_punctuation_and_unopened_brackets() -> None:
+    text = (
+        "Voir https://a.fr/x. (source : https://b.fr/y) https://fr.wikipedia.org/wiki/Lyon_(France), "
+        "encore https://a.fr/x ! Et https://c.fr/?q=1&b=2… ou http:// rien."
+    )
+    assert text_links(text) == (
+        "https://a.fr/x",
+        "https://b.fr/y",
+        "https://fr.wikipedia.org/wiki/Lyon_(France)",
+        "https://c.fr/?q=1&b=2",
+    )

@@ -276,8 +276,12 @@ def test_requests_ask_for_the_documented_fields_as_the_user(server: FakeX) -> No
         "public_metrics",
         "entities",
         "attachments",
+        "note_tweet",
     }
-    assert mentions.param("expansions") == "author_id,attachments.media_keys"
+    assert mentions.param("expansions") == (
+        "author_id,attachments.media_keys,referenced_tweets.id,referenced_tweets.id.author_id"
+    )
+    assert "variants" in mentions.param("media.fields").split(",")
     assert mentions.param("user.fields") == "username,name"
     assert mentions.param("max_results") == "5" and mentions.param("start_time")
     posts = server.requests_to("GET", f"/2/users/{server.me['id']}/tweets")[0]

@@ -91,6 +91,7 @@ TWEET_FIELDS = {
     "geo",
     "in_reply_to_user_id",
     "lang",
+    "note_tweet",
     "possibly_sensitive",
     "public_metrics",
     "referenced_tweets",
@@ -98,12 +99,22 @@ TWEET_FIELDS = {
     "source",
 }
 USER_FIELDS = {"created_at", "description", "name", "profile_image_url", "username", "verified"}
-MEDIA_FIELDS = {"alt_text", "duration_ms", "height", "preview_image_url", "type", "url", "width"}
+MEDIA_FIELDS = {
+    "alt_text",
+    "duration_ms",
+    "height",
+    "preview_image_url",
+    "type",
+    "url",
+    "variants",
+    "width",
+}
 EXPANSIONS = {
     "attachments.media_keys",
     "author_id",
     "in_reply_to_user_id",
     "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
 }
 LIST_PARAMS = {
     "tweet.fields",

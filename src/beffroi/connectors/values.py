@@ -1,7 +1,9 @@
-"""Reading the values every connector reads: numbers of days, API addresses, platform times."""
+"""Reading the values every connector reads: numbers of days, API addresses, platform times,
+links written in plain text."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -9,6 +11,8 @@ from urllib.parse import urlsplit
 
 from beffroi import egress
 from beffroi.connectors.base import ConfigurationError
+
+_TEXT_LINK = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 
 
 def clear_text_allowed(host: str) -> bool:
@@ -111,3 +115,26 @@ def iso_z(moment: datetime, *, milliseconds: bool = False) -> str:
         .isoformat(timespec="milliseconds" if milliseconds else "seconds")
         .replace("+00:00", "Z")
     )
+
+
+def text_links(text: str) -> tuple[str, ...]:
+    """The http(s) addresses written in plain text, in order, once each.
+
+    Punctuation that ends the sentence is not part of the address, nor is a closing bracket
+    the address did not open (``(see https://example.org/a)``; a Wikipedia
+    ``…/Lyon_(France)`` keeps its own).
+    """
+    links = []
+    for match in _TEXT_LINK.findall(text):
+        link = match
+        while link:
+            link = link.rstrip(".,;:!?…")
+            last = link[-1:]
+            opening = {")": "(", "]": "[", "}": "{"}.get(last)
+            if opening is not None and link.count(opening) < link.count(last):
+                link = link[:-1]
+                continue
+            break
+        if "://" in link and not link.endswith("://"):
+            links.append(link)
+    return tuple(dict.fromkeys(links))

@@ -17,10 +17,22 @@ What a sync brings back, in this order, each stage in batches of one API page (1
    with that query): POSTs, for listening.
 
 Every request asks for ``tweet.fields`` (dates, author, conversation, references, language,
-metrics, entities, attachments) and expands ``author_id`` and ``attachments.media_keys``:
-``includes.users`` gives each item its author, ``includes.media`` its media. An item's
-``raw`` is ``{"data": <post>, "includes": {"users": [...], "media": [...]}}``, the shape of
-X's single-post lookup, with the includes that concern it. Errors inside a 200 answer
+metrics, entities, attachments, ``note_tweet``) and expands ``author_id``,
+``attachments.media_keys`` and ``referenced_tweets.id`` (with its author):
+``includes.users`` gives each item its author, ``includes.media`` its media (a video's
+``variants``), ``includes.tweets`` the posts it references. An item's ``raw`` is
+``{"data": <post>, "includes": {"users": [...], "media": [...], "tweets": [...]}}``, the
+shape of X's single-post lookup, with the includes that concern it.
+
+What X sends is mapped as a reader sees it: a post longer than 280 characters has its full
+text in ``note_tweet``; a retweet's ``text`` is X's copy, cut short
+(``RT @user: …``), so its text is ``RT @user: `` and the original's full text, from
+``includes.tweets``; a retweet's ``public_metrics`` are the original's, so a retweet has no
+metrics of its own. A video's media URL is its highest-bitrate MP4 variant (it has no
+``url``, and its ``preview_image_url`` is the thumbnail). The ``pic.x.com`` links X adds for a
+post's own photos and videos are media, not shared links. X's language codes for "no
+linguistic content" (``und``, ``zxx``, ``qst``, ``qme``…) become no language, so Beffroi
+detects it; ``in`` (X's old code for Indonesian) becomes ``id``. Errors inside a 200 answer
 (``"errors": [{"title": "Not Found Error", ...}]``: a deleted author, a withheld post) are
 tolerated: X documents them as partial errors beside the data it could give.
 
@@ -68,6 +80,7 @@ from __future__ import annotations
 import copy
 import html
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -143,14 +156,29 @@ TWEET_FIELDS = (
     "public_metrics",
     "entities",
     "attachments",
+    "note_tweet",
 )
-EXPANSIONS = ("author_id", "attachments.media_keys")
+EXPANSIONS = (
+    "author_id",
+    "attachments.media_keys",
+    "referenced_tweets.id",
+    "referenced_tweets.id.author_id",
+)
 USER_FIELDS = ("username", "name")
-MEDIA_FIELDS = ("type", "url", "preview_image_url", "alt_text")
+MEDIA_FIELDS = ("type", "url", "preview_image_url", "alt_text", "variants")
 
 #: The smallest ``max_results`` each endpoint accepts (X answers 400 below).
 _MIN_RESULTS = {"search_recent": 10, "users_tweets": 5, "users_mentions": 5}
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "video"}
+#: X's ``lang`` codes that name no language: undetermined, no linguistic content, and its
+#: own ``q*`` codes (media links, hashtags, mentions, cashtags only, or too short).
+_NO_LANGUAGE = frozenset({"und", "zxx", "qam", "qct", "qht", "qme", "qst"})
+#: X's obsolete codes, as ISO 639-1 has them now.
+_LANGUAGE_RENAMES = {"in": "id", "iw": "he"}
+#: The start of X's copy of a retweet: "RT @user: ".
+_RETWEET_PREFIX = re.compile(r"RT @\w{1,15}: ")
+#: The display address of the link X appends for a post's own photos and videos.
+_MEDIA_LINK_HOSTS = ("pic.x.com/", "pic.twitter.com/")
 _USAGE_CAPPED = "https://api.twitter.com/2/problems/usage-capped"
 _NOT_ENROLLED = "client-not-enrolled"
 _OAUTH1_PERMISSIONS = "https://api.twitter.com/2/problems/oauth1-permissions"
@@ -227,11 +255,62 @@ def _problem(response: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _replied_to(tweet: Mapping[str, Any]) -> str | None:
+def _referenced(tweet: Mapping[str, Any], kind: str) -> str | None:
+    """The id of the post ``tweet`` references as ``kind`` (replied_to, retweeted, quoted)."""
     for reference in tweet.get("referenced_tweets") or []:
-        if isinstance(reference, Mapping) and reference.get("type") == "replied_to":
+        if isinstance(reference, Mapping) and reference.get("type") == kind:
             return _str_id(reference.get("id"))
     return None
+
+
+def _replied_to(tweet: Mapping[str, Any]) -> str | None:
+    return _referenced(tweet, "replied_to")
+
+
+def _full_text(tweet: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """The post's whole text and the entities that go with it: ``note_tweet`` when the post
+    is longer than 280 characters (``text`` then holds its first 280)."""
+    entities: Mapping[str, Any] = {}
+    if isinstance(found := tweet.get("entities"), Mapping):
+        entities = found
+    note = tweet.get("note_tweet")
+    if isinstance(note, Mapping) and isinstance(text := note.get("text"), str) and text:
+        note_entities = note.get("entities")
+        return text, note_entities if isinstance(note_entities, Mapping) else entities
+    text = tweet.get("text")
+    return (text if isinstance(text, str) else ""), entities
+
+
+def _shared_links(entities: Mapping[str, Any]) -> tuple[str, ...]:
+    """The links a post shares, without the ``pic.x.com`` link X adds for its own media."""
+    links = []
+    for entry in entities.get("urls") or []:
+        if not isinstance(entry, Mapping) or not (entry.get("expanded_url") or entry.get("url")):
+            continue
+        display = str(entry.get("display_url") or "")
+        if entry.get("media_key") or display.startswith(_MEDIA_LINK_HOSTS):
+            continue
+        links.append(str(entry.get("unwound_url") or entry.get("expanded_url") or entry["url"]))
+    return tuple(dict.fromkeys(links))
+
+
+def _language(value: Any) -> str | None:
+    """X's ``lang`` as an ISO 639-1 code, or None when X names no language."""
+    if not isinstance(value, str) or not value or value in _NO_LANGUAGE:
+        return None
+    return _LANGUAGE_RENAMES.get(value, value)
+
+
+def _video_url(entry: Mapping[str, Any]) -> str:
+    """The highest-bitrate MP4 among a video's ``variants`` (an HLS playlist has no bitrate)."""
+    mp4s: list[tuple[int, str]] = [
+        (rate if isinstance(rate := variant.get("bit_rate"), int) else 0, variant["url"])
+        for variant in entry.get("variants") or []
+        if isinstance(variant, Mapping)
+        and variant.get("content_type") == "video/mp4"
+        and isinstance(variant.get("url"), str)
+    ]
+    return max(mp4s)[1] if mp4s else ""
 
 
 class XConnector(HttpConnector):
@@ -392,9 +471,26 @@ class XConnector(HttpConnector):
         post_id = _str_id(data.get("id"))
         if post_id is None:
             raise MalformedPayload("X: a post has no 'id'.")
-        text = data.get("text")
-        if not isinstance(text, str):
+        if not isinstance(data.get("text"), str):
             raise MalformedPayload(f"X: post {post_id} has no 'text'.")
+        text, entities = _full_text(data)
+        metrics_raw = data.get("public_metrics")
+        retweeted_id = _referenced(data, "retweeted")
+        if retweeted_id is not None:
+            # X's public_metrics of a retweet are the original's: not the retweet's own.
+            metrics_raw = None
+            original = next(
+                (
+                    tweet
+                    for tweet in includes.get("tweets") or []
+                    if isinstance(tweet, Mapping) and _str_id(tweet.get("id")) == retweeted_id
+                ),
+                None,
+            )
+            prefix = _RETWEET_PREFIX.match(text)
+            if original is not None and prefix is not None:
+                original_text, entities = _full_text(original)
+                text = prefix.group() + original_text
         created_at = parse_time(data.get("created_at"))
         if created_at is None:
             raise MalformedPayload(f"X: post {post_id} has no valid 'created_at'.")
@@ -419,22 +515,11 @@ class XConnector(HttpConnector):
             if username
             else f"https://x.com/i/web/status/{post_id}"
         )
-        entities = data.get("entities") if isinstance(data.get("entities"), Mapping) else {}
-        assert isinstance(entities, Mapping)
-        urls = tuple(
-            dict.fromkeys(
-                str(entry.get("unwound_url") or entry.get("expanded_url") or entry.get("url"))
-                for entry in entities.get("urls") or []
-                if isinstance(entry, Mapping) and (entry.get("expanded_url") or entry.get("url"))
-            )
-        )
-        metrics_raw = data.get("public_metrics")
         metrics = {
             str(name): value
             for name, value in (metrics_raw.items() if isinstance(metrics_raw, Mapping) else ())
             if isinstance(value, int) and not isinstance(value, bool)
         }
-        language = data.get("lang")
         return NormalizedItem(
             platform_id=post_id,
             kind=kind,
@@ -444,10 +529,10 @@ class XConnector(HttpConnector):
             thread_id=_str_id(data.get("conversation_id")) or post_id,
             parent_id=_replied_to(data),
             url=url,
-            urls=urls,
+            urls=_shared_links(entities),
             media=self._media(data, includes),
             metrics=metrics,
-            language=language if isinstance(language, str) and language != "und" else None,
+            language=_language(data.get("lang")),
             raw={"data": dict(data), "includes": dict(includes)},
         )
 
@@ -467,10 +552,14 @@ class XConnector(HttpConnector):
             entry = by_key.get(key)
             if entry is None:
                 continue
+            # A photo's image is its url; a video's or GIF's is in its variants (its
+            # preview_image_url is only the thumbnail).
             media.append(
                 Media(
                     kind=_MEDIA_KINDS.get(str(entry.get("type")), "other"),
-                    url=str(entry.get("url") or entry.get("preview_image_url") or ""),
+                    url=str(entry.get("url") or "")
+                    or _video_url(entry)
+                    or str(entry.get("preview_image_url") or ""),
                     description=str(entry.get("alt_text") or ""),
                 )
             )
@@ -492,6 +581,11 @@ class XConnector(HttpConnector):
             raise MalformedPayload(f"X: 'includes' is not an object while {what}.")
         users = [u for u in includes.get("users") or [] if isinstance(u, Mapping)]
         media = [m for m in includes.get("media") or [] if isinstance(m, Mapping)]
+        referenced = {
+            _str_id(t.get("id")): t
+            for t in includes.get("tweets") or []
+            if isinstance(t, Mapping) and _str_id(t.get("id"))
+        }
         items = []
         for post in reversed(posts):
             post_id = _str_id(post.get("id"))
@@ -503,13 +597,21 @@ class XConnector(HttpConnector):
                 if isinstance(attachments, Mapping)
                 else set()
             )
+            # The posts it retweets or quotes, and their authors (not the post it answers).
+            own_tweets = [
+                referenced[ref_id]
+                for kind in ("retweeted", "quoted")
+                if (ref_id := _referenced(post, kind)) in referenced
+            ]
+            authors = {_str_id(post.get("author_id"))}
+            authors.update(_str_id(t.get("author_id")) for t in own_tweets)
             own_includes: dict[str, Any] = {
-                "users": [
-                    u for u in users if _str_id(u.get("id")) == _str_id(post.get("author_id"))
-                ]
+                "users": [u for u in users if _str_id(u.get("id")) in authors]
             }
             if keys:
                 own_includes["media"] = [m for m in media if m.get("media_key") in keys]
+            if own_tweets:
+                own_includes["tweets"] = own_tweets
             items.append(self.map_item({"data": post, "includes": own_includes}, kind_of(post)))
             seen.add(post_id)
         return items

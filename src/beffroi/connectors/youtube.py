@@ -27,6 +27,11 @@ What a sync brings back, in this order:
    ``SEARCH_PAGES_PER_SYNC`` pages per sync (each costs 100 quota units); the rest is read by
    the next sync (see the cursor).
 
+A video's text is its title and description; its links are its watch address and the
+addresses written in its description, a comment's those written in its text. ``search.list``
+sends a snippet's title, description and channel title HTML-escaped (``World&#39;s``):
+they are unescaped once; the other lists send them as written.
+
 Cursor: ``{"channel_id", "videos", "comments", "search"}``; each stream's state is
 ``{"since", "since_ids", "walk"}``. ``since`` is the newest ``publishedAt`` the stream has
 fully covered and ``since_ids`` the ids published at exactly that second (YouTube's times
@@ -80,6 +85,7 @@ Actions:
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import logging
@@ -124,7 +130,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
-from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int
+from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int, text_links
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +157,9 @@ PROJECT_KEY = "youtube:project-quota"
 _QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _WATCH = "https://www.youtube.com/watch?v="
+#: The texts of a search result's snippet that YouTube sends HTML-escaped (``&#39;``,
+#: ``&quot;``, ``&amp;``); videos.list and playlistItems.list send them as written.
+_ESCAPED_IN_SEARCH = ("title", "description", "channelTitle")
 
 State = dict[str, Any]
 
@@ -305,7 +314,7 @@ def _video_item(
         ),
         thread_id=video_id,
         url=url,
-        urls=(url,),
+        urls=(url, *(link for link in text_links(description) if link != url)),
         media=_thumbnail(snippet),
         language=_str(snippet.get("defaultLanguage")) or None,
         raw=dict(raw),
@@ -709,7 +718,13 @@ class YouTubeConnector(Connector):
             return _video_item(raw, video_id, snippet, published)
         if resource == "youtube#searchResult":
             video_id = _str(_dict(raw.get("id")).get("videoId"))
-            return _video_item(raw, video_id, snippet, snippet.get("publishedAt"))
+            unescaped = {
+                key: html.unescape(value)
+                if key in _ESCAPED_IN_SEARCH and isinstance(value, str)
+                else value
+                for key, value in snippet.items()
+            }
+            return _video_item(raw, video_id, unescaped, snippet.get("publishedAt"))
         if resource == "youtube#video":
             return _video_item(raw, _str(raw.get("id")), snippet, snippet.get("publishedAt"))
         raise MalformedPayload(f"YouTube: cannot read a resource of kind '{resource[:40]}'.")
@@ -734,11 +749,12 @@ class YouTubeConnector(Connector):
                 f"https://www.youtube.com/channel/{_str(snippet.get('channelId'))}?lc={comment_id}"
             )
         likes = snippet.get("likeCount")
+        # textOriginal is the text as written; textDisplay is HTML.
+        text = _str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay"))
         return NormalizedItem(
             platform_id=comment_id,
             kind=ItemKind.REPLY if parent else ItemKind.COMMENT,
-            # textOriginal is the text as written; textDisplay is HTML.
-            text=_str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay")),
+            text=text,
             created_at=created_at,
             author=NormalizedAuthor(
                 platform_id=author_id,
@@ -749,6 +765,7 @@ class YouTubeConnector(Connector):
             thread_id=video,
             parent_id=parent or video,
             url=url,
+            urls=text_links(text),
             metrics={"likes": likes} if isinstance(likes, int) else {},
             raw=dict(raw),
         )

@@ -27,7 +27,7 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.fileimport.report import ImportFormatError
 from beffroi.connectors.fileimport.storable import excerpt, json_type
-from beffroi.connectors.values import web_address
+from beffroi.connectors.values import text_links, web_address
 
 REQUIRED_COLUMNS: Final = ("text", "created_at", "author")
 OPTIONAL_COLUMNS: Final = (
@@ -132,7 +132,6 @@ _LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", re.IGNORECASE)
 _EPOCH_RE = re.compile(r"[+-]?\d+(\.\d+)?")
 _COUNT_RE = re.compile(r"\d{1,16}")
 _SPLIT_RE = re.compile(r"[\s|]+")
-_TEXT_URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _NAME_RE = re.compile(r"[\s.\-]+")
 _MEDIA_KINDS: Final[Mapping[str, str]] = {
     **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "bmp"), "image"),
@@ -206,10 +205,6 @@ def _media_kind(url: str) -> str:
     path = urlsplit(url).path.lower()
     extension = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else ""
     return _MEDIA_KINDS.get(extension, "other")
-
-
-def _text_urls(text: str) -> list[str]:
-    return [match.rstrip(".,;:!?)]}") for match in _TEXT_URL_RE.findall(text)]
 
 
 def _normalize_platform(value: str) -> str:
@@ -456,7 +451,7 @@ def build_item(
         if name.startswith("metric_") and (n := record.count(name)) is not None:
             metrics[name.removeprefix("metric_")] = n
 
-    urls = list(dict.fromkeys([*record.url_list("urls"), *_text_urls(text)]))
+    urls = list(dict.fromkeys([*record.url_list("urls"), *text_links(text)]))
 
     item = NormalizedItem(
         platform_id=platform_id or "",
