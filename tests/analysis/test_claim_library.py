@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +84,56 @@ def test_csv_import_checks_every_row_first() -> None:
     assert "line 4: the url must start with https://" in message
     with pytest.raises(LibraryImportError, match="missing column"):
         claims_from_csv("text,label\na,b\n")
+
+
+# --- pages as fact-checkers really publish them ----------------------------------------------
+
+REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "claimreview"
+
+
+def test_a_page_with_a_broken_script_keeps_its_claimreview() -> None:
+    """A video description with a raw line break and tab (not strict JSON) once cost the
+    whole page; a script with a trailing comma is skipped and said; the empty claim too."""
+    notes: list[str] = []
+    page = (REAL / "decodeurs_video_page.html").read_text(encoding="utf-8")
+    [claim] = claims_from_html(page, notes=notes)
+    assert claim.text == (
+        "Cette vidéo montre des manifestants «\xa0envahir\xa0» l'Assemblée nationale en mars 2024"
+    )
+    assert claim.source == "Vérif'Actu"  # the publisher, not the journalist
+    assert claim.claimant == 'Compte "InfoLibre"'
+    assert claim.url == "https://verif.example.fr/2024/03/12/video-manifestation-paris/"
+    assert claim.language == "fr-FR"  # from <html lang>
+    assert claim.verdict.startswith("Faux. La vidéo a été tournée") and len(claim.verdict) > 120
+    assert any(n.startswith("JSON-LD script 4: not valid JSON") for n in notes), notes
+    assert any("ClaimReview 2" in n and "claim is empty" in n for n in notes), notes
+    assert not any("script 1" in n for n in notes), notes
+
+
+def test_references_in_a_yoast_graph_are_followed() -> None:
+    notes: list[str] = []
+    page = (REAL / "yoast_graph_page.html").read_text(encoding="utf-8")
+    [claim] = claims_from_html(page, notes=notes)
+    assert claim.source == "Checagem Exemplo" and claim.claimant == "Deputado X"
+    # Relative to the WebPage node's address: the page has no canonical link.
+    assert claim.url == "https://checagem.example.com.br/2023/05/vacina-chip/"
+    assert claim.language == "pt-BR" and notes == []
+
+
+def test_a_journalist_alone_is_not_the_fact_checker_and_an_unresolvable_address_is_said() -> None:
+    review = {
+        **REVIEW,
+        "url": "/2026/eau-plomb",
+        "author": {"@type": "Person", "name": "Jeanne Dupont", "worksFor": {"name": "Vérif"}},
+    }
+    notes: list[str] = []
+    [claim] = claims_from_jsonld(review, notes=notes)
+    assert claim.source == "Vérif" and claim.url == ""
+    assert notes == [
+        "ClaimReview 1: the review address '/2026/eau-plomb' is not a web address and the "
+        "page's address is unknown; it was left out"
+    ]
+    [claim] = claims_from_jsonld(review, page_url="https://factcheck.example.org/a/b")
+    assert claim.url == "https://factcheck.example.org/2026/eau-plomb"
+    alone = {**review, "author": {"@type": "Person", "name": "Jeanne Dupont"}}
+    assert claims_from_jsonld(alone)[0].source == ""

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 
 from beffroi.analysis.claims.library import CheckedClaim as ImportedClaim
 from beffroi.analysis.claims.retrieval import Claim, ClaimIndex
@@ -41,6 +41,21 @@ def claim_key(statement: str, url: str) -> str:
 class LibraryImport:
     created: int
     existing: int
+    #: What was skipped, left out or shortened, one sentence each, for the person importing.
+    notes: list[str] = field(default_factory=list)
+
+
+def fit(value: str, limit: int, what: str, notes: list[str]) -> str:
+    """``value`` within ``limit`` characters: whole when it fits, else cut after a word
+    with "…", and said in ``notes``."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    if " " in cut.strip():
+        cut = cut.rstrip()[: cut.rstrip().rfind(" ")]
+    shortened = cut.rstrip(" ,;:.-–—") + "…"
+    notes.append(f"{what} was longer than {limit} characters; stored as {shortened!r}")
+    return shortened
 
 
 def add_claims(
@@ -50,31 +65,52 @@ def add_claims(
     origin: str = CheckedClaim.Origin.IMPORTED,
     user: Any = None,
 ) -> LibraryImport:
-    """Store parsed claims; one already in the library (same statement and address) is kept."""
+    """Store parsed claims; one already in the library (same statement and address) is kept.
+    A value longer than its column is cut after a word and said in the result's notes."""
     created = existing = 0
+    notes: list[str] = []
     with transaction.atomic():
         for claim in claims:
+            shortened: list[str] = []
+            quoted = repr(claim.text[:60])
+            defaults = {
+                "statement": claim.text,
+                "verdict": fit(
+                    claim.verdict, _limit("verdict"), f"the verdict of {quoted}", shortened
+                ),
+                "url": claim.url,
+                "source": fit(
+                    claim.source, _limit("source"), f"the fact-checker of {quoted}", shortened
+                ),
+                "claimant": fit(
+                    claim.claimant, _limit("claimant"), f"the claimant of {quoted}", shortened
+                ),
+                "reviewed_on": _date(claim.published),
+                "language": claim.language[: _limit("language")],
+                "title": fit(claim.title, _limit("title"), f"the title of {quoted}", shortened),
+                "reply": claim.reply,
+                "origin": origin,
+                "created_by": user if getattr(user, "is_authenticated", False) else None,
+            }
             _, made = CheckedClaim.objects.get_or_create(
                 organization=organization,
                 key=claim_key(claim.text, claim.url),
-                defaults={
-                    "statement": claim.text,
-                    "verdict": claim.verdict[:120],
-                    "url": claim.url,
-                    "source": claim.source[:200],
-                    "reviewed_on": _date(claim.published),
-                    "language": claim.language[:8],
-                    "title": claim.title[:500],
-                    "reply": claim.reply,
-                    "origin": origin,
-                    "created_by": user if getattr(user, "is_authenticated", False) else None,
-                },
+                defaults=defaults,
             )
             created += int(made)
             existing += int(not made)
+            if made:  # one kept as it was lost nothing
+                notes.extend(shortened)
     if created:
         library_changed(organization)
-    return LibraryImport(created, existing)
+    return LibraryImport(created, existing, notes)
+
+
+def _limit(column: str) -> int:
+    """The length of a text column, read from the model so that it stays the model's."""
+    text_field = CheckedClaim._meta.get_field(column)
+    assert isinstance(text_field, models.CharField) and text_field.max_length is not None
+    return text_field.max_length
 
 
 def _date(value: str) -> Any:

@@ -189,6 +189,7 @@ class ClaimForm(forms.ModelForm):  # type: ignore[type-arg]
             "verdict",
             "url",
             "source",
+            "claimant",
             "reviewed_on",
             "language",
             "title",

@@ -189,6 +189,7 @@ class CheckedClaim(models.Model):
     verdict = models.CharField(_("verdict"), max_length=120, blank=True, default="")
     url = models.URLField(_("fact-check address"), max_length=1000, blank=True, default="")
     source = models.CharField(_("checked by"), max_length=200, blank=True, default="")
+    claimant = models.CharField(_("claim made by"), max_length=200, blank=True, default="")
     reviewed_on = models.DateField(_("date"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True, default="")
     title = models.CharField(_("title"), max_length=500, blank=True, default="")

@@ -225,20 +225,27 @@ def delete_claim(actor: Actor, claim: CheckedClaim) -> None:
 
 
 def import_claims(
-    actor: Actor, organization: Organization, content: bytes, file_format: str
+    actor: Actor,
+    organization: Organization,
+    content: bytes,
+    file_format: str,
+    *,
+    page_url: str = "",
 ) -> claims.LibraryImport:
     """Add a fact-checker's file to the library: ``file_format`` is ``jsonld`` (a ClaimReview
-    feed), ``html`` (pages carrying ClaimReview) or ``csv``. A claim already in the library
+    feed), ``html`` (pages carrying ClaimReview) or ``csv``; ``page_url``, the address the
+    file came from, resolves relative review addresses. A claim already in the library
     is kept as it is. Raises ValidationError, storing nothing, when the file cannot be read
-    or holds no claim."""
+    or holds no claim; what was skipped, left out or shortened is in the result's notes."""
+    notes: list[str] = []
     try:
         text = content.decode("utf-8-sig")
         if file_format == "csv":
             parsed = claims_from_csv(text)
         elif file_format == "html":
-            parsed = claims_from_html(text)
+            parsed = claims_from_html(text, page_url=page_url, notes=notes)
         else:
-            parsed = claims_from_json(text)
+            parsed = claims_from_json(text, page_url=page_url, notes=notes)
     except UnicodeDecodeError as error:
         raise ValidationError(_("The file is not UTF-8 text.")) from error
     except NestingTooDeep as error:
@@ -257,9 +264,11 @@ def import_claims(
         )
         raise ValidationError(detail) from error
     if not parsed:
-        raise ValidationError(_("No ClaimReview was found in this file."))
+        message = _("No ClaimReview was found in this file.")
+        raise ValidationError(" ".join([message, *notes]))
     with transaction.atomic():
         done = claims.add_claims(organization, parsed, user=_user(actor))
+        done.notes[:0] = notes
         record(
             actor,
             AuditAction.CLAIMS_IMPORT,

@@ -3,9 +3,12 @@ it in their pages and feeds) and CSV files.
 
 ``ClaimReview`` fields read (https://schema.org/ClaimReview): ``claimReviewed`` (the claim),
 ``reviewRating.alternateName`` (the verdict in words; ``ratingValue`` with ``bestRating`` /
-``worstRating`` when there are no words), ``url``, ``author.name`` (the fact-checker),
-``datePublished``, ``inLanguage``, ``headline`` or ``name`` (the title), and
-``itemReviewed`` (a ``Claim`` whose ``author`` and ``datePublished`` say who said it, when).
+``worstRating`` when there are no words), ``url`` (resolved against the page's address when
+relative), ``publisher`` or an organization ``author`` (the fact-checker: a ``Person``
+author is the journalist), ``datePublished``, ``inLanguage`` (else the page's
+``<html lang>``), ``headline`` or ``name`` (the title), and ``itemReviewed`` (a ``Claim``
+whose ``author`` says who made it). ``@id`` references are followed, HTML entities in texts
+unescaped. What is skipped or left out is said in ``notes``, one sentence each.
 
 JSON may not nest deeper than :data:`~beffroi.connectors.fileimport.MAX_JSON_DEPTH` levels
 (:class:`NestingTooDeep`) nor hold text no database stores (NUL, lone surrogates): the same
@@ -16,12 +19,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin
 
 from beffroi.analysis.claims.retrieval import Claim
 from beffroi.connectors.fileimport import MAX_JSON_DEPTH, UnstorableJSON, check_json, check_text
@@ -92,6 +98,12 @@ def _text(value: Any) -> str:
     return ""
 
 
+def _words(value: Any) -> str:
+    """Text as a reader sees it: pages often escape their JSON-LD strings as HTML
+    (``l&#039;eau``, ``vid&eacute;o``)."""
+    return html.unescape(_text(value)).strip()
+
+
 def _types(node: dict[str, Any]) -> set[str]:
     kind = node.get("@type", [])
     kinds = kind if isinstance(kind, list) else [kind]
@@ -113,8 +125,8 @@ def _nodes(data: Any) -> Iterator[dict[str, Any]]:
 
 def _verdict(rating: Any) -> str:
     if not isinstance(rating, dict):
-        return _text(rating)
-    words = _text(rating.get("alternateName")) or _text(rating.get("name"))
+        return _words(rating)
+    words = _words(rating.get("alternateName")) or _words(rating.get("name"))
     if words:
         return words
     value = _text(rating.get("ratingValue"))
@@ -142,54 +154,183 @@ def _load_json(text: str) -> Any:
         raise NestingTooDeep() from None
 
 
-def claims_from_json(text: str) -> list[CheckedClaim]:
-    """The ``ClaimReview`` objects of a JSON-LD document (a fact-checker's feed), as text.
-    Raises :class:`LibraryImportError` or ``json.JSONDecodeError``."""
-    return claims_from_jsonld(_load_json(text))
+def _load_script(text: str) -> Any:
+    """A JSON-LD script as pages really write it: strict JSON first, then with raw line
+    breaks and tabs inside strings (a pasted video description) and the ``<!-- -->`` or
+    ``CDATA`` wrappers old templates put around scripts. Raises ``json.JSONDecodeError``
+    with the strict parser's reason when neither reads it."""
+    try:
+        return _load_json(text)
+    except json.JSONDecodeError as error:
+        unwrapped = _SCRIPT_WRAPPERS.sub("", text)
+        try:
+            return json.loads(unwrapped, strict=False)
+        except RecursionError:
+            raise NestingTooDeep() from None
+        except json.JSONDecodeError:
+            raise error from None
 
 
-def claims_from_jsonld(data: Any) -> list[CheckedClaim]:
-    """The ``ClaimReview`` objects of a parsed JSON-LD document; other objects are ignored.
-    A review without a claim or a verdict is skipped: it says nothing usable. Data nested too
-    deeply or holding text no database stores raises :class:`LibraryImportError`."""
-    _check(data)
-    found: list[CheckedClaim] = []
+_SCRIPT_WRAPPERS = re.compile(r"^\s*(?://\s*)?(?:<!--|<!\[CDATA\[)|(?://\s*)?(?:-->|\]\]>)\s*$")
+
+#: Types of the fact-checker itself; any other author (a ``Person``) is the journalist.
+_ORGANIZATIONS = {"Organization", "NewsMediaOrganization", "Corporation", "NGO"}
+
+
+def _resolver(data: Any) -> dict[str, dict[str, Any]]:
+    """The document's nodes by ``@id``: Yoast-made pages write ``"author": {"@id": …}``
+    and describe the person or organization once, elsewhere in the graph."""
+    named: dict[str, dict[str, Any]] = {}
     for node in _nodes(data):
-        if "ClaimReview" not in _types(node):
-            continue
+        key = node.get("@id")
+        if isinstance(key, str) and len(node) > 1:
+            named.setdefault(key, node)
+    return named
+
+
+def _entities(value: Any, named: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``author``/``publisher`` as nodes: one or a list, references followed."""
+    values = value if isinstance(value, list) else [value]
+    found = []
+    for entry in values:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if isinstance(entry, dict):
+            key = entry.get("@id")
+            found.append(named.get(key, entry) if isinstance(key, str) else entry)
+    return found
+
+
+def _checker(node: dict[str, Any], named: dict[str, dict[str, Any]]) -> str:
+    """The organization that checked: the ``publisher``, else an author that is an
+    organization, else the organization a journalist works for. A journalist's own name
+    is not the fact-checker."""
+    for publisher in _entities(node.get("publisher"), named):
+        if name := _words(publisher):
+            return name
+    authors = _entities(node.get("author"), named)
+    for author in authors:
+        # An author without a type may be either: kept, as the only name given.
+        if (_types(author) & _ORGANIZATIONS or not _types(author)) and (name := _words(author)):
+            return name
+    for author in authors:
+        for employer in ("worksFor", "affiliation", "memberOf"):
+            for organization in _entities(author.get(employer), named):
+                if name := _words(organization):
+                    return name
+    return ""
+
+
+def _page_address(data: Any) -> str:
+    """The address of the page the document describes: its ``WebPage`` node's ``url`` or
+    ``@id``."""
+    for node in _nodes(data):
+        if "WebPage" in _types(node):
+            for key in ("url", "@id"):
+                if address := web_address(_text(node.get(key)).split("#", 1)[0]):
+                    return address
+    return ""
+
+
+def _review_address(given: str, page_url: str, where: str, notes: list[str]) -> str:
+    if not given or web_address(given):
+        return web_address(given)
+    # A fact-checker's page is not trusted to give a web address: a relative one is
+    # resolved against the page's, anything else is left out.
+    resolved = web_address(urljoin(page_url, given)) if page_url else ""
+    if not resolved:
+        notes.append(
+            f"{where}: the review address {given!r} is not a web address"
+            + ("" if page_url else " and the page's address is unknown")
+            + "; it was left out"
+        )
+    return resolved
+
+
+def claims_from_json(
+    text: str, *, page_url: str = "", notes: list[str] | None = None
+) -> list[CheckedClaim]:
+    """The ``ClaimReview`` objects of a JSON-LD document (a fact-checker's feed), as text.
+    Raises :class:`LibraryImportError` or ``json.JSONDecodeError``. What was skipped or
+    left out is said in ``notes``, one sentence each."""
+    return claims_from_jsonld(_load_json(text), page_url=page_url, notes=notes)
+
+
+def claims_from_jsonld(
+    data: Any, *, page_url: str = "", language: str = "", notes: list[str] | None = None
+) -> list[CheckedClaim]:
+    """The ``ClaimReview`` objects of a parsed JSON-LD document; other objects are ignored.
+    A review without a claim or a verdict is skipped (said in ``notes``): it says nothing
+    usable. Relative review addresses are resolved against ``page_url``, else the
+    document's ``WebPage``; ``language`` (the page's) is used when a review gives none.
+    Data nested too deeply or holding text no database stores raises
+    :class:`LibraryImportError`."""
+    _check(data)
+    notes = [] if notes is None else notes
+    named = _resolver(data)
+    page_url = web_address(page_url) or _page_address(data)
+    found: list[CheckedClaim] = []
+    reviews = (node for node in _nodes(data) if "ClaimReview" in _types(node))
+    for number, node in enumerate(reviews, start=1):
+        where = f"ClaimReview {number}"
         item = node.get("itemReviewed")
         item = item if isinstance(item, dict) else {}
-        text = _text(node.get("claimReviewed")) or _text(item.get("name"))
+        text = _words(node.get("claimReviewed")) or _words(item.get("name"))
         verdict = _verdict(node.get("reviewRating"))
         if not text or not verdict:
+            missing = "claim" if not text else "verdict"
+            label = _text(node.get("url")) or _words(node.get("headline"))
+            notes.append(
+                f"{where}{f' ({label})' if label else ''}: skipped, its {missing} is empty"
+            )
             continue
         found.append(
             CheckedClaim(
                 text=text,
                 verdict=verdict,
-                # A fact-checker's page is not trusted to give a web address.
-                url=web_address(_text(node.get("url"))),
-                source=_text(node.get("author")) or _text(node.get("publisher")),
+                url=_review_address(_text(node.get("url")), page_url, where, notes),
+                source=_checker(node, named),
                 published=_text(node.get("datePublished")),
-                language=_text(node.get("inLanguage")),
-                title=_text(node.get("headline")) or _text(node.get("name")),
-                claimant=_text(item.get("author")),
+                language=_language(node.get("inLanguage")) or language,
+                title=_words(node.get("headline")) or _words(node.get("name")),
+                claimant=next(
+                    (name for e in _entities(item.get("author"), named) if (name := _words(e))),
+                    "",
+                ),
             )
         )
     return found
 
 
+def _language(value: Any) -> str:
+    """``inLanguage`` as a code: a ``Language`` node's ``alternateName`` is the code."""
+    if isinstance(value, dict) and _text(value.get("alternateName")):
+        return _text(value.get("alternateName"))
+    return _text(value)
+
+
 class _JsonLdScripts(HTMLParser):
+    """The JSON-LD scripts of a page, and what says its language and address."""
+
     def __init__(self) -> None:
         super().__init__()
         self.scripts: list[str] = []
+        self.language = ""
+        self.address = ""
         self._inside = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        kind = dict(attrs).get("type") or ""
-        self._inside = tag == "script" and kind.strip().lower() == "application/ld+json"
+        values = {name: (value or "").strip() for name, value in attrs}
+        kind = values.get("type", "")
+        self._inside = tag == "script" and kind.lower() == "application/ld+json"
         if self._inside:
             self.scripts.append("")
+        elif tag == "html" and not self.language:
+            self.language = values.get("lang", "") or values.get("xml:lang", "")
+        elif tag == "base" or (tag == "link" and values.get("rel", "").lower() == "canonical"):
+            self.address = self.address or web_address(values.get("href"))
+        elif tag == "meta" and values.get("property", "").lower() == "og:url":
+            self.address = self.address or web_address(values.get("content"))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "script":
@@ -199,21 +340,45 @@ class _JsonLdScripts(HTMLParser):
         if self._inside:
             self.scripts[-1] += data
 
+    def handle_comment(self, data: str) -> None:
+        # "saved from url=(0063)https://…": the browser that saved the page said where from.
+        saved = data.strip()
+        if saved.startswith("saved from url=") and not self.address:
+            self.address = web_address(saved.split(")", 1)[-1])
 
-def claims_from_html(html: str) -> list[CheckedClaim]:
-    """The ``ClaimReview`` objects of every JSON-LD script of a fact-checker's page."""
+
+def claims_from_html(
+    html_page: str, *, page_url: str = "", notes: list[str] | None = None
+) -> list[CheckedClaim]:
+    """The ``ClaimReview`` objects of every JSON-LD script of a fact-checker's page. Each
+    script is read on its own and tolerantly; one still unreadable is skipped and said in
+    ``notes``, unless no script could be read at all (:class:`LibraryImportError`). The
+    page's ``<html lang>`` is the language of reviews that give none; its address
+    (``page_url``, else its ``<base>``, canonical link or ``og:url``) resolves relative
+    review addresses."""
+    notes = [] if notes is None else notes
     parser = _JsonLdScripts()
-    parser.feed(html)
-    found: list[CheckedClaim] = []
+    parser.feed(html_page)
+    parser.close()
+    documents: list[Any] = []
+    unreadable: list[str] = []
     for number, script in enumerate(parser.scripts, start=1):
         try:
-            data = _load_json(script)
+            documents.append(_load_script(script))
         except json.JSONDecodeError as error:
-            raise LibraryImportError(
+            unreadable.append(
                 f"JSON-LD script {number}: not valid JSON ({error.msg}, line {error.lineno})"
-            ) from error
-        found.extend(claims_from_jsonld(data))
-    return found
+            )
+    if unreadable and not documents:
+        raise LibraryImportError("; ".join(unreadable))
+    notes.extend(f"{problem}; skipped" for problem in unreadable)
+    # Read as one document, so that a review's "@id" references reach the other scripts.
+    return claims_from_jsonld(
+        documents,
+        page_url=web_address(page_url) or parser.address,
+        language=parser.language,
+        notes=notes,
+    )
 
 
 def claims_from_csv(content: str) -> list[CheckedClaim]:

@@ -22,6 +22,9 @@ from beffroi.veille.forms import MAX_UPLOAD_BYTES, LibraryImportForm
 from beffroi.veille.models import CheckedClaim, ClaimMatch
 from beffroi.veille.views.shared import form_page, page_of, render_page, wants_csv
 
+#: Notes of an import shown in its message; a page of hundreds would bury the rest.
+MAX_NOTES_SHOWN = 20
+
 
 @org_view(Capability.ANALYZE)
 def claims(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
@@ -114,6 +117,15 @@ def claims_import(request: OrgRequest) -> HttpResponse:
                 _("%(created)s claims added, %(existing)s already in the library.")
                 % {"created": done.created, "existing": done.existing},
             )
+            if done.notes:
+                shown = done.notes[:MAX_NOTES_SHOWN]
+                more = len(done.notes) - len(shown)
+                messages.warning(
+                    request,
+                    _("Not everything in the file was imported as it was: %(notes)s")
+                    % {"notes": "; ".join(shown)}
+                    + (" " + _("(and %(count)s more)") % {"count": more} if more else ""),
+                )
             return redirect("veille:claims", org_slug=org.organization.slug)
     response = render_page(
         request,
