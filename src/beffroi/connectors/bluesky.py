@@ -23,7 +23,12 @@ What a sync brings back, in this order, each stage in batches:
    ``<jetstream_url>?wantedCollections=app.bsky.feed.post&cursor=<time_us>`` is read until an
    event reaches the moment the sync started (or a budget of events / seconds, or the stream
    goes quiet); new posts whose text contains a keyword (case-insensitive, as a whole word or
-   phrase) are hydrated with ``getPosts`` and yielded as POST.
+   phrase) are hydrated with ``getPosts`` and yielded as POST. A post ``getPosts`` no longer
+   shows is mapped from the event itself, its record's embed turned into the AppView's view
+   (images and videos at their CDN addresses), so that both paths give the same media.
+
+Moderation labels (a post view's ``labels``, the record's self-labels ``labels.values``) stay
+in ``raw``: the item contract has no field for them yet.
 
 Cursor: a JSON dict ``{"did", "posts_since", "notifications_since", "search_since",
 "search_query", "jetstream_time_us"}``. The ``*_since`` values are the newest ``indexedAt``
@@ -67,7 +72,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from atproto_client import Client
@@ -162,6 +167,9 @@ HIDDEN_REPLIES_MAX = 300
 #: ``reason`` of a report: at most 2,000 graphemes (code points are never fewer).
 REPORT_REASON_MAX = 2000
 POST_COLLECTION = "app.bsky.feed.post"
+#: Where the AppView serves a post's images and videos, by author DID and blob CID.
+IMAGE_CDN = "https://cdn.bsky.app/img"
+VIDEO_CDN = "https://video.bsky.app/watch"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
 
 _POST_URI = re.compile(r"^at://([^/]+)/app\.bsky\.feed\.post/([^/?#]+)$")
@@ -300,6 +308,56 @@ def _media(embed: Mapping[str, Any]) -> tuple[Media, ...]:
         external = _mapping(embed.get("external"))
         return (Media("link", str(external.get("uri") or ""), str(external.get("title") or "")),)
     return ()
+
+
+def _blob_cid(blob: Any) -> str:
+    """The CID of a blob in a record: ``{"ref": {"$link": cid}}``, or a legacy ``{"cid"}``."""
+    blob = _mapping(blob)
+    ref = blob.get("ref")
+    cid = _mapping(ref).get("$link") if isinstance(ref, Mapping) else ref
+    return str(cid or blob.get("cid") or "")
+
+
+def _image_url(size: str, did: str, blob: Any) -> str:
+    cid = _blob_cid(blob)
+    return f"{IMAGE_CDN}/{size}/plain/{did}/{cid}@jpeg" if cid else ""
+
+
+def _embed_view(embed: Mapping[str, Any], did: str) -> Mapping[str, Any]:
+    """A record's ``embed`` as the AppView shows it in a post view (the ``#view`` types with
+    CDN addresses), for posts read from Jetstream that ``getPosts`` no longer shows."""
+    kind = str(embed.get("$type") or "")
+    if kind == "app.bsky.embed.recordWithMedia":
+        return {
+            "$type": "app.bsky.embed.recordWithMedia#view",
+            "media": _embed_view(_mapping(embed.get("media")), did),
+        }
+    if kind == "app.bsky.embed.images":
+        return {
+            "$type": "app.bsky.embed.images#view",
+            "images": [
+                {
+                    "thumb": _image_url("feed_thumbnail", did, image.get("image")),
+                    "fullsize": _image_url("feed_fullsize", did, image.get("image")),
+                    "alt": str(image.get("alt") or ""),
+                }
+                for image in map(_mapping, embed.get("images") or [])
+                if _blob_cid(image.get("image"))
+            ],
+        }
+    if kind == "app.bsky.embed.video":
+        cid = _blob_cid(embed.get("video"))
+        if not cid:
+            return {}
+        return {
+            "$type": "app.bsky.embed.video#view",
+            "cid": cid,
+            "playlist": f"{VIDEO_CDN}/{quote(did, safe='')}/{cid}/playlist.m3u8",
+            "alt": str(embed.get("alt") or ""),
+        }
+    if kind == "app.bsky.embed.external":
+        return {"$type": "app.bsky.embed.external#view", "external": embed.get("external")}
+    return {}
 
 
 def _thread_kind(record: Mapping[str, Any]) -> ItemKind:
@@ -723,11 +781,13 @@ class BlueskyConnector(HttpConnector):
         did = str(event.get("did") or "")
         uri = f"at://{did}/{POST_COLLECTION}/{commit.get('rkey')}"
         raw = {**event, "uri": uri, "cid": commit.get("cid")}
+        record = _mapping(commit.get("record"))
         view = {
             "uri": uri,
             "cid": commit.get("cid"),
             "author": {"did": did},
             "record": commit.get("record"),
+            "embed": _embed_view(_mapping(record.get("embed")), did),
         }
         return dataclasses.replace(self.map_item(view, ItemKind.POST), raw=raw)
 

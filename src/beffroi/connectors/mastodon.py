@@ -42,8 +42,13 @@ with its own cursor key, so a tag added later gets its own first sync of ``histo
 The account's own statuses, and statuses already yielded by an earlier stage or tag of the
 same sync, are skipped; a status carrying two listened tags is yielded once per sync.
 
-Kinds: an own status is a POST (a REPLY when it answers something); a reply whose parent is
-the thread's root is a COMMENT, deeper ones are REPLY; direct-visibility statuses are MESSAGE.
+Kinds and threads, the same at every stage: a status that answers nothing is a POST (a
+MENTION when it came as one) and its own thread; a status with ``in_reply_to_id`` answers that
+status, and its thread is the conversation's root: a COMMENT when it answers the root, a REPLY
+deeper (a mention stays a MENTION); direct-visibility statuses are MESSAGE. Mastodon does not
+say a reply's root: it is known from the context stage, from a status already met in the sync,
+or else read once with ``status_context`` and remembered for the rest of the sync. A poll's
+options are appended to the text, one per line.
 """
 
 from __future__ import annotations
@@ -218,6 +223,14 @@ def parse_hashtags(value: Any) -> tuple[str, ...]:
     return tuple(tags)
 
 
+def _poll_options(poll: Any) -> list[str]:
+    """The titles of a poll's options (the choices a reader sees under the status)."""
+    if not isinstance(poll, Mapping) or not isinstance(poll.get("options"), list):
+        return []
+    titles = (option.get("title") for option in poll["options"] if isinstance(option, Mapping))
+    return [title.strip() for title in titles if isinstance(title, str) and title.strip()]
+
+
 def _tag_key(tag: str) -> str:
     return f"tag_{tag}_since_id"
 
@@ -368,6 +381,8 @@ class MastodonConnector(Connector):
         # existing file would be read from that file by Mastodon.py.
         self._client.access_token = self._token
         self._me: dict[str, Any] | None = None
+        #: Status id -> id of its conversation's root, for the statuses met in this sync.
+        self._roots: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<MastodonConnector {self.base_url}>"
@@ -514,6 +529,9 @@ class MastodonConnector(Connector):
         spoiler = data.get("spoiler_text")
         if isinstance(spoiler, str) and spoiler.strip():
             text = f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
+        options = _poll_options(data.get("poll"))
+        if options:
+            text = "\n".join(filter(None, (text, *(f"- {option}" for option in options))))
         mention_urls = {
             mention.get("url")
             for mention in data.get("mentions") or []
@@ -586,18 +604,58 @@ class MastodonConnector(Connector):
             )
         return tuple(media)
 
-    def _thread_kind(self, status: Mapping[str, Any], root_id: str) -> ItemKind:
+    @staticmethod
+    def _thread_kind(status: Mapping[str, Any], root_id: str | None, top: ItemKind) -> ItemKind:
+        """What ``status`` is in its thread; ``top`` is its kind when it answers nothing."""
         if status.get("visibility") == "direct":
             return ItemKind.MESSAGE
-        if _id_of(status.get("in_reply_to_id")) == root_id:
-            return ItemKind.COMMENT
-        return ItemKind.REPLY
+        parent = _id_of(status.get("in_reply_to_id"))
+        if parent is None or top == ItemKind.MENTION:
+            return top
+        return ItemKind.COMMENT if parent == root_id else ItemKind.REPLY
+
+    def _in_thread(
+        self, status: Mapping[str, Any], top: ItemKind, root_id: str | None = None
+    ) -> NormalizedItem:
+        """``status`` mapped by what it is in its conversation, at whichever stage it came.
+
+        ``root_id`` is the conversation's root when the caller knows it (from a context);
+        otherwise it is found with :meth:`_root_of`.
+        """
+        status_id = _id_of(status.get("id"))
+        if root_id is None and status_id is not None:
+            root_id = self._root_of(status, status_id)
+        if status_id is not None and root_id is not None:
+            self._roots[status_id] = root_id
+        return self._map_status(status, self._thread_kind(status, root_id, top), thread_id=root_id)
+
+    def _root_of(self, status: Mapping[str, Any], status_id: str) -> str | None:
+        """The id of the conversation's root, reading the status's context only when neither
+        it nor its parent was met in this sync; None when the ancestors cannot be read."""
+        parent = _id_of(status.get("in_reply_to_id"))
+        if parent is None:
+            return status_id
+        known = self._roots.get(status_id) or self._roots.get(parent)
+        if known is not None:
+            return known
+        context = self._context(status_id, f"reading the thread of status {status_id}")
+        if context is None:
+            return None
+        ancestors, descendants = context
+        root = _id_of(ancestors[0].get("id")) if ancestors else None
+        if root is not None:
+            for entry in (*ancestors, *descendants):
+                entry_id = _id_of(entry.get("id"))
+                if entry_id is not None:
+                    self._roots[entry_id] = root
+        return root
 
     # --- fetch -----------------------------------------------------------------------------
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
         """Direct messages, own statuses, replies, mentions, then hashtags (module docstring)."""
         self._me = None  # verify the token, and whose it is, at every sync
+        self._roots = {}
         own_id = self._own_id()
         state: CursorState = {
             key: str(value)
@@ -721,7 +779,7 @@ class MastodonConnector(Connector):
             author = _id_of(account.get("id")) if isinstance(account, Mapping) else None
             if status.get("reblog") or author == own_id:
                 continue
-            item = self.map_item(status, ItemKind.POST)
+            item = self._in_thread(status, ItemKind.POST)
             if item.platform_id not in seen:
                 seen.add(item.platform_id)
                 items.append(item)
@@ -806,10 +864,7 @@ class MastodonConnector(Connector):
         for status in page:
             if status.get("reblog"):
                 continue
-            kind = ItemKind.REPLY if status.get("in_reply_to_id") else ItemKind.POST
-            if status.get("visibility") == "direct":
-                kind = ItemKind.MESSAGE
-            item = self.map_item(status, kind)
+            item = self._in_thread(status, ItemKind.POST)
             if item.platform_id not in seen:
                 seen.add(item.platform_id)
                 items.append(item)
@@ -843,9 +898,7 @@ class MastodonConnector(Connector):
             root = _id_of(ancestors[0].get("id")) if ancestors else status_id
             items = []
             for reply in descendants:
-                item = self._map_status(
-                    reply, self._thread_kind(reply, root or status_id), thread_id=root
-                )
+                item = self._in_thread(reply, ItemKind.COMMENT, root or status_id)
                 if item.platform_id not in seen:
                     seen.add(item.platform_id)
                     items.append(item)
@@ -877,8 +930,7 @@ class MastodonConnector(Connector):
             status = notification.get("status")
             if notification.get("type") != "mention" or not isinstance(status, Mapping):
                 continue
-            kind = ItemKind.MESSAGE if status.get("visibility") == "direct" else ItemKind.MENTION
-            item = self.map_item(status, kind)
+            item = self._in_thread(status, ItemKind.MENTION)
             if item.platform_id not in seen:
                 seen.add(item.platform_id)
                 items.append(item)
@@ -905,7 +957,7 @@ class MastodonConnector(Connector):
             ]
             chain.append(last)
             for status in chain:
-                item = self._map_status(status, ItemKind.MESSAGE, thread_id=root)
+                item = self._in_thread(status, ItemKind.MESSAGE, root)
                 if item.platform_id not in seen:
                     seen.add(item.platform_id)
                     items.append(item)
