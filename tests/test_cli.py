@@ -102,6 +102,47 @@ def test_import_unknown_org_is_a_clear_error(run: Any, tmp_path: Path) -> None:
     assert "No organization 'nope'" in result.output
 
 
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+def test_import_platform_gives_a_4cat_csv_its_platform(run: Any, org: Any) -> None:
+    path = REAL / "4cat" / "tiktok.csv"
+    args = ("import", str(path), "--org", org.slug, "--source", "4CAT")
+    unknown = run(*args, "--platform", "myspace")
+    assert unknown.exit_code == 2
+    assert "'myspace' is not a platform the import knows" in unknown.output
+    result = run(*args, "--platform", "tiktok")
+    assert result.exit_code == 0, result.output
+    assert set(Item.objects.values_list("platform", flat=True)) == {"tiktok"}
+    silent = Item.objects.get(platform_id="7445000000000000002")
+    assert silent.text == "" and silent.media[0]["kind"] == "video"
+
+
+def test_a_refused_file_leaves_no_new_source(run: Any, org: Any, tmp_path: Path) -> None:
+    from beffroi.sources.models import Source
+
+    bad = run(
+        "import", str(write(tmp_path, "bad.csv", BAD_CSV)), "--org", org.slug, "--source", "N"
+    )
+    empty = write(tmp_path, "empty.csv", "text,created_at,author\n")
+    refused = run("import", str(empty), "--org", org.slug, "--source", "N")
+    assert bad.exit_code == refused.exit_code == 2
+    assert not Source.objects.filter(organization=org, name="N").exists()
+
+
+def test_import_warns_of_items_another_source_holds(run: Any, org: Any, tmp_path: Path) -> None:
+    path = write(tmp_path, "items.csv", GOOD_CSV)
+    run("import", str(path), "--org", org.slug, "--source", "Mai")
+    again = run("import", str(path), "--org", org.slug, "--source", "Mai bis")
+    assert again.exit_code == 0, again.output
+    assert "Imported 3 new item(s)" in again.output  # not refused: a person may want both
+    assert "Warning: 3 item(s) of this file are also in another source (Mai)" in again.output
+    same = run("import", str(path), "--org", org.slug, "--source", "Mai")
+    assert "Nothing new" in same.output
+    assert "Warning: 3 item(s) of this file are also in another source (Mai bis)" in same.output
+    assert Item.objects.filter(organization=org).count() == 6
+
+
 def test_stats_json(run: Any, org: Any, tmp_path: Path) -> None:
     run("import", str(write(tmp_path, "items.csv", GOOD_CSV)), "--org", org.slug, "--source", "S")
     result = run("stats", "--org", org.slug, "--json")

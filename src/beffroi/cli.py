@@ -200,6 +200,12 @@ def worker(concurrency: int, loglevel: str) -> None:
     help="Default: from the file extension.",
 )
 @click.option(
+    "--platform",
+    default=None,
+    help="Platform of the rows that name none, e.g. x, instagram or tiktok for a 4CAT CSV "
+    "export (default: detect — the file's platform column or Zeeschuimer's, else 'file').",
+)
+@click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows, write the others to a file."
 )
 @click.option(
@@ -213,6 +219,7 @@ def import_(
     org_slug: str,
     source_name: str,
     fmt: str | None,
+    platform: str | None,
     skip_invalid: bool,
     rejected: Path | None,
 ) -> None:
@@ -224,9 +231,16 @@ def import_(
     """
     setup_django()
     from beffroi.connectors.base import ConfigurationError
-    from beffroi.connectors.fileimport import ImportFormatError
+    from beffroi.connectors.fileimport import ImportFormatError, check_import_platform
     from beffroi.sources.imports import import_file_into
 
+    if platform is not None and platform.strip().lower() != "detect":
+        try:
+            platform = check_import_platform(platform)
+        except ConfigurationError as exc:
+            raise click.BadParameter(str(exc), param_hint="'--platform'") from None
+    else:
+        platform = None
     context = org_context(org_slug)
     rejected = rejected or path.with_suffix(path.suffix + ".rejected.csv")
     try:
@@ -238,6 +252,7 @@ def import_(
                 source_name,
                 path,
                 fmt=fmt,
+                platform=platform,
                 skip_invalid=skip_invalid,
                 rejected_path=rejected,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
@@ -260,6 +275,15 @@ def import_(
     if report.errors:
         console.print(
             f"{len(report.errors)} invalid row(s) skipped, written to {report.rejected_path}."
+        )
+    if report.in_other_sources:
+        console.print(
+            f"Warning: {report.in_other_sources} item(s) of this file are also in another "
+            f"source ({', '.join(report.other_sources)}): each source keeps its own copy. An "
+            "item is identified by its source and its platform id (see docs/import-format.md).",
+            style="yellow",
+            markup=False,
+            highlight=False,
         )
     if report.created == 0 and report.existing:
         out.print(f"Nothing new: all {report.existing} rows were already imported.")

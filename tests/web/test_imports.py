@@ -221,3 +221,49 @@ def test_a_claim_review_nested_5000_deep_answers_400_with_a_message(
         error = response.context["form"].errors["file"][0]
         assert error.startswith("The file is nested more than 64 levels deep"), depth
     assert not CheckedClaim.objects.exists()
+
+
+# --- platform, refused files, items another source holds (issue 13) -------------------------
+
+REAL = Path(__file__).parent.parent / "fixtures" / "real"
+
+
+def test_the_platform_chosen_applies_to_rows_that_name_none(english: Client, source: Any) -> None:
+    form = english.get(import_url(source)).context["form"]
+    assert form.fields["platform"].choices[0] == ("", "Detect")
+    content = (REAL / "4cat" / "twitter-import.csv").read_bytes()
+    unknown = upload(english, source, "x.csv", content, platform="myspace")
+    assert unknown.status_code == 400 and not Item.objects.exists()
+    response = upload(english, source, "x.csv", content, platform="x")
+    assert response.context["report"].created == 3
+    assert set(Item.objects.values_list("platform", flat=True)) == {"x"}
+    shared = Item.objects.get(platform_id="1864998877766655443").urls
+    assert shared == ["https://www.ville-test.fr/travaux-beffroi-2024"]
+
+
+def test_a_refused_file_leaves_the_source_as_it_was(english: Client, source: Any) -> None:
+    from beffroi.sources.models import Source
+
+    before = list(Source.objects.values_list("pk", flat=True))
+    response = upload(english, source, "bad.csv", b"text,created_at,author\nbonjour,hier,a\n")
+    assert not response.context["report"].imported
+    assert list(Source.objects.values_list("pk", flat=True)) == before
+    assert not Item.objects.exists()
+
+
+def test_items_another_source_holds_are_imported_and_said(english: Client, source: Any) -> None:
+    from beffroi.sources.models import Source
+
+    earlier = Source.objects.create(
+        organization=source.organization, name="Zeeschuimer mai", platform="file", kind="import"
+    )
+    upload(english, earlier, "a.ndjson", ndjson_rows(3))
+    response = upload(english, source, "a.ndjson", ndjson_rows(4))
+    report = response.context["report"]
+    assert report.created == 4 and report.in_other_sources == 3
+    assert report.other_sources == ["Zeeschuimer mai"]
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown == [
+        "3 items of this file are also in another source (Zeeschuimer mai): each source keeps "
+        "its own copy. An item is identified by its source and its platform id."
+    ]

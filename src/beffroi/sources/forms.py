@@ -13,6 +13,7 @@ from django.utils.translation import gettext_noop
 
 from beffroi import config
 from beffroi.connectors.base import Option
+from beffroi.connectors.fileimport import import_platforms
 from beffroi.core.forms import set_choices
 from beffroi.sources.models import MAX_SYNC_INTERVAL_MINUTES, Source
 from beffroi.sources.redaction import REDACTED
@@ -305,6 +306,14 @@ class ImportForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(UPLOAD_EXTENSIONS)}),
     )
     format = forms.ChoiceField(label=_("Format"), choices=FORMAT_CHOICES, required=False)
+    platform = forms.ChoiceField(
+        label=_("Platform"),
+        required=False,
+        help_text=_(
+            "The platform of rows that name none, e.g. for a 4CAT CSV export. “Detect”: the "
+            "file's platform column or Zeeschuimer's, else “file”."
+        ),
+    )
     skip_invalid = forms.BooleanField(
         label=_("Import the valid rows even if some rows are invalid"), required=False
     )
@@ -312,9 +321,16 @@ class ImportForm(forms.Form):
     def __init__(self, *args: Any, platform: str = "file", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.extensions = EXPORT_EXTENSIONS.get(platform, tuple(UPLOAD_EXTENSIONS))
+        set_choices(
+            self,
+            "platform",
+            [("", _gettext("Detect")), *((name, name) for name in import_platforms())],
+        )
         if platform in EXPORT_EXTENSIONS:
-            # A platform's own export: its shape is recognised, there is no format to choose.
+            # A platform's own export: its shape is recognised, there is no format or
+            # platform to choose.
             del self.fields["format"]
+            del self.fields["platform"]
             self.fields["file"].help_text = _(
                 "The platform's data export (%(extensions)s), 10 MB at most."
             ) % {"extensions": ", ".join(self.extensions)}

@@ -2,7 +2,11 @@
 platform's data export (Snapchat), parsed by the source's connector.
 
 An import is all or nothing: the whole file is validated first, then every row is stored
-in one transaction with the audit event, so a failure anywhere leaves nothing stored."""
+in one transaction with the audit event, so a failure anywhere leaves nothing stored.
+
+An item is identified by its source and its platform id: the same posts imported into
+another source are stored again there. That is allowed (a person may want both) and said:
+the report counts the rows another source of the organization already holds."""
 
 from __future__ import annotations
 
@@ -21,11 +25,14 @@ from beffroi.connectors.fileimport import (
     ParsedRow,
     ParseReport,
     RowError,
+    check_import_platform,
     escape_unstorable,
+    parse_file,
     write_rejected,
 )
 from beffroi.connectors.registry import connector_class
 from beffroi.items.ingest import IngestResult, ingest
+from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.sources.models import Source
 from beffroi.sources.services import create_source
@@ -49,6 +56,10 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
     imported: bool = False
     rejected_path: str | None = None
+    #: Valid rows whose item (same platform and platform id) another source of the
+    #: organization already holds, and those sources' names.
+    in_other_sources: int = 0
+    other_sources: list[str] = field(default_factory=list)
 
 
 class _Unstorable(Exception):
@@ -65,6 +76,7 @@ def import_file(
     path: Path,
     *,
     fmt: str | None = None,
+    platform: str | None = None,
     skip_invalid: bool = False,
     rejected_path: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -77,14 +89,29 @@ def import_file(
     database refuses all the same stops the import: nothing is stored and that row is
     reported. Raises :class:`~beffroi.connectors.fileimport.ImportFormatError` when the file
     as a whole cannot be imported (empty, wrong format…).
+
+    ``platform`` (one of :func:`~beffroi.connectors.fileimport.import_platforms`) is the
+    platform of the rows that name none, a 4CAT CSV export's for example; by default they
+    have the source's (``file``). It applies to CSV and NDJSON files, not to a platform's
+    own export, which names its platform.
     """
     connector = connector_class(source.platform)(source.settings, {})
     if not isinstance(connector, FileConnector):
         raise ConfigurationError(f"{source.name}: files can only be imported into a file source.")
-    parsed: ParseReport = connector.parse(path, fmt)
+    parsed: ParseReport
+    if platform:
+        if connector.platform != FileConnector.platform:
+            raise ConfigurationError(
+                f"{source.name}: a {connector.label} names its own platform; import it "
+                "without choosing one."
+            )
+        parsed = parse_file(path, fmt, default_platform=check_import_platform(platform))
+    else:
+        parsed = connector.parse(path, fmt)
     report = ImportReport(path=str(path), valid_rows=len(parsed.items), errors=list(parsed.errors))
     if parsed.errors and not skip_invalid:
         return report
+    report.in_other_sources, report.other_sources = _in_other_sources(source, parsed.items)
     try:
         with transaction.atomic():
             total = _store(source, parsed.items, progress)
@@ -135,6 +162,29 @@ def import_file_into(
             transaction.set_rollback(True)
             return report, None, True
     return report, source, True
+
+
+def _in_other_sources(source: Source, rows: Sequence[ParsedRow]) -> tuple[int, list[str]]:
+    """How many of ``rows`` another source of the organization already holds (the same
+    platform and platform id), and those sources' names."""
+    by_platform: dict[str, set[str]] = {}
+    for row in rows:
+        by_platform.setdefault(row.item.platform or source.platform, set()).add(
+            row.item.platform_id
+        )
+    found: set[tuple[str, str]] = set()
+    names: set[str] = set()
+    others = Item.objects.for_org(source.organization).exclude(source=source)
+    for platform, ids in by_platform.items():
+        wanted = sorted(ids)
+        for start in range(0, len(wanted), BATCH_SIZE):
+            matches = others.filter(
+                platform=platform, platform_id__in=wanted[start : start + BATCH_SIZE]
+            ).values_list("platform_id", "source__name")
+            for platform_id, name in matches:
+                found.add((platform, platform_id))
+                names.add(name)
+    return len(found), sorted(names)
 
 
 def _store(

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from beffroi.connectors.base import ConfigurationError, Option
@@ -230,11 +231,26 @@ def source_import(request: OrgRequest, pk: int) -> HttpResponse:
                 source,
                 path,
                 fmt=form.cleaned_data.get("format") or None,
+                platform=form.cleaned_data.get("platform") or None,
                 skip_invalid=form.cleaned_data["skip_invalid"],
             )
         except ConfigurationError as exc:
             form.add_error("file", str(exc).replace(str(path), filename))
             return render(request, "sources/import.html", context, status=400)
+    if report.imported and report.in_other_sources:
+        messages.warning(
+            request,
+            ngettext(
+                "%(count)d item of this file is also in another source (%(sources)s): each "
+                "source keeps its own copy. An item is identified by its source and its "
+                "platform id.",
+                "%(count)d items of this file are also in another source (%(sources)s): each "
+                "source keeps its own copy. An item is identified by its source and its "
+                "platform id.",
+                report.in_other_sources,
+            )
+            % {"count": report.in_other_sources, "sources": ", ".join(report.other_sources)},
+        )
     context.update(
         {
             "report": report,

@@ -24,6 +24,8 @@ from beffroi.connectors.fileimport.columns import (
     ALIASES,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    check_import_platform,
+    import_platforms,
     parse_date,
 )
 from beffroi.connectors.fileimport.connector import BATCH_SIZE, FileConnector
@@ -69,11 +71,13 @@ __all__ = [
     "ParsedRow",
     "RowError",
     "UnstorableJSON",
+    "check_import_platform",
     "check_json",
     "check_text",
     "escape_unstorable",
     "file_sha256",
     "guess_format",
+    "import_platforms",
     "json_type",
     "map_record",
     "map_zeeschuimer",

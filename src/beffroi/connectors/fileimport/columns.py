@@ -27,6 +27,7 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.fileimport.report import ImportFormatError
 from beffroi.connectors.fileimport.storable import excerpt, json_type
+from beffroi.connectors.registry import available
 from beffroi.connectors.values import text_links, web_address
 
 REQUIRED_COLUMNS: Final = ("text", "created_at", "author")
@@ -87,7 +88,7 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
         "full_name",
     ),
     "author_url": (),
-    "url": ("link", "permalink", "post_url"),
+    "url": ("link", "permalink", "post_url", "tiktok_url"),
     "language": ("lang", "language_guess"),
     "likes": ("like_count", "num_likes", "favorite_count", "favourite_count"),
     "shares": (
@@ -100,7 +101,7 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "replies": ("reply_count", "comment_count", "num_comments", "comments"),
     "views": ("view_count", "play_count", "plays", "impression_count", "impressions"),
-    "media": ("media_urls", "attachments"),
+    "media": ("media_urls", "attachments", "video_url"),
     "urls": (),
 }
 
@@ -131,13 +132,23 @@ _PLATFORM_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}")
 _LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{1,8})*", re.IGNORECASE)
 _EPOCH_RE = re.compile(r"[+-]?\d+(\.\d+)?")
 _COUNT_RE = re.compile(r"\d{1,16}")
-_SPLIT_RE = re.compile(r"[\s|]+")
+#: Addresses in one value: separated by spaces or '|', or by commas as 4CAT writes them
+#: (a comma followed by the next address, so that an address's own commas stay).
+_SPLIT_RE = re.compile(r"[\s|]+|,(?=https?://)", re.IGNORECASE)
 _NAME_RE = re.compile(r"[\s.\-]+")
 _MEDIA_KINDS: Final[Mapping[str, str]] = {
     **dict.fromkeys(("jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "bmp"), "image"),
     **dict.fromkeys(("mp4", "mov", "webm", "m4v", "m3u8", "avi", "mkv"), "video"),
     **dict.fromkeys(("mp3", "m4a", "ogg", "oga", "opus", "wav", "flac", "aac"), "audio"),
 }
+
+
+def _is_tco(url: str) -> bool:
+    """Whether ``url`` is one of X's ``t.co`` wrappers, whose target X gives elsewhere."""
+    try:
+        return (urlsplit(url).hostname or "").lower() == "t.co"
+    except ValueError:
+        return False
 
 
 def normalize_name(name: str) -> str:
@@ -311,11 +322,15 @@ class Record:
         return [self.web_address(key, entry[1]) for entry in self._entries(key)]
 
     def media(self, key: str) -> tuple[Media, ...]:
+        # A column that says what it holds (4CAT's video_url) says the kind of addresses
+        # without an extension (TikTok's video addresses have none).
+        named = "video" if normalize_name(self.names.get(key, key)) == "video_url" else ""
         found: list[Media] = []
         for entry in self._entries(key):
             kind, url, description = entry
             url = self.web_address(key, url)
-            found.append(Media(kind=kind or _media_kind(url), url=url, description=description))
+            kind = kind or named or _media_kind(url)
+            found.append(Media(kind=kind, url=url, description=description))
         return tuple(found)
 
     def _entries(self, key: str) -> list[tuple[str, object, str]]:
@@ -389,17 +404,24 @@ def build_item(
     default_platform: str,
     default_kind: ItemKind | None = None,
     raw: Mapping[str, Any],
-    allow_empty_text: bool = False,
     author_extra: Mapping[str, Any] | None = None,
 ) -> NormalizedItem:
-    """Validate one record and turn it into an item; raises MalformedPayload (the reason)."""
+    """Validate one record and turn it into an item; raises MalformedPayload (the reason).
+
+    An item without text is accepted when it has media or its own address (a photo or a
+    video without caption), in every format alike.
+    """
     text = record.get("text")
     if text is not None and not isinstance(text, str):
         raise MalformedPayload(f"{record.label('text')}: expected text, found {json_type(text)}")
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
     media = record.media("media")
-    if not text and not media and not allow_empty_text:
-        raise MalformedPayload(f"{record.label('text')} is empty: every row needs a text")
+    url = record.url("url")
+    if not text and not media and not url:
+        raise MalformedPayload(
+            f"{record.label('text')} is empty: every row needs a text, media or the item's "
+            "address (url)"
+        )
     created_at = record.date("created_at")
     handle, author_id, author_name, author_url = _author(record)
 
@@ -451,7 +473,14 @@ def build_item(
         if name.startswith("metric_") and (n := record.count(name)) is not None:
             metrics[name.removeprefix("metric_")] = n
 
-    urls = list(dict.fromkeys([*record.url_list("urls"), *text_links(text)]))
+    # X wraps every link of a text in t.co; when the record lists the links it shares
+    # (X's expanded_url, 4CAT's urls column), a t.co in the text is one of them or the
+    # link X adds for the post's own media: never a link of its own.
+    shared = record.url_list("urls")
+    in_text = text_links(text)
+    if "urls" in record.values:
+        in_text = tuple(link for link in in_text if not _is_tco(link))
+    urls = list(dict.fromkeys([*shared, *in_text]))
 
     item = NormalizedItem(
         platform_id=platform_id or "",
@@ -467,7 +496,7 @@ def build_item(
         ),
         thread_id=thread_id,
         parent_id=parent_id,
-        url=record.url("url"),
+        url=url,
         urls=tuple(urls),
         media=media,
         metrics=metrics,
@@ -512,6 +541,26 @@ def check_default_platform(value: str) -> str:
     platform = _normalize_platform(value)
     if not _PLATFORM_RE.fullmatch(platform):
         raise ConfigurationError(f"'{excerpt(value)}' is not a platform name")
+    return platform
+
+
+def import_platforms() -> tuple[str, ...]:
+    """The platforms the rows of a file may be given (``beffroi import --platform``): those
+    Beffroi has a connector for and those the import understands (threads, linkedin…);
+    not ``file``, the platform of rows nothing names."""
+    known = {*available(), *_PLATFORM_ALIASES.values()} - {"file"}
+    return tuple(sorted(known))
+
+
+def check_import_platform(value: str) -> str:
+    """``value`` (``twitter``, ``TikTok``…) as one of :func:`import_platforms`, or a
+    ConfigurationError that lists them."""
+    platform = _normalize_platform(value)
+    known = import_platforms()
+    if platform not in known:
+        raise ConfigurationError(
+            f"'{excerpt(value)}' is not a platform the import knows; use one of {', '.join(known)}"
+        )
     return platform
 
 

@@ -124,6 +124,10 @@ def _map_x(data: Mapping[str, Any]) -> _Mapped:
     text = _first(_dig(tweet, "note_tweet", "note_tweet_results", "result", "text")) or legacy.get(
         "full_text"
     )
+    link_lists = [
+        _dig(legacy, "entities", "urls"),
+        _dig(tweet, "note_tweet", "note_tweet_results", "result", "entity_set", "urls"),
+    ]
     retweet = _dig(legacy, "retweeted_status_result", "result")
     if isinstance(retweet, dict) and isinstance(retweet.get("tweet"), dict):
         retweet = retweet["tweet"]
@@ -138,6 +142,10 @@ def _map_x(data: Mapping[str, Any]) -> _Mapped:
         )
         if isinstance(rt_handle, str) and isinstance(rt_text, str):
             text = f"RT @{rt_handle}: {rt_text}"
+            link_lists += [
+                _dig(retweet, "legacy", "entities", "urls"),
+                _dig(retweet, "note_tweet", "note_tweet_results", "result", "entity_set", "urls"),
+            ]
 
     try:
         created_at: Any = _x_date(legacy.get("created_at"))
@@ -173,10 +181,12 @@ def _map_x(data: Mapping[str, Any]) -> _Mapped:
             media.append(
                 {"kind": media_kind, "url": url, "description": entry.get("ext_alt_text") or ""}
             )
+    # The links the post shares, expanded: its text only has their t.co wrappers.
     links = [
-        link.get("expanded_url")
-        for link in _dig(legacy, "entities", "urls") or []
-        if isinstance(link, dict) and link.get("expanded_url")
+        link["expanded_url"]
+        for found in link_lists
+        for link in (found if isinstance(found, list) else [])
+        if isinstance(link, dict) and isinstance(link.get("expanded_url"), str)
     ]
 
     views = _dig(tweet, "views", "count") or _dig(tweet, "ext_views", "count")
@@ -464,7 +474,6 @@ def map_zeeschuimer(obj: Mapping[str, Any]) -> NormalizedItem:
             default_platform=platform,
             default_kind=mapped.default_kind,
             raw=obj,
-            allow_empty_text=True,
             author_extra=mapped.extra,
         )
     except MalformedPayload as exc:
