@@ -2,7 +2,9 @@
 
 It answers as Meta documents, for the endpoints the two connectors use, under
 ``/v21.0/``: field selection (``fields=``, with ``comments.limit(0).summary(true)``,
-``replies{...}`` and ``parent{id}``), cursor pagination (``{"data": [...], "paging":
+``replies{...}``, and nested selection such as ``parent{id}``, ``attachments{...}``,
+``attachment{...}`` and ``children{...}``: an edge answers ``{"data": [...]}`` with the
+fields asked for and each node's ``id``), cursor pagination (``{"data": [...], "paging":
 {"cursors": {"before", "after"}, "next"}}``), time filters (``since``), the Graph error body
 ``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`` (HTTP 400, with
 ``WWW-Authenticate`` for token errors) and the usage headers ``X-App-Usage`` and
@@ -92,6 +94,30 @@ def _split_fields(spec: str) -> list[str]:
     if current.strip():
         fields.append(current.strip())
     return fields
+
+
+def _nested(value: Any, spec: str) -> Any:
+    """``value`` with only the fields of ``spec`` (the inside of ``name{...}``): an edge's
+    entries one by one (``{"data": [...]}``), an object itself; a node keeps its ``id``."""
+
+    def pick(obj: Mapping[str, Any]) -> dict[str, Any]:
+        picked: dict[str, Any] = {}
+        for field in _split_fields(spec):
+            name = field.split("{", 1)[0].split(".", 1)[0]
+            if name not in obj:
+                continue  # Graph leaves out a field the object does not have
+            inner = field[len(name) + 1 : -1] if field.startswith(f"{name}{{") else ""
+            picked[name] = _nested(obj[name], inner) if inner else obj[name]
+        if "id" in obj:
+            picked["id"] = obj["id"]
+        return picked
+
+    if isinstance(value, Mapping) and isinstance(value.get("data"), list):
+        return {
+            **value,
+            "data": [pick(e) if isinstance(e, Mapping) else e for e in value["data"]],
+        }
+    return pick(value) if isinstance(value, Mapping) else value
 
 
 def _encode(offset: int) -> str:
@@ -209,7 +235,15 @@ class FakeGraph(LoopbackServer):
             self.comments[comment_id] = comment
         return comment_id
 
-    def add_message(self, conversation_id: str | None = None, text: str = "Bonjour") -> str:
+    def add_message(
+        self,
+        conversation_id: str | None = None,
+        text: str = "Bonjour",
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> str:
+        """A Messenger message; with ``attachments`` (``{"mime_type", "name",
+        "image_data"|"video_data"|"file_url"}`` each), its ``attachments`` edge. A photo sent
+        alone has ``text=""``, as Graph answers ``"message": ""``."""
         with self.lock:
             if conversation_id is None:
                 conversation_id = f"t_{self._next()}"
@@ -229,6 +263,14 @@ class FakeGraph(LoopbackServer):
                 "to": {"data": [{"id": self.page_id, "name": self.page_name}]},
                 "message": text,
             }
+            if attachments:
+                self.messages[message_id]["attachments"] = {
+                    "data": [
+                        {"id": str(self._next()), "size": 1024, **attachment}
+                        for attachment in attachments
+                    ],
+                    "paging": {"cursors": {"before": _encode(0), "after": _encode(0)}},
+                }
             conversation = self.conversations[conversation_id]
             conversation["_messages"].append(message_id)
             conversation["updated_time"] = moment
@@ -447,7 +489,9 @@ class FakeGraph(LoopbackServer):
 
     # --- reads -----------------------------------------------------------------------------
 
-    def _since(self, request: RecordedRequest, items: list[dict[str, Any]], key: str) -> list:
+    def _since(
+        self, request: RecordedRequest, items: list[dict[str, Any]], key: str
+    ) -> list[dict[str, Any]]:
         since = request.param("since")
         if since is None:
             return items
@@ -480,7 +524,8 @@ class FakeGraph(LoopbackServer):
                 if shown:
                     selected["replies"] = edge
             elif name in obj and not name.startswith("_"):
-                selected[name] = obj[name]
+                inner = field[len(name) + 1 : -1] if field.startswith(f"{name}{{") else ""
+                selected[name] = _nested(obj[name], inner) if inner else obj[name]
         return selected
 
     def _page(self, request: RecordedRequest, items: list[Any], path: str) -> Reply:
@@ -607,7 +652,24 @@ class FakeGraph(LoopbackServer):
             url = request.param("url")
             if not url or not str(url).startswith("https://"):
                 return self._invalid("url")
-            post_id = self.add_post(request.param("caption") or "", full_picture=url)
+            photo_id = str(self._next())
+            photo_page = f"https://www.facebook.com/photo.php?fbid={photo_id}&type=3"
+            post_id = self.add_post(
+                request.param("caption") or "",
+                full_picture=url,
+                status_type="added_photos",
+                attachments={
+                    "data": [
+                        {
+                            "media": {"image": {"height": 720, "src": url, "width": 720}},
+                            "media_type": "photo",
+                            "target": {"id": photo_id, "url": photo_page},
+                            "type": "photo",
+                            "url": photo_page,
+                        }
+                    ]
+                },
+            )
             return Reply(200, {"id": str(self._next()), "post_id": post_id})
         if node == self.page_id and edge == "subscribed_apps":
             fields = str(request.param("subscribed_fields") or "")

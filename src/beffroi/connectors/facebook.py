@@ -15,6 +15,14 @@ What a sync brings back, in this order, each stage in batches of about one API p
    ``GET /{conversation-id}/messages`` back to the previous sync, replayed oldest first as
    MESSAGEs.
 
+What an item carries: the text of a post, comment or message, and the addresses written in
+it and those of its shared links (``unshimmed_url``, the address behind Facebook's link shim)
+as its links. A post's ``attachments{...}`` (an album's ``subattachments`` one by one) and a
+comment's ``attachment{...}`` give its images (``media.image.src``) and videos
+(``media.source``); ``full_picture`` only when Graph gives no attachment. A Messenger
+message's ``attachments`` and ``sticker`` give its files (:func:`~beffroi.connectors.graph.
+message_media`): a photo sent alone is a MESSAGE with an empty text and that image.
+
 Cursor: a JSON dict ``{"page_id", "posts": {"since", "ids"}, "comments_since",
 "messages": {"since", "ids"}}``. ``posts`` and ``messages`` are :class:`~beffroi.connectors.
 graph.Watermark` s: the time of the newest item stored and the ids stored at that second, so
@@ -75,17 +83,20 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.graph import (
     GRAPH_OPTIONS,
+    MESSAGE_ATTACHMENT_FIELDS,
     GraphConnector,
     account_settings,
     id_of,
     iter_pages,
+    message_media,
     pages_from_token,
     time_of,
+    unshimmed,
     verify_signature,
     verify_subscription,
 )
 from beffroi.connectors.http import require
-from beffroi.connectors.values import parse_time
+from beffroi.connectors.values import parse_time, text_links, web_address
 
 __all__ = ["FacebookConnector", "verify_signature", "verify_subscription"]
 
@@ -99,14 +110,26 @@ COMMENTS_OVERLAP = timedelta(minutes=5)
 #: Items per Graph page (Graph's default is 25, its maximum 100).
 FACEBOOK = "https://www.facebook.com"
 
-POST_FIELDS = "id,message,story,created_time,permalink_url,from,full_picture,status_type,shares"
+#: What a story attachment (a post's or a comment's) is asked for; an album's photos are its
+#: ``subattachments``.
+ATTACHMENT_FIELDS = "type,media_type,media,url,unshimmed_url,target"
+POST_FIELDS = (
+    "id,message,story,created_time,permalink_url,from,full_picture,status_type,shares,"
+    f"attachments{{{ATTACHMENT_FIELDS},subattachments}}"
+)
 WINDOW_FIELDS = "id,created_time,comments.limit(0).summary(true)"
 COMMENT_FIELDS = (
     "id,message,created_time,from,parent{id},permalink_url,is_hidden,like_count,"
-    "comment_count,attachment"
+    f"comment_count,attachment{{{ATTACHMENT_FIELDS}}}"
 )
 CONVERSATION_FIELDS = "id,updated_time,link"
-MESSAGE_FIELDS = "id,created_time,from,to,message"
+MESSAGE_FIELDS = f"id,created_time,from,to,message,{MESSAGE_ATTACHMENT_FIELDS}"
+#: Attachment types that are a video (``media.source`` is the file).
+_VIDEO_TYPES = frozenset(
+    {"video", "video_inline", "video_autoplay", "video_direct_response", "animated_image_video"}
+)
+#: Attachment types that are a link to somewhere else (its ``unshimmed_url``).
+_LINK_TYPES = frozenset({"link", "share", "native_templates"})
 
 
 def _text(value: Any) -> str:
@@ -124,6 +147,56 @@ def _author(raw: Any, fallback_id: str = "", fallback_name: str = "") -> Normali
         display_name=name,
         url=f"{FACEBOOK}/{platform_id}" if platform_id else "",
     )
+
+
+def story_attachment(attachment: Any) -> tuple[tuple[Media, ...], tuple[str, ...]]:
+    """The media and the shared links of a story attachment (a post's or a comment's).
+
+    An album (``subattachments``) is its photos and videos one by one, not its cover; a
+    video is ``media.source`` (its page when Graph gives no file); a shared link is its
+    address (``unshimmed_url``, else ``url`` through the shim), its preview image left out;
+    a photo or sticker is ``media.image.src``. A photo's ``url`` is its Facebook page, not
+    a shared link.
+    """
+    if not isinstance(attachment, Mapping):
+        return (), ()
+    subattachments = _dig(attachment, "subattachments", "data")
+    if isinstance(subattachments, list) and subattachments:
+        media: list[Media] = []
+        links: list[str] = []
+        for sub in subattachments:
+            sub_media, sub_links = story_attachment(sub)
+            media.extend(sub_media)
+            links.extend(sub_links)
+        return tuple(media), tuple(links)
+    kind = _text(attachment.get("media_type")) or _text(attachment.get("type"))
+    image = web_address(_dig(attachment, "media", "image", "src"))
+    if kind in _VIDEO_TYPES:
+        video = web_address(_dig(attachment, "media", "source")) or web_address(
+            attachment.get("url")
+        )
+        return ((Media("video", video),) if video else ()), ()
+    if kind in _LINK_TYPES or (not image and kind not in ("photo", "sticker")):
+        link = unshimmed(attachment.get("unshimmed_url")) or unshimmed(attachment.get("url"))
+        return (), ((link,) if link else ())
+    return ((Media("image", image),) if image else ()), ()
+
+
+def story_attachments(edge: Any) -> tuple[tuple[Media, ...], tuple[str, ...]]:
+    """The media and shared links of a post's ``attachments`` edge (``{"data": [...]}``)."""
+    data = edge.get("data") if isinstance(edge, Mapping) else None
+    media: list[Media] = []
+    links: list[str] = []
+    for attachment in data if isinstance(data, list) else []:
+        found_media, found_links = story_attachment(attachment)
+        media.extend(found_media)
+        links.extend(found_links)
+    return tuple(dict.fromkeys(media)), tuple(dict.fromkeys(links))
+
+
+def links_of(text: str, shared: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The addresses written in ``text`` then the shared ones, once each."""
+    return tuple(dict.fromkeys((*text_links(text), *shared)))
 
 
 def post_url(post_id: str) -> str:
@@ -313,18 +386,23 @@ class FacebookConnector(GraphConnector):
     def _post_item(self, raw: Mapping[str, Any]) -> NormalizedItem:
         platform_id = id_of(raw, LABEL, "a post")
         permalink = raw.get("permalink_url")
-        picture = raw.get("full_picture")
+        picture = web_address(raw.get("full_picture"))
         shares = raw.get("shares")
         share_count = shares.get("count") if isinstance(shares, Mapping) else None
+        text = _text(raw.get("message")) or _text(raw.get("story"))
+        media, shared = story_attachments(raw.get("attachments"))
+        if not media and picture and "attachments" not in raw:
+            media = (Media("image", picture),)  # Graph gave no attachment to read
         return NormalizedItem(
             platform_id=platform_id,
             kind=ItemKind.POST,
-            text=_text(raw.get("message")) or _text(raw.get("story")),
+            text=text,
             created_at=time_of(raw, "created_time", LABEL, "a post"),
             author=_author(raw.get("from"), self.page_id),
             thread_id=platform_id,
             url=permalink if isinstance(permalink, str) and permalink else post_url(platform_id),
-            media=(Media("image", picture),) if isinstance(picture, str) and picture else (),
+            urls=links_of(text, shared),
+            media=media,
             metrics={"shares": share_count} if isinstance(share_count, int) else {},
             raw=dict(raw),
         )
@@ -334,20 +412,15 @@ class FacebookConnector(GraphConnector):
         parent = raw.get("parent")
         parent_id = str(parent.get("id")) if isinstance(parent, Mapping) else None
         permalink = raw.get("permalink_url")
-        attachment = raw.get("attachment")
-        media: tuple[Media, ...] = ()
-        if isinstance(attachment, Mapping):
-            image = _dig(attachment, "media", "image", "src")
-            link = image or attachment.get("url")
-            if isinstance(link, str) and link:
-                media = (Media("image" if image else "link", link),)
+        text = _text(raw.get("message"))
+        media, shared = story_attachment(raw.get("attachment"))
         metrics = {
             k: raw[k] for k in ("like_count", "comment_count") if isinstance(raw.get(k), int)
         }
         return NormalizedItem(
             platform_id=platform_id,
             kind=ItemKind.REPLY if parent_id else ItemKind.COMMENT,
-            text=_text(raw.get("message")),
+            text=text,
             created_at=time_of(raw, "created_time", LABEL, "a comment"),
             author=_author(raw.get("from")),
             thread_id=post_id or None,
@@ -357,6 +430,7 @@ class FacebookConnector(GraphConnector):
                 if isinstance(permalink, str) and permalink
                 else comment_url(post_id, platform_id)
             ),
+            urls=links_of(text, shared),
             media=media,
             metrics=metrics,
             raw=dict(raw),
@@ -372,14 +446,19 @@ class FacebookConnector(GraphConnector):
             url = f"{FACEBOOK}{link}"
         else:
             url = f"https://business.facebook.com/latest/inbox/messenger?asset_id={self.page_id}"
+        # A photo, voice clip or sticker sent alone has no ``message``: the item's text stays
+        # empty and the files are its media.
+        text = _text(raw.get("message"))
         return NormalizedItem(
             platform_id=platform_id,
             kind=ItemKind.MESSAGE,
-            text=_text(raw.get("message")),
+            text=text,
             created_at=time_of(raw, "created_time", LABEL, "a message"),
             author=_author(raw.get("from")),
             thread_id=conversation_id,
             url=url,
+            urls=links_of(text),
+            media=message_media(raw),
             raw=dict(raw),
         )
 
@@ -543,14 +622,22 @@ def _webhook_comment(value: Mapping[str, Any]) -> NormalizedItem:
             raise MalformedPayload(f"{LABEL}: a webhook comment has no valid created_time.")
         created_at = parsed
     parent_id = _str(value.get("parent_id")) or post_id
+    text = _text(value.get("message"))
+    # A comment's photo or video comes as its address (``photo``, ``video``).
+    photo, video = web_address(value.get("photo")), web_address(value.get("video"))
     return NormalizedItem(
         platform_id=comment_id,
         kind=ItemKind.REPLY if parent_id and parent_id != post_id else ItemKind.COMMENT,
-        text=_text(value.get("message")),
+        text=text,
         created_at=created_at,
         author=_author(value.get("from")),
         thread_id=post_id or None,
         parent_id=parent_id or None,
         url=comment_url(post_id, comment_id) if post_id else f"{FACEBOOK}/{comment_id}",
+        urls=links_of(text),
+        media=(
+            *((Media("image", photo),) if photo else ()),
+            *((Media("video", video),) if video else ()),
+        ),
         raw=dict(value),
     )

@@ -20,6 +20,9 @@
   token for a long-lived one (whose Page tokens do not expire) and the Pages it manages.
 - :func:`verify_signature` and :func:`verify_subscription`: the two halves of Meta's
   webhooks (the ``X-Hub-Signature-256`` of a delivery and the GET handshake).
+- :func:`message_media` and :func:`unshimmed`: what Messenger and Instagram messages share
+  (``attachments{mime_type,name,image_data,video_data,file_url}`` and ``sticker``), and the
+  address behind Meta's ``l.facebook.com/l.php?u=`` link shim.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -43,6 +47,7 @@ from beffroi.connectors.base import (
     ConnectorError,
     FetchBatch,
     MalformedPayload,
+    Media,
     NormalizedItem,
     NotFound,
     OAuthSpec,
@@ -60,7 +65,7 @@ from beffroi.connectors.http import (
     require,
     token_key,
 )
-from beffroi.connectors.values import api_base_url, parse_time, positive_int
+from beffroi.connectors.values import api_base_url, parse_time, positive_int, web_address
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -468,6 +473,57 @@ def nested_page(raw: Mapping[str, Any], name: str) -> tuple[list[Mapping[str, An
     entries = [e for e in data if isinstance(e, Mapping)] if isinstance(data, list) else []
     paging = edge.get("paging")
     return entries, isinstance(paging, Mapping) and bool(paging.get("next"))
+
+
+#: The fields of a message's attachments (Messenger and Instagram messages alike) and its
+#: sticker: a message can be an image, a video, a voice clip or a file with no text at all.
+MESSAGE_ATTACHMENT_FIELDS = "attachments{mime_type,name,image_data,video_data,file_url},sticker"
+#: Meta's link shims: the ``url`` of a shared link passes through them (``?u=`` holds it).
+_LINK_SHIMS = frozenset({"l.facebook.com", "lm.facebook.com", "l.messenger.com", "l.instagram.com"})
+
+
+def unshimmed(url: Any) -> str:
+    """The address behind Meta's link shim (``https://l.facebook.com/l.php?u=…``), else
+    ``url`` itself; "" when it is not an http(s) address."""
+    address = web_address(url)
+    if not address:
+        return ""
+    parts = urlsplit(address)
+    if (parts.hostname or "").lower() in _LINK_SHIMS:
+        target = parse_qs(parts.query).get("u", [""])[0]
+        return web_address(target) or address
+    return address
+
+
+def _media_kind(mime_type: Any) -> str:
+    family = mime_type.partition("/")[0] if isinstance(mime_type, str) else ""
+    return family if family in ("image", "video", "audio") else "other"
+
+
+def message_media(raw: Mapping[str, Any]) -> tuple[Media, ...]:
+    """The files of a Messenger or Instagram message: ``attachments.data[]`` (an image's
+    ``image_data.url``, a video's ``video_data.url``, else ``file_url`` with the kind its
+    ``mime_type`` says), each with the file's ``name``, and the ``sticker`` image."""
+    media: list[Media] = []
+    attachments = raw.get("attachments")
+    data = attachments.get("data") if isinstance(attachments, Mapping) else None
+    for entry in data if isinstance(data, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        name = entry.get("name")
+        name = name if isinstance(name, str) else ""
+        image, video = entry.get("image_data"), entry.get("video_data")
+        if isinstance(image, Mapping) and web_address(image.get("url")):
+            media.append(Media("image", web_address(image.get("url")), name))
+        elif isinstance(video, Mapping) and web_address(video.get("url")):
+            media.append(Media("video", web_address(video.get("url")), name))
+        elif web_address(entry.get("file_url")):
+            kind = _media_kind(entry.get("mime_type"))
+            media.append(Media(kind, web_address(entry.get("file_url")), name))
+    sticker = web_address(raw.get("sticker"))
+    if sticker:
+        media.append(Media("image", sticker))
+    return tuple(media)
 
 
 # --- cursors --------------------------------------------------------------------------------

@@ -16,6 +16,14 @@ What a sync brings back, in this order, each stage in batches of about one API p
 3. the media the account is tagged in (``GET /{ig-user-id}/tags``, newest first), back to the
    previous sync, replayed oldest first as MENTIONs.
 
+What an item carries: a media's caption and a comment's text, with the addresses written in
+them as its links. A media's files: an image's ``media_url``; a video's ``media_url`` (the
+video file; ``thumbnail_url`` is only its cover, used when Instagram withholds the file); a
+carousel's ``children{media_type,media_url,thumbnail_url,permalink}`` one by one (its own
+``media_url`` is only the first slide). A message (``map_item`` of a MESSAGE, the
+conversations' shape) keeps its files (:func:`~beffroi.connectors.graph.message_media`): a
+photo sent alone is a MESSAGE with an empty text and that image.
+
 Cursor: ``{"ig_user_id", "media": {"since", "ids"}, "tags": {"since", "ids"},
 "comments_done"}``: ``media`` and ``tags`` are :class:`~beffroi.connectors.graph.Watermark`
 s (each batch's cursor can be stored once ingested; a crash loses nothing). Comments hang
@@ -80,11 +88,13 @@ from beffroi.connectors.graph import (
     account_settings,
     id_of,
     iter_pages,
+    message_media,
     nested_page,
     pages_from_token,
     time_of,
 )
 from beffroi.connectors.http import require
+from beffroi.connectors.values import text_links, web_address
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +106,44 @@ INSTAGRAM = "https://www.instagram.com"
 POLL_INTERVAL = 2.0
 MAX_POLLS = 30
 
+#: A carousel's slides: each an IMAGE or a VIDEO of its own.
+CHILDREN_FIELDS = "children{media_type,media_url,thumbnail_url,permalink}"
 MEDIA_FIELDS = (
-    "id,caption,media_type,media_url,permalink,timestamp,username,comments_count,like_count"
+    "id,caption,media_type,media_url,thumbnail_url,permalink,timestamp,username,"
+    f"comments_count,like_count,{CHILDREN_FIELDS}"
 )
 WINDOW_FIELDS = "id,timestamp,permalink,comments_count"
 REPLY_FIELDS = "id,text,timestamp,username,from,like_count,hidden,parent_id"
 COMMENT_FIELDS = (
     f"id,text,timestamp,username,from,like_count,hidden,media,replies{{{REPLY_FIELDS}}}"
 )
-_MEDIA_KINDS = {"IMAGE": "image", "VIDEO": "video", "CAROUSEL_ALBUM": "image"}
+
+
+def media_files(raw: Mapping[str, Any]) -> tuple[Media, ...]:
+    """The files of an IG Media: a carousel's children one by one, a video's file (its cover
+    when Instagram withholds the file, as it does for copyrighted audio), an image."""
+    media_type = _text(raw.get("media_type"))
+    media_url = web_address(raw.get("media_url"))
+    if media_type == "CAROUSEL_ALBUM":
+        children = raw.get("children")
+        data = children.get("data") if isinstance(children, Mapping) else None
+        slides = [
+            file
+            for child in (data if isinstance(data, list) else [])
+            if isinstance(child, Mapping)
+            for file in media_files(child)
+        ]
+        if slides:
+            return tuple(slides)
+        return (Media("image", media_url),) if media_url else ()
+    if media_type == "VIDEO":
+        if media_url:
+            return (Media("video", media_url),)
+        cover = web_address(raw.get("thumbnail_url"))
+        return (Media("image", cover),) if cover else ()
+    if media_url:
+        return (Media("image" if media_type == "IMAGE" else "other", media_url),)
+    return ()
 
 
 def _text(value: Any) -> str:
@@ -292,6 +331,8 @@ class InstagramConnector(GraphConnector):
             raise MalformedPayload(f"{LABEL}: an item is not an object.")
         if kind in (ItemKind.POST, ItemKind.MENTION):
             return self._media_item(raw, kind)
+        if kind is ItemKind.MESSAGE:
+            return _message_item(raw)
         media = raw.get("media")
         media_id = _str(media.get("id")) if isinstance(media, Mapping) else None
         return self._comment_item(raw, media_id or "", "", _str(raw.get("parent_id")))
@@ -299,8 +340,7 @@ class InstagramConnector(GraphConnector):
     def _media_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
         platform_id = id_of(raw, LABEL, "a media")
         permalink = _text(raw.get("permalink"))
-        media_url = _text(raw.get("media_url"))
-        media_kind = _MEDIA_KINDS.get(_text(raw.get("media_type")), "other")
+        caption = _text(raw.get("caption"))
         own = kind is ItemKind.POST
         author = _user(raw.get("username"))
         if own:
@@ -310,12 +350,13 @@ class InstagramConnector(GraphConnector):
         return NormalizedItem(
             platform_id=platform_id,
             kind=kind,
-            text=_text(raw.get("caption")),
+            text=caption,
             created_at=time_of(raw, "timestamp", LABEL, "a media"),
             author=author,
             thread_id=platform_id,
             url=permalink or f"{INSTAGRAM}/",
-            media=(Media(media_kind, media_url),) if media_url else (),
+            urls=text_links(caption),
+            media=media_files(raw),
             metrics={
                 name: raw[key]
                 for key, name in (("like_count", "likes"), ("comments_count", "comments"))
@@ -329,15 +370,17 @@ class InstagramConnector(GraphConnector):
     ) -> NormalizedItem:
         platform_id = id_of(raw, LABEL, "a comment")
         parent = parent_id or _str(raw.get("parent_id"))
+        text = _text(raw.get("text"))
         return NormalizedItem(
             platform_id=platform_id,
             kind=ItemKind.REPLY if parent else ItemKind.COMMENT,
-            text=_text(raw.get("text")),
+            text=text,
             created_at=time_of(raw, "timestamp", LABEL, "a comment"),
             author=_user(raw.get("username"), raw.get("from")),
             thread_id=media_id or None,
             parent_id=parent or media_id or None,
             url=permalink or f"{INSTAGRAM}/",
+            urls=text_links(text),
             metrics={"likes": raw["like_count"]} if isinstance(raw.get("like_count"), int) else {},
             raw=dict(raw),
         )
@@ -496,14 +539,36 @@ def _webhook_comment(value: Mapping[str, Any], moment: datetime) -> NormalizedIt
     media = value.get("media")
     media_id = (_str(media.get("id")) if isinstance(media, Mapping) else None) or None
     parent_id = _str(value.get("parent_id"))
+    text = _text(value.get("text"))
     return NormalizedItem(
         platform_id=comment_id,
         kind=ItemKind.REPLY if parent_id else ItemKind.COMMENT,
-        text=_text(value.get("text")),
+        text=text,
         created_at=moment,
         author=_user(None, value.get("from")),
         thread_id=media_id,
         parent_id=parent_id or media_id,
         url=f"{INSTAGRAM}/",
+        urls=text_links(text),
         raw=dict(value),
+    )
+
+
+def _message_item(raw: Mapping[str, Any]) -> NormalizedItem:
+    """An Instagram message (``{"id", "created_time", "from": {"id", "username"}, "message",
+    "attachments"}``, as the conversations edge gives it); a photo sent alone has no
+    ``message``: its text stays empty and the photo is its media."""
+    platform_id = id_of(raw, LABEL, "a message")
+    text = _text(raw.get("message"))
+    sender = raw.get("from")
+    return NormalizedItem(
+        platform_id=platform_id,
+        kind=ItemKind.MESSAGE,
+        text=text,
+        created_at=time_of(raw, "created_time", LABEL, "a message"),
+        author=_user(None, sender),
+        url="https://www.instagram.com/direct/inbox/",
+        urls=text_links(text),
+        media=message_media(raw),
+        raw=dict(raw),
     )
