@@ -100,24 +100,34 @@ def periodic(name: str, every_seconds: int) -> Callable[[Callable[[], Any]], Cal
     return decorator
 
 
+#: The ``BEFFROI_TASK_MODULES`` value the tasks were last loaded for (None: not yet).
+_loaded_for: str | None = None
+
+
 def load_tasks() -> None:
     """Import every module that declares tasks: the ``tasks`` module of every installed app
     (built-in or a plugin's, found the way Django's admin finds ``admin`` modules), those named
     in ``BEFFROI_TASK_MODULES`` (comma-separated) and the ``beffroi.tasks`` entry points.
 
-    :class:`beffroi.jobs.apps.JobsConfig` calls it once every app is ready; importing again
-    is free."""
+    :class:`beffroi.jobs.apps.JobsConfig` calls it once every app is ready. Enqueuing and
+    running a job call it too; they look again only when ``BEFFROI_TASK_MODULES`` changed,
+    because reading the installed packages' entry points costs milliseconds a call."""
+    global _loaded_for
+    wanted = os.environ.get("BEFFROI_TASK_MODULES", "")
+    if wanted == _loaded_for:
+        return
     from importlib import import_module
     from importlib.metadata import entry_points
 
     from django.utils.module_loading import autodiscover_modules
 
     autodiscover_modules("tasks")
-    extra = [m.strip() for m in os.environ.get("BEFFROI_TASK_MODULES", "").split(",") if m.strip()]
-    for module in extra:
-        import_module(module)
+    for module in (m.strip() for m in wanted.split(",")):
+        if module:
+            import_module(module)
     for ep in entry_points(group=extensions.TASKS):
         import_module(ep.value)
+    _loaded_for = wanted
 
 
 def is_distributed() -> bool:
