@@ -23,7 +23,6 @@ from ninja.utils import contribute_operation_callback
 
 from beffroi.accounts.models import ApiToken
 from beffroi.audit.models import AuditEvent
-from beffroi.audit.services import Actor
 from beffroi.organizations.access import resolve
 from beffroi.organizations.context import OrgContext
 from beffroi.organizations.roles import Capability
@@ -65,12 +64,6 @@ def scope(request: HttpRequest, slug: str) -> OrgContext:
     if not slug_re.match(slug):  # no organization has it; the database may refuse it (NUL)
         raise Http404("No such organization")
     return resolve(user_of(request), slug, capability, AuditEvent.Channel.API)
-
-
-def actor(request: HttpRequest) -> Actor:
-    """The audit actor for a change made through the API outside an organization."""
-    user = user_of(request)
-    return Actor(user, AuditEvent.Channel.API, label=f"api:{user.get_username()}")
 
 
 def requires(capability: Capability | None, description: str = "") -> Callable[[ViewT], ViewT]:
