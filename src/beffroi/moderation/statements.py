@@ -153,25 +153,31 @@ class StatementsExport:
         for decision in self.decisions.filter(pk__lte=self.last_id).iterator(chunk_size=500):
             if decision.pk in skipped:
                 continue
-            body = statement(decision)
             # Checked again: nothing unchecked is written, even if a decision changed since
             # (then it joins those left out, which the JSON lists after the statements).
-            problems = validate_statement(body)
-            if problems:
-                self.left_out.append(LeftOut(decision.pk, str(body["puid"]), tuple(problems)))
+            body, refused = _checked(decision)
+            if refused is not None:
+                self.left_out.append(refused)
                 skipped.add(decision.pk)
                 continue
             yield body
+
+
+def _checked(decision: Decision) -> tuple[dict[str, Any], LeftOut | None]:
+    """The decision's statement, and why it is left out when it does not validate."""
+    body = statement(decision)
+    problems = validate_statement(body)
+    refused = LeftOut(decision.pk, str(body["puid"]), tuple(problems)) if problems else None
+    return body, refused
 
 
 def check_statements(decisions: QuerySet[Decision]) -> StatementsExport:
     """Validate the statement of each decision: how many will be written, which are left out."""
     export = StatementsExport(decisions)
     for decision in decisions.iterator(chunk_size=500):
-        body = statement(decision)
-        problems = validate_statement(body)
-        if problems:
-            export.left_out.append(LeftOut(decision.pk, str(body["puid"]), tuple(problems)))
+        _body, refused = _checked(decision)
+        if refused is not None:
+            export.left_out.append(refused)
         else:
             export.count += 1
         export.last_id = max(export.last_id, decision.pk)
