@@ -83,6 +83,7 @@ from beffroi.connectors.http import (
     retry_after_seconds,
     token_key,
 )
+from beffroi.connectors.values import parse_time
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -265,10 +266,9 @@ def read_date(value: str) -> datetime | None:
     value = value.strip()
     if not value:
         return None
-    try:
-        return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
-        pass
+    iso = parse_time(value)
+    if iso is not None:
+        return iso
     for pattern in _STRICT_FORMATS:
         try:
             return _aware(datetime.strptime(value, pattern))
