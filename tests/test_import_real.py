@@ -27,6 +27,19 @@ def zeeschuimer_lines() -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
+def test_zeeschuimer_x_text_is_unescaped_and_a_retweet_has_no_counts_of_its_own() -> None:
+    post, original = zeeschuimer_lines()
+    post["data"]["legacy"]["full_text"] = "Travaux &amp; déviations : rue A &gt; rue B"
+    assert map_zeeschuimer(post).text == "Travaux & déviations : rue A > rue B"
+    assert map_zeeschuimer(post).metrics  # a post's own counts are kept
+    retweet = json.loads(json.dumps(post))
+    retweet["data"]["legacy"]["retweeted_status_result"] = {"result": original["data"]}
+    retweet["data"]["legacy"]["retweet_count"] = 42  # X's copy of the original's
+    item = map_zeeschuimer(retweet)
+    assert item.text.startswith("RT @")
+    assert item.metrics == {}
+
+
 # --- t.co -----------------------------------------------------------------------------------
 
 

@@ -148,6 +148,7 @@ def test_item_detail(api: Any, org: Any, source: Any, make_item: Any, key: str) 
     assert data["author"]["handle"] == "alice@example.org"
     assert data["author"]["id"] == reply.author_id
     assert data["urls"] == ["https://example.org/a"]
+    assert data["quoted"] is None and data["labels"] == []
     assert data["metrics"] == {"favourites": 3}
     assert data["kind"] == "reply"
 
@@ -180,3 +181,19 @@ def test_author_detail(
         organization=other_org, platform="x", platform_id="1", handle="b"
     )
     assert api.get(f"orgs/{org.slug}/authors/{foreign.pk}", key).status_code == 404
+
+
+def test_item_detail_carries_the_quoted_post_and_the_platforms_labels(
+    api: Any, org: Any, source: Any, make_item: Any, key: str
+) -> None:
+    quoted = {
+        "relation": "quote",
+        "platform_id": "99",
+        "text": "La piscine ferme pour toujours !",
+        "author": "rumeurs",
+        "url": "https://example.org/rumeurs/99",
+    }
+    item = make_item(source, platform_id="102", quoted=quoted, labels=["spam"])
+    data = api.get(f"orgs/{org.slug}/items/{item.pk}", key).json()
+    assert data["quoted"] == quoted
+    assert data["labels"] == ["spam"]

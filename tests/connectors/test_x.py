@@ -279,9 +279,11 @@ def test_requests_ask_for_the_documented_fields_as_the_user(server: FakeX) -> No
         "note_tweet",
     }
     assert mentions.param("expansions") == (
-        "author_id,attachments.media_keys,referenced_tweets.id,referenced_tweets.id.author_id"
+        "author_id,attachments.media_keys,attachments.poll_ids,referenced_tweets.id,"
+        "referenced_tweets.id.author_id"
     )
     assert "variants" in mentions.param("media.fields").split(",")
+    assert mentions.param("poll.fields") == "options"
     assert mentions.param("user.fields") == "username,name"
     assert mentions.param("max_results") == "5" and mentions.param("start_time")
     posts = server.requests_to("GET", f"/2/users/{server.me['id']}/tweets")[0]
@@ -301,6 +303,17 @@ def test_a_direct_reply_to_an_old_post_is_a_comment(server: FakeX) -> None:
     items, _ = drain(connect(server), {})
     (item,) = [i for i in items if i.platform_id == late["id"]]
     assert item.kind is ItemKind.COMMENT and item.thread_id == old["id"]
+
+
+def test_a_polls_options_follow_its_text(server: FakeX) -> None:
+    citizen = server.add_user("citoyen")
+    poll = server.add_tweet(
+        "@mairie Quel jour pour le marché ?", author=citizen, poll=("Samedi", "Dimanche")
+    )
+    items, _ = drain(connect(server), {})
+    (item,) = [i for i in items if i.platform_id == poll["id"]]
+    assert item.text == "@mairie Quel jour pour le marché ?\n- Samedi\n- Dimanche"
+    assert item.raw["includes"]["polls"][0]["options"][1]["label"] == "Dimanche"
 
 
 def test_incremental_sync_uses_since_id(server: FakeX) -> None:

@@ -109,8 +109,10 @@ MEDIA_FIELDS = {
     "variants",
     "width",
 }
+POLL_FIELDS = {"duration_minutes", "end_datetime", "id", "options", "voting_status"}
 EXPANSIONS = {
     "attachments.media_keys",
+    "attachments.poll_ids",
     "author_id",
     "in_reply_to_user_id",
     "referenced_tweets.id",
@@ -120,6 +122,7 @@ LIST_PARAMS = {
     "tweet.fields",
     "user.fields",
     "media.fields",
+    "poll.fields",
     "expansions",
     "max_results",
     "since_id",
@@ -173,6 +176,7 @@ class FakeX(LoopbackServer):
         self.tweets: dict[str, dict[str, Any]] = {}
         self.hidden: set[str] = set()
         self.media: dict[str, dict[str, Any]] = {}
+        self.polls: dict[str, dict[str, Any]] = {}
         self.windows: dict[str, int] = {}
         self.partial: bool = False
         self._sequence = itertools.count(1)
@@ -210,6 +214,7 @@ class FakeX(LoopbackServer):
         days_ago: float = 0,
         media: tuple[dict[str, Any], ...] = (),
         lang: str = "fr",
+        poll: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """A post; a reply starts with ``@author`` of its parent, as X's apps write it."""
         author = author or self.me
@@ -258,6 +263,18 @@ class FakeX(LoopbackServer):
                     self.media[key] = {"media_key": key, **entry}
                     keys.append(key)
                 tweet["attachments"] = {"media_keys": keys}
+            if poll:
+                poll_id = str(next(self._sequence) + 1_000_000)
+                self.polls[poll_id] = {
+                    "id": poll_id,
+                    "options": [
+                        {"position": n, "label": label, "votes": 0}
+                        for n, label in enumerate(poll, start=1)
+                    ],
+                    "duration_minutes": 1440,
+                    "voting_status": "open",
+                }
+                tweet.setdefault("attachments", {})["poll_ids"] = [poll_id]
             self.tweets[post_id] = tweet
         return tweet
 
@@ -484,10 +501,12 @@ class FakeX(LoopbackServer):
         tweet_fields = self._fields(request, "tweet.fields", TWEET_FIELDS)
         user_fields = self._fields(request, "user.fields", USER_FIELDS)
         media_fields = self._fields(request, "media.fields", MEDIA_FIELDS)
+        poll_fields = self._fields(request, "poll.fields", POLL_FIELDS)
         expansions = self._fields(request, "expansions", EXPANSIONS)
-        for checked in (tweet_fields, user_fields, media_fields, expansions):
+        for checked in (tweet_fields, user_fields, media_fields, poll_fields, expansions):
             if isinstance(checked, Reply):
                 return checked
+        assert isinstance(poll_fields, set)
         assert isinstance(tweet_fields, set) and isinstance(user_fields, set)
         assert isinstance(media_fields, set) and isinstance(expansions, set)
         raw_max = request.param("max_results") or "10"
@@ -550,6 +569,14 @@ class FakeX(LoopbackServer):
                         if k in media_fields | {"media_key", "type"}
                     }
                     for key in keys
+                ]
+        if "attachments.poll_ids" in expansions:
+            poll_ids = [p for t in page for p in t.get("attachments", {}).get("poll_ids", [])]
+            if poll_ids:
+                # X always sends a poll's id; its other fields only when asked for.
+                includes["polls"] = [
+                    {k: v for k, v in self.polls[p].items() if k in poll_fields | {"id"}}
+                    for p in poll_ids
                 ]
         if includes:
             body["includes"] = includes

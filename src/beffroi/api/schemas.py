@@ -139,10 +139,29 @@ class ItemOut(Schema):
     )
 
 
+class QuotedOut(Schema):
+    relation: str = Field(description="`quote` (the author comments on it) or `repost`.")
+    platform_id: str | None
+    text: str = Field(description="Empty where the platform sent only a reference to it.")
+    author: str
+    url: str
+
+
 class ItemDetailOut(ItemOut):
     urls: list[Any]
     media: list[Any]
     metrics: dict[str, Any]
+    quoted: QuotedOut | None = Field(
+        description="The post this one quotes or reposts, as its reader sees it; null if none."
+    )
+    labels: list[str] = Field(
+        description="The platform's own moderation labels on the post (Bluesky: `spam`, `porn`…)."
+    )
+
+    @staticmethod
+    def resolve_quoted(item: Any) -> dict[str, Any] | None:
+        return item.quoted or None
+
     raw: dict[str, Any] = Field(description="The platform's payload, kept verbatim as evidence.")
 
 

@@ -148,6 +148,29 @@ class Media:
     description: str = ""
 
 
+class Relation(enum.StrEnum):
+    """How an item carries another one."""
+
+    QUOTE = "quote"  # the author comments on it (X quote, Bluesky record embed, Mastodon quote)
+    REPOST = "repost"  # the author passes it on as it is (retweet, reblog)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedItem:
+    """The post an item quotes or reposts, as its reader sees it beside the item.
+
+    ``text`` is empty where the platform sent only a reference (a deleted or withheld post,
+    a quote not included in the page); ``url`` then still says where it is.
+    """
+
+    relation: Relation
+    platform_id: str | None
+    text: str
+    #: The quoted post's author: their handle, or their name where the platform has no handle.
+    author: str
+    url: str
+
+
 @dataclass(frozen=True, slots=True)
 class NormalizedItem:
     """One post, comment, reply, private message or mention, from any platform.
@@ -172,6 +195,11 @@ class NormalizedItem:
     raw: Mapping[str, Any] = field(default_factory=dict)
     #: Set only where one source carries items of several platforms (a file import).
     platform: str | None = None
+    #: The post this one quotes or reposts (moderation and the veille read it with the item).
+    quoted: QuotedItem | None = None
+    #: The platform's own moderation labels on the post or its author (Bluesky's ``labels``:
+    #: ``porn``, ``spam``, ``!warn``…), as the platform names them.
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,8 +27,11 @@ What a sync brings back, in this order, each stage in batches:
    shows is mapped from the event itself, its record's embed turned into the AppView's view
    (images and videos at their CDN addresses), so that both paths give the same media.
 
-Moderation labels (a post view's ``labels``, the record's self-labels ``labels.values``) stay
-in ``raw``: the item contract has no field for them yet.
+A quoted post (``app.bsky.embed.record#view``, alone or with media) is carried as the item's
+``quoted`` (its text, author and address; only the address on the Jetstream path, whose record
+holds a reference). Moderation labels (a post view's ``labels``, negations applied, and the
+record's self-labels ``labels.values``) are the item's ``labels``; the author's account labels
+stay in ``raw``.
 
 Cursor: a JSON dict ``{"did", "posts_since", "notifications_since", "search_since",
 "search_query", "jetstream_time_us"}``. The ``*_since`` values are the newest ``indexedAt``
@@ -119,7 +122,9 @@ from beffroi.connectors.base import (
     NormalizedItem,
     NotFound,
     Option,
+    QuotedItem,
     RateLimited,
+    Relation,
     TransientError,
     UnsupportedAction,
 )
@@ -133,7 +138,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
-from beffroi.connectors.values import clear_text_allowed, iso_z, parse_time
+from beffroi.connectors.values import clear_text_allowed, iso_z, language_code, parse_time
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -331,6 +336,13 @@ def _embed_view(embed: Mapping[str, Any], did: str) -> Mapping[str, Any]:
         return {
             "$type": "app.bsky.embed.recordWithMedia#view",
             "media": _embed_view(_mapping(embed.get("media")), did),
+            "record": _embed_view(_mapping(embed.get("record")), did),
+        }
+    if kind == "app.bsky.embed.record":
+        # A record holds only a strong reference to the quoted post: its address, no text.
+        return {
+            "$type": "app.bsky.embed.record#view",
+            "record": {"uri": str(_mapping(embed.get("record")).get("uri") or "")},
         }
     if kind == "app.bsky.embed.images":
         return {
@@ -360,9 +372,65 @@ def _embed_view(embed: Mapping[str, Any], did: str) -> Mapping[str, Any]:
     return {}
 
 
+def _quoted(embed: Mapping[str, Any]) -> QuotedItem | None:
+    """The post a post view's ``embed`` quotes (``app.bsky.embed.record#view``, alone or with
+    media); a quoted post not found, blocked or detached keeps its address only. Feeds, lists
+    and starter packs embedded the same way are not posts: None."""
+    kind = str(embed.get("$type") or "")
+    if kind == "app.bsky.embed.recordWithMedia#view":
+        embed = _mapping(embed.get("record"))
+    elif kind != "app.bsky.embed.record#view":
+        return None
+    quoted = _mapping(embed.get("record"))
+    match = _POST_URI.match(str(quoted.get("uri") or ""))
+    if match is None:
+        return None
+    did, rkey = match.groups()
+    author = _mapping(quoted.get("author"))
+    handle = str(author.get("handle") or "")
+    if handle == "handle.invalid":
+        handle = ""
+    text = _mapping(quoted.get("value")).get("text")
+    return QuotedItem(
+        Relation.QUOTE,
+        str(quoted["uri"]),
+        text if isinstance(text, str) else "",
+        handle or str(author.get("did") or ""),
+        f"https://bsky.app/profile/{handle or did}/post/{rkey}",
+    )
+
+
+def _labels(post: Mapping[str, Any], record: Mapping[str, Any]) -> tuple[str, ...]:
+    """The post's moderation labels: those labellers put on it (a negation withdraws one)
+    and the author's self-labels (``record.labels``)."""
+    withdrawn = {
+        str(label.get("val"))
+        for label in map(_mapping, post.get("labels") or [])
+        if label.get("neg") is True
+    }
+    given = [
+        str(label["val"])
+        for label in map(_mapping, post.get("labels") or [])
+        if label.get("val") and label.get("neg") is not True
+    ]
+    given.extend(
+        str(label["val"])
+        for label in map(_mapping, _mapping(record.get("labels")).get("values") or [])
+        if label.get("val")
+    )
+    return tuple(label for label in dict.fromkeys(given) if label not in withdrawn)
+
+
 def _thread_kind(record: Mapping[str, Any]) -> ItemKind:
     root, parent = _reply_refs(record)
     return ItemKind.COMMENT if parent.get("uri") == root.get("uri") else ItemKind.REPLY
+
+
+def _listened_kind(post: Mapping[str, Any]) -> ItemKind:
+    """What a post met by listening (search, Jetstream) is: a POST, or by its place in its
+    thread when it answers one (as Mastodon's listening stages map them)."""
+    record = _mapping(post.get("record"))
+    return _thread_kind(record) if record.get("reply") else ItemKind.POST
 
 
 # --- the connector ---------------------------------------------------------------------------
@@ -743,6 +811,9 @@ class BlueskyConnector(HttpConnector):
             raise MalformedPayload(f"Bluesky: post {uri} has a non-text 'text'.")
         root, parent = _reply_refs(record)
         langs = record.get("langs")
+        # A notification, or a post getPosts no longer shows, has no view of its embed: the
+        # record's own, as the AppView would show it.
+        embed = _mapping(data.get("embed")) or _embed_view(_mapping(record.get("embed")), did)
         metrics = {
             name: data[field]
             for name, field in (
@@ -769,10 +840,12 @@ class BlueskyConnector(HttpConnector):
             parent_id=str(parent["uri"]) if parent.get("uri") else None,
             url=f"https://bsky.app/profile/{handle}/post/{rkey}",
             urls=tuple(_links(record)),
-            media=_media(_mapping(data.get("embed"))),
+            media=_media(embed),
             metrics=metrics,
-            language=str(langs[0]) if isinstance(langs, list) and langs else None,
+            language=language_code(langs[0]) if isinstance(langs, list) and langs else None,
             raw=data,
+            quoted=_quoted(embed),
+            labels=_labels(data, record),
         )
 
     def _map_jetstream(self, event: Mapping[str, Any]) -> NormalizedItem:
@@ -789,7 +862,7 @@ class BlueskyConnector(HttpConnector):
             "record": commit.get("record"),
             "embed": _embed_view(_mapping(record.get("embed")), did),
         }
-        return dataclasses.replace(self.map_item(view, ItemKind.POST), raw=raw)
+        return dataclasses.replace(self.map_item(view, _listened_kind(view)), raw=raw)
 
     # --- fetch -----------------------------------------------------------------------------
 
@@ -1019,7 +1092,7 @@ class BlueskyConnector(HttpConnector):
             items: list[NormalizedItem] = []
             for post in chunk:
                 if _mapping(post.get("author")).get("did") != own:
-                    self._keep(self.map_item(post, ItemKind.POST), seen, items)
+                    self._keep(self.map_item(post, _listened_kind(post)), seen, items)
             return items
 
         yield from self._replay(state, "search_since", posts, _time_of, to_items)
@@ -1115,7 +1188,7 @@ class BlueskyConnector(HttpConnector):
         items: list[NormalizedItem] = []
         for uri, event in uris.items():
             view = views.get(uri)
-            item = self.map_item(view, ItemKind.POST) if view else self._map_jetstream(event)
+            item = self.map_item(view, _listened_kind(view)) if view else self._map_jetstream(event)
             self._keep(item, seen, items)
         state["jetstream_time_us"] = last_us
         return FetchBatch(items=items, cursor=dict(state))

@@ -8,11 +8,18 @@ _BLOCK_TAGS = frozenset(
     {"p", "blockquote", "pre", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "div"}
 )
 _SKIPPED_TAGS = frozenset({"script", "style"})
+#: Mastodon's "RE: <link>" paragraph for clients that cannot show a quote: the quote itself
+#: is carried beside the text (``NormalizedItem.quoted``), as Mastodon's clients show it.
+_QUOTE_FALLBACK = "quote-inline"
 #: HTML's white space (not the no-break space, which is kept).
 _HTML_SPACE = str.maketrans("\t\n\r\f", "    ")
 
 
 # --- the parser ----------------------------------------------------------------------------------
+
+
+def _classes(attrs: list[tuple[str, str | None]]) -> set[str]:
+    return set((dict(attrs).get("class") or "").split())
 
 
 class _HTMLText(HTMLParser):
@@ -35,8 +42,10 @@ class _HTMLText(HTMLParser):
             self._parts.append("\n" * (count - trailing))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED_TAGS:
+        if tag in _SKIPPED_TAGS or (tag == "p" and _QUOTE_FALLBACK in _classes(attrs)):
             self._skip += 1
+        elif self._skip:
+            return
         elif tag == "br":
             self._parts.append("\n")
         elif tag in _BLOCK_TAGS:
@@ -46,18 +55,18 @@ class _HTMLText(HTMLParser):
         elif tag == "li":
             self._newlines(1)
         elif tag == "a":
-            values = dict(attrs)
-            classes = set((values.get("class") or "").split())
-            href = values.get("href")
-            if href and not classes & {"mention", "hashtag"}:
+            href = dict(attrs).get("href")
+            if href and not _classes(attrs) & {"mention", "hashtag"}:
                 self.links.append(href)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIPPED_TAGS:
+        if tag in _SKIPPED_TAGS or (tag == "p" and self._skip):
             self._skip = max(0, self._skip - 1)
+        elif self._skip:
+            return
         elif tag in _BLOCK_TAGS:
             if tag == "pre" and self._pre:
                 self._pre -= 1

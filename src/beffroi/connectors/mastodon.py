@@ -94,14 +94,16 @@ from beffroi.connectors.base import (
     NormalizedItem,
     NotFound,
     Option,
+    QuotedItem,
     RateLimited,
+    Relation,
     TransientError,
     UnsupportedAction,
     history_days_option,
 )
 from beffroi.connectors.html_text import html_to_text
 from beffroi.connectors.http import unreachable
-from beffroi.connectors.values import clear_text_allowed, positive_int
+from beffroi.connectors.values import clear_text_allowed, positive_int, with_poll_options
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +231,47 @@ def _poll_options(poll: Any) -> list[str]:
         return []
     titles = (option.get("title") for option in poll["options"] if isinstance(option, Mapping))
     return [title.strip() for title in titles if isinstance(title, str) and title.strip()]
+
+
+def _status_text(status: Mapping[str, Any], status_id: str) -> tuple[str, tuple[str, ...]]:
+    """A status's text as its reader sees it (content warning first, poll options after)
+    and the links of its content."""
+    content = _field(status, "content")
+    if not isinstance(content, str):
+        raise MalformedPayload(f"Mastodon: status {status_id} has a non-text 'content'.")
+    text, links = html_to_text(content)
+    spoiler = status.get("spoiler_text")
+    if isinstance(spoiler, str) and spoiler.strip():
+        text = f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
+    return with_poll_options(text, _poll_options(status.get("poll"))), links
+
+
+def _quoted_status(relation: Relation, status: Mapping[str, Any]) -> QuotedItem | None:
+    status_id = _id_of(status.get("id"))
+    if status_id is None:
+        return None
+    account = status.get("account")
+    acct = str(account.get("acct") or "") if isinstance(account, Mapping) else ""
+    try:
+        text = _status_text(status, status_id)[0]
+    except MalformedPayload:
+        text = ""
+    return QuotedItem(
+        relation, status_id, text, acct, str(status.get("url") or status.get("uri") or "")
+    )
+
+
+def _quote_of(quote: Any) -> QuotedItem | None:
+    """Mastodon 4.5's ``quote``: a Quote (``quoted_status``) or, nested in a quoted status, a
+    ShallowQuote (``quoted_status_id``); a quote the author revoked or that was deleted has
+    neither, and nothing is carried."""
+    if not isinstance(quote, Mapping):
+        return None
+    if isinstance(status := quote.get("quoted_status"), Mapping):
+        return _quoted_status(Relation.QUOTE, status)
+    if (status_id := _id_of(quote.get("quoted_status_id"))) is not None:
+        return QuotedItem(Relation.QUOTE, status_id, "", "", "")
+    return None
 
 
 def _tag_key(tag: str) -> str:
@@ -522,21 +565,19 @@ class MastodonConnector(Connector):
             raise MalformedPayload(
                 f"Mastodon: status {platform_id} has an invalid 'created_at' date."
             )
-        content = _field(data, "content")
-        if not isinstance(content, str):
-            raise MalformedPayload(f"Mastodon: status {platform_id} has a non-text 'content'.")
-        text, links = html_to_text(content)
-        spoiler = data.get("spoiler_text")
-        if isinstance(spoiler, str) and spoiler.strip():
-            text = f"{spoiler.strip()}\n\n{text}" if text else spoiler.strip()
-        options = _poll_options(data.get("poll"))
-        if options:
-            text = "\n".join(filter(None, (text, *(f"- {option}" for option in options))))
+        # A reblog's own content is empty: what its reader sees is the reblogged status.
+        reblogged = data.get("reblog") if isinstance(data.get("reblog"), Mapping) else None
+        shown: Mapping[str, Any] = reblogged or data
+        text, links = _status_text(shown, platform_id)
         mention_urls = {
             mention.get("url")
-            for mention in data.get("mentions") or []
+            for mention in shown.get("mentions") or []
             if isinstance(mention, Mapping)
         }
+        if reblogged is not None:
+            quoted: QuotedItem | None = _quoted_status(Relation.REPOST, reblogged)
+        else:
+            quoted = _quote_of(data.get("quote"))
         return NormalizedItem(
             platform_id=platform_id,
             kind=kind,
@@ -547,16 +588,18 @@ class MastodonConnector(Connector):
             if thread_id is not None
             else (platform_id if kind == ItemKind.POST else None),
             parent_id=_id_of(data.get("in_reply_to_id")),
-            url=str(data.get("url") or data.get("uri") or ""),
+            # A reblog has no page of its own (its uri is the activity's): the reblogged one's.
+            url=str(data.get("url") or shown.get("url") or data.get("uri") or ""),
             urls=tuple(link for link in links if link not in mention_urls),
-            media=self._map_media(data.get("media_attachments"), platform_id),
+            media=self._map_media(shown.get("media_attachments"), platform_id),
             metrics={
                 name: data[name]
                 for name in _METRICS
                 if isinstance(data.get(name), int) and not isinstance(data.get(name), bool)
             },
-            language=data.get("language") if isinstance(data.get("language"), str) else None,
+            language=shown.get("language") if isinstance(shown.get("language"), str) else None,
             raw=data,
+            quoted=quoted,
         )
 
     @staticmethod
@@ -948,7 +991,11 @@ class MastodonConnector(Connector):
                 continue
             context = self._context(last_id, f"reading direct conversation {last_id}")
             ancestors = context[0] if context else []
-            root = (_id_of(ancestors[0].get("id")) if ancestors else None) or last_id
+            # A reply whose ancestors cannot be read has no known root (as at every stage);
+            # a message that answers nothing is its own.
+            root = _id_of(ancestors[0].get("id")) if ancestors else None
+            if root is None and _id_of(last.get("in_reply_to_id")) is None:
+                root = last_id
             chain = [
                 status
                 for status in ancestors
@@ -957,7 +1004,11 @@ class MastodonConnector(Connector):
             ]
             chain.append(last)
             for status in chain:
-                item = self._in_thread(status, ItemKind.MESSAGE, root)
+                item = (
+                    self._in_thread(status, ItemKind.MESSAGE, root)
+                    if root is not None
+                    else self._map_status(status, ItemKind.MESSAGE, thread_id=None)
+                )
                 if item.platform_id not in seen:
                     seen.add(item.platform_id)
                     items.append(item)

@@ -108,6 +108,20 @@ def parse_time(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def with_poll_options(text: str, options: list[str]) -> str:
+    """A post's text followed by its poll's options, one ``- option`` line each, as its
+    reader sees them under it."""
+    return "\n".join(filter(None, (text, *(f"- {option}" for option in options))))
+
+
+def language_code(value: Any) -> str | None:
+    """A platform's language tag (BCP 47 or POSIX: ``en_US``, ``fr-FR``, ``zh-Hans``, ``de``)
+    as the ISO 639-1 code Beffroi stores (``en``, ``fr``, ``zh``, ``de``); None for a tag
+    without one (``fil``, ``*``), so that Beffroi's own detection runs."""
+    primary = re.split(r"[-_]", str(value or "").strip(), maxsplit=1)[0].lower()
+    return primary if len(primary) == 2 and primary.isascii() and primary.isalpha() else None
+
+
 def iso_z(moment: datetime, *, milliseconds: bool = False) -> str:
     """``2024-05-01T10:00:00Z`` (``…:00.000Z`` with ``milliseconds``), as platforms write."""
     return (

@@ -18,11 +18,12 @@ What a sync brings back, in this order, each stage in batches of one API page (1
 
 Every request asks for ``tweet.fields`` (dates, author, conversation, references, language,
 metrics, entities, attachments, ``note_tweet``) and expands ``author_id``,
-``attachments.media_keys`` and ``referenced_tweets.id`` (with its author):
-``includes.users`` gives each item its author, ``includes.media`` its media (a video's
-``variants``), ``includes.tweets`` the posts it references. An item's ``raw`` is
-``{"data": <post>, "includes": {"users": [...], "media": [...], "tweets": [...]}}``, the
-shape of X's single-post lookup, with the includes that concern it.
+``attachments.media_keys``, ``attachments.poll_ids`` and ``referenced_tweets.id`` (with its
+author): ``includes.users`` gives each item its author, ``includes.media`` its media (a
+video's ``variants``), ``includes.polls`` its poll's options (after its text, one ``- option``
+line each), ``includes.tweets`` the posts it references (the item's ``quoted``). An item's
+``raw`` is ``{"data": <post>, "includes": {"users": [...], "media": [...], "polls": [...],
+"tweets": [...]}}``, the shape of X's single-post lookup, with the includes that concern it.
 
 What X sends is mapped as a reader sees it: a post longer than 280 characters has its full
 text in ``note_tweet``; a retweet's ``text`` is X's copy, cut short
@@ -109,7 +110,9 @@ from beffroi.connectors.base import (
     NotFound,
     OAuthSpec,
     Option,
+    QuotedItem,
     RateLimited,
+    Relation,
     TransientError,
     UnsupportedAction,
 )
@@ -123,7 +126,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
-from beffroi.connectors.values import api_base_url, parse_time
+from beffroi.connectors.values import api_base_url, parse_time, with_poll_options
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -161,11 +164,13 @@ TWEET_FIELDS = (
 EXPANSIONS = (
     "author_id",
     "attachments.media_keys",
+    "attachments.poll_ids",
     "referenced_tweets.id",
     "referenced_tweets.id.author_id",
 )
 USER_FIELDS = ("username", "name")
 MEDIA_FIELDS = ("type", "url", "preview_image_url", "alt_text", "variants")
+POLL_FIELDS = ("options",)
 
 #: The smallest ``max_results`` each endpoint accepts (X answers 400 below).
 _MIN_RESULTS = {"search_recent": 10, "users_tweets": 5, "users_mentions": 5}
@@ -279,6 +284,70 @@ def _full_text(tweet: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
         return text, note_entities if isinstance(note_entities, Mapping) else entities
     text = tweet.get("text")
     return (text if isinstance(text, str) else ""), entities
+
+
+def _poll_ids(post: Mapping[str, Any]) -> set[str]:
+    attachments = post.get("attachments")
+    ids = attachments.get("poll_ids") if isinstance(attachments, Mapping) else None
+    return {str(poll_id) for poll_id in ids or []}
+
+
+def _poll_options(post: Mapping[str, Any], includes: Mapping[str, Any]) -> list[str]:
+    """The labels of the post's poll (``includes.polls``), in their order."""
+    wanted = _poll_ids(post)
+    for poll in includes.get("polls") or []:
+        if isinstance(poll, Mapping) and _str_id(poll.get("id")) in wanted:
+            options = [o for o in poll.get("options") or [] if isinstance(o, Mapping)]
+            options.sort(
+                key=lambda o: int(o["position"]) if isinstance(o.get("position"), int) else 0
+            )
+            return [str(o["label"]) for o in options if o.get("label")]
+    return []
+
+
+def _included_post(includes: Mapping[str, Any], post_id: str) -> Mapping[str, Any] | None:
+    """The referenced post ``post_id`` among the page's ``includes.tweets``."""
+    return next(
+        (
+            tweet
+            for tweet in includes.get("tweets") or []
+            if isinstance(tweet, Mapping) and _str_id(tweet.get("id")) == post_id
+        ),
+        None,
+    )
+
+
+def _quoted_post(
+    relation: Relation,
+    post_id: str,
+    post: Mapping[str, Any] | None,
+    users: Mapping[str | None, Mapping[str, Any]],
+) -> QuotedItem:
+    """The post a retweet or quote carries; only its address where the page did not include
+    it (deleted, withheld, or not requested)."""
+    if post is None:
+        return QuotedItem(relation, post_id, "", "", f"https://x.com/i/web/status/{post_id}")
+    username = str((users.get(_str_id(post.get("author_id"))) or {}).get("username") or "")
+    return QuotedItem(
+        relation,
+        post_id,
+        html.unescape(_full_text(post)[0]),
+        username,
+        f"https://x.com/{username}/status/{post_id}"
+        if username
+        else f"https://x.com/i/web/status/{post_id}",
+    )
+
+
+def links_without_quoted_post(links: tuple[str, ...], quoted: QuotedItem | None) -> tuple[str, ...]:
+    """The links without the quoted post's own address, which X puts in a quote's text for
+    clients that cannot show the quote (it is the item's ``quoted``, not a shared link)."""
+    if quoted is None or quoted.relation is not Relation.QUOTE:
+        return links
+    address = re.compile(
+        rf"^https://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status/{quoted.platform_id}\b"
+    )
+    return tuple(link for link in links if not address.match(link))
 
 
 def _shared_links(entities: Mapping[str, Any]) -> tuple[str, ...]:
@@ -475,33 +544,33 @@ class XConnector(HttpConnector):
             raise MalformedPayload(f"X: post {post_id} has no 'text'.")
         text, entities = _full_text(data)
         metrics_raw = data.get("public_metrics")
+        users = {
+            _str_id(user.get("id")): user
+            for user in includes.get("users") or []
+            if isinstance(user, Mapping)
+        }
         retweeted_id = _referenced(data, "retweeted")
+        quoted = None
         if retweeted_id is not None:
             # X's public_metrics of a retweet are the original's: not the retweet's own.
             metrics_raw = None
-            original = next(
-                (
-                    tweet
-                    for tweet in includes.get("tweets") or []
-                    if isinstance(tweet, Mapping) and _str_id(tweet.get("id")) == retweeted_id
-                ),
-                None,
-            )
+            original = _included_post(includes, retweeted_id)
             prefix = _RETWEET_PREFIX.match(text)
             if original is not None and prefix is not None:
                 original_text, entities = _full_text(original)
                 text = prefix.group() + original_text
+            quoted = _quoted_post(Relation.REPOST, retweeted_id, original, users)
+        elif (quoted_id := _referenced(data, "quoted")) is not None:
+            quoted = _quoted_post(
+                Relation.QUOTE, quoted_id, _included_post(includes, quoted_id), users
+            )
+        text = with_poll_options(text, _poll_options(data, includes))
         created_at = parse_time(data.get("created_at"))
         if created_at is None:
             raise MalformedPayload(f"X: post {post_id} has no valid 'created_at'.")
         author_id = _str_id(data.get("author_id"))
         if author_id is None:
             raise MalformedPayload(f"X: post {post_id} has no 'author_id'.")
-        users = {
-            _str_id(user.get("id")): user
-            for user in includes.get("users") or []
-            if isinstance(user, Mapping)
-        }
         user = users.get(author_id) or {}
         username = str(user.get("username") or "")
         author = NormalizedAuthor(
@@ -529,11 +598,12 @@ class XConnector(HttpConnector):
             thread_id=_str_id(data.get("conversation_id")) or post_id,
             parent_id=_replied_to(data),
             url=url,
-            urls=_shared_links(entities),
+            urls=links_without_quoted_post(_shared_links(entities), quoted),
             media=self._media(data, includes),
             metrics=metrics,
             language=_language(data.get("lang")),
             raw={"data": dict(data), "includes": dict(includes)},
+            quoted=quoted,
         )
 
     @staticmethod
@@ -581,6 +651,7 @@ class XConnector(HttpConnector):
             raise MalformedPayload(f"X: 'includes' is not an object while {what}.")
         users = [u for u in includes.get("users") or [] if isinstance(u, Mapping)]
         media = [m for m in includes.get("media") or [] if isinstance(m, Mapping)]
+        polls = [p for p in includes.get("polls") or [] if isinstance(p, Mapping)]
         referenced = {
             _str_id(t.get("id")): t
             for t in includes.get("tweets") or []
@@ -610,6 +681,8 @@ class XConnector(HttpConnector):
             }
             if keys:
                 own_includes["media"] = [m for m in media if m.get("media_key") in keys]
+            if poll_ids := _poll_ids(post):
+                own_includes["polls"] = [p for p in polls if _str_id(p.get("id")) in poll_ids]
             if own_tweets:
                 own_includes["tweets"] = own_tweets
             items.append(self.map_item({"data": post, "includes": own_includes}, kind_of(post)))
@@ -771,6 +844,7 @@ class XConnector(HttpConnector):
                     expansions=list(EXPANSIONS),
                     user_fields=list(USER_FIELDS),
                     media_fields=list(MEDIA_FIELDS),
+                    poll_fields=list(POLL_FIELDS),
                     max_results=max(self.page_size, _MIN_RESULTS.get(endpoint, 5)),
                     **request,
                 )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 
 from beffroi.analysis.language import detect_language
-from beffroi.connectors.base import NormalizedItem
+from beffroi.connectors.base import NormalizedItem, QuotedItem
 from beffroi.items.models import Author, Item
 from beffroi.items.signals import items_ingested
 from beffroi.sources.models import Source
@@ -24,6 +25,11 @@ class IngestResult:
         self.created += other.created
         self.existing += other.existing
         return self
+
+
+def quoted_fields(quoted: QuotedItem | None) -> dict[str, Any]:
+    """``Item.quoted`` for the post an item quotes or reposts (empty when none)."""
+    return {} if quoted is None else {**asdict(quoted), "relation": str(quoted.relation)}
 
 
 def _authors(source: Source, items: Sequence[NormalizedItem]) -> dict[tuple[str, str], Author]:
@@ -101,6 +107,8 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
                         for m in item.media
                     ],
                     metrics=dict(item.metrics),
+                    quoted=quoted_fields(item.quoted),
+                    labels=list(item.labels),
                     raw=dict(item.raw),
                 )
             )

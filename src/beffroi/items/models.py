@@ -76,6 +76,11 @@ class Item(models.Model):
     urls = models.JSONField(default=list, blank=True)
     media = models.JSONField(default=list, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
+    #: The post this one quotes or reposts, as its reader sees it: ``relation`` (quote or
+    #: repost), ``platform_id``, ``text``, ``author``, ``url``; empty when it carries none.
+    quoted = models.JSONField(_("quoted post"), default=dict, blank=True)
+    #: The platform's moderation labels on the post (Bluesky's ``porn``, ``spam``, ``!warn``…).
+    labels = models.JSONField(_("platform labels"), default=list, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.NEW)
     visibility = models.CharField(
@@ -100,6 +105,13 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.platform_id}"
+
+    @property
+    def text_as_read(self) -> str:
+        """The text a reader reads with the item: its own, then the post it quotes (a quote
+        is shown with it). A repost's own text already is the reposted post's."""
+        quoted = self.quoted.get("text") if self.quoted.get("relation") == "quote" else ""
+        return f"{self.text}\n\n{quoted}" if quoted else self.text
 
     @property
     def analysed_part(self) -> dict[str, int] | None:

@@ -150,7 +150,7 @@ def match_items(organization: Organization) -> int:
     made = 0
     built: tuple[ClaimIndex, list[int]] | None = None
     for cursor, batch in new_item_batches(organization, ANALYZER, batch_size=500):
-        candidates = [item for item in batch if len(item.text.strip()) >= MIN_CHARS]
+        candidates = [item for item in batch if len(item.text_as_read.strip()) >= MIN_CHARS]
         # Built on the first batch only: a scan with nothing new never loads the encoder.
         if built is None and candidates:
             built = _index(organization)
@@ -167,7 +167,8 @@ def _matches(
     organization: Organization, built: tuple[ClaimIndex, list[int]], items: list[Item]
 ) -> list[ClaimMatch]:
     index, ids = built
-    texts = [item.text for item in items]
+    # A quote of a hoax spreads it: the quoted post is matched with the item.
+    texts = [item.text_as_read for item in items]
     best = index.search(texts, k=1)
     similarity = index.similarity(texts)
     position = {str(pk): n for n, pk in enumerate(ids)}

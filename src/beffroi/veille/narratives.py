@@ -38,7 +38,7 @@ def _clusterer(state: dict[str, Any]) -> NarrativeClusterer:
 
 
 def _document(item: Item) -> Document:
-    return Document(str(item.pk), item.text, item.created_at, item.language)
+    return Document(str(item.pk), item.text_as_read, item.created_at, item.language)
 
 
 #: Items clustered per scan at most: the clusterer's state (every member's vector) is saved

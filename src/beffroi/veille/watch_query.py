@@ -30,7 +30,7 @@ def spec_of(watch: Watch) -> WatchSpec:
 
 def document_of(item: Item) -> WatchDocument:
     return WatchDocument(
-        text=item.text,
+        text=item.text_as_read,
         author_handle=item.author.handle,
         language=item.language,
         platform=item.platform,

@@ -7,15 +7,24 @@ columns`; ``docs/import-format.md`` says which field gives which column.
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Final
 
-from beffroi.connectors.base import ItemKind, MalformedPayload, NormalizedItem
+from beffroi.connectors.base import (
+    ItemKind,
+    MalformedPayload,
+    NormalizedItem,
+    QuotedItem,
+    Relation,
+)
 from beffroi.connectors.fileimport.columns import DateError, Record, build_item
 from beffroi.connectors.fileimport.storable import excerpt
+from beffroi.connectors.x import links_without_quoted_post
 
 #: Zeeschuimer's ``source_platform`` values this module maps, and the platform they become.
 ZEESCHUIMER_PLATFORMS: Final[Mapping[str, str]] = {
@@ -100,6 +109,35 @@ class _Mapped:
     names: dict[str, str]
     extra: dict[str, Any] = field(default_factory=dict)
     default_kind: ItemKind | None = None
+    quoted: QuotedItem | None = None
+
+
+def _x_result(result: Any) -> dict[str, Any] | None:
+    """A referenced post's result with its ``legacy`` (unwrapping TweetWithVisibilityResults),
+    or None (absent, a tombstone)."""
+    if isinstance(result, dict) and isinstance(result.get("tweet"), dict):
+        result = result["tweet"]
+    if isinstance(result, dict) and isinstance(result.get("legacy"), dict):
+        return result
+    return None
+
+
+def _x_quoted(relation: Relation, post: dict[str, Any]) -> QuotedItem:
+    user = _dig(post, "core", "user_results", "result") or {}
+    handle = _first(_dig(user, "core", "screen_name"), _dig(user, "legacy", "screen_name"))
+    text = _first(
+        _dig(post, "note_tweet", "note_tweet_results", "result", "text"),
+        post["legacy"].get("full_text"),
+    )
+    post_id = _first(post.get("rest_id"), post["legacy"].get("id_str"))
+    handle = handle if isinstance(handle, str) else ""
+    return QuotedItem(
+        relation,
+        str(post_id) if post_id else None,
+        html.unescape(text) if isinstance(text, str) else "",
+        handle,
+        f"https://x.com/{handle or 'i/web'}/status/{post_id}" if post_id else "",
+    )
 
 
 def _map_x(data: Mapping[str, Any]) -> _Mapped:
@@ -124,28 +162,34 @@ def _map_x(data: Mapping[str, Any]) -> _Mapped:
     text = _first(_dig(tweet, "note_tweet", "note_tweet_results", "result", "text")) or legacy.get(
         "full_text"
     )
+    if isinstance(text, str):
+        text = html.unescape(text)  # X's web API escapes &, < and > in post text
     link_lists = [
         _dig(legacy, "entities", "urls"),
         _dig(tweet, "note_tweet", "note_tweet_results", "result", "entity_set", "urls"),
     ]
-    retweet = _dig(legacy, "retweeted_status_result", "result")
-    if isinstance(retweet, dict) and isinstance(retweet.get("tweet"), dict):
-        retweet = retweet["tweet"]
-    if isinstance(retweet, dict) and isinstance(retweet.get("legacy"), dict):
-        rt_user = _dig(retweet, "core", "user_results", "result") or {}
-        rt_handle = _first(
-            _dig(rt_user, "core", "screen_name"), _dig(rt_user, "legacy", "screen_name")
-        )
-        rt_text = _first(
-            _dig(retweet, "note_tweet", "note_tweet_results", "result", "text"),
-            retweet["legacy"].get("full_text"),
-        )
-        if isinstance(rt_handle, str) and isinstance(rt_text, str):
-            text = f"RT @{rt_handle}: {rt_text}"
+    quoted = None
+    retweet = _x_result(_dig(legacy, "retweeted_status_result", "result"))
+    if retweet is not None:
+        quoted = _x_quoted(Relation.REPOST, retweet)
+        if quoted.author and quoted.text:
+            text = f"RT @{quoted.author}: {quoted.text}"
             link_lists += [
                 _dig(retweet, "legacy", "entities", "urls"),
                 _dig(retweet, "note_tweet", "note_tweet_results", "result", "entity_set", "urls"),
             ]
+    elif (quote := _x_result(_dig(tweet, "quoted_status_result", "result"))) is not None:
+        quoted = _x_quoted(Relation.QUOTE, quote)
+    elif isinstance(quoted_id := legacy.get("quoted_status_id_str"), str) and quoted_id:
+        # The quoted post is not in the capture (deleted, withheld): its address only.
+        address = _dig(legacy, "quoted_status_permalink", "expanded")
+        quoted = QuotedItem(
+            Relation.QUOTE,
+            quoted_id,
+            "",
+            "",
+            address if isinstance(address, str) else f"https://x.com/i/web/status/{quoted_id}",
+        )
 
     try:
         created_at: Any = _x_date(legacy.get("created_at"))
@@ -216,11 +260,13 @@ def _map_x(data: Mapping[str, Any]) -> _Mapped:
         if isinstance(handle, str) and tweet_id
         else None,
         "language": legacy.get("lang"),
-        "likes": legacy.get("favorite_count"),
-        "shares": legacy.get("retweet_count"),
-        "replies": legacy.get("reply_count"),
-        "views": views,
-        "metric_quotes": legacy.get("quote_count"),
+        # A retweet's counts are X's copy of the original's (its retweet_count above all):
+        # none, as the X connector keeps none.
+        "likes": None if retweet else legacy.get("favorite_count"),
+        "shares": None if retweet else legacy.get("retweet_count"),
+        "replies": None if retweet else legacy.get("reply_count"),
+        "views": None if retweet else views,
+        "metric_quotes": None if retweet else legacy.get("quote_count"),
         "media": media,
         "urls": links,
     }
@@ -242,7 +288,7 @@ def _map_x(data: Mapping[str, Any]) -> _Mapped:
         "media": "data.legacy.extended_entities.media",
         "urls": "data.legacy.entities.urls",
     }
-    return _Mapped(values, names, extra, kind)
+    return _Mapped(values, names, extra, kind, quoted)
 
 
 def _map_meta(data: Mapping[str, Any], platform: str) -> _Mapped:
@@ -469,13 +515,16 @@ def map_zeeschuimer(obj: Mapping[str, Any]) -> NormalizedItem:
             mapped = _map_tiktok(data)
         mapped.values["platform"] = platform
         values = {k: v for k, v in mapped.values.items() if v is not None}
-        return build_item(
+        if platform == "x" and mapped.quoted is not None:
+            values["urls"] = list(links_without_quoted_post(tuple(values["urls"]), mapped.quoted))
+        item = build_item(
             Record(values, mapped.names, "field"),
             default_platform=platform,
             default_kind=mapped.default_kind,
             raw=obj,
             author_extra=mapped.extra,
         )
+        return dataclasses.replace(item, quoted=mapped.quoted) if mapped.quoted else item
     except MalformedPayload as exc:
         raise MalformedPayload(f"{key} item (Zeeschuimer): {exc}") from None
     except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
