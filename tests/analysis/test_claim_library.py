@@ -11,6 +11,7 @@ from beffroi.analysis.claims.library import (
     LibraryImportError,
     claims_from_csv,
     claims_from_html,
+    claims_from_json,
     claims_from_jsonld,
 )
 
@@ -137,3 +138,66 @@ def test_a_journalist_alone_is_not_the_fact_checker_and_an_unresolvable_address_
     assert claim.url == "https://factcheck.example.org/2026/eau-plomb"
     alone = {**review, "author": {"@type": "Person", "name": "Jeanne Dupont"}}
     assert claims_from_jsonld(alone)[0].source == ""
+
+
+@pytest.mark.parametrize("page_url", ["", "https://www.aosfatos.org/noticias/drauzio/"])
+def test_a_review_address_written_without_its_scheme_is_not_taken_for_a_path(
+    page_url: str,
+) -> None:
+    # As Aos Fatos writes it (tests/corpus/claimreview/meedan-fetch/aos_fatos_raw.json):
+    # joined to the page's address it became .../noticias/drauzio/aosfatos.org/noticias/...
+    review = {**REVIEW, "url": "aosfatos.org/noticias/drauzio/"}
+    notes: list[str] = []
+    [claim] = claims_from_jsonld(review, page_url=page_url, notes=notes)
+    assert claim.url == "https://aosfatos.org/noticias/drauzio/" and notes == []
+
+
+@pytest.mark.parametrize("given", ["index.php/2026/eau-plomb", "verif.2026/eau-plomb"])
+def test_a_relative_path_that_looks_dotted_stays_a_path(given: str) -> None:
+    [claim] = claims_from_jsonld(
+        {**REVIEW, "url": given}, page_url="https://factcheck.example.org/a/b"
+    )
+    assert claim.url == f"https://factcheck.example.org/a/{given}"
+
+
+def test_a_google_fact_check_tools_answer_is_read() -> None:
+    # The shape of claims:search (tests/corpus/claimreview/meedan-fetch/google_fact_check_raw.json
+    # is one of its claims).
+    answer = {
+        "claims": [
+            {
+                "text": "Le pont de Saint-Aubin va fermer l&#39;été prochain",
+                "claimant": "Un compte anonyme",
+                "claimDate": "2026-10-30T00:00:00Z",
+                "claimReview": [
+                    {
+                        "publisher": {"name": "Vérif'Loire", "site": "verif.example.org"},
+                        "url": "https://verif.example.org/2026/pont",
+                        "title": "Non, le pont ne ferme pas",
+                        "reviewDate": "2026-11-02T09:00:00Z",
+                        "textualRating": "Faux",
+                        "languageCode": "fr",
+                    },
+                    {"publisher": {"site": "autre.example"}, "url": "https://autre.example/p"},
+                ],
+            }
+        ],
+        "nextPageToken": "CAE",
+    }
+    notes: list[str] = []
+    [claim] = claims_from_json(json.dumps(answer), notes=notes)
+    assert claim.text == "Le pont de Saint-Aubin va fermer l'été prochain"
+    assert (claim.verdict, claim.source, claim.claimant) == (
+        "Faux",
+        "Vérif'Loire",
+        "Un compte anonyme",
+    )
+    assert (claim.url, claim.published, claim.language, claim.title) == (
+        "https://verif.example.org/2026/pont",
+        "2026-11-02T09:00:00Z",
+        "fr",
+        "Non, le pont ne ferme pas",
+    )
+    assert notes == ["ClaimReview 2 (https://autre.example/p): skipped, its verdict is empty"]
+    one = answer["claims"][0]
+    assert claims_from_json(json.dumps(one)) == [claim]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from beffroi.connectors.base import ItemKind, Media
-from beffroi.connectors.facebook import FacebookConnector
+from beffroi.connectors.facebook import FacebookConnector, post_of_comment
 from beffroi.connectors.graph import message_media, unshimmed
 from beffroi.connectors.http import RATE_GATE
 from tests.connectors.contract import drain
@@ -109,6 +109,19 @@ def test_a_messenger_photo_without_text_is_a_message_with_its_image(
     )
     assert written.media == ()
     assert written.urls == ("https://www.mairie-beffroi.fr/signalement",)
+
+
+@pytest.mark.parametrize(
+    ("comment_id", "post_id"),
+    [
+        ("10158347294088553_10158348537573553", "19292868552_10158347294088553"),
+        # Older comments and some webhooks carry the whole post id before the comment's.
+        ("19292868552_10158347294088553_10158348537573553", "19292868552_10158347294088553"),
+        ("10158348537573553", ""),
+    ],
+)
+def test_the_post_of_a_comment_from_either_form_of_its_id(comment_id: str, post_id: str) -> None:
+    assert post_of_comment("19292868552", comment_id) == post_id
 
 
 def test_the_link_shim_is_opened_and_other_addresses_kept() -> None:
@@ -215,3 +228,15 @@ def test_a_published_photo_comes_back_as_its_image(server: FakeGraph) -> None:
     (post,) = (item for item in items if item.platform_id == result.platform_id)
     assert post.media == (Media("image", "https://cdn.example.org/i.jpg"),)
     assert post.urls == ()
+
+
+CORPUS = Path(__file__).parent.parent / "corpus" / "facebook" / "python-facebook"
+
+
+def test_a_comments_counts_have_the_names_other_platforms_use() -> None:
+    # Recorded on the Page 2121008874780932: a comment with a photo, 0 likes, 0 replies.
+    raw = json.loads((CORPUS / "models" / "comment.json").read_text("utf-8"))
+    connector = FacebookConnector({"page_id": "2121008874780932"}, {"access_token": "EAAtest123"})
+    comment = connector.map_item(raw, ItemKind.COMMENT)
+    assert comment.metrics == {"likes": 0, "replies": 0}
+    assert comment.thread_id == "2121008874780932_2954961744718970"

@@ -14,7 +14,8 @@ import pytest
 
 from beffroi.connectors.base import ItemKind, Media, NormalizedItem
 from beffroi.connectors.http import RATE_GATE
-from beffroi.connectors.rss import FeedConnector, language_code, read_date
+from beffroi.connectors.rss import FeedConnector, read_date
+from beffroi.connectors.values import language_code
 from tests.fakes.feed_server import ATOM, RSS, FakeFeedSite
 from tests.fakes.loopback import Reply
 
@@ -115,6 +116,54 @@ def test_a_guid_repeated_with_the_same_link_stays_the_plain_guid(site: FakeFeedS
     connector = FeedConnector({"url": site.base_url + "/feed.xml"}, {}, timeout=5)
     items = [item for batch in connector.fetch({}) for item in batch.items]
     assert [i.platform_id for i in items] == ["g-1"]
+
+
+def test_two_posts_sharing_guid_and_link_but_not_their_date_are_both_kept(
+    site: FakeFeedSite,
+) -> None:
+    # As scripting.com's feed gave two posts of 2017-06-25 (tests/corpus/rss/).
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<link>https://t.example/</link>"
+        b"<item><description>Dropbox could be the king of the one-page app.</description>"
+        b"<link>https://t.example/2017/06/25.html#a080631</link>"
+        b"<guid>https://t.example/2017/06/25.html#a080631</guid>"
+        b"<pubDate>Sun, 25 Jun 2017 12:32:31 GMT</pubDate></item>"
+        b"<item><description>Good morning Internet guzzlers!</description>"
+        b"<link>https://t.example/2017/06/25.html#a080631</link>"
+        b"<guid>https://t.example/2017/06/25.html#a080631</guid>"
+        b"<pubDate>Sun, 25 Jun 2017 12:27:31 GMT</pubDate></item>"
+        b"</channel></rss>"
+    )
+    site.script("/", Reply(200, raw=body, content_type=RSS))
+    connector = FeedConnector({"url": site.base_url + "/feed.xml"}, {}, timeout=5)
+    items = [item for batch in connector.fetch({}) for item in batch.items]
+    assert [i.text for i in items] == [
+        "Good morning Internet guzzlers!",
+        "Dropbox could be the king of the one-page app.",
+    ]
+    assert [i.platform_id for i in items] == [
+        "https://t.example/2017/06/25.html#a080631 Sun, 25 Jun 2017 12:27:31 GMT",
+        "https://t.example/2017/06/25.html#a080631 Sun, 25 Jun 2017 12:32:31 GMT",
+    ]
+
+
+def test_the_picture_and_links_of_a_body_without_words_are_kept(site: FakeFeedSite) -> None:
+    # A linked picture as the whole description (scripting.com, tests/corpus/rss/).
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        b"<link>https://t.example/</link>"
+        b"<item><title>Republican-inspired art</title><link>https://t.example/a</link>"
+        b"<description>&lt;p&gt;&lt;a href=&quot;https://news.example/story&quot;&gt;"
+        b"&lt;img src=&quot;/images/spicer.png&quot; alt=&quot;&quot;&gt;&lt;/a&gt;&lt;/p&gt;"
+        b"</description></item></channel></rss>"
+    )
+    site.script("/", Reply(200, raw=body, content_type=RSS))
+    connector = FeedConnector({"url": site.base_url + "/feed.xml"}, {}, timeout=5)
+    [item] = [item for batch in connector.fetch({}) for item in batch.items]
+    assert item.text == "Republican-inspired art"
+    assert "https://news.example/story" in item.urls
+    assert item.media == (Media("image", site.base_url + "/images/spicer.png"),)
 
 
 def test_the_http_content_language_does_not_override_the_feeds_own(site: FakeFeedSite) -> None:

@@ -212,9 +212,12 @@ def comment_url(post_id: str, comment_id: str) -> str:
 
 def post_of_comment(page_id: str, comment_id: str) -> str:
     """The post id of a comment: Graph's comment ids are ``{post-object-id}_{comment}`` and
-    post ids ``{page-id}_{post-object-id}``."""
-    head, sep, _ = comment_id.partition("_")
-    return f"{page_id}_{head}" if sep else ""
+    post ids ``{page-id}_{post-object-id}``; older comments (and some webhooks) carry the
+    whole post id, ``{page-id}_{post-object-id}_{comment}``."""
+    parts = comment_id.split("_")
+    if len(parts) >= 3:
+        return f"{parts[0]}_{parts[1]}"
+    return f"{page_id}_{parts[0]}" if len(parts) == 2 else ""
 
 
 class FacebookConnector(GraphConnector):
@@ -414,8 +417,11 @@ class FacebookConnector(GraphConnector):
         permalink = raw.get("permalink_url")
         text = _text(raw.get("message"))
         media, shared = story_attachment(raw.get("attachment"))
+        # Under the names the other platforms use, so that likes add up across them.
         metrics = {
-            k: raw[k] for k in ("like_count", "comment_count") if isinstance(raw.get(k), int)
+            name: raw[key]
+            for key, name in (("like_count", "likes"), ("comment_count", "replies"))
+            if isinstance(raw.get(key), int) and not isinstance(raw.get(key), bool)
         }
         return NormalizedItem(
             platform_id=platform_id,

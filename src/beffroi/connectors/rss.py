@@ -30,7 +30,7 @@ Mapping (:func:`map_entry`): the text is the title and the entry's ``content`` o
 whichever says more (a WordPress excerpt is 100 characters of a 7,000-character article);
 dates are read here (:func:`read_date`) before feedparser's guess is trusted; relative links
 are resolved against the feed's address; the language is the entry's ``xml:lang``, else the
-feed's, as a primary code (:func:`language_code`).
+feed's, as a primary code (:func:`~beffroi.connectors.values.language_code`).
 
 Feeds are read only: every action is "not supported by the platform". What a feed brings is
 other sites' publications (listening), hence :attr:`FetchKind.SEARCH`; ``auth`` is
@@ -50,6 +50,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -83,7 +84,7 @@ from beffroi.connectors.http import (
     retry_after_seconds,
     token_key,
 )
-from beffroi.connectors.values import parse_time
+from beffroi.connectors.values import language_code, parse_time
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -188,12 +189,13 @@ def _body(entry: Mapping[str, Any]) -> tuple[str, tuple[str, ...], Any]:
             candidates.append((str(content["value"]), content))
     if entry.get("summary"):
         candidates.append((str(entry["summary"]), entry.get("summary_detail")))
-    best: tuple[str, tuple[str, ...], Any] = ("", (), None)
+    best: tuple[str, tuple[str, ...], Any] | None = None
     for value, detail in candidates:  # content first: it wins a tie
         text, links = _plain(detail, value)
-        if len(text) > len(best[0]):
+        # A body without words (a linked picture) still brings its links.
+        if best is None or len(text) > len(best[0]):
             best = (text, links, detail)
-    return best
+    return best or ("", (), None)
 
 
 # Day and month names of the languages whose feeds write RFC 822 dates in their own words
@@ -299,13 +301,6 @@ def _created(entry: Mapping[str, Any]) -> tuple[datetime | None, str]:
     return None, unread or "it has no date"
 
 
-def language_code(value: Any) -> str | None:
-    """A feed's language (``en_US``, ``fr-FR``, ``de``) as the primary ISO 639 code
-    Beffroi stores (``en``, ``fr``, ``de``), or ``None`` when it is not one."""
-    primary = re.split(r"[-_]", str(value or "").strip(), maxsplit=1)[0].lower()
-    return primary if 2 <= len(primary) <= 3 and primary.isascii() and primary.isalpha() else None
-
-
 def _language(entry: Mapping[str, Any], body_detail: Any, feed: Mapping[str, Any]) -> str | None:
     """The language of the entry's text (an Atom ``xml:lang`` on it), else of its feed."""
     for detail in (body_detail, entry.get("title_detail")):
@@ -324,21 +319,33 @@ def entry_id(entry: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
+def _date_string(entry: Mapping[str, Any]) -> str:
+    return str(entry.get("published") or entry.get("updated") or "").strip()
+
+
 def entry_ids(entries: list[Mapping[str, Any]]) -> list[str]:
     """:func:`entry_id` of each entry, made unique where a feed gives one guid to posts with
     different links (a CMS numbering from 1 in each category): those become
-    ``<guid> <link>``, the link as the feed writes it. Feeds whose guids are unique keep them
-    as they are."""
+    ``<guid> <link>``, the link as the feed writes it. Posts sharing both guid and link but
+    dated differently (a blog giving two posts of a day one anchor) become
+    ``<guid> <date>``, the date as the feed writes it; the same guid, link and date is one
+    post listed twice. Feeds whose guids are unique keep them as they are."""
     plain = [entry_id(entry) for entry in entries]
     links: defaultdict[str, set[str]] = defaultdict(set)
+    dates: defaultdict[tuple[str, str], set[str]] = defaultdict(set)
     for identifier, entry in zip(plain, entries, strict=True):
-        links[identifier].add(str(entry.get("link") or ""))
-    return [
-        f"{identifier} {entry.get('link')}"
-        if len(links[identifier]) > 1 and entry.get("link")
-        else identifier
-        for identifier, entry in zip(plain, entries, strict=True)
-    ]
+        link = str(entry.get("link") or "")
+        links[identifier].add(link)
+        dates[identifier, link].add(_date_string(entry))
+    unique = []
+    for identifier, entry in zip(plain, entries, strict=True):
+        link = str(entry.get("link") or "")
+        if len(links[identifier]) > 1 and link:
+            identifier = f"{identifier} {link}"
+        elif len(dates[identifier, link]) > 1 and _date_string(entry):
+            identifier = f"{identifier} {_date_string(entry)}"
+        unique.append(identifier)
+    return unique
 
 
 def _media(entry: Mapping[str, Any], base: str) -> list[Media]:
@@ -360,6 +367,33 @@ def _media(entry: Mapping[str, Any], base: str) -> list[Media]:
     return list(found.values())
 
 
+class _Pictures(HTMLParser):
+    """The ``<img>`` addresses of an entry's HTML, without 1×1 tracking pixels."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.sources: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if (
+            tag == "img"
+            and values.get("src")
+            and "1" not in (values.get("width"), values.get("height"))
+        ):
+            self.sources.append(str(values["src"]).strip())
+
+
+def _pictures(detail: Any) -> list[str]:
+    """The pictures of an HTML body (a body of text/plain has none)."""
+    if not isinstance(detail, Mapping) or str(detail.get("type") or "") in ("text/plain", "text"):
+        return []
+    parser = _Pictures()
+    parser.feed(str(detail.get("value") or ""))
+    parser.close()
+    return parser.sources
+
+
 def map_entry(
     entry: Mapping[str, Any],
     feed: Mapping[str, Any],
@@ -379,6 +413,15 @@ def map_entry(
     body_text, html_links, body_detail = _body(entry)
     body_base = urljoin(feed_url, str(body_detail.get("base") or "")) if body_detail else feed_url
     body_links = [urljoin(body_base, url) for url in html_links]
+    media = _media(entry, feed_url)
+    if not body_text:
+        # A post that is only a picture (a linked photo): the picture is what it says.
+        known = {m.url for m in media}
+        for source in _pictures(body_detail):
+            url = urljoin(body_base, source)
+            if url.startswith(("http://", "https://")) and url not in known:
+                known.add(url)
+                media.append(Media("image", url))
     text = "\n\n".join(part for part in (title_text, body_text) if part)
     identifier = platform_id or entry_id(entry)
     created, date_unread = _created(entry)
@@ -425,7 +468,7 @@ def map_entry(
         ),
         url=link,
         urls=tuple(dict.fromkeys(links + body_links)),
-        media=tuple(_media(entry, feed_url)),
+        media=tuple(media),
         language=_language(entry, body_detail, feed),
         raw=raw,
     )

@@ -28,9 +28,11 @@ What a sync brings back, in this order:
    the next sync (see the cursor).
 
 A video's text is its title and description; its links are its watch address and the
-addresses written in its description, a comment's those written in its text. ``search.list``
-sends a snippet's title, description and channel title HTML-escaped (``World&#39;s``):
-they are unescaped once; the other lists send them as written.
+addresses written in its description, a comment's those written in its text and those
+YouTube linked in its HTML ``textDisplay`` (a bare ``example.com``). ``search.list`` sends a
+snippet's title, description and channel title HTML-escaped (``World&#39;s``): they are
+unescaped once; the other lists send them as written. A video's language is the primary
+subtag of its ``defaultLanguage`` (``zh-Hans`` is ``zh``), when that is an ISO 639-1 code.
 
 Cursor: ``{"channel_id", "videos", "comments", "search"}``; each stream's state is
 ``{"since", "since_ids", "walk"}``. ``since`` is the newest ``publishedAt`` the stream has
@@ -89,10 +91,12 @@ import html
 import http.client
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from beffroi import egress
@@ -121,6 +125,7 @@ from beffroi.connectors.base import (
     UnsupportedAction,
     history_days_option,
 )
+from beffroi.connectors.html_text import html_to_text
 from beffroi.connectors.http import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
@@ -130,7 +135,15 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
-from beffroi.connectors.values import api_base_url, iso_z, parse_time, positive_int, text_links
+from beffroi.connectors.values import (
+    api_base_url,
+    iso_z,
+    language_code,
+    parse_time,
+    positive_int,
+    text_links,
+    web_address,
+)
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +173,8 @@ _WATCH = "https://www.youtube.com/watch?v="
 #: The texts of a search result's snippet that YouTube sends HTML-escaped (``&#39;``,
 #: ``&quot;``, ``&amp;``); videos.list and playlistItems.list send them as written.
 _ESCAPED_IN_SEARCH = ("title", "description", "channelTitle")
+#: A link in a comment's HTML ``textDisplay`` (what commentThreads.list sends by default).
+_HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"', re.IGNORECASE)
 
 State = dict[str, Any]
 
@@ -207,6 +222,32 @@ def _thumbnail(snippet: Mapping[str, Any]) -> tuple[Media, ...]:
         if url:
             return (Media(kind="image", url=url, description="thumbnail"),)
     return ()
+
+
+def _plain(url: str) -> str:
+    """An address without its scheme, trailing slash and case, to spot the same link twice."""
+    return url.split("://", 1)[-1].rstrip("/").lower()
+
+
+def _comment_links(text: str, snippet: Mapping[str, Any]) -> tuple[str, ...]:
+    """The addresses written in a comment's text, then those YouTube linked in its HTML
+    ``textDisplay`` that the text does not spell out (a bare ``example.com`` is linked as
+    ``http://example.com/``). YouTube's own links (hashtag searches, timestamps) are not
+    shared links; its ``/redirect?q=`` wrapper gives the address it wraps."""
+    links = list(text_links(text))
+    seen = {_plain(link) for link in links}
+    for href in _HREF.findall(_str(snippet.get("textDisplay"))):
+        address = web_address(html.unescape(href))
+        parts = urlsplit(address)
+        host = (parts.hostname or "").lower()
+        if host == "youtube.com" or host.endswith(".youtube.com"):
+            if parts.path != "/redirect":
+                continue
+            address = web_address(parse_qs(parts.query).get("q", [""])[0])
+        if address and _plain(address) not in seen:
+            seen.add(_plain(address))
+            links.append(address)
+    return tuple(links)
 
 
 def _error_reason(content: bytes) -> tuple[str, str]:
@@ -316,7 +357,7 @@ def _video_item(
         url=url,
         urls=(url, *(link for link in text_links(description) if link != url)),
         media=_thumbnail(snippet),
-        language=_str(snippet.get("defaultLanguage")) or None,
+        language=language_code(snippet.get("defaultLanguage")),
         raw=dict(raw),
     )
 
@@ -749,8 +790,11 @@ class YouTubeConnector(Connector):
                 f"https://www.youtube.com/channel/{_str(snippet.get('channelId'))}?lc={comment_id}"
             )
         likes = snippet.get("likeCount")
-        # textOriginal is the text as written; textDisplay is HTML.
-        text = _str(snippet.get("textOriginal")) or _str(snippet.get("textDisplay"))
+        # textOriginal is the text as written (YouTube guarantees it only to the comment's
+        # author); textDisplay is HTML, read as text.
+        text = (
+            _str(snippet.get("textOriginal")) or html_to_text(_str(snippet.get("textDisplay")))[0]
+        )
         return NormalizedItem(
             platform_id=comment_id,
             kind=ItemKind.REPLY if parent else ItemKind.COMMENT,
@@ -765,7 +809,7 @@ class YouTubeConnector(Connector):
             thread_id=video,
             parent_id=parent or video,
             url=url,
-            urls=text_links(text),
+            urls=_comment_links(text, snippet),
             metrics={"likes": likes} if isinstance(likes, int) else {},
             raw=dict(raw),
         )

@@ -10,6 +10,11 @@ author is the journalist), ``datePublished``, ``inLanguage`` (else the page's
 whose ``author`` says who made it). ``@id`` references are followed, HTML entities in texts
 unescaped. What is skipped or left out is said in ``notes``, one sentence each.
 
+Google Fact Check Tools answers (``claims:search``: ``{"claims": [{"text", "claimant",
+"claimReview": [{"publisher", "url", "title", "reviewDate", "textualRating",
+"languageCode"}]}]}``, or one such claim) are read too: each review of a claim is one
+claim of the library.
+
 JSON may not nest deeper than :data:`~beffroi.connectors.fileimport.MAX_JSON_DEPTH` levels
 (:class:`NestingTooDeep`) nor hold text no database stores (NUL, lone surrogates): the same
 rules as the import of items.
@@ -27,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from beffroi.analysis.claims.retrieval import Claim
 from beffroi.connectors.fileimport import MAX_JSON_DEPTH, UnstorableJSON, check_json, check_text
@@ -232,9 +237,33 @@ def _page_address(data: Any) -> str:
     return ""
 
 
+#: A host written without its scheme (``aosfatos.org/noticias/…``): a name with a dot whose
+#: last label is letters and not a page's extension (``index.php/…`` is a path).
+_BARE_HOST = re.compile(
+    r"^((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63})(?::\d+)?(?:[/?#]|$)", re.I
+)
+_PAGE_EXTENSIONS = {"html", "htm", "shtml", "php", "asp", "aspx", "jsp", "cgi"}
+
+
+def _bare_host(given: str, page_url: str) -> bool:
+    """Whether ``given`` starts with a host name rather than a relative path: the page's
+    own host (with or without ``www.``), or any host name when the page's is unknown."""
+    match = _BARE_HOST.match(given)
+    if not match or match.group(1).rsplit(".", 1)[-1].lower() in _PAGE_EXTENSIONS:
+        return False
+    if not page_url:
+        return True
+    page_host = (urlsplit(page_url).hostname or "").lower().removeprefix("www.")
+    return match.group(1).lower().removeprefix("www.") == page_host
+
+
 def _review_address(given: str, page_url: str, where: str, notes: list[str]) -> str:
     if not given or web_address(given):
         return web_address(given)
+    if _bare_host(given, page_url):
+        # Resolved as a path it would become <page>/aosfatos.org/…, an address that is
+        # not the review's.
+        return web_address(f"https://{given}")
     # A fact-checker's page is not trusted to give a web address: a relative one is
     # resolved against the page's, anything else is left out.
     resolved = web_address(urljoin(page_url, given)) if page_url else ""
@@ -250,10 +279,70 @@ def _review_address(given: str, page_url: str, where: str, notes: list[str]) -> 
 def claims_from_json(
     text: str, *, page_url: str = "", notes: list[str] | None = None
 ) -> list[CheckedClaim]:
-    """The ``ClaimReview`` objects of a JSON-LD document (a fact-checker's feed), as text.
-    Raises :class:`LibraryImportError` or ``json.JSONDecodeError``. What was skipped or
-    left out is said in ``notes``, one sentence each."""
-    return claims_from_jsonld(_load_json(text), page_url=page_url, notes=notes)
+    """The ``ClaimReview`` objects of a JSON-LD document (a fact-checker's feed), or the
+    reviews of a Google Fact Check Tools answer, as text. Raises
+    :class:`LibraryImportError` or ``json.JSONDecodeError``. What was skipped or left out
+    is said in ``notes``, one sentence each."""
+    data = _load_json(text)
+    google = _google_claims(data)
+    if google is not None:
+        _check(data)
+        return _claims_from_google(google, [] if notes is None else notes)
+    return claims_from_jsonld(data, page_url=page_url, notes=notes)
+
+
+def _google_claims(data: Any) -> list[dict[str, Any]] | None:
+    """The claims of a Google Fact Check Tools answer (a ``claims:search`` page, a list of
+    its claims or one claim), else None: a JSON-LD document has none of their shape."""
+    if isinstance(data, dict) and "@type" not in data and "@graph" not in data:
+        if isinstance(data.get("claims"), list):
+            data = data["claims"]
+        elif isinstance(data.get("claimReview"), list):
+            data = [data]
+    if not isinstance(data, list) or not data:
+        return None
+    claims = [entry for entry in data if isinstance(entry, dict)]
+    if not claims or any(
+        not isinstance(c.get("claimReview"), list) or "@type" in c for c in claims
+    ):
+        return None
+    return claims
+
+
+def _claims_from_google(claims: list[dict[str, Any]], notes: list[str]) -> list[CheckedClaim]:
+    found: list[CheckedClaim] = []
+    number = 0
+    for claim in claims:
+        text = _words(claim.get("text"))
+        for review in claim["claimReview"]:
+            if not isinstance(review, dict):
+                continue
+            number += 1
+            where = f"ClaimReview {number}"
+            verdict = _words(review.get("textualRating"))
+            if not text or not verdict:
+                missing = "claim" if not text else "verdict"
+                label = _text(review.get("url")) or _words(review.get("title"))
+                notes.append(
+                    f"{where}{f' ({label})' if label else ''}: skipped, its {missing} is empty"
+                )
+                continue
+            publisher = review.get("publisher")
+            publisher = publisher if isinstance(publisher, dict) else {}
+            found.append(
+                CheckedClaim(
+                    text=text,
+                    verdict=verdict,
+                    # Google gives absolute addresses; anything else is left out (said).
+                    url=_review_address(_text(review.get("url")), "", where, notes),
+                    source=_words(publisher.get("name")) or _words(publisher.get("site")),
+                    published=_text(review.get("reviewDate")),
+                    language=_text(review.get("languageCode")),
+                    title=_words(review.get("title")),
+                    claimant=_words(claim.get("claimant")),
+                )
+            )
+    return found
 
 
 def claims_from_jsonld(
