@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 export BEFFROI_HOME ?= $(CURDIR)/var
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint typecheck migrations-check pytest pytest-sqlite pytest-postgres test-env messages clean
+.PHONY: run test lint typecheck migrations-check pytest pytest-sqlite pytest-postgres test-env messages clean fidelity
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PY)" || { echo "Beffroi needs Python 3.11 or newer (python3 on the PATH)."; exit 1; }
@@ -43,6 +43,11 @@ test-env:
 	@bash scripts/test-env.sh
 
 pytest: pytest-sqlite pytest-postgres
+
+# The recorded payloads of tests/corpus/ through every mapping, with the per-field report
+# (the same run is a pytest test, marker `fidelity`, in `make test`).
+fidelity: $(VENV)/.installed
+	$(BIN)/python -m tests.fidelity.run --details
 
 pytest-sqlite: $(VENV)/.installed
 	BEFFROI_HOME=$$(mktemp -d) BEFFROI_SECRET_KEY=test-secret-key-not-for-production \
