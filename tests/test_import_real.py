@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from beffroi.connectors.base import ConfigurationError
+from beffroi.connectors.base import ConfigurationError, Media, QuotedItem, Relation
 from beffroi.connectors.fileimport import (
     check_import_platform,
     import_platforms,
@@ -68,6 +68,44 @@ def test_4cat_x_csv_shares_its_urls_column_not_the_t_co_of_the_body() -> None:
         "https://www.ville-test.fr/noel/plan?zone=centre,nord",
     )
     assert photo_only.text == "https://t.co/Ph0t0Only1" and photo_only.urls == ()
+
+
+def test_4cat_x_csv_reposts_quotes_and_videos_as_4cat_writes_them() -> None:
+    report = parse_file(REAL / "4cat" / "twitter-import-retweet-quote-video.csv")
+    assert report.ok, report.errors
+    retweet, quote, video = (row.item for row in report.items)
+    # X escapes &, < and > in the text 4CAT writes as it is.
+    assert (
+        retweet.text == "RT @MairieTest: Travaux & déviations : rue A > rue B jusqu'au 20 décembre."
+    )
+    # A retweet's counts are X's copy of the original's: none kept, as by the X connector.
+    assert retweet.metrics == {}
+    assert retweet.quoted == QuotedItem(
+        Relation.REPOST,
+        None,
+        "Travaux & déviations : rue A > rue B jusqu'au 20 décembre.",
+        "MairieTest",
+        "",
+    )
+    assert quote.text == "C'est faux >:( https://t.co/Qu0t3dP0st"
+    assert quote.quoted == QuotedItem(
+        Relation.QUOTE,
+        "1865000000000000009",
+        "L&eau du robinet est contaminée !",
+        "rumeurs_lyon",
+        "https://x.com/rumeurs_lyon/status/1865000000000000009",
+    )
+    assert quote.urls == ()  # the quoted post's address is the quote, not a shared link
+    assert quote.metrics["likes"] == 5
+    # 4CAT lists a video's thumbnail among the images: the video is its file.
+    assert video.media == (
+        Media("image", "https://pbs.twimg.com/media/GeMarche01.jpg"),
+        Media(
+            "video",
+            "https://video.twimg.com/ext_tw_video/1865100000000000099/pu/vid/avc1/1280x720/"
+            "Mk7Rt.mp4?tag=12",
+        ),
+    )
 
 
 def test_a_t_co_link_is_kept_when_nothing_expands_it() -> None:

@@ -22,7 +22,9 @@ from beffroi.connectors.base import (
     Media,
     NormalizedItem,
     NotFound,
+    QuotedItem,
     RateLimited,
+    Relation,
     TransientError,
     UnsupportedAction,
 )
@@ -312,6 +314,90 @@ def test_the_parser_survives_badly_nested_markup() -> None:
     assert post.payload()["datetime"] == "2024-05-01T10:00:00+00:00"
 
 
+def _one_post(inner: str, post: str = "chan_test/9") -> NormalizedItem:
+    """``inner`` (a post's bubble, as t.me/s writes it) mapped as a web sync maps it."""
+    page = parse_channel_page(
+        f'<section class="tgme_channel_history"><div class="tgme_widget_message" '
+        f'data-post="{post}">{inner}<a class="tgme_widget_message_date" '
+        f'href="https://t.me/{post}"><time datetime="2023-02-27T16:21:02+00:00"></time></a>'
+        "</div></section>"
+    )
+    [parsed] = page.posts
+    connector = TelegramConnector({"channels": post.split("/")[0]}, {})
+    return connector.map_item(json.loads(json.dumps(parsed.payload())), ItemKind.POST)
+
+
+def test_a_poll_keeps_its_question_and_options() -> None:
+    # Recorded shape (any2feed's t.me/s capture): the poll was lost, the item had no text.
+    item = _one_post(
+        '<div class="tgme_widget_message_poll js-poll">'
+        '<div class="tgme_widget_message_poll_question">Как лучше?</div>'
+        '<div class="tgme_widget_message_poll_type">Anonymous Poll</div>'
+        '<a class="tgme_widget_message_poll_options" href="https://t.me/chan_test/9">'
+        '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_'
+        'option_percent">16%</div><div class="tgme_widget_message_poll_option_value"><div '
+        'class="tgme_widget_message_poll_option_text">Несколько постов</div></div></div>'
+        '<div class="tgme_widget_message_poll_option"><div class="tgme_widget_message_poll_'
+        'option_value"><div class="tgme_widget_message_poll_option_text">Один &amp; два</div>'
+        "</div></div></a></div>"
+    )
+    assert item.text == "Как лучше?\n- Несколько постов\n- Один & два"
+    assert item.raw["poll"] == {
+        "question": "Как лучше?",
+        "options": ["Несколько постов", "Один & два"],
+    }
+
+
+def test_a_voice_message_and_a_document_are_media() -> None:
+    item = _one_post(
+        '<a class="tgme_widget_message_voice_player js-message_voice_player" '
+        'href="https://t.me/chan_test/9"><audio class="tgme_widget_message_voice '
+        'js-message_voice" src="https://cdn4.telegram-cdn.org/file/e7.ogg?token=a"></audio></a>'
+        '<a class="tgme_widget_message_document_wrap" href="https://t.me/chan_test/9">'
+        '<div class="tgme_widget_message_document"><div class="tgme_widget_message_document_'
+        'title accent_color">Отчёт\n  2023.pdf</div></div></a>'
+    )
+    assert item.media == (
+        Media("audio", "https://cdn4.telegram-cdn.org/file/e7.ogg?token=a"),
+        Media("other", "https://t.me/chan_test/9", "Отчёт 2023.pdf"),
+    )
+
+
+def test_the_video_of_a_link_preview_is_not_the_posts_media() -> None:
+    item = _one_post(
+        '<div class="tgme_widget_message_text js-message_text">Voir '
+        '<a href="https://t.me/other_chan/5410">https://t.me/other_chan/5410</a></div>'
+        '<a class="tgme_widget_message_link_preview" href="https://t.me/other_chan/5410">'
+        '<div class="link_preview_video_player"><video class="link_preview_video" '
+        'src="https://cdn4.telegram-cdn.org/file/0f.mp4"></video></div>'
+        '<div class="link_preview_title">Other</div></a>'
+    )
+    assert item.media == ()
+    assert item.urls == ("https://t.me/other_chan/5410",)
+
+
+def test_a_forwarded_post_carries_the_original_as_a_repost() -> None:
+    item = _one_post(
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from '
+        '<a class="tgme_widget_message_forwarded_from_name" href="https://t.me/Source_Chan/10899">'
+        '<span dir="auto">Старше Эдды</span></a></div>'
+        '<div class="tgme_widget_message_text js-message_text">Кратко по фронту</div>'
+    )
+    assert item.quoted == QuotedItem(
+        Relation.REPOST,
+        "source_chan/10899",
+        "Кратко по фронту",
+        "Старше Эдды",
+        "https://t.me/Source_Chan/10899",
+    )
+    hidden = _one_post(
+        '<div class="tgme_widget_message_forwarded_from">Forwarded from <span class="tgme_'
+        'widget_message_forwarded_from_name"><span dir="auto">Спортивный Екб</span></span></div>'
+    )
+    assert hidden.quoted == QuotedItem(Relation.REPOST, None, "", "Спортивный Екб", "")
+    assert _one_post('<div class="tgme_widget_message_text js-message_text">x</div>').quoted is None
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -399,6 +485,8 @@ def test_map_message_reads_telethon_types() -> None:
     assert item.author.display_name == "Mairie de Test"
     assert item.author.extra == {"signature": "Jeanne"}
     assert item.raw["message"]["fwd_from"]["from_name"] == "Météo-France"
+    # A forward passes the original's text on: carried as a repost by its author's name.
+    assert item.quoted == QuotedItem(Relation.REPOST, None, text, "Météo-France", "")
     json.dumps(dict(item.raw))
     connector = TelegramConnector({"channels": "mairie_test"}, {})
     stored = json.loads(json.dumps(dict(item.raw)))
@@ -429,6 +517,27 @@ def test_map_message_reads_documents_and_web_pages() -> None:
     item = map_message(telethon_message(2, media=page), "chan_x")
     assert item.media == (Media("link", "https://news.example/a", "A"),)
     assert item.urls == ("https://news.example/a",)
+
+
+def test_map_message_reads_a_poll() -> None:
+    def words(text: str) -> types.TextWithEntities:
+        return types.TextWithEntities(text=text, entities=[])
+
+    poll = types.MessageMediaPoll(
+        poll=types.Poll(
+            id=7,
+            question=words("Quel jour pour le marché ?"),
+            answers=[
+                types.PollAnswer(text=words("Samedi"), option=b"0"),
+                types.PollAnswer(text=words("Dimanche"), option=b"1"),
+            ],
+            hash=0,
+        ),
+        results=types.PollResults(),
+    )
+    item = map_message(telethon_message(3, "Votez !", media=poll), "chan_x")
+    assert item.text == "Votez !\n\nQuel jour pour le marché ?\n- Samedi\n- Dimanche"
+    assert item.quoted is None
 
 
 class StandInClient:

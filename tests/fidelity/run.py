@@ -70,8 +70,11 @@ def platform_modules(only: Iterable[str] = ()) -> list[ModuleType]:
     return modules
 
 
-def corpus_files(platform: str) -> list[Path]:
-    folder = CORPUS / platform
+def corpus_files(module: ModuleType) -> list[Path]:
+    """The recorded files a platform module reads: its own folder, or the folder named by its
+    ``RECORDINGS`` where it reads another platform's recordings its own way (4CAT's CSV
+    export of X is written from the X web answers Zeeschuimer captures)."""
+    folder = CORPUS / getattr(module, "RECORDINGS", module.PLATFORM)
     return sorted(
         path for path in folder.rglob("*") if path.is_file() and path.name not in NOT_DATA
     )
@@ -86,7 +89,7 @@ def _outcomes(module: ModuleType, path: Path) -> Iterator[Outcome]:
 
 
 def run_platform(module: ModuleType) -> PlatformReport:
-    files = corpus_files(module.PLATFORM)
+    files = corpus_files(module)
     outcomes = [outcome for path in files for outcome in _outcomes(module, path)]
     results = []
     for check in module.CHECKS:
@@ -109,7 +112,7 @@ def regressions(report: PlatformReport, baseline: dict[str, Any]) -> list[str]:
     problems = [f"{e.file} {e.ref}: {e.error}" for e in report.errors]
     known = baseline.get(report.platform)
     if report.files == 0:
-        problems.append(f"no recorded file under tests/corpus/{report.platform}/")
+        problems.append(f"no recorded file for {report.platform} under tests/corpus/")
     known_checks: dict[str, Any] = (known or {}).get("checks", {})
     for result in report.checks:
         before = known_checks.get(result.check.name)

@@ -15,5 +15,5 @@ pytestmark = pytest.mark.fidelity
 @pytest.mark.parametrize("module", platform_modules(), ids=lambda module: module.PLATFORM)
 def test_the_recorded_payloads_map_without_error_or_regression(module: ModuleType) -> None:
     report = run_platform(module)
-    assert report.records > 0, f"no record read from tests/corpus/{module.PLATFORM}/"
+    assert report.records > 0, f"no record read for {module.PLATFORM} from tests/corpus/"
     assert regressions(report, load_baseline()) == []

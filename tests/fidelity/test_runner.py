@@ -75,4 +75,4 @@ def test_a_platform_without_recorded_files_fails(
     (tmp_path / "fake").mkdir()
     monkeypatch.setattr(run, "CORPUS", tmp_path)
     report = run.run_platform(module([]))
-    assert "no recorded file under tests/corpus/fake/" in run.regressions(report, {})
+    assert "no recorded file for fake under tests/corpus/" in run.regressions(report, {})

@@ -72,7 +72,9 @@ def test_the_item_page_shows_the_quoted_post_escaped_and_the_labels(
     ingest(source, [quoting("4", "Regardez", hostile, ("graphic-media",))])
     item = Item.objects.get(platform_id="4")
     client = verified_client(make_user("viewer", org=org, role="viewer"))
-    page = client.get(f"/o/{org.slug}/items/{item.pk}/").content.decode()
+    page = client.get(
+        f"/o/{org.slug}/items/{item.pk}/", headers={"Accept-Language": "en"}
+    ).content.decode()
     assert "Quoted post" in page
     assert HOSTILE not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "javascript:" not in page
@@ -86,7 +88,9 @@ def test_a_quote_without_its_text_says_so(
     ingest(source, [quoting("5", "Et ça ?", bare)])
     item = Item.objects.get(platform_id="5")
     client = verified_client(make_user("viewer", org=org, role="viewer"))
-    page = client.get(f"/o/{org.slug}/items/{item.pk}/").content.decode()
+    page = client.get(
+        f"/o/{org.slug}/items/{item.pk}/", headers={"Accept-Language": "en"}
+    ).content.decode()
     assert "did not send the quoted post" in page
     assert 'href="https://example.org/i/96"' in page
 

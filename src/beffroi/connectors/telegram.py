@@ -70,7 +70,9 @@ from beffroi.connectors.base import (
     NormalizedItem,
     NotFound,
     Option,
+    QuotedItem,
     RateLimited,
+    Relation,
     TransientError,
     history_days_option,
 )
@@ -85,7 +87,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
-from beffroi.connectors.values import clear_text_allowed, positive_int
+from beffroi.connectors.values import clear_text_allowed, positive_int, with_poll_options
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -182,6 +184,10 @@ class WebPost:
     reply_to: str = ""
     photos: list[str] = field(default_factory=list)
     videos: list[str] = field(default_factory=list)
+    voices: list[str] = field(default_factory=list)
+    poll_question: list[str] = field(default_factory=list)
+    poll_options: list[list[str]] = field(default_factory=list)
+    documents: list[list[str]] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         """What is kept as ``raw``: the post's HTML verbatim and what was read from it."""
@@ -202,6 +208,16 @@ class WebPost:
             "reply_to": self.reply_to,
             "photos": self.photos,
             "videos": self.videos,
+            "voices": self.voices,
+            "poll": (
+                {
+                    "question": " ".join("".join(self.poll_question).split()),
+                    "options": [" ".join("".join(o).split()) for o in self.poll_options],
+                }
+                if self.poll_question or self.poll_options
+                else None
+            ),
+            "documents": [" ".join("".join(title).split()) for title in self.documents],
         }
 
 
@@ -286,14 +302,27 @@ class ChannelPageParser(HTMLParser):
             return "forwarded"
         if "tgme_widget_message_date" in classes:
             return "date"
+        if "tgme_widget_message_link_preview" in classes:
+            # The preview of a linked page or post: its video and image are the linked one's.
+            return "preview"
+        if "tgme_widget_message_poll_question" in classes:
+            return "poll_question"
+        if "tgme_widget_message_poll_option_text" in classes:
+            post.poll_options.append([])
+            return "poll_option"
+        if "tgme_widget_message_document_title" in classes:
+            post.documents.append([])
+            return "document"
         if tag == "time" and "date" in roles:
             post.datetime = values.get("datetime", "")
         elif "tgme_widget_message_photo_wrap" in classes:
             found = _BACKGROUND_URL.search(values.get("style", ""))
             if found:
                 post.photos.append(found.group(1))
-        elif tag == "video" and values.get("src"):
+        elif tag == "video" and values.get("src") and "preview" not in roles:
             post.videos.append(values["src"])
+        elif tag == "audio" and "tgme_widget_message_voice" in classes and values.get("src"):
+            post.voices.append(values["src"])
         return None
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -328,12 +357,15 @@ class ChannelPageParser(HTMLParser):
             "signature": post.signature,
             "views": None,
             "forwarded": post.forwarded_name,
+            "poll_question": post.poll_question,
+            "poll_option": post.poll_options[-1] if post.poll_options else None,
+            "document": post.documents[-1] if post.documents else None,
         }
         for role, target in targets.items():
             if role in roles:
-                if target is None:
+                if role == "views":
                     post.views += data
-                else:
+                elif target is not None:
                     target.append(data)
 
 
@@ -379,6 +411,64 @@ def _reply_parent(channel: str, href: str) -> str | None:
     return None
 
 
+def _forwarded(raw: Mapping[str, Any], text: str) -> QuotedItem | None:
+    """What a forwarded post passes on: the original's author and, where the preview links
+    it (a public channel's post), its address and id. The text is the post's own: a forward
+    shows the original's text as it is."""
+    source = raw.get("forwarded_from")
+    if not isinstance(source, Mapping) or not (source.get("name") or source.get("url")):
+        return None
+    url = str(source.get("url") or "")
+    parts = urlsplit(url).path.strip("/").split("/")
+    original = f"{parts[0].lower()}/{parts[1]}" if len(parts) == 2 and parts[1].isdigit() else None
+    return QuotedItem(Relation.REPOST, original, text, str(source.get("name") or ""), url)
+
+
+def _with_poll(text: str, question: str, options: list[str]) -> str:
+    """The post's text, then a poll's question and its options (``- option``, one per line,
+    as every connector writes a poll)."""
+    block = with_poll_options(question, [option for option in options if option])
+    return f"{text}\n\n{block}" if text and block else text or block
+
+
+def _web_text(raw: Mapping[str, Any]) -> str:
+    text = str(raw.get("text") or "")
+    poll = raw.get("poll")
+    if isinstance(poll, Mapping):
+        return _with_poll(
+            text, str(poll.get("question") or ""), [str(o) for o in poll.get("options") or ()]
+        )
+    return text
+
+
+def _plain(value: Any) -> str:
+    """A Telethon text: a string, or (newer layers) a ``TextWithEntities``."""
+    if isinstance(value, Mapping):
+        value = value.get("text")
+    return str(value or "")
+
+
+def _api_poll(media: Any) -> tuple[str, list[str]] | None:
+    if not isinstance(media, Mapping) or media.get("_") != "MessageMediaPoll":
+        return None
+    poll = media.get("poll")
+    if not isinstance(poll, Mapping):
+        return None
+    answers = [a for a in poll.get("answers") or () if isinstance(a, Mapping)]
+    return _plain(poll.get("question")), [_plain(a.get("text")) for a in answers]
+
+
+def _api_forward(message: Mapping[str, Any], text: str) -> QuotedItem | None:
+    """A forwarded message passes on the original's text; its author is the name Telegram
+    gives (a hidden user's ``from_name``, a channel's ``post_author``): Telethon's peer ids
+    have no public address without another request."""
+    header = message.get("fwd_from")
+    if not isinstance(header, Mapping):
+        return None
+    author = str(header.get("from_name") or header.get("post_author") or "")
+    return QuotedItem(Relation.REPOST, None, text, author, "")
+
+
 def _map_web(raw: Mapping[str, Any]) -> NormalizedItem:
     try:
         channel = str(raw["channel"])
@@ -393,23 +483,29 @@ def _map_web(raw: Mapping[str, Any]) -> NormalizedItem:
     platform_id = f"{channel.lower()}/{message_id}"
     parent = _reply_parent(channel, str(raw.get("reply_to") or ""))
     views = parse_views(str(raw.get("views") or ""))
+    link = post_url(channel, message_id)
     media = [Media("image", str(url)) for url in raw.get("photos") or ()]
     media += [Media("video", str(url)) for url in raw.get("videos") or ()]
+    media += [Media("audio", str(url)) for url in raw.get("voices") or ()]
+    # A document has no public address in the preview: the post's, as the api method does.
+    media += [Media("other", link, str(title)) for title in raw.get("documents") or ()]
+    text = _web_text(raw)
     return NormalizedItem(
         platform_id=platform_id,
         kind=ItemKind.POST,
-        text=str(raw.get("text") or ""),
+        text=text,
         created_at=created.astimezone(UTC),
         author=_channel_author(
             channel, str(raw.get("owner_name") or ""), str(raw.get("signature") or "")
         ),
         thread_id=parent or platform_id,
         parent_id=parent,
-        url=post_url(channel, message_id),
+        url=link,
         urls=tuple(str(url) for url in raw.get("links") or ()),
         media=tuple(media),
         metrics={"views": views} if views is not None else {},
         raw=dict(raw),
+        quoted=_forwarded(raw, str(raw.get("text") or "")),
     )
 
 
@@ -471,14 +567,16 @@ def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
         created = datetime.fromisoformat(str(message["date"]))
     except (KeyError, TypeError, ValueError):
         raise MalformedPayload(f"{LABEL}: a message from the API has no id or date.") from None
-    text = str(message.get("message") or "")
+    own_text = str(message.get("message") or "")
+    poll = _api_poll(message.get("media"))
+    text = _with_poll(own_text, *poll) if poll else own_text
     link = post_url(channel, message_id)
     urls: list[str] = []
     for entity in message.get("entities") or ():
         if entity.get("_") == "MessageEntityTextUrl" and entity.get("url"):
             urls.append(str(entity["url"]))
         elif entity.get("_") == "MessageEntityUrl":
-            urls.append(_utf16_slice(text, int(entity["offset"]), int(entity["length"])))
+            urls.append(_utf16_slice(own_text, int(entity["offset"]), int(entity["length"])))
     media, page_urls = _api_media(message.get("media"), link)
     metrics = {
         name: int(message[name])
@@ -508,6 +606,7 @@ def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
         media=tuple(media),
         metrics=metrics,
         raw=dict(raw),
+        quoted=_api_forward(message, own_text),
     )
 
 

@@ -25,10 +25,12 @@ from beffroi.connectors.base import (
     NormalizedAuthor,
     NormalizedItem,
 )
+from beffroi.connectors.fileimport.fourcat import is_fourcat_x, read_fourcat_x
 from beffroi.connectors.fileimport.report import ImportFormatError
 from beffroi.connectors.fileimport.storable import excerpt, json_type
 from beffroi.connectors.registry import available
 from beffroi.connectors.values import text_links, web_address
+from beffroi.connectors.x import links_without_quoted_post
 
 REQUIRED_COLUMNS: Final = ("text", "created_at", "author")
 OPTIONAL_COLUMNS: Final = (
@@ -528,12 +530,20 @@ def map_columns(
     ``field``, as messages name them); raises MalformedPayload (the reason)."""
     names = canonical_map(record.keys())
     values = {column: record[name] for column, name in names.items()}
-    return build_item(
+    quoted = None
+    if is_fourcat_x(record):
+        quoted = read_fourcat_x(record, values)
+        if isinstance(values.get("media"), list):
+            names["media"] = "images/videos"
+    item = build_item(
         Record(values, names, noun),
         default_platform=default_platform,
         default_kind=default_kind,
         raw=record,
     )
+    if quoted is None:
+        return item
+    return replace(item, quoted=quoted, urls=links_without_quoted_post(item.urls, quoted))
 
 
 def check_default_platform(value: str) -> str:
