@@ -11,29 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from fpdf import FPDF
 
 from beffroi.analysis.text_bound import HEAD_CHARS, TAIL_CHARS, analysed_text, is_cut
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
+from beffroi.core.pdf import ReadablePdf
 from beffroi.items.models import Item
 from beffroi.moderation import evidence as evidence_store
+from beffroi.moderation.display import platform_name
 from beffroi.moderation.models import Appeal, Decision, Evidence
-
-#: Fonts with Latin, Arabic and Cyrillic glyphs, looked for in this order (Debian's
-#: fonts-dejavu-core first); without one, the PDF falls back to Latin-1 text.
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-    Path("/Library/Fonts/Arial Unicode.ttf"),
-    Path("C:/Windows/Fonts/arial.ttf"),
-)
 
 
 def dossier(item: Item) -> dict[str, Any]:
@@ -69,6 +63,7 @@ def dossier(item: Item) -> dict[str, Any]:
                 "action": decision.action,
                 "status": decision.status,
                 "category": decision.category,
+                "category_name": (decision.charter_snapshot or {}).get("name", ""),
                 "clause": decision.clause,
                 "legal_reference": (decision.charter_snapshot or {}).get("legal_reference", ""),
                 "automated": decision.automated,
@@ -81,6 +76,7 @@ def dossier(item: Item) -> dict[str, Any]:
                 "explanation": decision.explanation,
                 "note": decision.note,
                 "platform_status": decision.platform_status,
+                "platform_effect": decision.platform_effect,
                 "platform_result": decision.platform_result,
             }
             for decision in decisions
@@ -102,71 +98,142 @@ def dossier_json(item: Item) -> bytes:
     return json.dumps(dossier(item), ensure_ascii=False, indent=2).encode("utf-8")
 
 
-class _Pdf(FPDF):
-    unicode = False
+def local_time(value: str | None) -> str:
+    """An ISO time as a person reads it where the organization is (``settings.TIME_ZONE``,
+    Europe/Paris by default), with the UTC time in brackets for the authorities."""
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, UTC)
+    local = timezone.localtime(moment, ZoneInfo(settings.TIME_ZONE))
+    return _("%(local)s %(zone)s (%(utc)s UTC)") % {
+        "local": date_format(local, "DATETIME_FORMAT"),
+        "zone": local.tzname() or settings.TIME_ZONE,
+        "utc": moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+    }
 
-    def setup_font(self) -> None:
-        for candidate in FONT_CANDIDATES:
-            if candidate.exists():
-                self.add_font("body", "", str(candidate))
-                bold = candidate.with_name(candidate.stem + "-Bold.ttf")
-                self.add_font("body", "B", str(bold if bold.exists() else candidate))
-                self.unicode = True
-                # Right-to-left and joined Arabic letters need uharfbuzz (a dependency).
-                self.set_text_shaping(True)
-                return
 
-    def text_font(self, style: str = "", size: int = 10) -> None:
-        self.set_font("body" if self.unicode else "helvetica", style, size)
+def _platform_line(decision: dict[str, Any], platform: str) -> str:
+    """What the platform did with the decision, said as what happened."""
+    status = decision["platform_status"]
+    detail = str((decision.get("platform_result") or {}).get("detail") or "")
+    if decision.get("platform_effect") == Decision.PlatformEffect.SIMULATED:
+        # A demo source (Decision.platform_effect): never said to be done by the platform.
+        return _("simulated on a demo source: nothing was sent to %(platform)s") % {
+            "platform": platform
+        }
+    sentences = {
+        Decision.PlatformStatus.NOT_NEEDED: _("no action on the platform was needed"),
+        Decision.PlatformStatus.PENDING: _("requested from %(platform)s, not yet confirmed"),
+        Decision.PlatformStatus.DONE: _("done by %(platform)s"),
+        Decision.PlatformStatus.FAILED: _("refused by %(platform)s"),
+        Decision.PlatformStatus.UNSUPPORTED: _("not allowed by %(platform)s"),
+    }
+    sentence = str(sentences.get(status, status)) % {"platform": platform}
+    if detail and status in (Decision.PlatformStatus.FAILED, Decision.PlatformStatus.UNSUPPORTED):
+        return f"{sentence}: {detail[:300]}"
+    return sentence
 
-    def safe(self, text: str) -> str:
-        if self.unicode:
-            return text
-        return text.encode("latin-1", "replace").decode("latin-1")
+
+def _labels(choices: Any, value: str) -> str:
+    return str(dict(choices).get(value, value)) if value else "—"
 
 
 def dossier_pdf(item: Item) -> bytes:
-    """The dossier as a PDF a person can read and print."""
-    data = dossier(item)
-    pdf = _Pdf(format="A4")
-    pdf.setup_font()
-    pdf.set_auto_page_break(True, margin=15)
+    """The dossier as a PDF a gendarme or a lawyer reads without help: in the organization's
+    language, dated where it is (UTC beside), the post drawn as it appeared (author, text,
+    the thread it answers, time, link, platform) before the seals of the preserved evidence."""
+    with translation.override(item.organization.language or settings.LANGUAGE_CODE):
+        return _dossier_pdf(dossier(item), platform_name(item.platform))
+
+
+def _dossier_pdf(data: dict[str, Any], platform: str) -> bytes:
+    pdf = ReadablePdf()
     pdf.add_page()
 
     def heading(text: str) -> None:
         pdf.ln(3)
         pdf.text_font("B", 13)
-        pdf.multi_cell(0, 7, pdf.safe(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, text, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.text_font("", 10)
 
     def line(label: str, value: Any) -> None:
-        pdf.multi_cell(0, 5, pdf.safe(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0,
+            5,
+            _("%(label)s: %(value)s") % {"label": label, "value": value},
+            align="L",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
 
-    record = data["item"]["item"]
+    def post(entry: dict[str, Any], indent: float, main: bool) -> None:
+        """One post drawn as the platform showed it: who, when, what, where."""
+        author = entry["author"]
+        name = author.get("display_name") or author["handle"]
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.text_font("B", 11 if main else 9)
+        pdf.multi_cell(
+            0, 5.5, f"{name}  @{author['handle']}", align="L", new_x="LMARGIN", new_y="NEXT"
+        )
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.text_font("", 8)
+        pdf.multi_cell(
+            0,
+            4.5,
+            f"{platform} · {local_time(entry['published_at'])}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_x(pdf.l_margin + indent)
+        pdf.text_font("", 11 if main else 9)
+        text = entry.get("text") or ""
+        shown = analysed_text(text) if main else text[:500]
+        pdf.multi_cell(
+            0,
+            5.5 if main else 4.5,
+            shown or _("(no text)"),
+            border=1 if main else 0,
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        if entry.get("url"):
+            pdf.set_x(pdf.l_margin + indent)
+            pdf.text_font("", 8)
+            pdf.multi_cell(0, 4.5, entry["url"], align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+
+    record_ = data["item"]["item"]
     pdf.text_font("B", 16)
     pdf.multi_cell(
         0,
         8,
-        pdf.safe(f"Evidence dossier — {data['organization']['name']}"),
+        _("Evidence dossier — %(organization)s") % {"organization": data["organization"]["name"]},
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.text_font("", 10)
-    line("Generated", data["generated_at"])
-    heading("Content")
-    line("Platform", record["platform"])
-    line("URL", record["url"] or "—")
-    line("Published", record["published_at"])
-    line("Author", f"@{record['author']['handle']} ({record['author']['display_name']})")
-    line("Author URL", record["author"]["url"] or "—")
-    pdf.ln(1)
-    pdf.text_font("B", 10)
-    pdf.multi_cell(0, 5, pdf.safe("Text:"), new_x="LMARGIN", new_y="NEXT")
-    pdf.text_font("", 10)
-    text = record["text"] or ""
-    pdf.multi_cell(
-        0, 5, pdf.safe(analysed_text(text) or "—"), border=1, new_x="LMARGIN", new_y="NEXT"
-    )
+    line(_("Generated"), local_time(data["generated_at"]))
+    line(_("Platform"), platform)
+    line(_("Address of the post"), record_["url"] or "—")
+    line(_("Author's page"), record_["author"]["url"] or "—")
+
+    heading(_("The post as it appeared"))
+    context = data["item"].get("thread_context") or []
+    earlier = [c for c in context if c["published_at"] <= record_["published_at"]][-5:]
+    if earlier:
+        pdf.text_font("", 8)
+        pdf.multi_cell(
+            0, 4.5, _("In the thread, before it:"), align="L", new_x="LMARGIN", new_y="NEXT"
+        )
+        for other in earlier:
+            post(other, 6, main=False)
+    post(record_, 0, main=True)
+    text = record_["text"] or ""
     if is_cut(text):
         line(
             _("Text cut"),
@@ -182,42 +249,53 @@ def dossier_pdf(item: Item) -> bytes:
                 "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
             },
         )
-    heading("Seals (SHA-256 of the preserved bundle)")
+    media = record_.get("media") or []
+    for entry in media[:10]:
+        line(_("Attached media"), f"{entry.get('kind') or '?'} — {entry.get('url') or '—'}")
+
+    heading(_("Sealed evidence"))
+    pdf.multi_cell(
+        0,
+        5,
+        _(
+            "Beffroi kept the post, its thread and the platform's own data as a JSON bundle the "
+            "moment it was preserved, and sealed it with its SHA-256 fingerprint: recomputing the "
+            "fingerprint of the JSON dossier's bundle proves it was not changed since."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if not data["evidence"]:
-        line("Preserved", "no evidence stored yet; this dossier shows the item as stored now")
+        line(_("Preserved"), _("no evidence stored yet; this dossier shows the item as stored now"))
     for entry in data["evidence"]:
-        line(
-            entry["preserved_at"],
-            f"{entry['sha256']} ({'intact' if entry['intact'] else 'ALTERED'})",
-        )
-    heading("Thread context")
-    context = data["item"].get("thread_context") or []
-    if not context:
-        line("Context", "none stored")
-    for other in context[:30]:
-        line(f"@{other['author']['handle']} {other['published_at']}", other["text"][:500])
-    heading("Decisions")
+        state = _("intact") if entry["intact"] else _("ALTERED")
+        line(local_time(entry["preserved_at"]), f"SHA-256 {entry['sha256']} ({state})")
+
+    heading(_("Decisions"))
+    if not data["decisions"]:
+        line(_("Decisions"), _("none"))
     for decision in data["decisions"]:
-        who = decision["by"] + (
-            f", confirmed by {decision['confirmed_by']}" if decision["confirmed_by"] else ""
-        )
+        who = decision["by"] if decision["by"] != "beffroi" else _("Beffroi (automatic)")
+        if decision["confirmed_by"]:
+            who += " — " + _("confirmed by %(name)s") % {"name": decision["confirmed_by"]}
         line(
-            decision["at"],
-            f"{decision['action']} ({decision['status']}) — {decision['category'] or '—'} — {who}",
+            local_time(decision["at"]),
+            f"{_labels(Decision.Action.choices, decision['action'])} "
+            f"({_labels(Decision.Status.choices, decision['status'])}) — "
+            f"{decision['category_name'] or decision['category'] or '—'} — {who}",
         )
         if decision["legal_reference"]:
-            line("  Legal reference", decision["legal_reference"])
+            line("  " + _("Legal reference"), decision["legal_reference"])
         if decision["note"]:
-            line("  Note", decision["note"])
-        line("  Platform", decision["platform_status"])
+            line("  " + _("Note"), decision["note"])
+        line("  " + _("On the platform"), _platform_line(decision, platform))
     if data["appeals"]:
-        heading("Appeals")
+        heading(_("Appeals"))
         for appeal in data["appeals"]:
-            line(appeal["at"], f"{appeal['outcome']}: {appeal['statement'][:500]}")
+            line(local_time(appeal["at"]), f"{appeal['outcome']}: {appeal['statement'][:500]}")
             if appeal["reasons"]:
-                line("  Reasons", appeal["reasons"])
-    output = pdf.output()
-    return bytes(output)
+                line("  " + _("Reasons"), appeal["reasons"])
+    return bytes(pdf.output())
 
 
 #: The formats a dossier is exported in, and their content types.
