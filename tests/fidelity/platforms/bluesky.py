@@ -21,6 +21,8 @@ from typing import Any
 
 from beffroi.connectors.base import ItemKind, NormalizedItem
 from beffroi.connectors.bluesky import BlueskyConnector, _listened_kind
+from tests.fidelity import common
+from tests.fidelity.common import mapped
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "bluesky"
@@ -28,16 +30,6 @@ CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 POST = "app.bsky.feed.post"
 #: The notifications the notifications stage reads.
 NOTIFIED = ("mention", "reply", "quote")
-
-#: ISO 639-1 (two-letter) language codes.
-ISO_639_1 = frozenset(
-    """aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy
-    da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu
-    hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb
-    lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om
-    or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw
-    ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split()
-)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -257,22 +249,19 @@ def _reply(o: Outcome) -> Mapping[str, Any]:
     return _mapping(_record(o).get("reply"))
 
 
-def _mapped(o: Outcome) -> bool:
-    return o.item is not None
-
-
 def _quote_passes(o: Outcome) -> bool:
-    quoted, view = getattr(o.item, "quoted", None), _quoted_view(o)
-    if quoted is None:
-        return False
+    view = _quoted_view(o)
     author = _mapping(view.get("author"))
     return (
-        str(quoted.relation) == "quote"
-        and quoted.platform_id == view.get("uri")
-        and quoted.text == _mapping(view.get("value")).get("text", "")
-        and quoted.author in (author.get("handle"), author.get("did"))
-        and quoted.url.startswith("https://bsky.app/profile/")
-        and quoted.url.endswith(str(view.get("uri")).rsplit("/", 1)[-1])
+        common.carries(
+            o,
+            "quote",
+            platform_id=view.get("uri"),
+            text=_mapping(view.get("value")).get("text", ""),
+        )
+        and o.item.quoted.author in (author.get("handle"), author.get("did"))
+        and o.item.quoted.url.startswith("https://bsky.app/profile/")
+        and o.item.quoted.url.endswith(str(view.get("uri")).rsplit("/", 1)[-1])
     )
 
 
@@ -286,17 +275,14 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: o.item.text == _record(o).get("text"),
         applies=lambda o: o.item is not None and isinstance(_record(o).get("text"), str),
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_the_post_date",
         "created_at is the record's createdAt (not the fetch time).",
-        passes=lambda o: o.item.created_at == _date(_record(o)["createdAt"]),
-        applies=lambda o: o.item is not None and _date(_record(o).get("createdAt")) is not None,
+        lambda o: _date(_record(o).get("createdAt")),
+        dated=True,
     ),
-    Check(
-        "author_present",
-        "The author's id is the post's DID and a handle (or the DID) is set.",
-        passes=lambda o: o.item.author.platform_id == _did(o) and bool(o.item.author.handle),
-        applies=_mapped,
+    common.author_present(
+        "The author's id is the post's DID and a handle (or the DID) is set.", author_id=_did
     ),
     Check(
         "url_is_the_post",
@@ -305,7 +291,7 @@ CHECKS: tuple[Check, ...] = (
             o.item.url.startswith("https://bsky.app/profile/")
             and o.item.url.endswith("/post/" + o.item.platform_id.rsplit("/", 1)[-1])
         ),
-        applies=_mapped,
+        applies=mapped,
     ),
     Check(
         "reply_parent_and_root",
@@ -316,23 +302,13 @@ CHECKS: tuple[Check, ...] = (
         ),
         applies=lambda o: o.item is not None and bool(_reply(o)),
     ),
-    Check(
-        "reply_thread_not_itself",
-        "A reply's thread_id is not its own id.",
-        passes=lambda o: o.item.thread_id != o.item.platform_id,
-        applies=lambda o: o.item is not None and bool(_reply(o)),
-    ),
-    Check(
-        "reply_not_a_post",
+    common.reply_thread_not_itself(lambda o: mapped(o) and bool(_reply(o))),
+    common.reply_not_a_post(
+        lambda o: mapped(o) and bool(_reply(o)),
         "A reply is a COMMENT, REPLY or MENTION, never a POST.",
-        passes=lambda o: o.item.kind != ItemKind.POST,
-        applies=lambda o: o.item is not None and bool(_reply(o)),
     ),
-    Check(
-        "language_is_iso_639_1",
-        "The language is None or an ISO 639-1 code (not a regional tag such as en-US or pt-BR).",
-        passes=lambda o: o.item.language is None or o.item.language in ISO_639_1,
-        applies=_mapped,
+    common.language_is_iso_639_1(
+        "The language is None or an ISO 639-1 code (not a regional tag such as en-US or pt-BR)."
     ),
     Check(
         "language_declared_kept",
@@ -344,23 +320,13 @@ CHECKS: tuple[Check, ...] = (
         ),
         applies=lambda o: o.item is not None and bool(_record(o).get("langs")),
     ),
-    Check(
-        "links_kept",
+    common.links_kept(
+        lambda o: _record_links(_record(o)),
         "Every link facet and the link card's address are among the item's links.",
-        passes=lambda o: all(link in o.item.urls for link in _record_links(_record(o))),
-        applies=lambda o: o.item is not None and bool(_record_links(_record(o))),
     ),
-    Check(
-        "links_absolute",
-        "Every link is an absolute http(s) URL.",
-        passes=lambda o: all(u.startswith(("https://", "http://")) for u in o.item.urls),
-        applies=lambda o: o.item is not None and bool(o.item.urls),
-    ),
-    Check(
-        "links_not_own_media",
-        "No link is an address of the post's own images or video.",
-        passes=lambda o: not set(o.item.urls) & _media_addresses(o),
-        applies=lambda o: o.item is not None and bool(_media_addresses(o)),
+    common.links_absolute("Every link is an absolute http(s) URL."),
+    common.links_not_own_media(
+        _media_addresses, "No link is an address of the post's own images or video."
     ),
     Check(
         "images_kept",
@@ -398,11 +364,9 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: _labels_sent(o) <= set(getattr(o.item, "labels", ()) or ()),
         applies=lambda o: o.item is not None and bool(_labels_sent(o)),
     ),
-    Check(
-        "metrics_kept",
-        "The view's counts (replies, reposts, likes, quotes) are kept.",
-        passes=lambda o: all(
-            o.item.metrics.get(name) == o.payload[field]
+    common.metrics_kept(
+        lambda o: {
+            name: o.payload[field]
             for name, field in (
                 ("replies", "replyCount"),
                 ("reposts", "repostCount"),
@@ -410,8 +374,9 @@ CHECKS: tuple[Check, ...] = (
                 ("quotes", "quoteCount"),
             )
             if isinstance(o.payload.get(field), int)
-        ),
-        applies=lambda o: o.item is not None and isinstance(o.payload.get("likeCount"), int),
+        },
+        lambda o: isinstance(o.payload.get("likeCount"), int),
+        "The view's counts (replies, reposts, likes, quotes) are kept.",
     ),
     Check(
         "notification_kind",

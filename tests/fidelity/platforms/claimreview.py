@@ -26,11 +26,12 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from beffroi.analysis.claims.library import CheckedClaim, claims_from_html, claims_from_json
+from tests.fidelity import common
+from tests.fidelity.common import error_text, is_absolute, mapped
 from tests.fidelity.model import Check, Outcome
-from tests.fidelity.platforms.rss import ENTITY, ISO_639_1
 
 PLATFORM = "claimreview"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
@@ -44,10 +45,6 @@ _WRAPPER = re.compile(r"^\s*(?:<!--|<!\[CDATA\[)|(?:-->|\]\]>)\s*$")
 #: An address that starts with a host name (``example.org/…``), its last label captured.
 _HOST_FIRST = re.compile(r"^(?:[\w-]+\.)+([a-z]{2,})/", re.I)
 _ORGANIZATIONS = {"Organization", "NewsMediaOrganization", "Corporation", "NGO"}
-
-
-def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _types(node: Mapping[str, Any]) -> set[str]:
@@ -139,7 +136,9 @@ def read(path: Path) -> Iterator[Outcome]:
             claims = claims_from_json(text, notes=notes)
     except Exception as exc:  # the whole file was refused: said on each record
         for number, payload in enumerate(payloads or [{}], start=1):
-            yield Outcome(relative, f"review {number}", payload, error=_error(exc), context=context)
+            yield Outcome(
+                relative, f"review {number}", payload, error=error_text(exc), context=context
+            )
         return
     pending = list(claims)
     for number, payload in enumerate(payloads, start=1):
@@ -205,10 +204,6 @@ def _usable(outcome: Outcome) -> bool:
     )
 
 
-def _read(outcome: Outcome) -> bool:
-    return outcome.item is not None
-
-
 def _nodes(value: Any) -> list[Mapping[str, Any]]:
     values = value if isinstance(value, list) else [value]
     return [v for v in values if isinstance(v, Mapping)]
@@ -267,17 +262,12 @@ def _iso_date(value: str) -> bool:
     return True
 
 
-def _absolute(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _same_address(outcome: Outcome) -> bool:
     """The stored review address is the page's, where the review gives a relative one."""
     given = _review_url(outcome)
     recorded = str(outcome.context.get("recorded_url") or "")
     stored = _claim(outcome).url
-    if _absolute(given):
+    if is_absolute(given):
         return stored == given
     host = _HOST_FIRST.match(given)
     if host and host.group(1).lower() not in ("html", "htm", "php", "asp", "aspx"):
@@ -294,7 +284,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "review_read",
         "every ClaimReview with a claim and a verdict becomes a library claim",
-        _read,
+        mapped,
         _usable,
     ),
     Check(
@@ -309,74 +299,71 @@ CHECKS: tuple[Check, ...] = (
         "claim_text_whole",
         "the claim is the review's claimReviewed (entities unescaped), whole",
         lambda o: " ".join(_claim(o).text.split()) == _claim_text(o.payload),
-        lambda o: _read(o) and bool(_claim_text(o.payload)),
+        lambda o: mapped(o) and bool(_claim_text(o.payload)),
     ),
     Check(
         "verdict_is_the_rating_words",
         "the verdict is the rating's alternateName (else name), whole",
         lambda o: " ".join(_claim(o).verdict.split()) == _verdict_words(o.payload),
-        lambda o: _read(o) and bool(_verdict_words(o.payload)),
+        lambda o: mapped(o) and bool(_verdict_words(o.payload)),
     ),
     Check(
         "review_date_storable",
         "the review's date is kept in a form the library stores as a date (YYYY-MM-DD…), "
         "not dropped",
         lambda o: _iso_date(_claim(o).published),
-        lambda o: _read(o) and bool(_words(o.payload.get("datePublished"))),
+        lambda o: mapped(o) and bool(_words(o.payload.get("datePublished"))),
     ),
-    Check(
-        "no_html_entities",
+    common.no_html_entities(
         "no HTML entity is left in the claim, verdict, title, checker or claimant",
-        lambda o: not any(ENTITY.search(text) for text in _texts(_claim(o))),
-        _read,
+        texts=lambda o: _texts(_claim(o)),
     ),
     Check(
         "review_url_absolute",
         "the review's address is an absolute http(s) address",
-        lambda o: _absolute(_claim(o).url),
-        lambda o: _read(o) and bool(_review_url(o)),
+        lambda o: is_absolute(_claim(o).url),
+        lambda o: mapped(o) and bool(_review_url(o)),
     ),
     Check(
         "review_url_as_given",
         "the review's address is the one given, resolved against the page's address where relative",
         _same_address,
-        lambda o: _read(o) and bool(_review_url(o)),
+        lambda o: mapped(o) and bool(_review_url(o)),
     ),
     Check(
         "checked_by_organization",
         "'checked by' is the publisher, else the organization author",
         lambda o: _claim(o).source == _organization(o.payload),
-        lambda o: _read(o) and bool(_organization(o.payload)),
+        lambda o: mapped(o) and bool(_organization(o.payload)),
     ),
     Check(
         "checked_by_not_a_journalist",
         "'checked by' is never a Person author's name (the journalist)",
         lambda o: _claim(o).source not in _people(o.payload),
-        lambda o: _read(o) and bool(_people(o.payload)),
+        lambda o: mapped(o) and bool(_people(o.payload)),
     ),
     Check(
         "claimant_kept",
         "who made the claim (itemReviewed.author) is kept",
         lambda o: _claim(o).claimant == _claimant(o.payload),
-        lambda o: _read(o) and bool(_claimant(o.payload)),
+        lambda o: mapped(o) and bool(_claimant(o.payload)),
     ),
     Check(
         "published_kept",
         "the review's datePublished is kept",
         lambda o: _claim(o).published == _words(o.payload.get("datePublished")),
-        lambda o: _read(o) and bool(_words(o.payload.get("datePublished"))),
+        lambda o: mapped(o) and bool(_words(o.payload.get("datePublished"))),
     ),
     Check(
         "language_kept",
         "the language is the review's inLanguage, else the page's <html lang>",
         lambda o: _claim(o).language.lower() == _language(o).lower(),
-        lambda o: _read(o) and bool(_language(o)),
+        lambda o: mapped(o) and bool(_language(o)),
     ),
-    Check(
-        "language_iso_639_1",
+    common.language_is_iso_639_1(
         "the language is empty or a tag whose primary code is ISO 639-1",
-        lambda o: not _claim(o).language or _primary(_claim(o).language) in ISO_639_1,
-        _read,
+        name="language_iso_639_1",
+        language=lambda o: _primary(language) if (language := _claim(o).language) else None,
     ),
     Check(
         "title_kept",
@@ -386,7 +373,7 @@ CHECKS: tuple[Check, ...] = (
             == (_words(o.payload.get("headline")) or _words(o.payload.get("name")))
         ),
         lambda o: (
-            _read(o) and bool(_words(o.payload.get("headline")) or _words(o.payload.get("name")))
+            mapped(o) and bool(_words(o.payload.get("headline")) or _words(o.payload.get("name")))
         ),
     ),
 )

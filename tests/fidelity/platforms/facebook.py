@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from beffroi.connectors.base import ItemKind, Media, NormalizedItem
+from beffroi.connectors.base import ItemKind, Media
 from beffroi.connectors.facebook import FacebookConnector
 from beffroi.connectors.values import parse_time
+from tests.fidelity import common
+from tests.fidelity.common import as_dict, error_text, is_absolute, item_of, mapped
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "facebook"
@@ -29,22 +31,12 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
 #: A Page id for records that name none (a message): any numeric id does.
 _DEFAULT_PAGE = "100000000000000"
 _PERMALINK = re.compile(r"facebook\.com/(\d+)/posts/(\d+)")
-_LINK = re.compile(r"https?://[^\s<>\"']+")
-_ISO_639_1 = re.compile(r"[a-z]{2}")
 _SHIMS = ("l.facebook.com", "lm.facebook.com", "l.messenger.com")
 _VIDEO_TYPES = {"video", "video_inline", "video_autoplay", "video_direct_response"}
 
 
 def _connector(page_id: str) -> FacebookConnector:
     return FacebookConnector({"page_id": page_id}, {"access_token": "EAAcorpus0000000000"})
-
-
-def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _records(answer: Any) -> list[dict[str, Any]]:
@@ -102,7 +94,7 @@ def read(path: Path) -> Iterator[Outcome]:
                 relative, ref, raw, page, "post", lambda c, r=raw: c.map_item(r, ItemKind.POST)
             )
             # The comment stage reads /{post}/comments and maps each with its post id.
-            for comment in _dict(raw.get("comments")).get("data") or []:
+            for comment in as_dict(raw.get("comments")).get("data") or []:
                 yield _map(
                     relative,
                     str(comment.get("id")),
@@ -128,19 +120,13 @@ def _map(
     try:
         item = mapping(connector)
     except Exception as exc:  # one bad record must not hide the others
-        return Outcome(relative, ref, raw, error=_error(exc), context=details)
+        return Outcome(relative, ref, raw, error=error_text(exc), context=details)
     finally:
         connector.close()
     return Outcome(relative, ref, raw, item=item, context=details)
 
 
 # --- what was sent ---------------------------------------------------------------------------
-
-
-def _item(outcome: Outcome) -> NormalizedItem:
-    assert outcome.item is not None
-    item: NormalizedItem = outcome.item
-    return item
 
 
 def _what(outcome: Outcome) -> str:
@@ -157,12 +143,12 @@ def _attachments(outcome: Outcome) -> list[dict[str, Any]]:
     raw = outcome.payload
     if _what(outcome) == "message":
         return []
-    top = _dict(raw.get("attachments")).get("data") or (
+    top = as_dict(raw.get("attachments")).get("data") or (
         [raw["attachment"]] if isinstance(raw.get("attachment"), dict) else []
     )
     found: list[dict[str, Any]] = []
     for attachment in top:
-        subs = _dict(attachment.get("subattachments")).get("data")
+        subs = as_dict(attachment.get("subattachments")).get("data")
         found.extend(subs if isinstance(subs, list) and subs else [attachment])
     return found
 
@@ -172,7 +158,7 @@ def _kind(attachment: Mapping[str, Any]) -> str:
 
 
 def _image(attachment: Mapping[str, Any]) -> str:
-    return str(_dict(_dict(attachment.get("media")).get("image")).get("src") or "")
+    return str(as_dict(as_dict(attachment.get("media")).get("image")).get("src") or "")
 
 
 def _photos(outcome: Outcome) -> list[str]:
@@ -201,7 +187,7 @@ def _own_media_pages(outcome: Outcome) -> set[str]:
                 for v in (
                     attachment.get("url"),
                     attachment.get("unshimmed_url"),
-                    _dict(attachment.get("target")).get("url"),
+                    as_dict(attachment.get("target")).get("url"),
                 )
                 if v
             )
@@ -210,8 +196,8 @@ def _own_media_pages(outcome: Outcome) -> set[str]:
 
 def _message_files(outcome: Outcome) -> list[Media]:
     files = []
-    for entry in _dict(outcome.payload.get("attachments")).get("data") or []:
-        image, video = _dict(entry.get("image_data")), _dict(entry.get("video_data"))
+    for entry in as_dict(outcome.payload.get("attachments")).get("data") or []:
+        image, video = as_dict(entry.get("image_data")), as_dict(entry.get("video_data"))
         if image.get("url"):
             files.append(Media("image", str(image["url"])))
         elif video.get("url"):
@@ -220,12 +206,7 @@ def _message_files(outcome: Outcome) -> list[Media]:
 
 
 def _text_links(outcome: Outcome) -> list[str]:
-    return [link.rstrip(".,;:!?)]}…") for link in _LINK.findall(_sent_text(outcome))]
-
-
-def _absolute(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return common.text_links(_sent_text(outcome))
 
 
 def _sent_time(outcome: Outcome) -> datetime | None:
@@ -239,7 +220,7 @@ def _sent_post(outcome: Outcome) -> str:
 def _sent_parent(outcome: Outcome) -> str | None:
     """The comment a reply answers: its ``parent``, else the permalink's ``comment_id``
     when the permalink names a ``reply_comment_id``."""
-    parent = _dict(outcome.payload.get("parent")).get("id")
+    parent = as_dict(outcome.payload.get("parent")).get("id")
     if parent:
         return str(parent)
     query = parse_qs(urlsplit(str(outcome.payload.get("permalink_url") or "")).query)
@@ -249,7 +230,7 @@ def _sent_parent(outcome: Outcome) -> str | None:
 
 
 def _comment_placed(outcome: Outcome) -> bool:
-    item = _item(outcome)
+    item = item_of(outcome)
     return (
         item.thread_id == _sent_post(outcome)
         and item.parent_id is not None
@@ -258,7 +239,7 @@ def _comment_placed(outcome: Outcome) -> bool:
 
 
 def _reply_placed(outcome: Outcome) -> bool:
-    item = _item(outcome)
+    item = item_of(outcome)
     parent = _sent_parent(outcome) or ""
     return (
         item.kind is ItemKind.REPLY
@@ -283,74 +264,60 @@ def _shared_post(outcome: Outcome) -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_not_empty",
+    common.text_present(
+        lambda o: bool(_sent_text(o).strip()),
         "A post, comment or message with a message has a text.",
-        passes=lambda o: bool(_item(o).text.strip()),
-        applies=lambda o: o.item is not None and bool(_sent_text(o).strip()),
+        name="text_not_empty",
     ),
-    Check(
-        "text_full",
-        "The text is the whole message (a post's story where it has no message).",
-        passes=lambda o: _item(o).text == _sent_text(o),
-        applies=lambda o: o.item is not None and bool(_sent_text(o)),
+    common.text_full(
+        _sent_text, "The text is the whole message (a post's story where it has no message)."
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_sent_date",
         "created_at is the created_time Graph sent.",
-        passes=lambda o: _item(o).created_at == _sent_time(o),
+        _sent_time,
+        dated=False,
     ),
-    Check(
-        "author_present",
+    common.author_present(
         "The author's id and a handle are those of the payload's from.",
-        passes=lambda o: (
-            _item(o).author.platform_id == str(_dict(o.payload.get("from"))["id"])
-            and bool(_item(o).author.handle)
-        ),
-        applies=lambda o: o.item is not None and bool(_dict(o.payload.get("from")).get("id")),
+        author_id=lambda o: str(as_dict(o.payload.get("from"))["id"]),
+        applies=lambda o: mapped(o) and bool(as_dict(o.payload.get("from")).get("id")),
     ),
-    Check(
-        "url_absolute",
-        "The item's link is an absolute https address.",
-        passes=lambda o: _item(o).url.startswith("https://") and _absolute(_item(o).url),
-    ),
+    common.url_absolute("The item's link is an absolute https address.", https=True),
     Check(
         "links_absolute_unshimmed",
         "Every shared link is absolute and none goes through Facebook's link shim.",
         passes=lambda o: all(
-            _absolute(u) and urlsplit(u).hostname not in _SHIMS for u in _item(o).urls
+            is_absolute(u) and urlsplit(u).hostname not in _SHIMS for u in item_of(o).urls
         ),
     ),
-    Check(
-        "text_links_kept",
+    common.links_kept(
+        _text_links,
         "Every address written in the message is a shared link.",
-        passes=lambda o: all(link in _item(o).urls for link in _text_links(o)),
-        applies=lambda o: o.item is not None and bool(_text_links(o)),
+        name="text_links_kept",
     ),
-    Check(
-        "shared_link_kept",
+    common.links_kept(
+        _shared_links,
         "A shared link attachment's real address (unshimmed_url) is a shared link.",
-        passes=lambda o: all(link in _item(o).urls for link in _shared_links(o)),
-        applies=lambda o: o.item is not None and bool(_shared_links(o)),
+        name="shared_link_kept",
     ),
-    Check(
-        "own_media_not_links",
+    common.links_not_own_media(
+        _own_media_pages,
         "The Facebook pages of the post's own photos and videos are not shared links.",
-        passes=lambda o: not (set(_item(o).urls) & _own_media_pages(o)),
-        applies=lambda o: o.item is not None and bool(_own_media_pages(o)),
+        name="own_media_not_links",
     ),
     Check(
         "photos_kept",
         "Every photo of the post or comment (an album's one by one) is an image media.",
-        passes=lambda o: all(Media("image", src) in _item(o).media for src in _photos(o)),
+        passes=lambda o: all(Media("image", src) in item_of(o).media for src in _photos(o)),
         applies=lambda o: o.item is not None and bool(_photos(o)),
     ),
     Check(
         "video_not_thumbnail",
         "A video attachment is a video media, and its preview image is not its media.",
         passes=lambda o: (
-            any(m.kind == "video" for m in _item(o).media)
-            and not any(m.url == _image(v) for v in _videos(o) for m in _item(o).media)
+            any(m.kind == "video" for m in item_of(o).media)
+            and not any(m.url == _image(v) for v in _videos(o) for m in item_of(o).media)
         ),
         applies=lambda o: o.item is not None and bool(_videos(o)),
     ),
@@ -358,19 +325,19 @@ CHECKS: tuple[Check, ...] = (
         "video_is_file",
         "Where Graph gives the video file (media.source), the media is that file.",
         passes=lambda o: all(
-            Media("video", str(_dict(v.get("media"))["source"])) in _item(o).media
+            Media("video", str(as_dict(v.get("media"))["source"])) in item_of(o).media
             for v in _videos(o)
-            if _dict(v.get("media")).get("source")
+            if as_dict(v.get("media")).get("source")
         ),
         applies=lambda o: (
-            o.item is not None and any(_dict(v.get("media")).get("source") for v in _videos(o))
+            o.item is not None and any(as_dict(v.get("media")).get("source") for v in _videos(o))
         ),
     ),
     Check(
         "message_files_kept",
         "A Messenger message's image and video files are its media.",
         passes=lambda o: all(
-            any(m.kind == f.kind and m.url == f.url for m in _item(o).media)
+            any(m.kind == f.kind and m.url == f.url for m in item_of(o).media)
             for f in _message_files(o)
         ),
         applies=lambda o: o.item is not None and bool(_message_files(o)),
@@ -378,7 +345,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "no_empty_item",
         "A record without text but with files is not an empty item (it keeps its media).",
-        passes=lambda o: bool(_item(o).text.strip() or _item(o).media),
+        passes=lambda o: bool(item_of(o).text.strip() or item_of(o).media),
         applies=lambda o: (
             o.item is not None
             and not _sent_text(o).strip()
@@ -397,40 +364,27 @@ CHECKS: tuple[Check, ...] = (
         passes=_reply_placed,
         applies=lambda o: o.item is not None and _what(o) == "comment" and bool(_sent_parent(o)),
     ),
-    Check(
+    common.count_kept(
         "shares_kept",
         "A post's share count is kept in its metrics.",
-        passes=lambda o: _item(o).metrics.get("shares") == _dict(o.payload.get("shares"))["count"],
-        applies=lambda o: (
-            o.item is not None and isinstance(_dict(o.payload.get("shares")).get("count"), int)
-        ),
+        "shares",
+        lambda o: as_dict(o.payload.get("shares")).get("count"),
     ),
-    Check(
+    common.count_kept(
         "comment_likes_kept",
         "A comment's like_count is kept in its metrics as likes (the name other platforms use).",
-        passes=lambda o: _item(o).metrics.get("likes") == o.payload.get("like_count"),
-        applies=lambda o: (
-            o.item is not None
-            and _what(o) == "comment"
-            and isinstance(o.payload.get("like_count"), int)
-        ),
+        "likes",
+        lambda o: o.payload.get("like_count"),
+        applies=lambda o: _what(o) == "comment",
     ),
     Check(
         "shared_post_carried",
         "A post sharing another post carries it (quoted, relation repost).",
-        passes=lambda o: getattr(_item(o), "quoted", None) is not None,
+        passes=lambda o: getattr(item_of(o), "quoted", None) is not None,
         applies=lambda o: o.item is not None and _shared_post(o),
     ),
-    Check(
-        "language_iso_639_1",
-        "The language is None or a two-letter ISO 639-1 code.",
-        passes=lambda o: (
-            _item(o).language is None or bool(_ISO_639_1.fullmatch(_item(o).language or ""))
-        ),
+    common.language_is_iso_639_1(
+        "The language is None or a two-letter ISO 639-1 code.", name="language_iso_639_1"
     ),
-    Check(
-        "raw_kept",
-        "The payload is kept verbatim as the item's raw.",
-        passes=lambda o: dict(_item(o).raw) == dict(o.payload),
-    ),
+    common.raw_kept(),
 )

@@ -29,11 +29,11 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from beffroi.connectors.fileimport.reading import parse_file
+from tests.fidelity import common
+from tests.fidelity.common import RETWEET, as_dict, mapped, x_language
 from tests.fidelity.model import Check, Outcome
-from tests.fidelity.platforms.x import HTML_ENTITY, ISO_639_1, X_RENAMED
 from tests.fidelity.platforms.zeeschuimer import export_lines
 
 PLATFORM = "fourcat"
@@ -48,17 +48,13 @@ _TAGS = re.compile(r"<[^>]+>")
 # --- 4CAT's row (twitter-import, map_item_modern) --------------------------------------------
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _screen_name_from_media(legacy: Mapping[str, Any]) -> str:
     # 4CAT's fallback when X sent no inline user: the author in a medium's expanded_url.
     for container in ("extended_entities", "entities"):
-        for medium in _dict(legacy.get(container)).get("media") or []:
+        for medium in as_dict(legacy.get(container)).get("media") or []:
             found = re.match(
                 r"^https?://(?:x|twitter)\.com/([^/]+)/status/",
-                str(_dict(medium).get("expanded_url") or ""),
+                str(as_dict(medium).get("expanded_url") or ""),
             )
             if found:
                 return found.group(1)
@@ -78,7 +74,7 @@ def fourcat_row(tweet: dict[str, Any]) -> dict[str, Any]:
     ``tweet`` is a Zeeschuimer line's ``data`` (with its ``id``); it is changed in place as
     4CAT changes it (a retweet's text). Raises where 4CAT's mapping raises.
     """
-    user_result = _dict(_dict(_dict(tweet.get("core")).get("user_results")).get("result"))
+    user_result = as_dict(as_dict(as_dict(tweet.get("core")).get("user_results")).get("result"))
     user_key = "core" if user_result.get("core") else "legacy"
     legacy = tweet["legacy"]
     if user_result:
@@ -112,14 +108,16 @@ def fourcat_row(tweet: dict[str, Any]) -> dict[str, Any]:
         if "tweet" in retweet["result"]:
             retweet["result"] = retweet["result"]["tweet"]
         original = retweet["result"]
-        original_user = _dict(_dict(_dict(original.get("core")).get("user_results")).get("result"))
+        original_user = as_dict(
+            as_dict(as_dict(original.get("core")).get("user_results")).get("result")
+        )
         if original_user:
-            retweeted_user = _dict(original_user.get(user_key)).get("screen_name", "") or _dict(
+            retweeted_user = as_dict(original_user.get(user_key)).get("screen_name", "") or as_dict(
                 original_user.get("legacy")
             ).get("screen_name", "")
         if not retweeted_user:
-            retweeted_user = _screen_name_from_media(_dict(original.get("legacy")))
-        if _dict(original.get("legacy")).get("withheld_scope"):
+            retweeted_user = _screen_name_from_media(as_dict(original.get("legacy")))
+        if as_dict(original.get("legacy")).get("withheld_scope"):
             withheld = True
             legacy["full_text"] = original["legacy"]["full_text"]
         else:
@@ -256,10 +254,6 @@ def read(path: Path) -> Iterator[Outcome]:
 # --- reading the row and the post it came from -----------------------------------------------
 
 
-def _mapped(outcome: Outcome) -> bool:
-    return outcome.item is not None
-
-
 def _col(outcome: Outcome, name: str) -> str:
     return str(outcome.payload.get(name) or "")
 
@@ -279,32 +273,28 @@ def _read_text(outcome: Outcome) -> str:
     return html.unescape(_col(outcome, "body")).replace("\r\n", "\n").strip()
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 def _post(outcome: Outcome) -> Mapping[str, Any]:
     post = outcome.context.get("post")
     return post if isinstance(post, Mapping) else {}
 
 
 def _legacy(post: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _dict(post.get("legacy"))
+    return as_dict(post.get("legacy"))
 
 
 def _retweeted(outcome: Outcome) -> Mapping[str, Any]:
-    result = _dict(_dict(_legacy(_post(outcome)).get("retweeted_status_result")).get("result"))
-    return _dict(result.get("tweet")) or result
+    result = as_dict(as_dict(_legacy(_post(outcome)).get("retweeted_status_result")).get("result"))
+    return as_dict(result.get("tweet")) or result
 
 
 def _own_media_links(outcome: Outcome) -> set[str]:
     """The t.co and pic.x.com addresses X gives the post's own photos and videos."""
     legacy = _legacy(_post(outcome))
-    media = _dict(legacy.get("extended_entities")).get("media") or _dict(
+    media = as_dict(legacy.get("extended_entities")).get("media") or as_dict(
         legacy.get("entities")
     ).get("media")
     return {
-        str(m[key]) for m in media or [] for key in ("url", "expanded_url") if _dict(m).get(key)
+        str(m[key]) for m in media or [] for key in ("url", "expanded_url") if as_dict(m).get(key)
     }
 
 
@@ -312,8 +302,8 @@ def _thumbnails(outcome: Outcome) -> set[str]:
     legacy = _legacy(_post(outcome))
     return {
         str(m.get("media_url_https"))
-        for m in _dict(legacy.get("extended_entities")).get("media") or []
-        if _dict(m).get("type") in ("video", "animated_gif")
+        for m in as_dict(legacy.get("extended_entities")).get("media") or []
+        if as_dict(m).get("type") in ("video", "animated_gif")
     }
 
 
@@ -341,23 +331,13 @@ def _counts(outcome: Outcome) -> dict[str, int]:
     }
 
 
-def _carries(outcome: Outcome, relation: str, post_id: str, text: str, author: str) -> bool:
-    quoted = getattr(outcome.item, "quoted", None)
-    return (
-        quoted is not None
-        and str(quoted.relation) == relation
-        and (not post_id or quoted.platform_id == post_id)
-        and quoted.text == text
-        and quoted.author == author
-    )
+def _sent_time(outcome: Outcome) -> datetime | None:
+    stamp = _col(outcome, "unix_timestamp")
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp.isdigit() else None
 
 
 def _language(outcome: Outcome) -> str:
-    code = _col(outcome, "language_guess")
-    return X_RENAMED.get(code, code)
-
-
-_RETWEET = re.compile(r"^RT @\w{1,15}: ")
+    return x_language(_col(outcome, "language_guess"))
 
 
 # --- the checks -----------------------------------------------------------------------------
@@ -366,178 +346,136 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "row_imported",
         "Every row of 4CAT's export is imported (none refused).",
-        passes=_mapped,
+        passes=mapped,
         applies=lambda o: "not_exported" not in o.context,
     ),
     Check(
         "platform_given",
         "The items have the platform named for the file (x), not 'file'.",
         passes=lambda o: o.item.platform == GIVEN_PLATFORM,
-        applies=_mapped,
+        applies=mapped,
     ),
-    Check(
-        "text_present",
-        "The text is not empty where the body has text.",
-        passes=lambda o: bool(o.item.text.strip()),
-        applies=lambda o: _mapped(o) and bool(_col(o, "body").strip()),
+    common.text_present(
+        lambda o: _col(o, "body").strip(), "The text is not empty where the body has text."
     ),
     Check(
         "text_whole",
         "The text is the whole body (a retweet's 'RT @user: ' and the original's full_text).",
         passes=lambda o: o.item.text in (_read_text(o), _col(o, "body").strip()),
-        applies=lambda o: _mapped(o) and bool(_col(o, "body").strip()),
+        applies=lambda o: mapped(o) and bool(_col(o, "body").strip()),
     ),
     Check(
         "retweet_text_whole",
         "A retweet's text is 'RT @user: ' and the original's whole text, as 4CAT writes it.",
         passes=lambda o: (
-            bool(_RETWEET.match(o.item.text))
+            bool(RETWEET.match(o.item.text))
             and o.item.text.endswith(
                 html.unescape(str(_legacy(_retweeted(o)).get("full_text") or "")).strip()
             )
         ),
-        applies=lambda o: _mapped(o) and _yes(o, "is_retweet") and not _yes(o, "is_withheld"),
+        applies=lambda o: mapped(o) and _yes(o, "is_retweet") and not _yes(o, "is_withheld"),
     ),
-    Check(
-        "text_has_no_html_entities",
-        "No HTML entity (&amp;, &lt;, &gt;, as X escapes them and 4CAT keeps them) is left.",
-        passes=lambda o: not HTML_ENTITY.search(o.item.text),
-        applies=lambda o: _mapped(o) and bool(o.item.text),
+    common.x_no_html_entities(
+        "No HTML entity (&amp;, &lt;, &gt;, as X escapes them and 4CAT keeps them) is left."
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_the_posts",
         "created_at is the row's unix_timestamp (the post's date, not the export's).",
-        passes=lambda o: (
-            o.item.created_at == datetime.fromtimestamp(int(_col(o, "unix_timestamp")), UTC)
-        ),
-        applies=lambda o: _mapped(o) and _col(o, "unix_timestamp").isdigit(),
+        _sent_time,
+        dated=True,
     ),
     Check(
         "platform_id_is_the_posts",
         "The item's id is the row's id (X's rest_id), not a derived hash.",
         passes=lambda o: o.item.platform_id == _col(o, "id"),
-        applies=lambda o: _mapped(o) and bool(_col(o, "id")),
+        applies=lambda o: mapped(o) and bool(_col(o, "id")),
     ),
-    Check(
-        "author_id_and_handle",
+    common.author_id_and_handle(
         "The author's id is author_id, the handle author and the name author_fullname.",
-        passes=lambda o: (
-            o.item.author.platform_id == _col(o, "author_id")
-            and o.item.author.handle == _col(o, "author")
-            and o.item.author.display_name == _col(o, "author_fullname")
-        ),
-        applies=lambda o: _mapped(o) and bool(_col(o, "author")),
+        author_id=lambda o: _col(o, "author_id"),
+        handle=lambda o: _col(o, "author"),
+        display_name=lambda o: _col(o, "author_fullname"),
+        applies=lambda o: _col(o, "author"),
     ),
     Check(
         "post_url",
         "The item's address is the row's link (https://x.com/<author>/status/<id>).",
         passes=lambda o: o.item.url == _col(o, "link"),
-        applies=lambda o: _mapped(o) and bool(_col(o, "link")),
+        applies=lambda o: mapped(o) and bool(_col(o, "link")),
     ),
-    Check(
-        "reply_thread",
+    common.reply_thread(
+        lambda o: _col(o, "thread_id"),
+        lambda o: _yes(o, "is_reply"),
         "A reply's thread_id is its thread_id column (the conversation), never its own id.",
-        passes=lambda o: (
-            o.item.thread_id == _col(o, "thread_id") and o.item.thread_id != o.item.platform_id
-        ),
-        applies=lambda o: _mapped(o) and _yes(o, "is_reply"),
     ),
-    Check(
-        "links_absolute",
-        "Every shared link is an absolute http(s) address.",
-        passes=lambda o: all(
-            urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc for u in o.item.urls
-        ),
-        applies=lambda o: _mapped(o) and bool(o.item.urls),
-    ),
-    Check(
-        "links_not_t_co",
+    common.links_absolute(),
+    common.links_not_t_co(
         "Shared links are the urls column's expanded addresses, not the body's t.co wrappers.",
-        passes=lambda o: not any(_host(u) == "t.co" for u in o.item.urls),
-        applies=lambda o: _mapped(o) and "t.co/" in _col(o, "body"),
+        lambda o: "t.co/" in _col(o, "body"),
     ),
-    Check(
-        "links_kept",
-        "Every address of the urls column is a shared link.",
-        passes=lambda o: all(u in o.item.urls for u in _list(o, "urls")),
-        applies=lambda o: _mapped(o) and bool(_list(o, "urls")),
+    common.links_kept(
+        lambda o: _list(o, "urls"), "Every address of the urls column is a shared link."
     ),
-    Check(
-        "links_not_own_media",
+    common.links_not_own_media(
+        _own_media_links,
         "The post's own photos and videos (their t.co and pic.x.com links) are not shared links.",
-        passes=lambda o: not any(u in o.item.urls for u in _own_media_links(o)),
-        applies=lambda o: _mapped(o) and bool(_own_media_links(o)),
     ),
     Check(
         "media_kept",
         "Every photo of the images column and every file of the videos column is a medium.",
         passes=lambda o: {m.url for m in o.item.media} >= {*_photos(o), *_list(o, "videos")},
-        applies=lambda o: _mapped(o) and bool(_photos(o) or _list(o, "videos")),
+        applies=lambda o: mapped(o) and bool(_photos(o) or _list(o, "videos")),
     ),
-    Check(
-        "video_is_the_file",
+    common.video_is_the_file(
+        lambda o: [[v] for v in _list(o, "videos")],
         "A video is its file (the videos column), as a video, not its thumbnail.",
-        passes=lambda o: (
-            all(
-                any(m.kind == "video" and m.url == v for m in o.item.media)
-                for v in _list(o, "videos")
-            )
-            and not any(m.url in _thumbnails(o) for m in o.item.media)
-        ),
-        applies=lambda o: _mapped(o) and bool(_list(o, "videos")),
+        thumbnails=_thumbnails,
     ),
-    Check(
-        "language_is_iso_639_1",
+    common.language_is_iso_639_1(
         "The language is None or an ISO 639-1 code (never X's qme, qst, zxx, und, in…).",
-        passes=lambda o: o.item.language is None or o.item.language in ISO_639_1,
-        applies=lambda o: _mapped(o) and bool(_col(o, "language_guess")),
+        applies=lambda o: mapped(o) and bool(_col(o, "language_guess")),
     ),
-    Check(
-        "language_kept",
+    common.language_kept(
+        _language,
         "Where language_guess names a language, it is kept (X's 'in' as 'id', 'iw' as 'he').",
-        passes=lambda o: o.item.language == _language(o),
-        applies=lambda o: _mapped(o) and _language(o) in ISO_639_1,
     ),
-    Check(
-        "metrics_kept",
+    common.metrics_kept(
+        _counts,
+        lambda o: not _yes(o, "is_retweet") and bool(_counts(o)),
         "like_count, retweet_count, reply_count and impression_count are kept (not on retweets).",
-        passes=lambda o: all(o.item.metrics.get(k) == v for k, v in _counts(o).items()),
-        applies=lambda o: _mapped(o) and not _yes(o, "is_retweet") and bool(_counts(o)),
     ),
-    Check(
-        "repost_counts_not_originals",
+    common.repost_counts_not_originals(
+        _original_counts,
+        lambda o: _yes(o, "is_retweet"),
         "A retweet has none of the original's counts as its own (X copies the original's "
         "retweet_count onto the retweet, and 4CAT exports it).",
-        passes=lambda o: (
-            not any(
-                o.item.metrics.get(name) == count for name, count in _original_counts(o).items()
-            )
-        ),
-        applies=lambda o: _mapped(o) and _yes(o, "is_retweet") and bool(_original_counts(o)),
     ),
     Check(
         "repost_carried",
         "A retweet carries the original (quoted: relation repost, the body's text after "
         "'RT @user: ' and retweeted_user).",
         # 4CAT's row has no id of the original: its text (in the body) and author are checked.
-        passes=lambda o: _carries(
-            o, "repost", "", _RETWEET.sub("", _read_text(o), count=1), _col(o, "retweeted_user")
+        passes=lambda o: common.carries(
+            o,
+            "repost",
+            text=RETWEET.sub("", _read_text(o), count=1),
+            author=_col(o, "retweeted_user"),
         ),
-        applies=lambda o: _mapped(o) and _yes(o, "is_retweet"),
+        applies=lambda o: mapped(o) and _yes(o, "is_retweet"),
     ),
     Check(
         "quote_carried",
         "A quote carries the quoted post (quoted: relation quote, quote_tweet_id, quote_body "
         "and quote_author).",
-        passes=lambda o: _carries(
+        passes=lambda o: common.carries(
             o,
             "quote",
-            _col(o, "quote_tweet_id"),
-            html.unescape(_col(o, "quote_body")),
-            _col(o, "quote_author"),
+            platform_id=_col(o, "quote_tweet_id") or common.ANY,
+            text=html.unescape(_col(o, "quote_body")),
+            author=_col(o, "quote_author"),
         ),
         applies=lambda o: (
-            _mapped(o) and _yes(o, "is_quote_tweet") and not _yes(o, "is_quote_withheld")
+            mapped(o) and _yes(o, "is_quote_tweet") and not _yes(o, "is_quote_withheld")
         ),
     ),
 )

@@ -19,11 +19,12 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from beffroi.connectors.base import ItemKind, Media, NormalizedItem
 from beffroi.connectors.instagram import InstagramConnector
 from beffroi.connectors.values import parse_time
+from tests.fidelity import common
+from tests.fidelity.common import as_dict, error_text, item_of, mapped
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "instagram"
@@ -32,16 +33,6 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
 _ACCOUNTS = {"python-facebook": "17841406338772941", "airbyte": "17841408147298757"}
 _DEFAULT_ACCOUNT = "17841400000000000"
 _EDGE = re.compile(r"/v\d+\.\d+/(\d+)/(comments|replies)\b")
-_LINK = re.compile(r"https?://[^\s<>\"']+")
-_ISO_639_1 = re.compile(r"[a-z]{2}")
-
-
-def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _records(answer: Any) -> list[dict[str, Any]]:
@@ -73,7 +64,7 @@ def read(path: Path) -> Iterator[Outcome]:
         answer = json.loads(text)
     account = _ACCOUNTS.get(Path(relative).parts[1], _DEFAULT_ACCOUNT)
     connector = InstagramConnector({"ig_user_id": account}, {"access_token": "EAAcorpus0000"})
-    edge = _EDGE.search(str(_dict(answer.get("paging")).get("next") or ""))
+    edge = _EDGE.search(str(as_dict(answer.get("paging")).get("next") or ""))
     try:
         for index, raw in enumerate(_records(answer)):
             ref = str(raw.get("id") or index)
@@ -89,7 +80,7 @@ def read(path: Path) -> Iterator[Outcome]:
                     {"account": account, "kind": kind},
                 )
                 continue
-            media_id = str(_dict(raw.get("media")).get("id") or "")
+            media_id = str(as_dict(raw.get("media")).get("id") or "")
             if not media_id and edge and edge[2] == "comments":
                 media_id = edge[1]  # the /{media}/comments edge this page answers
             if not media_id:
@@ -115,7 +106,7 @@ def read(path: Path) -> Iterator[Outcome]:
             yield comment
             if comment.item is None:
                 continue
-            for reply in _dict(raw.get("replies")).get("data") or []:
+            for reply in as_dict(raw.get("replies")).get("data") or []:
                 yield _map(
                     relative,
                     str(reply.get("id")),
@@ -140,17 +131,11 @@ def _map(
     try:
         item = mapping()
     except Exception as exc:  # one bad record must not hide the others
-        return Outcome(relative, ref, raw, error=_error(exc), context=details)
+        return Outcome(relative, ref, raw, error=error_text(exc), context=details)
     return Outcome(relative, ref, raw, item=item, context=details)
 
 
 # --- what was sent ---------------------------------------------------------------------------
-
-
-def _item(outcome: Outcome) -> NormalizedItem:
-    assert outcome.item is not None
-    item: NormalizedItem = outcome.item
-    return item
 
 
 def _is_media_outcome(outcome: Outcome) -> bool:
@@ -170,16 +155,11 @@ def _sent_time(outcome: Outcome) -> datetime | None:
 
 
 def _text_links(outcome: Outcome) -> list[str]:
-    return [link.rstrip(".,;:!?)]}…") for link in _LINK.findall(_sent_text(outcome))]
-
-
-def _absolute(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
+    return common.text_links(_sent_text(outcome))
 
 
 def _slides(outcome: Outcome) -> list[dict[str, Any]]:
-    children = _dict(outcome.payload.get("children")).get("data")
+    children = as_dict(outcome.payload.get("children")).get("data")
     return [c for c in children if isinstance(c, dict)] if isinstance(children, list) else []
 
 
@@ -188,7 +168,7 @@ def _expected_files(raw: Mapping[str, Any]) -> list[Media]:
     image."""
     media_type, url = raw.get("media_type"), raw.get("media_url")
     if media_type == "CAROUSEL_ALBUM":
-        children = _dict(raw.get("children")).get("data") or []
+        children = as_dict(raw.get("children")).get("data") or []
         return [f for child in children for f in _expected_files(child)]
     if not url:
         return []
@@ -196,7 +176,7 @@ def _expected_files(raw: Mapping[str, Any]) -> list[Media]:
 
 
 def _sent_username(outcome: Outcome) -> str:
-    return str(_dict(outcome.payload.get("from")).get("username") or "") or str(
+    return str(as_dict(outcome.payload.get("from")).get("username") or "") or str(
         outcome.payload.get("username") or ""
     )
 
@@ -207,12 +187,12 @@ def _sent_parent(outcome: Outcome) -> str | None:
 
 
 def _comment_placed(outcome: Outcome) -> bool:
-    item, media = _item(outcome), str(outcome.context.get("media_id"))
+    item, media = item_of(outcome), str(outcome.context.get("media_id"))
     return item.kind is ItemKind.COMMENT and item.thread_id == media and item.parent_id == media
 
 
 def _reply_placed(outcome: Outcome) -> bool:
-    item = _item(outcome)
+    item = item_of(outcome)
     media = outcome.context.get("media_id")
     return (
         item.kind is ItemKind.REPLY
@@ -223,65 +203,51 @@ def _reply_placed(outcome: Outcome) -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_not_empty",
+    common.text_present(
+        lambda o: bool(_sent_text(o).strip()),
         "A media with a caption, or a comment with a text, has a text.",
-        passes=lambda o: bool(_item(o).text.strip()),
-        applies=lambda o: o.item is not None and bool(_sent_text(o).strip()),
+        name="text_not_empty",
     ),
-    Check(
-        "text_full",
-        "The text is the whole caption or comment text.",
-        passes=lambda o: _item(o).text == _sent_text(o),
-        applies=lambda o: o.item is not None and bool(_sent_text(o)),
-    ),
-    Check(
+    common.text_full(_sent_text, "The text is the whole caption or comment text."),
+    common.created_at_is(
         "created_at_is_sent_date",
         "created_at is the timestamp Instagram sent.",
-        passes=lambda o: _item(o).created_at == _sent_time(o),
+        _sent_time,
+        dated=False,
     ),
     Check(
         "author_handle_kept",
         "The author's handle is the username Instagram sent.",
-        passes=lambda o: _item(o).author.handle == _sent_username(o),
+        passes=lambda o: item_of(o).author.handle == _sent_username(o),
         applies=lambda o: o.item is not None and bool(_sent_username(o)),
     ),
     Check(
         "own_media_author_is_account",
         "The account's own media has the account (its owner) as its author.",
         passes=lambda o: (
-            _item(o).author.platform_id
-            == str(_dict(o.payload.get("owner")).get("id") or o.context.get("account"))
+            item_of(o).author.platform_id
+            == str(as_dict(o.payload.get("owner")).get("id") or o.context.get("account"))
         ),
         applies=lambda o: _is_media_outcome(o) and o.context.get("kind") is ItemKind.POST,
     ),
     Check(
         "url_is_permalink",
         "A media's link is its permalink where Instagram sent one.",
-        passes=lambda o: _item(o).url == o.payload.get("permalink"),
+        passes=lambda o: item_of(o).url == o.payload.get("permalink"),
         applies=lambda o: _is_media_outcome(o) and bool(o.payload.get("permalink")),
     ),
-    Check(
-        "url_absolute",
-        "The item's link is an absolute https address.",
-        passes=lambda o: _item(o).url.startswith("https://") and _absolute(_item(o).url),
-    ),
-    Check(
-        "links_absolute",
-        "Every shared link is an absolute http(s) address.",
-        passes=lambda o: all(_absolute(url) for url in _item(o).urls),
-    ),
-    Check(
-        "text_links_kept",
+    common.url_absolute("The item's link is an absolute https address.", https=True),
+    common.links_absolute(applies=mapped),
+    common.links_kept(
+        _text_links,
         "Every address written in the caption or comment is a shared link.",
-        passes=lambda o: all(link in _item(o).urls for link in _text_links(o)),
-        applies=lambda o: o.item is not None and bool(_text_links(o)),
+        name="text_links_kept",
     ),
     Check(
         "files_kept",
         "A media's files are kept: a carousel's slides one by one, a video's file (not its "
         "thumbnail), an image.",
-        passes=lambda o: list(_item(o).media) == _expected_files(o.payload),
+        passes=lambda o: list(item_of(o).media) == _expected_files(o.payload),
         applies=lambda o: _is_media_outcome(o) and bool(_expected_files(o.payload)),
     ),
     Check(
@@ -290,7 +256,7 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: (
             not any(
                 m.url in {str(s.get("thumbnail_url")) for s in [o.payload, *_slides(o)]}
-                for m in _item(o).media
+                for m in item_of(o).media
             )
         ),
         applies=lambda o: (
@@ -312,28 +278,21 @@ CHECKS: tuple[Check, ...] = (
         passes=_reply_placed,
         applies=lambda o: _is_comment_outcome(o) and bool(_sent_parent(o)),
     ),
-    Check(
+    common.count_kept(
         "likes_kept",
         "like_count is kept in the metrics as likes.",
-        passes=lambda o: _item(o).metrics.get("likes") == o.payload.get("like_count"),
-        applies=lambda o: o.item is not None and isinstance(o.payload.get("like_count"), int),
+        "likes",
+        lambda o: o.payload.get("like_count"),
     ),
-    Check(
+    common.count_kept(
         "comments_count_kept",
         "A media's comments_count is kept in the metrics as comments.",
-        passes=lambda o: _item(o).metrics.get("comments") == o.payload.get("comments_count"),
-        applies=lambda o: _is_media_outcome(o) and isinstance(o.payload.get("comments_count"), int),
+        "comments",
+        lambda o: o.payload.get("comments_count"),
+        applies=_is_media_outcome,
     ),
-    Check(
-        "language_iso_639_1",
-        "The language is None or a two-letter ISO 639-1 code.",
-        passes=lambda o: (
-            _item(o).language is None or bool(_ISO_639_1.fullmatch(_item(o).language or ""))
-        ),
+    common.language_is_iso_639_1(
+        "The language is None or a two-letter ISO 639-1 code.", name="language_iso_639_1"
     ),
-    Check(
-        "raw_kept",
-        "The payload is kept verbatim as the item's raw.",
-        passes=lambda o: dict(_item(o).raw) == dict(o.payload),
-    ),
+    common.raw_kept(),
 )

@@ -27,21 +27,13 @@ from mastodon.errors import MastodonNotFoundError
 
 from beffroi.connectors.base import ItemKind, NormalizedItem
 from beffroi.connectors.mastodon import MastodonConnector
+from tests.fidelity import common
+from tests.fidelity.common import mapped, words
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "mastodon"
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 
-#: ISO 639-1 (two-letter) language codes.
-ISO_639_1 = frozenset(
-    """aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv cy
-    da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht hu
-    hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la lb
-    lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj om
-    or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw
-    ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu""".split()
-)
-_ENTITY = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _TAG = re.compile(r"<\s*/?\s*(?:p|br|a|span|div)\b[^>]*>", re.IGNORECASE)
 _QUOTE_INLINE = re.compile(r'<p class="quote-inline">.*?</p>', re.DOTALL)
 _ANCHOR = re.compile(r"<a\s[^>]*>", re.IGNORECASE)
@@ -292,10 +284,6 @@ def _plain(content: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", content))
 
 
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _content_links(status: Mapping[str, Any]) -> list[str]:
     """The addresses a status's content links to, mentions and hashtags aside."""
     content = _QUOTE_INLINE.sub(" ", str(status.get("content") or ""))
@@ -342,10 +330,6 @@ def _quoted_status(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def _mapped(outcome: Outcome) -> Any:
-    return outcome.item
-
-
 def _is_reply(outcome: Outcome) -> bool:
     return outcome.item is not None and outcome.payload.get("in_reply_to_id") is not None
 
@@ -354,30 +338,23 @@ def _is_reply(outcome: Outcome) -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_present",
+    common.text_present(
+        lambda o: _has_text(_shown(o.payload)),
         "The text is not empty where the status (or the status it reblogs) has words, a content "
         "warning or poll options.",
-        passes=lambda o: bool(o.item.text.strip()),
-        applies=lambda o: o.item is not None and _has_text(_shown(o.payload)),
     ),
     Check(
         "text_complete",
         "Every word of the content (quote fallback aside) is in the text, in order: nothing cut, "
         "nothing taken from another field.",
         passes=lambda o: (
-            _words(_plain(str(_shown(o.payload).get("content") or ""))) in _words(o.item.text)
+            words(_plain(str(_shown(o.payload).get("content") or ""))) in words(o.item.text)
         ),
         applies=lambda o: (
             o.item is not None and bool(_plain(str(_shown(o.payload).get("content") or "")).strip())
         ),
     ),
-    Check(
-        "no_html_in_text",
-        "No HTML tag or character entity is left in the text.",
-        passes=lambda o: not _ENTITY.search(o.item.text) and not _TAG.search(o.item.text),
-        applies=lambda o: o.item is not None and bool(o.item.text),
-    ),
+    common.no_html_in_text(_TAG),
     Check(
         "content_warning_kept",
         "The content warning (spoiler_text) is in the text.",
@@ -397,11 +374,11 @@ CHECKS: tuple[Check, ...] = (
             o.item is not None and bool((_shown(o.payload).get("poll") or {}).get("options"))
         ),
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_the_status_date",
         "created_at is the status's created_at (not the fetch time).",
-        passes=lambda o: o.item.created_at == _date(o.payload["created_at"]),
-        applies=lambda o: o.item is not None and _date(o.payload.get("created_at")) is not None,
+        lambda o: _date(o.payload.get("created_at")),
+        dated=True,
     ),
     Check(
         "author_present",
@@ -412,29 +389,14 @@ CHECKS: tuple[Check, ...] = (
         ),
         applies=lambda o: o.item is not None and isinstance(o.payload.get("account"), Mapping),
     ),
-    Check(
-        "url_absolute",
-        "The item's address is an absolute http(s) URL.",
-        passes=lambda o: o.item.url.startswith(("https://", "http://")),
-        applies=_mapped,
-    ),
-    Check(
-        "links_kept",
+    common.url_absolute("The item's address is an absolute http(s) URL.", https=False),
+    common.links_kept(
+        lambda o: _content_links(_shown(o.payload)),
         "Every link of the content (mentions and hashtags aside) is among the item's links.",
-        passes=lambda o: all(link in o.item.urls for link in _content_links(_shown(o.payload))),
-        applies=lambda o: o.item is not None and bool(_content_links(_shown(o.payload))),
     ),
-    Check(
-        "links_absolute",
-        "Every link is an absolute http(s) URL.",
-        passes=lambda o: all(u.startswith(("https://", "http://")) for u in o.item.urls),
-        applies=lambda o: o.item is not None and bool(o.item.urls),
-    ),
-    Check(
-        "links_not_own_media",
-        "No link is an address of the status's own media.",
-        passes=lambda o: not set(o.item.urls) & _media_urls(_shown(o.payload)),
-        applies=lambda o: o.item is not None and bool(_media_urls(_shown(o.payload))),
+    common.links_absolute("Every link is an absolute http(s) URL."),
+    common.links_not_own_media(
+        lambda o: _media_urls(_shown(o.payload)), "No link is an address of the status's own media."
     ),
     Check(
         "media_kept",
@@ -448,33 +410,21 @@ CHECKS: tuple[Check, ...] = (
         ),
         applies=lambda o: o.item is not None and bool(_shown(o.payload).get("media_attachments")),
     ),
-    Check(
-        "video_is_the_file",
-        "A video or GIF attachment is carried as a video at its file's address, not its preview.",
-        passes=lambda o: all(
-            any(m.kind == "video" and m.url == a.get("url") for m in o.item.media)
-            for a in _shown(o.payload)["media_attachments"]
+    common.video_is_the_file(
+        lambda o: [
+            [a.get("url")]
+            for a in _shown(o.payload).get("media_attachments") or []
             if a.get("type") in ("video", "gifv")
-        ),
-        applies=lambda o: (
-            o.item is not None
-            and any(
-                a.get("type") in ("video", "gifv")
-                for a in _shown(o.payload).get("media_attachments") or []
-            )
-        ),
+        ],
+        "A video or GIF attachment is carried as a video at its file's address, not its preview.",
     ),
-    Check(
-        "language_is_iso_639_1",
-        "The language is None or an ISO 639-1 code (never und, zxx, qst, in).",
-        passes=lambda o: o.item.language is None or o.item.language in ISO_639_1,
-        applies=_mapped,
+    common.language_is_iso_639_1(
+        "The language is None or an ISO 639-1 code (never und, zxx, qst, in)."
     ),
-    Check(
-        "language_kept",
+    common.language_kept(
+        lambda o: _shown(o.payload).get("language"),
         "The language the status declares (the reblogged status's for a reblog) is kept.",
-        passes=lambda o: o.item.language == _shown(o.payload)["language"],
-        applies=lambda o: o.item is not None and isinstance(_shown(o.payload).get("language"), str),
+        applies=lambda o: mapped(o) and isinstance(_shown(o.payload).get("language"), str),
     ),
     Check(
         "reply_parent_set",
@@ -482,23 +432,15 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: o.item.parent_id == str(o.payload["in_reply_to_id"]),
         applies=_is_reply,
     ),
-    Check(
-        "reply_thread_not_itself",
-        "A reply's thread_id is not its own id.",
-        passes=lambda o: o.item.thread_id != o.item.platform_id,
-        applies=_is_reply,
-    ),
+    common.reply_thread_not_itself(_is_reply),
     Check(
         "reply_thread_is_root",
         "A reply of a recorded conversation has the conversation's root as thread_id.",
         passes=lambda o: o.item.thread_id == o.context["root"],
         applies=lambda o: _is_reply(o) and o.context.get("root") is not None,
     ),
-    Check(
-        "reply_not_a_post",
-        "A reply is a COMMENT or REPLY (or a MENTION / MESSAGE), never a POST.",
-        passes=lambda o: o.item.kind != ItemKind.POST,
-        applies=_is_reply,
+    common.reply_not_a_post(
+        _is_reply, "A reply is a COMMENT or REPLY (or a MENTION / MESSAGE), never a POST."
     ),
     Check(
         "direct_is_message",
@@ -506,36 +448,36 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: o.item.kind == ItemKind.MESSAGE,
         applies=lambda o: o.item is not None and o.payload.get("visibility") == "direct",
     ),
-    Check(
-        "metrics_kept",
+    common.metrics_kept(
+        lambda o: {name: o.payload[name] for name in _METRICS},
+        lambda o: all(isinstance(o.payload.get(name), int) for name in _METRICS),
         "The status's own counts (replies, reblogs, favourites) are kept, not the reblogged's.",
-        passes=lambda o: all(o.item.metrics.get(name) == o.payload[name] for name in _METRICS),
-        applies=lambda o: (
-            o.item is not None and all(isinstance(o.payload.get(name), int) for name in _METRICS)
-        ),
     ),
     Check(
         "quote_carried",
         "A quoted status (Mastodon 4.5 quote) is carried: its id, text, author and address.",
         passes=lambda o: (
-            (q := getattr(o.item, "quoted", None)) is not None
-            and str(q.relation) == "quote"
-            and q.platform_id == str(_quoted_status(o.payload)["id"])  # type: ignore[index]
-            and q.author == _quoted_status(o.payload)["account"]["acct"]  # type: ignore[index]
-            and _words(_plain(_quoted_status(o.payload)["content"])) in _words(q.text)  # type: ignore[index]
-            and bool(q.url)
+            common.carries(
+                o,
+                "quote",
+                platform_id=str(_quoted_status(o.payload)["id"]),  # type: ignore[index]
+                author=_quoted_status(o.payload)["account"]["acct"],  # type: ignore[index]
+            )
+            and words(_plain(_quoted_status(o.payload)["content"]))  # type: ignore[index]
+            in words(o.item.quoted.text)
+            and bool(o.item.quoted.url)
         ),
-        applies=lambda o: o.item is not None and _quoted_status(o.payload) is not None,
+        applies=lambda o: mapped(o) and _quoted_status(o.payload) is not None,
     ),
     Check(
         "reblog_carried",
         "A reblog carries the reblogged status (relation repost, its id and author).",
-        passes=lambda o: (
-            (q := getattr(o.item, "quoted", None)) is not None
-            and str(q.relation) == "repost"
-            and q.platform_id == str(o.payload["reblog"]["id"])
-            and q.author == o.payload["reblog"]["account"]["acct"]
+        passes=lambda o: common.carries(
+            o,
+            "repost",
+            platform_id=str(o.payload["reblog"]["id"]),
+            author=o.payload["reblog"]["account"]["acct"],
         ),
-        applies=lambda o: o.item is not None and isinstance(o.payload.get("reblog"), Mapping),
+        applies=lambda o: mapped(o) and isinstance(o.payload.get("reblog"), Mapping),
     ),
 )

@@ -33,8 +33,10 @@ from urllib.parse import urljoin
 
 import feedparser
 
-from beffroi.connectors.base import ItemKind, NormalizedItem
+from beffroi.connectors.base import ItemKind
 from beffroi.connectors.rss import FeedConnector, entry_ids, map_entry, to_json
+from tests.fidelity import common
+from tests.fidelity.common import ISO_639_1, error_text, item_of, mapped
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "rss"
@@ -43,18 +45,6 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
 FETCHED_AT = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
 _PLACEHOLDER = "https://feed.invalid/feed.xml"
 
-#: ISO 639-1: the two-letter codes Beffroi may store as a language.
-ISO_639_1 = frozenset(
-    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
-    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho
-    hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv
-    kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr
-    nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq
-    sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh
-    yi yo za zh zu""".split()
-)
-#: An HTML entity left in a text (``&amp;``, ``&#39;``, ``&eacute;``…).
-ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 #: Markup left in a text.
 _TAG = re.compile(r"</?(?:p|br|a|img|div|span|strong|em|ul|li|figure|iframe)\b[^>]*>", re.I)
 _ANY_TAG = re.compile(r"<[^>]+>")
@@ -65,10 +55,6 @@ _SRC = re.compile(r"\bsrc\s*=\s*([\"'])(.*?)\1", re.I | re.S)
 _PIXEL = re.compile(r"\b(?:width|height)\s*=\s*[\"']?1[\"'\s/>]", re.I)
 _WORD = re.compile(r"\w+")
 _SLASHED = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?: (\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-
-
-def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 @cache
@@ -111,13 +97,13 @@ def read(path: Path) -> Iterator[Outcome]:
         try:
             item = map_entry(entry, feed, address, FETCHED_AT, identifier)
         except Exception as exc:  # one bad entry must not hide the others
-            yield Outcome(relative, ref, payload, error=_error(exc), context=context)
+            yield Outcome(relative, ref, payload, error=error_text(exc), context=context)
             continue
         try:
             stored = json.loads(json.dumps(dict(item.raw)))
             context["reread"] = _connector().map_item(stored, ItemKind.POST)
         except Exception as exc:  # said in the context: survives_storage fails
-            context["reread_error"] = _error(exc)
+            context["reread_error"] = error_text(exc)
         yield Outcome(relative, ref, payload, item=item, context=context)
 
 
@@ -236,11 +222,6 @@ def _pictures_only(outcome: Outcome) -> list[str]:
     return pictures
 
 
-def _item(outcome: Outcome) -> NormalizedItem:
-    item: NormalizedItem = outcome.item
-    return item
-
-
 def _has_text(outcome: Outcome) -> bool:
     payload = outcome.payload
     return outcome.item is not None and bool(_plain(payload.get("title")) or _plain(_body(payload)))
@@ -254,7 +235,7 @@ def _fuller_content(outcome: Outcome) -> bool:
 
 
 def _keeps_content(outcome: Outcome) -> bool:
-    words = set(_words(_item(outcome).text))
+    words = set(_words(item_of(outcome).text))
     content = max((_words(_plain(body)) for body in _contents(outcome.payload)), key=len)
     kept = sum(1 for word in content if word in words)
     return kept >= 0.9 * len(content)
@@ -263,21 +244,14 @@ def _keeps_content(outcome: Outcome) -> bool:
 def _title_kept(outcome: Outcome) -> bool:
     # Without white space: inline markup (``ft<sup>2</sup>``) adds none, the regex would.
     title = "".join(_plain(outcome.payload.get("title")).split())
-    return "".join(_item(outcome).text.split()).startswith(title)
+    return "".join(item_of(outcome).text.split()).startswith(title)
 
 
-def _dated(outcome: Outcome) -> bool:
-    return outcome.item is not None and _date(_date_string(outcome.payload)) is not None
-
-
-def _absolute(url: str) -> bool:
-    return url.startswith(("http://", "https://"))
-
-
-def _links_absolute(outcome: Outcome) -> bool:
-    item = _item(outcome)
+def _addresses(outcome: Outcome) -> list[str]:
+    """The item's address, links, media and author addresses."""
+    item = item_of(outcome)
     urls = [item.url, *item.urls, *(media.url for media in item.media), item.author.url]
-    return all(_absolute(url) for url in urls if url)
+    return [url for url in urls if url]
 
 
 def _has_link(outcome: Outcome) -> bool:
@@ -286,7 +260,7 @@ def _has_link(outcome: Outcome) -> bool:
 
 def _url_is_link(outcome: Outcome) -> bool:
     expected = urljoin(str(outcome.context["address"]), str(outcome.payload["link"]))
-    return _item(outcome).url == expected
+    return item_of(outcome).url == expected
 
 
 def _language_declared(outcome: Outcome) -> bool:
@@ -299,7 +273,7 @@ def _has_enclosure(outcome: Outcome) -> bool:
 
 def _enclosures_kept(outcome: Outcome) -> bool:
     base = str(outcome.context["address"])
-    kept = {media.url for media in _item(outcome).media}
+    kept = {media.url for media in item_of(outcome).media}
     return all(urljoin(base, url) in kept for url, _ in _enclosures(outcome.payload))
 
 
@@ -312,7 +286,7 @@ def _typed_enclosure(outcome: Outcome) -> bool:
 
 def _media_kinds(outcome: Outcome) -> bool:
     base = str(outcome.context["address"])
-    kinds = {media.url: media.kind for media in _item(outcome).media}
+    kinds = {media.url: media.kind for media in item_of(outcome).media}
     return all(
         kinds.get(urljoin(base, url)) == kind.split("/")[0]
         for url, kind in _enclosures(outcome.payload)
@@ -321,11 +295,10 @@ def _media_kinds(outcome: Outcome) -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_not_empty",
-        "the item has text where the entry has a title, a summary or a content",
-        lambda o: bool(_item(o).text.strip()),
+    common.text_present(
         _has_text,
+        "the item has text where the entry has a title, a summary or a content",
+        name="text_not_empty",
     ),
     Check(
         "title_kept",
@@ -340,32 +313,28 @@ CHECKS: tuple[Check, ...] = (
         _keeps_content,
         _fuller_content,
     ),
-    Check(
-        "no_html_entities",
-        "no HTML entity (&amp; &#39; &eacute;…) is left in the text",
-        lambda o: not ENTITY.search(_item(o).text),
-    ),
+    common.no_html_entities("no HTML entity (&amp; &#39; &eacute;…) is left in the text"),
     Check(
         "no_html_markup",
         "no HTML tag (<p>, <a href>, <br>…) is left in the text",
-        lambda o: not _TAG.search(_item(o).text),
+        lambda o: not _TAG.search(item_of(o).text),
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_the_entry_date",
         "created_at equals the entry's published (else updated) date, read here",
-        lambda o: _item(o).created_at == _date(_date_string(o.payload)),
-        _dated,
+        lambda o: _date(_date_string(o.payload)),
+        dated=True,
     ),
     Check(
         "date_not_fetch_time",
         "an entry with a date string is not dated with the time the feed was read",
-        lambda o: _item(o).created_at != FETCHED_AT and "date_unread" not in _item(o).raw,
+        lambda o: item_of(o).created_at != FETCHED_AT and "date_unread" not in item_of(o).raw,
         lambda o: o.item is not None and bool(_date_string(o.payload)),
     ),
-    Check(
-        "links_absolute",
+    common.links_absolute(
         "the item's address, links, media and author address are absolute http(s) URLs",
-        _links_absolute,
+        links=_addresses,
+        applies=mapped,
     ),
     Check(
         "url_is_entry_link",
@@ -373,33 +342,26 @@ CHECKS: tuple[Check, ...] = (
         _url_is_link,
         _has_link,
     ),
-    Check(
-        "body_links_extracted",
+    common.links_kept(
+        _hrefs,
         "every web link (<a href>) of the entry's body is among the item's links",
-        lambda o: set(_hrefs(o)) <= set(_item(o).urls),
-        lambda o: o.item is not None and bool(_hrefs(o)),
+        name="body_links_extracted",
     ),
-    Check(
-        "language_iso_639_1",
-        "the language is None or an ISO 639-1 code",
-        lambda o: _item(o).language is None or _item(o).language in ISO_639_1,
+    common.language_is_iso_639_1(
+        "the language is None or an ISO 639-1 code", name="language_iso_639_1"
     ),
     Check(
         "language_is_declared_one",
         "where the entry (xml:lang) or its feed (<language>) declares a language, it is "
         "that language's primary code",
-        lambda o: _item(o).language == _primary(_declared_language(o)),
+        lambda o: item_of(o).language == _primary(_declared_language(o)),
         _language_declared,
     ),
-    Check(
-        "author_present",
-        "the author has an id and a handle (the entry's author, else the feed)",
-        lambda o: bool(_item(o).author.platform_id and _item(o).author.handle),
-    ),
+    common.author_present("the author has an id and a handle (the entry's author, else the feed)"),
     Check(
         "author_name_kept",
         "where the entry names its author, that name is the author's display name",
-        lambda o: _item(o).author.display_name == _author_name(o.payload),
+        lambda o: item_of(o).author.display_name == _author_name(o.payload),
         lambda o: o.item is not None and bool(_author_name(o.payload)),
     ),
     Check(
@@ -417,7 +379,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "picture_post_keeps_picture",
         "an entry whose body is only pictures (no words) has them among its media",
-        lambda o: set(_pictures_only(o)) <= {media.url for media in _item(o).media},
+        lambda o: set(_pictures_only(o)) <= {media.url for media in item_of(o).media},
         lambda o: o.item is not None and bool(_pictures_only(o)),
     ),
     Check(

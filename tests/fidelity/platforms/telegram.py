@@ -26,24 +26,13 @@ import httpx
 
 from beffroi.connectors.base import ItemKind
 from beffroi.connectors.telegram import TelegramConnector, parse_channel_page
+from tests.fidelity import common
+from tests.fidelity.common import mapped, words
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "telegram"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
 
-#: ISO 639-1 (the two-letter codes), what a stored language must be.
-ISO_639_1 = frozenset(
-    """
-    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
-    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
-    ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw
-    ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
-    ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr
-    ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
-    yo za zh zu
-    """.split()
-)
-_ENTITY = re.compile(r"&(?:[a-zA-Z][a-zA-Z0-9]{1,31}|#\d{1,7}|#[xX][0-9a-fA-F]{1,6});")
 _TAG = re.compile(r"<[^>]+>")
 _DIV = re.compile(r"<div\b|</div\s*>", re.IGNORECASE)
 _TEXT_START = re.compile(r'<div class="tgme_widget_message_text js-message_text[^"]*"[^>]*>')
@@ -140,12 +129,8 @@ def _plain(markup: str) -> str:
     return html.unescape(_TAG.sub("", markup))
 
 
-def _words(text: str) -> str:
-    return " ".join(text.replace("\xa0", " ").split())
-
-
 def _sent_text(outcome: Outcome) -> str:
-    return _words(_plain(_text_markup(_markup(outcome))))
+    return words(_plain(_text_markup(_markup(outcome))))
 
 
 def _poll(outcome: Outcome) -> tuple[str, list[str]] | None:
@@ -153,8 +138,8 @@ def _poll(outcome: Outcome) -> tuple[str, list[str]] | None:
     question = _POLL_QUESTION.search(post)
     if question is None:
         return None
-    options = [_words(html.unescape(option)) for option in _POLL_OPTION.findall(post)]
-    return _words(html.unescape(question.group(1))), options
+    options = [words(html.unescape(option)) for option in _POLL_OPTION.findall(post)]
+    return words(html.unescape(question.group(1))), options
 
 
 def _forward(outcome: Outcome) -> tuple[str, str] | None:
@@ -162,7 +147,7 @@ def _forward(outcome: Outcome) -> tuple[str, str] | None:
     found = _FORWARD.search(_markup(outcome))
     if found is None:
         return None
-    return _words(html.unescape(found.group(2))), html.unescape(found.group(1) or "")
+    return words(html.unescape(found.group(2))), html.unescape(found.group(1) or "")
 
 
 def _forward_id(address: str) -> str | None:
@@ -209,7 +194,7 @@ def _voices(outcome: Outcome) -> list[str]:
 
 
 def _documents(outcome: Outcome) -> list[str]:
-    return [_words(_plain(title)) for title in _DOCUMENT.findall(_markup(outcome))]
+    return [words(_plain(title)) for title in _DOCUMENT.findall(_markup(outcome))]
 
 
 def _own_videos(outcome: Outcome) -> list[str]:
@@ -269,16 +254,12 @@ def _message_id(outcome: Outcome) -> str:
 
 def _owner(outcome: Outcome) -> str | None:
     found = _OWNER.search(_markup(outcome))
-    return _words(html.unescape(found.group(1))) if found else None
+    return words(html.unescape(found.group(1))) if found else None
 
 
 def _reply_parent(outcome: Outcome) -> str | None:
     found = _REPLY.search(_markup(outcome))
     return _forward_id(html.unescape(found.group(1))) if found else None
-
-
-def _mapped(outcome: Outcome) -> bool:
-    return outcome.item is not None
 
 
 def _media_of(outcome: Outcome, kind: str) -> list[str]:
@@ -288,39 +269,32 @@ def _media_of(outcome: Outcome, kind: str) -> list[str]:
 # --- the checks ----------------------------------------------------------------------------
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_present",
+    common.text_present(
+        lambda o: _sent_text(o) or _poll(o),
         "The text is not empty where the post has words or a poll.",
-        passes=lambda o: bool(o.item.text.strip()),
-        applies=lambda o: _mapped(o) and bool(_sent_text(o) or _poll(o)),
     ),
     Check(
         "text_complete",
         "Every word of the post's text is in the item's text, in order: nothing cut, nothing "
         "taken from the reply header or the link preview.",
-        passes=lambda o: _sent_text(o) in _words(o.item.text),
-        applies=lambda o: _mapped(o) and bool(_sent_text(o)),
+        passes=lambda o: _sent_text(o) in words(o.item.text),
+        applies=lambda o: mapped(o) and bool(_sent_text(o)),
     ),
-    Check(
-        "no_html_in_text",
-        "No HTML tag or character entity is left in the text.",
-        passes=lambda o: not _ENTITY.search(o.item.text) and not _TAG.search(o.item.text),
-        applies=lambda o: _mapped(o) and bool(o.item.text),
-    ),
+    common.no_html_in_text(_TAG),
     Check(
         "poll_kept",
         "A poll's question and every option are carried (in the text).",
         passes=lambda o: all(
-            part in _words(o.item.text)
+            part in words(o.item.text)
             for part in (_poll(o)[0], *_poll(o)[1])  # type: ignore[index]
         ),
-        applies=lambda o: _mapped(o) and _poll(o) is not None,
+        applies=lambda o: mapped(o) and _poll(o) is not None,
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_the_post_date",
         "created_at is the post's <time datetime> (not the fetch time).",
-        passes=lambda o: o.item.created_at == _date(o),
-        applies=lambda o: _mapped(o) and _date(o) is not None,
+        _date,
+        dated=True,
     ),
     Check(
         "author_present",
@@ -330,16 +304,16 @@ CHECKS: tuple[Check, ...] = (
             and o.item.author.handle.lower() == _channel(o).lower()
             and o.item.author.display_name == _owner(o)
         ),
-        applies=lambda o: _mapped(o) and bool(_channel(o)) and _owner(o) is not None,
+        applies=lambda o: mapped(o) and bool(_channel(o)) and _owner(o) is not None,
     ),
     Check(
         "signature_kept",
         "The author signature of a signed channel post is kept.",
         passes=lambda o: (
             o.item.author.extra.get("signature")
-            == _words(_plain(_SIGNATURE.search(_markup(o)).group(1)))  # type: ignore[union-attr]
+            == words(_plain(_SIGNATURE.search(_markup(o)).group(1)))  # type: ignore[union-attr]
         ),
-        applies=lambda o: _mapped(o) and _SIGNATURE.search(_markup(o)) is not None,
+        applies=lambda o: mapped(o) and _SIGNATURE.search(_markup(o)) is not None,
     ),
     Check(
         "url_is_the_post",
@@ -347,47 +321,27 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: (
             o.item.url.lower() == f"https://t.me/{_channel(o)}/{_message_id(o)}".lower()
         ),
-        applies=lambda o: _mapped(o) and bool(_channel(o)),
+        applies=lambda o: mapped(o) and bool(_channel(o)),
     ),
-    Check(
-        "links_kept",
-        "Every absolute link of the text is among the item's links.",
-        passes=lambda o: all(link in o.item.urls for link in _text_links(o)),
-        applies=lambda o: _mapped(o) and bool(_text_links(o)),
-    ),
-    Check(
-        "links_absolute",
-        "Every link is an absolute http(s) URL.",
-        passes=lambda o: all(u.startswith(("https://", "http://")) for u in o.item.urls),
-        applies=lambda o: _mapped(o) and bool(o.item.urls),
-    ),
-    Check(
-        "links_not_own_media",
-        "No link is an address of the post's own media.",
-        passes=lambda o: not set(o.item.urls) & _own_media(o),
-        applies=lambda o: _mapped(o) and bool(_own_media(o)),
-    ),
-    Check(
-        "photos_kept",
+    common.links_kept(_text_links, "Every absolute link of the text is among the item's links."),
+    common.links_absolute("Every link is an absolute http(s) URL."),
+    common.links_not_own_media(_own_media, "No link is an address of the post's own media."),
+    common.photo_is_the_image(
+        _photos,
         "Every photo of the post is carried as an image, at its file's address.",
-        passes=lambda o: all(u in _media_of(o, "image") for u in _photos(o)),
-        applies=lambda o: _mapped(o) and bool(_photos(o)),
+        name="photos_kept",
     ),
-    Check(
-        "video_is_the_file",
+    common.video_is_the_file(
+        lambda o: [[url] for url in _own_videos(o)],
         "Every video of the post (round videos included) is carried as a video at its file's "
         "address, not its thumbnail.",
-        passes=lambda o: (
-            all(u in _media_of(o, "video") for u in _own_videos(o))
-            and not {m.url for m in o.item.media} & set(_thumbs(_markup(o)))
-        ),
-        applies=lambda o: _mapped(o) and bool(_own_videos(o)),
+        thumbnails=lambda o: set(_thumbs(_markup(o))),
     ),
     Check(
         "voice_kept",
         "A voice message is carried as audio, at its file's address.",
         passes=lambda o: all(u in _media_of(o, "audio") for u in _voices(o)),
-        applies=lambda o: _mapped(o) and bool(_voices(o)),
+        applies=lambda o: mapped(o) and bool(_voices(o)),
     ),
     Check(
         "document_kept",
@@ -397,27 +351,19 @@ CHECKS: tuple[Check, ...] = (
             any(m.kind == "other" and m.description == title for m in o.item.media)
             for title in _documents(o)
         ),
-        applies=lambda o: _mapped(o) and bool(_documents(o)),
+        applies=lambda o: mapped(o) and bool(_documents(o)),
     ),
     Check(
         "link_preview_not_own_media",
         "The video or image of a link preview (the linked post's) is not listed as the post's "
         "own media.",
         passes=lambda o: not {m.url for m in o.item.media} & _preview_media(o),
-        applies=lambda o: _mapped(o) and bool(_preview_media(o)),
+        applies=lambda o: mapped(o) and bool(_preview_media(o)),
     ),
-    Check(
-        "views_kept",
-        "The view count is the one displayed (1.2K → 1200).",
-        passes=lambda o: o.item.metrics.get("views") == _views(o),
-        applies=lambda o: _mapped(o) and _views(o) is not None,
+    common.count_kept(
+        "views_kept", "The view count is the one displayed (1.2K → 1200).", "views", _views
     ),
-    Check(
-        "language_is_iso_639_1",
-        "The language is None or an ISO 639-1 code.",
-        passes=lambda o: o.item.language is None or o.item.language in ISO_639_1,
-        applies=_mapped,
-    ),
+    common.language_is_iso_639_1("The language is None or an ISO 639-1 code."),
     Check(
         "reply_parent_set",
         "A reply to a post of the same channel has that post as parent_id, and a thread_id "
@@ -425,25 +371,25 @@ CHECKS: tuple[Check, ...] = (
         passes=lambda o: (
             o.item.parent_id == _reply_parent(o) and o.item.thread_id != o.item.platform_id
         ),
-        applies=lambda o: _mapped(o) and _reply_parent(o) is not None,
+        applies=lambda o: mapped(o) and _reply_parent(o) is not None,
     ),
     Check(
         "forward_carried",
         "A forwarded post carries what it reposts (relation repost): the original's author "
         "name, address and id where the preview links it.",
-        passes=lambda o: (
-            (q := getattr(o.item, "quoted", None)) is not None
-            and str(q.relation) == "repost"
-            and q.author == _forward(o)[0]  # type: ignore[index]
-            and q.url == _forward(o)[1]  # type: ignore[index]
-            and q.platform_id == _forward_id(_forward(o)[1])  # type: ignore[index]
+        passes=lambda o: common.carries(
+            o,
+            "repost",
+            author=_forward(o)[0],  # type: ignore[index]
+            url=_forward(o)[1],  # type: ignore[index]
+            platform_id=_forward_id(_forward(o)[1]),  # type: ignore[index]
         ),
-        applies=lambda o: _mapped(o) and _forward(o) is not None,
+        applies=lambda o: mapped(o) and _forward(o) is not None,
     ),
     Check(
         "not_a_repost_without_forward",
         "A post that is not forwarded carries no repost.",
         passes=lambda o: getattr(o.item, "quoted", None) is None,
-        applies=lambda o: _mapped(o) and _forward(o) is None,
+        applies=lambda o: mapped(o) and _forward(o) is None,
     ),
 )

@@ -11,36 +11,20 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from beffroi.connectors.base import ItemKind
 from beffroi.connectors.x import XConnector
+from tests.fidelity import common
+from tests.fidelity.common import is_x_status_link, mapped, x_language
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "x"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
 
-#: ISO 639-1 (the two-letter codes), what a stored language must be.
-ISO_639_1 = frozenset(
-    """
-    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
-    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr
-    ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw
-    ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv
-    ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr
-    ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi
-    yo za zh zu
-    """.split()
-)
-#: X's obsolete codes and the ISO 639-1 code of the same language.
-X_RENAMED = {"in": "id", "iw": "he"}
-#: What an HTML entity left in a text looks like.
-HTML_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|nbsp|#\d+|#x[0-9a-f]+);", re.IGNORECASE)
 _MEDIA_LINK_HOSTS = ("pic.twitter.com/", "pic.x.com/")
 
 
@@ -150,13 +134,7 @@ def _is_media_link(entry: Mapping[str, Any]) -> bool:
 
 def _is_quoted_post_link(outcome: Outcome, entry: Mapping[str, Any]) -> bool:
     """The quoted post's own address, which X puts in a quote's text (the quote carries it)."""
-    quoted_id = _ref(_post(outcome), "quoted")
-    return quoted_id is not None and bool(
-        re.match(
-            rf"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status/{quoted_id}\b",
-            str(entry.get("expanded_url") or ""),
-        )
-    )
+    return is_x_status_link(entry.get("expanded_url"), _ref(_post(outcome), "quoted"))
 
 
 def _shared_link_entries(outcome: Outcome) -> list[Mapping[str, Any]]:
@@ -165,10 +143,6 @@ def _shared_link_entries(outcome: Outcome) -> list[Mapping[str, Any]]:
         for e in _link_entries(outcome)
         if not _is_media_link(e) and e.get("expanded_url") and not _is_quoted_post_link(outcome, e)
     ]
-
-
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
 
 
 def _attached_media(outcome: Outcome) -> list[Mapping[str, Any]]:
@@ -205,40 +179,40 @@ def _sent_time(post: Mapping[str, Any]) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
-def _quoted(outcome: Outcome) -> Any:
-    # The field the lead is adding to NormalizedItem; None until it lands.
-    return getattr(outcome.item, "quoted", None)
-
-
 def _carries(outcome: Outcome, relation: str, post_id: str | None) -> bool:
     """The item carries the referenced post: relation, id, and its text and author where the
     page included it."""
-    quoted = _quoted(outcome)
-    if quoted is None or str(quoted.relation) != relation or quoted.platform_id != post_id:
-        return False
-    if post_id is None or post_id not in str(quoted.url):
+    if post_id is None:
         return False
     original = _included_post(outcome, post_id)
     if original is None:
-        return True
-    author = _user(outcome, original.get("author_id")) or {}
-    return quoted.text == _whole_text(original) and (
-        not author.get("username") or quoted.author == author["username"]
+        return common.carries(outcome, relation, platform_id=post_id, url_has=post_id)
+    username = (_user(outcome, original.get("author_id")) or {}).get("username")
+    return common.carries(
+        outcome,
+        relation,
+        platform_id=post_id,
+        url_has=post_id,
+        text=_whole_text(original),
+        author=username or common.ANY,
     )
 
 
-def _mapped(outcome: Outcome) -> bool:
-    return outcome.item is not None
+def _media_links(outcome: Outcome) -> list[Any]:
+    """The addresses of the pic.twitter.com links X adds for the post's own media."""
+    return [
+        address
+        for e in _link_entries(outcome)
+        if _is_media_link(e)
+        for address in (e.get("expanded_url"), e.get("url"))
+    ]
 
 
 # --- the checks -----------------------------------------------------------------------------
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_present",
-        "The text is not empty where the post has text.",
-        passes=lambda o: bool(o.item.text.strip()),
-        applies=lambda o: _mapped(o) and bool(_whole_text(_post(o)).strip()),
+    common.text_present(
+        lambda o: _whole_text(_post(o)).strip(), "The text is not empty where the post has text."
     ),
     Check(
         "retweet_text_whole",
@@ -249,63 +223,40 @@ CHECKS: tuple[Check, ...] = (
             and o.item.text.split("\n- ")[0].endswith(_whole_text(_read_post(o)).split("\n- ")[0])
             and _whole_text(_read_post(o)) in o.item.text
         ),
-        applies=lambda o: _mapped(o) and _read_post(o) is not _post(o),
+        applies=lambda o: mapped(o) and _read_post(o) is not _post(o),
     ),
     Check(
         "long_post_text_whole",
         "A post longer than 280 characters has its whole note_tweet text.",
         passes=lambda o: o.item.text == _whole_text(_post(o)),
-        applies=lambda o: _mapped(o) and isinstance(_post(o).get("note_tweet"), Mapping),
+        applies=lambda o: mapped(o) and isinstance(_post(o).get("note_tweet"), Mapping),
     ),
-    Check(
-        "text_has_no_html_entities",
-        "No HTML entity (&amp;, &lt;, &#39;…) is left in the text.",
-        passes=lambda o: not HTML_ENTITY.search(o.item.text),
-        applies=lambda o: _mapped(o) and bool(o.item.text),
-    ),
-    Check(
+    common.x_no_html_entities("No HTML entity (&amp;, &lt;, &#39;…) is left in the text."),
+    common.created_at_is(
         "created_at_is_the_posts",
         "created_at is the post's created_at (not the fetch time).",
-        passes=lambda o: o.item.created_at == _sent_time(_post(o)),
-        applies=lambda o: _mapped(o) and _sent_time(_post(o)) is not None,
+        lambda o: _sent_time(_post(o)),
+        dated=True,
     ),
-    Check(
-        "author_id_and_handle",
+    common.author_id_and_handle(
         "The author's id is the post's author_id and the handle its username.",
-        passes=lambda o: (
-            o.item.author.platform_id == str(_post(o).get("author_id"))
-            and o.item.author.handle
-            == (_user(o, _post(o).get("author_id")) or {}).get(
-                "username", o.item.author.platform_id
-            )
+        author_id=lambda o: str(_post(o).get("author_id")),
+        handle=lambda o: (_user(o, _post(o).get("author_id")) or {}).get(
+            "username", o.item.author.platform_id
         ),
-        applies=lambda o: _mapped(o) and bool(_post(o).get("author_id")),
+        applies=lambda o: _post(o).get("author_id"),
     ),
-    Check(
-        "post_url",
+    common.x_post_url(
         "The item's address is https://x.com/<username>/status/<id>.",
-        passes=lambda o: (
-            o.item.url
-            == f"https://x.com/{(_user(o, _post(o).get('author_id')) or {}).get('username')}"
-            f"/status/{_post(o).get('id')}"
-        ),
-        applies=lambda o: _mapped(o) and _user(o, _post(o).get("author_id")) is not None,
+        screen_name=lambda o: (_user(o, _post(o).get("author_id")) or {}).get("username"),
+        post_id=lambda o: _post(o).get("id"),
+        applies=lambda o: _user(o, _post(o).get("author_id")) is not None,
     ),
-    Check(
-        "links_absolute",
-        "Every shared link is an absolute http(s) address.",
-        passes=lambda o: all(
-            urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc for u in o.item.urls
-        ),
-        applies=lambda o: _mapped(o) and bool(o.item.urls),
-    ),
-    Check(
-        "links_not_t_co",
+    common.links_absolute(),
+    common.links_not_t_co(
         "Shared links are the expanded addresses, not X's t.co wrappers.",
-        passes=lambda o: not any(_host(u) == "t.co" for u in o.item.urls),
-        applies=lambda o: (
-            _mapped(o)
-            and any(_host(str(e["expanded_url"])) != "t.co" for e in _shared_link_entries(o))
+        lambda o: any(
+            common.host(str(e["expanded_url"])) != "t.co" for e in _shared_link_entries(o)
         ),
     ),
     Check(
@@ -315,70 +266,34 @@ CHECKS: tuple[Check, ...] = (
             e.get("unwound_url") in o.item.urls or e["expanded_url"] in o.item.urls
             for e in _shared_link_entries(o)
         ),
-        applies=lambda o: _mapped(o) and bool(_shared_link_entries(o)),
+        applies=lambda o: mapped(o) and bool(_shared_link_entries(o)),
     ),
-    Check(
-        "links_not_own_media",
+    common.links_not_own_media(
+        _media_links,
         "The pic.twitter.com links X adds for the post's own photos and videos are not links.",
-        passes=lambda o: (
-            not any(
-                e.get("expanded_url") in o.item.urls or e.get("url") in o.item.urls
-                for e in _link_entries(o)
-                if _is_media_link(e)
-            )
-        ),
-        applies=lambda o: _mapped(o) and any(_is_media_link(e) for e in _link_entries(o)),
     ),
-    Check(
-        "links_not_quoted_post",
-        "The quoted post's own address in a quote's text is not a shared link (quoted has it).",
-        passes=lambda o: (
-            not any(
-                e.get("expanded_url") in o.item.urls or e.get("unwound_url") in o.item.urls
-                for e in _link_entries(o)
-                if _is_quoted_post_link(o, e)
-            )
-        ),
-        applies=lambda o: _mapped(o) and any(_is_quoted_post_link(o, e) for e in _link_entries(o)),
+    common.links_not_quoted_post(
+        lambda o: [
+            address
+            for e in _link_entries(o)
+            if _is_quoted_post_link(o, e)
+            for address in (e.get("expanded_url"), e.get("unwound_url"))
+        ],
     ),
-    Check(
-        "media_kept",
-        "Every attached medium found in includes.media is kept.",
-        passes=lambda o: len(o.item.media) == len(_attached_media(o)),
-        applies=lambda o: _mapped(o) and bool(_attached_media(o)),
-    ),
-    Check(
-        "photo_is_the_image",
+    common.media_kept(_attached_media, "Every attached medium found in includes.media is kept."),
+    common.photo_is_the_image(
+        lambda o: [
+            p["url"] for p in _attached_media(o) if p.get("type") == "photo" and p.get("url")
+        ],
         "A photo is its image address (url), as an image.",
-        passes=lambda o: all(
-            any(m.kind == "image" and m.url == p["url"] for m in o.item.media)
-            for p in _attached_media(o)
-            if p.get("type") == "photo" and p.get("url")
-        ),
-        applies=lambda o: (
-            _mapped(o)
-            and any(p.get("type") == "photo" and p.get("url") for p in _attached_media(o))
-        ),
     ),
-    Check(
-        "video_is_the_file",
+    common.video_is_the_file(
+        lambda o: [_mp4s(v) for v in _attached_media(o) if _mp4s(v)],
         "A video or GIF is its MP4 file (a variant), not its preview_image_url thumbnail.",
-        passes=lambda o: all(
-            any(m.kind == "video" and m.url in _mp4s(v) for m in o.item.media)
-            for v in _attached_media(o)
-            if _mp4s(v)
-        ),
-        applies=lambda o: _mapped(o) and any(_mp4s(v) for v in _attached_media(o)),
     ),
-    Check(
-        "media_alt_text",
+    common.media_alt_text(
+        lambda o: [a["alt_text"] for a in _attached_media(o) if a.get("alt_text")],
         "A medium's alt_text is its description.",
-        passes=lambda o: all(
-            any(m.description == a["alt_text"] for m in o.item.media)
-            for a in _attached_media(o)
-            if a.get("alt_text")
-        ),
-        applies=lambda o: _mapped(o) and any(a.get("alt_text") for a in _attached_media(o)),
     ),
     Check(
         "poll_options_kept",
@@ -387,74 +302,59 @@ CHECKS: tuple[Check, ...] = (
             label in o.item.text or label in json.dumps(o.item.raw, ensure_ascii=False)
             for label in _poll_labels(o)
         ),
-        applies=lambda o: _mapped(o) and bool(_poll_labels(o)),
+        applies=lambda o: mapped(o) and bool(_poll_labels(o)),
     ),
-    Check(
-        "language_is_iso_639_1",
+    common.language_is_iso_639_1(
         "The language is None or an ISO 639-1 code (never X's qst, zxx, und, qme, in…).",
-        passes=lambda o: o.item.language is None or o.item.language in ISO_639_1,
-        applies=lambda o: _mapped(o) and isinstance(_post(o).get("lang"), str),
+        applies=lambda o: mapped(o) and isinstance(_post(o).get("lang"), str),
     ),
-    Check(
-        "language_kept",
+    common.language_kept(
+        lambda o: x_language(_post(o).get("lang")),
         "Where X names a language, it is kept (X's 'in' as 'id', 'iw' as 'he').",
-        passes=lambda o: o.item.language == X_RENAMED.get(_post(o)["lang"], _post(o)["lang"]),
-        applies=lambda o: (
-            _mapped(o)
-            and X_RENAMED.get(str(_post(o).get("lang")), str(_post(o).get("lang"))) in ISO_639_1
-        ),
     ),
     Check(
         "reply_parent",
         "A reply's parent_id is the post it answers (referenced_tweets replied_to).",
         passes=lambda o: o.item.parent_id == _ref(_post(o), "replied_to"),
-        applies=lambda o: _mapped(o) and _ref(_post(o), "replied_to") is not None,
+        applies=lambda o: mapped(o) and _ref(_post(o), "replied_to") is not None,
     ),
-    Check(
-        "reply_thread",
+    common.reply_thread(
+        lambda o: str(_post(o).get("conversation_id")),
+        lambda o: (
+            _ref(_post(o), "replied_to") is not None and bool(_post(o).get("conversation_id"))
+        ),
         "A reply's thread_id is its conversation_id, never its own id.",
-        passes=lambda o: (
-            o.item.thread_id == str(_post(o).get("conversation_id"))
-            and o.item.thread_id != o.item.platform_id
-        ),
-        applies=lambda o: (
-            _mapped(o)
-            and _ref(_post(o), "replied_to") is not None
-            and bool(_post(o).get("conversation_id"))
-        ),
     ),
     Check(
         "repost_counts_not_originals",
         "A retweet does not carry the original's public_metrics as its own.",
         passes=lambda o: not o.item.metrics,
-        applies=lambda o: _mapped(o) and _ref(_post(o), "retweeted") is not None,
+        applies=lambda o: mapped(o) and _ref(_post(o), "retweeted") is not None,
     ),
-    Check(
-        "metrics_kept",
-        "A post's own public_metrics are kept (not on retweets).",
-        passes=lambda o: all(
-            o.item.metrics.get(name) == value
+    common.metrics_kept(
+        lambda o: {
+            name: value
             for name, value in _post(o)["public_metrics"].items()
             if isinstance(value, int)
-        ),
-        applies=lambda o: (
-            _mapped(o)
-            and isinstance(_post(o).get("public_metrics"), Mapping)
+        },
+        lambda o: (
+            isinstance(_post(o).get("public_metrics"), Mapping)
             and _ref(_post(o), "retweeted") is None
         ),
+        "A post's own public_metrics are kept (not on retweets).",
     ),
     Check(
         "repost_carried",
         "A retweet carries the original (quoted: relation repost, its id, text and author).",
         passes=lambda o: _carries(o, "repost", _ref(_post(o), "retweeted")),
-        applies=lambda o: _mapped(o) and _ref(_post(o), "retweeted") is not None,
+        applies=lambda o: mapped(o) and _ref(_post(o), "retweeted") is not None,
     ),
     Check(
         "quote_carried",
         "A quote carries the quoted post (quoted: relation quote, its id, text and author).",
         passes=lambda o: _carries(o, "quote", _ref(_post(o), "quoted")),
         applies=lambda o: (
-            _mapped(o)
+            mapped(o)
             and _ref(_post(o), "quoted") is not None
             and _ref(_post(o), "retweeted") is None
         ),

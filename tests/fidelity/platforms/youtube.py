@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from beffroi.connectors.base import ItemKind, NormalizedItem
+from beffroi.connectors.base import ItemKind
 from beffroi.connectors.values import parse_time
 from beffroi.connectors.youtube import YouTubeConnector
+from tests.fidelity import common
+from tests.fidelity.common import ENTITY, as_dict, error_text, is_absolute, item_of, mapped
 from tests.fidelity.model import Check, Outcome
 
 PLATFORM = "youtube"
@@ -31,10 +33,7 @@ CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
 #: Past every recorded comment: the thread mapping never asks for more replies (no network).
 _NEVER = datetime.max.replace(tzinfo=UTC)
 #: An HTML entity left in a text (``&amp;``, ``&#39;``, ``&quot;``…).
-_ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{1,6}|#x[0-9a-fA-F]{1,6});")
 #: An address written in plain text, found independently of Beffroi's own extraction.
-_LINK = re.compile(r"https?://[^\s<>\"']+")
-_ISO_639_1 = re.compile(r"[a-z]{2}")
 #: A link YouTube made in a comment's HTML ``textDisplay``.
 _HREF = re.compile(r'<a [^>]*href="([^"]+)"')
 
@@ -43,14 +42,6 @@ _HREF = re.compile(r'<a [^>]*href="([^"]+)"')
 def _connector() -> YouTubeConnector:
     # The service is built from the bundled discovery document: no request is made.
     return YouTubeConnector({"channel_id": "UCcorpus0000000000000000"}, {"access_token": "t"})
-
-
-def _error(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 @cache
@@ -62,7 +53,7 @@ def _thread_videos(origin: Path) -> dict[str, str]:
         if answer.get("kind") != "youtube#commentThreadListResponse":
             continue
         for thread in answer.get("items", []):
-            snippet = _dict(thread.get("snippet"))
+            snippet = as_dict(thread.get("snippet"))
             if snippet.get("videoId"):
                 videos[str(thread.get("id"))] = str(snippet["videoId"])
     return videos
@@ -82,14 +73,14 @@ def read(path: Path) -> Iterator[Outcome]:
         context: dict[str, Any] = {"resource": raw.get("kind")}
         try:
             if raw.get("kind") == "youtube#comment":
-                parent = _dict(raw.get("snippet")).get("parentId")
+                parent = as_dict(raw.get("snippet")).get("parentId")
                 video = _thread_videos(origin).get(str(parent)) if parent else None
                 context["video_id"] = video
                 item = connector._map_comment(raw, video_id=video)
             else:
                 item = connector.map_item(raw, ItemKind.POST)
         except Exception as exc:  # one bad record must not hide the others
-            yield Outcome(relative, ref, raw, error=_error(exc), context=context)
+            yield Outcome(relative, ref, raw, error=error_text(exc), context=context)
             continue
         yield Outcome(relative, ref, raw, item=item, context=context)
 
@@ -97,15 +88,15 @@ def read(path: Path) -> Iterator[Outcome]:
 def _thread(
     connector: YouTubeConnector, relative: str, ref: str, thread: Mapping[str, Any]
 ) -> Iterator[Outcome]:
-    snippet = _dict(thread.get("snippet"))
+    snippet = as_dict(thread.get("snippet"))
     try:
         entry = connector._thread_entry(thread, _NEVER)
     except Exception as exc:  # the thread is reported, the others go on
-        yield Outcome(relative, ref, thread, error=_error(exc))
+        yield Outcome(relative, ref, thread, error=error_text(exc))
         return
     resources = [
-        _dict(snippet.get("topLevelComment")),
-        *_dict(thread.get("replies")).get("comments", []),
+        as_dict(snippet.get("topLevelComment")),
+        *as_dict(thread.get("replies")).get("comments", []),
     ]
     by_id = {str(r.get("id")): r for r in resources}
     context = {"resource": "youtube#comment", "video_id": snippet.get("videoId")}
@@ -118,7 +109,7 @@ def _thread(
 
 
 def _snippet(outcome: Outcome) -> dict[str, Any]:
-    return _dict(outcome.payload.get("snippet"))
+    return as_dict(outcome.payload.get("snippet"))
 
 
 def _is_comment(outcome: Outcome) -> bool:
@@ -143,7 +134,7 @@ def _sent_texts(outcome: Outcome) -> tuple[str, str]:
 
 def _sent_time(outcome: Outcome) -> datetime | None:
     snippet = _snippet(outcome)
-    details = _dict(outcome.payload.get("contentDetails"))
+    details = as_dict(outcome.payload.get("contentDetails"))
     if outcome.payload.get("kind") == "youtube#playlistItem":
         # snippet.publishedAt is when the video joined the playlist, not when it was published.
         return parse_time(details.get("videoPublishedAt") or snippet.get("publishedAt"))
@@ -153,7 +144,7 @@ def _sent_time(outcome: Outcome) -> datetime | None:
 def _sent_links(outcome: Outcome) -> list[str]:
     _, description = _sent_texts(outcome)
     text = _sent_texts(outcome)[0] if _is_comment(outcome) else description
-    return [link.rstrip(".,;:!?)]}…") for link in _LINK.findall(text)]
+    return common.text_links(text)
 
 
 def _display_links(outcome: Outcome) -> list[str]:
@@ -179,33 +170,22 @@ def _same_link(link: str, urls: tuple[str, ...]) -> bool:
     return plain(link) in {plain(url) for url in urls}
 
 
-def _item(outcome: Outcome) -> NormalizedItem:
-    assert outcome.item is not None
-    item: NormalizedItem = outcome.item
-    return item
-
-
 def _text_is_full(outcome: Outcome) -> bool:
     title, description = _sent_texts(outcome)
-    text = _item(outcome).text
+    text = item_of(outcome).text
     return title in text and description in text
 
 
-def _absolute(url: str) -> bool:
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 def _links_kept(outcome: Outcome) -> bool:
-    urls = _item(outcome).urls
+    urls = item_of(outcome).urls
     return all(link in urls or link.rstrip("/") in urls for link in _sent_links(outcome))
 
 
 def _thumbnails(outcome: Outcome) -> set[str]:
     return {
-        str(_dict(size).get("url"))
-        for size in _dict(_snippet(outcome).get("thumbnails")).values()
-        if _dict(size).get("url")
+        str(as_dict(size).get("url"))
+        for size in as_dict(_snippet(outcome).get("thumbnails")).values()
+        if as_dict(size).get("url")
     }
 
 
@@ -215,7 +195,7 @@ def _primary_language(outcome: Outcome) -> str | None:
 
 
 def _reply_is_placed(outcome: Outcome) -> bool:
-    item = _item(outcome)
+    item = item_of(outcome)
     parent = str(_snippet(outcome).get("parentId"))
     return (
         item.kind is ItemKind.REPLY
@@ -227,14 +207,14 @@ def _reply_is_placed(outcome: Outcome) -> bool:
 
 
 def _comment_is_placed(outcome: Outcome) -> bool:
-    item = _item(outcome)
+    item = item_of(outcome)
     video = outcome.context.get("video_id")
     return item.kind is ItemKind.COMMENT and item.thread_id == video and item.parent_id == video
 
 
 def _url_is_the_item(outcome: Outcome) -> bool:
-    item = _item(outcome)
-    if not _absolute(item.url):
+    item = item_of(outcome)
+    if not is_absolute(item.url):
         return False
     if _is_comment(outcome):
         return f"lc={item.platform_id}" in item.url and (
@@ -244,45 +224,41 @@ def _url_is_the_item(outcome: Outcome) -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check(
-        "text_not_empty",
+    common.text_present(
+        lambda o: bool(_sent_texts(o)[0].strip()),
         "A video with a title, or a comment with a text, has a text.",
-        passes=lambda o: bool(_item(o).text.strip()),
-        applies=lambda o: o.item is not None and bool(_sent_texts(o)[0].strip()),
+        name="text_not_empty",
     ),
     Check(
         "text_full",
         "The text holds the whole title and description (or the comment's textOriginal).",
         passes=_text_is_full,
     ),
-    Check(
-        "no_html_entities",
+    common.no_html_entities(
         "No HTML entity is left in the text where the text as written has none.",
-        passes=lambda o: not _ENTITY.search(_item(o).text),
-        applies=lambda o: o.item is not None and not _ENTITY.search("\n".join(_sent_texts(o))),
+        applies=lambda o: mapped(o) and not ENTITY.search("\n".join(_sent_texts(o))),
     ),
     Check(
         "author_name_unescaped",
         "The channel's name is as written (a search result's channelTitle unescaped).",
         passes=lambda o: (
-            _item(o).author.display_name == html.unescape(str(_snippet(o).get("channelTitle")))
+            item_of(o).author.display_name == html.unescape(str(_snippet(o).get("channelTitle")))
         ),
         applies=lambda o: _is_video(o) and bool(_snippet(o).get("channelTitle")),
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_sent_date",
         "created_at is the publication time YouTube sent (a video's, not the playlist's).",
-        passes=lambda o: _item(o).created_at == _sent_time(o),
+        _sent_time,
+        dated=False,
     ),
-    Check(
-        "author_present",
+    common.author_present(
         "The author's channel id and a handle are set where YouTube names the channel.",
-        passes=lambda o: bool(_item(o).author.platform_id and _item(o).author.handle),
         applies=lambda o: (
-            o.item is not None
+            mapped(o)
             and bool(
                 _snippet(o).get("channelId")
-                or _dict(_snippet(o).get("authorChannelId")).get("value")
+                or as_dict(_snippet(o).get("authorChannelId")).get("value")
             )
         ),
     ),
@@ -291,11 +267,7 @@ CHECKS: tuple[Check, ...] = (
         "The item's link is an absolute address of this video or comment.",
         passes=_url_is_the_item,
     ),
-    Check(
-        "links_absolute",
-        "Every shared link is an absolute http(s) address.",
-        passes=lambda o: all(_absolute(url) for url in _item(o).urls),
-    ),
+    common.links_absolute(applies=mapped),
     Check(
         "text_links_kept",
         "Every address written in the description or comment is a shared link.",
@@ -306,29 +278,25 @@ CHECKS: tuple[Check, ...] = (
         "comment_display_links_kept",
         "An address YouTube linked in a comment (textDisplay's href, a bare domain written "
         "in the text included) is a shared link.",
-        passes=lambda o: all(_same_link(link, _item(o).urls) for link in _display_links(o)),
+        passes=lambda o: all(_same_link(link, item_of(o).urls) for link in _display_links(o)),
         applies=lambda o: o.item is not None and bool(_display_links(o)),
     ),
     Check(
         "thumbnail_is_an_image",
         "A video's media is its thumbnail, as an image (never presented as the video file).",
         passes=lambda o: (
-            bool(_item(o).media)
-            and all(m.kind == "image" and m.url in _thumbnails(o) for m in _item(o).media)
+            bool(item_of(o).media)
+            and all(m.kind == "image" and m.url in _thumbnails(o) for m in item_of(o).media)
         ),
         applies=lambda o: _is_video(o) and bool(_thumbnails(o)),
     ),
-    Check(
-        "language_iso_639_1",
-        "The language is None or a two-letter ISO 639-1 code.",
-        passes=lambda o: (
-            _item(o).language is None or bool(_ISO_639_1.fullmatch(_item(o).language or ""))
-        ),
+    common.language_is_iso_639_1(
+        "The language is None or a two-letter ISO 639-1 code.", name="language_iso_639_1"
     ),
     Check(
         "language_kept",
         "A video's defaultLanguage is kept (its primary subtag).",
-        passes=lambda o: _item(o).language == _primary_language(o),
+        passes=lambda o: item_of(o).language == _primary_language(o),
         applies=lambda o: _is_video(o) and _primary_language(o) is not None,
     ),
     Check(
@@ -346,15 +314,12 @@ CHECKS: tuple[Check, ...] = (
         passes=_reply_is_placed,
         applies=lambda o: _is_comment(o) and bool(_snippet(o).get("parentId")),
     ),
-    Check(
+    common.count_kept(
         "comment_likes_kept",
         "A comment's likeCount is kept in its metrics.",
-        passes=lambda o: _item(o).metrics.get("likes") == _snippet(o).get("likeCount"),
-        applies=lambda o: _is_comment(o) and isinstance(_snippet(o).get("likeCount"), int),
+        "likes",
+        lambda o: _snippet(o).get("likeCount"),
+        applies=_is_comment,
     ),
-    Check(
-        "raw_kept",
-        "The payload is kept verbatim as the item's raw.",
-        passes=lambda o: dict(_item(o).raw) == dict(o.payload),
-    ),
+    common.raw_kept(),
 )

@@ -19,17 +19,16 @@ from __future__ import annotations
 
 import html
 import json
-import re
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from beffroi.connectors.fileimport.reading import parse_file
+from tests.fidelity import common
+from tests.fidelity.common import RETWEET, is_x_status_link, mapped, x_language
 from tests.fidelity.model import Check, Outcome
-from tests.fidelity.platforms.x import HTML_ENTITY, ISO_639_1, X_RENAMED
 
 PLATFORM = "zeeschuimer"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "corpus"
@@ -200,13 +199,7 @@ def _quoted_id(outcome: Outcome) -> str | None:
 
 def _is_quoted_post_link(outcome: Outcome, entry: Mapping[str, Any]) -> bool:
     """The quoted post's own address, which X puts in a quote's text (the quote carries it)."""
-    quoted_id = _quoted_id(outcome)
-    return quoted_id is not None and bool(
-        re.match(
-            rf"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/[^/]+/status/{quoted_id}\b",
-            str(entry.get("expanded_url") or ""),
-        )
-    )
+    return is_x_status_link(entry.get("expanded_url"), _quoted_id(outcome))
 
 
 def _shared_link_entries(outcome: Outcome) -> list[Mapping[str, Any]]:
@@ -217,16 +210,17 @@ def _shared_link_entries(outcome: Outcome) -> list[Mapping[str, Any]]:
     ]
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 def _own_media(outcome: Outcome) -> list[Mapping[str, Any]]:
     legacy = _legacy(_tweet(outcome))
     found = (legacy.get("extended_entities") or {}).get("media") or (
         legacy.get("entities") or {}
     ).get("media")
     return [entry for entry in found or [] if isinstance(entry, Mapping)]
+
+
+def _own_media_links(outcome: Outcome) -> set[Any]:
+    """The t.co and pic.x.com addresses of the post's own media (None where one has none)."""
+    return {m.get(key) for m in _own_media(outcome) for key in ("url", "expanded_url")}
 
 
 def _mp4s(medium: Mapping[str, Any]) -> list[str]:
@@ -257,20 +251,15 @@ def _original_counts(outcome: Outcome) -> dict[str, int]:
 
 
 def _carries(outcome: Outcome, relation: str, post: Mapping[str, Any]) -> bool:
-    quoted = getattr(outcome.item, "quoted", None)  # the lead's new field; None until it lands
     post_id = str(post.get("rest_id") or _legacy(post).get("id_str"))
-    return (
-        quoted is not None
-        and str(quoted.relation) == relation
-        and quoted.platform_id == post_id
-        and quoted.text == _whole_text(post)
-        and quoted.author == _screen_name(post)
-        and post_id in str(quoted.url)
+    return common.carries(
+        outcome,
+        relation,
+        platform_id=post_id,
+        text=_whole_text(post),
+        author=_screen_name(post),
+        url_has=post_id,
     )
-
-
-def _mapped(outcome: Outcome) -> bool:
-    return outcome.item is not None
 
 
 def _is_unavailable(outcome: Outcome) -> bool:
@@ -283,9 +272,6 @@ def _is_unavailable(outcome: Outcome) -> bool:
     )
 
 
-_RETWEET = re.compile(r"^RT @\w{1,15}: ")
-
-
 # --- the checks -----------------------------------------------------------------------------
 
 CHECKS: tuple[Check, ...] = (
@@ -295,205 +281,121 @@ CHECKS: tuple[Check, ...] = (
         passes=_is_unavailable,
         applies=lambda o: o.item is None and "refused" in o.context,
     ),
-    Check(
-        "text_present",
-        "The text is not empty where the post has text.",
-        passes=lambda o: bool(o.item.text.strip()),
-        applies=lambda o: _mapped(o) and bool(_whole_text(_tweet(o)).strip()),
+    common.text_present(
+        lambda o: _whole_text(_tweet(o)).strip(), "The text is not empty where the post has text."
     ),
     Check(
         "retweet_text_whole",
         "A retweet's text is 'RT @user: ' and the original's whole text.",
         passes=lambda o: (
-            bool(_RETWEET.match(o.item.text)) and o.item.text.endswith(_whole_text(_retweeted(o)))
+            bool(RETWEET.match(o.item.text)) and o.item.text.endswith(_whole_text(_retweeted(o)))
         ),
-        applies=lambda o: _mapped(o) and bool(_retweeted(o)),
+        applies=lambda o: mapped(o) and bool(_retweeted(o)),
     ),
     Check(
         "long_post_text_whole",
         "A post longer than 280 characters has its whole note_tweet text.",
         passes=lambda o: _whole_text(_tweet(o)) in o.item.text,
-        applies=lambda o: _mapped(o) and bool(_note(_tweet(o)).get("text")) and not _retweeted(o),
+        applies=lambda o: mapped(o) and bool(_note(_tweet(o)).get("text")) and not _retweeted(o),
     ),
-    Check(
-        "text_has_no_html_entities",
-        "No HTML entity (&amp;, &lt;, &gt;…, as X escapes them in full_text) is left in the text.",
-        passes=lambda o: not HTML_ENTITY.search(o.item.text),
-        applies=lambda o: _mapped(o) and bool(o.item.text),
+    common.x_no_html_entities(
+        "No HTML entity (&amp;, &lt;, &gt;…, as X escapes them in full_text) is left in the text."
     ),
-    Check(
+    common.created_at_is(
         "created_at_is_the_posts",
         "created_at is the post's legacy.created_at (not the capture time).",
-        passes=lambda o: o.item.created_at == _sent_time(_tweet(o)),
-        applies=lambda o: _mapped(o) and _sent_time(_tweet(o)) is not None,
+        lambda o: _sent_time(_tweet(o)),
+        dated=True,
     ),
-    Check(
-        "author_id_and_handle",
+    common.author_id_and_handle(
         "The author's id is legacy.user_id_str and the handle the user's screen_name.",
-        passes=lambda o: (
-            o.item.author.platform_id == _legacy(_tweet(o)).get("user_id_str")
-            and o.item.author.handle == _screen_name(_tweet(o))
-        ),
-        applies=lambda o: _mapped(o) and bool(_screen_name(_tweet(o))),
+        author_id=lambda o: _legacy(_tweet(o)).get("user_id_str"),
+        handle=lambda o: _screen_name(_tweet(o)),
+        applies=lambda o: _screen_name(_tweet(o)),
     ),
-    Check(
-        "post_url",
+    common.x_post_url(
         "The item's address is https://x.com/<screen_name>/status/<rest_id>.",
-        passes=lambda o: (
-            o.item.url
-            == f"https://x.com/{_screen_name(_tweet(o))}/status/{_tweet(o).get('rest_id')}"
-        ),
-        applies=lambda o: _mapped(o) and bool(_screen_name(_tweet(o))),
+        screen_name=lambda o: _screen_name(_tweet(o)),
+        post_id=lambda o: _tweet(o).get("rest_id"),
+        applies=lambda o: _screen_name(_tweet(o)),
     ),
-    Check(
-        "links_absolute",
-        "Every shared link is an absolute http(s) address.",
-        passes=lambda o: all(
-            urlsplit(u).scheme in ("http", "https") and urlsplit(u).netloc for u in o.item.urls
-        ),
-        applies=lambda o: _mapped(o) and bool(o.item.urls),
-    ),
-    Check(
-        "links_not_t_co",
+    common.links_absolute(),
+    common.links_not_t_co(
         "Shared links are the expanded addresses, not X's t.co wrappers.",
-        passes=lambda o: not any(_host(u) == "t.co" for u in o.item.urls),
-        applies=lambda o: (
-            _mapped(o)
-            and any(_host(str(e["expanded_url"])) != "t.co" for e in _shared_link_entries(o))
+        lambda o: any(
+            common.host(str(e["expanded_url"])) != "t.co" for e in _shared_link_entries(o)
         ),
     ),
-    Check(
-        "links_kept",
+    common.links_kept(
+        lambda o: [e["expanded_url"] for e in _shared_link_entries(o)],
         "Every link the post shares (entities.urls, note_tweet's entity_set) is kept, expanded.",
-        passes=lambda o: all(e["expanded_url"] in o.item.urls for e in _shared_link_entries(o)),
-        applies=lambda o: _mapped(o) and bool(_shared_link_entries(o)),
     ),
-    Check(
-        "links_not_own_media",
+    common.links_not_own_media(
+        _own_media_links,
         "The post's own photos and videos (their t.co and pic.x.com links) are not shared links.",
-        passes=lambda o: (
-            not any(
-                m.get("url") in o.item.urls or m.get("expanded_url") in o.item.urls
-                for m in _own_media(o)
-            )
-        ),
-        applies=lambda o: _mapped(o) and bool(_own_media(o)),
     ),
-    Check(
-        "links_not_quoted_post",
-        "The quoted post's own address in a quote's text is not a shared link (quoted has it).",
-        passes=lambda o: (
-            not any(
-                e.get("expanded_url") in o.item.urls
-                for e in _link_entries(o)
-                if _is_quoted_post_link(o, e)
-            )
-        ),
-        applies=lambda o: _mapped(o) and any(_is_quoted_post_link(o, e) for e in _link_entries(o)),
+    common.links_not_quoted_post(
+        lambda o: [e.get("expanded_url") for e in _link_entries(o) if _is_quoted_post_link(o, e)],
     ),
-    Check(
-        "media_kept",
-        "Every photo, video and GIF of extended_entities.media is kept.",
-        passes=lambda o: len(o.item.media) == len(_own_media(o)),
-        applies=lambda o: _mapped(o) and bool(_own_media(o)),
-    ),
-    Check(
-        "photo_is_the_image",
-        "A photo is its image (media_url_https), as an image.",
-        passes=lambda o: all(
-            any(m.kind == "image" and m.url == p["media_url_https"] for m in o.item.media)
+    common.media_kept(_own_media, "Every photo, video and GIF of extended_entities.media is kept."),
+    common.photo_is_the_image(
+        lambda o: [
+            p["media_url_https"]
             for p in _own_media(o)
             if p.get("type") == "photo" and p.get("media_url_https")
-        ),
-        applies=lambda o: (
-            _mapped(o)
-            and any(p.get("type") == "photo" and p.get("media_url_https") for p in _own_media(o))
-        ),
+        ],
+        "A photo is its image (media_url_https), as an image.",
     ),
-    Check(
-        "video_is_the_file",
+    common.video_is_the_file(
+        lambda o: [_mp4s(v) for v in _own_media(o) if _mp4s(v)],
         "A video or GIF is its MP4 file (a variant), not its thumbnail.",
-        passes=lambda o: all(
-            any(m.kind == "video" and m.url in _mp4s(v) for m in o.item.media)
-            for v in _own_media(o)
-            if _mp4s(v)
-        ),
-        applies=lambda o: _mapped(o) and any(_mp4s(v) for v in _own_media(o)),
     ),
-    Check(
-        "media_alt_text",
+    common.media_alt_text(
+        lambda o: [a["ext_alt_text"] for a in _own_media(o) if a.get("ext_alt_text")],
         "A medium's ext_alt_text is its description.",
-        passes=lambda o: all(
-            any(m.description == a["ext_alt_text"] for m in o.item.media)
-            for a in _own_media(o)
-            if a.get("ext_alt_text")
-        ),
-        applies=lambda o: _mapped(o) and any(a.get("ext_alt_text") for a in _own_media(o)),
     ),
-    Check(
-        "language_is_iso_639_1",
+    common.language_is_iso_639_1(
         "The language is None or an ISO 639-1 code (never X's qme, qst, zxx, und, in…).",
-        passes=lambda o: o.item.language is None or o.item.language in ISO_639_1,
-        applies=lambda o: _mapped(o) and isinstance(_legacy(_tweet(o)).get("lang"), str),
+        applies=lambda o: mapped(o) and isinstance(_legacy(_tweet(o)).get("lang"), str),
     ),
-    Check(
-        "language_kept",
+    common.language_kept(
+        lambda o: x_language(_legacy(_tweet(o)).get("lang")),
         "Where X names a language, it is kept (X's 'in' as 'id', 'iw' as 'he').",
-        passes=lambda o: (
-            o.item.language == X_RENAMED.get(_legacy(_tweet(o))["lang"], _legacy(_tweet(o))["lang"])
-        ),
-        applies=lambda o: (
-            _mapped(o)
-            and X_RENAMED.get(
-                str(_legacy(_tweet(o)).get("lang")), str(_legacy(_tweet(o)).get("lang"))
-            )
-            in ISO_639_1
-        ),
     ),
     Check(
         "reply_parent",
         "A reply's parent_id is legacy.in_reply_to_status_id_str.",
         passes=lambda o: o.item.parent_id == _legacy(_tweet(o))["in_reply_to_status_id_str"],
-        applies=lambda o: _mapped(o) and bool(_legacy(_tweet(o)).get("in_reply_to_status_id_str")),
+        applies=lambda o: mapped(o) and bool(_legacy(_tweet(o)).get("in_reply_to_status_id_str")),
     ),
-    Check(
-        "reply_thread",
+    common.reply_thread(
+        lambda o: _legacy(_tweet(o)).get("conversation_id_str"),
+        lambda o: _legacy(_tweet(o)).get("in_reply_to_status_id_str"),
         "A reply's thread_id is its conversation_id_str, never its own id.",
-        passes=lambda o: (
-            o.item.thread_id == _legacy(_tweet(o)).get("conversation_id_str")
-            and o.item.thread_id != o.item.platform_id
-        ),
-        applies=lambda o: _mapped(o) and bool(_legacy(_tweet(o)).get("in_reply_to_status_id_str")),
     ),
-    Check(
-        "repost_counts_not_originals",
+    common.repost_counts_not_originals(
+        _original_counts,
+        _retweeted,
         "A retweet has none of the original's counts as its own (X copies the original's "
         "retweet_count onto the retweet).",
-        passes=lambda o: (
-            not any(
-                o.item.metrics.get(name) == count for name, count in _original_counts(o).items()
-            )
-        ),
-        applies=lambda o: _mapped(o) and bool(_retweeted(o)) and bool(_original_counts(o)),
     ),
-    Check(
-        "metrics_kept",
+    common.metrics_kept(
+        lambda o: _counts(_tweet(o)),
+        lambda o: not _retweeted(o) and bool(_counts(_tweet(o))),
         "A post's likes, retweets and replies (legacy counts) are kept (not on retweets).",
-        passes=lambda o: all(o.item.metrics.get(k) == v for k, v in _counts(_tweet(o)).items()),
-        applies=lambda o: _mapped(o) and not _retweeted(o) and bool(_counts(_tweet(o))),
     ),
     Check(
         "repost_carried",
         "A retweet carries the original (quoted: relation repost, its id, text and author).",
         passes=lambda o: _carries(o, "repost", _retweeted(o)),
-        applies=lambda o: _mapped(o) and bool(_retweeted(o)),
+        applies=lambda o: mapped(o) and bool(_retweeted(o)),
     ),
     Check(
         "quote_carried",
         "A quote carries the quoted post (quoted: relation quote, its id, text and author).",
         passes=lambda o: _carries(o, "quote", _quoted_post(o)),
         applies=lambda o: (
-            _mapped(o)
+            mapped(o)
             and bool(_legacy(_quoted_post(o)))
             and not _retweeted(o)
             and "tombstone" not in _quoted_post(o)
