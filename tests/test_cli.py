@@ -283,10 +283,22 @@ def test_statements_leave_out_an_invalid_one_and_say_why_on_stderr(org: Any, sou
         )
         decisions.append(
             Decision.objects.create(
-                organization=org, item=item, action="hide", charter_snapshot=snapshot
+                organization=org,
+                item=item,
+                action="hide",
+                charter_snapshot=snapshot,
+                platform_status="done",
             )
         )
     valid, wrong = decisions
+    # A hide the platform refused: no statement, and the export says so.
+    Decision.objects.create(
+        organization=org,
+        item=item,
+        action="hide",
+        charter_snapshot=category,
+        platform_status="failed",
+    )
     runner = CliRunner()  # result.stdout and result.stderr apart
     for fmt in ("json", "csv"):
         result = runner.invoke(
@@ -304,6 +316,7 @@ def test_statements_leave_out_an_invalid_one_and_say_why_on_stderr(org: Any, sou
         assert "1 statement of reasons was left out of the export" in said
         assert f"Decision #{wrong.pk} (beffroi-{org.slug}-{wrong.pk}):" in said
         assert "STATEMENT_CATEGORY_WRONG" in said
+        assert "1 restriction(s) without a statement of reasons: not in effect" in said
     exports = AuditEvent.objects.filter(action="moderation.statements.exported").order_by("id")
     audited = [(e.channel, dict(e.after or {})) for e in exports]
     assert [

@@ -288,6 +288,41 @@ def eval_claims(
     )
 
 
+@evaluation.command("claims-demo")
+@click.option("--org", "org_slug", default="saint-aubin", show_default=True)
+@click.option(
+    "--rematch",
+    is_flag=True,
+    help="Forget the stored matches and match every item again first (as a scan does).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_claims_demo(org_slug: str, rematch: bool, as_json: bool) -> None:
+    """Recall and precision of claim matching on the demo town's labelled hoax and
+    impersonation items (load it first with `beffroi demo`)."""
+    from beffroi.cli_support import org_context, setup_django
+
+    setup_django()
+    from beffroi.demo import claims_eval
+
+    organization = org_context(org_slug).organization
+    if rematch:
+        claims_eval.rematch(organization)
+    report = claims_eval.measure(organization).as_dict()
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for story, numbers in report["stories"].items():
+        click.echo(
+            f"{story}: {numbers['matched']} of {numbers['items']} items matched "
+            f"(recall {numbers['recall']:.2f})"
+        )
+    click.echo(
+        f"{report['matches']} matches: precision {report['precision']:.2f} (item of the "
+        f"claim's story), {report['strict_precision']:.2f} (item spreading it); "
+        f"recall {report['recall']:.2f}"
+    )
+
+
 def register_commands(cli: click.Group) -> None:
     """Add ``beffroi eval`` (the :data:`beffroi.extensions.COMMANDS` hook)."""
     cli.add_command(evaluation)

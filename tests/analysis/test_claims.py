@@ -122,3 +122,62 @@ def test_qrels_with_only_irrelevant_pairs(tmp_path: Path) -> None:
     qrels.write_text("q1 0 1 0\n", encoding="utf-8")
     with pytest.raises(ClaimsEvaluationError, match="no relevant pair"):
         read_qrels(qrels)
+
+
+def test_calibration_finds_a_translation_the_raw_cosine_ties_with_the_towns_name() -> None:
+    """Every French post names the town, as the claim does: its raw cosine with the claim is
+    as high as the Arabic repetition's. Calibrated against ordinary posts of each language,
+    the French post is ordinary and the Arabic one far above the Arabic posts."""
+    import zlib
+
+    import numpy as np
+
+    dims = {"town": 0, "water": 1, "ماء": 1}
+
+    def toy(texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), 300), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                if word in dims:
+                    out[row, dims[word]] += 1.0
+            out[row, 4 + zlib.crc32(text.encode()) % 290] += 0.2
+        return out
+
+    index = ClaimIndex([Claim("w", "town water contaminated")], embedder=toy)
+    background = [f"town news number {n}" for n in range(40)] + [
+        f"خبر عادي رقم {n}" for n in range(30)
+    ]
+    languages = ["fr"] * 40 + ["ar"] * 30
+    assert index.calibrate(background[:10], languages[:10]) is None  # too few to compare
+    calibration = index.calibrate(background, languages)
+    assert calibration is not None and calibration.counts == {"": 70, "fr": 40, "ar": 30}
+    queries = ["town news again today", "الحنفية ماء ملوث"]
+    raw = index.similarity(queries)[:, 0]
+    assert raw[0] == pytest.approx(raw[1], abs=0.05)
+    fr, ar = index.calibrated(queries, ["fr", "ar"], calibration)[:, 0]
+    assert fr < 1.0 < 3.0 < ar
+    # A language without enough posts of its own is compared with all of them (mostly
+    # French posts naming the town): there the same post is ordinary. Per language is what
+    # finds it.
+    (other,) = index.calibrated(["الحنفية ماء ملوث"], ["ur"], calibration)[:, 0]
+    assert other < 1.0 < 3.0 < ar
+
+
+def test_one_batch_is_embedded_once_for_ranking_similarity_and_evidence() -> None:
+    import numpy as np
+
+    calls: list[int] = []
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    index = ClaimIndex([Claim("a", "one claim"), Claim("b", "another claim")], embedder=counting)
+    calls.clear()  # the library's own three views
+    queries = ["a post", "another post"]
+    index.search(queries, k=1)
+    index.similarity(queries)
+    index.evidence(queries)
+    assert calls == [2]
+    index.similarity(["a third post"])
+    assert calls == [2, 1]

@@ -162,7 +162,13 @@ def test_keywords_and_representatives() -> None:
     assert pool.languages == {"en": 2, "fr": 1}
     # p1 says "pool" twice: the closest to the (pool-only) centroid... all are at cosine 1.
     assert set(pool.representative_ids) == {"p1", "p2", "p3"}
-    assert pool.label == ", ".join(pool.keywords[:3])
+    # Named by its most representative post and three keywords; in French, by its French post.
+    assert (
+        pool.label
+        == "« The pool closes: the municipal pool shuts in June » (june, pool, municipal)"
+    )
+    assert pool.label_in("fr").startswith("« La piscine municipale ferme en juin » (")
+    assert pool.label_in("ar") == pool.label
 
 
 def test_representatives_are_the_closest_to_the_centroid() -> None:
@@ -351,3 +357,22 @@ def test_pairwise_by_hand() -> None:
         ["1", "2", "3", "4"], {"1": {"c"}, "2": {"c", "d"}, "3": {"d"}}
     )
     assert gold["1"] == gold["2"] == gold["3"] != gold["4"]
+
+
+def test_a_candidate_joins_the_narrative_whose_centroid_came_close() -> None:
+    """An item alone in a candidate while its story's narrative grows towards it joins it
+    (the narrative's centroid moved); without absorption it would stay apart."""
+
+    def run(absorb: bool) -> NarrativeClusterer:
+        state = clusterer(absorb=absorb)
+        state.add([item("a", "the pool is closed"), item("w", "water everywhere today", 1)])
+        state.add([item(f"m{n}", f"pool and water news {n}", 2 + n) for n in range(5)])
+        return state
+
+    assert run(absorb=False).cluster_of("w") != run(absorb=False).cluster_of("a")
+    state = run(absorb=True)
+    (story,) = state.narratives()
+    assert set(story.item_ids) == {"a", "w", "m0", "m1", "m2", "m3", "m4"}
+    assert state.candidates() == {}
+    # The setting travels with the state.
+    assert NarrativeClusterer.from_dict(run(absorb=False).to_dict()).absorb is False

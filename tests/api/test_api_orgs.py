@@ -19,7 +19,7 @@ def test_list_organizations_with_roles(
     assert set(body) == {org.slug, other_org.slug}
     assert third.slug not in response.content.decode()
     assert body[org.slug]["role"] == "analyst"
-    assert body[org.slug]["capabilities"] == ["analyze", "view"]
+    assert body[org.slug]["capabilities"] == ["analyze", "read_veille", "view"]
     assert body[other_org.slug]["role"] == "admin"
     assert body[org.slug]["name"] == "Ville de Test"
 

@@ -55,7 +55,9 @@ def test_api_documentation_and_admin_work_under_the_policy(
 
     tab.goto(base + "/api/v1/docs")
     # Swagger UI rendered the OpenAPI document it fetched from this server.
-    tab.locator(".swagger-ui .info .title").filter(has_text="Beffroi API").wait_for()
+    tab.locator(".swagger-ui .info .title").filter(
+        has_text="Beffroi"
+    )  # "API Beffroi" in French.wait_for()
     tab.locator(".opblock").first.wait_for()
     problems = csp_violations(tab)
 

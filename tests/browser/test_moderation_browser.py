@@ -52,8 +52,9 @@ def town(transactional_db: Any, settings: Any) -> dict[str, Any]:
         user = get_user_model().objects.create_user(username, password=PASSWORD)
         Membership.objects.create(user=user, organization=org, role=role)
         devices[username] = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    # A demo source: its platform actions are simulated (the jobs run in the test).
     source = Source.objects.create(
-        organization=org, name="Page Facebook", platform="file", kind="import"
+        organization=org, name="Page Facebook", platform="facebook", settings={"demo": True}
     )
     hateful = make_case(org, source, 1, category="hate", severity=4, text=HATEFUL, priority=1)
     insult = make_case(org, source, 2, category="insult", text="Quel guignol ce maire.")
@@ -79,6 +80,7 @@ def test_review_hide_undo_appeal_and_dossier(
     from playwright.sync_api import expect
 
     from beffroi.items.models import Item
+    from beffroi.jobs.engine import run_pending
     from beffroi.moderation.models import Appeal, Case, Decision, Evidence
 
     page = browser_page
@@ -102,6 +104,9 @@ def test_review_hide_undo_appeal_and_dossier(
     page.keyboard.press("h")
     page.wait_for_url(f"**/moderation/cases/{town['insult'].pk}/")
     hateful_item.refresh_from_db()
+    assert hateful_item.visibility == Item.Visibility.VISIBLE  # until the platform hides it
+    run_pending()
+    hateful_item.refresh_from_db()
     assert hateful_item.visibility == Item.Visibility.HIDDEN
     hide = Decision.objects.get(item=hateful_item, action="hide", status="applied")
     assert Evidence.objects.filter(item=hateful_item).count() == 1
@@ -111,6 +116,7 @@ def test_review_hide_undo_appeal_and_dossier(
     # "u" undoes it: the item is visible again and its case back in the queue.
     page.keyboard.press("u")
     expect(page.locator("main")).to_contain_text("faire disparaître")
+    run_pending()  # the platform shows it again
     hateful_item.refresh_from_db()
     assert hateful_item.visibility == Item.Visibility.VISIBLE
     hide.refresh_from_db()
@@ -124,6 +130,7 @@ def test_review_hide_undo_appeal_and_dossier(
     page.wait_for_url(f"**/moderation/cases/{reopened.pk}/")
     page.keyboard.press("h")
     page.wait_for_url(f"**/moderation/cases/{town['insult'].pk}/")
+    run_pending()
     hateful_item.refresh_from_db()
     assert hateful_item.visibility == Item.Visibility.HIDDEN
 
@@ -162,6 +169,7 @@ def test_review_hide_undo_appeal_and_dossier(
     appeal.refresh_from_db()
     assert appeal.outcome == Appeal.Outcome.REVERSED
     assert appeal.decided_by is not None and appeal.decided_by.username == "alice"
+    run_pending()
     hateful_item.refresh_from_db()
     assert hateful_item.visibility == Item.Visibility.VISIBLE
     page.screenshot(path=str(RESULTS / "moderation-appeal-decided.png"), full_page=True)

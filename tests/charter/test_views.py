@@ -52,7 +52,7 @@ def field_errors(html: str, field_id: str) -> str:
 def test_index_shows_versions_and_the_live_categories(admin: Client, draft: Any, org: Any) -> None:
     html = admin.get(url("index", org)).content.decode()
     assert "Version 1" in html and "Version 2" in html
-    assert "badge-ok" in html and "badge-new" in html
+    assert "badge-ok" in html and "badge-info" in html
     assert "Terrorist content and apology of terrorism" in html or "Contenus terroristes" in html
     assert reverse("charter_public:page", args=[org.slug]) in html
 

@@ -71,7 +71,9 @@ def test_hide_preserves_evidence_first_and_confirms_the_proposal(
     item = _queued(org, source, 1)
     decision = services.decide(people["alice"], item, "hide", note="Insulte")
     item.refresh_from_db()
-    assert item.visibility == Item.Visibility.HIDDEN and item.state == Item.State.DONE
+    # Decided and settled, but not hidden before the platform has hidden it.
+    assert item.visibility == Item.Visibility.VISIBLE and item.state == Item.State.DONE
+    assert decision.platform_effect == Decision.PlatformEffect.PENDING
     assert decision.evidence is not None and len(decision.evidence.sha256) == 64
     assert decision.evidence.bundle["item"]["text"] == item.text
     assert decision.confirmed_by == people["alice"].user and not decision.automated
@@ -80,13 +82,15 @@ def test_hide_preserves_evidence_first_and_confirms_the_proposal(
     assert Decision.objects.get(item=item, action="queue").status == "superseded"
     assert not services.open_cases(org).filter(item=item).exists()
     event = AuditEvent.objects.get(action="moderation.hide")
-    assert event.before["visibility"] == "visible" and event.after["visibility"] == "hidden"
+    assert event.before["visibility"] == "visible" and event.after["visibility"] == "visible"
     # File imports have no platform: the action is recorded as not supported, not lost.
     from beffroi.jobs.engine import run_pending
 
     run_pending()
     decision.refresh_from_db()
+    item.refresh_from_db()
     assert decision.platform_status == Decision.PlatformStatus.UNSUPPORTED
+    assert item.visibility == Item.Visibility.VISIBLE  # still there: nothing hid it
 
 
 @pytest.mark.django_db

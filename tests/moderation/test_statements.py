@@ -67,6 +67,7 @@ def test_statements_validate_for_illegal_and_incompatible_grounds(
     agent = make_user("agent", org=org, role="moderator")
     automated = Decision.objects.create(
         organization=org,
+        platform_status="done",
         item=_item(org, source, 1),
         action="hide",
         category="hate",
@@ -76,6 +77,7 @@ def test_statements_validate_for_illegal_and_incompatible_grounds(
     )
     confirmed = Decision.objects.create(
         organization=org,
+        platform_status="done",
         item=_item(org, source, 2, language=""),
         action="delete",
         category="hate",
@@ -88,6 +90,7 @@ def test_statements_validate_for_illegal_and_incompatible_grounds(
     )
     by_hand = Decision.objects.create(
         organization=org,
+        platform_status="done",
         item=_item(org, source, 3),
         action="hide",
         category="off_topic",
@@ -130,7 +133,11 @@ def test_keep_and_proposals_are_not_statements(org: Any, source: Any) -> None:
 @pytest.mark.django_db
 def test_validator_catches_a_broken_statement(org: Any, source: Any) -> None:
     decision = Decision.objects.create(
-        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+        organization=org,
+        platform_status="done",
+        item=_item(org, source, 1),
+        action="hide",
+        charter_snapshot=HATE,
     )
     body = statement(decision)
     body["category"] = "STATEMENT_CATEGORY_NOT_A_CATEGORY"
@@ -149,10 +156,15 @@ def invalid_decisions(org: Any, source: Any) -> tuple[Decision, Decision, Decisi
     """A valid restriction, one whose category the database does not know, and one about a
     comment dated before 2000 (a bad date in an imported file)."""
     valid = Decision.objects.create(
-        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+        organization=org,
+        platform_status="done",
+        item=_item(org, source, 1),
+        action="hide",
+        charter_snapshot=HATE,
     )
     unknown = Decision.objects.create(
         organization=org,
+        platform_status="done",
         item=_item(org, source, 2),
         action="delete",
         charter_snapshot=UNKNOWN_CATEGORY,
@@ -160,7 +172,11 @@ def invalid_decisions(org: Any, source: Any) -> tuple[Decision, Decision, Decisi
     old_item = _item(org, source, 3)
     Item.objects.filter(pk=old_item.pk).update(created_at=datetime(1999, 6, 1, tzinfo=UTC))
     too_old = Decision.objects.create(
-        organization=org, item=old_item, action="hide", charter_snapshot=OFF_TOPIC
+        organization=org,
+        platform_status="done",
+        item=old_item,
+        action="hide",
+        charter_snapshot=OFF_TOPIC,
     )
     return valid, unknown, too_old
 
@@ -192,7 +208,11 @@ def test_an_export_leaves_out_invalid_statements_and_says_why(org: Any, source: 
 @pytest.mark.django_db
 def test_an_export_between_dates_is_audited_with_them(org: Any, source: Any) -> None:
     Decision.objects.create(
-        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+        organization=org,
+        platform_status="done",
+        item=_item(org, source, 1),
+        action="hide",
+        charter_snapshot=HATE,
     )
     today = timezone.now().date()
     export = export_statements(Actor.system("test"), org, "csv", date_from=today, date_to=today)
@@ -204,14 +224,52 @@ def test_an_export_between_dates_is_audited_with_them(org: Any, source: Any) -> 
         "date_to": today.isoformat(),
         "statements": 1,
         "left_out": 0,
+        "not_in_effect": 0,
         "left_out_decisions": [],
     }
 
 
 @pytest.mark.django_db
+def test_only_restrictions_that_took_effect_are_statements(org: Any, source: Any) -> None:
+    """A hide the platform refused, still waits for, or cannot do restricted nothing: no
+    statement of reasons is issued for it, and the export counts it apart."""
+    made = {
+        status: Decision.objects.create(
+            organization=org,
+            item=_item(org, source, n),
+            action="hide",
+            charter_snapshot=HATE,
+            platform_status=status,
+        )
+        for n, status in enumerate(["done", "failed", "pending", "unsupported"], start=1)
+    }
+    simulated = Decision.objects.create(
+        organization=org,
+        item=_item(org, source, 9),
+        action="delete",
+        charter_snapshot=HATE,
+        platform_status="done",
+        platform_result={"simulated": True},
+    )
+    puids = [body["puid"] for body in statements(org)]
+    assert puids == [statement(made["done"])["puid"], statement(simulated)["puid"]]
+    # A demo source's simulated action says so in its facts.
+    assert "Simulated on a demo source" in statement(simulated)["decision_facts"]
+    assert "Simulated" not in statement(made["done"])["decision_facts"]
+    export = export_statements(Actor.system("test"), org, "json")
+    assert export.count == 2 and export.not_in_effect == 3
+    after = AuditEvent.objects.get(action="moderation.statements.exported").after
+    assert after["statements"] == 2 and after["not_in_effect"] == 3
+
+
+@pytest.mark.django_db
 def test_csv_rows_follow_the_header(org: Any, source: Any) -> None:
     decision = Decision.objects.create(
-        organization=org, item=_item(org, source, 1), action="hide", charter_snapshot=HATE
+        organization=org,
+        platform_status="done",
+        item=_item(org, source, 1),
+        action="hide",
+        charter_snapshot=HATE,
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor
 from beffroi.items.models import Author, Item
+from beffroi.jobs.engine import run_pending
 from beffroi.jobs.models import Job
 from beffroi.moderation import services
 from beffroi.moderation.models import Appeal, Case, ClassifierVersion, Decision, Evidence
@@ -41,6 +42,16 @@ def charter(org: Any) -> Any:
     from beffroi.charter.services import ensure_default_charter
 
     return ensure_default_charter(org)
+
+
+@pytest.fixture
+def demo_source(org: Any) -> Any:
+    """A demo town's source: no account, its platform actions are simulated."""
+    from beffroi.sources.models import DEMO_SETTING, Source
+
+    return Source.objects.create(
+        organization=org, name="Demo", platform="facebook", settings={DEMO_SETTING: True}
+    )
 
 
 def login(user: Any) -> Client:
@@ -216,14 +227,15 @@ def test_menu_counts_open_cases(
 # --- a case -----------------------------------------------------------------------------------
 
 
-def test_opening_a_case_claims_it_and_shows_why(
+def test_opening_a_case_takes_nothing_and_shows_why(
     org: Any, source: Any, charter: Any, people: dict[str, Client]
 ) -> None:
     case = make_case(org, source, 1, category="insult", text="Espèce de malotru")
     response = people["alice"].get(case_url(case))
     assert response.status_code == 200
     case.refresh_from_db()
-    assert case.state == "assigned" and case.assignee == people["alice"].user
+    assert case.state == "open" and case.assignee is None  # looking is not taking
+    assert response.context["can_take"] and response.context["can_act"]
     why = response.context["why"]
     assert why["category"] == "insult" and why["clause"]  # the charter's clause is cited
     assert [(r.detector, r.percent) for r in why["detector_scores"]][:2] == [
@@ -232,7 +244,7 @@ def test_opening_a_case_claims_it_and_shows_why(
     ]
     html = response.content.decode()
     assert "keyword &#x27;Espèce&#x27;" in html  # what triggered it
-    for key in ("h", "a", "x", "e", "j", "r"):
+    for key in ("h", "a", "x", "e", "j", "r", "t"):
         assert f'data-key="{key}"' in html, key
     assert 'data-confirm="Delete this item' in html
 
@@ -242,16 +254,20 @@ def test_a_case_held_by_someone_else_is_not_offered(
 ) -> None:
     case = make_case(org, source, 1)
     other = make_case(org, source, 2)
-    people["alice"].get(case_url(case))
+    people["alice"].post(case_url(case, "take/"))
     response = people["bruno"].get(case_url(case))
     assert response.context["held_by"] == people["alice"].user
     assert not response.context["can_act"]
     html = response.content.decode()
     assert "alice has been working on this case" in html and 'id="decide-form"' not in html
+    assert "take-over/" not in html  # a moderator cannot take it over
     assert "Take the next case" in html
     # Deciding anyway is refused with a message, and nothing is decided.
     response = people["bruno"].post(case_url(case, "decide/"), {"action": "hide"}, follow=True)
-    assert "Someone else is working on this case." in page_messages(response)
+    assert (
+        "alice has taken this case; it is free again after 30 minutes without activity of theirs."
+        in page_messages(response)
+    )
     assert not Decision.objects.filter(item=case.item, action="hide").exists()
     # "Take the next case" gives Bruno the other one.
     response = people["bruno"].post(f"/o/{SLUG}/moderation/queue/next/")
@@ -259,8 +275,9 @@ def test_a_case_held_by_someone_else_is_not_offered(
 
 
 def test_hide_goes_to_the_next_case_and_undo_restores(
-    org: Any, source: Any, charter: Any, people: dict[str, Client]
+    org: Any, demo_source: Any, charter: Any, people: dict[str, Client]
 ) -> None:
+    source = demo_source
     first = make_case(org, source, 1, priority=3, text="Premier commentaire")
     second = make_case(org, source, 2, text="Deuxième commentaire")
     alice = people["alice"]
@@ -270,7 +287,9 @@ def test_hide_goes_to_the_next_case_and_undo_restores(
     item = first.item
     item.refresh_from_db()
     decision = Decision.objects.get(item=item, action="hide")
-    assert item.visibility == "hidden" and decision.status == "applied"
+    # Decided, requested, not yet done: the item stays visible until the platform answers.
+    assert item.visibility == "visible" and decision.status == "applied"
+    assert decision.platform_effect == "pending"
     assert decision.actor == alice.user and decision.note == "Insulte"
     assert decision.evidence is not None and len(decision.evidence.sha256) == 64
     second.refresh_from_db()
@@ -278,7 +297,12 @@ def test_hide_goes_to_the_next_case_and_undo_restores(
     # The next page says what was done (for screen readers too) and offers the undo.
     page = alice.get(response["Location"])
     html = page.content.decode()
-    assert 'data-announce="Hidden. Next case."' in html
+    assert 'data-announce="Hiding requested from the platform. Next case."' in html
+    # The demo source simulates the platform: hidden now, said to be simulated.
+    run_pending()
+    item.refresh_from_db()
+    decision.refresh_from_db()
+    assert item.visibility == "hidden" and decision.platform_effect == "simulated"
     assert f'name="decision" value="{decision.pk}"' in html and 'data-key="u"' in html
     # u: undo the last decision. The hide came from the queue: its review opens again and
     # comes back to the moderator who undid it.
@@ -288,9 +312,15 @@ def test_hide_goes_to_the_next_case_and_undo_restores(
     assert response["Location"] == case_url(reopened)
     item.refresh_from_db()
     decision.refresh_from_db()
-    assert item.visibility == "visible" and decision.status == "undone"
-    assert Decision.objects.get(reverses=decision).action == "unhide"
-    assert "Undone: the item is visible again." in alice.get(case_url(reopened)).content.decode()
+    assert item.visibility == "hidden" and decision.status == "undone"  # until restored
+    restore = Decision.objects.get(reverses=decision)
+    assert restore.action == "unhide" and restore.platform_effect == "pending"
+    assert "Undone: restoring the item requested from the platform." in (
+        alice.get(case_url(reopened)).content.decode()
+    )
+    run_pending()
+    item.refresh_from_db()
+    assert item.visibility == "visible"
 
 
 def test_undo_of_a_keep_brings_the_case_back(
@@ -356,10 +386,10 @@ def test_skip_previous_and_release(
 
 
 def test_bulk_hide_skips_cases_held_by_others(
-    org: Any, source: Any, charter: Any, people: dict[str, Client]
+    org: Any, demo_source: Any, charter: Any, people: dict[str, Client]
 ) -> None:
-    cases = [make_case(org, source, n) for n in range(1, 4)]
-    people["bruno"].get(case_url(cases[2]))  # Bruno works on the third
+    cases = [make_case(org, demo_source, n) for n in range(1, 4)]
+    people["bruno"].post(case_url(cases[2], "take/"))  # Bruno works on the third
     response = people["alice"].post(
         f"/o/{SLUG}/moderation/queue/bulk/",
         {"action": "hide", "cases": [c.pk for c in cases], "note": "Vague d'insultes"},
@@ -367,8 +397,9 @@ def test_bulk_hide_skips_cases_held_by_others(
     )
     assert response.status_code == 200
     texts = page_messages(response)
-    assert "Hide: 2 cases decided." in texts
+    assert "Hide: 2 cases decided, requested from the platform." in texts
     assert "1 case is being handled by someone else: left as it is." in texts
+    run_pending()  # the platform (simulated: a demo source) hides them
     visibility = {c.pk: Item.objects.get(pk=c.item_id).visibility for c in cases}
     assert visibility == {cases[0].pk: "hidden", cases[1].pk: "hidden", cases[2].pk: "visible"}
     assert Evidence.objects.filter(item_id__in=[c.item_id for c in cases]).count() == 2
@@ -378,14 +409,17 @@ def test_bulk_hide_skips_cases_held_by_others(
 
 
 def test_bulk_needs_a_selection_and_keeps_or_deletes(
-    org: Any, source: Any, charter: Any, people: dict[str, Client]
+    org: Any, demo_source: Any, charter: Any, people: dict[str, Client]
 ) -> None:
+    source = demo_source
     keep, delete = make_case(org, source, 1), make_case(org, source, 2)
     url = f"/o/{SLUG}/moderation/queue/bulk/"
     response = people["alice"].post(url, {"action": "hide"}, follow=True)
     assert "Select at least one case." in page_messages(response)
     people["alice"].post(url, {"action": "keep", "cases": [keep.pk]})
     people["alice"].post(url, {"action": "delete", "cases": [delete.pk]})
+    assert Item.objects.get(pk=delete.item_id).visibility == "visible"  # not yet done
+    run_pending()
     assert Item.objects.get(pk=keep.item_id).visibility == "visible"
     assert Item.objects.get(pk=delete.item_id).visibility == "deleted"
     assert not services.open_cases(org).exists()
@@ -486,10 +520,11 @@ def test_dossier_downloads_are_audited(
 
 
 def test_statements_of_reasons_json_and_csv(
-    org: Any, source: Any, charter: Any, people: dict[str, Client]
+    org: Any, demo_source: Any, charter: Any, people: dict[str, Client]
 ) -> None:
     from beffroi.charter.dsa import validate_statement
 
+    source = demo_source
     hidden = make_case(org, source, 1, category="insult")
     kept = make_case(org, source, 2)
     old = make_case(org, source, 3, category="hate")
@@ -500,6 +535,7 @@ def test_statements_of_reasons_json_and_csv(
     Decision.objects.filter(item=old.item, action="delete").update(
         created_at=timezone.now() - timedelta(days=40)
     )
+    run_pending()  # statements only for restrictions that took effect
     response = alice.get(f"/o/{SLUG}/moderation/statements.json")
     assert response.status_code == 200 and response["Content-Disposition"].startswith("attachment;")
     body = json.loads(b"".join(response.streaming_content))
@@ -539,10 +575,11 @@ def test_statements_of_reasons_json_and_csv(
 
 
 def test_invalid_statements_are_left_out_and_the_export_says_so(
-    org: Any, source: Any, charter: Any, people: dict[str, Client]
+    org: Any, demo_source: Any, charter: Any, people: dict[str, Client]
 ) -> None:
     from beffroi.charter.dsa import validate_statement
 
+    source = demo_source
     valid, refused = make_case(org, source, 1), make_case(org, source, 2)
     alice = people["alice"]
     alice.post(case_url(valid, "decide/"), {"action": "hide"})
@@ -552,6 +589,7 @@ def test_invalid_statements_are_left_out_and_the_export_says_so(
     Decision.objects.filter(pk=wrong.pk).update(
         charter_snapshot={**wrong.charter_snapshot, "dsa_category": "STATEMENT_CATEGORY_WRONG"}
     )
+    run_pending()
     response = alice.get(f"/o/{SLUG}/moderation/statements.json")
     assert response["X-Statements-Left-Out"] == "1"
     assert response["X-Statements-Left-Out-Decisions"] == str(wrong.pk)
@@ -676,17 +714,22 @@ def test_item_panel_read_only_for_viewers_actions_for_moderators(
     response = people["alice"].post(
         f"/o/{SLUG}/moderation/items/{case.item_id}/decide/", {"action": "hide"}, follow=True
     )
-    assert "Hidden." in page_messages(response)
+    # What was requested, not what happened.
+    assert "Hiding requested from the platform." in page_messages(response)
     html = response.content.decode()
     decision = Decision.objects.get(item=case.item, action="hide")
     assert decision.evidence.sha256 in html  # type: ignore[union-attr]
-    assert "Record an appeal" in html and "Pending" in html  # platform action pending
-    # The platform's answer is shown: a refusal with its message.
+    assert "Record an appeal" in html and "Waiting for the platform" in html
+    assert "Hiding requested, waiting for" in html
+    # The platform's answer is shown: a refusal in words, its own message kept.
     Decision.objects.filter(pk=decision.pk).update(
-        platform_status="failed", platform_result={"detail": "Status not found (404)"}
+        platform_status="failed",
+        platform_result={"detail": "Status not found (404)", "reason": "not_found"},
     )
     html = people["vera"].get(item_url).content.decode()
     assert "Refused by the platform" in html and "Status not found (404)" in html
+    assert "Still visible on the platform." in html
+    assert "/retry/" not in html  # a viewer cannot retry
 
 
 def test_other_organizations_cannot_be_reached(

@@ -35,6 +35,15 @@ def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
         org = summary.organization
         items = list(org.items.select_related("source", "author").order_by("id"))
         moderate_items(items)
+        # The platform actions the charter asked for, as the server's background runs them
+        # (simulated: demo sources), so that the restrictions took effect.
+        from beffroi.jobs.engine import run_job
+        from beffroi.jobs.models import Job
+
+        for job_id in Job.objects.filter(name="moderation.platform_action").values_list(
+            "pk", flat=True
+        ):
+            run_job(job_id, "test")
         scan(org)
         yield org
         from django.core.management import call_command

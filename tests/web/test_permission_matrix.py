@@ -187,6 +187,21 @@ class World:
         return self.made["hide_decision"]
 
     @property
+    def refused_decision(self) -> Any:
+        """A hide the platform refused (what Retry sends again)."""
+        if "refused_decision" not in self.made:
+            from beffroi.moderation.models import Decision
+
+            self.made["refused_decision"] = Decision.objects.create(
+                organization=self.org,
+                item=self.item,
+                action=Decision.Action.HIDE,
+                platform_status=Decision.PlatformStatus.FAILED,
+                platform_result={"detail": "refused", "reason": "refused"},
+            )
+        return self.made["refused_decision"]
+
+    @property
     def appeal_case(self) -> Any:
         if "appeal_case" not in self.made:
             from beffroi.audit.services import Actor
@@ -446,13 +461,17 @@ ORG_PAGES: dict[str, Page] = {
     "moderation:queue_next": Page("POST"),
     "moderation:queue_bulk": Page("POST", data=lambda w: {"action": "keep", "cases": [w.case.pk]}),
     "moderation:undo": Page("POST", data=lambda w: {"decision": w.hide_decision.pk}),
+    "moderation:platform_retry": Page("POST", pk="refused_decision"),
     "moderation:case": Page(pk="case"),
     "moderation:case_decide": Page("POST", pk="case", data=lambda w: {"action": "keep"}),
     "moderation:case_release": Page("POST", pk="case"),
+    "moderation:case_take": Page("POST", pk="case"),
+    "moderation:case_take_over": Page("POST", pk="case"),
     "moderation:case_appeal": Page(
         "POST", pk="appeal_case", data=lambda w: {"outcome": "upheld", "note": "Fondé"}
     ),
     "moderation:item_decide": Page("POST", pk="item", data=lambda w: {"action": "keep"}),
+    "moderation:item_reply": Page("POST", pk="item", data=lambda w: {"reply_text": "Merci."}),
     "moderation:dossier_json": Page(pk="item"),
     "moderation:dossier_pdf": Page(pk="item"),
     "moderation:decisions": Page(),
@@ -560,6 +579,7 @@ NOT_AUDITED: dict[str, str] = {
     "set_language": "a preference kept in a cookie",
     "moderation:queue_next": "claims a case: who holds a case is working state, shown on it",
     "moderation:case_release": "lets go of a case: working state, as claiming it",
+    "moderation:case_take": "takes a case: working state, as claiming it",
     "veille:scan": "queues a scan: the analysis run again over the items, nobody's data changed",
     "veille:channel_test": "sends a test message through the channel and stores nothing",
 }
@@ -745,3 +765,43 @@ def test_pages_outside_organizations(route: Route, world: World) -> None:
     assert member.status_code in {200, 302}, (route.name, member.status_code)
     if page.method == "POST" and route.name not in NOT_AUDITED:
         assert _events_since(last), f"{route.name} wrote no audit event"
+
+
+#: The veille's pages, read apart from changed: moderators read what the veille found
+#: (narratives, fact-checks, campaigns, impersonators); analysts and administrators work on it.
+VEILLE_CAPABILITIES: dict[str, str] = {
+    "veille:dashboard": "view",
+    "veille:alerts": "view",
+    "veille:alert": "view",
+    "veille:narratives": "read_veille",
+    "veille:narrative": "read_veille",
+    "veille:claims": "read_veille",
+    "veille:claim_matches": "read_veille",
+    "veille:campaigns": "read_veille",
+    "veille:campaign": "read_veille",
+    "veille:impersonators": "read_veille",
+    "veille:impersonator": "read_veille",
+    "veille:narrative_rename": "analyze",
+    "veille:narrative_merge": "analyze",
+    "veille:narrative_split": "analyze",
+    "veille:claim_create": "analyze",
+    "veille:claim_edit": "analyze",
+    "veille:claim_delete": "analyze",
+    "veille:claims_import": "analyze",
+    "veille:campaign_status": "analyze",
+    "veille:impersonator_status": "analyze",
+    "veille:identities": "analyze",
+    "veille:watches": "analyze",
+}
+
+
+def test_veille_reading_and_working_are_apart() -> None:
+    required = {route.name: str(route.callback.required_capability) for route in ORG_ROUTES}
+    assert {name: required[name] for name in VEILLE_CAPABILITIES} == VEILLE_CAPABILITIES
+    allowed = {role: {str(c) for c in ROLE_CAPABILITIES[role]} for role in ROLES}
+    for role in (Role.ADMIN, Role.MODERATOR, Role.ANALYST):
+        assert "read_veille" in allowed[role], role
+    assert "analyze" not in allowed[Role.MODERATOR]
+    assert {"analyze", "read_veille"} <= allowed[Role.ANALYST]
+    for role in (Role.PUBLISHER, Role.VIEWER):
+        assert not {"analyze", "read_veille"} & allowed[role], role

@@ -53,9 +53,11 @@ __all__ = [
     "NarrativeClusterer",
     "NarrativeItem",
     "Resurgence",
+    "Summary",
     "Timeline",
     "clean_text",
     "growth",
+    "headline",
     "keywords_of",
     "resurgences",
     "timeline",
@@ -75,6 +77,9 @@ MIN_ITEMS = 3
 CANDIDATE_WINDOW = timedelta(days=7)
 #: Cleaned texts shorter than this (in characters) are ignored: too little to tell a story.
 MIN_TEXT_LENGTH = 15
+#: Candidates within ``threshold`` of a narrative's centroid join it after each batch
+#: (:meth:`NarrativeClusterer._absorb_candidates`).
+ABSORB = True
 #: Keywords and representative items reported per narrative.
 KEYWORDS = 8
 REPRESENTATIVES = 3
@@ -181,6 +186,9 @@ class Narrative:
     representative_ids: list[str] = field(default_factory=list)
     languages: dict[str, int] = field(default_factory=dict)
     name: str | None = None
+    #: Per language of its members: the text of the member closest to the centroid among
+    #: those in that language, and the keywords of those members; ``""``: over all members.
+    summaries: dict[str, Summary] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -188,8 +196,48 @@ class Narrative:
 
     @property
     def label(self) -> str:
-        """The analyst's name, else the first keywords."""
-        return self.name or ", ".join(self.keywords[:3]) or self.id
+        """The analyst's name, else its most representative post and keywords."""
+        summary = self.summaries.get("")
+        return self.name or (summary.label if summary else ", ".join(self.keywords[:3]) or self.id)
+
+    def label_in(self, language: str) -> str:
+        """:attr:`label` read in ``language`` when some members are written in it."""
+        summary = self.summaries.get(language) or self.summaries.get("")
+        return self.name or (summary.label if summary else self.label)
+
+
+#: Characters of the representative post in a narrative's label.
+HEADLINE_CHARACTERS = 80
+#: Keywords in a narrative's label.
+LABEL_KEYWORDS = 3
+
+
+def headline(text: str, limit: int = HEADLINE_CHARACTERS) -> str:
+    """``text`` on one line, cut after a word within ``limit`` characters, with "…"."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.-–—«»\"'") + "…"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a narrative says, for a reader: its most representative post (trimmed) and the
+    words that set it apart from the other narratives."""
+
+    text: str
+    keywords: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        words = ", ".join(self.keywords[:LABEL_KEYWORDS])
+        return f"« {headline(self.text)} » ({words})" if words else f"« {headline(self.text)} »"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": headline(self.text), "keywords": list(self.keywords)}
 
 
 Status = Literal["narrative", "candidate", "ignored"]
@@ -286,6 +334,7 @@ class NarrativeClusterer:
         candidate_window: timedelta | None = CANDIDATE_WINDOW,
         min_text_length: int = MIN_TEXT_LENGTH,
         embedder: Embedder | None = None,
+        absorb: bool = ABSORB,
     ) -> None:
         if not -1.0 <= threshold <= 1.0:
             raise ValueError("threshold must be a cosine similarity, between -1 and 1")
@@ -297,6 +346,7 @@ class NarrativeClusterer:
         self.min_items = min_items
         self.candidate_window = candidate_window
         self.min_text_length = min_text_length
+        self.absorb = absorb
         self._embedder = embedder
         self._clusters: dict[str, _Cluster] = {}
         self._item_cluster: dict[str, str] = {}
@@ -422,10 +472,38 @@ class NarrativeClusterer:
                 cluster.promoted = promoted = self.min_items <= 1
                 self._append_row(cluster)
             joined.append((index, cluster.id, best, promoted))
+        if self.absorb:
+            self._absorb_candidates()
         for index, cluster_id, similarity, promoted in joined:
+            cluster_id = self._item_cluster.get(items[index].id, cluster_id)
             status: Status = "narrative" if self._clusters[cluster_id].promoted else "candidate"
             results[index] = Assignment(items[index].id, status, cluster_id, similarity, promoted)
         return [result for result in results if result is not None]
+
+    def _absorb_candidates(self) -> None:
+        """Candidates whose centroid has come within ``threshold`` of a narrative's join it.
+
+        An item is compared with the centroids as they stand when it arrives; a story's
+        centroid moves as its narrative grows, and rewordings that arrived early (or in
+        another language) end up close to it while alone in a candidate of their own."""
+        narratives = [cluster for cluster in self._clusters.values() if cluster.promoted]
+        candidates = [cluster for cluster in self._clusters.values() if not cluster.promoted]
+        if not narratives or not candidates:
+            return
+        centroids = np.stack([cluster.centroid for cluster in narratives])
+        for candidate in candidates:
+            similarities = centroids @ candidate.centroid
+            best = int(np.argmax(similarities))
+            if float(similarities[best]) < self.threshold:
+                continue
+            target = narratives[best]
+            for member in candidate.members:
+                target.members.append(member)
+                self._item_cluster[member.id] = target.id
+            target.total += candidate.total
+            target.words.update(candidate.words)
+            del self._clusters[candidate.id]
+            self._stale = True
 
     # -- reading --------------------------------------------------------------------------
 
@@ -435,6 +513,23 @@ class NarrativeClusterer:
         closeness = vectors @ centroid
         best = np.argsort(-closeness, kind="stable")[:representatives]
         languages = Counter(member.language for member in cluster.members if member.language)
+        classes, total_words = len(self._clusters), sum(self._words.values())
+        summaries: dict[str, Summary] = {}
+        # Over all members, then for each language: a reader is shown the story in theirs.
+        for language in ["", *sorted(languages)]:
+            chosen = [
+                n
+                for n, member in enumerate(cluster.members)
+                if not language or member.language == language
+            ]
+            closest = max(chosen, key=lambda n: (float(closeness[n]), -n))
+            words: Counter[str] = Counter()
+            for n in chosen:
+                words.update(set(cluster.members[n].words))
+            summaries[language] = Summary(
+                cluster.members[closest].text,
+                tuple(keywords_of(words, self._words, classes, total_words, keywords)),
+            )
         return Narrative(
             id=cluster.id,
             centroid=centroid,
@@ -451,6 +546,7 @@ class NarrativeClusterer:
             representative_ids=[cluster.members[int(i)].id for i in best],
             languages=dict(sorted(languages.items())),
             name=cluster.name,
+            summaries=summaries,
         )
 
     def narratives(
@@ -585,6 +681,7 @@ class NarrativeClusterer:
             "min_items": self.min_items,
             "candidate_window_seconds": None if window is None else window.total_seconds(),
             "min_text_length": self.min_text_length,
+            "absorb": self.absorb,
             "next_id": self._next_id,
             "clock": None if self._clock is None else self._clock.isoformat(),
             "clusters": clusters,
@@ -604,6 +701,8 @@ class NarrativeClusterer:
             candidate_window=None if window is None else timedelta(seconds=float(window)),
             min_text_length=int(data["min_text_length"]),
             embedder=embedder,
+            # States saved before absorption existed take it up from now on.
+            absorb=bool(data.get("absorb", ABSORB)),
         )
         clusterer._next_id = int(data["next_id"])
         clusterer._clock = None if data["clock"] is None else datetime.fromisoformat(data["clock"])

@@ -41,6 +41,8 @@ SourceKind = _enum("SourceKind", Source.Kind)
 SourceStatus = _enum("SourceStatus", Source.Status)
 JobState = _enum("JobState", Job.State)
 DecisionAction = _enum("DecisionAction", Decision.Action)
+DecisionStatus = _enum("DecisionStatus", Decision.Status)
+PlatformEffect = _enum("PlatformEffect", Decision.PlatformEffect)
 CaseState = _enum("CaseState", Case.State)
 AuditChannel = _enum("AuditChannel", AuditEvent.Channel)
 
@@ -276,12 +278,24 @@ class DecisionOut(Schema):
     actor: str | None = Field(description="Username of the person who decided, if any.")
     rule: str
     scores: dict[str, Any]
+    status: DecisionStatus = Field(  # type: ignore[valid-type]
+        description="What the organization decided: in force (applied), proposed, undone…"
+    )
+    platform_effect: PlatformEffect = Field(  # type: ignore[valid-type]
+        description="What it did on the platform, apart from the decision: pending, done, "
+        "refused (the platform's words in platform_result.detail), unsupported, not_needed, "
+        "simulated (a demo source), cancelled (undone before the platform was asked)."
+    )
     platform_result: dict[str, Any]
     created_at: datetime
 
     @staticmethod
     def resolve_actor(obj: Decision) -> str | None:
         return obj.actor.get_username() if obj.actor is not None else None
+
+    @staticmethod
+    def resolve_platform_effect(obj: Decision) -> str:
+        return obj.platform_effect
 
 
 class DecisionPage(Schema):

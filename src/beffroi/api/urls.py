@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError
 
@@ -12,20 +15,35 @@ from beffroi.api.auth import ApiTokenAuth
 from beffroi.api.parsing import NulRefusingParser
 from beffroi.api.routers import audit, charter, items, members, moderation, orgs, sources, veille
 
-DESCRIPTION = """\
-The JSON API of Beffroi, for integrations.
+# Lazy: the schema is built for each request, in the reader's language (Accept-Language).
+DESCRIPTION = gettext_lazy(
+    "The JSON API of Beffroi, for integrations.\n\n"
+    "Authenticate every request with `Authorization: Bearer <key>`, using an API token created "
+    "in your account settings. The token acts with exactly the roles of its user: an "
+    "organization the user does not belong to answers 404, and an operation the user's role "
+    "does not allow answers 403. Each operation names the capability it needs "
+    "(`x-required-capability`). Every change made through the API is written to the "
+    "organization's audit trail."
+)
 
-Authenticate every request with `Authorization: Bearer <key>`, using an API token created in
-your account settings. The token acts with exactly the roles of its user: an organization the
-user does not belong to answers 404, and an operation the user's role does not allow answers
-403. Each operation names the capability it needs (`x-required-capability`). Every change made
-through the API is written to the organization's audit trail.
-"""
 
-api = NinjaAPI(
-    title="Beffroi API",
+class TranslatedApi(NinjaAPI):
+    """The API whose title and description are read in the reader's language each time the
+    schema is made, and given as plain text (any JSON encoder can write the schema)."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        info = schema.get("info") or {}
+        for key in ("title", "description"):
+            if key in info:
+                info[key] = str(info[key])
+        return schema
+
+
+api = TranslatedApi(
+    title=gettext_lazy("Beffroi API"),  # type: ignore[arg-type]
     version="1",
-    description=DESCRIPTION,
+    description=DESCRIPTION,  # type: ignore[arg-type]
     urls_namespace="api",
     auth=ApiTokenAuth(),
     parser=NulRefusingParser(),

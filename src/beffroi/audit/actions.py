@@ -63,6 +63,10 @@ class AuditAction(models.TextChoices):
     MODERATION_REPLY = "moderation.reply", _("Replied to an item")
     MODERATION_REPORT = "moderation.report", _("Reported an item to the platform")
     MODERATION_ESCALATE = "moderation.escalate", _("Escalated an item")
+    MODERATION_CASE_TAKEN_OVER = (
+        "moderation.case.taken_over",
+        _("Took over a case another person held"),
+    )
     MODERATION_UNHIDE = "moderation.unhide", _("Restored an item")
     MODERATION_UNDO = "moderation.undo", _("Undid a decision")
     MODERATION_APPEAL_FILED = "moderation.appeal.filed", _("Recorded an appeal")
@@ -86,6 +90,14 @@ class AuditAction(models.TextChoices):
     PLATFORM_FAILED = "platform.failed", _("The platform refused the action")
     PLATFORM_UNSUPPORTED = "platform.unsupported", _("The platform does not allow the action")
     PLATFORM_RETRY = "platform.retry", _("The platform asked to try again later")
+    PLATFORM_SIMULATED = (
+        "platform.simulated",
+        _("The action was simulated on a demo source (nothing was sent to a platform)"),
+    )
+    PLATFORM_RETRY_REQUESTED = (
+        "platform.retry_requested",
+        _("Asked the platform again to carry out a refused action"),
+    )
     # veille
     WATCH_SAVE = "watch.save", _("Saved a watch")
     WATCH_DELETE = "watch.delete", _("Deleted a watch")

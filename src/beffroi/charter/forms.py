@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from beffroi.charter import dsa
+from beffroi.charter import dsa, dsa_labels
 from beffroi.charter.models import Category, CharterVersion, RuleEntry
 from beffroi.charter.services import CATEGORY_FIELDS
 from beffroi.charter.yaml_io import MAX_YAML_BYTES
@@ -42,15 +42,15 @@ def specification_choices() -> list[tuple[str, list[tuple[str, str]]]]:
         if keywords:
             groups.append(
                 (
-                    dsa.STATEMENT_CATEGORIES[category],
-                    [(k, f"{dsa.CATEGORY_SPECIFICATIONS[k]} ({k})") for k in keywords],
+                    dsa_labels.label(category),
+                    [(k, dsa_labels.label(k)) for k in keywords],
                 )
             )
     free = [k for k in dsa.CATEGORY_SPECIFICATIONS if not dsa.categories_for_keyword(k)]
     groups.append(
         (
             str(_("Any category")),
-            [(k, f"{dsa.CATEGORY_SPECIFICATIONS[k]} ({k})") for k in free],
+            [(k, dsa_labels.label(k)) for k in free],
         )
     )
     return groups

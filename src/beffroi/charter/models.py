@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from beffroi.charter import dsa
+from beffroi.charter import dsa, dsa_labels
 from beffroi.organizations.models import Organization
 from beffroi.organizations.scoping import OrgManager
 
@@ -157,13 +157,13 @@ class Category(models.Model):
     dsa_decision_ground = models.CharField(
         _("DSA decision ground"),
         max_length=64,
-        choices=list(dsa.DECISION_GROUNDS.items()),
+        choices=list(dsa_labels.DECISION_GROUNDS.items()),
         default=dsa.DECISION_GROUND_INCOMPATIBLE,
     )
     dsa_category = models.CharField(
         _("DSA category"),
         max_length=96,
-        choices=list(dsa.STATEMENT_CATEGORIES.items()),
+        choices=list(dsa_labels.STATEMENT_CATEGORIES.items()),
         default="STATEMENT_CATEGORY_OTHER_VIOLATION_TC",
     )
     dsa_category_specification = models.JSONField(
@@ -210,7 +210,7 @@ class Category(models.Model):
         return self.clause_en if language.startswith("en") else self.clause_fr
 
     def dsa_specification_labels(self) -> list[str]:
-        return [dsa.CATEGORY_SPECIFICATIONS.get(k, k) for k in self.dsa_category_specification]
+        return [dsa_labels.label(k) for k in self.dsa_category_specification]
 
     def clean(self) -> None:
         from beffroi.charter.validation import CATEGORY_FIELDS, category_problems

@@ -18,7 +18,7 @@ from beffroi.demo.town import DemoTown
 from beffroi.items.ingest import ingest
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Role
-from beffroi.sources.models import Source
+from beffroi.sources.models import DEMO_SETTING, Source
 
 DEMO_PASSWORD = "beffroi-demo"  # noqa: S105 (demo accounts, printed by `beffroi demo`)
 #: A fixed base32 secret so the demo administrator can be added to an authenticator app.
@@ -69,12 +69,18 @@ def load_demo(
             defaults={
                 "platform": demo_source.platform,
                 "kind": demo_source.kind,
-                "settings": demo_source.settings,
+                # Marked as a demo source: it has no credentials, so its platform actions
+                # are simulated (and shown as such) instead of refused.
+                "settings": {**demo_source.settings, DEMO_SETTING: True},
                 # Demo sources point at .invalid hosts: never scheduled for a sync.
                 "enabled": False,
                 "status": Source.Status.OK,
             },
         )
+        if not source.is_demo:
+            # A town loaded before demo sources were marked.
+            source.settings = {**(source.settings or {}), DEMO_SETTING: True}
+            source.save(update_fields=["settings"])
         result = ingest(source, demo_source.items)
         created, existing = created + result.created, existing + result.existing
         done += len(demo_source.items)

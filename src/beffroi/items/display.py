@@ -20,7 +20,8 @@ class Column:
 
 #: The inbox columns, in order. The template renders a cell per key.
 INBOX_COLUMNS: tuple[Column, ...] = (
-    Column("time", _("Time"), "nowrap col-time"),
+    # The platform's time, named so: the arrival in Beffroi (an import's date) is another.
+    Column("time", _("Posted"), "nowrap col-time"),
     Column("platform", _("Platform"), "col-platform"),
     Column("kind", _("Kind"), "col-kind"),
     Column("author", _("Author"), "col-author"),

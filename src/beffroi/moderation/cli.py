@@ -121,6 +121,16 @@ def moderation_statements(org_slug: str, fmt: str, sep: str) -> None:
     # After the bodies: those a decision changed while they were written join the list.
     if export.left_out:
         _say_left_out(export.left_out)
+    if export.not_in_effect:
+        # Said, not hidden: these restrictions did not take effect, so no statement.
+        console.print(
+            f"{export.not_in_effect} restriction(s) without a statement of reasons: not in "
+            "effect on the platform (refused, still waiting, or not supported).",
+            style="yellow",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def register_commands(cli: click.Group) -> None:

@@ -1,13 +1,22 @@
 """How moderation data is shown: what is blurred, detector scores as rows, badge styles, why
-an item was flagged and the timeline of its decisions (the case page and the item panel)."""
+an item was flagged, what a decision did on the platform (:func:`platform_effect`, the one
+place that says it, in words), what the item's visibility really is, and the timeline of its
+decisions (the case page and the item panel)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from beffroi.analysis.moderation.decide import CategoryPolicy
+from beffroi.connectors.base import ConnectorError
+from beffroi.connectors.registry import connector_class
 from beffroi.items.models import Item
+from beffroi.moderation import platform as platform_actions
 from beffroi.moderation.evidence import verify
 from beffroi.moderation.models import Decision
 
@@ -16,18 +25,23 @@ SENSITIVE_CATEGORIES = frozenset({"hate", "terrorism", "threat", "harassment"})
 #: From this charter severity (1 low … 4 critical), any category is blurred too.
 SENSITIVE_SEVERITY = 3
 
-#: Badge style of each platform status (the badge also carries the words).
-PLATFORM_BADGES: dict[str, str] = {
-    Decision.PlatformStatus.DONE: "badge-ok",
-    Decision.PlatformStatus.PENDING: "badge-warn",
-    Decision.PlatformStatus.FAILED: "badge-error",
-    Decision.PlatformStatus.UNSUPPORTED: "badge-neutral",
-    Decision.PlatformStatus.NOT_NEEDED: "badge-neutral",
+Effect = Decision.PlatformEffect
+
+#: Badge style of each platform effect: green only for what the platform did.
+EFFECT_BADGES: dict[str, str] = {
+    Effect.NOT_NEEDED: "badge-neutral",
+    Effect.PENDING: "badge-warn",
+    Effect.DONE: "badge-ok",
+    Effect.REFUSED: "badge-error",
+    Effect.UNSUPPORTED: "badge-neutral",
+    Effect.SIMULATED: "badge-neutral",
+    Effect.CANCELLED: "badge-neutral",
 }
 
-#: Badge style of each decision status.
+#: Badge style of each decision status (what the organization decided: never green, so that
+#: it is not read as "done on the platform", which the platform badge alone says).
 STATUS_BADGES: dict[str, str] = {
-    Decision.Status.APPLIED: "badge-ok",
+    Decision.Status.APPLIED: "badge-neutral",
     Decision.Status.PROPOSED: "badge-warn",
     Decision.Status.SHADOW: "badge-neutral",
     Decision.Status.UNDONE: "badge-neutral",
@@ -119,10 +133,12 @@ def why(
     score = basis.score if basis and basis.score is not None else analysis.get("score")
     return {
         "category": category,
-        "category_name": snapshot.get("name") or names.get(category, category),
-        "clause": (basis.clause if basis else "")
-        or snapshot.get("clause")
-        or (policy.clause if policy else ""),
+        # Today's name and clause, in the reader's language, where the charter still has the
+        # category; the record (written in the language of its moment) otherwise.
+        "category_name": names.get(category) or snapshot.get("name") or category,
+        "clause": (policy.clause if policy else "")
+        or (basis.clause if basis else "")
+        or snapshot.get("clause"),
         "legal_reference": snapshot.get("legal_reference")
         or (policy.legal_reference if policy else ""),
         "severity": snapshot.get("severity") or (policy.severity if policy else None),
@@ -139,7 +155,7 @@ def timeline(item: Item) -> list[dict[str, Any]]:
     """Every decision on the item, oldest first, with its evidence seal and its appeals."""
     decisions = (
         Decision.objects.filter(item=item)
-        .select_related("actor", "confirmed_by", "evidence", "reverses")
+        .select_related("item", "actor", "confirmed_by", "evidence", "reverses")
         .prefetch_related("appeals")
         .order_by("created_at", "id")
     )
@@ -147,9 +163,7 @@ def timeline(item: Item) -> list[dict[str, Any]]:
         {
             "decision": decision,
             "status_badge": STATUS_BADGES.get(decision.status, ""),
-            "platform_badge": PLATFORM_BADGES.get(decision.platform_status, ""),
-            "platform_detail": str((decision.platform_result or {}).get("detail", "")),
-            "platform_retry": bool((decision.platform_result or {}).get("retry")),
+            "platform": platform_effect(decision),
             "sealed": decision.evidence is not None and verify(decision.evidence),
             "undoable": decision.undoable,
             "appealable": decision.appealable,
@@ -157,3 +171,170 @@ def timeline(item: Item) -> list[dict[str, Any]]:
         }
         for decision in decisions
     ]
+
+
+# --- what a decision did on the platform -------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def platform_name(platform: str) -> str:
+    """The platform as people name it (``Facebook``), its slug when no connector knows it."""
+    try:
+        return str(connector_class(platform).label)
+    except ConnectorError:
+        return platform.capitalize() if platform else _("the platform")
+    except Exception:  # a connector that cannot be imported: the slug still says which one
+        return platform.capitalize() if platform else _("the platform")
+
+
+def _pending_sentence(action: str, name: str) -> str:
+    sentences: dict[str, str] = {
+        Decision.Action.HIDE: _("Hiding requested, waiting for %(platform)s."),
+        Decision.Action.DELETE: _("Deletion requested, waiting for %(platform)s."),
+        Decision.Action.UNHIDE: _("Restoring requested, waiting for %(platform)s."),
+        Decision.Action.REPLY: _("Reply requested, waiting for %(platform)s."),
+        Decision.Action.REPORT: _("Report requested, waiting for %(platform)s."),
+    }
+    return sentences.get(action, _("Requested, waiting for %(platform)s.")) % {"platform": name}
+
+
+def _done_sentence(action: str, name: str) -> str:
+    sentences: dict[str, str] = {
+        Decision.Action.HIDE: _("Hidden on %(platform)s."),
+        Decision.Action.DELETE: _("Deleted on %(platform)s."),
+        Decision.Action.UNHIDE: _("Shown again on %(platform)s."),
+        Decision.Action.REPLY: _("Reply published on %(platform)s."),
+        Decision.Action.REPORT: _("Reported to %(platform)s."),
+    }
+    return sentences.get(action, _("Done on %(platform)s.")) % {"platform": name}
+
+
+def _refused_sentence(reason: str, name: str) -> str:
+    sentences: dict[str, str] = {
+        platform_actions.REASON_CREDENTIALS: _(
+            "Refused by %(platform)s: the account's access was refused or has expired. "
+            "Reconnect the account, then retry."
+        ),
+        platform_actions.REASON_NOT_FOUND: _(
+            "Refused by %(platform)s: the item is no longer there (already removed, or its "
+            "author deleted it)."
+        ),
+    }
+    return sentences.get(reason, _("Refused by %(platform)s.")) % {"platform": name}
+
+
+@dataclass(frozen=True)
+class PlatformEffectView:
+    """What a decision did on the platform, in words, with what a person can do about it."""
+
+    effect: str
+    label: str
+    badge: str
+    sentence: str
+    detail: str
+    attempts: int
+    retry_scheduled: bool
+    retryable: bool
+    reconnect: bool
+
+    @property
+    def shown(self) -> bool:
+        """Whether there is anything to say (a keep or an escalation involves no platform)."""
+        return self.effect != Effect.NOT_NEEDED
+
+    @property
+    def took_effect(self) -> bool:
+        return self.effect in (Effect.DONE, Effect.SIMULATED)
+
+
+def platform_effect(decision: Decision) -> PlatformEffectView:
+    """The one way every screen, export and the API say what ``decision`` did on the
+    platform: pending, done, refused (a translated sentence; the platform's own words kept in
+    ``detail``), not supported, not needed, or simulated on a demo source."""
+    effect = decision.platform_effect
+    result = decision.platform_result if isinstance(decision.platform_result, dict) else {}
+    reason = str(result.get("reason") or "")
+    name = platform_name(decision.item.platform)
+    if effect == Effect.PENDING:
+        if reason == platform_actions.REASON_RATE_LIMITED:
+            sentence = _("%(platform)s asked to wait: Beffroi will try again.") % {"platform": name}
+        elif reason == platform_actions.REASON_OUTAGE:
+            sentence = _("%(platform)s could not be reached: Beffroi will try again.") % {
+                "platform": name
+            }
+        else:
+            sentence = _pending_sentence(decision.action, name)
+    elif effect == Effect.DONE:
+        sentence = _done_sentence(decision.action, name)
+    elif effect == Effect.SIMULATED:
+        sentence = _("Simulated: a demo source has no account, nothing was sent to %(platform)s.")
+        sentence %= {"platform": name}
+    elif effect == Effect.REFUSED:
+        sentence = _refused_sentence(reason, name)
+    elif effect == Effect.UNSUPPORTED:
+        if reason == platform_actions.REASON_UPLOAD:
+            sentence = _(
+                "Imported from a file: Beffroi has no account to act with. Do it on the "
+                "platform yourself."
+            )
+        else:
+            sentence = _(
+                "%(platform)s does not allow this action to applications: do it on the "
+                "platform yourself."
+            ) % {"platform": name}
+    elif effect == Effect.CANCELLED:
+        sentence = _("Not sent: the decision was undone before the platform was asked.")
+    else:
+        sentence = _("No platform action needed.")
+    return PlatformEffectView(
+        effect=effect,
+        label=decision.get_platform_effect_display(),
+        badge=EFFECT_BADGES.get(effect, "badge-neutral"),
+        sentence=sentence,
+        detail=str(result.get("detail") or ""),
+        attempts=decision.platform_attempts,
+        retry_scheduled=effect == Effect.PENDING and bool(result.get("retry")),
+        retryable=decision.retryable,
+        reconnect=decision.retryable and reason == platform_actions.REASON_CREDENTIALS,
+    )
+
+
+@dataclass(frozen=True)
+class VisibilityView:
+    """The item's visibility as it really is on the platform, and what waits or failed."""
+
+    visibility: str
+    label: str
+    badge: str
+    #: What the organization asked that the platform has not done (or refused), in words.
+    note: str
+    #: The restriction behind the note (for retry and reconnect), if any.
+    decision: Decision | None
+
+
+def visibility(item: Item, decisions: Iterable[Decision] | None = None) -> VisibilityView:
+    """What the item's visibility is (it follows the platform's answer) and, when the latest
+    restriction in force is not (yet) done, says so: "hiding requested, waiting for the
+    platform", or "still visible: the platform refused"."""
+    if decisions is None:
+        decisions = Decision.objects.filter(item=item).order_by("-created_at", "-id")
+    restriction = next(
+        (
+            d
+            for d in sorted(decisions, key=lambda d: (d.created_at, d.pk), reverse=True)
+            if d.status == Decision.Status.APPLIED
+            and d.action in (Decision.Action.HIDE, Decision.Action.DELETE)
+        ),
+        None,
+    )
+    label = str(Item.Visibility(item.visibility).label)
+    badge = "badge-neutral" if item.visibility == Item.Visibility.VISIBLE else "badge-warn"
+    note = ""
+    if restriction is not None and not restriction.took_effect:
+        view = platform_effect(restriction)
+        if view.effect in (Effect.REFUSED, Effect.UNSUPPORTED):
+            note = _("Still visible on the platform. %(why)s") % {"why": view.sentence}
+        else:
+            note = view.sentence
+        return VisibilityView(item.visibility, label, badge, note, restriction)
+    return VisibilityView(item.visibility, label, badge, note, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django import forms
@@ -114,3 +115,48 @@ class StatementsForm(forms.Form):
         if start and end and start > end:
             raise forms.ValidationError(_("The start date is after the end date."))
         return data
+
+
+class EscalationForm(forms.Form):
+    """Whom a case is escalated to: the administrators (empty) or a member who may decide.
+    Only others are offered; the person's own id is read too, so that the service refuses
+    it with its sentence rather than the form with a generic one."""
+
+    escalate_to = forms.CharField(label=_("Escalate to"), required=False)
+
+    def __init__(
+        self, *args: Any, members: Sequence[Any] = (), user: Any = None, **kw: Any
+    ) -> None:
+        super().__init__(*args, **kw)
+        self._users = {str(m.user_id): m.user for m in members}
+        if user is not None:
+            self._users.setdefault(str(user.pk), user)
+        choices = [("", _("The administrators"))] + [
+            (
+                str(m.user_id),
+                f"{m.user.get_full_name() or m.user.get_username()} ({m.get_role_display()})",
+            )
+            for m in members
+        ]
+        self.fields["escalate_to"].widget = forms.Select(
+            choices=choices, attrs={"aria-describedby": "escalate-help"}
+        )
+
+    def clean_escalate_to(self) -> Any | None:
+        value = self.cleaned_data.get("escalate_to") or ""
+        if not value:
+            return None
+        if value not in self._users:
+            raise forms.ValidationError(_("Choose a member of the organization."))
+        return self._users[value]
+
+
+class ReplyForm(forms.Form):
+    """A public reply to an author, in the organization's name (the publisher role)."""
+
+    reply_text = forms.CharField(
+        label=_("Reply to the author"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("A reply needs a text.")},
+    )

@@ -37,6 +37,18 @@ class Decision(models.Model):
         FAILED = "failed", _("Refused by the platform")
         UNSUPPORTED = "unsupported", _("Not supported by the platform")
 
+    class PlatformEffect(models.TextChoices):
+        """What the decision did on the platform, as every screen shows it (derived from
+        ``platform_status`` and ``platform_result``, not stored)."""
+
+        NOT_NEEDED = "not_needed", _("No platform action needed")
+        PENDING = "pending", _("Waiting for the platform")
+        DONE = "done", _("Done on the platform")
+        REFUSED = "refused", _("Refused by the platform")
+        UNSUPPORTED = "unsupported", _("Not supported by the platform")
+        SIMULATED = "simulated", _("Simulated (demo)")
+        CANCELLED = "cancelled", _("Not sent: the decision was undone first")
+
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="decisions"
     )
@@ -110,6 +122,45 @@ class Decision(models.Model):
         )
 
     @property
+    def platform_effect(self) -> str:
+        """The one rule for what the decision did on the platform (a :class:`PlatformEffect`):
+        what the organization decided (``status``) is shown apart from it, and only ``done``
+        or ``simulated`` mean that the platform changed."""
+        result = self.platform_result if isinstance(self.platform_result, dict) else {}
+        status = self.platform_status
+        if status == self.PlatformStatus.DONE:
+            return self.PlatformEffect.SIMULATED if result.get("simulated") else status
+        if status == self.PlatformStatus.FAILED:
+            return self.PlatformEffect.REFUSED
+        if status == self.PlatformStatus.NOT_NEEDED and result.get("cancelled"):
+            return self.PlatformEffect.CANCELLED
+        return self.PlatformEffect(status)
+
+    @property
+    def decision_label(self) -> str:
+        """The status as the screens name it: what the organization decided, in words that
+        never claim the platform did it ("decided", not "applied")."""
+        if self.status == self.Status.APPLIED:
+            return str(_("Decided"))
+        return str(self.get_status_display())
+
+    def get_platform_effect_display(self) -> str:
+        return str(self.PlatformEffect(self.platform_effect).label)
+
+    @property
+    def took_effect(self) -> bool:
+        """The platform carried the action out (or a demo source simulated it)."""
+        return self.platform_effect in (self.PlatformEffect.DONE, self.PlatformEffect.SIMULATED)
+
+    @property
+    def retryable(self) -> bool:
+        """A decision in force that the platform refused: it may be sent again."""
+        return (
+            self.status == self.Status.APPLIED
+            and self.platform_status == self.PlatformStatus.FAILED
+        )
+
+    @property
     def restricts(self) -> bool:
         """A hide or a deletion in force: what an author may appeal."""
         return self.status == self.Status.APPLIED and self.action in (
@@ -179,6 +230,14 @@ class Case(models.Model):
         related_name="+",
     )
     assigned_at = models.DateTimeField(null=True, blank=True)
+    # Whom an escalation is for: a chosen member, or nobody named (the administrators).
+    escalated_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     resolution = models.ForeignKey(
         Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

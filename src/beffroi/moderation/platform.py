@@ -3,6 +3,9 @@
 The outcome is always recorded on the decision (done, refused, not supported by the
 platform, or pending a retry), so the moderator sees what really happened, and written to
 the audit trail with the platform as the actor (``platform.done``, ``platform.failed``…).
+The item's visibility follows the platform's answer: it becomes hidden or deleted only once
+the platform did it. A demo source has no account: its actions are simulated, recorded as
+such (``simulated``), never as done on a platform.
 """
 
 from __future__ import annotations
@@ -91,6 +94,24 @@ OUTCOME_ACTIONS: dict[str, AuditAction] = {
     Decision.PlatformStatus.PENDING: AuditAction.PLATFORM_RETRY,
 }
 
+#: Why the platform did not act, as the ``reason`` kept in ``platform_result``: the display
+#: turns it into a translated sentence, the platform's own words stay in ``detail``.
+REASON_CREDENTIALS = "credentials"
+REASON_NOT_FOUND = "not_found"
+REASON_REFUSED = "refused"
+REASON_ERROR = "error"
+REASON_RATE_LIMITED = "rate_limited"
+REASON_OUTAGE = "outage"
+REASON_UPLOAD = "upload"
+REASON_UNSUPPORTED = "unsupported"
+
+#: What an action the platform carried out makes of the item.
+VISIBILITY_AFTER: dict[str, str] = {
+    Decision.Action.HIDE: Item.Visibility.HIDDEN,
+    Decision.Action.DELETE: Item.Visibility.DELETED,
+    Decision.Action.UNHIDE: Item.Visibility.VISIBLE,
+}
+
 #: The platform's message kept in the audit trail is cut to this length.
 AUDITED_DETAIL_CHARS = 500
 
@@ -103,7 +124,16 @@ def _save(
     decision.platform_result = {**result, "at": timezone.now().isoformat()}
     with transaction.atomic():
         decision.save(update_fields=["platform_status", "platform_result", "platform_attempts"])
-        action = OUTCOME_ACTIONS.get(status)
+        visibility = VISIBILITY_AFTER.get(decision.action) if decision.took_effect else None
+        if visibility is not None:
+            # Only now is the item hidden, deleted or restored: the platform did it.
+            Item.objects.filter(pk=decision.item_id).update(visibility=visibility)
+            decision.item.visibility = visibility
+        action = (
+            AuditAction.PLATFORM_SIMULATED
+            if decision.platform_effect == Decision.PlatformEffect.SIMULATED
+            else OUTCOME_ACTIONS.get(status)
+        )
         if action is None:
             return
         # The answer in short: never the raw payload, and no token a message might quote.
@@ -116,6 +146,10 @@ def _save(
             answer["retry_after"] = retry_after
         if result.get("platform_id"):
             answer["platform_id"] = str(result["platform_id"])
+        if result.get("reason"):
+            answer["reason"] = str(result["reason"])
+        if visibility is not None:
+            answer["visibility"] = visibility
         record(
             PLATFORM_ACTOR,
             action,
@@ -139,33 +173,84 @@ def perform(decision: Decision) -> str:
         _save(
             decision,
             Decision.PlatformStatus.UNSUPPORTED,
-            {"detail": "Imported from a file: there is no platform account to act on."},
+            {
+                "detail": "Imported from a file: there is no platform account to act on.",
+                "reason": REASON_UPLOAD,
+            },
         )
         return decision.platform_status
     decision.platform_attempts += 1
+    if item.source.is_demo:
+        # The demo town's sources have no account: the real flow runs, the call is simulated.
+        _save(
+            decision,
+            Decision.PlatformStatus.DONE,
+            {
+                "detail": "Demo source: simulated, nothing was sent to a platform.",
+                "simulated": True,
+            },
+        )
+        return decision.platform_status
     try:
         result = _call(decision)
     except UnsupportedAction as exc:
-        _save(decision, Decision.PlatformStatus.UNSUPPORTED, {"detail": str(exc)})
-    except RateLimited as exc:
-        delay = exc.retry_after or 60
-        _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True}, delay)
-        raise RetryableActionError(str(exc), delay) from exc
-    except TransientError as exc:
-        _save(decision, Decision.PlatformStatus.PENDING, {"detail": str(exc), "retry": True}, 30)
-        raise RetryableActionError(str(exc), 30) from exc
-    except AuthError as exc:
-        _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})
-        credentials_refused(item.source, exc)
-    except NotFound as exc:
-        _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})
-    except ConnectorError as exc:
-        _save(decision, Decision.PlatformStatus.FAILED, {"detail": str(exc)})
-    else:
-        status = Decision.PlatformStatus.DONE if result.ok else Decision.PlatformStatus.FAILED
         _save(
             decision,
-            status,
-            {"detail": result.detail, "platform_id": result.platform_id, "raw": dict(result.raw)},
+            Decision.PlatformStatus.UNSUPPORTED,
+            {"detail": str(exc), "reason": REASON_UNSUPPORTED},
         )
+    except RateLimited as exc:
+        delay = exc.retry_after or 60
+        _save(
+            decision,
+            Decision.PlatformStatus.PENDING,
+            {"detail": str(exc), "retry": True, "reason": REASON_RATE_LIMITED},
+            delay,
+        )
+        raise RetryableActionError(str(exc), delay) from exc
+    except TransientError as exc:
+        _save(
+            decision,
+            Decision.PlatformStatus.PENDING,
+            {"detail": str(exc), "retry": True, "reason": REASON_OUTAGE},
+            30,
+        )
+        raise RetryableActionError(str(exc), 30) from exc
+    except AuthError as exc:
+        _save(
+            decision,
+            Decision.PlatformStatus.FAILED,
+            {"detail": str(exc), "reason": REASON_CREDENTIALS},
+        )
+        credentials_refused(item.source, exc)
+    except NotFound as exc:
+        _save(
+            decision,
+            Decision.PlatformStatus.FAILED,
+            {"detail": str(exc), "reason": REASON_NOT_FOUND},
+        )
+    except ConnectorError as exc:
+        _save(
+            decision, Decision.PlatformStatus.FAILED, {"detail": str(exc), "reason": REASON_ERROR}
+        )
+    else:
+        status = Decision.PlatformStatus.DONE if result.ok else Decision.PlatformStatus.FAILED
+        outcome: dict[str, Any] = {
+            "detail": result.detail,
+            "platform_id": result.platform_id,
+            "raw": dict(result.raw),
+        }
+        if not result.ok:
+            outcome["reason"] = REASON_REFUSED
+        _save(decision, status, outcome)
     return decision.platform_status
+
+
+def cancel(decision: Decision) -> None:
+    """A pending action whose decision was undone before the platform was asked: not sent
+    (sending it now would hide an item the organization decided to leave visible)."""
+    _save(
+        decision,
+        Decision.PlatformStatus.NOT_NEEDED,
+        {"detail": "The decision was undone before the platform was asked.", "cancelled": True},
+    )

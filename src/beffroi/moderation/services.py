@@ -22,13 +22,16 @@ from beffroi.analysis.moderation.decide import CharterPolicy, Judgement, Verdict
 from beffroi.analysis.moderation.signals import Signal
 from beffroi.audit.actions import AuditAction, moderation_action
 from beffroi.audit.services import Actor, record, snapshot
+from beffroi.core.mail import relay_configured
 from beffroi.items.models import Item
+from beffroi.jobs.engine import enqueue
 from beffroi.moderation import evidence as evidence_store
 from beffroi.moderation.detectors import model_detectors, rule_detectors, run
 from beffroi.moderation.models import UNDOABLE_ACTIONS, Appeal, Case, Decision
 from beffroi.moderation.policy import charter_policies
 from beffroi.moderation.queue import request_platform_action
-from beffroi.organizations.models import Organization
+from beffroi.organizations.models import Membership, Organization
+from beffroi.organizations.roles import Capability
 
 #: Kinds of items the charter is applied to (the organization's own posts are not judged).
 JUDGED_KINDS = (Item.Kind.COMMENT, Item.Kind.REPLY, Item.Kind.MENTION, Item.Kind.MESSAGE)
@@ -36,8 +39,9 @@ JUDGED_KINDS = (Item.Kind.COMMENT, Item.Kind.REPLY, Item.Kind.MENTION, Item.Kind
 #: Items judged per database transaction.
 COMMIT_EVERY = 100
 
-#: An assigned case nobody acted on for this long can be taken by someone else.
-ASSIGNMENT_TIMEOUT = timedelta(minutes=15)
+#: How long a case stays with the person who took it without any activity of theirs (opening
+#: it, answering, reporting): past it, the lock has expired and anyone may take the case.
+ASSIGNMENT_TIMEOUT = timedelta(minutes=30)
 
 #: Actions a person takes on an item from the queue or the item page.
 PERSON_ACTIONS = (
@@ -178,9 +182,7 @@ def _apply_judgement(
         decision.evidence = preserved
         decision.platform_status = Decision.PlatformStatus.PENDING
         decision.save()
-        item.visibility = (
-            Item.Visibility.DELETED if category.auto_delete else Item.Visibility.HIDDEN
-        )
+        # The item stays visible until the platform has hidden it (moderation.platform).
         item.state = Item.State.PROCESSED
         item.save(update_fields=["state", "analysis", "visibility"])
         _record_automatic(organization, item, decision, before)
@@ -320,33 +322,153 @@ def open_cases(organization: Organization) -> QuerySet[Case]:
     return Case.objects.for_org(organization).exclude(state=Case.State.CLOSED)
 
 
-def _available_to(user: Any, cases: QuerySet[Case]) -> QuerySet[Case]:
+def is_lead(user: Any, organization_id: int) -> bool:
+    """Whether ``user`` is one of the organization's leads (its administrators)."""
+    membership = Membership.objects.filter(user=user, organization_id=organization_id).first()
+    return membership is not None and membership.allows(Capability.MANAGE)
+
+
+def _free() -> Q:
+    """Cases nobody holds: open, or whose holder's lock has expired."""
     stale = timezone.now() - ASSIGNMENT_TIMEOUT
-    return cases.filter(
-        Q(state=Case.State.OPEN)
-        | Q(assignee=user)
-        | Q(state=Case.State.ASSIGNED, assigned_at__lt=stale)
-    ).exclude(excluded_user=user)
+    return Q(state=Case.State.OPEN) | Q(state=Case.State.ASSIGNED, assigned_at__lt=stale)
+
+
+def _not_for(user: Any, lead: bool) -> Q:
+    """Escalations meant for someone else: another member, or the leads when not one."""
+    other_person = Q(kind=Case.Kind.ESCALATION, escalated_to__isnull=False) & ~Q(escalated_to=user)
+    if lead:
+        return other_person
+    return other_person | Q(kind=Case.Kind.ESCALATION, escalated_to__isnull=True)
+
+
+def _available_to(user: Any, cases: QuerySet[Case], lead: bool = False) -> QuerySet[Case]:
+    return (
+        cases.filter(_free() | Q(assignee=user))
+        .exclude(excluded_user=user)
+        .exclude(_not_for(user, lead))
+    )
+
+
+def holder(case: Case) -> Any | None:
+    """Who holds ``case`` now: its assignee while the lock runs, else nobody."""
+    if case.state != Case.State.ASSIGNED or case.assigned_at is None:
+        return None
+    if case.assigned_at < timezone.now() - ASSIGNMENT_TIMEOUT:
+        return None
+    return case.assignee
+
+
+def lock_expires_at(case: Case) -> Any | None:
+    """When the holder's lock on ``case`` expires without activity of theirs."""
+    if holder(case) is None or case.assigned_at is None:
+        return None
+    return case.assigned_at + ASSIGNMENT_TIMEOUT
+
+
+def take_refusal(user: Any, case: Case, *, lead: bool | None = None) -> str | None:
+    """Why ``user`` may not take ``case`` now (a sentence for them), or ``None``."""
+    refusal = _route_refusal(user, case, lead)
+    if refusal is not None:
+        return refusal
+    held = holder(case)
+    if held is not None and held.pk != user.pk:
+        return _(
+            "%(name)s has taken this case; it is free again after %(minutes)s minutes "
+            "without activity of theirs."
+        ) % {"name": held.get_username(), "minutes": int(ASSIGNMENT_TIMEOUT.total_seconds() // 60)}
+    return None
+
+
+def _route_refusal(user: Any, case: Case, lead: bool | None) -> str | None:
+    """Why ``case`` is not for ``user``, whoever holds it: closed, their own decision
+    contested, their own escalation, or an escalation meant for someone else."""
+    if case.state == Case.State.CLOSED:
+        return _("This case is already closed.")
+    if case.excluded_user_id is not None and case.excluded_user_id == user.pk:
+        if case.kind == Case.Kind.APPEAL:
+            return _("This appeal contests your own decision: another person must review it.")
+        return _("You escalated this case: it is for someone else now.")
+    if case.kind == Case.Kind.ESCALATION and case.escalated_to_id != user.pk:
+        if lead is None:
+            lead = is_lead(user, case.organization_id)
+        if not lead:
+            if case.escalated_to_id is None:
+                return _("This case was escalated to the administrators.")
+            return _("This case was escalated to %(name)s.") % {
+                "name": case.escalated_to.get_username() if case.escalated_to else "?"
+            }
+    return None
 
 
 def claim_case(actor: Actor, case: Case) -> bool:
-    """Assign ``case`` to the actor unless someone else holds it; True when the actor has it."""
+    """Assign ``case`` to the actor unless someone else holds it or it is not for them
+    (:func:`take_refusal`); True when the actor has it. Each claim renews the lock."""
     user = actor.user
-    if case.excluded_user_id is not None and case.excluded_user_id == user.pk:
+    # Who holds it is read by the update below, from the database, not from ``case``.
+    if _route_refusal(user, case, None) is not None:
         return False
-    stale = timezone.now() - ASSIGNMENT_TIMEOUT
     taken = (
         Case.objects.filter(pk=case.pk)
-        .filter(
-            Q(state=Case.State.OPEN)
-            | Q(assignee=user)
-            | Q(state=Case.State.ASSIGNED, assigned_at__lt=stale)
-        )
+        .exclude(state=Case.State.CLOSED)
+        .filter(_free() | Q(assignee=user))
         .update(state=Case.State.ASSIGNED, assignee=user, assigned_at=timezone.now())
     )
     if taken:
         case.refresh_from_db()
     return bool(taken)
+
+
+def take_case(actor: Actor, case: Case) -> Case:
+    """A person takes ``case`` explicitly (the case page's Take button): it is theirs until
+    they decide, let it go, or stay away for :data:`ASSIGNMENT_TIMEOUT`."""
+    refusal = take_refusal(actor.user, case)
+    if refusal is not None:
+        raise ModerationError(refusal)
+    if not claim_case(actor, case):  # taken by someone else in the meantime
+        raise ModerationError(_("Someone else took this case a moment ago."))
+    return case
+
+
+def take_over_case(actor: Actor, case: Case) -> Case:
+    """An administrator takes a case another person holds (audited: its holder learns from
+    the trail who took it and when)."""
+    user = actor.user
+    if not is_lead(user, case.organization_id):
+        raise ModerationError(_("Only an administrator can take over a case someone holds."))
+    if case.state == Case.State.CLOSED:
+        raise ModerationError(_("This case is already closed."))
+    if case.excluded_user_id is not None and case.excluded_user_id == user.pk:
+        raise ModerationError(str(take_refusal(user, case, lead=True)))
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        previous = holder(locked)
+        before = {
+            "assignee": previous.get_username() if previous is not None else None,
+            "assigned_at": str(locked.assigned_at) if previous is not None else None,
+        }
+        locked.state = Case.State.ASSIGNED
+        locked.assignee = user
+        locked.assigned_at = timezone.now()
+        locked.save(update_fields=["state", "assignee", "assigned_at", "updated_at"])
+        # Recorded even when nobody held it: the administrator forced the way in.
+        record(
+            actor,
+            AuditAction.MODERATION_CASE_TAKEN_OVER,
+            organization=case.organization,
+            obj=locked,
+            before=before,
+            after={"assignee": user.get_username(), "assigned_at": str(locked.assigned_at)},
+        )
+    case.refresh_from_db()
+    return case
+
+
+def touch_case(actor: Actor, case: Case) -> None:
+    """The holder is at work on ``case`` (opened it, answered): their lock starts again."""
+    Case.objects.filter(pk=case.pk, assignee=actor.user, state=Case.State.ASSIGNED).filter(
+        assigned_at__gte=timezone.now() - ASSIGNMENT_TIMEOUT
+    ).update(assigned_at=timezone.now())
 
 
 def next_case(
@@ -362,7 +484,8 @@ def next_case(
     """
     if releasing is not None:
         release_case(actor, releasing)
-    for candidate in _available_to(actor.user, cases).order_by(
+    lead = is_lead(actor.user, organization.pk)
+    for candidate in _available_to(actor.user, cases, lead).order_by(
         "-priority", "-severity", "created_at", "id"
     )[:20]:
         if claim_case(actor, candidate):
@@ -374,6 +497,123 @@ def release_case(actor: Actor, case: Case) -> None:
     Case.objects.filter(pk=case.pk, assignee=actor.user, state=Case.State.ASSIGNED).update(
         state=Case.State.OPEN, assignee=None, assigned_at=None
     )
+
+
+#: The job that e-mails the people an escalation is for.
+ESCALATION_EMAIL_TASK = "moderation.email_escalation"
+
+
+def escalation_candidates(organization_id: int, user: Any) -> list[Membership]:
+    """The members a case can be escalated to by ``user``: those who may decide, not them."""
+    members = (
+        Membership.objects.filter(organization_id=organization_id)
+        .exclude(user=user)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    return [m for m in members if m.allows(Capability.MODERATE)]
+
+
+def escalations_for(actor: Actor, organization: Organization) -> QuerySet[Case]:
+    """The open escalations meant for the actor: named, or to the leads when they are one."""
+    user = actor.user
+    meant = Q(escalated_to=user)
+    if is_lead(user, organization.pk):
+        meant |= Q(escalated_to__isnull=True)
+    return (
+        open_cases(organization)
+        .filter(kind=Case.Kind.ESCALATION)
+        .filter(meant)
+        .exclude(excluded_user=user)
+    )
+
+
+def escalation_recipients(case: Case) -> list[Any]:
+    """Who an escalation is for: the chosen member, or the leads (but not who escalated)."""
+    if case.escalated_to_id is not None:
+        return [case.escalated_to]
+    leads = Membership.objects.filter(organization_id=case.organization_id).select_related("user")
+    return [
+        m.user for m in leads if m.allows(Capability.MANAGE) and m.user_id != case.excluded_user_id
+    ]
+
+
+def escalate_case(
+    actor: Actor, case: Case, *, to: Any | None = None, note: str = "", category: str = ""
+) -> Decision:
+    """Send ``case`` to someone else (:func:`escalate_item`)."""
+    if case.kind == Case.Kind.APPEAL:
+        raise ModerationError(_("An appeal is decided by upholding or reversing the decision."))
+    return escalate_item(actor, case.item, to=to, note=note, category=category, case=case)
+
+
+def escalate_item(
+    actor: Actor,
+    item: Item,
+    *,
+    to: Any | None = None,
+    note: str = "",
+    category: str = "",
+    case: Case | None = None,
+) -> Decision:
+    """Send ``item`` (its ``case`` when it comes from one) to someone else: ``to`` (a member
+    who may decide) or, when ``None``, the organization's leads. Never back to oneself; those
+    it is for are told by e-mail."""
+    user = actor.user
+    candidates = escalation_candidates(item.organization_id, user)
+    if to is not None:
+        if to.pk == user.pk:
+            raise ModerationError(
+                _(
+                    "You cannot escalate a case to yourself: choose another member or the "
+                    "administrators."
+                )
+            )
+        if to.pk not in {m.user_id for m in candidates}:
+            raise ModerationError(
+                _("%(name)s cannot decide on cases here: choose a moderator or an administrator.")
+                % {"name": to.get_username()}
+            )
+    elif not any(m.allows(Capability.MANAGE) for m in candidates):
+        raise ModerationError(
+            _("There is no other administrator: choose the member to escalate this case to.")
+        )
+    with transaction.atomic():
+        if case is not None:
+            decision = decide_case(
+                actor, case, Decision.Action.ESCALATE, category=category, note=note
+            )
+        else:
+            decision = decide(actor, item, Decision.Action.ESCALATE, category=category, note=note)
+        escalation = Case.objects.select_for_update().get(
+            item_id=item.pk,
+            kind=Case.Kind.ESCALATION,
+            state__in=[Case.State.OPEN, Case.State.ASSIGNED],
+        )
+        # Nobody holds it: it waits for the person (or the leads) it is for to take it.
+        escalation.escalated_to = to
+        escalation.excluded_user = user
+        escalation.state = Case.State.OPEN
+        escalation.assignee = None
+        escalation.assigned_at = None
+        escalation.save(
+            update_fields=[
+                "escalated_to",
+                "excluded_user",
+                "state",
+                "assignee",
+                "assigned_at",
+                "updated_at",
+            ]
+        )
+        if relay_configured():
+            enqueue(
+                ESCALATION_EMAIL_TASK,
+                {"case_id": escalation.pk, "decision_id": decision.pk},
+                organization=item.organization,
+                dedupe_key=f"{ESCALATION_EMAIL_TASK}:{decision.pk}",
+            )
+    return decision
 
 
 def _close_cases(item: Item, resolution: Decision, kinds: Sequence[str] | None = None) -> None:
@@ -417,8 +657,17 @@ def decide_case(
     if case.kind == Case.Kind.APPEAL:
         raise ModerationError(_("An appeal is decided by upholding or reversing the decision."))
     if not claim_case(actor, case):
-        raise ModerationError(_("Someone else is working on this case."))
+        raise ModerationError(
+            take_refusal(actor.user, case) or _("Someone else is working on this case.")
+        )
     return decide(actor, case.item, action, category=category, note=note, reply_text=reply_text)
+
+
+def reply_to_item(actor: Actor, item: Item, text: str) -> Decision:
+    """Answer the author in the organization's name (the publisher role's part): a reply,
+    recorded and audited as any decision, sent to the platform by a job; it settles
+    nothing (the item's case, if any, stays open)."""
+    return decide(actor, item, Decision.Action.REPLY, reply_text=text)
 
 
 def decide_cases(actor: Actor, cases: Iterable[Case], action: str, note: str = "") -> BulkOutcome:
@@ -447,6 +696,16 @@ def _proposal(item: Item) -> Decision | None:
         .order_by("-created_at", "-id")
         .first()
     )
+
+
+def _requested(item: Item, action: str) -> bool:
+    """The same restriction, in force, still waits for the platform."""
+    return Decision.objects.filter(
+        item=item,
+        action=action,
+        status=Decision.Status.APPLIED,
+        platform_status=Decision.PlatformStatus.PENDING,
+    ).exists()
 
 
 def decide(
@@ -498,12 +757,12 @@ def decide(
             automated.save(update_fields=["status"])
         before = snapshot(item, ["visibility", "state"])
         if action in RESTRICTIVE:
+            if _requested(item, action):
+                raise ModerationError(
+                    _("This action was already requested: it waits for the platform.")
+                )
+            # The item is hidden or deleted only once the platform did it (platform.py).
             decision.evidence = evidence_store.preserve(item, actor.user)
-            item.visibility = (
-                Item.Visibility.HIDDEN
-                if action == Decision.Action.HIDE
-                else Item.Visibility.DELETED
-            )
         if action in (
             Decision.Action.HIDE,
             Decision.Action.DELETE,
@@ -601,13 +860,11 @@ def _reverse(actor: Actor, decision: Decision, note: str, *, reopen: bool) -> De
             charter_snapshot=decision.charter_snapshot,
             status=Decision.Status.APPLIED,
         )
-        if decision.action == Decision.Action.HIDE:
+        if decision.action in RESTRICTIVE and decision.took_effect:
+            # Restored once the platform restores it (a deleted item rarely comes back; the
+            # platform says whether it can). A restriction that never took effect needs no
+            # platform action: a pending one is not sent (tasks.platform_action_task).
             reversal.platform_status = Decision.PlatformStatus.PENDING
-            item.visibility = Item.Visibility.VISIBLE
-        elif decision.action == Decision.Action.DELETE:
-            # A deleted item rarely comes back; the platform says whether it can.
-            reversal.platform_status = Decision.PlatformStatus.PENDING
-            item.visibility = Item.Visibility.VISIBLE
         reversal.save()
         decision.status = Decision.Status.UNDONE
         decision.save(update_fields=["status"])
@@ -638,6 +895,36 @@ def _reverse(actor: Actor, decision: Decision, note: str, *, reopen: bool) -> De
         if reversal.platform_status == Decision.PlatformStatus.PENDING:
             request_platform_action(reversal)
     return reversal
+
+
+def retry_platform_action(actor: Actor, decision: Decision) -> Decision:
+    """Send a decision the platform refused to the platform again (after the account was
+    reconnected, or the platform fixed): pending again, one more job, audited."""
+    with transaction.atomic():
+        decision = Decision.objects.select_for_update().get(pk=decision.pk)
+        if not decision.retryable:
+            raise ModerationError(_("Only an action the platform refused can be tried again."))
+        before = {
+            "platform_status": decision.platform_status,
+            "detail": str((decision.platform_result or {}).get("detail") or "")[:500],
+        }
+        decision.platform_status = Decision.PlatformStatus.PENDING
+        # The refusal is kept as what came before; the next answer replaces it.
+        decision.platform_result = {
+            "previous": dict(decision.platform_result or {}),
+            "retry_requested_at": timezone.now().isoformat(),
+        }
+        decision.save(update_fields=["platform_status", "platform_result"])
+        record(
+            actor,
+            AuditAction.PLATFORM_RETRY_REQUESTED,
+            organization=decision.organization,
+            obj=decision,
+            before=before,
+            after={"action": decision.action, "platform_status": decision.platform_status},
+        )
+        request_platform_action(decision)
+    return decision
 
 
 def last_undoable(actor: Actor, organization: Organization) -> Decision | None:

@@ -1,7 +1,10 @@
 """EU DSA statements of reasons, from decisions, with the Transparency Database's field names.
 
 Only restrictions are statements (hide → visibility disabled, delete → content removed); an
-item kept needs none. Field names and values follow the Transparency Database API. An export
+item kept needs none. Only restrictions that took effect on the platform are statements: one
+the platform refused, still waits for, or cannot carry out restricted nothing, so no
+statement is issued for it (an export counts them apart: ``not_in_effect``). A demo source's
+simulated action is one, and its facts say it was simulated. Field names and values follow the Transparency Database API. An export
 (:func:`export_statements`) checks each statement with
 :func:`beffroi.charter.dsa.validate_statement` before writing it: a statement the database
 would refuse (a charter category mapped to a value it does not know, a date before 2000…) is
@@ -36,10 +39,10 @@ STATEMENT_STATUSES = (
 )
 
 
-def statement_decisions(
+def restrictions(
     organization: Any, date_from: date | None = None, date_to: date | None = None
 ) -> QuerySet[Decision]:
-    """The organization's restrictions, oldest first; applied within the dates when given."""
+    """The organization's restrictions decided within the dates, whatever the platform did."""
     decisions = Decision.objects.for_org(organization).filter(
         action__in=list(VISIBILITY), status__in=STATEMENT_STATUSES
     )
@@ -47,7 +50,32 @@ def statement_decisions(
         decisions = decisions.filter(created_at__date__gte=date_from)
     if date_to is not None:
         decisions = decisions.filter(created_at__date__lte=date_to)
-    return decisions.select_related("item", "organization").order_by("created_at", "id")
+    return decisions
+
+
+def statement_decisions(
+    organization: Any, date_from: date | None = None, date_to: date | None = None
+) -> QuerySet[Decision]:
+    """The organization's restrictions that took effect on the platform (done, or simulated
+    on a demo source: :attr:`Decision.took_effect`), oldest first, within the dates."""
+    return (
+        restrictions(organization, date_from, date_to)
+        .filter(platform_status=Decision.PlatformStatus.DONE)
+        .select_related("item", "organization")
+        .order_by("created_at", "id")
+    )
+
+
+def not_in_effect(
+    organization: Any, date_from: date | None = None, date_to: date | None = None
+) -> int:
+    """How many restrictions within the dates have no statement: the platform refused them,
+    has not carried them out yet, or cannot."""
+    return (
+        restrictions(organization, date_from, date_to)
+        .exclude(platform_status=Decision.PlatformStatus.DONE)
+        .count()
+    )
 
 
 def _automated_decision(decision: Decision) -> str:
@@ -70,6 +98,9 @@ def statement(decision: Decision) -> dict[str, Any]:
             f"Comment published on {item.platform} on {item.created_at.date().isoformat()}.",
             f"Charter category: {charter.get('name') or decision.category or 'unspecified'}.",
             f"Moderator's note: {decision.note}" if decision.note else "",
+            "Simulated on a demo source: nothing was sent to a platform."
+            if decision.platform_effect == Decision.PlatformEffect.SIMULATED
+            else "",
         )
         if part
     )
@@ -146,6 +177,8 @@ class StatementsExport:
     count: int = 0
     left_out: list[LeftOut] = field(default_factory=list)
     last_id: int = 0
+    #: Restrictions within the dates that did not take effect on the platform: no statement.
+    not_in_effect: int = 0
 
     def bodies(self) -> Iterator[dict[str, Any]]:
         """The statements that validate, oldest first."""
@@ -195,6 +228,7 @@ def export_statements(
     """The organization's statements of reasons between the dates, checked, ready to write;
     the export (personal data leaving Beffroi, in bulk) is written to the audit trail."""
     export = check_statements(statement_decisions(organization, date_from, date_to))
+    export.not_in_effect = not_in_effect(organization, date_from, date_to)
     record(
         actor,
         AuditAction.MODERATION_STATEMENTS_EXPORTED,
@@ -205,6 +239,7 @@ def export_statements(
             "date_to": date_to.isoformat() if date_to else None,
             "statements": export.count,
             "left_out": len(export.left_out),
+            "not_in_effect": export.not_in_effect,
             "left_out_decisions": [e.decision_id for e in export.left_out[:AUDITED_LEFT_OUT]],
         },
     )

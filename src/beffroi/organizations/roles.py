@@ -20,15 +20,20 @@ class Capability(enum.StrEnum):
     VIEW = "view"  # read the inbox, items, authors, stats
     MODERATE = "moderate"  # decide on items, work the case queue
     INGEST = "ingest"  # import files, run syncs
-    ANALYZE = "analyze"  # veille, narratives, exports for analysis
+    # Reading the veille's findings (narratives, fact-checks and what repeats them, campaigns,
+    # impersonators) is apart from working on them: moderators meet them in their day's work.
+    READ_VEILLE = "read_veille"  # read narratives, fact-checks, campaigns, impersonators
+    ANALYZE = "analyze"  # edit the veille: watches, narratives, claims, reviews; analysis exports
     PUBLISH = "publish"  # plan and publish posts
     MANAGE = "manage"  # members, sources, credentials, organization settings
 
 
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
-    Role.MODERATOR: frozenset({Capability.VIEW, Capability.MODERATE, Capability.INGEST}),
-    Role.ANALYST: frozenset({Capability.VIEW, Capability.ANALYZE}),
+    Role.MODERATOR: frozenset(
+        {Capability.VIEW, Capability.MODERATE, Capability.INGEST, Capability.READ_VEILLE}
+    ),
+    Role.ANALYST: frozenset({Capability.VIEW, Capability.READ_VEILLE, Capability.ANALYZE}),
     Role.PUBLISHER: frozenset({Capability.VIEW, Capability.PUBLISH}),
     Role.VIEWER: frozenset({Capability.VIEW}),
 }

@@ -1,4 +1,5 @@
-"""The organization dashboard: volumes, what waits, sources in trouble, busy conversations."""
+"""The organization dashboard: what needs attention today, volumes, what waits, sources in
+trouble, busy conversations."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from beffroi.items.display import INBOX_COLUMNS
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
+from beffroi.overview.attention import needs
 from beffroi.overview.dashboard import BUSY_THREAD_DAYS, CHART_DAYS, Dashboard, build_dashboard
 
 
@@ -36,13 +38,15 @@ def _chart_description(dashboard: Dashboard) -> str:
 
 @org_view(Capability.VIEW)
 def dashboard(request: OrgRequest) -> HttpResponse:
-    """What to look at first: volumes, what waits, sources in trouble, busy conversations."""
+    """What to look at first: what needs attention today (each line only for a role that may
+    open its page), volumes, what waits, sources in trouble, busy conversations."""
     data = build_dashboard(request.org.organization)
     chart = data.chart
     kind_max = max((share.count for share in data.kinds), default=0)
     language_max = max((share.count for share in data.languages), default=0)
     context = {
         "nav": "dashboard",
+        "needs": needs(request.org, data.now),
         "dash": data,
         "counters": data.counters,
         "chart_days": CHART_DAYS,

@@ -7,9 +7,8 @@ from pathlib import PurePath
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext as _gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from beffroi import config
 from beffroi.connectors.base import Option
@@ -220,12 +219,12 @@ class SourceForm(forms.Form):
         # stored value back when the placeholder comes back.
         settings = source.shown_settings if source is not None else {}
         for key, option in self.options.items():
-            label = _gettext(option.label)
-            help_text = _gettext(option.help) if option.help else ""
+            label = gettext(option.label)
+            help_text = gettext(option.help) if option.help else ""
             if option.secret:
                 is_stored = bool(stored.get(key))
                 if is_stored:
-                    keep = _gettext("A value is stored; leave blank to keep it.")
+                    keep = gettext("A value is stored; leave blank to keep it.")
                     help_text = f"{help_text} {keep}".strip()
                 self.fields[SECRET_PREFIX + key] = forms.CharField(
                     label=label,
@@ -238,7 +237,7 @@ class SourceForm(forms.Form):
                 )
             else:
                 if REDACTED in str(settings.get(key, "")):
-                    kept = _gettext(
+                    kept = gettext(
                         "Parts shown as %(placeholder)s are hidden; they are kept unless you "
                         "change them."
                     ) % {"placeholder": REDACTED}
@@ -293,6 +292,21 @@ class SourceForm(forms.Form):
 EXPORT_EXTENSIONS: dict[str, tuple[str, ...]] = {"snapchat": (".zip", ".json")}
 
 
+#: Platforms the import reads that have no connector to name them.
+_PLATFORM_LABELS = {"linkedin": "LinkedIn", "tiktok": "TikTok", "youtube": "YouTube", "rss": "RSS"}
+
+
+def platform_label(platform: str) -> str:
+    """The platform as people name it ("linkedin" → "LinkedIn"), not its slug."""
+    from beffroi.connectors.registry import connector_class
+
+    try:
+        # The connectors' labels are English; their msgids are marked above (gettext_noop).
+        return gettext(str(connector_class(platform).label))
+    except Exception:  # no connector (an import-only platform), or one that cannot load
+        return _PLATFORM_LABELS.get(platform, platform.capitalize())
+
+
 class ImportForm(forms.Form):
     FORMAT_CHOICES = [
         ("", _("Guess from the file name")),
@@ -324,7 +338,10 @@ class ImportForm(forms.Form):
         set_choices(
             self,
             "platform",
-            [("", _gettext("Detect")), *((name, name) for name in import_platforms())],
+            [
+                ("", gettext("Detect")),
+                *((name, platform_label(name)) for name in import_platforms()),
+            ],
         )
         if platform in EXPORT_EXTENSIONS:
             # A platform's own export: its shape is recognised, there is no format or

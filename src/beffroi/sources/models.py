@@ -13,6 +13,8 @@ from beffroi.sources import redaction
 
 #: Platforms whose sources receive uploaded files: never synced, never acted on.
 UPLOAD_PLATFORMS = frozenset({"file", "snapchat"})
+#: The setting that marks a demo town's source (``beffroi demo``): actions simulated.
+DEMO_SETTING = "demo"
 #: The longest time between two scheduled syncs (a week), in the interface and the API.
 MAX_SYNC_INTERVAL_MINUTES = 7 * 24 * 60
 
@@ -77,6 +79,11 @@ class Source(models.Model):
     @property
     def is_upload(self) -> bool:
         return self.platform in UPLOAD_PLATFORMS
+
+    @property
+    def is_demo(self) -> bool:
+        """A source of the demo town: no credentials, its platform actions are simulated."""
+        return bool((self.settings or {}).get(DEMO_SETTING))
 
     @property
     def has_credentials(self) -> bool:

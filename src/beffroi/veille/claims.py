@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
 
 from beffroi.analysis.claims.library import CheckedClaim as ImportedClaim
-from beffroi.analysis.claims.retrieval import Claim, ClaimIndex
+from beffroi.analysis.claims.retrieval import Calibration, Claim, ClaimIndex
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
 from beffroi.veille.cursors import advance, new_item_batches, reset
@@ -20,15 +21,28 @@ from beffroi.veille.impersonation import handle_key, own_handles
 from beffroi.veille.models import CheckedClaim, ClaimMatch
 
 ANALYZER = "claims"
-#: The sentence-encoder cosine from which the best claim counts as repeated by an item.
-#: On the CLEF 2020 dev split (about 10,000 claims) the best claim at 0.6 or more is the right one
-#: 87 % of the time (docs/veille.md); a smaller library makes false matches rarer still.
+#: The sentence-encoder cosine from which the best claim counts as repeated by an item
+#: whatever the organization's other posts look like. On the CLEF 2020 dev split (about
+#: 10,000 claims) the best claim at 0.6 or more is the right one 87 % of the time
+#: (docs/veille.md); a smaller library makes false matches rarer still.
 MATCH_MIN_SIMILARITY = 0.6
+#: Or: the best claim's calibrated score (words and meaning, in standard deviations above
+#: the organization's ordinary posts in the item's language; ``ClaimIndex.calibrated``)
+#: from which it counts as repeated. Measured on the demo town (docs/veille.md,
+#: ``beffroi eval claims-demo``).
+MATCH_MIN_CALIBRATED = 2.5
 #: Texts shorter than this say too little to match a claim.
 MIN_CHARS = 20
+#: The organization's latest posts (of at least MIN_CHARS) that calibrate the library.
+CALIBRATION_POSTS = 2000
+#: A narrative of which at least this many items, and this share of its items, repeat one
+#: claim repeats it as a whole: its other items (rewordings the encoder scores lower, one
+#: story told in other words) are matched too.
+NARRATIVE_MIN_MATCHES = 2
+NARRATIVE_MIN_SHARE = 0.25
 
 _cache_lock = threading.Lock()
-_index_cache: dict[int, tuple[tuple[int, int], ClaimIndex, list[int]]] = {}
+_index_cache: dict[int, tuple[tuple[int, int], ClaimIndex, list[int], Calibration | None]] = {}
 
 
 def claim_key(statement: str, url: str) -> str:
@@ -129,7 +143,10 @@ def library_changed(organization: Organization) -> None:
     reset(organization, ANALYZER)
 
 
-def _index(organization: Organization) -> tuple[ClaimIndex, list[int]] | None:
+Built = tuple[ClaimIndex, list[int], Calibration | None]
+
+
+def _index(organization: Organization) -> Built | None:
     claims = list(CheckedClaim.objects.filter(organization=organization).order_by("pk"))
     if not claims:
         return None
@@ -137,18 +154,39 @@ def _index(organization: Organization) -> tuple[ClaimIndex, list[int]] | None:
     with _cache_lock:
         cached = _index_cache.get(organization.pk)
         if cached is not None and cached[0] == version:
-            return cached[1], cached[2]
+            return cached[1], cached[2], cached[3]
     index = ClaimIndex([Claim(str(c.pk), c.statement, c.title) for c in claims])
     ids = [claim.pk for claim in claims]
+    calibration = _calibration(organization, index)
     with _cache_lock:
-        _index_cache[organization.pk] = (version, index, ids)
-    return index, ids
+        _index_cache[organization.pk] = (version, index, ids, calibration)
+    return index, ids, calibration
+
+
+def _calibration(organization: Organization, index: ClaimIndex) -> Calibration | None:
+    """The library scored against the organization's latest posts by others: what an
+    ordinary post of each language scores (its own posts answer claims, so they are left
+    out)."""
+    own = own_handles(organization)
+    recent = (
+        Item.objects.filter(organization=organization)
+        .select_related("author")
+        .order_by("-created_at")[: 2 * CALIBRATION_POSTS]
+    )
+    posts = [
+        item
+        for item in recent
+        if len(item.text_as_read.strip()) >= MIN_CHARS and handle_key(item.author.handle) not in own
+    ][:CALIBRATION_POSTS]
+    return index.calibrate(
+        [item.text_as_read for item in posts], [item.language or "" for item in posts]
+    )
 
 
 def match_items(organization: Organization) -> int:
     """Match every item not yet looked at against the library; returns the matches made."""
     made = 0
-    built: tuple[ClaimIndex, list[int]] | None = None
+    built: Built | None = None
     for cursor, batch in new_item_batches(organization, ANALYZER, batch_size=500):
         candidates = [item for item in batch if len(item.text_as_read.strip()) >= MIN_CHARS]
         # Built on the first batch only: a scan with nothing new never loads the encoder.
@@ -163,44 +201,126 @@ def match_items(organization: Organization) -> int:
     return made
 
 
-def _matches(
-    organization: Organization, built: tuple[ClaimIndex, list[int]], items: list[Item]
-) -> list[ClaimMatch]:
-    index, ids = built
+@dataclass(frozen=True)
+class Scored:
+    """The best claim for one item: its id, the cosine shown to people, the calibrated
+    score (``None`` without calibration) and whether it counts as a repetition."""
+
+    claim_id: int
+    similarity: float
+    calibrated: float | None
+    matched: bool
+
+
+def score_items(built: Built, items: list[Item]) -> list[Scored]:
+    """The best claim of the library for each item (fused ranking, as ``beffroi eval
+    claims`` measures it) and whether the item repeats it: a sentence-encoder cosine of
+    MATCH_MIN_SIMILARITY or more, or a calibrated score of MATCH_MIN_CALIBRATED or more."""
+    index, ids, calibration = built
     # A quote of a hoax spreads it: the quoted post is matched with the item.
     texts = [item.text_as_read for item in items]
     best = index.search(texts, k=1)
     similarity = index.similarity(texts)
+    calibrated = (
+        index.calibrated(texts, [item.language or "" for item in items], calibration)
+        if calibration is not None
+        else None
+    )
     position = {str(pk): n for n, pk in enumerate(ids)}
-    matches = []
-    for row, (item, ranked) in enumerate(zip(items, best, strict=True)):
+    scored = []
+    for row, ranked in enumerate(best):
         column = position[ranked[0].claim_id]
         value = float(similarity[row, column])
-        if value >= MATCH_MIN_SIMILARITY:
-            matches.append(
-                ClaimMatch(
-                    organization=organization,
-                    item=item,
-                    claim_id=ids[column],
-                    similarity=round(value, 4),
-                )
-            )
-    # The organization's own posts (its rebuttals first) resemble the claims they deny: they
-    # are not repetitions.
+        z = float(calibrated[row, column]) if calibrated is not None else None
+        matched = value >= MATCH_MIN_SIMILARITY or (z is not None and z >= MATCH_MIN_CALIBRATED)
+        scored.append(Scored(ids[column], value, z, matched))
+    return scored
+
+
+def _matches(organization: Organization, built: Built, items: list[Item]) -> list[ClaimMatch]:
+    matches = [
+        ClaimMatch(
+            organization=organization,
+            item=item,
+            claim_id=found.claim_id,
+            similarity=round(found.similarity, 4),
+        )
+        for item, found in zip(items, score_items(built, items), strict=True)
+        if found.matched
+    ]
+    answers = _answering(organization)
+    by_id = {item.pk: item for item in items}
+    return [match for match in matches if not answers(by_id[match.item_id])]
+
+
+def _answering(organization: Organization) -> Callable[[Item], bool]:
+    """Whether an item is the organization's own: its posts (its rebuttals first) resemble
+    the claims they deny, they are not repetitions."""
     rebuttals = set(
         CheckedClaim.objects.filter(organization=organization, item__isnull=False).values_list(
             "item_id", flat=True
         )
     )
     own = own_handles(organization)
-    by_id = {item.pk: item for item in items}
-    matches = [
-        match
-        for match in matches
-        if match.item_id not in rebuttals
-        and handle_key(by_id[match.item_id].author.handle) not in own
-    ]
-    return matches
+    return lambda item: item.pk in rebuttals or handle_key(item.author.handle) in own
+
+
+def follow_narratives(organization: Organization) -> int:
+    """Match the other items of every narrative that repeats a claim as a whole (see
+    NARRATIVE_MIN_MATCHES); returns the matches made. Run after the narratives are updated:
+    the clusterer groups rewordings and translations of one story that the encoder alone
+    scores too low against the claim."""
+    from beffroi.veille.models import Narrative, NarrativeItem
+
+    members: dict[int, list[int]] = {}
+    for narrative_id, item_id in NarrativeItem.objects.filter(
+        narrative__organization=organization, narrative__status=Narrative.Status.ACTIVE
+    ).values_list("narrative_id", "item_id"):
+        members.setdefault(narrative_id, []).append(item_id)
+    matched: dict[int, set[int]] = {}
+    for item_id, claim_id in ClaimMatch.objects.filter(organization=organization).values_list(
+        "item_id", "claim_id"
+    ):
+        matched.setdefault(item_id, set()).add(claim_id)
+    wanted: dict[int, set[int]] = {}  # claim -> items of its narratives not yet matched
+    for items in members.values():
+        counted: dict[int, int] = {}
+        for item_id in items:
+            for claim_id in matched.get(item_id, ()):
+                counted[claim_id] = counted.get(claim_id, 0) + 1
+        for claim_id, count in counted.items():
+            if count >= NARRATIVE_MIN_MATCHES and count >= NARRATIVE_MIN_SHARE * len(items):
+                wanted.setdefault(claim_id, set()).update(
+                    pk for pk in items if claim_id not in matched.get(pk, ())
+                )
+    answers = _answering(organization)
+    made: list[ClaimMatch] = []
+    for claim_id, pks in wanted.items():
+        missing = [
+            item
+            for item in Item.objects.filter(pk__in=pks).select_related("author").order_by("pk")
+            if not answers(item)
+        ]
+        if not missing:  # the organization's own posts: never, and without loading the encoder
+            continue
+        claim = CheckedClaim.objects.get(pk=claim_id)
+        made.extend(
+            ClaimMatch(organization=organization, item=item, claim=claim, similarity=round(v, 4))
+            for item, v in zip(missing, _claim_similarity(claim, missing), strict=True)
+        )
+    ClaimMatch.objects.bulk_create(made, ignore_conflicts=True)
+    return len(made)
+
+
+def _claim_similarity(claim: CheckedClaim, items: list[Item]) -> list[float]:
+    """The sentence-encoder cosine of each item with one claim (shown beside the match)."""
+    built = _index(claim.organization)
+    if built is None:
+        return [0.0] * len(items)
+    index, ids, _calibration = built
+    column = ids.index(claim.pk)
+    values = index.similarity([item.text_as_read for item in items])
+    return [float(values[row, column]) for row in range(len(items))]
 
 
 def rebuttal_draft(item: Item, user: Any = None) -> CheckedClaim:

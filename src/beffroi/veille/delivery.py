@@ -41,6 +41,18 @@ def message_for(alert: Alert) -> AlertMessage:
             Alert.Kind.RESURGENCE: _("A narrative that had gone quiet is back."),
         }
         text = texts.get(alert.kind, "")
+        triggers = alert.triggers()
+        if len(triggers) > 1:
+            # One message for the whole event, saying everything that raised it.
+            described = [trigger.describe() for trigger in triggers]
+            facts[_("Triggered by")] = "; ".join(described)
+            facts[_("Posts")] = str(len(alert.item_ids()))
+            text = "\n".join(
+                [
+                    _("Several signals about the same posts:"),
+                    *(f"- {sentence}" for sentence in described),
+                ]
+            )
     return AlertMessage(title=title, text=text, url=url, facts=facts)
 
 

@@ -115,16 +115,25 @@ def identities_changed(organization: Organization) -> None:
     reset(organization, ANALYZER)
 
 
+def report_language(organization: Organization) -> str:
+    """The language the report is written in (the organization's)."""
+    from django.conf import settings
+
+    return organization.language or settings.LANGUAGE_CODE
+
+
 def report_text(flag: ImpersonationFlag) -> str:
     """The text to paste in the platform's impersonation report form, in the organization's
     language: who is imitated, by which account, on what evidence."""
-    from django.conf import settings
     from django.utils import translation
     from django.utils.translation import gettext as _
 
+    from beffroi.sources.forms import platform_label
+    from beffroi.veille.wording import evidence_sentence
+
     author, identity = flag.author, flag.identity
     organization = flag.organization
-    with translation.override(organization.language or settings.LANGUAGE_CODE):
+    with translation.override(report_language(organization)):
         official = ", ".join(identity.handles) or _("(none declared)")
         lines = [
             _("Impersonation report from %(organization)s.") % {"organization": organization.name},
@@ -133,14 +142,14 @@ def report_text(flag: ImpersonationFlag) -> str:
             % {
                 "handle": author.handle,
                 "name": author.display_name,
-                "platform": author.platform,
+                "platform": platform_label(author.platform),
                 "identity": identity.name,
             },
             _("Profile address: %(url)s") % {"url": author.url or _("unknown")},
             _("Official accounts of %(identity)s: %(official)s")
             % {"identity": identity.name, "official": official},
             _("Evidence found by comparison of names, handles and pictures: %(evidence)s")
-            % {"evidence": "; ".join(str(reason) for reason in flag.evidence)},
+            % {"evidence": " ".join(evidence_sentence(str(reason)) for reason in flag.evidence)},
             _("First seen: %(date)s") % {"date": author.first_seen_at.date().isoformat()},
             "",
             _(

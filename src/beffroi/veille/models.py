@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language, gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from beffroi.core.crypto import decrypt_json, encrypt_json
@@ -128,6 +129,9 @@ class Narrative(models.Model):
     name = models.CharField(_("name"), max_length=200, blank=True, default="")
     keywords = models.JSONField(_("keywords"), default=list, blank=True)
     representative_ids = models.JSONField(default=list, blank=True)
+    # {language: {"text": its most representative post, trimmed, "keywords": [...]}}, and
+    # "" over all languages: what names the narrative until an analyst does.
+    summaries = models.JSONField(default=dict, blank=True)
     item_count = models.PositiveIntegerField(_("items"), default=0)
     first_seen = models.DateTimeField(_("first seen"), null=True, blank=True)
     last_seen = models.DateTimeField(_("last seen"), null=True, blank=True)
@@ -154,7 +158,17 @@ class Narrative(models.Model):
 
     @property
     def label(self) -> str:
-        return self.name or ", ".join(self.keywords[:4]) or f"#{self.pk}"
+        """The analyst's name, else its most representative post (in the reader's language
+        when some of its items are written in it) and a few keywords."""
+        if self.name:
+            return self.name
+        from beffroi.analysis.narratives import Summary
+
+        language = (get_language() or "")[:2]
+        found = self.summaries.get(language) or self.summaries.get("")
+        if found and found.get("text"):
+            return Summary(str(found["text"]), tuple(found.get("keywords") or ())).label
+        return ", ".join(self.keywords[:4]) or f"#{self.pk}"
 
     @property
     def series(self) -> str:
@@ -381,6 +395,16 @@ class Alert(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Set when this alert's finding joined an open alert about the same items: it is then a
+    # trigger of that alert (listed, sent, acknowledged with it), never an alert of its own.
+    grouped_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="joined",
+        verbose_name=_("grouped into"),
+    )
 
     objects = OrgManager()
 
@@ -391,6 +415,51 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def triggers(self) -> list[Alert]:
+        """What raised this alert: itself and the findings that joined it, earliest first."""
+        joined = [] if self._state.adding else list(self.joined.all())
+        return sorted([self, *joined], key=lambda a: (a.started_at, a.pk or 0))
+
+    def trigger_kinds(self) -> list[str]:
+        """The kinds of its triggers, each once, in the order of :attr:`Kind`."""
+        kinds = {t.kind for t in self.triggers()}
+        return [kind for kind in self.Kind.values if kind in kinds]
+
+    def item_ids(self) -> list[int]:
+        """The items behind every trigger, each once."""
+        seen: dict[int, None] = {}
+        for trigger in self.triggers():
+            for pk in (trigger.context or {}).get("items") or []:
+                seen.setdefault(int(pk), None)
+        return list(seen)
+
+    def describe(self) -> str:
+        """This finding in one sentence of the active language: what kind, about what."""
+        label = self.title
+        if self.kind == self.Kind.SPIKE:
+            prefix, _sep, _rest = self.series.partition(":")
+            sentences = {
+                "watch": gettext("Spike on the watch “%(label)s”"),
+                "narrative": gettext("Spike in the narrative “%(label)s”"),
+                "hashtag": gettext("Spike of the hashtag %(label)s"),
+                "domain": gettext("Spike of links to %(label)s"),
+                "mentions": gettext("Spike of mentions of the organization"),
+            }
+            sentence = sentences.get(prefix, gettext("Spike: %(label)s")) % {"label": label}
+            counts = ngettext(
+                "%(observed)s post against %(expected)s expected",
+                "%(observed)s posts against %(expected)s expected",
+                self.observed,
+            ) % {"observed": self.observed, "expected": f"{self.expected:.1f}"}
+            return f"{sentence} ({counts})"
+        sentences = {
+            self.Kind.CAMPAIGN: gettext("Coordinated campaign: %(label)s"),
+            self.Kind.IMPERSONATION: gettext("Impersonation: %(label)s"),
+            self.Kind.CLAIM: gettext("Known false claim repeated: %(label)s"),
+            self.Kind.RESURGENCE: gettext("Narrative back: %(label)s"),
+        }
+        return sentences.get(self.kind, "%(label)s") % {"label": label}
 
 
 class AlertChannel(models.Model):

@@ -84,11 +84,18 @@ def _sync(organization: Organization, narratives: list[FoundNarrative]) -> int:
     for found in narratives:
         ids = [int(item_id) for item_id in found.item_ids]
         row = rows.get(found.id)
-        if row is not None and row.item_count == len(ids) and row.status == Narrative.Status.ACTIVE:
+        summaries = {lang: summary.as_dict() for lang, summary in found.summaries.items()}
+        if (
+            row is not None
+            and row.item_count == len(ids)
+            and row.status == Narrative.Status.ACTIVE
+            and row.summaries == summaries
+        ):
             continue
         if row is None:
             row = Narrative.objects.create(organization=organization, key=found.id)
         row.keywords = list(found.keywords)
+        row.summaries = summaries
         row.representative_ids = [int(i) for i in found.representative_ids]
         row.first_seen, row.last_seen = found.first_seen, found.last_seen
         row.item_count = len(ids)

@@ -57,6 +57,8 @@ def scan(
     matches_before = ClaimMatch.objects.filter(organization=organization).order_by("-pk").first()
     summary.claim_matches = claims.match_items(organization)
     summary.narrated = narratives.update_narratives(organization)
+    # A narrative repeating a claim as a whole: its rewordings and translations too.
+    summary.claim_matches += claims.follow_narratives(organization)
     found_campaigns = coordination.detect_campaigns(organization, now, translations=full)
     summary.campaigns = len(found_campaigns)
     flags = impersonation.scan_accounts(organization)
@@ -69,6 +71,8 @@ def scan(
     made = alerting.finding_alerts(organization, found_campaigns, flags, new_matches)
     made += narratives.resurgence_alerts(organization, now)
     made += spikes.detect_spike_alerts(organization, now)
+    # One alert per event: findings about the same items join one alert, listing them all.
+    made = alerting.group(organization, made)
     summary.deliveries = len(alerting.dispatch(made, now))
     summary.alerts = len(made)
     summary.alert_ids = [alert.pk for alert in made]

@@ -116,13 +116,16 @@ def delete_watch(actor: Actor, watch: Watch) -> None:
 
 
 def acknowledge_alert(actor: Actor, alert: Alert) -> None:
-    """Someone has seen the alert; acknowledging it again changes nothing."""
+    """Someone has seen the alert, with every trigger grouped in it; acknowledging it again
+    changes nothing."""
+    alert = alert.grouped_into or alert
     if alert.acknowledged_at is not None:
         return
     with transaction.atomic():
         alert.acknowledged_at = timezone.now()
         alert.acknowledged_by = _user(actor)
         alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        alert.joined.update(acknowledged_at=alert.acknowledged_at, acknowledged_by=_user(actor))
         record(actor, AuditAction.ALERT_ACKNOWLEDGE, organization=alert.organization, obj=alert)
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
@@ -32,6 +33,17 @@ from beffroi.veille.models import (
 router = Router(tags=["veille"])
 
 
+class AlertTriggerOut(Schema):
+    id: int
+    kind: str
+    series: str
+    title: str
+    started_at: datetime
+    ended_at: datetime | None
+    observed: int
+    expected: float
+
+
 class AlertOut(Schema):
     id: int
     kind: str = Field(description="spike, campaign, impersonation, claim or resurgence.")
@@ -45,6 +57,14 @@ class AlertOut(Schema):
     score: float = Field(description="-log10 of the spike's p-value; 0 for other kinds.")
     context: dict[str, Any] = Field(description="Item ids, accounts, narratives and claims.")
     acknowledged_at: datetime | None
+    triggers: list[AlertTriggerOut] = Field(
+        description="What raised the alert: itself and the findings about the same items, "
+        "at the same time, that joined it (one alert per event)."
+    )
+
+    @staticmethod
+    def resolve_triggers(alert: Alert) -> list[Alert]:
+        return alert.triggers()
 
 
 class AlertPage(Schema):
@@ -202,9 +222,11 @@ class ImpersonatorPage(Schema):
 )
 @requires(Capability.VIEW)
 def list_alerts(request: HttpRequest, slug: str, filters: Query[AlertQuery]) -> Any:
-    alerts = scope(request, slug).scoped(Alert)
+    # A finding grouped into another alert is listed among that alert's triggers.
+    alerts = scope(request, slug).scoped(Alert).filter(grouped_into=None)
+    alerts = alerts.prefetch_related("joined")
     if filters.kind:
-        alerts = alerts.filter(kind=filters.kind)
+        alerts = alerts.filter(Q(kind=filters.kind) | Q(joined__kind=filters.kind)).distinct()
     if filters.open:
         alerts = alerts.filter(acknowledged_at__isnull=True)
     return offset_page(alerts.order_by("-started_at", "-id"), filters.limit, filters.offset)
@@ -248,7 +270,7 @@ def create_watch(request: HttpRequest, slug: str, payload: WatchIn) -> Any:
     operation_id="list_narratives",
     summary="Active narratives, most recently seen first",
 )
-@requires(Capability.ANALYZE)
+@requires(Capability.READ_VEILLE)
 def list_narratives(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
     found = scope(request, slug).scoped(Narrative).filter(status=Narrative.Status.ACTIVE)
     return offset_page(found.order_by("-last_seen", "-id"), filters.limit, filters.offset)
@@ -260,7 +282,7 @@ def list_narratives(request: HttpRequest, slug: str, filters: Query[PageQuery]) 
     operation_id="list_claims",
     summary="The fact-check library",
 )
-@requires(Capability.ANALYZE)
+@requires(Capability.READ_VEILLE)
 def list_claims(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
     found = scope(request, slug).scoped(CheckedClaim).order_by("-created_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
@@ -272,7 +294,7 @@ def list_claims(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> A
     operation_id="list_claim_matches",
     summary="Items that repeat a checked claim",
 )
-@requires(Capability.ANALYZE)
+@requires(Capability.READ_VEILLE)
 def list_claim_matches(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
     found = scope(request, slug).scoped(ClaimMatch).order_by("-created_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
@@ -284,7 +306,7 @@ def list_claim_matches(request: HttpRequest, slug: str, filters: Query[PageQuery
     operation_id="list_campaigns",
     summary="Coordinated campaigns, latest first",
 )
-@requires(Capability.ANALYZE)
+@requires(Capability.READ_VEILLE)
 def list_campaigns(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
     found = scope(request, slug).scoped(Campaign).order_by("-last_at", "-id")
     return offset_page(found, filters.limit, filters.offset)
@@ -296,7 +318,7 @@ def list_campaigns(request: HttpRequest, slug: str, filters: Query[PageQuery]) -
     operation_id="list_impersonators",
     summary="Accounts imitating a protected identity",
 )
-@requires(Capability.ANALYZE)
+@requires(Capability.READ_VEILLE)
 def list_impersonators(request: HttpRequest, slug: str, filters: Query[PageQuery]) -> Any:
     found = scope(request, slug).scoped(ImpersonationFlag).select_related("identity", "author")
     return offset_page(found.order_by("-score", "-id"), filters.limit, filters.offset)

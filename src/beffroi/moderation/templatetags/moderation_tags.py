@@ -8,9 +8,17 @@ from django import template
 from django.urls import reverse
 
 from beffroi.items.models import Item
-from beffroi.moderation.display import is_sensitive, timeline, why
+from beffroi.moderation.display import (
+    PlatformEffectView,
+    VisibilityView,
+    is_sensitive,
+    platform_effect,
+    timeline,
+    visibility,
+    why,
+)
 from beffroi.moderation.forms import DecisionForm
-from beffroi.moderation.models import Case
+from beffroi.moderation.models import Case, Decision
 from beffroi.moderation.services import open_cases
 from beffroi.moderation.views.common import charter_categories, decision_categories, severities
 
@@ -23,6 +31,18 @@ def open_case_count(organization: Any) -> int:
     if organization is None:
         return 0
     return open_cases(organization).count()
+
+
+@register.simple_tag
+def item_visibility(item: Item) -> VisibilityView:
+    """The item's visibility as the platform answered, and what waits or was refused."""
+    return visibility(item)
+
+
+@register.simple_tag
+def decision_effect(decision: Decision) -> PlatformEffectView:
+    """What ``decision`` did on the platform (the one rule: display.platform_effect)."""
+    return platform_effect(decision)
 
 
 @register.inclusion_tag("moderation/_item_panel.html", takes_context=True)
@@ -40,6 +60,7 @@ def moderation_panel(context: template.Context, item: Item) -> dict[str, Any]:
     # The analysis of the item; a decision's own record (scores at the time) where one exists.
     basis = item.decisions.exclude(scores={}).order_by("-created_at", "-id").first()
     why_category = category or (basis.category if basis else "")
+    entries = timeline(item)
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
@@ -48,10 +69,14 @@ def moderation_panel(context: template.Context, item: Item) -> dict[str, Any]:
         "analysis": analysis,
         "verdict": analysis.get("verdict", ""),
         "why": why(item, basis, why_category, charter_categories(request)),
-        "timeline": timeline(item),
+        "timeline": entries,
+        "visibility": visibility(item, [entry["decision"] for entry in entries]),
+        "can_manage_sources": "manage" in capabilities,
         "evidence": list(item.evidence.select_related("created_by").order_by("created_at")),
         "open_case": open_case,
         "can_moderate": can_moderate,
+        # The publisher answers authors (its one action here); moderators do it with the rest.
+        "can_publish": "publish" in capabilities and not can_moderate,
         "can_download": can_moderate,
         "form": DecisionForm(categories=decision_categories(request)) if can_moderate else None,
         "sensitive": is_sensitive(why_category, by_category.get(why_category)),

@@ -84,7 +84,11 @@ def case_appeal_decide(request: OrgRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return here
     if outcome == Appeal.Outcome.REVERSED:
-        text = _("Appeal decided: the decision is reversed and the item restored.")
+        # The restoring is the platform's to do: said as requested, not as done.
+        text = _(
+            "Appeal decided: the decision is reversed; the item is visible again once the "
+            "platform has restored it."
+        )
     else:
         text = _("Appeal decided: the decision is upheld.")
     return go_next(request, text)

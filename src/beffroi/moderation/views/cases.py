@@ -1,4 +1,4 @@
-"""A case: opening it claims it; everything needed to decide (the item, why it was flagged,
+"""A case: opening it does not take it (Take does); everything needed to decide (the item, why it was flagged,
 its thread, its author's history, every decision on it) and the decision itself."""
 
 from __future__ import annotations
@@ -17,13 +17,21 @@ from django.views.decorators.http import require_POST
 from beffroi.core.sessions import keep_in_session
 from beffroi.items.models import Item
 from beffroi.moderation.display import is_sensitive, item_is_sensitive, timeline, why
-from beffroi.moderation.forms import AppealDecisionForm, DecisionForm
+from beffroi.moderation.forms import AppealDecisionForm, DecisionForm, EscalationForm
 from beffroi.moderation.models import Case, Decision
 from beffroi.moderation.services import (
     ModerationError,
-    claim_case,
     decide_case,
+    escalate_case,
+    escalation_candidates,
+    holder,
+    is_lead,
+    lock_expires_at,
     release_case,
+    take_case,
+    take_over_case,
+    take_refusal,
+    touch_case,
 )
 from beffroi.moderation.views.common import (
     HISTORY_KEY,
@@ -118,7 +126,12 @@ def _author_history(item: Item) -> dict[str, Any]:
         .select_related("item", "actor")
         .order_by("-created_at", "-id")[:AUTHOR_HISTORY]
     )
-    automatic = by_author.filter(automated=True, status=Decision.Status.APPLIED).count()
+    # Counted only where the platform did it (or a demo source simulated it).
+    automatic = by_author.filter(
+        automated=True,
+        status=Decision.Status.APPLIED,
+        platform_status=Decision.PlatformStatus.DONE,
+    ).count()
     return {
         "counts": counts,
         "automatic": automatic,
@@ -129,7 +142,8 @@ def _author_history(item: Item) -> dict[str, Any]:
 
 @org_view(Capability.MODERATE)
 def case_detail(request: OrgRequest, pk: int) -> HttpResponse:
-    """One case: opening it claims it; everything needed to decide, and the keys to do it."""
+    """One case: everything needed to decide, and the keys to do it. Opening it takes
+    nothing: the person takes it (Take, ``t``), or decides at once on a case nobody holds."""
     organization = request.org.organization
     case = request.org.get(
         Case.objects.select_related(
@@ -140,17 +154,25 @@ def case_detail(request: OrgRequest, pk: int) -> HttpResponse:
             "decision__confirmed_by",
             "appeal__entered_by",
             "organization",
+            "escalated_to",
         ),
         pk=pk,
     )
-    held_by = None
-    excluded = False
-    if case.state != Case.State.CLOSED:
-        if case.excluded_user_id is not None and case.excluded_user_id == request.user.pk:
-            excluded = True
-        elif not claim_case(request.org.actor, case):
-            case.refresh_from_db()
-            held_by = case.assignee
+    user = request.user
+    lead = is_lead(user, organization.pk)
+    current = holder(case)
+    mine = current is not None and current.pk == user.pk
+    if mine:
+        touch_case(request.org.actor, case)  # opening it is activity: the lock starts again
+        case.refresh_from_db(fields=["assigned_at"])
+    held_by = current if current is not None and not mine else None
+    excluded = (
+        case.state != Case.State.CLOSED
+        and case.excluded_user_id is not None
+        and case.excluded_user_id == user.pk
+    )
+    # Why this person may not act on the case (held by someone else, not for them), if so.
+    refusal = take_refusal(user, case, lead=lead) if case.state != Case.State.CLOSED else None
     _remember(request, case)
     item = case.item
     by_category = severities(request)
@@ -159,7 +181,7 @@ def case_detail(request: OrgRequest, pk: int) -> HttpResponse:
     sensitive = is_sensitive(category, case.severity or by_category.get(category))
     thread = _thread_around(item)
     previous = _previous_case_id(request, case)
-    can_act = case.state != Case.State.CLOSED and held_by is None and not excluded
+    can_act = case.state != Case.State.CLOSED and refusal is None
     context = {
         "nav": "moderation",
         "tab": "queue",
@@ -180,8 +202,14 @@ def case_detail(request: OrgRequest, pk: int) -> HttpResponse:
         "appeal": case.appeal,
         "contested": case.appeal.decision if case.appeal else None,
         "held_by": held_by,
+        "held_by_me": mine,
+        "lock_expires_at": lock_expires_at(case),
         "excluded": excluded,
+        "refusal": refusal if held_by is None else None,
         "can_act": can_act,
+        "can_take": can_act and not mine,
+        "can_take_over": held_by is not None and lead and not excluded,
+        "escalation_form": EscalationForm(members=escalation_candidates(organization.pk, user)),
         "form": DecisionForm(categories=decision_categories(request), initial={"category": ""}),
         "appeal_form": AppealDecisionForm(),
         "previous_url": (
@@ -216,6 +244,8 @@ def case_decide(request: OrgRequest, pk: int) -> HttpResponse:
         report_errors(request, form)
         return here
     action = form.cleaned_data["action"]
+    if action == Decision.Action.ESCALATE:
+        return _escalate(request, case, form.cleaned_data["note"], form.cleaned_data["category"])
     try:
         decision = decide_case(
             request.org.actor,
@@ -242,3 +272,59 @@ def case_release(request: OrgRequest, pk: int) -> HttpResponse:
     release_case(request.org.actor, case)
     flash(request, _("Case #%(id)s released: someone else can take it.") % {"id": case.pk})
     return redirect(queue_url(request))
+
+
+def _escalate(request: OrgRequest, case: Case, note: str, category: str) -> HttpResponse:
+    """Escalate to the member chosen (or the administrators), then on to the next case."""
+    user = request.user
+    form = EscalationForm(
+        request.POST, members=escalation_candidates(case.organization_id, user), user=user
+    )
+    if not form.is_valid():
+        report_errors(request, form)
+        return redirect(case_url(case))
+    target = form.cleaned_data["escalate_to"]
+    try:
+        decision = escalate_case(request.org.actor, case, to=target, note=note, category=category)
+    except ModerationError as exc:
+        messages.error(request, str(exc))
+        return redirect(case_url(case))
+    text = (
+        _("Escalated to %(name)s.") % {"name": target.get_username()}
+        if target is not None
+        else _("Escalated to the administrators.")
+    )
+    return go_next(request, text, decision)
+
+
+@org_view(Capability.MODERATE)
+@require_POST
+def case_take(request: OrgRequest, pk: int) -> HttpResponse:
+    """Take the case: it is the person's until they decide, let it go or stay away."""
+    case = case_for_action(request, pk)
+    try:
+        take_case(request.org.actor, case)
+    except ModerationError as exc:
+        messages.error(request, str(exc))
+    else:
+        flash(request, _("You have taken case #%(id)s.") % {"id": case.pk})
+    return redirect(case_url(case))
+
+
+@org_view(Capability.MANAGE)
+@require_POST
+def case_take_over(request: OrgRequest, pk: int) -> HttpResponse:
+    """An administrator takes a case someone else holds (recorded in the audit trail)."""
+    case = case_for_action(request, pk)
+    previous = holder(case)
+    try:
+        take_over_case(request.org.actor, case)
+    except ModerationError as exc:
+        messages.error(request, str(exc))
+    else:
+        flash(
+            request,
+            _("You have taken over case #%(id)s from %(name)s.")
+            % {"id": case.pk, "name": previous.get_username() if previous else "–"},
+        )
+    return redirect(case_url(case))

@@ -87,11 +87,13 @@ def safe_next(request: HttpRequest) -> str:
 def done_text(action: str) -> str:
     texts = {
         Decision.Action.KEEP: _("Kept."),
-        Decision.Action.HIDE: _("Hidden."),
-        Decision.Action.DELETE: _("Deleted."),
+        # What was requested, not what happened: the platform answers later (the item page
+        # and the decisions log say what it did).
+        Decision.Action.HIDE: _("Hiding requested from the platform."),
+        Decision.Action.DELETE: _("Deletion requested from the platform."),
         Decision.Action.ESCALATE: _("Escalated."),
-        Decision.Action.REPLY: _("Reply recorded; it is being sent."),
-        Decision.Action.REPORT: _("Report recorded; it is being sent to the platform."),
+        Decision.Action.REPLY: _("Reply requested: it is published once the platform accepts it."),
+        Decision.Action.REPORT: _("Report requested from the platform."),
     }
     return str(texts.get(action, _("Done.")))  # type: ignore[call-overload]
 
@@ -143,10 +145,13 @@ def claim_next(request: OrgRequest, releasing: Case | None = None) -> Case | Non
 def go_next(request: OrgRequest, text: str, undoable: Decision | None = None) -> HttpResponse:
     """After a decision: straight to the next case, or back to the queue when none is left."""
     case = claim_next(request)
+    # The sentences are translated apart from the f-string: xgettext skips calls inside one.
     if case is None:
-        flash(request, f"{text} {_('No more cases for you in the queue.')}", undoable)
+        last = _("No more cases for you in the queue.")
+        flash(request, f"{text} {last}", undoable)
         return redirect(queue_url(request))
-    flash(request, f"{text} {_('Next case.')}", undoable)
+    following = _("Next case.")
+    flash(request, f"{text} {following}", undoable)
     return redirect(case_url(case))
 
 

@@ -17,14 +17,16 @@ from django.views.decorators.http import require_POST
 
 from beffroi.core.exports import stream_csv
 from beffroi.items.models import Item
-from beffroi.moderation.display import PLATFORM_BADGES, STATUS_BADGES, is_sensitive
+from beffroi.moderation.display import STATUS_BADGES, is_sensitive, platform_effect
 from beffroi.moderation.filtersets import DecisionFilter
 from beffroi.moderation.forms import DecisionForm, StatementsForm
 from beffroi.moderation.models import Decision
 from beffroi.moderation.services import (
     ModerationError,
     decide,
+    escalate_item,
     last_undoable,
+    retry_platform_action,
     undo_and_reopen,
 )
 from beffroi.moderation.views.common import (
@@ -62,6 +64,8 @@ DECISION_COLUMNS = [
     "confirmed_by",
     "note",
     "platform_status",
+    "platform_effect",
+    "platform_effect_text",
     "platform_detail",
     "evidence_sha256",
     "reverses",
@@ -71,6 +75,7 @@ DECISION_COLUMNS = [
 def _decision_rows(decisions: QuerySet[Decision]) -> Iterator[list[Any]]:
     for decision in decisions.iterator(chunk_size=1000):
         item = decision.item
+        effect = platform_effect(decision)
         yield [
             decision.pk,
             decision.created_at,
@@ -88,7 +93,9 @@ def _decision_rows(decisions: QuerySet[Decision]) -> Iterator[list[Any]]:
             decision.confirmed_by.get_username() if decision.confirmed_by else "",
             decision.note,
             decision.platform_status,
-            (decision.platform_result or {}).get("detail", ""),
+            effect.effect,
+            effect.sentence,
+            effect.detail,
             decision.evidence.sha256 if decision.evidence else "",
             decision.reverses_id or "",
         ]
@@ -134,7 +141,7 @@ def decisions_log(request: OrgRequest) -> HttpResponseBase:
             "decision": decision,
             "category_name": names.get(decision.category, decision.category),
             "status_badge": STATUS_BADGES.get(decision.status, ""),
-            "platform_badge": PLATFORM_BADGES.get(decision.platform_status, ""),
+            "platform": platform_effect(decision),
             "sensitive": is_sensitive(decision.category, by_category.get(decision.category)),
             "actual": in_force.get(decision.item_id),
             "undoable": decision.undoable,
@@ -171,6 +178,16 @@ def item_decide(request: OrgRequest, pk: int) -> HttpResponse:
         return back
     action = form.cleaned_data["action"]
     try:
+        if action == Decision.Action.ESCALATE:
+            # From the item page: to the administrators, by the one rule of escalation.
+            escalate_item(
+                request.org.actor,
+                item,
+                note=form.cleaned_data["note"],
+                category=form.cleaned_data["category"],
+            )
+            messages.success(request, _("Escalated to the administrators."))
+            return back
         decide(
             request.org.actor,
             item,
@@ -204,15 +221,33 @@ def undo_last(request: OrgRequest) -> HttpResponse:
         messages.info(request, _("Nothing to undo."))
         return redirect(target)
     try:
-        _reversal, reopened = undo_and_reopen(request.org.actor, decision)
+        reversal, reopened = undo_and_reopen(request.org.actor, decision)
     except ModerationError as exc:
         messages.error(request, str(exc))
         return redirect(target)
-    if decision.action in (Decision.Action.HIDE, Decision.Action.DELETE):
-        text = _("Undone: the item is visible again.")
+    if reversal.platform_status == Decision.PlatformStatus.PENDING:
+        text = _("Undone: restoring the item requested from the platform.")
+    elif decision.action in (Decision.Action.HIDE, Decision.Action.DELETE):
+        # The restriction never took effect on the platform: the item was visible all along.
+        text = _("Undone: the item stays visible.")
     else:
         text = _("Undone: the item is back in the queue.")
     flash(request, text)
     if reopened is not None:
         return redirect(case_url(reopened))
+    return redirect(target)
+
+
+@org_view(Capability.MODERATE)
+@require_POST
+def platform_retry(request: OrgRequest, pk: int) -> HttpResponse:
+    """Send an action the platform refused to it again (after reconnecting the account)."""
+    decision = request.org.get(Decision.objects.select_related("item"), pk=pk)
+    target = safe_next(request) or item_url(request, decision.item_id) + "#moderation"
+    try:
+        retry_platform_action(request.org.actor, decision)
+    except ModerationError as exc:
+        messages.error(request, str(exc))
+        return redirect(target)
+    messages.success(request, _("Sent to the platform again: its answer will show here."))
     return redirect(target)

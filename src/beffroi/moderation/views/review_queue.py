@@ -15,11 +15,16 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from beffroi.core.sessions import keep_in_session
-from beffroi.moderation.display import is_sensitive, percent
+from beffroi.moderation.display import is_sensitive, percent, platform_effect
 from beffroi.moderation.filtersets import QUEUE_ORDERS, CaseFilter
 from beffroi.moderation.forms import BULK_ACTIONS, BulkForm
 from beffroi.moderation.models import Case, Decision
-from beffroi.moderation.services import ASSIGNMENT_TIMEOUT, decide_cases, open_cases
+from beffroi.moderation.services import (
+    ASSIGNMENT_TIMEOUT,
+    decide_cases,
+    escalations_for,
+    open_cases,
+)
 from beffroi.moderation.views.common import (
     FILTERS_KEY,
     HISTORY_LIMIT,
@@ -52,6 +57,10 @@ def _queue_row(case: Case, by_category: dict[str, int], names: dict[str, str]) -
         "sensitive": is_sensitive(case.category, case.severity or by_category.get(case.category)),
         "category_name": names.get(case.category, case.category),
         "confidence": percent(case.score),
+        # An appeal contests a decision: what it did on the platform, beside the case.
+        "platform": platform_effect(case.decision)
+        if case.kind == Case.Kind.APPEAL and case.decision is not None
+        else None,
     }
 
 
@@ -61,7 +70,14 @@ def queue(request: OrgRequest) -> HttpResponse:
     organization = request.org.organization
     base = (
         open_cases(organization)
-        .select_related("item__author", "item__source", "assignee", "organization")
+        .select_related(
+            "item__author",
+            "item__source",
+            "assignee",
+            "organization",
+            "decision__item",
+            "escalated_to",
+        )
         .order_by(*QUEUE_ORDERS["priority"])
     )
     names = category_names(request)
@@ -92,6 +108,8 @@ def queue(request: OrgRequest) -> HttpResponse:
         "filtered": filterset.is_bound
         and any(v for k, v in request.GET.items() if k not in ("page", "sort")),
         "bulk_actions": BULK_ACTIONS,
+        # Escalations sent to this person (or to the leads, when they are one): in-app notice.
+        "escalated_to_me": escalations_for(request.org.actor, organization).count(),
         "htmx_target": "#results",
         **undo_context(request),
     }
@@ -128,7 +146,18 @@ def queue_bulk(request: OrgRequest) -> HttpResponse:
         request.org.actor, form.cleaned_data["cases"], action, note=form.cleaned_data["note"]
     )
     label = Decision.Action(action).label
-    if outcome.done:
+    if outcome.done and action in (Decision.Action.HIDE, Decision.Action.DELETE):
+        # Requested, not done: the platform answers later (each item page says what it did).
+        messages.success(
+            request,
+            ngettext(
+                "%(action)s: %(count)s case decided, requested from the platform.",
+                "%(action)s: %(count)s cases decided, requested from the platform.",
+                outcome.done,
+            )
+            % {"action": label, "count": outcome.done},
+        )
+    elif outcome.done:
         messages.success(
             request,
             ngettext(

@@ -70,11 +70,24 @@ def _export(request: OrgRequest, fmt: str) -> StatementsExport | None:
     )
     if export.left_out:
         messages.warning(request, _left_out_message(export.left_out))
+    if export.not_in_effect:
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s restriction has no statement of reasons: it did not take effect on "
+                "the platform (refused, still waiting, or not supported).",
+                "%(count)s restrictions have no statement of reasons: they did not take effect "
+                "on the platform (refused, still waiting, or not supported).",
+                export.not_in_effect,
+            )
+            % {"count": export.not_in_effect},
+        )
     return export
 
 
 def _say_left_out(response: HttpResponseBase, export: StatementsExport) -> None:
     response["X-Statements-Left-Out"] = str(len(export.left_out))
+    response["X-Statements-Not-In-Effect"] = str(export.not_in_effect)
     if export.left_out:
         response["X-Statements-Left-Out-Decisions"] = " ".join(
             str(entry.decision_id) for entry in export.left_out[:HEADER_LEFT_OUT]

@@ -189,7 +189,59 @@
     }
   });
 
+  // A table wider than its .table-scroll box scrolls there: while it does, the box is a named
+  // region a keyboard user reaches with Tab and scrolls with the arrow keys. Boxes whose
+  // template already makes them focusable are left as they are.
+  function tableName(box) {
+    var caption = box.querySelector("caption");
+    if (caption && caption.textContent.trim()) {
+      return caption.textContent.trim();
+    }
+    for (var node = box; node && node !== document.body; node = node.parentElement) {
+      for (var before = node.previousElementSibling; before; before = before.previousElementSibling) {
+        if (/^H[1-3]$/.test(before.tagName)) {
+          return before.textContent.trim();
+        }
+      }
+    }
+    var title = document.querySelector("h1");
+    return title ? title.textContent.trim() : document.title;
+  }
+
+  function markScrollingTables() {
+    var boxes = document.querySelectorAll(".table-scroll");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        var named = box.hasAttribute("aria-label") || box.hasAttribute("aria-labelledby");
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        if (!named) {
+          box.setAttribute("aria-label", tableName(box));
+        }
+        box.setAttribute("data-scroll-marked", named ? "" : "named");
+      } else if (!scrolls && box.hasAttribute("data-scroll-marked")) {
+        var added = ["tabindex", "role", "data-scroll-marked"];
+        if (box.getAttribute("data-scroll-marked") === "named") {
+          added.push("aria-label");
+        }
+        added.forEach(function (name) {
+          box.removeAttribute(name);
+        });
+      }
+    });
+  }
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(markScrollingTables, 150);
+  });
+  document.addEventListener("htmx:afterSettle", markScrollingTables);
+  document.addEventListener("toggle", markScrollingTables, true); // a <details> opened
+
   document.addEventListener("DOMContentLoaded", function () {
+    markScrollingTables();
     var dialog = shortcutsDialog();
     var openers = document.querySelectorAll("[data-open-shortcuts]");
     Array.prototype.forEach.call(openers, function (button) {

@@ -5,6 +5,7 @@
  * clicked, a text field is focused. The case page marks:
  *   j next case (skipping this one)   k previous case   h hide   a keep (approve)
  *   x delete (asks first)   e escalate   r write a reply   u undo my last decision
+ *   t take the case (opening a case takes nothing)
  * The queue marks n (review the next case) and u; there, s selects the focused row's case.
  *   v  shows (or blurs again) a sensitive text: the focused row's, the case's, or all.
  *
@@ -14,7 +15,7 @@
 (function () {
   "use strict";
 
-  var ACTION_KEYS = "jkhaxerun";
+  var ACTION_KEYS = "jkhaxerunt";
   var G_GRACE_MS = 1500;
   var lastG = 0;
 

@@ -4,7 +4,6 @@ and its review."""
 from __future__ import annotations
 
 import io
-import itertools
 from collections import Counter
 from typing import Any
 
@@ -18,12 +17,12 @@ from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
 from beffroi.veille import services
-from beffroi.veille.charts import daily_chart, days_back, network_svg
+from beffroi.veille.charts import daily_chart, days_back, network_chart, network_edges
 from beffroi.veille.models import Campaign
 from beffroi.veille.views.shared import CHART_DAYS, items_csv, page_of, render_page, wants_csv
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def campaigns(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(Campaign)
     status = request.GET.get("status", "")
@@ -59,7 +58,7 @@ def campaigns(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     )
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def campaign_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     campaign = request.org.get(Campaign, pk=pk)
     items = campaign.items.select_related("author").order_by("created_at")
@@ -83,11 +82,14 @@ def campaign_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHtt
             "campaign": campaign,
             "items": items,
             "accounts": per_account.most_common(),
-            "network": network_svg(
+            "network": network_chart(
                 [a.handle for a in authors],
                 edges,
                 title=_("Accounts of the campaign"),
-                description=_("%(count)s accounts; lines join accounts that acted together.")
+                description=_(
+                    "%(count)s accounts; a line joins two accounts that acted together, "
+                    "thicker when they did so more often."
+                )
                 % {"count": len(authors)},
             ),
             "chart": daily_chart(
@@ -115,12 +117,9 @@ def _graphml(campaign: Campaign, accounts: list[str], edges: list[list[Any]]) ->
 
     graph = nx.Graph(name=f"campaign-{campaign.pk}")
     graph.add_nodes_from(accounts)
-    if edges:
-        for a, b, weight in edges:
-            graph.add_edge(a, b, weight=int(weight), kind=campaign.kind)
-    else:
-        for a, b in itertools.combinations(accounts[:200], 2):
-            graph.add_edge(a, b, weight=1, kind=campaign.kind)
+    # The same pairs as the picture on the page (network_edges), so both show one network.
+    for a, b, weight in network_edges(accounts, edges):
+        graph.add_edge(a, b, weight=weight, kind=campaign.kind)
     buffer = io.BytesIO()
     nx.write_graphml(graph, buffer)
     response = HttpResponse(buffer.getvalue(), content_type="application/graphml+xml")

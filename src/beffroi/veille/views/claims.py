@@ -26,7 +26,7 @@ from beffroi.veille.views.shared import form_page, page_of, render_page, wants_c
 MAX_NOTES_SHOWN = 20
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def claims(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = (
         request.org.scoped(CheckedClaim)
@@ -140,9 +140,14 @@ def claims_import(request: OrgRequest) -> HttpResponse:
     return response
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
+    """The items repeating a claim of the library; ``?claim=<id>``: those of one claim."""
     found = request.org.scoped(ClaimMatch).select_related("item__author", "claim")
+    claim = None
+    if request.GET.get("claim", "").isdigit():
+        claim = request.org.get(CheckedClaim, pk=int(request.GET["claim"]))
+        found = found.filter(claim=claim)
     if wants_csv(request):
         return stream_csv(
             [
@@ -173,4 +178,6 @@ def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
             "claim-matches",
             request=request,
         )
-    return render_page(request, "claim_matches.html", {"page_obj": page_of(request, found)})
+    return render_page(
+        request, "claim_matches.html", {"page_obj": page_of(request, found), "claim": claim}
+    )

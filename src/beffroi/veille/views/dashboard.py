@@ -82,8 +82,10 @@ def dashboard(request: OrgRequest) -> HttpResponse:
             value_label=_("items"),
         ),
         "chart_days": CHART_DAYS,
-        "alerts": org.scoped(Alert)[:8],
-        "open_alerts": org.scoped(Alert).filter(acknowledged_at__isnull=True).count(),
+        "alerts": org.scoped(Alert).filter(grouped_into=None).prefetch_related("joined")[:8],
+        "open_alerts": org.scoped(Alert)
+        .filter(grouped_into=None, acknowledged_at__isnull=True)
+        .count(),
         "campaigns": org.scoped(Campaign).exclude(status=Campaign.Status.DISMISSED)[:5],
         "flags": org.scoped(ImpersonationFlag)
         .filter(status=ImpersonationFlag.Status.OPEN)

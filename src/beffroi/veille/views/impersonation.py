@@ -16,7 +16,7 @@ from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
 from beffroi.veille import services
-from beffroi.veille.impersonation import report_text
+from beffroi.veille.impersonation import report_language, report_text
 from beffroi.veille.models import ImpersonationFlag, ProtectedIdentity
 from beffroi.veille.views.shared import form_page, page_of, render_page, wants_csv
 
@@ -61,7 +61,7 @@ def identity_delete(request: OrgRequest, pk: int) -> HttpResponse:
     return redirect("veille:identities", org_slug=request.org.organization.slug)
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def impersonators(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(ImpersonationFlag).select_related("author", "identity")
     status = request.GET.get("status", ImpersonationFlag.Status.OPEN)
@@ -108,7 +108,7 @@ def impersonators(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     )
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def impersonator_detail(request: OrgRequest, pk: int) -> HttpResponse:
     flag = request.org.get(ImpersonationFlag.objects.select_related("author", "identity"), pk=pk)
     items = Item.objects.filter(author=flag.author).order_by("-created_at")[:50]
@@ -119,6 +119,7 @@ def impersonator_detail(request: OrgRequest, pk: int) -> HttpResponse:
             "flag": flag,
             "items": items,
             "report": report_text(flag),
+            "report_language": report_language(flag.organization),
             "statuses": ImpersonationFlag.Status.choices,
         },
     )

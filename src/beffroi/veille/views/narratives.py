@@ -34,7 +34,7 @@ from beffroi.veille.views.shared import (
 ACTIVE = Narrative.Status.ACTIVE
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def narratives(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     found = request.org.scoped(Narrative).filter(status=ACTIVE)
     if wants_csv(request):
@@ -51,7 +51,7 @@ def narratives(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     )
 
 
-@org_view(Capability.ANALYZE)
+@org_view(Capability.READ_VEILLE)
 def narrative_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     org = request.org
     narrative = org.get(Narrative, pk=pk)

@@ -26,11 +26,18 @@ def page_of(request: HttpRequest, queryset: Any) -> Any:
 
 
 def render_page(request: OrgRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """A veille page, under its menu, knowing whether the reader may analyze."""
+    """A veille page, under its menu, knowing whether the reader may read the findings and
+    whether they may work on them (analyze)."""
+    org = request.org
     return render(
         request,
         f"veille/{template}",
-        {"nav": "veille", "can_analyze": request.org.can(Capability.ANALYZE), **context},
+        {
+            "nav": "veille",
+            "can_read_veille": org.can(Capability.READ_VEILLE),
+            "can_analyze": org.can(Capability.ANALYZE),
+            **context,
+        },
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -115,7 +115,12 @@ def watch_detail(request: OrgRequest, pk: int) -> HttpResponse | StreamingHttpRe
             "chart": chart,
             "chart_days": CHART_DAYS,
             "page_obj": page_of(request, items),
-            "alerts": request.org.scoped(Alert).filter(series=watch.series)[:10],
+            # The watch's spikes, shown as the alert each one raised or joined.
+            "alerts": request.org.scoped(Alert)
+            .filter(grouped_into=None)
+            .filter(Q(series=watch.series) | Q(joined__series=watch.series))
+            .distinct()
+            .prefetch_related("joined")[:10],
             "platform_search": _platform_search(watch),
         },
     )
