@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from django.utils import translation
 from pypdf import PdfReader
 
 from beffroi.items.models import Author, Item
@@ -114,6 +115,10 @@ def test_in_english_for_an_english_organization(threat: Item) -> None:
 
 
 def test_local_time_keeps_utc_beside_it() -> None:
-    assert local_time("2026-01-10T08:30:00+00:00").endswith("(2026-01-10 08:30 UTC)")
-    assert "09:30" in local_time("2026-01-10T08:30:00+00:00")  # Paris in winter
+    with translation.override("fr"):
+        assert local_time("2026-01-10T08:30:00+00:00") == (
+            "10 janvier 2026 09:30 CET (2026-01-10 08:30 UTC)"  # Paris in winter
+        )
+    with translation.override("en"):
+        assert local_time("2026-07-10T08:30:00+00:00").endswith("CEST (2026-07-10 08:30 UTC)")
     assert local_time(None) == "—"
