@@ -24,7 +24,8 @@ class Decision(models.Model):
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", _("Proposed (awaiting review)")
-        APPLIED = "applied", _("Applied")
+        # "Decided", not "applied": the platform may not have done it (platform_effect says).
+        APPLIED = "applied", _("Decided")
         SHADOW = "shadow", _("Shadow (not acted on)")
         UNDONE = "undone", _("Undone")
         OVERTURNED = "overturned", _("Overturned on appeal")
@@ -140,8 +141,6 @@ class Decision(models.Model):
     def decision_label(self) -> str:
         """The status as the screens name it: what the organization decided, in words that
         never claim the platform did it ("decided", not "applied")."""
-        if self.status == self.Status.APPLIED:
-            return str(_("Decided"))
         return str(self.get_status_display())
 
     def get_platform_effect_display(self) -> str:
