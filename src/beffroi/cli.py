@@ -49,6 +49,7 @@ def demo() -> None:
     from django.core.management import call_command
 
     from beffroi.demo.load import DEMO_PASSWORD, load_demo
+    from beffroi.jobs.engine import run_pending
     from beffroi.moderation.cli import judge_waiting
     from beffroi.veille.cli import scan_now
 
@@ -67,6 +68,11 @@ def demo() -> None:
     # server starts.
     judge_waiting(org)
     scan_now(org)
+    # The charter's hides on the demo's (credential-less) sources are simulated by the
+    # platform jobs: run now, so the demo shows them done (simulated), not waiting.
+    ran = run_pending()
+    if ran:
+        out.print(f"{ran} background jobs run (the demo's platform actions, simulated).")
     out.print(f"Demo logins (password [bold]{DEMO_PASSWORD}[/bold]):")
     for username, role in summary.users:
         out.print(f"  {username:10} {role}")

@@ -268,7 +268,7 @@ def test_the_demo_towns_sources_are_demo_sources_and_their_hides_are_simulated(
     """``beffroi demo`` marks its sources: the charter's automatic hides run the real flow and
     end simulated (hidden, labelled so), never refused for want of credentials."""
     from dataclasses import replace
-    from datetime import UTC, datetime
+    from datetime import datetime
 
     from beffroi.demo import load
     from beffroi.demo.builder import build_demo_town
@@ -287,16 +287,26 @@ def test_the_demo_towns_sources_are_demo_sources_and_their_hides_are_simulated(
             sources.append(replace(demo_source, items=[demo_source.items[n] for n in kept]))
         return replace(town, sources=sources)
 
+    from click.testing import CliRunner
+
+    from beffroi.cli import main
+    from beffroi.organizations.models import Organization
+    from beffroi.veille import cli as veille_cli
+
     monkeypatch.setattr(load, "build_demo_town", small_town)
     monkeypatch.setattr(load, "_demo_veille", lambda org, town: None)
-    org = load.load_demo(datetime(2026, 6, 15, 10, tzinfo=UTC)).organization
+    monkeypatch.setattr(veille_cli, "scan_now", lambda org: None)
+    # `beffroi demo` loads, judges, and runs the platform jobs itself: the demo shows the
+    # hides simulated, not waiting for a job runner.
+    result = CliRunner().invoke(main, ["demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "platform actions, simulated" in result.output
+    org = Organization.objects.get(slug="saint-aubin")
     assert all(source.is_demo for source in Source.objects.filter(organization=org))
-    services.moderate_all_pending(org)
     restrictions = Decision.objects.filter(
         organization=org, action__in=["hide", "delete"], status="applied"
     )
     assert restrictions.exists(), "the demo's hateful comments are hidden by the charter"
-    _platform_jobs()
     for decision in restrictions.select_related("item"):
         assert decision.platform_effect == Decision.PlatformEffect.SIMULATED
         assert decision.item.visibility in (Item.Visibility.HIDDEN, Item.Visibility.DELETED)
