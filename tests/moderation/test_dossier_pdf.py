@@ -100,7 +100,7 @@ def test_in_french_dated_in_paris_with_emoji_and_the_post_as_it_appeared(threat:
     assert "https://facebook.com/p1?comment_id=c1" in text
     assert "22:05" in text and "(2026-07-14 20:05 UTC)" in text
     # What the platform did, said as what happened, with its reason.
-    assert "refusé par Facebook" in text and "pages_manage_engagement" in text
+    assert "Refusé par Facebook" in text and "pages_manage_engagement" in text
     assert decision.evidence is not None and decision.evidence.sha256 in text.replace("\n", "")
 
 
@@ -111,7 +111,7 @@ def test_in_english_for_an_english_organization(threat: Item) -> None:
     text = pdf_text(dossier_pdf(threat))
     assert "Evidence dossier — Ville de Test" in text
     assert "The post as it appeared" in text
-    assert "refused by Facebook" in text
+    assert "Refused by Facebook" in text
 
 
 def test_local_time_keeps_utc_beside_it() -> None:

@@ -26,7 +26,7 @@ from beffroi.audit.services import Actor, record
 from beffroi.core.pdf import ReadablePdf
 from beffroi.items.models import Item
 from beffroi.moderation import evidence as evidence_store
-from beffroi.moderation.display import platform_name
+from beffroi.moderation.display import platform_effect, platform_name
 from beffroi.moderation.models import Appeal, Decision, Evidence
 
 
@@ -35,7 +35,7 @@ def dossier(item: Item) -> dict[str, Any]:
     preserved = list(Evidence.objects.filter(item=item).order_by("created_at", "id"))
     decisions = (
         Decision.objects.filter(item=item)
-        .select_related("actor", "confirmed_by")
+        .select_related("actor", "confirmed_by", "item")
         .order_by("created_at", "id")
     )
     appeals = Appeal.objects.filter(decision__item=item).order_by("created_at", "id")
@@ -77,6 +77,8 @@ def dossier(item: Item) -> dict[str, Any]:
                 "note": decision.note,
                 "platform_status": decision.platform_status,
                 "platform_effect": decision.platform_effect,
+                # Said as every screen says it (moderation.display.platform_effect).
+                "platform_effect_text": platform_effect(decision).sentence,
                 "platform_result": decision.platform_result,
             }
             for decision in decisions
@@ -117,25 +119,16 @@ def local_time(value: str | None) -> str:
     }
 
 
-def _platform_line(decision: dict[str, Any], platform: str) -> str:
-    """What the platform did with the decision, said as what happened."""
-    status = decision["platform_status"]
+def _platform_line(decision: dict[str, Any]) -> str:
+    """What the platform did with the decision, as the screens say it, with the platform's own
+    words where it refused or does not allow the action."""
+    sentence = str(decision["platform_effect_text"])
     detail = str((decision.get("platform_result") or {}).get("detail") or "")
-    if decision.get("platform_effect") == Decision.PlatformEffect.SIMULATED:
-        # A demo source (Decision.platform_effect): never said to be done by the platform.
-        return _("simulated on a demo source: nothing was sent to %(platform)s") % {
-            "platform": platform
-        }
-    sentences = {
-        Decision.PlatformStatus.NOT_NEEDED: _("no action on the platform was needed"),
-        Decision.PlatformStatus.PENDING: _("requested from %(platform)s, not yet confirmed"),
-        Decision.PlatformStatus.DONE: _("done by %(platform)s"),
-        Decision.PlatformStatus.FAILED: _("refused by %(platform)s"),
-        Decision.PlatformStatus.UNSUPPORTED: _("not allowed by %(platform)s"),
-    }
-    sentence = str(sentences.get(status, status)) % {"platform": platform}
-    if detail and status in (Decision.PlatformStatus.FAILED, Decision.PlatformStatus.UNSUPPORTED):
-        return f"{sentence}: {detail[:300]}"
+    if detail and decision["platform_effect"] in (
+        Decision.PlatformEffect.REFUSED,
+        Decision.PlatformEffect.UNSUPPORTED,
+    ):
+        return f"{sentence} {detail[:300]}"
     return sentence
 
 
@@ -288,7 +281,7 @@ def _dossier_pdf(data: dict[str, Any], platform: str) -> bytes:
             line("  " + _("Legal reference"), decision["legal_reference"])
         if decision["note"]:
             line("  " + _("Note"), decision["note"])
-        line("  " + _("On the platform"), _platform_line(decision, platform))
+        line("  " + _("On the platform"), _platform_line(decision))
     if data["appeals"]:
         heading(_("Appeals"))
         for appeal in data["appeals"]:
