@@ -124,9 +124,9 @@ def organization_claims(organization: Organization) -> list[CheckedClaim]:
 
 def rematch(organization: Organization) -> int:
     """Forget the organization's claim matches and match every item again, as a scan does
-    (items against the library, then the narratives that repeat a claim)."""
+    (items against the library, then their watches, narratives and threads)."""
     from beffroi.veille import claims
 
     ClaimMatch.objects.filter(organization=organization).delete()
     claims.library_changed(organization)
-    return claims.match_items(organization) + claims.follow_narratives(organization)
+    return claims.match_items(organization) + claims.follow_context(organization)

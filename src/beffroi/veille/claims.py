@@ -16,7 +16,7 @@ from beffroi.analysis.claims.library import CheckedClaim as ImportedClaim
 from beffroi.analysis.claims.retrieval import Calibration, Claim, ClaimIndex
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
-from beffroi.veille.cursors import advance, new_item_batches, reset
+from beffroi.veille.cursors import advance, cursor_for, new_item_batches, newest_item_id, reset
 from beffroi.veille.impersonation import handle_key, own_handles
 from beffroi.veille.models import CheckedClaim, ClaimMatch
 
@@ -40,6 +40,18 @@ CALIBRATION_POSTS = 2000
 #: story told in other words) are matched too.
 NARRATIVE_MIN_MATCHES = 2
 NARRATIVE_MIN_SHARE = 0.25
+#: A watch of which at least this many hits by others, and this share of them, repeat one
+#: claim (by their words and meaning, or their narrative's) follows that claim: its other hits repeat it from a
+#: calibrated score of WATCH_MIN_CALIBRATED (one standard deviation above the organization's
+#: ordinary posts), the watch having already said that they speak of the claim's subject.
+#: A broad watch (« la maire ») follows no claim: few of its hits repeat any one.
+WATCH_MIN_MATCHES = 2
+WATCH_MIN_SHARE = 0.25
+WATCH_MIN_CALIBRATED = 1.0
+#: Replies to an item that spreads a claim are matched to it down to this depth: agreeing,
+#: doubting or asking, they are where the fact-check's suggested reply is needed.
+THREAD_MAX_DEPTH = 4
+WATCH_ANALYZER = "claims-watch"
 
 _cache_lock = threading.Lock()
 _index_cache: dict[int, tuple[tuple[int, int], ClaimIndex, list[int], Calibration | None]] = {}
@@ -141,6 +153,7 @@ def library_changed(organization: Organization) -> None:
     with _cache_lock:
         _index_cache.pop(organization.pk, None)
     reset(organization, ANALYZER)
+    reset(organization, WATCH_ANALYZER)
 
 
 Built = tuple[ClaimIndex, list[int], Calibration | None]
@@ -265,6 +278,155 @@ def _answering(organization: Organization) -> Callable[[Item], bool]:
     return lambda item: item.pk in rebuttals or handle_key(item.author.handle) in own
 
 
+def follow_context(organization: Organization) -> int:
+    """Match what the items' context says repeats a claim, after the items were matched on
+    their own text and the narratives updated: the other items of the narratives that repeat
+    one, the other hits of the watches that follow one, then the threads under every match.
+    Returns the matches made."""
+    made = follow_narratives(organization)
+    made += follow_watches(organization)
+    return made + follow_threads(organization)
+
+
+def follow_watches(organization: Organization) -> int:
+    """Match the hits of every watch that follows a claim (see WATCH_MIN_MATCHES) that score
+    WATCH_MIN_CALIBRATED or more against it; returns the matches made.
+
+    Reads the hits of items not looked at yet, and all the hits of a watch when it starts
+    following a claim (its cursor keeps the pairs followed)."""
+    from beffroi.veille.models import WatchHit
+
+    cursor = cursor_for(organization, WATCH_ANALYZER)
+    hits: dict[int, set[int]] = {}
+    for watch_id, item_id in WatchHit.objects.filter(
+        watch__organization=organization, watch__enabled=True
+    ).values_list("watch_id", "item_id"):
+        hits.setdefault(watch_id, set()).add(item_id)
+    if not hits:
+        return 0
+    own = own_handles(organization)
+    others = {
+        pk
+        for pk, handle in Item.objects.filter(
+            pk__in={pk for items in hits.values() for pk in items}
+        ).values_list("pk", "author__handle")
+        if handle_key(handle) not in own
+    }
+    by_text: dict[int, set[int]] = {}  # what the items or their narratives say
+    for item_id, claim_id in ClaimMatch.objects.filter(
+        organization=organization,
+        evidence__in=[ClaimMatch.Evidence.TEXT, ClaimMatch.Evidence.NARRATIVE],
+    ).values_list("item_id", "claim_id"):
+        by_text.setdefault(item_id, set()).add(claim_id)
+    followed: set[tuple[int, int]] = set()
+    for watch_id, items in hits.items():
+        counted: dict[int, int] = {}
+        for pk in items & others:
+            for claim_id in by_text.get(pk, ()):
+                counted[claim_id] = counted.get(claim_id, 0) + 1
+        for claim_id, count in counted.items():
+            if count >= WATCH_MIN_MATCHES and count >= WATCH_MIN_SHARE * len(items & others):
+                followed.add((watch_id, claim_id))
+    before = {tuple(pair) for pair in cursor.state.get("followed", [])}
+    newest = newest_item_id(organization)
+    wanted: dict[int, set[int]] = {}  # item -> claims it may repeat
+    for watch_id, claim_id in followed:
+        since = 0 if (watch_id, claim_id) not in before else cursor.last_item_id
+        for pk in hits[watch_id] & others:
+            if since < pk <= newest and claim_id not in by_text.get(pk, ()):
+                wanted.setdefault(pk, set()).add(claim_id)
+    made = _scored_matches(organization, wanted) if wanted else []
+    with transaction.atomic():
+        ClaimMatch.objects.bulk_create(made, ignore_conflicts=True)
+        cursor.state = {"followed": sorted([watch, claim] for watch, claim in followed)}
+        cursor.last_item_id = max(cursor.last_item_id, newest)
+        cursor.save(update_fields=["last_item_id", "state", "updated_at"])
+    return len(made)
+
+
+def _scored_matches(organization: Organization, wanted: dict[int, set[int]]) -> list[ClaimMatch]:
+    """Matches (evidence: watch) of the items in ``wanted`` to those of their claims they
+    score WATCH_MIN_CALIBRATED or more against."""
+    built = _index(organization)
+    if built is None:
+        return []
+    index, ids, calibration = built
+    if calibration is None:  # too few posts to say what an ordinary one scores
+        return []
+    answers = _answering(organization)
+    items = [
+        item
+        for item in Item.objects.filter(pk__in=wanted).select_related("author").order_by("pk")
+        if len(item.text_as_read.strip()) >= MIN_CHARS and not answers(item)
+    ]
+    if not items:
+        return []
+    texts = [item.text_as_read for item in items]
+    calibrated = index.calibrated(texts, [item.language or "" for item in items], calibration)
+    similarity = index.similarity(texts)
+    position = {pk: column for column, pk in enumerate(ids)}
+    return [
+        ClaimMatch(
+            organization=organization,
+            item=item,
+            claim_id=claim_id,
+            similarity=round(float(similarity[row, position[claim_id]]), 4),
+            evidence=ClaimMatch.Evidence.WATCH,
+        )
+        for row, item in enumerate(items)
+        for claim_id in sorted(wanted[item.pk])
+        if claim_id in position and calibrated[row, position[claim_id]] >= WATCH_MIN_CALIBRATED
+    ]
+
+
+def follow_threads(organization: Organization) -> int:
+    """Match the replies under every matched item to its claims, down to THREAD_MAX_DEPTH
+    (the organization's own replies never); returns the matches made."""
+    claims_of: dict[int, set[int]] = {}
+    for item_id, claim_id in ClaimMatch.objects.filter(organization=organization).values_list(
+        "item_id", "claim_id"
+    ):
+        claims_of.setdefault(item_id, set()).add(claim_id)
+    answers = _answering(organization)
+    frontier = set(claims_of)
+    wanted: dict[int, set[int]] = {}  # claim -> replies to match
+    replies: dict[int, Item] = {}
+    for _depth in range(THREAD_MAX_DEPTH):
+        reached: set[int] = set()
+        parents = sorted(frontier)
+        for start in range(0, len(parents), 500):
+            for reply in Item.objects.filter(
+                organization=organization, parent_id__in=parents[start : start + 500]
+            ).select_related("author"):
+                assert reply.parent_id is not None
+                missing = claims_of[reply.parent_id] - claims_of.get(reply.pk, set())
+                if not missing or answers(reply):
+                    continue
+                claims_of.setdefault(reply.pk, set()).update(missing)
+                replies[reply.pk] = reply
+                for claim_id in missing:
+                    wanted.setdefault(claim_id, set()).add(reply.pk)
+                reached.add(reply.pk)
+        if not (frontier := reached):
+            break
+    made: list[ClaimMatch] = []
+    for claim_id, pks in wanted.items():
+        claim = CheckedClaim.objects.get(pk=claim_id)
+        items = [replies[pk] for pk in sorted(pks)]
+        made.extend(
+            ClaimMatch(
+                organization=organization,
+                item=item,
+                claim=claim,
+                similarity=round(value, 4),
+                evidence=ClaimMatch.Evidence.THREAD,
+            )
+            for item, value in zip(items, _claim_similarity(claim, items), strict=True)
+        )
+    ClaimMatch.objects.bulk_create(made, ignore_conflicts=True)
+    return len(made)
+
+
 def follow_narratives(organization: Organization) -> int:
     """Match the other items of every narrative that repeats a claim as a whole (see
     NARRATIVE_MIN_MATCHES); returns the matches made. Run after the narratives are updated:
@@ -305,7 +467,13 @@ def follow_narratives(organization: Organization) -> int:
             continue
         claim = CheckedClaim.objects.get(pk=claim_id)
         made.extend(
-            ClaimMatch(organization=organization, item=item, claim=claim, similarity=round(v, 4))
+            ClaimMatch(
+                organization=organization,
+                item=item,
+                claim=claim,
+                similarity=round(v, 4),
+                evidence=ClaimMatch.Evidence.NARRATIVE,
+            )
             for item, v in zip(missing, _claim_similarity(claim, missing), strict=True)
         )
     ClaimMatch.objects.bulk_create(made, ignore_conflicts=True)

@@ -231,7 +231,14 @@ class CheckedClaim(models.Model):
 
 
 class ClaimMatch(models.Model):
-    """An item that repeats a checked claim."""
+    """An item that repeats a checked claim, or takes part in its spreading, and why it was
+    found (``evidence``, shown beside the match)."""
+
+    class Evidence(models.TextChoices):
+        TEXT = "text", _("Its words and meaning repeat the claim")
+        WATCH = "watch", _("Found by a watch that follows the claim, and close to it")
+        NARRATIVE = "narrative", _("Part of a narrative that repeats the claim")
+        THREAD = "thread", _("Answers or quotes an item that repeats the claim")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="claim_matches"
@@ -239,6 +246,9 @@ class ClaimMatch(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="claim_matches")
     claim = models.ForeignKey(CheckedClaim, on_delete=models.CASCADE, related_name="matches")
     similarity = models.FloatField(_("similarity"))
+    evidence = models.CharField(
+        _("why"), max_length=16, choices=Evidence.choices, default=Evidence.TEXT
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrgManager()

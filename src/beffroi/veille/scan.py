@@ -57,8 +57,8 @@ def scan(
     matches_before = ClaimMatch.objects.filter(organization=organization).order_by("-pk").first()
     summary.claim_matches = claims.match_items(organization)
     summary.narrated = narratives.update_narratives(organization)
-    # A narrative repeating a claim as a whole: its rewordings and translations too.
-    summary.claim_matches += claims.follow_narratives(organization)
+    # What the context says: watches and narratives repeating a claim, the threads under it.
+    summary.claim_matches += claims.follow_context(organization)
     found_campaigns = coordination.detect_campaigns(organization, now, translations=full)
     summary.campaigns = len(found_campaigns)
     flags = impersonation.scan_accounts(organization)

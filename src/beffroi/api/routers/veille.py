@@ -141,6 +141,11 @@ class ClaimMatchOut(Schema):
     item_id: int
     claim_id: int
     similarity: float
+    evidence: str = Field(
+        description="Why the item was matched: text (its words and meaning), watch (a hit "
+        "of a watch that follows the claim), narrative (its narrative repeats the claim), "
+        "thread (it answers or quotes an item that repeats it)."
+    )
     created_at: datetime
 
 

@@ -159,6 +159,7 @@ def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
                 "verdict",
                 "fact_check",
                 "similarity",
+                "evidence",
                 "suggested_reply",
             ],
             (
@@ -171,6 +172,7 @@ def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
                     m.claim.verdict,
                     m.claim.url,
                     m.similarity,
+                    m.evidence,
                     m.claim.reply,
                 ]
                 for m in found.iterator()
