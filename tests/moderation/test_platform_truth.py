@@ -152,6 +152,11 @@ def test_a_refusal_keeps_the_item_visible_and_offers_retry_and_reconnect(
     assert "Decided" in panel and "Applied" not in panel
     assert panel.count("badge-ok") == panel.count('badge-ok">intact')  # only the seal is green
     assert f"/moderation/decisions/{decision.pk}/retry/" in html
+    # A hide the platform refused restricted nothing: no appeal is offered or taken.
+    assert not decision.appealable and "Record an appeal" not in panel
+    with translation.override("en"), pytest.raises(services.ModerationError) as refused:
+        services.file_appeal(Actor(admin, "ui"), decision, "Je conteste.")
+    assert "did not carry out this restriction (Refused by the platform)" in str(refused.value)
     assert f'href="/o/{SLUG}/sources/">Reconnect the account<span' in html
     assert "Error validating access token" in html  # the platform's words, kept
     # A moderator can retry; reconnecting is an administrator's: said, not linked.
@@ -178,6 +183,7 @@ def test_a_refusal_keeps_the_item_visible_and_offers_retry_and_reconnect(
     decision.refresh_from_db()
     assert decision.platform_effect == Decision.PlatformEffect.DONE
     assert item.visibility == Item.Visibility.HIDDEN
+    assert decision.appealable  # now that it took effect
     # Only a refusal can be retried.
     with pytest.raises(services.ModerationError):
         services.retry_platform_action(Actor(moderator, "ui"), decision)

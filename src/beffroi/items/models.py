@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from beffroi.analysis.text_bound import HEAD_CHARS, TAIL_CHARS, is_cut
 from beffroi.organizations.models import Organization
@@ -50,7 +51,8 @@ class Item(models.Model):
         NEW = "new", _("New")
         PROCESSED = "processed", _("Processed")
         IN_REVIEW = "in_review", _("In review")
-        DONE = "done", _("Done")
+        # What the organization decided; what the platform did is shown apart (visibility).
+        DONE = "done", pgettext_lazy("item state", "Decided")
 
     class Visibility(models.TextChoices):
         VISIBLE = "visible", _("Visible")

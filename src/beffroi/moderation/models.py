@@ -161,10 +161,18 @@ class Decision(models.Model):
 
     @property
     def restricts(self) -> bool:
-        """A hide or a deletion in force: what an author may appeal."""
-        return self.status == self.Status.APPLIED and self.action in (
-            self.Action.HIDE,
-            self.Action.DELETE,
+        """A hide or a deletion in force that the platform carried out or may still carry out:
+        what an author may appeal. One the platform refused, or cannot carry out, restricted
+        nothing (it is retried or undone, not appealed)."""
+        return (
+            self.status == self.Status.APPLIED
+            and self.action in (self.Action.HIDE, self.Action.DELETE)
+            and self.platform_effect
+            not in (
+                self.PlatformEffect.REFUSED,
+                self.PlatformEffect.UNSUPPORTED,
+                self.PlatformEffect.CANCELLED,
+            )
         )
 
     @property

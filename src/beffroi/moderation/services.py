@@ -956,6 +956,22 @@ def file_appeal(actor: Actor, decision: Decision, statement: str, received_via: 
     """Record an author's contestation and put it before someone other than the decider."""
     if not statement.strip():
         raise ModerationError(_("Write down what the author says."))
+    if (
+        decision.status == Decision.Status.APPLIED
+        and decision.action
+        in (
+            Decision.Action.HIDE,
+            Decision.Action.DELETE,
+        )
+        and not decision.restricts
+    ):
+        raise ModerationError(
+            _(
+                "The platform did not carry out this restriction (%(effect)s): there is "
+                "nothing to appeal. Send it again or undo the decision."
+            )
+            % {"effect": decision.get_platform_effect_display()}
+        )
     if not decision.restricts:
         raise ModerationError(_("Only a hide or a deletion in force can be appealed."))
     with transaction.atomic():
