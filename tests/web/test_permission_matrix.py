@@ -359,6 +359,82 @@ class World:
             ),
         )
 
+    # The answering desk's objects, made on first use too.
+    @property
+    def conversation(self) -> Any:
+        from beffroi.conversations.models import Conversation
+
+        def build() -> Any:
+            conversation = Conversation.objects.create(
+                organization=self.org,
+                key=f"public:{self.source.pk}:{self.item.platform_id}",
+                kind="public",
+                source=self.source,
+                platform=self.source.platform,
+                author=self.author,
+                root=self.item,
+                opened_at=self.item.created_at,
+                last_citizen_at=self.item.created_at,
+            )
+            conversation.items.add(self.item)
+            return conversation
+
+        return self._veille("conversation", build)
+
+    @property
+    def failed_reply(self) -> Any:
+        from beffroi.conversations.models import Reply
+
+        return self._veille(
+            "failed_reply",
+            lambda: Reply.objects.create(
+                organization=self.org,
+                conversation=self.conversation,
+                item=self.item,
+                key=self.unique("failed"),
+                text="Bonjour",
+                state="failed",
+                reason="refused",
+            ),
+        )
+
+    @property
+    def unknown_reply(self) -> Any:
+        from beffroi.conversations.models import Reply
+
+        return self._veille(
+            "unknown_reply",
+            lambda: Reply.objects.create(
+                organization=self.org,
+                conversation=self.conversation,
+                item=self.item,
+                key=self.unique("unknown"),
+                text="Bonjour",
+                state="unknown",
+                reason="interrupted",
+            ),
+        )
+
+    @property
+    def saved_reply(self) -> Any:
+        from beffroi.conversations.models import SavedReply
+
+        return self._veille(
+            "saved_reply",
+            lambda: SavedReply.objects.create(
+                organization=self.org, name="Merci", text="Merci {prénom}."
+            ),
+        )
+
+    @property
+    def team(self) -> Any:
+        from beffroi.conversations.models import Team
+
+        return self._veille(
+            "team",
+            lambda: Team.objects.create(organization=self.org, slug="voirie", name="Voirie"),
+        )
+
 
 @pytest.fixture
 def world(org: Any, other_org: Any, source: Any, make_user: Callable[..., Any]) -> World:
@@ -520,6 +596,35 @@ ORG_PAGES: dict[str, Page] = {
     "veille:impersonators": Page(),
     "veille:impersonator": Page(pk="flag"),
     "veille:impersonator_status": Page("POST", pk="flag", data=lambda w: {"status": "dismissed"}),
+    "conversations:list": Page(),
+    "conversations:bulk": Page(
+        "POST",
+        data=lambda w: {"action": "label", "label": "voirie", "conversation": [w.conversation.pk]},
+    ),
+    "conversations:detail": Page(pk="conversation"),
+    "conversations:presence": Page(
+        "POST", pk="conversation", data=lambda w: {"activity": "viewing"}
+    ),
+    "conversations:assign": Page(
+        "POST", pk="conversation", data=lambda w: {"assignee": w.token_owner.pk}
+    ),
+    "conversations:team": Page("POST", pk="conversation", data=lambda w: {"team": w.team.pk}),
+    "conversations:state": Page("POST", pk="conversation", data=lambda w: {"state": "closed"}),
+    "conversations:labels": Page("POST", pk="conversation", data=lambda w: {"labels": "a, b"}),
+    "conversations:snooze": Page("POST", pk="conversation", data=lambda w: {"until": ""}),
+    "conversations:note": Page("POST", pk="conversation", data=lambda w: {"text": "À voir"}),
+    "conversations:reply": Page(
+        "POST", pk="conversation", data=lambda w: {"text": "Bonjour", "key": w.unique("key")}
+    ),
+    "conversations:reply_retry": Page("POST", pk="failed_reply"),
+    "conversations:reply_confirm": Page("POST", pk="unknown_reply"),
+    "conversations:saved_replies": Page(),
+    "conversations:saved_reply_create": Page(),
+    "conversations:saved_reply_edit": Page(pk="saved_reply"),
+    "conversations:saved_reply_delete": Page("POST", pk="saved_reply"),
+    "conversations:teams": Page(),
+    "conversations:team_create": Page(),
+    "conversations:team_edit": Page(pk="team"),
 }
 
 
@@ -582,6 +687,7 @@ NOT_AUDITED: dict[str, str] = {
     "moderation:case_take": "takes a case: working state, as claiming it",
     "veille:scan": "queues a scan: the analysis run again over the items, nobody's data changed",
     "veille:channel_test": "sends a test message through the channel and stores nothing",
+    "conversations:presence": "says who is looking at a conversation: working state, not data",
 }
 
 #: Someone else's object of each kind the pages outside organizations take by id: the

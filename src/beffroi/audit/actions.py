@@ -114,6 +114,26 @@ class AuditAction(models.TextChoices):
     PROTECTED_IDENTITY_SAVE = "protected_identity.save", _("Saved a protected identity")
     PROTECTED_IDENTITY_DELETE = "protected_identity.delete", _("Deleted a protected identity")
     IMPERSONATION_DECIDE = "impersonation.decide", _("Reviewed a look-alike account")
+    # the answering desk: conversations, replies, teams, saved replies
+    CONVERSATION_ASSIGN = "conversation.assign", _("Assigned a conversation")
+    CONVERSATION_STATE = "conversation.state", _("Changed a conversation's state")
+    CONVERSATION_TEAM = "conversation.team", _("Gave a conversation to a team")
+    CONVERSATION_LABELS = "conversation.labels", _("Labelled a conversation")
+    CONVERSATION_SNOOZE = "conversation.snooze", _("Snoozed a conversation")
+    CONVERSATION_NOTE = "conversation.note", _("Wrote an internal note")
+    REPLY_SEND = "reply.send", _("Sent a reply to a citizen")
+    REPLY_RETRY = "reply.retry", _("Sent a reply again")
+    REPLY_CONFIRM = "reply.confirm", _("Confirmed that a reply was posted")
+    REPLY_SENT = "reply.sent", _("The platform posted the reply")
+    REPLY_FAILED = "reply.failed", _("The platform refused the reply")
+    REPLY_UNKNOWN = "reply.unknown", _("A reply's sending was interrupted (outcome unknown)")
+    REPLY_SIMULATED = (
+        "reply.simulated",
+        _("The reply was simulated on a demo source (nothing was sent to a platform)"),
+    )
+    TEAM_SAVE = "team.save", _("Saved a team")
+    SAVED_REPLY_SAVE = "saved_reply.save", _("Saved a saved reply")
+    SAVED_REPLY_DELETE = "saved_reply.delete", _("Deleted a saved reply")
     # the administration site and the demo
     ADMIN_CREATE = "admin.create", _("Created an object in the administration site")
     ADMIN_UPDATE = "admin.update", _("Changed an object in the administration site")

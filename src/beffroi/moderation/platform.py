@@ -22,8 +22,6 @@ from beffroi.connectors.base import (
     ActionResult,
     AuthError,
     ConnectorError,
-    ItemKind,
-    ItemRef,
     NotFound,
     RateLimited,
     TransientError,
@@ -31,6 +29,7 @@ from beffroi.connectors.base import (
 )
 from beffroi.core.logging import redact
 from beffroi.items.models import Item
+from beffroi.items.refs import item_ref
 from beffroi.moderation.models import Decision
 from beffroi.sources.credentials import credentials_refused, ready_connector
 
@@ -50,17 +49,6 @@ class RetryableActionError(Exception):
     def __init__(self, message: str, delay: float) -> None:
         super().__init__(message)
         self.delay = delay
-
-
-def item_ref(item: Item) -> ItemRef:
-    return ItemRef(
-        platform_id=item.platform_id,
-        kind=ItemKind(item.kind),
-        author_id=item.author.platform_id,
-        thread_id=item.thread_id or None,
-        parent_id=item.parent_platform_id or None,
-        raw=item.raw or {},
-    )
 
 
 def _call(decision: Decision) -> ActionResult:

@@ -24,6 +24,7 @@ class Capability(enum.StrEnum):
     # impersonators) is apart from working on them: moderators meet them in their day's work.
     READ_VEILLE = "read_veille"  # read narratives, fact-checks, campaigns, impersonators
     ANALYZE = "analyze"  # edit the veille: watches, narratives, claims, reviews; analysis exports
+    ANSWER = "answer"  # answer citizens: conversations, replies, saved replies
     PUBLISH = "publish"  # plan and publish posts
     MANAGE = "manage"  # members, sources, credentials, organization settings
 
@@ -31,10 +32,17 @@ class Capability(enum.StrEnum):
 ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.MODERATOR: frozenset(
-        {Capability.VIEW, Capability.MODERATE, Capability.INGEST, Capability.READ_VEILLE}
+        {
+            Capability.VIEW,
+            Capability.MODERATE,
+            Capability.ANSWER,
+            Capability.INGEST,
+            Capability.READ_VEILLE,
+        }
     ),
     Role.ANALYST: frozenset({Capability.VIEW, Capability.READ_VEILLE, Capability.ANALYZE}),
-    Role.PUBLISHER: frozenset({Capability.VIEW, Capability.PUBLISH}),
+    # The communication role answers citizens without being a moderator.
+    Role.PUBLISHER: frozenset({Capability.VIEW, Capability.ANSWER, Capability.PUBLISH}),
     Role.VIEWER: frozenset({Capability.VIEW}),
 }
 

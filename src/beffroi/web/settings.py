@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "beffroi.moderation",
     "beffroi.charter",
     "beffroi.veille",
+    "beffroi.conversations",
     "beffroi.overview",
     "beffroi.audit",
     "beffroi.jobs",

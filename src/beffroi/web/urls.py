@@ -17,6 +17,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/charter/", include("beffroi.charter.urls")),
     path("o/<slug:org_slug>/moderation/", include("beffroi.moderation.urls")),
     path("o/<slug:org_slug>/veille/", include("beffroi.veille.urls")),
+    path("o/<slug:org_slug>/conversations/", include("beffroi.conversations.urls")),
     path("charter/", include("beffroi.charter.public_urls")),
     # The one callback address registered on every platform's OAuth application.
     path("sources/oauth/callback/", connect.oauth_callback, name="oauth_callback"),

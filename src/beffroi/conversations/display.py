@@ -1,0 +1,81 @@
+"""What a reply's state says on screen: a badge and a sentence in the reader's language, the
+platform's own words kept apart — never "sent" when the platform did not post it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from beffroi.conversations import sending
+from beffroi.conversations.models import Reply
+from beffroi.sources.forms import platform_label
+
+
+@dataclass(frozen=True)
+class ReplyView:
+    badge: str
+    sentence: str
+    detail: str
+    #: The account's access was refused: reconnecting it is the way forward.
+    reconnect: bool
+
+
+def _reason(reason: str) -> str:
+    sentences = {
+        sending.REASON_CREDENTIALS: _(
+            "the account's access was refused or has expired: reconnect the account, then "
+            "send it again"
+        ),
+        sending.REASON_NOT_FOUND: _("the message answered no longer exists on the platform"),
+        sending.REASON_REFUSED: _("the platform refused it"),
+        sending.REASON_ERROR: _("the platform answered with an error"),
+        sending.REASON_UNSUPPORTED: _("this platform does not allow this kind of reply"),
+        sending.REASON_UPLOAD: _(
+            "the conversation was imported from a file: there is no account to answer from"
+        ),
+        sending.REASON_RATE_LIMITED: _("the platform asked to wait (rate limit)"),
+        sending.REASON_OUTAGE: _("the platform did not answer"),
+    }
+    return sentences.get(reason, _("the platform answered with an error"))
+
+
+def reply_view(reply: Reply) -> ReplyView:
+    """How the reply's state is shown."""
+    platform = platform_label(reply.conversation.platform)
+    if reply.state == Reply.State.SENT:
+        return ReplyView(
+            "badge-ok", _("Posted on %(platform)s.") % {"platform": platform}, "", False
+        )
+    if reply.state == Reply.State.SIMULATED:
+        return ReplyView(
+            "badge-info",
+            _("Simulated: a demo source, nothing was sent to a platform."),
+            "",
+            False,
+        )
+    if reply.state == Reply.State.FAILED:
+        return ReplyView(
+            "badge-error",
+            _("Not posted: %(reason)s.") % {"reason": _reason(reply.reason)},
+            reply.detail,
+            reply.reason == sending.REASON_CREDENTIALS,
+        )
+    if reply.state == Reply.State.UNKNOWN:
+        return ReplyView(
+            "badge-warn",
+            _(
+                "Sending was interrupted while the platform was being asked: it may have been "
+                "posted. Check on %(platform)s, then say whether to send it again."
+            )
+            % {"platform": platform},
+            reply.detail,
+            False,
+        )
+    waiting = (
+        _("Sending, waiting for %(platform)s: %(reason)s.")
+        % {"platform": platform, "reason": _reason(reply.reason)}
+        if reply.reason
+        else _("Sending to %(platform)s…") % {"platform": platform}
+    )
+    return ReplyView("badge-warn", waiting, reply.detail, False)

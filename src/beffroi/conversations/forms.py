@@ -1,0 +1,143 @@
+"""The desk's forms: every choice limited to the request's organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from beffroi.conversations.models import Conversation, SavedReply, Team
+from beffroi.organizations.models import Organization
+
+
+def _members(organization: Organization) -> Any:
+    from beffroi.conversations.services import members
+
+    return members(organization)
+
+
+class AssignForm(forms.Form):
+    assignee: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=None, required=False, empty_label=_("Nobody")
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = _members(organization)  # type: ignore[attr-defined]
+
+
+class TeamForm(forms.Form):
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(
+        label=_("Team"), queryset=None, required=False, empty_label=_("No team")
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_org(organization)  # type: ignore[attr-defined]
+
+
+class StateForm(forms.Form):
+    state = forms.ChoiceField(label=_("State"), choices=Conversation.State.choices)
+
+
+class LabelsForm(forms.Form):
+    labels = forms.CharField(
+        label=_("Labels"),
+        required=False,
+        max_length=400,
+        help_text=_("Separated by commas."),
+    )
+
+    def clean_labels(self) -> list[str]:
+        return [part.strip() for part in self.cleaned_data["labels"].split(",") if part.strip()]
+
+
+class SnoozeForm(forms.Form):
+    until = forms.DateTimeField(
+        label=_("Snooze until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
+
+
+class NoteForm(forms.Form):
+    text = forms.CharField(
+        label=_("Internal note"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Seen by the team only. @name notifies a member."),
+    )
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(
+        label=_("Reply"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 5, "data-shortcut-reply": ""}),
+    )
+    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    private = forms.BooleanField(label=_("Answer in private"), required=False)
+    resolve = forms.BooleanField(label=_("Resolve once posted"), required=False)
+    saved_reply = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class BulkForm(forms.Form):
+    ACTIONS = (
+        ("assign", _("Assign")),
+        ("team", _("Give to a team")),
+        ("label", _("Add a label")),
+        ("close", _("Close")),
+    )
+    action = forms.ChoiceField(label=_("Action"), choices=ACTIONS)
+    conversations = forms.CharField(widget=forms.HiddenInput, required=False)
+    assignee: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=None, required=False
+    )
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(
+        label=_("Team"), queryset=None, required=False
+    )
+    label = forms.CharField(label=_("Label"), required=False, max_length=40)
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = _members(organization)  # type: ignore[attr-defined]
+        self.fields["team"].queryset = Team.objects.for_org(organization)  # type: ignore[attr-defined]
+
+
+class SavedReplyForm(forms.ModelForm[SavedReply]):
+    class Meta:
+        model = SavedReply
+        fields = ["name", "language", "team", "text", "acknowledgement"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 6})}
+        help_texts = {
+            "text": _(
+                "Variables: {prénom}, {service}, {délai}, {lien}, {date} (of receipt), "
+                "{contact} (the service's e-mail)."
+            ),
+            "acknowledgement": _(
+                "An acknowledgement of receipt must give the date of receipt, the service, how "
+                "to reach it and the delay (CRPA L112-3, R112-5): {date}, {service}, {contact} "
+                "and {délai}."
+            ),
+        }
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_org(organization)  # type: ignore[attr-defined]
+
+
+class TeamEditForm(forms.ModelForm[Team]):
+    class Meta:
+        model = Team
+        fields = ["name", "slug", "email", "always_open", "members", "leads"]
+        widgets = {
+            "members": forms.CheckboxSelectMultiple,
+            "leads": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        people = _members(organization)
+        self.fields["members"].queryset = people  # type: ignore[attr-defined]
+        self.fields["leads"].queryset = people  # type: ignore[attr-defined]

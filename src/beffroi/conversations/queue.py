@@ -1,0 +1,39 @@
+"""Asking for the desk's background work by name (the handlers are in ``tasks.py``), so that
+services and receivers ask for work without importing the handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beffroi.jobs.engine import enqueue
+
+
+def request_attach(organization: Any) -> None:
+    """Put the new items into conversations (one pending job per organization)."""
+    enqueue(
+        "conversations.attach",
+        {"organization_id": organization.pk},
+        organization=organization,
+        dedupe_key=f"conversations.attach:{organization.pk}",
+    )
+
+
+def request_send(reply_id: int, *, resolve: bool = False) -> None:
+    enqueue(
+        "conversations.send_reply",
+        {"reply_id": reply_id, "resolve": resolve},
+        dedupe_key=f"conversations.send_reply:{reply_id}",
+    )
+
+
+def request_mention_notice(note_id: int) -> None:
+    enqueue(
+        "conversations.mention_notice",
+        {"note_id": note_id},
+        dedupe_key=f"conversations.mention_notice:{note_id}",
+    )
+
+
+def on_items_ingested(sender: Any, organization: Any, **kwargs: Any) -> None:
+    """New items join their conversations as soon as they are stored (``items_ingested``)."""
+    request_attach(organization)

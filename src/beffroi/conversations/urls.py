@@ -1,0 +1,29 @@
+"""The desk's pages of an organization, under ``/o/<slug>/conversations/``."""
+
+from django.urls import path
+
+from beffroi.conversations.views import desk, library
+
+app_name = "conversations"
+urlpatterns = [
+    path("", desk.conversation_list, name="list"),
+    path("bulk/", desk.conversation_bulk, name="bulk"),
+    path("<int:pk>/", desk.conversation_detail, name="detail"),
+    path("<int:pk>/presence/", desk.conversation_presence, name="presence"),
+    path("<int:pk>/assign/", desk.conversation_assign, name="assign"),
+    path("<int:pk>/team/", desk.conversation_team, name="team"),
+    path("<int:pk>/state/", desk.conversation_state, name="state"),
+    path("<int:pk>/labels/", desk.conversation_labels, name="labels"),
+    path("<int:pk>/snooze/", desk.conversation_snooze, name="snooze"),
+    path("<int:pk>/note/", desk.conversation_note, name="note"),
+    path("<int:pk>/reply/", desk.conversation_reply, name="reply"),
+    path("replies/<int:pk>/retry/", desk.reply_retry, name="reply_retry"),
+    path("replies/<int:pk>/confirm/", desk.reply_confirm, name="reply_confirm"),
+    path("saved-replies/", library.saved_replies, name="saved_replies"),
+    path("saved-replies/new/", library.saved_reply_edit, name="saved_reply_create"),
+    path("saved-replies/<int:pk>/", library.saved_reply_edit, name="saved_reply_edit"),
+    path("saved-replies/<int:pk>/delete/", library.saved_reply_delete, name="saved_reply_delete"),
+    path("teams/", library.teams, name="teams"),
+    path("teams/new/", library.team_edit, name="team_create"),
+    path("teams/<int:pk>/", library.team_edit, name="team_edit"),
+]

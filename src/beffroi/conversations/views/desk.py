@@ -1,0 +1,397 @@
+"""The desk's pages: the list of conversations (saved views, filters, bulk changes) and one
+conversation (its messages, replies and notes, who handles it, the reply box).
+
+Each view parses, calls one service and renders; the rules are in ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from beffroi.analysis.business_time import SlaStatus
+from beffroi.conversations import services, sla
+from beffroi.conversations.display import reply_view
+from beffroi.conversations.forms import (
+    AssignForm,
+    BulkForm,
+    LabelsForm,
+    NoteForm,
+    ReplyForm,
+    SnoozeForm,
+    StateForm,
+    TeamForm,
+)
+from beffroi.conversations.models import Conversation, Presence, Reply, SavedReply, Team
+from beffroi.organizations.access import org_view
+from beffroi.organizations.context import OrgRequest
+from beffroi.organizations.roles import Capability
+
+PAGE_SIZE = 50
+
+
+def _back(request: OrgRequest, conversation: Conversation) -> HttpResponse:
+    return redirect(
+        "conversations:detail", org_slug=request.org.organization.slug, pk=conversation.pk
+    )
+
+
+def _filtered(request: OrgRequest) -> tuple[Any, str]:
+    view = request.GET.get("view", "open")
+    if view not in services.VIEWS:
+        view = "open"
+    found = (
+        request.org.scoped(Conversation)
+        .filter(services.view_filter(view, request.user))
+        .select_related("author", "assignee", "team", "root")
+    )
+    state = request.GET.get("state", "")
+    if state in Conversation.State.values:
+        found = found.filter(state=state)
+    team = request.GET.get("team", "")
+    if team.isdigit():
+        found = found.filter(team_id=int(team))
+    platform = request.GET.get("platform", "")
+    if platform:
+        found = found.filter(platform=platform)
+    label = request.GET.get("label", "").strip()
+    if label:
+        found = found.filter(labels__icontains=label)
+    query = request.GET.get("q", "").strip()
+    if query:
+        found = found.filter(
+            Q(subject__icontains=query)
+            | Q(author__handle__icontains=query)
+            | Q(author__display_name__icontains=query)
+        )
+    return found.distinct(), view
+
+
+@org_view(Capability.VIEW)
+def conversation_list(request: OrgRequest) -> HttpResponse:
+    found, view = _filtered(request)
+    if view == "breaching":
+        # The clock is read in Python (business hours, holidays, pauses): over live ones only.
+        running = sla.clocks(found)
+        found = found.filter(
+            pk__in=[pk for pk, clock in running.items() if clock.status == SlaStatus.BREACHED]
+        )
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    page_clocks = sla.clocks(page.object_list)
+    organization = request.org.organization
+    counts = {
+        name: request.org.scoped(Conversation)
+        .filter(services.view_filter(name, request.user))
+        .distinct()
+        .count()
+        for name in ("mine", "team", "unassigned", "open")
+    }
+    for conversation in page.object_list:
+        conversation.clock = page_clocks.get(conversation.pk)
+    return render(
+        request,
+        "conversations/list.html",
+        {
+            "nav": "conversations",
+            "page_obj": page,
+            "view": view,
+            "counts": counts,
+            "states": Conversation.State.choices,
+            "teams": Team.objects.for_org(organization),
+            "can_answer": request.org.can(Capability.ANSWER),
+            "bulk_form": BulkForm(organization=organization),
+        },
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_bulk(request: OrgRequest) -> HttpResponse:
+    organization = request.org.organization
+    form = BulkForm(request.POST, organization=organization)
+    target = reverse("conversations:list", kwargs={"org_slug": organization.slug})
+    ids = [int(part) for part in request.POST.getlist("conversation") if part.isdigit()]
+    if not form.is_valid() or not ids:
+        messages.error(request, _("Choose conversations and an action."))
+        return redirect(target)
+    action = form.cleaned_data["action"]
+    value = {
+        "assign": form.cleaned_data.get("assignee"),
+        "team": form.cleaned_data.get("team"),
+        "label": form.cleaned_data.get("label", "").strip(),
+        "close": None,
+    }[action]
+    if action == "label" and not value:
+        messages.error(request, _("Write the label to add."))
+        return redirect(target)
+    chosen = request.org.scoped(Conversation).filter(pk__in=ids)
+    try:
+        changed = services.bulk(request.org.actor, chosen, action, value)
+    except services.DeskError as exc:
+        messages.error(request, str(exc))
+        return redirect(target)
+    messages.success(
+        request,
+        ngettext("%(count)d conversation changed.", "%(count)d conversations changed.", changed)
+        % {"count": changed},
+    )
+    return redirect(target)
+
+
+def _timeline(conversation: Conversation) -> list[dict[str, Any]]:
+    """The messages, the replies sent from Beffroi and the notes, in time order."""
+    entries: list[dict[str, Any]] = []
+    own = services.own_author_ids(conversation.organization)
+    for item in conversation.items.select_related("author").order_by("created_at", "pk"):
+        entries.append(
+            {"kind": "item", "at": item.created_at, "item": item, "own": item.author_id in own}
+        )
+    for reply in conversation.replies.select_related("author", "conversation"):
+        entries.append(
+            {"kind": "reply", "at": reply.created_at, "reply": reply, "view": reply_view(reply)}
+        )
+    for note in conversation.notes.select_related("author"):
+        entries.append({"kind": "note", "at": note.created_at, "note": note})
+    return sorted(entries, key=lambda entry: entry["at"])
+
+
+@org_view(Capability.VIEW)
+def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
+    org = request.org
+    conversation = org.get(Conversation, pk=pk)
+    organization = org.organization
+    can_answer = org.can(Capability.ANSWER)
+    if can_answer:
+        services.touch_presence(conversation, request.user, Presence.Activity.VIEWING)
+    saved = SavedReply.objects.for_org(organization).select_related("team")
+    return render(
+        request,
+        "conversations/detail.html",
+        {
+            "nav": "conversations",
+            "conversation": conversation,
+            "timeline": _timeline(conversation),
+            "events": conversation.events.select_related("actor"),
+            "others": services.others_present(conversation, request.user),
+            "clock": sla.clock(conversation),
+            "can_answer": can_answer,
+            "assign_form": AssignForm(
+                organization=organization, initial={"assignee": conversation.assignee_id}
+            ),
+            "team_form": TeamForm(
+                organization=organization, initial={"team": conversation.team_id}
+            ),
+            "states": [
+                (value, label)
+                for value, label in Conversation.State.choices
+                if value in services.TRANSITIONS[conversation.state]
+            ],
+            "labels_form": LabelsForm(initial={"labels": ", ".join(conversation.labels)}),
+            "snooze_form": SnoozeForm(),
+            "note_form": NoteForm(),
+            "reply_form": ReplyForm(initial={"key": services.new_reply_key()}),
+            "saved_replies": [
+                (saved_reply, *services.render_saved_reply(saved_reply, conversation))
+                for saved_reply in saved
+            ],
+        },
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_presence(request: OrgRequest, pk: int) -> HttpResponse:
+    """The reply box's heartbeat: this person is looking or writing; answers who else is."""
+    conversation = request.org.get(Conversation, pk=pk)
+    activity = request.POST.get("activity", Presence.Activity.VIEWING)
+    if activity not in Presence.Activity.values:
+        return HttpResponseBadRequest("unknown activity")
+    services.touch_presence(conversation, request.user, activity)
+    return render(
+        request,
+        "conversations/_presence.html",
+        {"others": services.others_present(conversation, request.user)},
+    )
+
+
+def _act(request: OrgRequest, conversation: Conversation, done: str, call: Any) -> HttpResponse:
+    try:
+        call()
+    except services.DeskError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return _back(request, conversation)
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_assign(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = AssignForm(request.POST, organization=request.org.organization)
+    if not form.is_valid():
+        messages.error(request, _("Choose a member of the organization."))
+        return _back(request, conversation)
+    user = form.cleaned_data["assignee"]
+    done = _("Assigned to %(name)s.") % {"name": user.get_username()} if user else _("Unassigned.")
+    return _act(
+        request, conversation, done, lambda: services.assign(request.org.actor, conversation, user)
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_team(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = TeamForm(request.POST, organization=request.org.organization)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the organization's teams."))
+        return _back(request, conversation)
+    team = form.cleaned_data["team"]
+    done = _("Given to %(team)s.") % {"team": team.name} if team else _("No team any more.")
+    return _act(
+        request,
+        conversation,
+        done,
+        lambda: services.set_team(request.org.actor, conversation, team),
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_state(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = StateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Unknown state."))
+        return _back(request, conversation)
+    state = form.cleaned_data["state"]
+    done = _("Now: %(state)s.") % {"state": Conversation.State(state).label}
+    return _act(
+        request,
+        conversation,
+        done,
+        lambda: services.set_state(request.org.actor, conversation, state),
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_labels(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = LabelsForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Labels are words separated by commas."))
+        return _back(request, conversation)
+    labels = form.cleaned_data["labels"]
+    return _act(
+        request,
+        conversation,
+        _("Labels saved."),
+        lambda: services.set_labels(request.org.actor, conversation, labels),
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_snooze(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = SnoozeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a date and a time."))
+        return _back(request, conversation)
+    until = form.cleaned_data["until"]
+    done = (
+        _("Snoozed until %(when)s.")
+        % {"when": timezone.localtime(until).strftime("%d/%m/%Y %H:%M")}
+        if until
+        else _("Woken up.")
+    )
+    return _act(
+        request, conversation, done, lambda: services.snooze(request.org.actor, conversation, until)
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_note(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write the note first."))
+        return _back(request, conversation)
+    text = form.cleaned_data["text"]
+    return _act(
+        request,
+        conversation,
+        _("Note added."),
+        lambda: services.add_note(request.org.actor, conversation, text),
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_reply(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Write the reply first."))
+        return _back(request, conversation)
+    data = form.cleaned_data
+    saved = (
+        request.org.scoped(SavedReply).filter(pk=data["saved_reply"]).first()
+        if data.get("saved_reply")
+        else None
+    )
+    return _act(
+        request,
+        conversation,
+        # What happened: the reply is on its way, not posted (the thread says when it is).
+        _("Reply recorded: it is being sent, its state shows in the conversation."),
+        lambda: services.send_reply(
+            request.org.actor,
+            conversation,
+            data["text"],
+            key=data["key"],
+            private=data["private"],
+            saved_reply=saved,
+            resolve=data["resolve"],
+        ),
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def reply_retry(request: OrgRequest, pk: int) -> HttpResponse:
+    reply = request.org.get(Reply, pk=pk)
+    return _act(
+        request,
+        reply.conversation,
+        _("The reply is being sent again."),
+        lambda: services.retry_reply(request.org.actor, reply),
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def reply_confirm(request: OrgRequest, pk: int) -> HttpResponse:
+    reply = request.org.get(Reply, pk=pk)
+    url = request.POST.get("url", "").strip()
+    if url and not url.startswith(("https://", "http://")):
+        messages.error(request, _("The link must start with https://."))
+        return _back(request, reply.conversation)
+    return _act(
+        request,
+        reply.conversation,
+        _("Recorded as posted."),
+        lambda: services.confirm_reply_posted(request.org.actor, reply, url),
+    )

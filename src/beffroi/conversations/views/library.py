@@ -1,0 +1,110 @@
+"""The desk's settings pages: saved replies (written by those who answer) and the teams
+(the services of the organization, set by its administrators)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from beffroi.audit.actions import AuditAction
+from beffroi.audit.services import record, snapshot
+from beffroi.conversations import services
+from beffroi.conversations.forms import SavedReplyForm, TeamEditForm
+from beffroi.conversations.models import SavedReply, Team
+from beffroi.organizations.access import org_view
+from beffroi.organizations.context import OrgRequest
+from beffroi.organizations.roles import Capability
+
+
+@org_view(Capability.VIEW)
+def saved_replies(request: OrgRequest) -> HttpResponse:
+    return render(
+        request,
+        "conversations/saved_replies.html",
+        {
+            "nav": "conversations",
+            "saved_replies": request.org.scoped(SavedReply).select_related("team"),
+            "can_answer": request.org.can(Capability.ANSWER),
+        },
+    )
+
+
+@org_view(Capability.ANSWER)
+def saved_reply_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
+    organization = request.org.organization
+    saved = request.org.get(SavedReply, pk=pk) if pk is not None else SavedReply()
+    form = SavedReplyForm(
+        request.POST or None, instance=saved if pk is not None else None, organization=organization
+    )
+    if request.method == "POST" and form.is_valid():
+        values = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        try:
+            services.save_saved_reply(request.org.actor, organization, saved, values)
+        except services.DeskError as exc:
+            form.add_error("text", str(exc))
+        else:
+            messages.success(request, _("Saved reply saved."))
+            return redirect("conversations:saved_replies", org_slug=organization.slug)
+    return render(
+        request,
+        "conversations/saved_reply_form.html",
+        {"nav": "conversations", "form": form, "saved": saved if pk is not None else None},
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def saved_reply_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    services.delete_saved_reply(request.org.actor, request.org.get(SavedReply, pk=pk))
+    messages.success(request, _("Saved reply deleted."))
+    return redirect("conversations:saved_replies", org_slug=request.org.organization.slug)
+
+
+@org_view(Capability.VIEW)
+def teams(request: OrgRequest) -> HttpResponse:
+    return render(
+        request,
+        "conversations/teams.html",
+        {
+            "nav": "conversations",
+            "teams": request.org.scoped(Team).prefetch_related("members", "leads"),
+            "can_manage": request.org.can(Capability.MANAGE),
+        },
+    )
+
+
+@org_view(Capability.MANAGE)
+def team_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
+    organization = request.org.organization
+    team = request.org.get(Team, pk=pk) if pk is not None else Team(organization=organization)
+    form = TeamEditForm(request.POST or None, instance=team, organization=organization)
+    if request.method == "POST" and form.is_valid():
+        slug_taken = (
+            Team.objects.for_org(organization)
+            .filter(slug=form.cleaned_data["slug"])
+            .exclude(pk=team.pk)
+            .exists()
+        )
+        if slug_taken:
+            form.add_error("slug", _("Another team has this short name."))
+        else:
+            before = snapshot(team) if team.pk else None
+            saved = form.save()
+            record(
+                request.org.actor,
+                AuditAction.TEAM_SAVE,
+                organization=organization,
+                obj=saved,
+                before=before,
+                after=snapshot(saved),
+            )
+            messages.success(request, _("Team saved."))
+            return redirect("conversations:teams", org_slug=organization.slug)
+    return render(
+        request,
+        "conversations/team_form.html",
+        {"nav": "conversations", "form": form, "team": team if pk is not None else None},
+    )
