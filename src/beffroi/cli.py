@@ -48,6 +48,7 @@ def demo() -> None:
     setup_django()
     from django.core.management import call_command
 
+    from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import DEMO_PASSWORD, load_demo
     from beffroi.jobs.engine import run_pending
     from beffroi.moderation.cli import judge_waiting
@@ -68,8 +69,10 @@ def demo() -> None:
     # server starts.
     judge_waiting(org)
     scan_now(org)
-    # The charter's hides on the demo's (credential-less) sources are simulated by the
-    # platform jobs: run now, so the demo shows them done (simulated), not waiting.
+    # The desk as the town's agents left it: services, saved replies, requests routed.
+    load_demo_desk(org)
+    # The charter's hides and the desk's replies on the demo's (credential-less) sources
+    # are simulated by the platform jobs: run now, so the demo shows them done (simulated).
     ran = run_pending()
     if ran:
         out.print(f"{ran} background jobs run (the demo's platform actions, simulated).")
@@ -424,8 +427,22 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     show_default=True,
     help="Comments arriving one by one to measure the time to a decision.",
 )
+@click.option(
+    "--desk-conversations",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Conversations (five items each) to measure the answering desk with; 0 skips it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench(items: int, pages: int, moderation_items: int, arrivals: int, as_json: bool) -> None:
+def bench(
+    items: int,
+    pages: int,
+    moderation_items: int,
+    arrivals: int,
+    desk_conversations: int,
+    as_json: bool,
+) -> None:
     """Measure the embedded default: memory with the demo town served, page latency,
     ingestion and import speed, moderation speed (in a throw-away data directory)."""
     from beffroi.bench import run
@@ -436,6 +453,7 @@ def bench(items: int, pages: int, moderation_items: int, arrivals: int, as_json:
         step=lambda text: console.print(f"[dim]bench:[/dim] {text}"),
         moderation_items=moderation_items,
         arrivals=arrivals,
+        desk_conversations=desk_conversations,
     )
     if as_json:
         click.echo(json.dumps(figures, indent=2))
@@ -466,6 +484,14 @@ def bench(items: int, pages: int, moderation_items: int, arrivals: int, as_json:
         f"allocated; its PDF dossier in {maximal['dossier_pdf_seconds']} s "
         f"({maximal['dossier_pdf_bytes'] / 1024:.0f} KiB)"
     )
+    desk = figures.get("desk")
+    if desk:
+        out.print(
+            f"Answering desk, {desk['conversations']} conversations ({desk['items']} items): "
+            f"list p95 {desk['list']['p95_ms']} ms, breaching view p95 "
+            f"{desk['list_breaching']['p95_ms']} ms, conversation p95 "
+            f"{desk['conversation']['p95_ms']} ms; every clock in {desk['clocks']['seconds']} s"
+        )
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})

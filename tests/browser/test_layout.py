@@ -93,6 +93,18 @@ NOT_PAGES = {
     "veille:campaign_status",
     "veille:identity_delete",
     "veille:impersonator_status",
+    "conversations:bulk",
+    "conversations:presence",
+    "conversations:assign",
+    "conversations:team",
+    "conversations:state",
+    "conversations:labels",
+    "conversations:snooze",
+    "conversations:note",
+    "conversations:reply",
+    "conversations:reply_retry",
+    "conversations:reply_confirm",
+    "conversations:saved_reply_delete",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out
@@ -357,9 +369,17 @@ def _long_data(org: Any, admin: Any) -> dict[str, Any]:
 def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     """The addresses to open, by route name; most routes have one, some several states."""
     from beffroi.charter.services import live_version
+    from beffroi.conversations.models import Conversation, SavedReply, Team
+    from beffroi.demo.desk import load_demo_desk
     from beffroi.moderation.models import Case
     from beffroi.veille.models import Campaign, ImpersonationFlag
 
+    load_demo_desk(org)
+    # The longest conversation: the widest thread of messages and replies.
+    conversation = Conversation.objects.filter(organization=org).order_by("-message_count").first()
+    saved = SavedReply.objects.filter(organization=org).order_by("pk").first()
+    team = Team.objects.filter(organization=org).order_by("pk").first()
+    assert conversation is not None and saved is not None and team is not None
     slug = org.slug
     live = live_version(org)
     assert live is not None
@@ -437,6 +457,14 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
         "veille:identity_edit": [url("veille:identity_edit", data["identity"].pk)],
         "veille:impersonators": [url("veille:impersonators")],
         "veille:impersonator": [url("veille:impersonator", flag.pk)],
+        "conversations:list": [url("conversations:list"), url("conversations:list") + "?view=all"],
+        "conversations:detail": [url("conversations:detail", conversation.pk)],
+        "conversations:saved_replies": [url("conversations:saved_replies")],
+        "conversations:saved_reply_create": [url("conversations:saved_reply_create")],
+        "conversations:saved_reply_edit": [url("conversations:saved_reply_edit", saved.pk)],
+        "conversations:teams": [url("conversations:teams")],
+        "conversations:team_create": [url("conversations:team_create")],
+        "conversations:team_edit": [url("conversations:team_edit", team.pk)],
     }
 
 
@@ -572,6 +600,14 @@ _PAGE_NAMES = (
     "veille:identity_edit",
     "veille:impersonators",
     "veille:impersonator",
+    "conversations:list",
+    "conversations:detail",
+    "conversations:saved_replies",
+    "conversations:saved_reply_create",
+    "conversations:saved_reply_edit",
+    "conversations:teams",
+    "conversations:team_create",
+    "conversations:team_edit",
 )
 
 

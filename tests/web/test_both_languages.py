@@ -415,6 +415,30 @@ def _build(org: Any) -> dict[str, Any]:
         status=Source.Status.RATE_LIMITED, last_error="HTTP 429: Too Many Requests"
     )
     loose_user = get_user_model().objects.create_user(username="loose", password=DEMO_PASSWORD)
+    # The desk: a conversation with a reply the platform refused and one whose sending was
+    # interrupted (their sentences are read in both languages too).
+    from beffroi.conversations.models import Conversation, Reply, SavedReply, Team
+
+    conversation = (
+        Conversation.objects.filter(organization=org, kind="public")
+        .exclude(team=None)
+        .order_by("pk")
+        .first()
+    )
+    assert conversation is not None, "the demo desk has no routed conversation"
+    failed_reply, unknown_reply = (
+        Reply.objects.create(
+            organization=org,
+            conversation=conversation,
+            item=conversation.root,
+            key=f"matrix-{state}",
+            text="Bonjour, c'est transmis.",
+            state=state,
+            reason=reason,
+            detail="(#200) Permissions error",
+        )
+        for state, reason in (("failed", "credentials"), ("unknown", "interrupted"))
+    )
     return {
         "admin": admin,
         "item": hidden,
@@ -446,11 +470,17 @@ def _build(org: Any) -> dict[str, Any]:
         "own_invitation": own_invitation,
         "invitation": invite(Actor(admin, "ui"), org, "nouvelle.recrue@exemple.fr", "viewer"),
         "invitation_key": "unknown-key",
+        "conversation": conversation,
+        "failed_reply": failed_reply,
+        "unknown_reply": unknown_reply,
+        "saved_reply": _first(SavedReply, organization=org),
+        "team": _first(Team, organization=org),
     }
 
 
 @pytest.fixture(scope="module")
 def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
+    from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import load_demo
     from beffroi.moderation.services import moderate_items
     from beffroi.veille.scan import scan
@@ -460,6 +490,7 @@ def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
         items = list(org.items.select_related("source", "author").order_by("id"))
         moderate_items(items)
         scan(org)
+        load_demo_desk(org)
         objects = _build(org)
         yield Town(org, objects["admin"], objects, read_content(), read_catalogue())
         from django.core.management import call_command

@@ -138,6 +138,7 @@ def _unique(problems: Iterable[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import load_demo
     from beffroi.moderation.services import moderate_items
     from beffroi.veille.scan import scan
@@ -148,6 +149,7 @@ def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
         items = list(org.items.select_related("source", "author").order_by("id"))
         moderate_items(items)
         scan(org)
+        load_demo_desk(org)
         yield org
         from django.core.management import call_command
 

@@ -131,6 +131,15 @@ class Conversation(models.Model):
     #: ``[[start, end or null], …]`` in ISO 8601.
     pauses = models.JSONField(default=list, blank=True)
     message_count = models.PositiveIntegerField(default=0)
+    #: Whether the citizen's message is a request or complaint for the institution (``None``:
+    #: not judged yet), how sure the judge was, the service it is for and what decided it
+    #: (a routing rule's name, or ``model``).
+    is_request = models.BooleanField(_("request or complaint"), null=True, blank=True)
+    request_score = models.FloatField(null=True, blank=True)
+    request_service = models.CharField(_("service asked"), max_length=50, blank=True, default="")
+    routed_by = models.CharField(max_length=120, blank=True, default="")
+    #: The clock last warned about (``target:deadline``): one warning per deadline.
+    sla_warned = models.CharField(max_length=80, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

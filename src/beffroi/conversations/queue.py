@@ -34,6 +34,14 @@ def request_mention_notice(note_id: int) -> None:
     )
 
 
+def request_sla_warning(conversation_id: int) -> None:
+    enqueue(
+        "conversations.sla_warning",
+        {"conversation_id": conversation_id},
+        dedupe_key=f"conversations.sla_warning:{conversation_id}",
+    )
+
+
 def on_items_ingested(sender: Any, organization: Any, **kwargs: Any) -> None:
     """New items join their conversations as soon as they are stored (``items_ingested``)."""
     request_attach(organization)

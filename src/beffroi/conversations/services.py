@@ -684,7 +684,10 @@ VIEWS = ("mine", "team", "unassigned", "open", "breaching", "snoozed", "all")
 def view_filter(view: str, user: Any, now: datetime | None = None) -> Q:
     """The conversations of a saved view (breaching is filtered after the clock is read)."""
     now = now or timezone.now()
-    live = Q(state__in=[State.NEW, State.OPEN, State.WAITING, State.ANSWERED])
+    # A message moderation hid or deleted is not one to answer: it leaves the lists to handle.
+    live = Q(state__in=[State.NEW, State.OPEN, State.WAITING, State.ANSWERED]) & Q(
+        root__visibility=Item.Visibility.VISIBLE
+    )
     awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
     if view == "mine":
         return live & awake & Q(assignee=user)

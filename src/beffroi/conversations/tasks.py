@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
+from django.utils import timezone
+
 from beffroi.conversations.sending import SendLater, send
 from beffroi.jobs.engine import PermanentFailure, RetryLater, periodic, task
 
@@ -77,6 +80,102 @@ def mention_notice(note_id: int) -> dict[str, Any]:
             title=_("Beffroi: %(name)s mentioned you in a conversation (%(organization)s)")
             % values,
             text=found.text,
+            url=settings.BEFFROI_PUBLIC_URL
+            + reverse(
+                "conversations:detail",
+                kwargs={"org_slug": organization.slug, "pk": conversation.pk},
+            ),
+            facts={},
+        )
+    try:
+        send_by_relay(message, addresses)
+    except DeliveryError as exc:
+        if exc.retry_after is None:
+            raise PermanentFailure(str(exc)) from exc
+        raise RetryLater(str(exc), exc.retry_after) from exc
+    return {"sent": True, "to": len(addresses)}
+
+
+#: Live conversations read per pass of the response-time watch.
+SLA_WATCH_LIMIT = 5000
+
+
+@periodic("conversations.sla_watch", every_seconds=300)
+def sla_watch() -> int:
+    """Warn the assignee and the team's leads once before a response time is breached (due
+    soon), by e-mail in the organization's language; returns the warnings asked for."""
+    from beffroi.analysis.business_time import SlaStatus
+    from beffroi.conversations import sla
+    from beffroi.conversations.models import Conversation
+    from beffroi.conversations.queue import request_sla_warning
+
+    live = (
+        Conversation.objects.exclude(state__in=["resolved", "closed"])
+        .filter(models.Q(assignee__isnull=False) | models.Q(team__isnull=False))
+        .select_related("organization", "team")
+        .order_by("last_citizen_at")[:SLA_WATCH_LIMIT]
+    )
+    asked = 0
+    for conversation in live:
+        clock = sla.clock(conversation)
+        if clock is None or clock.status != SlaStatus.DUE_SOON or clock.deadline is None:
+            continue
+        mark = f"{clock.target}:{clock.deadline.isoformat()}"[:80]
+        if conversation.sla_warned == mark:
+            continue
+        updated = (
+            Conversation.objects.filter(pk=conversation.pk)
+            .exclude(sla_warned=mark)
+            .update(sla_warned=mark)
+        )
+        if updated:  # another sweeper did not take it first
+            request_sla_warning(conversation.pk)
+            asked += 1
+    return asked
+
+
+@task("conversations.sla_warning", max_attempts=8)
+def sla_warning(conversation_id: int) -> dict[str, Any]:
+    """E-mail that a conversation's response time is due soon."""
+    from django.conf import settings
+    from django.urls import reverse
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from beffroi.conversations import sla
+    from beffroi.conversations.models import Conversation
+    from beffroi.core.mail import relay_configured, send_by_relay
+    from beffroi.notify.delivery import AlertMessage, DeliveryError
+
+    conversation = (
+        Conversation.objects.select_related("organization", "assignee", "team", "author")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    clock = sla.clock(conversation) if conversation is not None else None
+    if conversation is None or clock is None or clock.deadline is None:
+        return {"sent": False, "reason": "no running clock"}
+    people = [conversation.assignee] if conversation.assignee else []
+    if conversation.team is not None:
+        people += list(conversation.team.leads.all())
+    addresses = sorted({person.email for person in people if person.email})
+    if not addresses or not relay_configured():
+        return {"sent": False, "reason": "no address or no SMTP relay"}
+    organization = conversation.organization
+    with translation.override(organization.language or settings.LANGUAGE_CODE):
+        values = {
+            "handle": conversation.author.handle,
+            "target": clock.target_label,
+            "deadline": timezone.localtime(clock.deadline).strftime("%d/%m/%Y %H:%M"),
+            "organization": organization.name,
+        }
+        message = AlertMessage(
+            title=_("Beffroi: the %(target)s to @%(handle)s is due %(deadline)s") % values,
+            text=_(
+                "The conversation with @%(handle)s (%(organization)s) reaches its response "
+                "time at %(deadline)s."
+            )
+            % values,
             url=settings.BEFFROI_PUBLIC_URL
             + reverse(
                 "conversations:detail",

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count
 
+from beffroi.conversations.models import Conversation
 from beffroi.items.models import Author, Item
 from beffroi.moderation.models import Case, Decision
 from beffroi.organizations.models import Organization
@@ -15,6 +16,8 @@ from beffroi.sources.models import Source
 def organization_stats(org: Organization) -> dict[str, Any]:
     items = Item.objects.for_org(org)
     cases = Case.objects.for_org(org)
+    conversations = Conversation.objects.for_org(org)
+    requests = conversations.filter(is_request=True)
     return {
         "organization": org.slug,
         "items": items.count(),
@@ -30,4 +33,16 @@ def organization_stats(org: Organization) -> dict[str, Any]:
         "items_by_language": dict(
             items.values_list("language").annotate(n=Count("id")).order_by("language")
         ),
+        "conversations_by_state": dict(
+            conversations.values_list("state").annotate(n=Count("id")).order_by("state")
+        ),
+        "requests": {
+            "total": requests.count(),
+            "by_service": dict(
+                requests.values_list("request_service")
+                .annotate(n=Count("id"))
+                .order_by("request_service")
+            ),
+            "not_judged": conversations.filter(is_request=None).count(),
+        },
     }
