@@ -105,6 +105,8 @@ NOT_PAGES = {
     "conversations:reply_retry",
     "conversations:reply_confirm",
     "conversations:saved_reply_delete",
+    "conversations:handoff",
+    "conversations:handoff_retry",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out
@@ -369,7 +371,7 @@ def _long_data(org: Any, admin: Any) -> dict[str, Any]:
 def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     """The addresses to open, by route name; most routes have one, some several states."""
     from beffroi.charter.services import live_version
-    from beffroi.conversations.models import Conversation, SavedReply, Team
+    from beffroi.conversations.models import Conversation, RequestSystem, SavedReply, Team
     from beffroi.demo.desk import load_demo_desk
     from beffroi.moderation.models import Case
     from beffroi.veille.models import Campaign, ImpersonationFlag
@@ -380,6 +382,8 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     saved = SavedReply.objects.filter(organization=org).order_by("pk").first()
     team = Team.objects.filter(organization=org).order_by("pk").first()
     assert conversation is not None and saved is not None and team is not None
+    system = RequestSystem.objects.filter(organization=org).order_by("pk").first()
+    assert system is not None
     slug = org.slug
     live = live_version(org)
     assert live is not None
@@ -463,6 +467,9 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
         "conversations:saved_reply_create": [url("conversations:saved_reply_create")],
         "conversations:saved_reply_edit": [url("conversations:saved_reply_edit", saved.pk)],
         "conversations:teams": [url("conversations:teams")],
+        "conversations:request_systems": [url("conversations:request_systems")],
+        "conversations:request_system_create": [url("conversations:request_system_create")],
+        "conversations:request_system_edit": [url("conversations:request_system_edit", system.pk)],
         "conversations:team_create": [url("conversations:team_create")],
         "conversations:team_edit": [url("conversations:team_edit", team.pk)],
     }
@@ -606,6 +613,9 @@ _PAGE_NAMES = (
     "conversations:saved_reply_create",
     "conversations:saved_reply_edit",
     "conversations:teams",
+    "conversations:request_systems",
+    "conversations:request_system_create",
+    "conversations:request_system_edit",
     "conversations:team_create",
     "conversations:team_edit",
 )

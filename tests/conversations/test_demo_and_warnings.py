@@ -12,7 +12,14 @@ import pytest
 
 from beffroi.audit.services import Actor
 from beffroi.conversations import services, tasks
-from beffroi.conversations.models import Conversation, Reply, ResponseTargets, SavedReply, Team
+from beffroi.conversations.models import (
+    Conversation,
+    Handoff,
+    Reply,
+    ResponseTargets,
+    SavedReply,
+    Team,
+)
 from beffroi.jobs.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +50,9 @@ def test_the_demo_town_has_a_desk_at_work(django_capture_on_commit_callbacks: An
     }
     replies = Reply.objects.filter(organization=org)
     assert replies.exists() and set(replies.values_list("state", flat=True)) == {"simulated"}
+    # One request handed off to the town's (demo) request system, simulated and said so.
+    handed = Handoff.objects.get(organization=org)
+    assert handed.state == "sent" and handed.system.demo and handed.external_id.startswith("DEMO")
     states = set(conversations.values_list("state", flat=True))
     assert {"new", "answered", "closed"} <= states
     # Loaded again: nothing added, nothing sent twice.

@@ -417,7 +417,14 @@ def _build(org: Any) -> dict[str, Any]:
     loose_user = get_user_model().objects.create_user(username="loose", password=DEMO_PASSWORD)
     # The desk: a conversation with a reply the platform refused and one whose sending was
     # interrupted (their sentences are read in both languages too).
-    from beffroi.conversations.models import Conversation, Reply, SavedReply, Team
+    from beffroi.conversations.models import (
+        Conversation,
+        Handoff,
+        Reply,
+        RequestSystem,
+        SavedReply,
+        Team,
+    )
 
     conversation = (
         Conversation.objects.filter(organization=org, kind="public")
@@ -439,6 +446,7 @@ def _build(org: Any) -> dict[str, Any]:
         )
         for state, reason in (("failed", "credentials"), ("unknown", "interrupted"))
     )
+    system = _first(RequestSystem, organization=org)
     return {
         "admin": admin,
         "item": hidden,
@@ -475,6 +483,16 @@ def _build(org: Any) -> dict[str, Any]:
         "unknown_reply": unknown_reply,
         "saved_reply": _first(SavedReply, organization=org),
         "team": _first(Team, organization=org),
+        "request_system": system,
+        "failed_handoff": Handoff.objects.create(
+            organization=org,
+            conversation=conversation,
+            system=system,
+            state="send_failed",
+            reason="refused",
+            detail="Open311: 400 service_code not found",
+            reference=f"BF-{org.pk}-0",
+        ),
     }
 
 

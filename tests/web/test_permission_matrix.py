@@ -427,6 +427,32 @@ class World:
         )
 
     @property
+    def request_system(self) -> Any:
+        from beffroi.conversations.models import RequestSystem
+
+        return self._veille(
+            "request_system",
+            lambda: RequestSystem.objects.create(
+                organization=self.org, name="Courriel", kind="email", email="s@ville.example"
+            ),
+        )
+
+    @property
+    def failed_handoff(self) -> Any:
+        from beffroi.conversations.models import Handoff
+
+        return self._veille(
+            "failed_handoff",
+            lambda: Handoff.objects.create(
+                organization=self.org,
+                conversation=self.conversation,
+                system=self.request_system,
+                state="send_failed",
+                reason="error",
+            ),
+        )
+
+    @property
     def team(self) -> Any:
         from beffroi.conversations.models import Team
 
@@ -617,6 +643,13 @@ ORG_PAGES: dict[str, Page] = {
         "POST", pk="conversation", data=lambda w: {"text": "Bonjour", "key": w.unique("key")}
     ),
     "conversations:reply_retry": Page("POST", pk="failed_reply"),
+    "conversations:handoff": Page(
+        "POST", pk="conversation", data=lambda w: {"system": w.request_system.pk}
+    ),
+    "conversations:handoff_retry": Page("POST", pk="failed_handoff"),
+    "conversations:request_systems": Page(),
+    "conversations:request_system_create": Page(),
+    "conversations:request_system_edit": Page(pk="request_system"),
     "conversations:reply_confirm": Page("POST", pk="unknown_reply"),
     "conversations:saved_replies": Page(),
     "conversations:saved_reply_create": Page(),

@@ -131,6 +131,12 @@ class AuditAction(models.TextChoices):
         "reply.simulated",
         _("The reply was simulated on a demo source (nothing was sent to a platform)"),
     )
+    HANDOFF_REQUEST = "handoff.request", _("Handed a request off to the request system")
+    HANDOFF_RETRY = "handoff.retry", _("Sent a hand-off again")
+    HANDOFF_SENT = "handoff.sent", _("The request system received the request")
+    HANDOFF_FAILED = "handoff.failed", _("The request system did not take the request")
+    HANDOFF_DONE = "handoff.done", _("The service closed the request in its system")
+    REQUEST_SYSTEM_SAVE = "request_system.save", _("Saved a request system")
     TEAM_SAVE = "team.save", _("Saved a team")
     SAVED_REPLY_SAVE = "saved_reply.save", _("Saved a saved reply")
     SAVED_REPLY_DELETE = "saved_reply.delete", _("Deleted a saved reply")

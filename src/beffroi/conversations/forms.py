@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from beffroi.conversations.models import Conversation, SavedReply, Team
+from beffroi.conversations.models import Conversation, RequestSystem, SavedReply, Team
 from beffroi.organizations.models import Organization
 
 
@@ -130,7 +130,7 @@ class SavedReplyForm(forms.ModelForm[SavedReply]):
 class TeamEditForm(forms.ModelForm[Team]):
     class Meta:
         model = Team
-        fields = ["name", "slug", "email", "always_open", "members", "leads"]
+        fields = ["name", "slug", "email", "service_code", "always_open", "members", "leads"]
         widgets = {
             "members": forms.CheckboxSelectMultiple,
             "leads": forms.CheckboxSelectMultiple,
@@ -141,3 +141,49 @@ class TeamEditForm(forms.ModelForm[Team]):
         people = _members(organization)
         self.fields["members"].queryset = people  # type: ignore[attr-defined]
         self.fields["leads"].queryset = people  # type: ignore[attr-defined]
+
+
+class HandoffForm(forms.Form):
+    system: forms.ModelChoiceField[RequestSystem] = forms.ModelChoiceField(
+        label=_("Request system"), queryset=None
+    )
+    service_code = forms.CharField(
+        label=_("Service code"),
+        max_length=64,
+        required=False,
+        help_text=_("Empty: the team's service code."),
+    )
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=4000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Empty: the citizen's message."),
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["system"].queryset = RequestSystem.objects.for_org(organization).filter(  # type: ignore[attr-defined]
+            enabled=True
+        )
+
+
+class RequestSystemForm(forms.ModelForm[RequestSystem]):
+    api_key = forms.CharField(
+        label=_("API key"),
+        required=False,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Stored encrypted, never shown again. Empty: keep the current key."),
+    )
+
+    class Meta:
+        model = RequestSystem
+        fields = ["name", "kind", "endpoint", "jurisdiction_id", "email", "enabled"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("kind") == RequestSystem.Kind.OPEN311 and not data.get("endpoint"):
+            self.add_error("endpoint", _("An Open311 system needs its address."))
+        return data

@@ -52,6 +52,13 @@ class Team(models.Model):
     leads = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="led_teams", verbose_name=_("leads")
     )
+    service_code = models.CharField(
+        _("service code in the request system"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("The Open311 service_code of this team's requests (e.g. POTHOLE)."),
+    )
     always_open = models.BooleanField(
         _("open day and night"),
         default=False,
@@ -190,6 +197,7 @@ class ConversationEvent(models.Model):
         NOTE = "note", _("Internal note")
         REPLY = "reply", _("Reply")
         REOPENED = "reopened", _("Reopened by the citizen")
+        HANDOFF = "handoff", _("Handed off to the request system")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)
@@ -390,3 +398,108 @@ class ResponseTargets(models.Model):
 
     def __str__(self) -> str:
         return f"targets of {self.organization_id}"
+
+
+class RequestSystem(models.Model):
+    """Where the organization's requests are handed off: its request-management system
+    (Open311 GeoReport v2) or an e-mail address of its services."""
+
+    class Kind(models.TextChoices):
+        OPEN311 = "open311", _("Open311 GeoReport v2 server")
+        EMAIL = "email", _("E-mail to the service")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="request_systems"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    endpoint = models.URLField(
+        _("Open311 address"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("The API's base address, e.g. https://open311.ville.fr/v2"),
+    )
+    jurisdiction_id = models.CharField(_("jurisdiction"), max_length=120, blank=True, default="")
+    email = models.EmailField(
+        _("e-mail address"),
+        blank=True,
+        default="",
+        help_text=_("Empty: the e-mail of the conversation's team."),
+    )
+    #: The API key, encrypted at rest (``core.crypto``), never shown or logged.
+    secrets_encrypted = models.TextField(blank=True, default="", editable=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    #: The demo town's: nothing is sent, hand-offs are simulated and shown as such.
+    demo = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("request system")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_api_key(self, key: str) -> None:
+        from beffroi.core.crypto import encrypt_json
+
+        self.secrets_encrypted = encrypt_json({"api_key": key}) if key else ""
+
+    @property
+    def api_key(self) -> str:
+        from beffroi.core.crypto import decrypt_json
+
+        return str(decrypt_json(self.secrets_encrypted).get("api_key", ""))
+
+
+class Handoff(models.Model):
+    """A conversation's request handed off to the organization's request system, and what
+    became of it there: *to send*, *sending*, *sent* (with the system's id), *send failed*
+    (with why, and a way forward), *done externally* (the service closed it)."""
+
+    class State(models.TextChoices):
+        TO_SEND = "to_send", _("To send")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        SEND_FAILED = "send_failed", _("Send failed")
+        DONE_EXTERNALLY = "done_externally", _("Done by the service")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="handoffs"
+    )
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="handoffs"
+    )
+    system = models.ForeignKey(RequestSystem, on_delete=models.PROTECT, related_name="handoffs")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.TO_SEND)
+    service_code = models.CharField(max_length=64, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    address = models.CharField(max_length=300, blank=True, default="")
+    #: Written into the description: how a request whose sending was interrupted is found.
+    reference = models.CharField(max_length=40, blank=True, default="")
+    external_id = models.CharField(max_length=120, blank=True, default="")
+    token = models.CharField(max_length=120, blank=True, default="")
+    reason = models.CharField(max_length=32, blank=True, default="")
+    detail = models.TextField(blank=True, default="")
+    status_notes = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("hand-off")
+
+    def __str__(self) -> str:
+        return f"handoff {self.pk} ({self.state})"

@@ -190,3 +190,21 @@ def sla_warning(conversation_id: int) -> dict[str, Any]:
             raise PermanentFailure(str(exc)) from exc
         raise RetryLater(str(exc), exc.retry_after) from exc
     return {"sent": True, "to": len(addresses)}
+
+
+@task("conversations.hand_off", lease_seconds=120, max_attempts=8)
+def hand_off_task(handoff_id: int) -> dict[str, Any]:
+    from beffroi.conversations import handoff
+
+    try:
+        return {"state": handoff.send(handoff_id)}
+    except handoff.SendLater as exc:
+        raise RetryLater(str(exc), exc.delay) from exc
+
+
+@periodic("conversations.handoff_sync", every_seconds=900)
+def handoff_sync() -> int:
+    """What the services did with the requests handed off (tokens, closed requests)."""
+    from beffroi.conversations import handoff
+
+    return handoff.sync()

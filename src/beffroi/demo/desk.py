@@ -9,8 +9,14 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 
 from beffroi.audit.services import Actor
-from beffroi.conversations import services
-from beffroi.conversations.models import Conversation, ResponseTargets, SavedReply, Team
+from beffroi.conversations import handoff, services
+from beffroi.conversations.models import (
+    Conversation,
+    RequestSystem,
+    ResponseTargets,
+    SavedReply,
+    Team,
+)
 from beffroi.organizations.models import Organization
 
 #: Which service handles the demo's requests, by the topic its builder gave them (what the
@@ -108,6 +114,17 @@ def load_demo_desk(organization: Organization) -> int:
     if "maire" in users:
         teams["voirie"].leads.add(users["maire"])
     ResponseTargets.objects.get_or_create(organization=organization)
+    system, _made = RequestSystem.objects.get_or_create(
+        organization=organization,
+        name="GRU de Saint-Aubin (démonstration)",
+        defaults={
+            "kind": RequestSystem.Kind.OPEN311,
+            "endpoint": "https://open311.saint-aubin.demo.invalid/v2",
+            "demo": True,
+        },
+    )
+    Team.objects.filter(pk=teams["voirie"].pk, service_code="").update(service_code="POTHOLE")
+    teams["voirie"].refresh_from_db()
     for name, language, team, acknowledgement, text in SAVED_REPLIES:
         SavedReply.objects.get_or_create(
             organization=organization,
@@ -126,6 +143,7 @@ def load_demo_desk(organization: Organization) -> int:
         return len(conversations)  # the agents' work is already there
     agent, com = users.get("agent"), users.get("com")
     receipt = SavedReply.objects.get(organization=organization, name="Accusé de réception")
+    handed_off = False
     for number, conversation in enumerate(conversations):
         label = _label(conversation)
         category, topic = label.get("category"), label.get("topic")
@@ -151,6 +169,11 @@ def load_demo_desk(organization: Organization) -> int:
                             key=f"demo-ack-{conversation.pk}",
                             saved_reply=receipt,
                         )
+            if topic == "roadworks" and not handed_off and conversation.is_live:
+                handoff.hand_off(
+                    actor, conversation, system, address="Rue des Écoles, Saint-Aubin-sur-Loire"
+                )
+                handed_off = True
         elif category == "praise" and conversation.is_live and number % 2 == 0:
             services.set_state(actor, conversation, Conversation.State.CLOSED)
     return len(conversations)

@@ -19,11 +19,12 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from beffroi.analysis.business_time import SlaStatus
-from beffroi.conversations import services, sla
+from beffroi.conversations import handoff, services, sla
 from beffroi.conversations.display import reply_view
 from beffroi.conversations.forms import (
     AssignForm,
     BulkForm,
+    HandoffForm,
     LabelsForm,
     NoteForm,
     ReplyForm,
@@ -31,7 +32,15 @@ from beffroi.conversations.forms import (
     StateForm,
     TeamForm,
 )
-from beffroi.conversations.models import Conversation, Presence, Reply, SavedReply, Team
+from beffroi.conversations.models import (
+    Conversation,
+    Handoff,
+    Presence,
+    Reply,
+    RequestSystem,
+    SavedReply,
+    Team,
+)
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
@@ -199,6 +208,15 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
             "snooze_form": SnoozeForm(),
             "note_form": NoteForm(),
             "reply_form": ReplyForm(initial={"key": services.new_reply_key()}),
+            "handoffs": conversation.handoffs.select_related("system"),
+            "handoff_form": HandoffForm(
+                organization=organization,
+                initial={
+                    "service_code": conversation.team.service_code if conversation.team else ""
+                },
+            )
+            if RequestSystem.objects.for_org(organization).filter(enabled=True).exists()
+            else None,
             "saved_replies": [
                 (saved_reply, *services.render_saved_reply(saved_reply, conversation))
                 for saved_reply in saved
@@ -395,3 +413,42 @@ def reply_confirm(request: OrgRequest, pk: int) -> HttpResponse:
         _("Recorded as posted."),
         lambda: services.confirm_reply_posted(request.org.actor, reply, url),
     )
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_handoff(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    form = HandoffForm(request.POST, organization=request.org.organization)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the organization's request systems."))
+        return _back(request, conversation)
+    data = form.cleaned_data
+    try:
+        handoff.hand_off(
+            request.org.actor,
+            conversation,
+            data["system"],
+            service_code=data["service_code"],
+            address=data["address"],
+            description=data["description"],
+        )
+    except handoff.HandoffError as exc:
+        messages.error(request, str(exc))
+    else:
+        # Recorded and on its way: its state (sent, failed) shows in the conversation.
+        messages.success(request, _("Hand-off recorded: it is being sent to the request system."))
+    return _back(request, conversation)
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def handoff_retry(request: OrgRequest, pk: int) -> HttpResponse:
+    found = request.org.get(Handoff, pk=pk)
+    try:
+        handoff.retry(request.org.actor, found)
+    except handoff.HandoffError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The hand-off is being sent again."))
+    return _back(request, found.conversation)

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import record, snapshot
 from beffroi.conversations import services
-from beffroi.conversations.forms import SavedReplyForm, TeamEditForm
-from beffroi.conversations.models import SavedReply, Team
+from beffroi.conversations.forms import RequestSystemForm, SavedReplyForm, TeamEditForm
+from beffroi.conversations.models import RequestSystem, SavedReply, Team
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
@@ -107,4 +107,46 @@ def team_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
         request,
         "conversations/team_form.html",
         {"nav": "conversations", "form": form, "team": team if pk is not None else None},
+    )
+
+
+@org_view(Capability.MANAGE)
+def request_systems(request: OrgRequest) -> HttpResponse:
+    return render(
+        request,
+        "conversations/request_systems.html",
+        {"nav": "conversations", "systems": request.org.scoped(RequestSystem)},
+    )
+
+
+@org_view(Capability.MANAGE)
+def request_system_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
+    organization = request.org.organization
+    system = (
+        request.org.get(RequestSystem, pk=pk)
+        if pk is not None
+        else RequestSystem(organization=organization)
+    )
+    form = RequestSystemForm(request.POST or None, instance=system)
+    if request.method == "POST" and form.is_valid():
+        before = snapshot(system) if system.pk else None
+        saved = form.save(commit=False)
+        if form.cleaned_data.get("api_key"):
+            saved.set_api_key(form.cleaned_data["api_key"])
+        saved.save()
+        # The snapshot leaves the encrypted key out (it is not an editable field).
+        record(
+            request.org.actor,
+            AuditAction.REQUEST_SYSTEM_SAVE,
+            organization=organization,
+            obj=saved,
+            before=before,
+            after=snapshot(saved),
+        )
+        messages.success(request, _("Request system saved."))
+        return redirect("conversations:request_systems", org_slug=organization.slug)
+    return render(
+        request,
+        "conversations/request_system_form.html",
+        {"nav": "conversations", "form": form, "system": system if pk is not None else None},
     )

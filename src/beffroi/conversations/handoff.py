@@ -1,0 +1,401 @@
+"""Handing a citizen's request off to the organization's request system, and reading back
+what the service did with it.
+
+- :func:`hand_off` (a person) records the hand-off *to send* and asks for the job; a
+  conversation has one live hand-off at a time: nothing is sent twice.
+- :func:`send` (the job) submits it: Open311 GeoReport v2 (``connectors.open311``) or an
+  e-mail to the service. *Sending* is committed before the call; a job that finds it still
+  *sending* follows one that died during the call: it looks the request up by its reference
+  in the town's system instead of submitting it again.
+- :func:`sync` (periodic) resolves batch tokens and reads the statuses: a request the
+  service closed is *done externally*, with its notes, shown on the conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from beffroi.audit.actions import AuditAction
+from beffroi.audit.services import Actor, record, snapshot
+from beffroi.connectors.base import AuthError, ConnectorError, NotFound, TransientError
+from beffroi.connectors.open311 import (
+    InvalidDraft,
+    Open311Client,
+    RequestDraft,
+    RequestRefused,
+    SubmissionUncertain,
+    retry_is_safe,
+)
+from beffroi.conversations.models import Conversation, ConversationEvent, Handoff, RequestSystem
+from beffroi.core.logging import redact
+
+State = Handoff.State
+PLATFORM_ACTOR = Actor.system("request-system")
+
+#: Why a hand-off failed, as kept in ``Handoff.reason`` (said in words on screen).
+REASON_REFUSED = "refused"
+REASON_CREDENTIALS = "credentials"
+REASON_NOT_FOUND = "not_found"
+REASON_UNCERTAIN = "uncertain"
+REASON_ERROR = "error"
+REASON_NO_ADDRESS = "no_address"
+
+#: Hand-offs read per pass of the status sync.
+SYNC_BATCH = 200
+
+
+class HandoffError(Exception):
+    """A refused hand-off, with a sentence for the person."""
+
+
+class SendLater(Exception):
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+def live_handoff(conversation: Conversation) -> Handoff | None:
+    return (
+        Handoff.objects.filter(conversation=conversation)
+        .exclude(state=State.SEND_FAILED)
+        .exclude(state=State.DONE_EXTERNALLY)
+        .first()
+    )
+
+
+def hand_off(
+    actor: Actor,
+    conversation: Conversation,
+    system: RequestSystem,
+    *,
+    service_code: str = "",
+    address: str = "",
+    description: str = "",
+) -> Handoff:
+    """Record the hand-off of the conversation's request to ``system`` and ask for it to be
+    sent; refused while another hand-off of the conversation is under way or open."""
+    if system.organization_id != conversation.organization_id or not system.enabled:
+        raise HandoffError(_("Choose one of the organization's request systems."))
+    code = service_code or (conversation.team.service_code if conversation.team else "")
+    if system.kind == RequestSystem.Kind.OPEN311 and not code:
+        raise HandoffError(
+            _("Give the service code of the request system (or set it on the team).")
+        )
+    if system.kind == RequestSystem.Kind.OPEN311 and not address.strip():
+        # GeoReport v2 asks for a place: the service goes there.
+        raise HandoffError(_("Give the address the request is about."))
+    with transaction.atomic():
+        Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if live_handoff(conversation) is not None:
+            raise HandoffError(
+                _("This request is already handed off: see its state in the conversation.")
+            )
+        handoff = Handoff.objects.create(
+            organization=conversation.organization,
+            conversation=conversation,
+            system=system,
+            service_code=code,
+            address=address.strip()[:300],
+            description=(description or conversation.root.text).strip()[:4000],
+            created_by=actor.user if getattr(actor.user, "is_authenticated", False) else None,
+        )
+        handoff.reference = f"BF-{conversation.organization_id}-{handoff.pk}"
+        handoff.save(update_fields=["reference"])
+        ConversationEvent.objects.create(
+            conversation=conversation,
+            kind="handoff",
+            actor=handoff.created_by,
+            after={"handoff": handoff.pk, "system": system.name, "state": handoff.state},
+        )
+        record(
+            actor,
+            AuditAction.HANDOFF_REQUEST,
+            organization=conversation.organization,
+            obj=handoff,
+            after=snapshot(handoff),
+        )
+        handoff_id = handoff.pk
+        transaction.on_commit(lambda: _request_send(handoff_id))
+    return handoff
+
+
+def _request_send(handoff_id: int) -> None:
+    from beffroi.jobs.engine import enqueue
+
+    enqueue(
+        "conversations.hand_off",
+        {"handoff_id": handoff_id},
+        dedupe_key=f"conversations.hand_off:{handoff_id}",
+    )
+
+
+def retry(actor: Actor, handoff: Handoff) -> Handoff:
+    """Send again a hand-off that failed (after a person checked, for an uncertain one,
+    that the town's system does not have it)."""
+    with transaction.atomic():
+        locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
+        if locked.state != State.SEND_FAILED:
+            raise HandoffError(_("Only a hand-off that failed can be sent again."))
+        if live_handoff(locked.conversation) is not None:
+            raise HandoffError(
+                _("This request is already handed off: see its state in the conversation.")
+            )
+        before = {"state": locked.state, "reason": locked.reason}
+        locked.state, locked.reason, locked.sending_since = State.TO_SEND, "", None
+        locked.save(update_fields=["state", "reason", "sending_since"])
+        record(
+            actor,
+            AuditAction.HANDOFF_RETRY,
+            organization=locked.organization,
+            obj=locked,
+            before=before,
+            after={"state": locked.state},
+        )
+        handoff_id = locked.pk
+        transaction.on_commit(lambda: _request_send(handoff_id))
+    return locked
+
+
+def _client(system: RequestSystem) -> Open311Client:
+    return Open311Client(system.endpoint, system.api_key, system.jurisdiction_id or None)
+
+
+def _draft(handoff: Handoff) -> RequestDraft:
+    author = handoff.conversation.author
+    first, _space, last = (author.display_name or "").partition(" ")
+    link = handoff.conversation.root.url
+    text = handoff.description + (f"\n\n{link}" if link else "")
+    return RequestDraft(
+        service_code=handoff.service_code,
+        description=text,
+        address_string=handoff.address,
+        first_name=first[:60],
+        last_name=last[:60],
+        reference=handoff.reference,
+    )
+
+
+def _save(handoff: Handoff, state: str, **fields: Any) -> None:
+    with transaction.atomic():
+        handoff.state = state
+        for name, value in fields.items():
+            setattr(handoff, name, value)
+        handoff.sending_since = None
+        handoff.save()
+        action = {
+            State.SENT: AuditAction.HANDOFF_SENT,
+            State.SEND_FAILED: AuditAction.HANDOFF_FAILED,
+            State.DONE_EXTERNALLY: AuditAction.HANDOFF_DONE,
+        }.get(State(state))
+        if action is not None:
+            record(
+                PLATFORM_ACTOR,
+                action,
+                organization=handoff.organization,
+                obj=handoff,
+                after={
+                    "state": state,
+                    "external_id": handoff.external_id,
+                    "reason": handoff.reason,
+                    "detail": redact(handoff.detail)[:500],
+                },
+            )
+
+
+def send(handoff_id: int) -> str:
+    """Submit the hand-off if it is still to send; returns its state. Raises
+    :class:`SendLater` when the system asked to come back (nothing was created)."""
+    with transaction.atomic():
+        handoff = (
+            Handoff.objects.select_for_update()
+            .select_related("system", "conversation__author", "conversation__root", "organization")
+            .filter(pk=handoff_id)
+            .first()
+        )
+        if handoff is None:
+            return "gone"
+        if handoff.state not in (State.TO_SEND, State.SENDING):
+            return handoff.state
+        interrupted = handoff.state == State.SENDING
+        if not interrupted:
+            handoff.state, handoff.sending_since = State.SENDING, timezone.now()
+            handoff.attempts += 1
+            handoff.save(update_fields=["state", "sending_since", "attempts"])
+    if handoff.system.demo:
+        _save(
+            handoff,
+            State.SENT,
+            external_id=f"DEMO-{handoff.pk}",
+            detail="Demo request system: simulated, nothing was sent.",
+            sent_at=timezone.now(),
+            reason="",
+        )
+        return handoff.state
+    if handoff.system.kind == RequestSystem.Kind.EMAIL:
+        return _send_email(handoff)
+    if interrupted:
+        return _look_up(handoff)
+    try:
+        with _client(handoff.system) as client:
+            submitted = client.submit(_draft(handoff))
+    except SubmissionUncertain as exc:
+        return _look_up(handoff, str(exc))
+    except (RequestRefused, InvalidDraft) as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_REFUSED, detail=str(exc))
+    except AuthError as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_CREDENTIALS, detail=str(exc))
+    except NotFound as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_NOT_FOUND, detail=str(exc))
+    except TransientError as exc:
+        if retry_is_safe(exc):
+            Handoff.objects.filter(pk=handoff.pk).update(
+                state=State.TO_SEND, sending_since=None, detail=str(exc)
+            )
+            raise SendLater(str(exc), float(getattr(exc, "retry_after", None) or 60)) from exc
+        return _look_up(handoff, str(exc))
+    except ConnectorError as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_ERROR, detail=str(exc))
+    else:
+        _save(
+            handoff,
+            State.SENT,
+            external_id=submitted.service_request_id or "",
+            token=submitted.token or "",
+            status_notes=submitted.service_notice,
+            sent_at=timezone.now(),
+            reason="",
+            detail="",
+        )
+    return handoff.state
+
+
+def _look_up(handoff: Handoff, why: str = "") -> str:
+    """The outcome of the last submission is unknown: find the request by its reference
+    rather than submit it twice; not found, a person checks (send failed, uncertain)."""
+    sent_at = handoff.sending_since or handoff.created_at
+    try:
+        with _client(handoff.system) as client:
+            found = client.find_submitted(_draft(handoff), sent_at)
+    except ConnectorError as exc:
+        found, why = [], why or str(exc)
+    if found:
+        _save(
+            handoff,
+            State.SENT,
+            external_id=found[0].service_request_id,
+            status_notes=found[0].status_notes,
+            sent_at=timezone.now(),
+            reason="",
+            detail="",
+        )
+    else:
+        _save(
+            handoff,
+            State.SEND_FAILED,
+            reason=REASON_UNCERTAIN,
+            detail=why or "The previous attempt stopped during the call to the request system.",
+        )
+    return handoff.state
+
+
+def _send_email(handoff: Handoff) -> str:
+    from django.utils import translation
+
+    from beffroi.core.mail import relay_configured, send_by_relay
+    from beffroi.notify.delivery import AlertMessage, DeliveryError
+
+    conversation = handoff.conversation
+    team = conversation.team
+    address = handoff.system.email or (team.email if team else "")
+    if not address or not relay_configured():
+        _save(
+            handoff,
+            State.SEND_FAILED,
+            reason=REASON_NO_ADDRESS,
+            detail="No e-mail address for this service, or no SMTP relay configured.",
+        )
+        return handoff.state
+    organization = conversation.organization
+    with translation.override(organization.language or settings.LANGUAGE_CODE):
+        message = AlertMessage(
+            title=_("Request from @%(handle)s (%(reference)s)")
+            % {"handle": conversation.author.handle, "reference": handoff.reference},
+            text=handoff.description,
+            url=settings.BEFFROI_PUBLIC_URL
+            + reverse(
+                "conversations:detail",
+                kwargs={"org_slug": organization.slug, "pk": conversation.pk},
+            ),
+            facts={_("Address"): handoff.address} if handoff.address else {},
+        )
+    try:
+        send_by_relay(message, [address])
+    except DeliveryError as exc:
+        if exc.retry_after is not None:
+            Handoff.objects.filter(pk=handoff.pk).update(state=State.TO_SEND, sending_since=None)
+            raise SendLater(str(exc), exc.retry_after) from exc
+        _save(handoff, State.SEND_FAILED, reason=REASON_ERROR, detail=str(exc))
+        return handoff.state
+    _save(handoff, State.SENT, sent_at=timezone.now(), reason="", detail="")
+    return handoff.state
+
+
+def sync(now: Any = None) -> int:
+    """Read back the requests sent to Open311 systems: tokens resolved into ids, requests the
+    service closed made *done externally*. Returns the hand-offs that changed."""
+    now = now or timezone.now()
+    changed = 0
+    waiting = (
+        Handoff.objects.filter(
+            state=State.SENT, system__kind=RequestSystem.Kind.OPEN311, system__demo=False
+        )
+        .select_related("system", "conversation")
+        .order_by("synced_at", "pk")[:SYNC_BATCH]
+    )
+    by_system: dict[int, list[Handoff]] = {}
+    for handoff in waiting:
+        by_system.setdefault(handoff.system_id, []).append(handoff)
+    for handoffs in by_system.values():
+        system = handoffs[0].system
+        try:
+            with _client(system) as client:
+                for handoff in handoffs:
+                    if not handoff.external_id and handoff.token:
+                        resolved = client.resolve_token(handoff.token)
+                        if resolved:
+                            handoff.external_id = resolved
+                            changed += 1
+                statuses = {
+                    status.service_request_id: status
+                    for status in client.status([h.external_id for h in handoffs if h.external_id])
+                }
+        except ConnectorError:
+            continue  # the next pass tries again; what was read stays as it was
+        for handoff in handoffs:
+            status = statuses.get(handoff.external_id)
+            handoff.synced_at = now
+            if status is not None and status.closed:
+                _save(
+                    handoff,
+                    State.DONE_EXTERNALLY,
+                    status_notes=status.status_notes,
+                    closed_at=status.updated_datetime or now,
+                    synced_at=now,
+                )
+                ConversationEvent.objects.create(
+                    conversation=handoff.conversation,
+                    kind="handoff",
+                    after={"handoff": handoff.pk, "state": handoff.state},
+                )
+                changed += 1
+            else:
+                if status is not None:
+                    handoff.status_notes = status.status_notes
+                handoff.save(update_fields=["external_id", "synced_at", "status_notes"])
+    return changed
