@@ -144,10 +144,18 @@ def test_each_role_sees_what_needs_it_and_may_follow(
         seen[role] = set(needs)
         for url, _count in needs.values():
             assert client.get(url).status_code == 200, (role, url)
-    assert seen["admin"] == {"alerts", "claims", "campaigns", "impersonators", "queue", "requests"}
+    assert seen["admin"] == {
+        "conversations",
+        "alerts",
+        "claims",
+        "campaigns",
+        "impersonators",
+        "queue",
+        "requests",
+    }
     assert seen["moderator"] == seen["admin"]
-    assert seen["analyst"] == {"alerts", "claims", "campaigns", "impersonators"}
-    assert seen["publisher"] == seen["viewer"] == {"alerts"}
+    assert seen["analyst"] == {"conversations", "alerts", "claims", "campaigns", "impersonators"}
+    assert seen["publisher"] == seen["viewer"] == {"conversations", "alerts"}
 
 
 def test_the_counts_and_their_links(
@@ -180,7 +188,7 @@ def test_other_organizations_are_not_counted(
     _veille(other_org, theirs)
     needs = _needs(member_client("admin").get(DASHBOARD).content.decode())
     assert {key: count for key, (_url, count) in needs.items()} == dict.fromkeys(needs, 0)
-    assert len(needs) == 6
+    assert len(needs) == 7
 
 
 def test_the_english_dashboard(org: Any, source: Any, member_client: Callable[..., Any]) -> None:

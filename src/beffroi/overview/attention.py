@@ -1,6 +1,7 @@
 """What needs a person today, shown first on the dashboard.
 
-Each line is a count with the page that lists what it counts: open alerts, the checked claims
+Each line is a count with the page that lists what it counts: citizens waiting for an answer,
+open alerts, the checked claims
 being repeated (a hoax spreading), campaigns and impersonators to look at, the review queue,
 the appeals and escalations waiting. A line is built only for a role that may open its page,
 so nobody is shown a count they cannot follow. Each line is one query, scoped to the
@@ -20,6 +21,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from beffroi.conversations.models import Conversation
 from beffroi.moderation.models import Case
 from beffroi.organizations.context import OrgContext
 from beffroi.organizations.roles import Capability
@@ -201,11 +203,44 @@ def waiting_cases(org: OrgContext) -> list[Need]:
     ]
 
 
+def waiting_requests(org: OrgContext, now: datetime) -> Need:
+    """Citizens waiting for an answer: the conversations to handle, and how many of those
+    assigned to the reader (or nobody) are past their response time."""
+    from beffroi.conversations import services as desk
+    from beffroi.conversations import sla
+
+    user = org.membership.user if org.membership is not None else None
+    to_handle = org.scoped(Conversation).filter(desk.view_filter("open", user, now)).distinct()
+    breached = sum(
+        1
+        for clock in sla.clocks(to_handle.select_related("team"), now).values()
+        if clock.status == "breached"
+    )
+    return Need(
+        key="conversations",
+        label=_("Citizens waiting for an answer"),
+        count=to_handle.count(),
+        url=_url("conversations:list", org),
+        note=ngettext(
+            "%(count)s past its response time",
+            "%(count)s past their response time",
+            breached,
+        )
+        % {"count": breached},
+        links=[
+            Link(_("Past their response time"), _url("conversations:list", org, view="breaching"))
+        ]
+        if breached
+        else [],
+    )
+
+
 def needs(org: OrgContext, now: datetime | None = None) -> list[Need]:
     """The lines the member of ``org`` may follow, in the order of the day's work."""
     now = now or timezone.now()
     found: list[Need] = []
-    if org.can(Capability.VIEW):  # the alerts page is open to every member
+    if org.can(Capability.VIEW):  # the alerts and conversations pages are open to every member
+        found.append(waiting_requests(org, now))
         found.append(open_alerts(org, now))
     if org.can(Capability.READ_VEILLE):
         found += [spreading_claims(org, now), open_campaigns(org), open_impersonators(org)]
