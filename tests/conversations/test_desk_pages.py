@@ -129,8 +129,19 @@ def test_a_saved_reply_opens_in_the_reply_box_filled(
         refused.status_code == 200 and "acknowledgement of receipt must" in refused.content.decode()
     )
     assert SavedReply.objects.count() == 1
+    client.post(
+        f"/o/{org.slug}/conversations/saved-replies/new/",
+        {"name": "Délai", "language": "fr", "text": "Réponse sous {délai}."},
+    )
+    client.post(
+        f"/o/{org.slug}/conversations/saved-replies/new/",
+        {"name": "Delay", "language": "en", "text": "Answer within {délai}."},
+    )
     html = client.get(f"/o/{org.slug}/conversations/{conversation.pk}/").content.decode()
     assert 'data-text="Bonjour Alice, c&#x27;est noté."' in html
+    # {délai}: the resolution target (40 business hours, 8 a day) in the reply's language.
+    assert 'data-text="Réponse sous 5 jours ouvrés."' in html
+    assert 'data-text="Answer within 5 business days."' in html
 
 
 def test_response_time_badges_count_business_hours(org: Any, thread: Any) -> None:

@@ -152,3 +152,26 @@ def clocks(conversations: Iterable[Conversation], now: datetime | None = None) -
         if running is not None:
             found[conversation.pk] = running
     return found
+
+
+def _hours_per_open_day(targets: ResponseTargets) -> float:
+    days = [
+        sum(
+            (datetime.combine(datetime.min, end) - datetime.combine(datetime.min, start)).seconds
+            / 3600
+            or 24.0
+            for start, end in spans
+        )
+        for spans in _hours(targets).values()
+        if spans
+    ]
+    return sum(days) / len(days) if days else 8.0
+
+
+def resolution_delay(targets: ResponseTargets, language: str) -> str:
+    """The resolution target as a citizen reads it, in business days ("5 jours ouvrés"), for
+    the {délai} of a saved reply in ``language``."""
+    days = max(1, round(targets.resolution_hours / _hours_per_open_day(targets)))
+    if language.startswith("fr"):
+        return f"{days} jour ouvré" if days == 1 else f"{days} jours ouvrés"
+    return f"{days} business day" if days == 1 else f"{days} business days"

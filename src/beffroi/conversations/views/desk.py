@@ -182,6 +182,7 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
     if can_answer:
         services.touch_presence(conversation, request.user, Presence.Activity.VIEWING)
     saved = SavedReply.objects.for_org(organization).select_related("team")
+    targets = sla.targets_of(organization)
     return render(
         request,
         "conversations/detail.html",
@@ -218,7 +219,14 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
             if RequestSystem.objects.for_org(organization).filter(enabled=True).exists()
             else None,
             "saved_replies": [
-                (saved_reply, *services.render_saved_reply(saved_reply, conversation))
+                (
+                    saved_reply,
+                    *services.render_saved_reply(
+                        saved_reply,
+                        conversation,
+                        delay=sla.resolution_delay(targets, saved_reply.language),
+                    ),
+                )
                 for saved_reply in saved
             ],
         },
