@@ -37,6 +37,7 @@ PATH_IDS: dict[str, Callable[[Any], Any]] = {
     "job_id": lambda b: b.made["job"],
     # Version numbers count per organization: B's draft is number 2, A has only number 1.
     "number": lambda b: b.charter_draft,
+    "conversation_id": lambda b: b.conversation,
 }
 #: What goes into the address for each of them.
 PATH_VALUE = {"number": lambda obj: obj.number}

@@ -77,6 +77,34 @@ def _invitation(world: World) -> Any:
     return invite(Actor.system(), world.org, world.new_user().username, "viewer")
 
 
+def _conversation(world: World) -> dict[str, Any]:
+    """The organization and a citizen's conversation about its item."""
+    from beffroi.conversations.models import Conversation
+
+    item = world.item
+    conversation, _made = Conversation.objects.get_or_create(
+        organization=world.org,
+        key=f"api-matrix:{item.pk}",
+        defaults={
+            "kind": "public",
+            "source": item.source,
+            "platform": item.platform,
+            "author": item.author,
+            "root": item,
+            "opened_at": item.created_at,
+            "last_citizen_at": item.created_at,
+        },
+    )
+    conversation.items.add(item)
+    return {"slug": world.org.slug, "conversation_id": conversation.pk}
+
+
+def _team(world: World) -> str:
+    from beffroi.conversations.models import Team
+
+    return Team.objects.get_or_create(organization=world.org, slug="voirie", name="Voirie")[0].slug
+
+
 MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("GET", "/orgs"): (None, _no_params),
     ("GET", "/orgs/{slug}"): (Capability.VIEW, _org),
@@ -147,6 +175,37 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("GET", "/orgs/{slug}/charter/versions/{number}/yaml"): (
         Capability.VIEW,
         lambda w: ({**_with_charter(w)[0], "number": 1}, None),
+    ),
+    ("GET", "/orgs/{slug}/conversations"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/conversations/response-times"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/conversations/saved-replies"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/conversations/{conversation_id}"): (
+        Capability.VIEW,
+        lambda w: (_conversation(w), None),
+    ),
+    ("POST", "/orgs/{slug}/conversations/{conversation_id}/assign"): (
+        Capability.ANSWER,
+        lambda w: (_conversation(w), {"assignee": w.new_member().user.username}),
+    ),
+    ("POST", "/orgs/{slug}/conversations/{conversation_id}/state"): (
+        Capability.ANSWER,
+        lambda w: (_conversation(w), {"state": "closed"}),
+    ),
+    ("POST", "/orgs/{slug}/conversations/{conversation_id}/team"): (
+        Capability.ANSWER,
+        lambda w: (_conversation(w), {"team": _team(w)}),
+    ),
+    ("POST", "/orgs/{slug}/conversations/{conversation_id}/labels"): (
+        Capability.ANSWER,
+        lambda w: (_conversation(w), {"labels": ["voirie"]}),
+    ),
+    ("POST", "/orgs/{slug}/conversations/{conversation_id}/notes"): (
+        Capability.ANSWER,
+        lambda w: (_conversation(w), {"text": "À voir avec la voirie"}),
+    ),
+    ("POST", "/orgs/{slug}/conversations/{conversation_id}/replies"): (
+        Capability.ANSWER,
+        lambda w: (_conversation(w), {"text": "Bonjour", "key": f"key-{w.item.pk}"}),
     ),
 }
 

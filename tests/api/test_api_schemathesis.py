@@ -87,6 +87,7 @@ def populated(
             "invitation_id": world.invitation.pk,
             "job_id": job.pk,
             "number": world.charter_draft.number,
+            "conversation_id": world.conversation.pk,
         },
     }
 

@@ -13,7 +13,17 @@ from ninja.errors import AuthenticationError
 
 from beffroi.api.auth import ApiTokenAuth
 from beffroi.api.parsing import NulRefusingParser
-from beffroi.api.routers import audit, charter, items, members, moderation, orgs, sources, veille
+from beffroi.api.routers import (
+    audit,
+    charter,
+    conversations,
+    items,
+    members,
+    moderation,
+    orgs,
+    sources,
+    veille,
+)
 
 # Lazy: the schema is built for each request, in the reader's language (Accept-Language).
 DESCRIPTION = gettext_lazy(
@@ -54,7 +64,7 @@ api = TranslatedApi(
     openapi_url="/openapi.json",
 )
 
-for module in (orgs, items, sources, moderation, members, audit, charter, veille):
+for module in (orgs, items, sources, moderation, members, audit, charter, veille, conversations):
     api.add_router("", module.router)
 
 
