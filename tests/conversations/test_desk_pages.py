@@ -169,3 +169,42 @@ def test_response_time_badges_count_business_hours(org: Any, thread: Any) -> Non
     # Resolved: no clock.
     conversation.state = Conversation.State.RESOLVED
     assert sla.clock(conversation, now=timezone.now()) is None
+
+
+def test_the_response_time_report_page_and_its_csv(
+    org: Any, thread: Any, member: Callable[..., Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    import csv
+    import io
+
+    from beffroi.conversations import sending
+
+    post = thread.post()
+    thread.say("alice", "Quand passe la balayeuse ?", post)
+    thread.say("bruno", "Le lampadaire est éteint", post)
+    services.attach_new_items(org)
+    first = Conversation.objects.get(organization=org, author__handle="alice")
+    claire = member("claire")
+    with django_capture_on_commit_callbacks(execute=False):
+        reply = services.send_reply(Actor(claire, "ui"), first, "Mardi matin.", key="r1")
+    sending.Reply.objects.filter(pk=reply.pk).update(state="sent")
+    first.first_response_at = first.opened_at + timedelta(hours=1)
+    first.save()
+    client = _login(claire)
+    url = f"/o/{org.slug}/conversations/response-times/"
+    html = client.get(url).content.decode()
+    assert "Conversations opened each week" in html and "By team" in html
+    assert "<svg" in html  # the chart, and its numbers in the tables
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(client.get(url + "?format=csv").streaming_content)
+                .decode()
+                .lstrip("\ufeff")
+            )
+        )
+    )
+    overall = rows[0]
+    assert overall["group"] == "overall" and overall["conversations"] == "2"
+    assert overall["answered"] == "1"
+    assert client.get(url + "?since=nonsense").status_code == 200  # the default period

@@ -623,6 +623,7 @@ ORG_PAGES: dict[str, Page] = {
     "veille:impersonator": Page(pk="flag"),
     "veille:impersonator_status": Page("POST", pk="flag", data=lambda w: {"status": "dismissed"}),
     "conversations:list": Page(),
+    "conversations:response_times": Page(),
     "conversations:bulk": Page(
         "POST",
         data=lambda w: {"action": "label", "label": "voirie", "conversation": [w.conversation.pk]},

@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from beffroi.conversations.views import desk, library
+from beffroi.conversations.views import desk, library, reports
 
 app_name = "conversations"
 urlpatterns = [
     path("", desk.conversation_list, name="list"),
     path("bulk/", desk.conversation_bulk, name="bulk"),
+    path("response-times/", reports.response_times, name="response_times"),
     path("<int:pk>/", desk.conversation_detail, name="detail"),
     path("<int:pk>/presence/", desk.conversation_presence, name="presence"),
     path("<int:pk>/assign/", desk.conversation_assign, name="assign"),
