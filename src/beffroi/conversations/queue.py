@@ -18,6 +18,16 @@ def request_attach(organization: Any) -> None:
     )
 
 
+def request_request_judgement(organization: Any) -> None:
+    """Judge the new conversations: requests or not, and for which service."""
+    enqueue(
+        "conversations.judge_requests",
+        {"organization_id": organization.pk},
+        organization=organization,
+        dedupe_key=f"conversations.judge_requests:{organization.pk}",
+    )
+
+
 def request_send(reply_id: int, *, resolve: bool = False) -> None:
     enqueue(
         "conversations.send_reply",

@@ -19,7 +19,31 @@ def attach_task(organization_id: int) -> dict[str, Any]:
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         raise PermanentFailure(f"Organization {organization_id} no longer exists.")
-    return {"attached": attach_new_items(organization)}
+    attached = attach_new_items(organization)
+    from beffroi.conversations.models import Conversation
+    from beffroi.conversations.queue import request_request_judgement
+
+    if Conversation.objects.for_org(organization).filter(is_request=None).exists():
+        request_request_judgement(organization)
+    return {"attached": attached}
+
+
+@task("conversations.judge_requests", lease_seconds=900, max_attempts=3, slow=True)
+def judge_requests_task(organization_id: int) -> dict[str, Any]:
+    """Which new conversations are requests, and for which service (the models are trained
+    once, then read from the cache)."""
+    from beffroi.conversations.models import Conversation
+    from beffroi.conversations.queue import request_request_judgement
+    from beffroi.conversations.requests import judge_new_conversations
+    from beffroi.organizations.models import Organization
+
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        raise PermanentFailure(f"Organization {organization_id} no longer exists.")
+    judged = judge_new_conversations(organization)
+    if Conversation.objects.for_org(organization).filter(is_request=None).exists():
+        request_request_judgement(organization)  # a backlog: the next batch
+    return {"judged": judged}
 
 
 @periodic("conversations.attach_stragglers", every_seconds=60)

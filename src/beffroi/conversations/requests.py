@@ -1,0 +1,91 @@
+"""Is the citizen's message a request or complaint for the institution, and for which
+service? Each new conversation is judged once (``beffroi.analysis.requests``: the detector and
+the router trained on the corpus the project writes), offline; a request goes to the team of
+its service when nobody gave it one yet. A request and a hateful comment are not exclusive:
+moderation judges the same message apart."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from beffroi.analysis.requests.detect import default_detector
+from beffroi.analysis.requests.routing import Message, Router, default_service_model
+from beffroi.conversations.models import Conversation, ConversationEvent, Team
+from beffroi.organizations.models import Organization
+
+#: The router's services → the short names of the default teams (``models.DEFAULT_TEAMS``).
+SERVICE_TEAMS = {
+    "voirie": "voirie",
+    "proprete": "proprete",
+    "eclairage": "eclairage",
+    "etat_civil": "etat-civil",
+    "urbanisme": "urbanisme",
+    "ecoles": "ecoles",
+    "police_municipale": "police-municipale",
+    "social": "social",
+    "eau_assainissement": "eau",
+    "transports_stationnement": "transports",
+    "espaces_verts": "espaces-verts",
+    "culture_sport": "culture-sport",
+}
+
+#: Conversations judged per pass (the rest at the next one).
+BATCH_SIZE = 500
+
+
+def judge_new_conversations(organization: Organization) -> int:
+    """Judge the conversations not judged yet; returns how many were judged."""
+    pending = list(
+        Conversation.objects.for_org(organization)
+        .filter(is_request=None)
+        .select_related("root", "author", "source", "team")
+        .order_by("pk")[:BATCH_SIZE]
+    )
+    if not pending:
+        return 0
+    texts = [conversation.root.text_as_read for conversation in pending]
+    detections = default_detector().detect(texts)
+    asked = [index for index, found in enumerate(detections) if found.is_request]
+    router = Router(model=default_service_model())
+    decisions = router.route_many(
+        [
+            Message(
+                texts[index],
+                author_handle=pending[index].author.handle,
+                platform=pending[index].platform,
+                source=pending[index].source.name,
+                language=pending[index].root.language,
+            )
+            for index in asked
+        ]
+    )
+    routed = dict(zip(asked, decisions, strict=True))
+    teams = {team.slug: team for team in Team.objects.for_org(organization)}
+    with transaction.atomic():
+        for index, (conversation, found) in enumerate(zip(pending, detections, strict=True)):
+            conversation.is_request = found.is_request
+            conversation.request_score = found.probability
+            decision = routed.get(index)
+            if decision is None:
+                conversation.save(update_fields=["is_request", "request_score"])
+                continue
+            conversation.request_service = decision.service
+            conversation.routed_by = (
+                f"rule:{decision.rule}" if decision.rule else f"{decision.decided_by}"
+            )[:120]
+            team = teams.get(SERVICE_TEAMS.get(decision.service, ""))
+            fields = ["is_request", "request_score", "request_service", "routed_by"]
+            if team is not None and conversation.team_id is None:
+                conversation.team = team
+                fields.append("team")
+                ConversationEvent.objects.create(
+                    conversation=conversation,
+                    kind=ConversationEvent.Kind.TEAM,
+                    after={
+                        "team": team.slug,
+                        "routed_by": conversation.routed_by,
+                        "confidence": decision.confidence,
+                    },
+                )
+            conversation.save(update_fields=fields)
+    return len(pending)

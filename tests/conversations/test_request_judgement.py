@@ -1,0 +1,84 @@
+"""New conversations judged once: a request or complaint for the institution or not, and for
+which service; a request goes to its service's team unless a person gave it one. The models
+here are small ones trained by the test (the shipped ones, trained on the project's corpus,
+are measured by `beffroi eval requests`, docs/requests.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from beffroi.analysis.requests.detect import RequestExample, train_detector
+from beffroi.analysis.requests.routing import train_service_model
+from beffroi.audit.services import Actor
+from beffroi.conversations import requests, services
+from beffroi.conversations.models import Conversation, Team
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLES = [
+    RequestExample("Le lampadaire de ma rue est éteint depuis une semaine", True, "eclairage"),
+    RequestExample("Un lampadaire ne marche plus avenue de la Gare", True, "eclairage"),
+    RequestExample("Eclairage public en panne rue Pasteur", True, "eclairage"),
+    RequestExample("Les poubelles ne sont pas ramassées depuis mardi", True, "proprete"),
+    RequestExample("Quand passe la collecte des encombrants ?", True, "proprete"),
+    RequestExample("Le bac jaune n'a pas été vidé", True, "proprete"),
+    RequestExample("Un énorme nid de poule devant l'école", True, "voirie"),
+    RequestExample("La chaussée est défoncée rue des Lilas", True, "voirie"),
+    RequestExample("Trottoir abîmé et dangereux place de l'église", True, "voirie"),
+    RequestExample("Bravo pour le feu d'artifice, super soirée", False),
+    RequestExample("Quelle belle ville, j'adore me balader ici", False),
+    RequestExample("Merci pour ce beau concert hier soir", False),
+    RequestExample("Magnifique photo du pont au coucher du soleil", False),
+    RequestExample("Joyeux Noël à toutes et à tous", False),
+]
+
+
+@pytest.fixture
+def small_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    detector = train_detector(base=EXAMPLES, use_embedding=False)
+    router = train_service_model(base=EXAMPLES, use_embedding=False)
+    monkeypatch.setattr(requests, "default_detector", lambda: detector)
+    monkeypatch.setattr(requests, "default_service_model", lambda: router)
+
+
+def test_requests_are_judged_once_and_routed_to_their_team(
+    org: Any, thread: Any, member: Callable[..., Any], small_models: None
+) -> None:
+    services.ensure_default_teams(org)
+    post = thread.post()
+    thread.say("alice", "Le lampadaire devant chez moi est éteint depuis lundi", post)
+    thread.say("bruno", "Les poubelles de la rue ne sont pas ramassées", post)
+    thread.say("chloe", "Magnifique soirée, bravo et merci", post)
+    thread.say("david", "Nid de poule énorme rue des Lilas", post)
+    services.attach_new_items(org)
+    # A person already gave David's conversation to another team: it stays there.
+    david = Conversation.objects.get(organization=org, author__handle="david")
+    urbanisme = Team.objects.get(organization=org, slug="urbanisme")
+    services.set_team(Actor(member("claire"), "ui"), david, urbanisme)
+    assert requests.judge_new_conversations(org) == 4
+    judged = {c.author.handle: c for c in Conversation.objects.filter(organization=org)}
+    assert judged["alice"].is_request and judged["alice"].request_service == "eclairage"
+    assert judged["alice"].team.slug == "eclairage" and judged["alice"].routed_by == "model"
+    assert judged["bruno"].team.slug == "proprete"
+    assert judged["chloe"].is_request is False and judged["chloe"].team is None
+    assert judged["david"].request_service == "voirie" and judged["david"].team == urbanisme
+    assert 0.0 <= judged["chloe"].request_score < 0.5 < judged["alice"].request_score <= 1.0
+    event = judged["alice"].events.get(kind="team")
+    assert event.actor is None and event.after["routed_by"] == "model"
+    assert requests.judge_new_conversations(org) == 0  # once
+
+
+def test_the_attach_job_asks_for_the_judgement(
+    org: Any, thread: Any, small_models: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    from beffroi.conversations.tasks import attach_task, judge_requests_task
+    from beffroi.jobs.models import Job
+
+    thread.say("alice", "Le lampadaire est éteint", thread.post())
+    with django_capture_on_commit_callbacks(execute=True):
+        attach_task(org.pk)
+    job = Job.objects.get(name="conversations.judge_requests")
+    assert judge_requests_task(**job.payload) == {"judged": 1}
