@@ -107,6 +107,7 @@ NOT_PAGES = {
     "conversations:saved_reply_delete",
     "conversations:handoff",
     "conversations:handoff_retry",
+    "conversations:request",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out

@@ -82,3 +82,26 @@ def test_the_attach_job_asks_for_the_judgement(
         attach_task(org.pk)
     job = Job.objects.get(name="conversations.judge_requests")
     assert judge_requests_task(**job.payload) == {"judged": 1}
+
+
+def test_a_person_says_whether_it_is_a_request(
+    org: Any, thread: Any, member: Callable[..., Any], small_models: None
+) -> None:
+    from beffroi.audit.models import AuditEvent
+    from tests.conversations.test_desk_pages import _login
+
+    thread.say("alice", "Magnifique soirée, bravo et merci", thread.post())
+    services.attach_new_items(org)
+    requests.judge_new_conversations(org)
+    conversation = Conversation.objects.get(organization=org)
+    assert conversation.is_request is False
+    claire = member("claire")
+    client = _login(claire)
+    url = f"/o/{org.slug}/conversations/{conversation.pk}/"
+    assert "Not a request" in client.get(url).content.decode()
+    assert client.post(url + "request/", {"is_request": "1"}).status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.is_request and conversation.request_checked_by == claire
+    assert AuditEvent.objects.filter(action="conversation.request", actor=claire).exists()
+    html = client.get(url).content.decode()
+    assert "Request or complaint" in html and "said by claire" in html

@@ -121,6 +121,10 @@ class AuditAction(models.TextChoices):
     CONVERSATION_LABELS = "conversation.labels", _("Labelled a conversation")
     CONVERSATION_SNOOZE = "conversation.snooze", _("Snoozed a conversation")
     CONVERSATION_NOTE = "conversation.note", _("Wrote an internal note")
+    CONVERSATION_REQUEST = (
+        "conversation.request",
+        _("Said whether a conversation is a request"),
+    )
     REPLY_SEND = "reply.send", _("Sent a reply to a citizen")
     REPLY_RETRY = "reply.retry", _("Sent a reply again")
     REPLY_CONFIRM = "reply.confirm", _("Confirmed that a reply was posted")

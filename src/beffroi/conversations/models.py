@@ -145,6 +145,10 @@ class Conversation(models.Model):
     request_score = models.FloatField(null=True, blank=True)
     request_service = models.CharField(_("service asked"), max_length=50, blank=True, default="")
     routed_by = models.CharField(max_length=120, blank=True, default="")
+    #: The person who said whether it is a request (a correction the router learns from).
+    request_checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     #: The clock last warned about (``target:deadline``): one warning per deadline.
     sla_warned = models.CharField(max_length=80, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -198,6 +202,7 @@ class ConversationEvent(models.Model):
         REPLY = "reply", _("Reply")
         REOPENED = "reopened", _("Reopened by the citizen")
         HANDOFF = "handoff", _("Handed off to the request system")
+        REQUEST = "request", _("Said whether it is a request")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=Kind.choices)

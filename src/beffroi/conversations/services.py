@@ -363,6 +363,30 @@ def set_state(actor: Actor, conversation: Conversation, state: str) -> Conversat
     return locked
 
 
+def mark_request(actor: Actor, conversation: Conversation, is_request: bool) -> Conversation:
+    """A person says whether the conversation is a request or complaint for the
+    organization (what the router learns from)."""
+    with transaction.atomic():
+        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        before = {"is_request": locked.is_request, "request_service": locked.request_service}
+        locked.is_request = is_request
+        if not is_request:
+            locked.request_service = ""
+        locked.request_checked_by = (
+            actor.user if getattr(actor.user, "is_authenticated", False) else None
+        )
+        locked.save()
+        _changed(
+            actor,
+            locked,
+            "request",
+            before,
+            {"is_request": is_request},
+            AuditAction.CONVERSATION_REQUEST,
+        )
+    return locked
+
+
 def set_labels(actor: Actor, conversation: Conversation, labels: Iterable[str]) -> Conversation:
     clean = sorted({" ".join(label.split())[:40] for label in labels if label.strip()})
     with transaction.atomic():

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/team/", desk.conversation_team, name="team"),
     path("<int:pk>/state/", desk.conversation_state, name="state"),
     path("<int:pk>/labels/", desk.conversation_labels, name="labels"),
+    path("<int:pk>/request/", desk.conversation_request, name="request"),
     path("<int:pk>/snooze/", desk.conversation_snooze, name="snooze"),
     path("<int:pk>/note/", desk.conversation_note, name="note"),
     path("<int:pk>/reply/", desk.conversation_reply, name="reply"),

@@ -460,3 +460,17 @@ def handoff_retry(request: OrgRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The hand-off is being sent again."))
     return _back(request, found.conversation)
+
+
+@org_view(Capability.ANSWER)
+@require_POST
+def conversation_request(request: OrgRequest, pk: int) -> HttpResponse:
+    conversation = request.org.get(Conversation, pk=pk)
+    is_request = request.POST.get("is_request") == "1"
+    done = _("Marked as a request.") if is_request else _("Marked as not a request.")
+    return _act(
+        request,
+        conversation,
+        done,
+        lambda: services.mark_request(request.org.actor, conversation, is_request),
+    )
