@@ -108,6 +108,7 @@ NOT_PAGES = {
     "conversations:handoff",
     "conversations:handoff_retry",
     "conversations:request",
+    "conversations:routing_rule_delete",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out
@@ -372,7 +373,13 @@ def _long_data(org: Any, admin: Any) -> dict[str, Any]:
 def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     """The addresses to open, by route name; most routes have one, some several states."""
     from beffroi.charter.services import live_version
-    from beffroi.conversations.models import Conversation, RequestSystem, SavedReply, Team
+    from beffroi.conversations.models import (
+        Conversation,
+        RequestSystem,
+        RoutingRule,
+        SavedReply,
+        Team,
+    )
     from beffroi.demo.desk import load_demo_desk
     from beffroi.moderation.models import Case
     from beffroi.veille.models import Campaign, ImpersonationFlag
@@ -384,7 +391,8 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     team = Team.objects.filter(organization=org).order_by("pk").first()
     assert conversation is not None and saved is not None and team is not None
     system = RequestSystem.objects.filter(organization=org).order_by("pk").first()
-    assert system is not None
+    rule = RoutingRule.objects.filter(organization=org).order_by("pk").first()
+    assert system is not None and rule is not None
     slug = org.slug
     live = live_version(org)
     assert live is not None
@@ -469,6 +477,9 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
         "conversations:saved_reply_create": [url("conversations:saved_reply_create")],
         "conversations:saved_reply_edit": [url("conversations:saved_reply_edit", saved.pk)],
         "conversations:teams": [url("conversations:teams")],
+        "conversations:routing_rules": [url("conversations:routing_rules")],
+        "conversations:routing_rule_create": [url("conversations:routing_rule_create")],
+        "conversations:routing_rule_edit": [url("conversations:routing_rule_edit", rule.pk)],
         "conversations:request_systems": [url("conversations:request_systems")],
         "conversations:request_system_create": [url("conversations:request_system_create")],
         "conversations:request_system_edit": [url("conversations:request_system_edit", system.pk)],
@@ -616,6 +627,9 @@ _PAGE_NAMES = (
     "conversations:saved_reply_create",
     "conversations:saved_reply_edit",
     "conversations:teams",
+    "conversations:routing_rules",
+    "conversations:routing_rule_create",
+    "conversations:routing_rule_edit",
     "conversations:request_systems",
     "conversations:request_system_create",
     "conversations:request_system_edit",

@@ -105,3 +105,46 @@ def test_a_person_says_whether_it_is_a_request(
     assert AuditEvent.objects.filter(action="conversation.request", actor=claire).exists()
     html = client.get(url).content.decode()
     assert "Request or complaint" in html and "said by claire" in html
+
+
+def test_the_organizations_rules_route_first_and_shadow_rules_are_only_counted(
+    org: Any, thread: Any, member: Callable[..., Any], small_models: None
+) -> None:
+    from beffroi.conversations.models import RoutingRule
+
+    services.ensure_default_teams(org)
+    admin = Actor(member("chef", "admin"), "ui")
+    teams = {team.slug: team for team in Team.objects.filter(organization=org)}
+
+    def rule(name: str, team: str, **values: Any) -> RoutingRule:
+        found = services.save_routing_rule(
+            admin,
+            org,
+            RoutingRule(),
+            {"name": name, "team": teams[team], "then": "stop", **values},
+        )
+        return found
+
+    with pytest.raises(services.DeskError, match="cannot be read"):
+        rule("Cassée", "voirie", query='"non fermé', shadow=False)
+    with pytest.raises(services.DeskError, match="needs a condition"):
+        rule("Vide", "voirie", shadow=False)
+    school = rule("Écoles", "ecoles", keywords=["école", "cantine"], shadow=False)
+    trial = rule("Essai police", "police-municipale", keywords=["lampadaire"], shadow=True)
+    post = thread.post()
+    thread.say("alice", "Le lampadaire devant l'école est éteint", post)
+    thread.say("bruno", "Le lampadaire de ma rue ne marche plus", post)
+    services.attach_new_items(org)
+    requests.judge_new_conversations(org)
+    alice = Conversation.objects.get(organization=org, author__handle="alice")
+    bruno = Conversation.objects.get(organization=org, author__handle="bruno")
+    assert alice.team == teams["ecoles"] and alice.routed_by == "rule:Écoles"
+    # The shadow rule matched both, applied to none: the model routed Bruno's.
+    assert bruno.team == teams["eclairage"] and bruno.routed_by == "model"
+    school.refresh_from_db()
+    trial.refresh_from_db()
+    assert (school.hits, school.shadow_hits) == (1, 0)
+    # Alice's was decided by the school rule before it (a live stop): only Bruno's counts.
+    assert (trial.hits, trial.shadow_hits) == (0, 1)
+    event = bruno.events.get(kind="team")
+    assert event.after["shadow"] == "police-municipale"  # what the shadow rule would do

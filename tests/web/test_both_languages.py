@@ -422,6 +422,7 @@ def _build(org: Any) -> dict[str, Any]:
         Handoff,
         Reply,
         RequestSystem,
+        RoutingRule,
         SavedReply,
         Team,
     )
@@ -484,6 +485,7 @@ def _build(org: Any) -> dict[str, Any]:
         "saved_reply": _first(SavedReply, organization=org),
         "team": _first(Team, organization=org),
         "request_system": system,
+        "routing_rule": _first(RoutingRule, organization=org),
         "failed_handoff": Handoff.objects.create(
             organization=org,
             conversation=conversation,

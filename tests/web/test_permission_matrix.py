@@ -453,6 +453,17 @@ class World:
         )
 
     @property
+    def routing_rule(self) -> Any:
+        from beffroi.conversations.models import RoutingRule
+
+        return self._veille(
+            "routing_rule",
+            lambda: RoutingRule.objects.create(
+                organization=self.org, name="Écoles", keywords=["école"], team=self.team
+            ),
+        )
+
+    @property
     def team(self) -> Any:
         from beffroi.conversations.models import Team
 
@@ -657,6 +668,10 @@ ORG_PAGES: dict[str, Page] = {
     "conversations:saved_reply_create": Page(),
     "conversations:saved_reply_edit": Page(pk="saved_reply"),
     "conversations:saved_reply_delete": Page("POST", pk="saved_reply"),
+    "conversations:routing_rules": Page(),
+    "conversations:routing_rule_create": Page(),
+    "conversations:routing_rule_edit": Page(pk="routing_rule"),
+    "conversations:routing_rule_delete": Page("POST", pk="routing_rule"),
     "conversations:teams": Page(),
     "conversations:team_create": Page(),
     "conversations:team_edit": Page(pk="team"),

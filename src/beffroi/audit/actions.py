@@ -141,6 +141,8 @@ class AuditAction(models.TextChoices):
     HANDOFF_FAILED = "handoff.failed", _("The request system did not take the request")
     HANDOFF_DONE = "handoff.done", _("The service closed the request in its system")
     REQUEST_SYSTEM_SAVE = "request_system.save", _("Saved a request system")
+    ROUTING_RULE_SAVE = "routing_rule.save", _("Saved a routing rule")
+    ROUTING_RULE_DELETE = "routing_rule.delete", _("Deleted a routing rule")
     TEAM_SAVE = "team.save", _("Saved a team")
     SAVED_REPLY_SAVE = "saved_reply.save", _("Saved a saved reply")
     SAVED_REPLY_DELETE = "saved_reply.delete", _("Deleted a saved reply")

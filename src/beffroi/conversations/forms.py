@@ -7,7 +7,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from beffroi.conversations.models import Conversation, RequestSystem, SavedReply, Team
+from beffroi.conversations.models import (
+    Conversation,
+    RequestSystem,
+    RoutingRule,
+    SavedReply,
+    Team,
+)
 from beffroi.organizations.models import Organization
 
 
@@ -187,3 +193,56 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
         if data.get("kind") == RequestSystem.Kind.OPEN311 and not data.get("endpoint"):
             self.add_error("endpoint", _("An Open311 system needs its address."))
         return data
+
+
+class RoutingRuleForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    keywords = forms.CharField(
+        label=_("Keywords"),
+        required=False,
+        max_length=1000,
+        help_text=_("Any of them, separated by commas (whole words, accents and case ignored)."),
+    )
+    query = forms.CharField(
+        label=_("Query"),
+        required=False,
+        max_length=2000,
+        help_text=_('As in watches: words, "exact phrases", OR, -word, #hashtag, from:, lang:.'),
+    )
+    platforms = forms.CharField(
+        label=_("Platforms"),
+        required=False,
+        max_length=200,
+        help_text=_("Empty: every platform. Else separated by commas (facebook, instagram…)."),
+    )
+    team: forms.ModelChoiceField[Team] = forms.ModelChoiceField(label=_("Team"), queryset=None)
+    then = forms.ChoiceField(label=_("Then"), choices=RoutingRule.Then.choices)
+    position = forms.IntegerField(label=_("Order"), required=False, min_value=0)
+    shadow = forms.BooleanField(
+        label=_("In shadow (tried and counted, not applied)"), required=False, initial=True
+    )
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.for_org(organization)  # type: ignore[attr-defined]
+
+    def clean_keywords(self) -> list[str]:
+        return [part.strip() for part in self.cleaned_data["keywords"].split(",") if part.strip()]
+
+    def clean_platforms(self) -> list[str]:
+        return [part.strip() for part in self.cleaned_data["platforms"].split(",") if part.strip()]
+
+
+def rule_initial(rule: RoutingRule) -> dict[str, Any]:
+    return {
+        "name": rule.name,
+        "keywords": ", ".join(rule.keywords or []),
+        "query": rule.query,
+        "platforms": ", ".join(rule.platforms or []),
+        "team": rule.team_id,
+        "then": rule.then,
+        "position": rule.position,
+        "shadow": rule.shadow,
+        "enabled": rule.enabled,
+    }

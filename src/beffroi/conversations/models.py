@@ -508,3 +508,51 @@ class Handoff(models.Model):
 
     def __str__(self) -> str:
         return f"handoff {self.pk} ({self.state})"
+
+
+class RoutingRule(models.Model):
+    """One of the organization's ordered routing rules: when a request's message matches
+    (keywords, a query in the watches' language, platforms, sources, authors), it goes to the
+    rule's team; ``stop`` decides, ``continue`` lets later rules override. A rule in shadow
+    is tried and counted, never applied: how a new rule is checked before it is trusted."""
+
+    class Then(models.TextChoices):
+        STOP = "stop", _("Stop here")
+        CONTINUE = "continue", _("Continue with the next rules")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="routing_rules"
+    )
+    position = models.PositiveIntegerField(_("order"), default=0)
+    name = models.CharField(_("name"), max_length=120)
+    keywords = models.JSONField(_("keywords"), default=list, blank=True)
+    query = models.TextField(
+        _("query"),
+        blank=True,
+        default="",
+        help_text=_('As in watches: words, "exact phrases", OR, -word, #hashtag, from:, lang:.'),
+    )
+    platforms = models.JSONField(_("platforms"), default=list, blank=True)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="routing_rules", verbose_name=_("team")
+    )
+    then = models.CharField(_("then"), max_length=16, choices=Then.choices, default=Then.STOP)
+    shadow = models.BooleanField(
+        _("in shadow"),
+        default=True,
+        help_text=_("Tried and counted on new requests, not applied, until you turn it on."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    #: New requests it routed (live), or would have routed (in shadow).
+    hits = models.PositiveIntegerField(default=0)
+    shadow_hits = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("routing rule")
+
+    def __str__(self) -> str:
+        return self.name

@@ -7,10 +7,12 @@ moderation judges the same message apart."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
 
 from beffroi.analysis.requests.detect import default_detector
 from beffroi.analysis.requests.routing import Message, Router, default_service_model
-from beffroi.conversations.models import Conversation, ConversationEvent, Team
+from beffroi.analysis.requests.routing import RoutingRule as AnalysisRule
+from beffroi.conversations.models import Conversation, ConversationEvent, RoutingRule, Team
 from beffroi.organizations.models import Organization
 
 #: The router's services → the short names of the default teams (``models.DEFAULT_TEAMS``).
@@ -46,7 +48,10 @@ def judge_new_conversations(organization: Organization) -> int:
     texts = [conversation.root.text_as_read for conversation in pending]
     detections = default_detector().detect(texts)
     asked = [index for index, found in enumerate(detections) if found.is_request]
-    router = Router(model=default_service_model())
+    rules = list(
+        RoutingRule.objects.for_org(organization).filter(enabled=True).select_related("team")
+    )
+    router = Router(rules=[_rule(rule) for rule in rules], model=default_service_model())
     decisions = router.route_many(
         [
             Message(
@@ -61,6 +66,13 @@ def judge_new_conversations(organization: Organization) -> int:
     )
     routed = dict(zip(asked, decisions, strict=True))
     teams = {team.slug: team for team in Team.objects.for_org(organization)}
+    hits: dict[int, int] = {}
+    shadow_hits: dict[int, int] = {}
+    for routing in decisions:
+        for match in routing.matches:
+            counted = shadow_hits if match.shadow else hits
+            counted[int(match.rule)] = counted.get(int(match.rule), 0) + 1
+    names = {str(rule.pk): rule.name for rule in rules}
     with transaction.atomic():
         for index, (conversation, found) in enumerate(zip(pending, detections, strict=True)):
             conversation.is_request = found.is_request
@@ -69,11 +81,13 @@ def judge_new_conversations(organization: Organization) -> int:
             if decision is None:
                 conversation.save(update_fields=["is_request", "request_score"])
                 continue
-            conversation.request_service = decision.service
+            conversation.request_service = decision.service.removeprefix(RULE_TEAM)
             conversation.routed_by = (
-                f"rule:{decision.rule}" if decision.rule else f"{decision.decided_by}"
+                f"rule:{names.get(decision.rule, decision.rule)}"
+                if decision.rule
+                else f"{decision.decided_by}"
             )[:120]
-            team = teams.get(SERVICE_TEAMS.get(decision.service, ""))
+            team = teams.get(team_slug(decision.service))
             fields = ["is_request", "request_score", "request_service", "routed_by"]
             if team is not None and conversation.team_id is None:
                 conversation.team = team
@@ -85,7 +99,37 @@ def judge_new_conversations(organization: Organization) -> int:
                         "team": team.slug,
                         "routed_by": conversation.routed_by,
                         "confidence": decision.confidence,
+                        # What the rules in shadow would have decided, when it differs.
+                        "shadow": team_slug(decision.shadow_service or ""),
                     },
                 )
             conversation.save(update_fields=fields)
+        for rule_id, count in hits.items():
+            RoutingRule.objects.filter(pk=rule_id).update(hits=F("hits") + count)
+        for rule_id, count in shadow_hits.items():
+            RoutingRule.objects.filter(pk=rule_id).update(shadow_hits=F("shadow_hits") + count)
     return len(pending)
+
+
+#: A rule's service names its team: ``team:<short name>`` (the model's services are mapped).
+RULE_TEAM = "team:"
+
+
+def team_slug(service: str) -> str:
+    """The short name of the team a routing decision's service is for."""
+    if service.startswith(RULE_TEAM):
+        return service.removeprefix(RULE_TEAM)
+    return SERVICE_TEAMS.get(service, "")
+
+
+def _rule(rule: RoutingRule) -> AnalysisRule:
+    """The library's rule for a stored one (named by its id: names need not be unique)."""
+    return AnalysisRule(
+        name=str(rule.pk),
+        service=f"{RULE_TEAM}{rule.team.slug}",
+        keywords=tuple(str(word) for word in rule.keywords or ()),
+        query=rule.query,
+        platforms=tuple(str(platform) for platform in rule.platforms or ()),
+        then="continue" if rule.then == RoutingRule.Then.CONTINUE else "stop",
+        shadow=rule.shadow,
+    )

@@ -29,6 +29,7 @@ from beffroi.conversations.models import (
     Note,
     Presence,
     Reply,
+    RoutingRule,
     SavedReply,
     Team,
 )
@@ -724,3 +725,63 @@ def view_filter(view: str, user: Any, now: datetime | None = None) -> Q:
     if view == "all":
         return Q()
     return live & awake  # open and breaching
+
+
+# --- routing rules ---------------------------------------------------------------------------
+
+
+def save_routing_rule(
+    actor: Actor, organization: Organization, rule: RoutingRule, values: dict[str, Any]
+) -> RoutingRule:
+    """Check the rule as the router will read it (a query it cannot parse, a rule with no
+    condition are refused in words), then store it."""
+    from beffroi.analysis.requests.routing import RoutingRule as Checked
+    from beffroi.analysis.watch_query import WatchQueryError
+
+    team = values["team"]
+    if team.organization_id != organization.pk:
+        raise DeskError(_("This team belongs to another organization."))
+    keywords = [word.strip() for word in values.get("keywords", []) if word.strip()]
+    platforms = [name.strip() for name in values.get("platforms", []) if name.strip()]
+    try:
+        Checked(
+            name=values["name"],
+            service=team.slug,
+            keywords=tuple(keywords),
+            query=values.get("query", ""),
+            platforms=tuple(platforms),
+        )
+    except WatchQueryError as exc:
+        raise DeskError(_("The query cannot be read: %(error)s") % {"error": exc}) from exc
+    except ValueError as exc:
+        raise DeskError(
+            _("Give keywords, a query or platforms: a rule needs a condition.")
+        ) from exc
+    before = snapshot(rule) if rule.pk else None
+    rule.organization = organization
+    rule.name, rule.team, rule.query = values["name"], team, values.get("query", "")
+    rule.keywords, rule.platforms = keywords, platforms
+    rule.then, rule.shadow = values["then"], bool(values.get("shadow"))
+    rule.enabled = bool(values.get("enabled", True))
+    if rule.pk is None:
+        last = RoutingRule.objects.for_org(organization).order_by("-position").first()
+        rule.position = (last.position + 1) if last else 0
+    if "position" in values and values["position"] is not None:
+        rule.position = int(values["position"])
+    rule.save()
+    record(
+        actor,
+        AuditAction.ROUTING_RULE_SAVE,
+        organization=organization,
+        obj=rule,
+        before=before,
+        after=snapshot(rule),
+    )
+    return rule
+
+
+def delete_routing_rule(actor: Actor, rule: RoutingRule) -> None:
+    before = snapshot(rule)
+    organization = rule.organization
+    rule.delete()
+    record(actor, AuditAction.ROUTING_RULE_DELETE, organization=organization, before=before)

@@ -14,6 +14,7 @@ from beffroi.conversations.models import (
     Conversation,
     RequestSystem,
     ResponseTargets,
+    RoutingRule,
     SavedReply,
     Team,
 )
@@ -124,6 +125,16 @@ def load_demo_desk(organization: Organization) -> int:
         },
     )
     Team.objects.filter(pk=teams["voirie"].pk, service_code="").update(service_code="POTHOLE")
+    # A rule the town is trying before trusting it: school matters to the schools' service.
+    RoutingRule.objects.get_or_create(
+        organization=organization,
+        name="Écoles et cantine",
+        defaults={
+            "keywords": ["école", "cantine", "périscolaire", "crèche"],
+            "team": teams["ecoles"],
+            "shadow": True,
+        },
+    )
     teams["voirie"].refresh_from_db()
     for name, language, team, acknowledgement, text in SAVED_REPLIES:
         SavedReply.objects.get_or_create(

@@ -12,8 +12,14 @@ from django.views.decorators.http import require_POST
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import record, snapshot
 from beffroi.conversations import services
-from beffroi.conversations.forms import RequestSystemForm, SavedReplyForm, TeamEditForm
-from beffroi.conversations.models import RequestSystem, SavedReply, Team
+from beffroi.conversations.forms import (
+    RequestSystemForm,
+    RoutingRuleForm,
+    SavedReplyForm,
+    TeamEditForm,
+    rule_initial,
+)
+from beffroi.conversations.models import RequestSystem, RoutingRule, SavedReply, Team
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
@@ -150,3 +156,48 @@ def request_system_edit(request: OrgRequest, pk: int | None = None) -> HttpRespo
         "conversations/request_system_form.html",
         {"nav": "conversations", "form": form, "system": system if pk is not None else None},
     )
+
+
+@org_view(Capability.VIEW)
+def routing_rules(request: OrgRequest) -> HttpResponse:
+    return render(
+        request,
+        "conversations/routing_rules.html",
+        {
+            "nav": "conversations",
+            "rules": request.org.scoped(RoutingRule).select_related("team"),
+            "can_manage": request.org.can(Capability.MANAGE),
+        },
+    )
+
+
+@org_view(Capability.MANAGE)
+def routing_rule_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
+    organization = request.org.organization
+    rule = request.org.get(RoutingRule, pk=pk) if pk is not None else RoutingRule()
+    form = RoutingRuleForm(
+        request.POST or None,
+        organization=organization,
+        initial=rule_initial(rule) if pk is not None else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_routing_rule(request.org.actor, organization, rule, form.cleaned_data)
+        except services.DeskError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Routing rule saved."))
+            return redirect("conversations:routing_rules", org_slug=organization.slug)
+    return render(
+        request,
+        "conversations/routing_rule_form.html",
+        {"nav": "conversations", "form": form, "rule": rule if pk is not None else None},
+    )
+
+
+@org_view(Capability.MANAGE)
+@require_POST
+def routing_rule_delete(request: OrgRequest, pk: int) -> HttpResponse:
+    services.delete_routing_rule(request.org.actor, request.org.get(RoutingRule, pk=pk))
+    messages.success(request, _("Routing rule deleted."))
+    return redirect("conversations:routing_rules", org_slug=request.org.organization.slug)
