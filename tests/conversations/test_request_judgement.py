@@ -99,7 +99,7 @@ def test_a_person_says_whether_it_is_a_request(
     client = _login(claire)
     url = f"/o/{org.slug}/conversations/{conversation.pk}/"
     assert "Not a request" in client.get(url).content.decode()
-    assert client.post(url + "request/", {"is_request": "1"}).status_code == 302
+    assert client.post(url + "request/", {"is_request": "yes"}).status_code == 302
     conversation.refresh_from_db()
     assert conversation.is_request and conversation.request_checked_by == claire
     assert AuditEvent.objects.filter(action="conversation.request", actor=claire).exists()

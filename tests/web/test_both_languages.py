@@ -85,6 +85,9 @@ CONTENT_LISTS = frozenset(
         "items.Item.hashtags",
         "items.Item.mentions",
         "items.Item.quoted",
+        "conversations.Conversation.labels",
+        "conversations.RoutingRule.keywords",
+        "conversations.RoutingRule.platforms",
     }
 )
 

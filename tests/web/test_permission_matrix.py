@@ -649,7 +649,7 @@ ORG_PAGES: dict[str, Page] = {
     "conversations:team": Page("POST", pk="conversation", data=lambda w: {"team": w.team.pk}),
     "conversations:state": Page("POST", pk="conversation", data=lambda w: {"state": "closed"}),
     "conversations:labels": Page("POST", pk="conversation", data=lambda w: {"labels": "a, b"}),
-    "conversations:request": Page("POST", pk="conversation", data=lambda w: {"is_request": "1"}),
+    "conversations:request": Page("POST", pk="conversation", data=lambda w: {"is_request": "yes"}),
     "conversations:snooze": Page("POST", pk="conversation", data=lambda w: {"until": ""}),
     "conversations:note": Page("POST", pk="conversation", data=lambda w: {"text": "À voir"}),
     "conversations:reply": Page(

@@ -466,7 +466,7 @@ def handoff_retry(request: OrgRequest, pk: int) -> HttpResponse:
 @require_POST
 def conversation_request(request: OrgRequest, pk: int) -> HttpResponse:
     conversation = request.org.get(Conversation, pk=pk)
-    is_request = request.POST.get("is_request") == "1"
+    is_request = request.POST.get("is_request") == "yes"
     done = _("Marked as a request.") if is_request else _("Marked as not a request.")
     return _act(
         request,
