@@ -13,7 +13,11 @@ Everything runs in a throw-away data directory so the user's data is never touch
    with the database writes); then items arrive one by one while the embedded runner works,
    and the time from each item's arrival to its decision is measured (p50/p95);
 5. one maximal comment (4 MiB of text, an import's row limit) is judged: time and peak memory
-   allocated while judging it, and the time and size of its PDF dossier.
+   allocated while judging it, and the time and size of its PDF dossier;
+6. the answering desk, when asked (``--desk-conversations``): that many conversations of five
+   items each are written in bulk, the server is started again and a publisher browses the
+   conversations list (default view and breaching view) and conversation pages (p50/p95);
+   the response-time clocks of every conversation are computed in the bench process.
 """
 
 from __future__ import annotations
@@ -101,9 +105,9 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 @contextlib.contextmanager
-def _served(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+def _served(env: dict[str, str], port: int, *options: str) -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "beffroi.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "beffroi.cli", "serve", "--port", str(port), *options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -123,26 +127,35 @@ def _served(env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]
         proc.wait(10)
 
 
+def _demo_login(base: str) -> tuple[httpx.Client, httpx.Response]:
+    """A client logged in as the demo town's moderator, and the page the login landed on
+    (its organization's dashboard, or the list of its organizations when it has several)."""
+    client = httpx.Client(base_url=base, follow_redirects=True, timeout=60)
+    client.get("/accounts/login/")
+    login = client.post(
+        "/accounts/login/",
+        data={
+            "username": "agent",
+            "password": "beffroi-demo",
+            "csrfmiddlewaretoken": client.cookies.get("csrftoken", ""),
+        },
+    )
+    if "/accounts/" in str(login.url):
+        raise RuntimeError(f"login as the demo moderator failed (landed on {login.url})")
+    return client, login
+
+
 def measure_server(env: dict[str, str], pages: int, step: Callable[[str], None]) -> dict[str, Any]:
     """Serve the demo town and browse it as a moderator would; latency and memory."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with _served(env, port) as proc:
         step("logging in and browsing the demo inbox")
-        client = httpx.Client(base_url=base, follow_redirects=True, timeout=30)
-        client.get("/accounts/login/")
-        login = client.post(
-            "/accounts/login/",
-            data={
-                "username": "agent",
-                "password": "beffroi-demo",
-                "csrfmiddlewaretoken": client.cookies.get("csrftoken", ""),
-            },
-        )
+        client, login = _demo_login(base)
         # Login lands on the organization's dashboard; the pages measured are the inbox's.
         landed = re.search(r"/o/([^/]+)/", str(login.url))
         if landed is None:
-            raise RuntimeError(f"login as the demo moderator failed (landed on {login.url})")
+            raise RuntimeError(f"login as the demo moderator landed on {login.url}")
         inbox_url = f"{base}/o/{landed[1]}/inbox/"
         item_links = re.findall(r'href="(/o/[^"]+/items/\d+/)"', login.text)
         queries = ["", "?kind=comment", "?language=fr", "?q=travaux", "?page=2", "?state=new"]
@@ -377,6 +390,240 @@ def measure_import(count: int, workdir: Path) -> dict[str, Any]:
     }
 
 
+#: Items per conversation written for the desk's measurement (its first, then answers).
+DESK_ITEMS_PER_CONVERSATION = 5
+#: Requests per desk page measured (the list, its breaching view, conversation pages).
+DESK_SAMPLES = 30
+#: The states of the desk's conversations, and how many in a hundred are in each.
+DESK_STATES = {
+    "new": 35,
+    "open": 15,
+    "waiting": 10,
+    "answered": 15,
+    "resolved": 15,
+    "closed": 10,
+}
+
+
+def build_desk(conversations: int, seed: int = 11) -> Any:
+    """An organization with ``conversations`` conversations of five items each (a fifth in
+    private messages, the rest comments under the town's posts), opened over the last 30
+    days in every state, a third given to a team, a tenth to the demo moderator (a publisher
+    here); written in bulk, as :func:`beffroi.conversations.services.attach_new_items` would
+    leave them. Returns the organization."""
+    import random
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from beffroi.conversations.models import Conversation, ConversationEvent, Team
+    from beffroi.items.models import Author, Item
+    from beffroi.items.search import item_search_text
+    from beffroi.organizations.models import Membership, Organization
+    from beffroi.organizations.roles import Role
+    from beffroi.sources.models import DEMO_SETTING, Source
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    states = rng.choices(list(DESK_STATES), weights=list(DESK_STATES.values()), k=conversations)
+    with transaction.atomic():
+        org = Organization.objects.create(slug="bench-desk", name="Bench desk")
+        agent = get_user_model().objects.get(username="agent")
+        Membership.objects.create(user=agent, organization=org, role=Role.PUBLISHER)
+        teams = [
+            Team.objects.create(organization=org, name=name, slug=slug)
+            for slug, name in (
+                ("voirie", "Voirie"),
+                ("proprete", "Propreté"),
+                ("etat-civil", "État civil"),
+            )
+        ]
+        teams[0].members.add(agent)
+        source = Source.objects.create(
+            organization=org,
+            name="Page Facebook",
+            platform="facebook",
+            settings={"page_id": "town", DEMO_SETTING: True},
+        )
+        town = Author.objects.create(
+            organization=org, platform="facebook", platform_id="town", handle="mairie"
+        )
+        citizens = Author.objects.bulk_create(
+            Author(
+                organization=org,
+                platform="facebook",
+                platform_id=f"c{n}",
+                handle=f"citoyen{n}",
+                display_name=f"Prénom{n} Nom{n}",
+            )
+            for n in range(conversations)
+        )
+
+        def item(platform_id: str, author: Any, kind: str, at: Any, parent: Any = None) -> Any:
+            made = Item(
+                organization=org,
+                source=source,
+                platform="facebook",
+                platform_id=platform_id,
+                kind=kind,
+                author=author,
+                parent=parent,
+                parent_platform_id=parent.platform_id if parent is not None else "",
+                thread_id=parent.platform_id if parent is not None else platform_id,
+                text=" ".join(rng.choices(WORDS, k=rng.randint(6, 30))),
+                language="fr",
+                created_at=at,
+                state=Item.State.PROCESSED,
+            )
+            made.search_text = item_search_text(made)
+            return made
+
+        posts = Item.objects.bulk_create(
+            item(f"post{n}", town, Item.Kind.POST, now - timedelta(days=31))
+            for n in range(max(1, conversations // 200))
+        )
+        opened = [now - timedelta(seconds=rng.randrange(30 * 86400)) for _ in citizens]
+        private = [n % 5 == 0 for n in range(conversations)]
+        roots = Item.objects.bulk_create(
+            item(
+                f"r{n}",
+                citizen,
+                Item.Kind.MESSAGE if private[n] else Item.Kind.COMMENT,
+                opened[n],
+                None if private[n] else posts[n % len(posts)],
+            )
+            for n, citizen in enumerate(citizens)
+        )
+        # Then four more: the town and the citizen in turn (a new one: the citizen alone).
+        follow_ups = []
+        for n, root in enumerate(roots):
+            at = opened[n]
+            for turn in range(1, DESK_ITEMS_PER_CONVERSATION):
+                at = min(now, at + timedelta(minutes=rng.randrange(10, 600)))
+                by_town = turn % 2 == 1 and states[n] != "new"
+                kind = Item.Kind.MESSAGE if private[n] else Item.Kind.REPLY
+                follow_ups.append(
+                    item(
+                        f"r{n}-{turn}",
+                        town if by_town else citizens[n],
+                        kind,
+                        at,
+                        None if private[n] else root,
+                    )
+                )
+        follow_ups = Item.objects.bulk_create(follow_ups, batch_size=2000)
+        rows = []
+        per = DESK_ITEMS_PER_CONVERSATION - 1
+        for n, root in enumerate(roots):
+            mine = follow_ups[n * per : (n + 1) * per]
+            answered = states[n] != "new"
+            last_response = mine[2].created_at if answered else None
+            rows.append(
+                Conversation(
+                    organization=org,
+                    key=(
+                        f"private:{source.pk}:{citizens[n].platform_id}"
+                        if private[n]
+                        else f"public:{source.pk}:{root.platform_id}"
+                    ),
+                    kind="private" if private[n] else "public",
+                    source=source,
+                    platform="facebook",
+                    author=citizens[n],
+                    root=root,
+                    subject=root.text[:200],
+                    state=states[n],
+                    assignee=agent if n % 10 == 0 else None,
+                    team=teams[n % 3] if n % 3 == 0 else None,
+                    opened_at=root.created_at,
+                    last_citizen_at=mine[-1].created_at if not answered else mine[1].created_at,
+                    first_response_at=mine[0].created_at if answered else None,
+                    last_response_at=last_response,
+                    resolved_at=now if states[n] in ("resolved", "closed") else None,
+                    pauses=(
+                        [[last_response.isoformat(), None]]
+                        if states[n] == "waiting" and last_response
+                        else []
+                    ),
+                    message_count=DESK_ITEMS_PER_CONVERSATION,
+                )
+            )
+        made = Conversation.objects.bulk_create(rows, batch_size=2000)
+        links = Conversation.items.through
+        links.objects.bulk_create(
+            (
+                links(conversation_id=conversation.pk, item_id=item_id)
+                for n, conversation in enumerate(made)
+                for item_id in (roots[n].pk, *(i.pk for i in follow_ups[n * per : (n + 1) * per]))
+            ),
+            batch_size=5000,
+        )
+        ConversationEvent.objects.bulk_create(
+            (ConversationEvent(conversation=conversation, kind="created") for conversation in made),
+            batch_size=5000,
+        )
+    return org
+
+
+def measure_desk(
+    env: dict[str, str], conversations: int, step: Callable[[str], None]
+) -> dict[str, Any]:
+    """The answering desk with ``conversations`` conversations: page latency over the served
+    app, and the time to compute every conversation's response-time clock."""
+    import random
+
+    from beffroi.analysis.business_time import SlaStatus
+    from beffroi.conversations import sla
+    from beffroi.conversations.models import Conversation
+    from beffroi.items.models import Item
+
+    step(
+        f"writing {conversations} conversations of {DESK_ITEMS_PER_CONVERSATION} items for the desk"
+    )
+    started = time.perf_counter()
+    org = build_desk(conversations)
+    figures: dict[str, Any] = {
+        "conversations": Conversation.objects.filter(organization=org).count(),
+        "items": Item.objects.filter(organization=org).count(),
+        "build_seconds": round(time.perf_counter() - started, 1),
+    }
+    everything = list(
+        Conversation.objects.filter(organization=org).select_related("organization", "team")
+    )
+    started = time.perf_counter()
+    clocks = sla.clocks(everything)
+    figures["clocks"] = {
+        "conversations": len(everything),
+        "running": len(clocks),
+        "breached": sum(1 for clock in clocks.values() if clock.status == SlaStatus.BREACHED),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    opened = random.Random(3).sample(list(clocks), min(DESK_SAMPLES, len(clocks)))
+    slug = org.slug
+    pages = {
+        "list": [f"/o/{slug}/conversations/"] * DESK_SAMPLES,
+        "list_breaching": [f"/o/{slug}/conversations/?view=breaching"] * DESK_SAMPLES,
+        "conversation": [f"/o/{slug}/conversations/{pk}/" for pk in opened],
+    }
+    port = _free_port()
+    # Without background work: the bulk-written items are not judged while pages are timed.
+    with _served(env, port, "--no-background") as proc:
+        step("browsing the desk: the list, its breaching view, conversation pages")
+        client, _landed = _demo_login(f"http://127.0.0.1:{port}")
+        for name, paths in pages.items():
+            latencies: list[float] = []
+            for path in paths:
+                started = time.perf_counter()
+                response = client.get(path)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200 or response.url.path != path.split("?")[0]:
+                    raise RuntimeError(f"{path} answered {response.status_code} at {response.url}")
+            figures[name] = {"pages": len(paths), **_percentiles(latencies)}
+        figures["server_memory"] = _memory_kib(proc.pid)
+    return figures
+
+
 def cpu_reference_seconds() -> float:
     """Time of a fixed pure-Python loop: lets figures from different machines be compared."""
     started = time.perf_counter()
@@ -392,6 +639,7 @@ def run(
     step: Callable[[str], None],
     moderation_items: int = 5000,
     arrivals: int = 200,
+    desk_conversations: int = 0,
 ) -> dict[str, Any]:
     """Run every measurement in a fresh data directory; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="beffroi-bench-"))
@@ -429,6 +677,8 @@ def run(
     moderation_figures = measure_moderation(moderation_items, arrivals)
     step("judging one maximal comment (4 MiB of text)")
     moderation_figures["maximal_item"] = measure_maximal_item()
+    # Last: its items would otherwise be judged and clustered by the measurements above.
+    desk_figures = measure_desk(env, desk_conversations, step) if desk_conversations else None
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -441,4 +691,5 @@ def run(
         "ingest": ingest_figures,
         "import_csv": import_figures,
         "moderation": moderation_figures,
+        **({"desk": desk_figures} if desk_figures else {}),
     }

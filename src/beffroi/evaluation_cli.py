@@ -23,12 +23,27 @@ def evaluation() -> None:
     "--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
 @click.option("--text-column", required=True, help="Column holding the text.")
-@click.option("--label-column", required=True, help="Column holding the label.")
+@click.option(
+    "--label-column", default=None, help="Column holding the label (not needed with --benign)."
+)
 @click.option(
     "--positive",
-    required=True,
+    default=None,
     help="Label value(s) of the positive class, comma-separated; '!normal' means every "
-    "label but 'normal'.",
+    "label but 'normal' (not needed with --benign).",
+)
+@click.option(
+    "--benign",
+    is_flag=True,
+    help="Every row is legitimate: report the share the default charter would hide or send "
+    "to review (its thresholds and the decision engine's rules), and what triggered it.",
+)
+@click.option(
+    "--where",
+    "where_filters",
+    multiple=True,
+    metavar="COLUMN=VALUE",
+    help="With --benign: measure only the rows whose COLUMN holds VALUE (repeatable).",
 )
 @click.option(
     "--label-separator",
@@ -86,8 +101,10 @@ def evaluation() -> None:
 def eval_moderation(
     input_path: Path,
     text_column: str,
-    label_column: str,
-    positive: str,
+    label_column: str | None,
+    positive: str | None,
+    benign: bool,
+    where_filters: tuple[str, ...],
     label_separator: str | None,
     train_from: Path | None,
     train_limit: int,
@@ -101,12 +118,16 @@ def eval_moderation(
     limit: int | None,
     as_json: bool,
 ) -> None:
-    """Evaluate the out-of-the-box moderation detectors on a labelled CSV/TSV (binary)."""
+    """Evaluate the out-of-the-box moderation detectors on a labelled CSV/TSV (binary), or,
+    with --benign, what the default charter would do to rows that are all legitimate."""
     from beffroi.analysis.moderation.evaluate import (
         EvaluationError,
+        LabelledRow,
         PositiveLabels,
+        TextRow,
         evaluate,
         read_labelled_rows,
+        read_texts,
     )
 
     flagging = [c.strip() for c in categories.split(",") if c.strip()] or list(CATEGORIES)
@@ -120,20 +141,43 @@ def eval_moderation(
         raise click.BadParameter("must be in (0, 1]", param_hint="--threshold")
     if train_limit < 1:
         raise click.BadParameter("must be at least 1", param_hint="--train-limit")
+    where: dict[str, str] = {}
+    if benign:
+        context = click.get_current_context()
+        for name in ("categories", "threshold"):
+            # The charter's categories and thresholds decide, not the binary evaluation's.
+            if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT:
+                raise click.BadParameter("not with --benign", param_hint=f"--{name}")
+        for condition in where_filters:
+            column, equals, value = condition.partition("=")
+            if not equals or not column.strip():
+                raise click.BadParameter(f"{condition!r} is not COLUMN=VALUE", param_hint="--where")
+            where[column.strip()] = value
+    elif where_filters:
+        raise click.BadParameter("only with --benign", param_hint="--where")
+    elif label_column is None or positive is None:
+        raise click.UsageError("--label-column and --positive are needed (unless --benign)")
+    if train_from is not None and (label_column is None or positive is None):
+        raise click.UsageError("--train-from needs --label-column and --positive")
+    rows: list[LabelledRow] = []
+    texts: list[TextRow] = []
+    training: list[LabelledRow] = []
     try:
-        labels = PositiveLabels.parse(positive, label_separator)
-        rows = read_labelled_rows(input_path, text_column, label_column, labels)
-        training = (
-            read_labelled_rows(
+        labels = PositiveLabels.parse(positive, label_separator) if positive is not None else None
+        if benign:
+            texts = read_texts(input_path, text_column, where)
+        else:
+            assert label_column is not None and labels is not None
+            rows = read_labelled_rows(input_path, text_column, label_column, labels)
+        if train_from is not None:
+            assert label_column is not None and labels is not None
+            training = read_labelled_rows(
                 train_from,
                 text_column,
                 label_column,
                 labels,
                 limit=train_limit if train_order == "file" else None,
             )
-            if train_from is not None
-            else []
-        )
     except EvaluationError as error:
         raise click.ClickException(str(error)) from error
     if train_order == "shuffled":
@@ -143,9 +187,10 @@ def eval_moderation(
         # The decisions learned from are not part of what is measured.
         learned = {row.line for row in training}
         rows = [row for row in rows if row.line not in learned]
+        texts = [row for row in texts if row.line not in learned]
     if limit is not None:
-        rows = rows[:limit]
-    if not rows:
+        rows, texts = rows[:limit], texts[:limit]
+    if not (texts if benign else rows):
         raise click.ClickException("no row is left to evaluate")
 
     classifier: Any = None
@@ -171,6 +216,12 @@ def eval_moderation(
             else:
                 classifier = default_classifier(cast(Representation, representation))
 
+    if benign:
+        _report_benign(
+            input_path, texts, [d for d in (rules, classifier) if d is not None], where, as_json
+        )
+        return
+    assert labels is not None  # required above unless --benign
     with progress_bar() as progress:
         task = progress.add_task("Scoring", total=len(rows))
         result = evaluate(
@@ -202,6 +253,42 @@ def eval_moderation(
         f"F1 {report['f1']:.3f}; {report['items_per_second']} items/s"
         + (f"; after learning from {len(training)} decisions" if training else "")
     )
+
+
+def _report_benign(
+    input_path: Path, texts: list[Any], detectors: list[Any], where: dict[str, str], as_json: bool
+) -> None:
+    """Judge legitimate rows by Beffroi's default charter, as the application judges items."""
+    from beffroi.analysis.moderation.evaluate import charter_policy, evaluate_benign
+    from beffroi.charter.yaml_io import load_default_charter
+
+    policy = charter_policy(load_default_charter().categories)
+    with progress_bar() as progress:
+        task = progress.add_task("Judging", total=len(texts))
+        result = evaluate_benign(
+            texts, detectors, policy, progress=lambda done: progress.advance(task, done)
+        )
+    report: dict[str, Any] = {
+        "input": str(input_path),
+        "where": where,
+        "charter": "default",
+        **result.as_dict(),
+        "items_per_second": round(result.items_per_second, 1),
+        "seconds": round(result.seconds, 2),
+        "detectors": result.detectors,
+        "flagged": [row.as_dict() for row in result.flagged],
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{report['n']} legitimate rows: {report['hidden']} hidden "
+        f"({report['hide_rate']:.1%}), {report['reviewed']} sent to review "
+        f"({report['review_rate']:.1%}), hidden or reviewed {report['hide_or_review_rate']:.1%}"
+    )
+    for title, key in (("categories", "top_categories"), ("triggers", "top_evidence")):
+        if report[key]:
+            click.echo(f"  {title}: " + ", ".join(f"{k} ({n})" for k, n in report[key]))
 
 
 @evaluation.command("claims")
@@ -321,6 +408,161 @@ def eval_claims_demo(org_slug: str, rematch: bool, as_json: bool) -> None:
         f"claim's story), {report['strict_precision']:.2f} (item spreading it); "
         f"recall {report['recall']:.2f}"
     )
+
+
+@evaluation.command("requests")
+@click.option(
+    "--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--text-column", required=True, help="Column holding the text.")
+@click.option("--label-column", required=True, help="Column saying request/complaint or not.")
+@click.option(
+    "--positive",
+    required=True,
+    help="Label value(s) of requests, comma-separated; '!x' means every label but 'x'.",
+)
+@click.option(
+    "--category-column",
+    default=None,
+    help="Column holding the service/category: also measure routing on the positive rows.",
+)
+@click.option(
+    "--train-from",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Learn routing first from this file's first routed rows (same columns), as from "
+    "the community managers' corrections; the router learns this file's category names.",
+)
+@click.option("--train-limit", type=int, default=300, show_default=True)
+@click.option(
+    "--learn-detection",
+    is_flag=True,
+    help="Also retrain the detector on the corpus plus the first --train-limit labelled rows "
+    "of --train-from.",
+)
+@click.option(
+    "--threshold", type=float, default=None, help="Request probability threshold (default: "
+    "the product's).",
+)  # fmt: skip
+@click.option("--limit", type=int, default=None, help="Evaluate the first N rows only.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_requests(
+    input_path: Path,
+    text_column: str,
+    label_column: str,
+    positive: str,
+    category_column: str | None,
+    train_from: Path | None,
+    train_limit: int,
+    learn_detection: bool,
+    threshold: float | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Evaluate request detection (and routing) on a labelled CSV/TSV."""
+    from beffroi.analysis.requests.evaluate import (
+        EvaluationError,
+        PositiveLabels,
+        evaluate_requests,
+        learned_texts_left_out,
+        read_request_rows,
+    )
+
+    if train_limit < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--train-limit")
+    if threshold is not None and not 0.0 < threshold <= 1.0:
+        raise click.BadParameter("must be in (0, 1]", param_hint="--threshold")
+    try:
+        labels = PositiveLabels.parse(positive)
+        rows = read_request_rows(input_path, text_column, label_column, labels, category_column)
+        training = (
+            read_request_rows(train_from, text_column, label_column, labels, category_column)
+            if train_from is not None
+            else []
+        )
+    except EvaluationError as error:
+        raise click.ClickException(str(error)) from error
+    routed_training = [row for row in training if row.positive and row.category][:train_limit]
+    detection_training = training[:train_limit] if learn_detection else []
+    if train_from is not None and category_column and not routed_training:
+        raise click.ClickException(f"{train_from}: no positive row with a category to learn")
+    if routed_training and len({row.category for row in routed_training}) < 2:
+        raise click.ClickException(
+            f"{train_from}: the first {train_limit} routed rows have one category; "
+            "routing needs examples of at least two"
+        )
+    learned = [*routed_training, *detection_training]
+    before = len(rows)
+    rows = learned_texts_left_out(rows, learned)
+    left_out = before - len(rows)
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        raise click.ClickException("no row is left to evaluate")
+
+    from beffroi.analysis.requests.detect import (
+        RequestExample,
+        default_detector,
+        train_detector,
+    )
+    from beffroi.analysis.requests.routing import (
+        ServiceModel,
+        default_service_model,
+        train_service_model,
+    )
+
+    router: ServiceModel | None = None
+    with console.status("Loading the request models"):
+        detector = (
+            train_detector([RequestExample(r.text, r.positive) for r in detection_training])
+            if detection_training
+            else default_detector()
+        )
+        if category_column:
+            if routed_training:
+                corrections = [RequestExample(r.text, True, r.category) for r in routed_training]
+                router = train_service_model(corrections, base=[])
+            else:
+                router = default_service_model()
+    routed_rows = sum(1 for row in rows if row.positive and row.category) if router else 0
+    with progress_bar() as progress:
+        task = progress.add_task("Scoring", total=len(rows) + routed_rows)
+        result = evaluate_requests(
+            rows,
+            detector,
+            router,
+            threshold=threshold,
+            progress=lambda done: progress.advance(task, done),
+        )
+    report: dict[str, Any] = {
+        "input": str(input_path),
+        "positive": labels.describe(),
+        **result.detection.as_dict(),
+        **(result.routing.as_dict() if result.routing is not None else {}),
+        "items_per_second": round(result.items_per_second, 1),
+        "seconds": round(result.seconds, 2),
+        "detector": detector.version,
+        "router": router.version if router is not None else None,
+        "train_from": str(train_from) if train_from is not None else None,
+        "learned_routing_examples": len(routed_training),
+        "learned_detection_examples": len(detection_training),
+        "left_out_as_learned": left_out,
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    line = (
+        f"{report['n']} rows, {report['positives']} requests: precision "
+        f"{report['precision']:.3f}, recall {report['recall']:.3f}, F1 {report['f1']:.3f}"
+    )
+    if result.routing is not None:
+        line += (
+            f"; routing of {report['routing_n']} rows: accuracy "
+            f"{report['routing_accuracy']:.3f}, macro-F1 {report['routing_macro_f1']:.3f}"
+        )
+        if routed_training:
+            line += f" after learning from {len(routed_training)} routed examples"
+    click.echo(line)
 
 
 def register_commands(cli: click.Group) -> None:

@@ -82,8 +82,18 @@ __all__ = [
     "ERROR_CODES",
     "MAX_DEPTH",
     "MAX_QUERY_LENGTH",
+    "AndNode",
+    "AuthorTerm",
+    "DomainTerm",
+    "HashtagTerm",
+    "LanguageTerm",
+    "Node",
+    "NotNode",
+    "OrNode",
+    "PlatformTerm",
     "PreparedDocument",
     "Query",
+    "TextTerm",
     "Watch",
     "WatchDocument",
     "WatchQueryError",
@@ -602,6 +612,20 @@ class _Or(_Node):
         return " OR ".join(f"({c})" if isinstance(c, _And) else str(c) for c in self.children)
 
 
+# The tree's node types under public names, for the engines that translate a parsed query
+# (:attr:`Query.root`) into their own; the nodes are frozen, built by :func:`parse` only.
+Node = _Node
+TextTerm = _Text
+HashtagTerm = _Hashtag
+AuthorTerm = _Author
+LanguageTerm = _Language
+PlatformTerm = _Platform
+DomainTerm = _Domain
+NotNode = _Not
+AndNode = _And
+OrNode = _Or
+
+
 # --- lexer --------------------------------------------------------------------------------
 
 _OPERATORS = {
@@ -868,6 +892,12 @@ class Query:
         """Whether ``doc`` matches; a :class:`WatchDocument` is prepared once and kept."""
         prepared = doc.prepared() if isinstance(doc, WatchDocument) else doc
         return self._root.match(prepared)
+
+    @property
+    def root(self) -> Node:
+        """The syntax tree, for the engines that run the query elsewhere (a database's
+        search: ``beffroi.items.search``); its nodes are ``TextTerm``, ``AndNode`` and the like."""
+        return self._root
 
     def terms(self) -> tuple[str, ...]:
         """The words, phrases (unquoted) and hashtags looked for, not the excluded ones,

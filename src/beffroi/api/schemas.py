@@ -14,6 +14,7 @@ from django.utils import timezone
 from ninja import Field, Path, Schema
 from pydantic import ConfigDict, field_validator
 
+from beffroi.analysis.watch_query import WatchQueryError, parse
 from beffroi.audit.models import AuditEvent
 from beffroi.items.models import Item
 from beffroi.jobs.models import Job
@@ -89,6 +90,11 @@ class StatsOut(Schema):
     items_by_kind: dict[str, int]
     items_by_platform: dict[str, int]
     items_by_language: dict[str, int]
+    conversations_by_state: dict[str, int]
+    requests: dict[str, Any] = Field(
+        description="Conversations judged requests or complaints for the organization: total, "
+        "by_service (the service asked) and not_judged (conversations not judged yet)."
+    )
 
 
 # --- items and authors --------------------------------------------------------------------------
@@ -450,8 +456,9 @@ class ItemQuery(PageQuery):
     state: ItemState | None = None  # type: ignore[valid-type]
     q: str | None = Field(
         None,
-        description="Text, author handle or author name contains (case-insensitive), "
-        "as the inbox's search.",
+        description="The inbox's search, in the watches' query language: words in any "
+        'order (accents and case ignored, also looked for in the author\'s name), "phrases", '
+        "OR, -word, #hashtag, from:, lang:, platform:, domain:, word*.",
     )
     since: datetime | None = Field(
         None, description="Published at or after (ISO 8601; without a zone, the server's)."
@@ -462,6 +469,16 @@ class ItemQuery(PageQuery):
     cursor: str | None = Field(
         None, description="A `next_cursor` from a previous page (then leave `offset` out)."
     )
+
+    @field_validator("q")
+    @classmethod
+    def _readable_search(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            try:
+                parse(value)
+            except WatchQueryError as error:
+                raise ValueError(str(error)) from error
+        return value
 
     @field_validator("since", "until", mode="before")
     @classmethod

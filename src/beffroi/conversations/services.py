@@ -29,6 +29,7 @@ from beffroi.conversations.models import (
     Note,
     Presence,
     Reply,
+    RequestSystem,
     RoutingRule,
     SavedReply,
     Team,
@@ -785,3 +786,54 @@ def delete_routing_rule(actor: Actor, rule: RoutingRule) -> None:
     organization = rule.organization
     rule.delete()
     record(actor, AuditAction.ROUTING_RULE_DELETE, organization=organization, before=before)
+
+
+# --- teams and request systems -----------------------------------------------------------------
+
+
+def save_team(actor: Actor, organization: Organization, form: Any) -> Team:
+    """Store a team from its (valid) form; its short name is unique in the organization."""
+    team = form.instance
+    taken = (
+        Team.objects.for_org(organization)
+        .filter(slug=form.cleaned_data["slug"])
+        .exclude(pk=team.pk)
+        .exists()
+    )
+    if taken:
+        raise DeskError(_("Another team has this short name."))
+    before = snapshot(team) if team.pk else None
+    team.organization = organization
+    saved: Team = form.save()
+    record(
+        actor,
+        AuditAction.TEAM_SAVE,
+        organization=organization,
+        obj=saved,
+        before=before,
+        after=snapshot(saved),
+    )
+    return saved
+
+
+def save_request_system(
+    actor: Actor, organization: Organization, form: Any, api_key: str = ""
+) -> RequestSystem:
+    """Store a request system from its (valid) form; a new API key is encrypted, an empty
+    one keeps the current key (the snapshot leaves the encrypted key out)."""
+    system: RequestSystem = form.instance
+    before = snapshot(system) if system.pk else None
+    saved: RequestSystem = form.save(commit=False)
+    saved.organization = organization
+    if api_key:
+        saved.set_api_key(api_key)
+    saved.save()
+    record(
+        actor,
+        AuditAction.REQUEST_SYSTEM_SAVE,
+        organization=organization,
+        obj=saved,
+        before=before,
+        after=snapshot(saved),
+    )
+    return saved

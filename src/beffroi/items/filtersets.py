@@ -6,12 +6,14 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from beffroi.items.models import Item
+from beffroi.items.search import SearchQueryError, parse_search, search_q
 from beffroi.sources.models import Source
 
 
@@ -41,15 +43,30 @@ def organization_sources(request: HttpRequest | None) -> QuerySet[Source]:
     return Source.objects.filter(organization=organization).order_by("name")
 
 
+def validate_search(value: str) -> None:
+    """The search field's check: the query parses, or its translated error is shown."""
+    if value.strip():
+        try:
+            parse_search(value)
+        except SearchQueryError as error:
+            raise ValidationError(error.message, code="search") from error
+
+
 class ItemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
         method="search",
+        validators=[validate_search],
+        help_text=_(
+            "Words in any order, accents and case ignored; “exact phrase”, OR, -word, "
+            "#hashtag, from:account, lang:fr, word* — as in watches."
+        ),
         widget=SearchInput(
             attrs={
                 "placeholder": _("Text or author"),
                 "data-shortcut-search": "",
                 "aria-keyshortcuts": "/",
+                "aria-describedby": "search-help search-errors",
                 "autocomplete": "off",
             }
         ),
@@ -96,18 +113,21 @@ class ItemFilter(django_filters.FilterSet):
             (code, language_label(code)) for code in languages
         ]
 
+    def filter_queryset(self, queryset: QuerySet[Item]) -> QuerySet[Item]:
+        # A search that cannot be read shows its error by the field and lists nothing
+        # (listing everything would read as "everything matches").
+        if "q" in self.form.errors:
+            return queryset.none()
+        return super().filter_queryset(queryset)
+
     def search(self, queryset: QuerySet[Item], name: str, value: str) -> QuerySet[Item]:
         return search_items(queryset, value)
 
 
 def search_items(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
-    """Items whose text, author handle or author name contains ``value`` (case-insensitive):
-    the inbox's search and the API's ``q`` alike."""
-    value = value.strip()
-    if not value:
+    """Items that ``value`` finds, in the watches' query language (``beffroi.items.search``):
+    the inbox's search and the API's ``q`` alike. Raises ``SearchQueryError`` when
+    ``value`` cannot be read (the form and the API check it first)."""
+    if not value.strip():
         return queryset
-    return queryset.filter(
-        Q(text__icontains=value)
-        | Q(author__handle__icontains=value)
-        | Q(author__display_name__icontains=value)
-    )
+    return queryset.filter(search_q(value))

@@ -12,6 +12,7 @@ from django.db.models import Q
 from beffroi.analysis.language import detect_language
 from beffroi.connectors.base import NormalizedItem, QuotedItem
 from beffroi.items.models import Author, Item
+from beffroi.items.search import item_search_text
 from beffroi.items.signals import items_ingested
 from beffroi.sources.models import Source
 
@@ -112,6 +113,8 @@ def ingest(source: Source, items: Sequence[NormalizedItem]) -> IngestResult:
                     raw=dict(item.raw),
                 )
             )
+        for stored_item in new:  # bulk_create sends no pre_save: the search's words here
+            stored_item.search_text = item_search_text(stored_item)
         Item.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         _link_parents(source, ids)
         stored = Item.objects.filter(source=source, platform_id__in=ids).count()

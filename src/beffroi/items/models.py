@@ -91,6 +91,9 @@ class Item(models.Model):
     # The latest automatic judgement (verdict, category, scores, what triggered it), kept on
     # the item so every comment's assessment can be read, including those simply kept.
     analysis = models.JSONField(_("analysis"), default=dict, blank=True)
+    #: The item's words as the search compares them (folded, with its hashtags, author and
+    #: linked domains), written by ``beffroi.items.search`` on every write: see that module.
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     objects = OrgManager()
 

@@ -10,6 +10,12 @@ Learning first (``--train-from``): the first N labelled rows of a file become or
 decisions (positive → ``--category``, negative → ``none``) and the classifier is retrained on
 the seed corpus plus those, exactly as the organization's retraining does. When the training
 file is the evaluated file, the training rows are left out of the evaluation.
+
+Legitimate messages (``--benign``): every row is a message the charter must leave alone (a
+citizen's testimony, a tweet to a city that is no complaint). Each goes through the
+application's own path, the detectors' signals then :func:`~.decide.judge` under a charter
+version (Beffroi's default one), and what is measured is the share the charter would hide at
+once or send to a person, with what carried those verdicts.
 """
 
 from __future__ import annotations
@@ -17,21 +23,36 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from beffroi.analysis.moderation.signals import CATEGORIES, Signal
+from beffroi.analysis.moderation.decide import (
+    CategoryPolicy,
+    CharterPolicy,
+    Verdict,
+    judge,
+)
+from beffroi.analysis.moderation.signals import CATEGORIES, Detector, Signal
+from beffroi.analysis.text_bound import analysed_text
 
 __all__ = [
+    "BenignEvaluation",
     "BinaryMetrics",
     "EvaluationError",
+    "FlaggedRow",
     "LabelledRow",
     "PositiveLabels",
+    "TextRow",
     "binary_metrics",
+    "charter_policy",
+    "detector_signals",
     "evaluate",
+    "evaluate_benign",
     "read_labelled_rows",
+    "read_texts",
 ]
 
 #: Flag an item when its combined score reaches this (the default charter's review level).
@@ -98,14 +119,8 @@ def _sniff_dialect(sample: str, path: Path) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel_tab if "\t" in first_line else csv.excel
 
 
-def read_labelled_rows(
-    path: Path,
-    text_column: str,
-    label_column: str,
-    positive: PositiveLabels,
-    limit: int | None = None,
-) -> list[LabelledRow]:
-    """The labelled rows of a CSV or TSV file (delimiter sniffed); rows without text skipped."""
+def _dict_reader(path: Path, needed: Sequence[str]) -> csv.DictReader[str]:
+    """A reader of the CSV or TSV file's records, once the ``needed`` columns are known there."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -118,10 +133,22 @@ def read_labelled_rows(
         raise EvaluationError(f"{path} is empty")
     reader = csv.DictReader(io.StringIO(content, newline=""), dialect=_sniff_dialect(content, path))
     columns = [c for c in (reader.fieldnames or []) if c is not None]
-    for column in (text_column, label_column):
+    for column in needed:
         if column not in columns:
             known = ", ".join(repr(c) for c in columns) or "none"
             raise EvaluationError(f"{path}: no column {column!r} (columns: {known})")
+    return reader
+
+
+def read_labelled_rows(
+    path: Path,
+    text_column: str,
+    label_column: str,
+    positive: PositiveLabels,
+    limit: int | None = None,
+) -> list[LabelledRow]:
+    """The labelled rows of a CSV or TSV file (delimiter sniffed); rows without text skipped."""
+    reader = _dict_reader(path, (text_column, label_column))
     rows: list[LabelledRow] = []
     try:
         for number, record in enumerate(reader, start=1):
@@ -274,4 +301,190 @@ def evaluate(
         seconds=seconds,
         scores=scores,
         detectors=detectors,
+    )
+
+
+# --- Legitimate messages: what the charter would do to them -----------------------------------
+
+
+@dataclass(frozen=True)
+class TextRow:
+    line: int  # 1-based data row number in the file (header excluded)
+    text: str
+
+
+def read_texts(
+    path: Path, text_column: str, where: Mapping[str, str] | None = None
+) -> list[TextRow]:
+    """The texts of a CSV or TSV file, from the records whose ``where`` columns hold the given
+    values (compared stripped and case-folded, as labels are); rows without text skipped."""
+    conditions = {column: value.strip().casefold() for column, value in (where or {}).items()}
+    reader = _dict_reader(path, (text_column, *conditions))
+    rows: list[TextRow] = []
+    try:
+        for number, record in enumerate(reader, start=1):
+            if any(
+                (record.get(column) or "").strip().casefold() != value
+                for column, value in conditions.items()
+            ):
+                continue
+            text = (record.get(text_column) or "").strip()
+            if text:
+                rows.append(TextRow(number, text))
+    except csv.Error as error:
+        raise EvaluationError(f"{path}: malformed CSV ({error})") from error
+    if not rows:
+        chosen = " and ".join(f"{c}={v}" for c, v in conditions.items())
+        raise EvaluationError(f"{path}: no row has a text" + (f" where {chosen}" if chosen else ""))
+    return rows
+
+
+def charter_policy(categories: Sequence[Mapping[str, Any]], version: int = 1) -> CharterPolicy:
+    """A charter version's categories in the plain-data layout of the charter files
+    (``beffroi.charter.yaml_io``) as the decision engine reads them."""
+    policies: dict[str, CategoryPolicy] = {}
+    for category in categories:
+        slug = str(category["slug"])
+        names = category.get("name") or {}
+        policies[slug] = CategoryPolicy(
+            slug=slug,
+            name=str(names.get("en") or names.get("fr") or slug),
+            severity=int(category.get("severity") or 2),
+            hide_at=category.get("hide_at"),
+            review_at=category.get("review_at"),
+            shadow=bool(category.get("shadow", False)),
+            enabled=bool(category.get("enabled", True)),
+            auto_delete=bool(category.get("auto_delete", False)),
+        )
+    return CharterPolicy(version=version, categories=policies)
+
+
+def detector_signals(detectors: Sequence[Detector], texts: Sequence[str]) -> list[list[Signal]]:
+    """Every detector's signals for each text, merged per text, each text read up to the
+    analysis bound: what the application's moderation hands the decision engine
+    (``beffroi.moderation.detectors.run``, which a test holds this to)."""
+    merged: list[list[Signal]] = [[] for _ in texts]
+    if not texts:
+        return merged
+    bounded = [analysed_text(text) for text in texts]
+    for detector in detectors:
+        for bucket, signals in zip(merged, detector.score(bounded), strict=True):
+            bucket.extend(signals)
+    return merged
+
+
+@dataclass(frozen=True)
+class FlaggedRow:
+    """A legitimate row the charter would hide or queue, and what carried that verdict."""
+
+    line: int
+    verdict: str
+    category: str
+    score: float
+    #: The detector whose score is the category's (the most confident one).
+    detector: str
+    evidence: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "verdict": self.verdict,
+            "category": self.category,
+            "score": self.score,
+            "detector": self.detector,
+            "evidence": list(self.evidence),
+        }
+
+
+def _rate(count: int, total: int) -> float:
+    return round(count / total, 4) if total else 0.0
+
+
+@dataclass
+class BenignEvaluation:
+    """What a charter version would do to rows that are all legitimate."""
+
+    n: int
+    flagged: list[FlaggedRow]
+    #: Verdicts of a category (or version) in shadow mode: recorded, never acted on.
+    shadow: int
+    items_per_second: float
+    seconds: float
+    detectors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def hidden(self) -> int:
+        return sum(1 for row in self.flagged if row.verdict == Verdict.HIDE)
+
+    @property
+    def reviewed(self) -> int:
+        return sum(1 for row in self.flagged if row.verdict == Verdict.REVIEW)
+
+    def as_dict(self, top: int = 10) -> dict[str, Any]:
+        """Rates and counts, then the most frequent categories, deciding detectors and pieces
+        of evidence (rule ids, matched words, the classifier's words) among the flagged rows."""
+        evidence: Counter[str] = Counter()
+        for row in self.flagged:
+            evidence.update(set(row.evidence))
+        return {
+            "n": self.n,
+            "hidden": self.hidden,
+            "reviewed": self.reviewed,
+            "hidden_or_reviewed": self.hidden + self.reviewed,
+            "kept": self.n - self.hidden - self.reviewed,
+            "shadow": self.shadow,
+            "hide_rate": _rate(self.hidden, self.n),
+            "review_rate": _rate(self.reviewed, self.n),
+            "hide_or_review_rate": _rate(self.hidden + self.reviewed, self.n),
+            "top_categories": Counter(row.category for row in self.flagged).most_common(top),
+            "top_detectors": Counter(row.detector for row in self.flagged).most_common(top),
+            "top_evidence": evidence.most_common(top),
+        }
+
+
+def evaluate_benign(
+    rows: Sequence[TextRow],
+    detectors: Sequence[Detector],
+    policy: CharterPolicy,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> BenignEvaluation:
+    """Judge every row as the application does (timed) and keep those hidden or queued."""
+    flagged: list[FlaggedRow] = []
+    shadow = 0
+    started = time.perf_counter()
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = rows[start : start + BATCH_SIZE]
+        for row, signals in zip(
+            batch, detector_signals(detectors, [row.text for row in batch]), strict=True
+        ):
+            judgement = judge(signals, policy)
+            if judgement.verdict is Verdict.KEEP:
+                continue
+            if judgement.shadow:
+                shadow += 1
+                continue
+            deciding = max(
+                (s for s in signals if s.category == judgement.category), key=lambda s: s.score
+            )
+            flagged.append(
+                FlaggedRow(
+                    line=row.line,
+                    verdict=judgement.verdict.value,
+                    category=judgement.category,
+                    score=judgement.score,
+                    detector=deciding.detector,
+                    evidence=judgement.evidence,
+                )
+            )
+        if progress is not None:
+            progress(len(batch))
+    seconds = time.perf_counter() - started
+    return BenignEvaluation(
+        n=len(rows),
+        flagged=flagged,
+        shadow=shadow,
+        items_per_second=len(rows) / seconds if seconds > 0 else 0.0,
+        seconds=seconds,
+        detectors={d.name: d.version for d in detectors},
     )

@@ -9,8 +9,6 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from beffroi.audit.actions import AuditAction
-from beffroi.audit.services import record, snapshot
 from beffroi.conversations import services
 from beffroi.conversations.forms import (
     RequestSystemForm,
@@ -88,25 +86,11 @@ def team_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     team = request.org.get(Team, pk=pk) if pk is not None else Team(organization=organization)
     form = TeamEditForm(request.POST or None, instance=team, organization=organization)
     if request.method == "POST" and form.is_valid():
-        slug_taken = (
-            Team.objects.for_org(organization)
-            .filter(slug=form.cleaned_data["slug"])
-            .exclude(pk=team.pk)
-            .exists()
-        )
-        if slug_taken:
-            form.add_error("slug", _("Another team has this short name."))
+        try:
+            services.save_team(request.org.actor, organization, form)
+        except services.DeskError as exc:
+            form.add_error("slug", str(exc))
         else:
-            before = snapshot(team) if team.pk else None
-            saved = form.save()
-            record(
-                request.org.actor,
-                AuditAction.TEAM_SAVE,
-                organization=organization,
-                obj=saved,
-                before=before,
-                after=snapshot(saved),
-            )
             messages.success(request, _("Team saved."))
             return redirect("conversations:teams", org_slug=organization.slug)
     return render(
@@ -135,19 +119,8 @@ def request_system_edit(request: OrgRequest, pk: int | None = None) -> HttpRespo
     )
     form = RequestSystemForm(request.POST or None, instance=system)
     if request.method == "POST" and form.is_valid():
-        before = snapshot(system) if system.pk else None
-        saved = form.save(commit=False)
-        if form.cleaned_data.get("api_key"):
-            saved.set_api_key(form.cleaned_data["api_key"])
-        saved.save()
-        # The snapshot leaves the encrypted key out (it is not an editable field).
-        record(
-            request.org.actor,
-            AuditAction.REQUEST_SYSTEM_SAVE,
-            organization=organization,
-            obj=saved,
-            before=before,
-            after=snapshot(saved),
+        services.save_request_system(
+            request.org.actor, organization, form, form.cleaned_data.get("api_key", "")
         )
         messages.success(request, _("Request system saved."))
         return redirect("conversations:request_systems", org_slug=organization.slug)

@@ -3,6 +3,7 @@
  * Every action is also a button; this file only adds speed.
  *
  *   r  write a reply      s  choose a saved reply      a  assign      e  resolve
+ *   Ctrl+Enter (or Cmd+Enter) in the reply box  send the reply
  *
  * Keys are ignored while typing, with a modifier or while a dialog is open.
  */
@@ -79,6 +80,12 @@
         if (activity !== "replying") {
           activity = "replying";
           beat();
+        }
+      });
+      box.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey) {
+          event.preventDefault();
+          form.requestSubmit(); // as the button does: the form is checked, the button disabled
         }
       });
       form.addEventListener("submit", function () {
