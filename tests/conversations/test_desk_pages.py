@@ -208,3 +208,26 @@ def test_the_response_time_report_page_and_its_csv(
     assert overall["group"] == "overall" and overall["conversations"] == "2"
     assert overall["answered"] == "1"
     assert client.get(url + "?since=nonsense").status_code == 200  # the default period
+
+
+def test_the_breaching_view_lists_only_those_past_their_target(
+    org: Any, thread: Any, member: Callable[..., Any]
+) -> None:
+    post = thread.post()
+    thread.item(
+        thread._author("alice"),
+        "Toujours pas de réponse",
+        "comment",
+        post,
+        at=timezone.now() - timedelta(days=20),
+    )
+    thread.item(thread._author("bruno"), "Question du jour", "comment", post, at=timezone.now())
+    services.attach_new_items(org)
+    client = _login(member("claire"))
+    page = client.get(f"/o/{org.slug}/conversations/?view=breaching")
+    shown = [c.author.handle for c in page.context["page_obj"].object_list]
+    assert shown == ["alice"]
+    html = page.content.decode()
+    assert "@alice" in html and "@bruno" not in html and "Breached" in html
+    counts = client.get(f"/o/{org.slug}/conversations/").context["counts"]
+    assert counts == {"mine": 0, "team": 0, "unassigned": 2, "open": 2}

@@ -98,6 +98,7 @@ def own_author_ids(organization: Organization) -> set[int]:
                 named |= Q(platform=source.platform, platform_id=str(settings[name]))
     own = set(
         Item.objects.filter(organization=organization, kind=Item.Kind.POST, source__in=accounts)
+        .order_by()  # the items' default order would enter the DISTINCT and scan them all
         .values_list("author_id", flat=True)
         .distinct()
     )

@@ -210,7 +210,7 @@ def waiting_requests(org: OrgContext, now: datetime) -> Need:
     from beffroi.conversations import sla
 
     user = org.membership.user if org.membership is not None else None
-    to_handle = org.scoped(Conversation).filter(desk.view_filter("open", user, now)).distinct()
+    to_handle = org.scoped(Conversation).filter(desk.view_filter("open", user, now))
     breached = sum(
         1
         for clock in sla.clocks(to_handle.select_related("team"), now).values()
