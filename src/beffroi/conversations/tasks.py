@@ -83,8 +83,8 @@ def mention_notice(note_id: int) -> dict[str, Any]:
     from django.utils.translation import gettext as _
 
     from beffroi.conversations.models import Note
-    from beffroi.core.mail import relay_configured, send_by_relay
-    from beffroi.notify.delivery import AlertMessage, DeliveryError
+    from beffroi.core.mail import relay_configured
+    from beffroi.notify.delivery import AlertMessage
 
     note = Note.objects.select_related("conversation__organization", "author").filter(pk=note_id)
     found = note.first()
@@ -111,13 +111,7 @@ def mention_notice(note_id: int) -> dict[str, Any]:
             ),
             facts={},
         )
-    try:
-        send_by_relay(message, addresses)
-    except DeliveryError as exc:
-        if exc.retry_after is None:
-            raise PermanentFailure(str(exc)) from exc
-        raise RetryLater(str(exc), exc.retry_after) from exc
-    return {"sent": True, "to": len(addresses)}
+    return _email(message, addresses)
 
 
 #: Live conversations read per pass of the response-time watch.
@@ -168,8 +162,8 @@ def sla_warning(conversation_id: int) -> dict[str, Any]:
 
     from beffroi.conversations import sla
     from beffroi.conversations.models import Conversation
-    from beffroi.core.mail import relay_configured, send_by_relay
-    from beffroi.notify.delivery import AlertMessage, DeliveryError
+    from beffroi.core.mail import relay_configured
+    from beffroi.notify.delivery import AlertMessage
 
     conversation = (
         Conversation.objects.select_related("organization", "assignee", "team", "author")
@@ -207,13 +201,7 @@ def sla_warning(conversation_id: int) -> dict[str, Any]:
             ),
             facts={},
         )
-    try:
-        send_by_relay(message, addresses)
-    except DeliveryError as exc:
-        if exc.retry_after is None:
-            raise PermanentFailure(str(exc)) from exc
-        raise RetryLater(str(exc), exc.retry_after) from exc
-    return {"sent": True, "to": len(addresses)}
+    return _email(message, addresses)
 
 
 @task("conversations.hand_off", lease_seconds=120, max_attempts=8)
@@ -232,3 +220,18 @@ def handoff_sync() -> int:
     from beffroi.conversations import handoff
 
     return handoff.sync()
+
+
+def _email(message: Any, addresses: list[str]) -> dict[str, Any]:
+    """Send through the relay; a refusal that may pass is tried again later, the others
+    end the job."""
+    from beffroi.core.mail import send_by_relay
+    from beffroi.notify.delivery import DeliveryError
+
+    try:
+        send_by_relay(message, addresses)
+    except DeliveryError as exc:
+        if exc.retry_after is None:
+            raise PermanentFailure(str(exc)) from exc
+        raise RetryLater(str(exc), exc.retry_after) from exc
+    return {"sent": True, "to": len(addresses)}

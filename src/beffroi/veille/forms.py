@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from beffroi import config
 from beffroi.analysis.watch_query import WatchQueryError, parse
+from beffroi.items.search import query_error_message
 from beffroi.veille.models import Alert, AlertChannel, CheckedClaim, ProtectedIdentity, Watch
 
 MAX_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES
@@ -24,38 +25,7 @@ LIBRARY_EXTENSIONS = {
 }
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 
-#: The query language's error messages (beffroi.analysis.watch_query.ERROR_CODES), translated.
-QUERY_ERRORS: dict[str, Any] = {
-    "empty_query": _("The query is empty."),
-    "too_long": _("The query is too long (at most %(limit)s characters)."),
-    "too_complex": _("The query is nested too deeply (at most %(limit)s levels)."),
-    "unclosed_quote": _("This quote is never closed."),
-    "empty_quotes": _("These quotes contain nothing."),
-    "unclosed_paren": _("This parenthesis is never closed."),
-    "unexpected_paren": _("This closing parenthesis has no opening one."),
-    "empty_parens": _("These parentheses contain nothing."),
-    "missing_term_after": _("Expected a word or phrase after “%(operator)s”."),
-    "missing_term_before": _("Expected a word or phrase before “%(operator)s”."),
-    "empty_value": _("Expected a value after “%(field)s”."),
-    "invalid_value": _("“%(value)s” is not a valid value for “%(field)s”."),
-    "unknown_field": _(
-        "Unknown filter “%(field)s”: use from:, lang:, platform: or domain:, or quotes."
-    ),
-    "no_words": _("“%(value)s” contains no word to look for."),
-    "bad_wildcard": _("The wildcard * only goes at the end of a word."),
-    "wildcard_too_short": _("Put at least %(limit)s letters before the wildcard *."),
-    "only_exclusions": _("Add something to look for: exclusions alone would match everything."),
-}
-
-
-def query_error_message(error: WatchQueryError) -> str:
-    """The error in the reader's language, with where it is."""
-    template = QUERY_ERRORS.get(error.code)
-    message = str(template) % error.params if template is not None else error.message
-    return str(_("%(message)s (at character %(position)s)")) % {
-        "message": message,
-        "position": error.position + 1,
-    }
+# The query language's error messages are the inbox search's: one translation, one place.
 
 
 def _words(value: str) -> list[str]:

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -52,10 +55,12 @@ def saved_reply_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse
         else:
             messages.success(request, _("Saved reply saved."))
             return redirect("conversations:saved_replies", org_slug=organization.slug)
-    return render(
+    return _form_page(
         request,
-        "conversations/saved_reply_form.html",
-        {"nav": "conversations", "form": form, "saved": saved if pk is not None else None},
+        form,
+        _("Edit the saved reply") if pk is not None else _("Write a saved reply"),
+        "conversations:saved_replies",
+        "saved",
     )
 
 
@@ -93,10 +98,12 @@ def team_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
         else:
             messages.success(request, _("Team saved."))
             return redirect("conversations:teams", org_slug=organization.slug)
-    return render(
+    return _form_page(
         request,
-        "conversations/team_form.html",
-        {"nav": "conversations", "form": form, "team": team if pk is not None else None},
+        form,
+        _("Edit the team") if pk is not None else _("Add a team"),
+        "conversations:teams",
+        "teams",
     )
 
 
@@ -124,10 +131,12 @@ def request_system_edit(request: OrgRequest, pk: int | None = None) -> HttpRespo
         )
         messages.success(request, _("Request system saved."))
         return redirect("conversations:request_systems", org_slug=organization.slug)
-    return render(
+    return _form_page(
         request,
-        "conversations/request_system_form.html",
-        {"nav": "conversations", "form": form, "system": system if pk is not None else None},
+        form,
+        _("Edit the request system") if pk is not None else _("Add a request system"),
+        "conversations:request_systems",
+        "systems",
     )
 
 
@@ -161,10 +170,12 @@ def routing_rule_edit(request: OrgRequest, pk: int | None = None) -> HttpRespons
         else:
             messages.success(request, _("Routing rule saved."))
             return redirect("conversations:routing_rules", org_slug=organization.slug)
-    return render(
+    return _form_page(
         request,
-        "conversations/routing_rule_form.html",
-        {"nav": "conversations", "form": form, "rule": rule if pk is not None else None},
+        form,
+        _("Edit the routing rule") if pk is not None else _("Add a routing rule"),
+        "conversations:routing_rules",
+        "rules",
     )
 
 
@@ -174,3 +185,18 @@ def routing_rule_delete(request: OrgRequest, pk: int) -> HttpResponse:
     services.delete_routing_rule(request.org.actor, request.org.get(RoutingRule, pk=pk))
     messages.success(request, _("Routing rule deleted."))
     return redirect("conversations:routing_rules", org_slug=request.org.organization.slug)
+
+
+def _form_page(request: OrgRequest, form: Any, title: str, back: str, tab: str) -> HttpResponse:
+    """A settings form of the desk under its tab, with its way back."""
+    return render(
+        request,
+        "conversations/form.html",
+        {
+            "nav": "conversations",
+            "form": form,
+            "form_title": title,
+            "cancel_url": reverse(back, kwargs={"org_slug": request.org.organization.slug}),
+            "tab": tab,
+        },
+    )
