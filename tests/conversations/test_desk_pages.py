@@ -104,12 +104,14 @@ def test_two_people_on_one_conversation_see_each_other(
 ) -> None:
     claire, david = _login(member("claire")), _login(member("david"))
     url = f"/o/{org.slug}/conversations/{conversation.pk}/"
-    claire.get(url)
     response = claire.post(url + "presence/", {"activity": "replying"})
     assert response.status_code == 200
-    html = david.get(url).content.decode()
+    html = david.get(url).content.decode()  # reading the page writes nothing
     assert "claire is replying" in html
+    assert "david" not in claire.post(url + "presence/").content.decode()
+    david.post(url + "presence/", {"activity": "viewing"})  # the page's heartbeat
     assert "david is looking at it" in claire.post(url + "presence/").content.decode()
+    assert claire.post(url + "presence/", {"activity": "sleeping"}).status_code == 400
 
 
 def test_a_saved_reply_opens_in_the_reply_box_filled(

@@ -198,8 +198,7 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
     conversation = org.get(Conversation, pk=pk)
     organization = org.organization
     can_answer = org.can(Capability.ANSWER)
-    if can_answer:
-        services.touch_presence(conversation, request.user, Presence.Activity.VIEWING)
+    # Reading writes nothing: the page's heartbeat (a POST) says who is on it.
     saved = SavedReply.objects.for_org(organization).select_related("team")
     targets = sla.targets_of(organization)
     return render(

@@ -97,6 +97,7 @@
       });
     }
     if (document.querySelector("[data-presence-url]")) {
+      beat(); // at once: the others see this person from the start
       window.setInterval(beat, HEARTBEAT_MS);
     }
   });
