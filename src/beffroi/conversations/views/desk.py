@@ -179,11 +179,16 @@ def _timeline(conversation: Conversation) -> list[dict[str, Any]]:
     """The messages, the replies sent from Beffroi and the notes, in time order."""
     entries: list[dict[str, Any]] = []
     own = services.own_author_ids(conversation.organization)
+    replies = list(conversation.replies.select_related("author", "conversation"))
+    # A reply sent from here comes back with the next sync: shown once, as the reply.
+    sent_ids = {reply.platform_id for reply in replies if reply.platform_id}
     for item in conversation.items.select_related("author").order_by("created_at", "pk"):
+        if item.author_id in own and item.platform_id in sent_ids:
+            continue
         entries.append(
             {"kind": "item", "at": item.created_at, "item": item, "own": item.author_id in own}
         )
-    for reply in conversation.replies.select_related("author", "conversation"):
+    for reply in replies:
         entries.append(
             {"kind": "reply", "at": reply.created_at, "reply": reply, "view": reply_view(reply)}
         )
