@@ -109,6 +109,8 @@ NOT_PAGES = {
     "conversations:handoff_retry",
     "conversations:request",
     "conversations:routing_rule_delete",
+    "conversations:request_models_learn",
+    "conversations:request_model_activate",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out
@@ -478,6 +480,7 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
         "conversations:saved_reply_edit": [url("conversations:saved_reply_edit", saved.pk)],
         "conversations:teams": [url("conversations:teams")],
         "conversations:routing_rules": [url("conversations:routing_rules")],
+        "conversations:request_models": [url("conversations:request_models")],
         "conversations:routing_rule_create": [url("conversations:routing_rule_create")],
         "conversations:routing_rule_edit": [url("conversations:routing_rule_edit", rule.pk)],
         "conversations:request_systems": [url("conversations:request_systems")],
@@ -628,6 +631,7 @@ _PAGE_NAMES = (
     "conversations:saved_reply_edit",
     "conversations:teams",
     "conversations:routing_rules",
+    "conversations:request_models",
     "conversations:routing_rule_create",
     "conversations:routing_rule_edit",
     "conversations:request_systems",

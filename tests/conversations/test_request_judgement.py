@@ -148,3 +148,73 @@ def test_the_organizations_rules_route_first_and_shadow_rules_are_only_counted(
     assert (trial.hits, trial.shadow_hits) == (0, 1)
     event = bruno.events.get(kind="team")
     assert event.after["shadow"] == "police-municipale"  # what the shadow rule would do
+
+
+def test_the_models_learn_from_the_corrections_in_shadow_first(
+    org: Any,
+    thread: Any,
+    member: Callable[..., Any],
+    small_models: None,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from beffroi.audit.models import AuditEvent
+    from beffroi.conversations import learning
+    from beffroi.conversations.models import RequestModel
+    from beffroi.conversations.tasks import retrain_requests_task
+    from beffroi.jobs.models import Job
+    from tests.conversations.test_desk_pages import _login
+
+    # The corpus is stood in for by the small examples (training on it takes a minute).
+    monkeypatch.setattr(
+        learning,
+        "train_detector",
+        lambda found: train_detector(found, base=EXAMPLES, use_embedding=False),
+    )
+    monkeypatch.setattr(
+        learning,
+        "train_service_model",
+        lambda found: train_service_model(found, base=EXAMPLES, use_embedding=False),
+    )
+    services.ensure_default_teams(org)
+    admin = member("chef", "admin")
+    client = _login(admin)
+    url = f"/o/{org.slug}/conversations/request-models/"
+    refused = client.post(url + "learn/", follow=True).content.decode()
+    assert "Nothing to learn from yet" in refused
+    post = thread.post()
+    thread.say("alice", "Magnifique soirée, bravo et merci", post)
+    thread.say("bruno", "La cantine de l'école sert des repas froids", post)
+    services.attach_new_items(org)
+    requests.judge_new_conversations(org)
+    alice = Conversation.objects.get(organization=org, author__handle="alice")
+    bruno = Conversation.objects.get(organization=org, author__handle="bruno")
+    actor = Actor(admin, "ui")
+    services.mark_request(actor, alice, True)
+    services.set_team(actor, bruno, Team.objects.get(organization=org, slug="ecoles"))
+    assert learning.corrections(org) == (
+        [RequestExample("Magnifique soirée, bravo et merci", True)],
+        [RequestExample("La cantine de l'école sert des repas froids", True, "ecoles")],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url + "learn/").status_code == 302
+    assert AuditEvent.objects.filter(action="request_model.retrain", actor=admin).exists()
+    job = Job.objects.get(name="conversations.retrain_requests")
+    assert retrain_requests_task(**job.payload)["routing"] == 1
+    shadow = RequestModel.objects.get(organization=org)
+    assert shadow.state == "shadow" and shadow.detection_corrections == 1
+    # New conversations: judged by the shipped models, and by the new one in shadow.
+    thread.say("chloe", "Le lampadaire est éteint rue des Lilas", post)
+    services.attach_new_items(org)
+    requests.judge_new_conversations(org)
+    shadow.refresh_from_db()
+    assert shadow.shadow_judged == 1 and 0 <= shadow.shadow_agreed <= 1
+    assert "Put in force" in client.get(url).content.decode()
+    assert client.post(url + f"{shadow.pk}/activate/").status_code == 302
+    shadow.refresh_from_db()
+    assert shadow.state == "active"
+    assert AuditEvent.objects.filter(action="request_model.activate", actor=admin).exists()
+    thread.say("david", "Les poubelles ne sont pas ramassées", post)
+    services.attach_new_items(org)
+    requests.judge_new_conversations(org)
+    assert Conversation.objects.get(author__handle="david").team.slug == "proprete"

@@ -424,6 +424,7 @@ def _build(org: Any) -> dict[str, Any]:
         Conversation,
         Handoff,
         Reply,
+        RequestModel,
         RequestSystem,
         RoutingRule,
         SavedReply,
@@ -489,6 +490,11 @@ def _build(org: Any) -> dict[str, Any]:
         "team": _first(Team, organization=org),
         "request_system": system,
         "routing_rule": _first(RoutingRule, organization=org),
+        # Nothing is corrected in the demo: "learn" answers that there is nothing to learn.
+        "correction": {},
+        "request_model": RequestModel.objects.create(
+            organization=org, detector=b"", router=b"", shadow_judged=12, shadow_agreed=9
+        ),
         "failed_handoff": Handoff.objects.create(
             organization=org,
             conversation=conversation,

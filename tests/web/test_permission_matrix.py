@@ -453,6 +453,25 @@ class World:
         )
 
     @property
+    def correction(self) -> dict[str, Any]:
+        """A person said the conversation is a request: something to learn from."""
+        from beffroi.conversations.models import Conversation
+
+        Conversation.objects.filter(pk=self.conversation.pk).update(
+            is_request=True, request_checked_by=self.token_owner
+        )
+        return {}
+
+    @property
+    def request_model(self) -> Any:
+        from beffroi.conversations.models import RequestModel
+
+        return self._veille(
+            "request_model",
+            lambda: RequestModel.objects.create(organization=self.org, detector=b"", router=b""),
+        )
+
+    @property
     def routing_rule(self) -> Any:
         from beffroi.conversations.models import RoutingRule
 
@@ -668,6 +687,9 @@ ORG_PAGES: dict[str, Page] = {
     "conversations:saved_reply_create": Page(),
     "conversations:saved_reply_edit": Page(pk="saved_reply"),
     "conversations:saved_reply_delete": Page("POST", pk="saved_reply"),
+    "conversations:request_models": Page(),
+    "conversations:request_models_learn": Page("POST", data=lambda w: w.correction),
+    "conversations:request_model_activate": Page("POST", pk="request_model"),
     "conversations:routing_rules": Page(),
     "conversations:routing_rule_create": Page(),
     "conversations:routing_rule_edit": Page(pk="routing_rule"),

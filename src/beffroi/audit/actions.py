@@ -141,6 +141,11 @@ class AuditAction(models.TextChoices):
     HANDOFF_FAILED = "handoff.failed", _("The request system did not take the request")
     HANDOFF_DONE = "handoff.done", _("The service closed the request in its system")
     REQUEST_SYSTEM_SAVE = "request_system.save", _("Saved a request system")
+    REQUEST_MODEL_RETRAIN = "request_model.retrain", _("Asked for the request models to learn")
+    REQUEST_MODEL_ACTIVATE = (
+        "request_model.activate",
+        _("Put a retrained request model in force"),
+    )
     ROUTING_RULE_SAVE = "routing_rule.save", _("Saved a routing rule")
     ROUTING_RULE_DELETE = "routing_rule.delete", _("Deleted a routing rule")
     TEAM_SAVE = "team.save", _("Saved a team")

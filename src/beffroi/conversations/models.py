@@ -556,3 +556,56 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RequestModel(models.Model):
+    """The request detector and router retrained on the organization's corrections (the
+    corpus plus what its people said). A new one runs in shadow — judging beside the one in
+    force, its agreement counted — until a person puts it in force."""
+
+    class State(models.TextChoices):
+        SHADOW = "shadow", _("In shadow")
+        ACTIVE = "active", _("In force")
+        RETIRED = "retired", _("Retired")
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="request_models"
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.SHADOW)
+    detector = models.BinaryField()
+    router = models.BinaryField()
+    #: What it learned from: conversations a person said were requests or not, and routed.
+    detection_corrections = models.PositiveIntegerField(default=0)
+    routing_corrections = models.PositiveIntegerField(default=0)
+    #: In shadow: new conversations it judged, and those it judged as the one in force did.
+    shadow_judged = models.PositiveIntegerField(default=0)
+    shadow_agreed = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(state="active"),
+                name="one_active_request_model",
+            ),
+            models.UniqueConstraint(
+                fields=["organization"],
+                condition=models.Q(state="shadow"),
+                name="one_shadow_request_model",
+            ),
+        ]
+        verbose_name = _("request model")
+
+    def __str__(self) -> str:
+        return f"request model {self.pk} ({self.state})"
+
+    @property
+    def agreement(self) -> float | None:
+        return self.shadow_agreed / self.shadow_judged if self.shadow_judged else None

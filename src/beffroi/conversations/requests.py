@@ -6,13 +6,22 @@ moderation judges the same message apart."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from django.db import transaction
 from django.db.models import F
 
-from beffroi.analysis.requests.detect import default_detector
-from beffroi.analysis.requests.routing import Message, Router, default_service_model
+from beffroi.analysis.requests.detect import RequestDetector, default_detector
+from beffroi.analysis.requests.routing import Message, Router, ServiceModel, default_service_model
 from beffroi.analysis.requests.routing import RoutingRule as AnalysisRule
-from beffroi.conversations.models import Conversation, ConversationEvent, RoutingRule, Team
+from beffroi.conversations.models import (
+    Conversation,
+    ConversationEvent,
+    RequestModel,
+    RoutingRule,
+    Team,
+)
 from beffroi.organizations.models import Organization
 
 #: The router's services → the short names of the default teams (``models.DEFAULT_TEAMS``).
@@ -46,23 +55,27 @@ def judge_new_conversations(organization: Organization) -> int:
     if not pending:
         return 0
     texts = [conversation.root.text_as_read for conversation in pending]
-    detections = default_detector().detect(texts)
+    detector, service_model = _models(organization, RequestModel.State.ACTIVE)
+    detections = detector.detect(texts)
     asked = [index for index, found in enumerate(detections) if found.is_request]
     rules = list(
         RoutingRule.objects.for_org(organization).filter(enabled=True).select_related("team")
     )
-    router = Router(rules=[_rule(rule) for rule in rules], model=default_service_model())
-    decisions = router.route_many(
-        [
-            Message(
-                texts[index],
-                author_handle=pending[index].author.handle,
-                platform=pending[index].platform,
-                source=pending[index].source.name,
-                language=pending[index].root.language,
-            )
-            for index in asked
-        ]
+    analysis_rules = [_rule(rule) for rule in rules]
+    messages = [
+        Message(
+            texts[index],
+            author_handle=pending[index].author.handle,
+            platform=pending[index].platform,
+            source=pending[index].source.name,
+            language=pending[index].root.language,
+        )
+        for index in range(len(pending))
+    ]
+    router = Router(rules=analysis_rules, model=service_model)
+    decisions = router.route_many([messages[index] for index in asked])
+    _judge_in_shadow(
+        organization, analysis_rules, messages, detections, dict(zip(asked, decisions, strict=True))
     )
     routed = dict(zip(asked, decisions, strict=True))
     teams = {team.slug: team for team in Team.objects.for_org(organization)}
@@ -132,4 +145,57 @@ def _rule(rule: RoutingRule) -> AnalysisRule:
         platforms=tuple(str(platform) for platform in rule.platforms or ()),
         then="continue" if rule.then == RoutingRule.Then.CONTINUE else "stop",
         shadow=rule.shadow,
+    )
+
+
+_loaded_lock = threading.Lock()
+_loaded: dict[int, tuple[RequestDetector, ServiceModel]] = {}
+
+
+def _models(organization: Organization, state: str) -> tuple[RequestDetector, ServiceModel]:
+    """The organization's retrained models in ``state`` (in force: else the shipped ones)."""
+    found = RequestModel.objects.for_org(organization).filter(state=state).only("pk").first()
+    if found is None:
+        return default_detector(), default_service_model()
+    with _loaded_lock:
+        if found.pk not in _loaded:
+            from beffroi.conversations.learning import loaded
+
+            _loaded[found.pk] = loaded(RequestModel.objects.get(pk=found.pk))
+        return _loaded[found.pk]
+
+
+def _judge_in_shadow(
+    organization: Organization,
+    rules: list[AnalysisRule],
+    messages: list[Message],
+    detections: list[Any],
+    routed: dict[int, Any],
+) -> None:
+    """The model in shadow judges the same messages; its agreement with the verdicts in force
+    (request or not, and the same service) is counted on it."""
+    shadow = (
+        RequestModel.objects.for_org(organization).filter(state=RequestModel.State.SHADOW).first()
+    )
+    if shadow is None or not messages:
+        return
+    detector, service_model = _models(organization, RequestModel.State.SHADOW)
+    found = detector.detect([message.text for message in messages])
+    asked = [index for index, verdict in enumerate(found) if verdict.is_request]
+    decisions = dict(
+        zip(
+            asked,
+            Router(rules=rules, model=service_model).route_many([messages[i] for i in asked]),
+            strict=True,
+        )
+    )
+    agreed = 0
+    for index, verdict in enumerate(found):
+        if verdict.is_request != detections[index].is_request:
+            continue
+        if verdict.is_request and decisions[index].service != routed[index].service:
+            continue
+        agreed += 1
+    RequestModel.objects.filter(pk=shadow.pk).update(
+        shadow_judged=F("shadow_judged") + len(found), shadow_agreed=F("shadow_agreed") + agreed
     )

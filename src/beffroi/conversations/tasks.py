@@ -235,3 +235,23 @@ def _email(message: Any, addresses: list[str]) -> dict[str, Any]:
             raise PermanentFailure(str(exc)) from exc
         raise RetryLater(str(exc), exc.retry_after) from exc
     return {"sent": True, "to": len(addresses)}
+
+
+@task("conversations.retrain_requests", lease_seconds=1800, max_attempts=2, slow=True)
+def retrain_requests_task(organization_id: int, user_id: int | None = None) -> dict[str, Any]:
+    """Retrain the request models on the organization's corrections (into shadow)."""
+    from django.contrib.auth import get_user_model
+
+    from beffroi.conversations.learning import retrain
+    from beffroi.organizations.models import Organization
+
+    organization = Organization.objects.filter(pk=organization_id).first()
+    if organization is None:
+        raise PermanentFailure(f"Organization {organization_id} no longer exists.")
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    model = retrain(organization, user)
+    return {
+        "model": model.pk,
+        "detection": model.detection_corrections,
+        "routing": model.routing_corrections,
+    }

@@ -30,6 +30,13 @@ urlpatterns = [
     path("request-systems/", library.request_systems, name="request_systems"),
     path("request-systems/new/", library.request_system_edit, name="request_system_create"),
     path("request-systems/<int:pk>/", library.request_system_edit, name="request_system_edit"),
+    path("request-models/", library.request_models, name="request_models"),
+    path("request-models/learn/", library.request_models_learn, name="request_models_learn"),
+    path(
+        "request-models/<int:pk>/activate/",
+        library.request_model_activate,
+        name="request_model_activate",
+    ),
     path("routing-rules/", library.routing_rules, name="routing_rules"),
     path("routing-rules/new/", library.routing_rule_edit, name="routing_rule_create"),
     path("routing-rules/<int:pk>/", library.routing_rule_edit, name="routing_rule_edit"),

@@ -20,7 +20,13 @@ from beffroi.conversations.forms import (
     TeamEditForm,
     rule_initial,
 )
-from beffroi.conversations.models import RequestSystem, RoutingRule, SavedReply, Team
+from beffroi.conversations.models import (
+    RequestModel,
+    RequestSystem,
+    RoutingRule,
+    SavedReply,
+    Team,
+)
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
@@ -200,3 +206,50 @@ def _form_page(request: OrgRequest, form: Any, title: str, back: str, tab: str) 
             "tab": tab,
         },
     )
+
+
+@org_view(Capability.MANAGE)
+def request_models(request: OrgRequest) -> HttpResponse:
+    from beffroi.conversations.learning import corrections
+
+    detection, routing = corrections(request.org.organization)
+    return render(
+        request,
+        "conversations/request_models.html",
+        {
+            "nav": "conversations",
+            "models": request.org.scoped(RequestModel).exclude(state=RequestModel.State.RETIRED),
+            "detection_corrections": len(detection),
+            "routing_corrections": len(routing),
+        },
+    )
+
+
+@org_view(Capability.MANAGE)
+@require_POST
+def request_models_learn(request: OrgRequest) -> HttpResponse:
+    from beffroi.conversations.learning import LearningError, ask_to_learn
+
+    try:
+        ask_to_learn(request.org.actor, request.org.organization)
+    except LearningError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, _("The models are learning in the background: the new one will run in shadow.")
+        )
+    return redirect("conversations:request_models", org_slug=request.org.organization.slug)
+
+
+@org_view(Capability.MANAGE)
+@require_POST
+def request_model_activate(request: OrgRequest, pk: int) -> HttpResponse:
+    from beffroi.conversations.learning import LearningError, put_in_force
+
+    try:
+        put_in_force(request.org.actor, request.org.get(RequestModel, pk=pk))
+    except LearningError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("The retrained model now judges the new conversations."))
+    return redirect("conversations:request_models", org_slug=request.org.organization.slug)
