@@ -19,18 +19,15 @@ from beffroi.analysis.requests.routing import ServiceModel, train_service_model
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.conversations.models import Conversation, ConversationEvent, RequestModel
+from beffroi.conversations.requests import RULE_TEAM, SERVICE_TEAMS
 from beffroi.organizations.models import Organization
 
 #: A team's short name → the router's service (the default teams'); other teams are named
-#: ``team:<short name>``.
-SERVICE_OF_TEAM: dict[str, str] = {}
+#: ``team:<short name>``, as routing rules name them.
+SERVICE_OF_TEAM = {team: service for service, team in SERVICE_TEAMS.items()}
 
 
 def _service_of(slug: str) -> str:
-    from beffroi.conversations.requests import RULE_TEAM, SERVICE_TEAMS
-
-    if not SERVICE_OF_TEAM:
-        SERVICE_OF_TEAM.update({team: service for service, team in SERVICE_TEAMS.items()})
     return SERVICE_OF_TEAM.get(slug, f"{RULE_TEAM}{slug}")
 
 

@@ -623,8 +623,6 @@ def send_reply(
             author=actor.user if getattr(actor.user, "is_authenticated", False) else None,
             saved_reply=saved_reply,
         )
-        if resolve:
-            reply.detail = ""  # resolved once the platform confirms, not before
         _changed(
             actor,
             conversation,
