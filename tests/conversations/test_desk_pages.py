@@ -233,3 +233,13 @@ def test_the_breaching_view_lists_only_those_past_their_target(
     assert "@alice" in html and "@bruno" not in html and "Breached" in html
     counts = client.get(f"/o/{org.slug}/conversations/").context["counts"]
     assert counts == {"mine": 0, "team": 0, "unassigned": 2, "open": 2}
+    # A team of three: its conversation is counted once in every view.
+    from beffroi.conversations.models import Team
+
+    voirie = Team.objects.create(organization=org, slug="voirie", name="Voirie")
+    voirie.members.add(*[member(name) for name in ("xavier", "yves", "zoe")])
+    Conversation.objects.filter(author__handle="alice").update(team=voirie)
+    counts = client.get(f"/o/{org.slug}/conversations/").context["counts"]
+    assert counts == {"mine": 0, "team": 0, "unassigned": 2, "open": 2}
+    xavier = _login(Team.objects.get(pk=voirie.pk).members.get(username="xavier"))
+    assert xavier.get(f"/o/{org.slug}/conversations/").context["counts"]["team"] == 1

@@ -118,7 +118,8 @@ def conversation_list(request: OrgRequest) -> HttpResponse:
     # The saved views' counts in one query.
     counts = request.org.scoped(Conversation).aggregate(
         **{
-            name: Count("pk", filter=services.view_filter(name, request.user))
+            # distinct: "my teams'" joins the team's members, one row per member.
+            name: Count("pk", filter=services.view_filter(name, request.user), distinct=True)
             for name in ("mine", "team", "unassigned", "open")
         }
     )
