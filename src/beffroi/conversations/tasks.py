@@ -134,8 +134,11 @@ def sla_watch() -> int:
         .order_by("last_citizen_at")[:SLA_WATCH_LIMIT]
     )
     asked = 0
-    for conversation in live:
-        clock = sla.clock(conversation)
+    conversations = list(live)
+    # One read of each organization's targets, not one per conversation.
+    running = sla.clocks(conversations)
+    for conversation in conversations:
+        clock = running.get(conversation.pk)
         if clock is None or clock.status != SlaStatus.DUE_SOON or clock.deadline is None:
             continue
         mark = f"{clock.target}:{clock.deadline.isoformat()}"[:80]
