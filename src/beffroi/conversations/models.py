@@ -151,6 +151,12 @@ class Conversation(models.Model):
     )
     #: The clock last warned about (``target:deadline``): one warning per deadline.
     sla_warned = models.CharField(max_length=80, blank=True, default="")
+    #: The running clock's deadline and when it turns "due soon", kept by
+    #: :func:`beffroi.conversations.sla.refresh_due` whenever what the clock reads changes, so
+    #: the "breaching" view is an indexed filter; null when no clock runs (resolved, closed,
+    #: paused).
+    due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    due_soon_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,6 +171,7 @@ class Conversation(models.Model):
             models.Index(fields=["organization", "state", "-last_citizen_at"], name="conv_state"),
             models.Index(fields=["organization", "assignee", "state"], name="conv_assignee"),
             models.Index(fields=["organization", "team", "state"], name="conv_team"),
+            models.Index(fields=["organization", "due_soon_at"], name="conv_due_soon"),
         ]
         verbose_name = _("conversation")
 
@@ -412,6 +419,7 @@ class RequestSystem(models.Model):
     class Kind(models.TextChoices):
         OPEN311 = "open311", _("Open311 GeoReport v2 server")
         EMAIL = "email", _("E-mail to the service")
+        WEBHOOK = "webhook", _("Webhook (signed HTTP POST)")
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="request_systems"
