@@ -3,19 +3,30 @@ what the service did with it.
 
 - :func:`hand_off` (a person) records the hand-off *to send* and asks for the job; a
   conversation has one live hand-off at a time: nothing is sent twice.
-- :func:`send` (the job) submits it: Open311 GeoReport v2 (``connectors.open311``) or an
-  e-mail to the service. *Sending* is committed before the call; a job that finds it still
-  *sending* follows one that died during the call: it looks the request up by its reference
-  in the town's system instead of submitting it again.
+- :func:`send` (the job) submits it: Open311 GeoReport v2 (``connectors.open311``), an
+  e-mail to the service, or a signed webhook (Standard Webhooks, ``connectors.webhook``).
+  *Sending* is committed before the call; a job that finds it still *sending* follows one
+  that died during the call: for Open311 it looks the request up by its reference in the
+  town's system instead of submitting it again; for a webhook it delivers the same message
+  again, with the same ``webhook-id``, which the receiver keeps once. A system that fails or
+  asks to wait is tried again later, and after :data:`SEND_ATTEMPTS` calls the hand-off is
+  *send failed*.
 - :func:`sync` (periodic) resolves batch tokens and reads the statuses: a request the
   service closed is *done externally*, with its notes, shown on the conversation.
+- :func:`receive_status` reads what a webhook system says back (signed as it is sent to):
+  a request done, or its notes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +34,15 @@ from django.utils.translation import gettext as _
 
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
-from beffroi.connectors.base import AuthError, ConnectorError, NotFound, TransientError
+from beffroi.connectors import webhook
+from beffroi.connectors.base import (
+    AuthError,
+    ConfigurationError,
+    ConnectorError,
+    NotFound,
+    RateLimited,
+    TransientError,
+)
 from beffroi.connectors.open311 import (
     InvalidDraft,
     Open311Client,
@@ -32,6 +51,7 @@ from beffroi.connectors.open311 import (
     SubmissionUncertain,
     retry_is_safe,
 )
+from beffroi.connectors.values import iso_z, parse_time
 from beffroi.conversations.models import Conversation, ConversationEvent, Handoff, RequestSystem
 from beffroi.core.logging import redact
 
@@ -45,6 +65,23 @@ REASON_NOT_FOUND = "not_found"
 REASON_UNCERTAIN = "uncertain"
 REASON_ERROR = "error"
 REASON_NO_ADDRESS = "no_address"
+REASON_ADDRESS = "address"
+REASON_UNAVAILABLE = "unavailable"
+
+#: Calls to the request system for one hand-off before it is *send failed* for want of an
+#: answer (a person's *Send it again* starts a new round).
+SEND_ATTEMPTS = 8
+#: The wait before calling again a system that failed without saying how long, in seconds.
+RETRY_SECONDS = 60.0
+
+#: The event a webhook delivery of a hand-off carries, and those a webhook system sends back.
+EVENT_HANDED_OFF = "request.handed_off"
+EVENT_DONE = "request.done"
+EVENT_UPDATED = "request.updated"
+#: Refused calls to the status address from one client address, in a window, before every
+#: call from it is refused at once (429) until the window ends.
+HOOK_FAILURES = 20
+HOOK_WINDOW_SECONDS = 300
 
 #: Hand-offs read per pass of the status sync.
 SYNC_BATCH = 200
@@ -148,7 +185,8 @@ def retry(actor: Actor, handoff: Handoff) -> Handoff:
             )
         before = {"state": locked.state, "reason": locked.reason}
         locked.state, locked.reason, locked.sending_since = State.TO_SEND, "", None
-        locked.save(update_fields=["state", "reason", "sending_since"])
+        locked.attempts = 0  # a new round of attempts
+        locked.save(update_fields=["state", "reason", "sending_since", "attempts"])
         record(
             actor,
             AuditAction.HANDOFF_RETRY,
@@ -227,6 +265,9 @@ def send(handoff_id: int) -> str:
             handoff.state, handoff.sending_since = State.SENDING, timezone.now()
             handoff.attempts += 1
             handoff.save(update_fields=["state", "sending_since", "attempts"])
+        elif handoff.system.kind == RequestSystem.Kind.WEBHOOK:
+            handoff.attempts += 1  # delivered again: a call like the others
+            handoff.save(update_fields=["attempts"])
     if handoff.system.demo:
         _save(
             handoff,
@@ -239,6 +280,8 @@ def send(handoff_id: int) -> str:
         return handoff.state
     if handoff.system.kind == RequestSystem.Kind.EMAIL:
         return _send_email(handoff)
+    if handoff.system.kind == RequestSystem.Kind.WEBHOOK:
+        return _send_webhook(handoff)
     if interrupted:
         return _look_up(handoff)
     try:
@@ -254,10 +297,7 @@ def send(handoff_id: int) -> str:
         _save(handoff, State.SEND_FAILED, reason=REASON_NOT_FOUND, detail=str(exc))
     except TransientError as exc:
         if retry_is_safe(exc):
-            Handoff.objects.filter(pk=handoff.pk).update(
-                state=State.TO_SEND, sending_since=None, detail=str(exc)
-            )
-            raise SendLater(str(exc), float(getattr(exc, "retry_after", None) or 60)) from exc
+            return _later(handoff, str(exc), getattr(exc, "retry_after", None))
         return _look_up(handoff, str(exc))
     except ConnectorError as exc:
         _save(handoff, State.SEND_FAILED, reason=REASON_ERROR, detail=str(exc))
@@ -273,6 +313,19 @@ def send(handoff_id: int) -> str:
             detail="",
         )
     return handoff.state
+
+
+def _later(handoff: Handoff, detail: str, delay: float | None) -> str:
+    """The system did not take the hand-off this time, and said nothing that a person must
+    fix: it waits to be sent again in ``delay`` seconds (:class:`SendLater`), or, the
+    attempts spent, it is *send failed*."""
+    if handoff.attempts >= SEND_ATTEMPTS:
+        _save(handoff, State.SEND_FAILED, reason=REASON_UNAVAILABLE, detail=detail)
+        return handoff.state
+    Handoff.objects.filter(pk=handoff.pk).update(
+        state=State.TO_SEND, sending_since=None, detail=detail
+    )
+    raise SendLater(detail, RETRY_SECONDS if delay is None else float(delay))
 
 
 def _look_up(handoff: Handoff, why: str = "") -> str:
@@ -327,23 +380,229 @@ def _send_email(handoff: Handoff) -> str:
             title=_("Request from @%(handle)s (%(reference)s)")
             % {"handle": conversation.author.handle, "reference": handoff.reference},
             text=handoff.description,
-            url=settings.BEFFROI_PUBLIC_URL
-            + reverse(
-                "conversations:detail",
-                kwargs={"org_slug": organization.slug, "pk": conversation.pk},
-            ),
+            url=_conversation_url(conversation),
             facts={_("Address"): handoff.address} if handoff.address else {},
         )
     try:
         send_by_relay(message, [address])
     except DeliveryError as exc:
         if exc.retry_after is not None:
-            Handoff.objects.filter(pk=handoff.pk).update(state=State.TO_SEND, sending_since=None)
-            raise SendLater(str(exc), exc.retry_after) from exc
+            return _later(handoff, str(exc), exc.retry_after)
         _save(handoff, State.SEND_FAILED, reason=REASON_ERROR, detail=str(exc))
         return handoff.state
     _save(handoff, State.SENT, sent_at=timezone.now(), reason="", detail="")
     return handoff.state
+
+
+def _conversation_url(conversation: Conversation) -> str:
+    return settings.BEFFROI_PUBLIC_URL + reverse(
+        "conversations:detail",
+        kwargs={"org_slug": conversation.organization.slug, "pk": conversation.pk},
+    )
+
+
+def status_url(system: RequestSystem) -> str:
+    """Where a webhook system says what became of a request (:func:`receive_status`)."""
+    return settings.BEFFROI_PUBLIC_URL + reverse(
+        "request_hooks:status", kwargs={"system_id": system.pk}
+    )
+
+
+def webhook_payload(handoff: Handoff) -> dict[str, Any]:
+    """What a webhook delivery of the hand-off says: the request as the e-mail to a service
+    gives it (the citizen's handle, no name or contact), with the way to answer back. Made
+    of stored values only, so that a delivery sent again is the same body."""
+    conversation = handoff.conversation
+    team = conversation.team
+    return {
+        "type": EVENT_HANDED_OFF,
+        "timestamp": iso_z(handoff.created_at),
+        "data": {
+            "reference": handoff.reference,
+            "service_code": handoff.service_code,
+            "team": {"slug": team.slug, "name": team.name} if team else None,
+            "text": handoff.description,
+            "address": handoff.address,
+            "platform": conversation.platform,
+            "author": {"handle": conversation.author.handle},
+            "conversation_url": _conversation_url(conversation),
+            "status_url": status_url(handoff.system),
+            "received_at": iso_z(conversation.opened_at),
+            "created_at": iso_z(handoff.created_at),
+        },
+    }
+
+
+def _send_webhook(handoff: Handoff) -> str:
+    """POST the hand-off to the system's address, signed with its secret; the reference is the
+    ``webhook-id``, so that a delivery sent again (after a failure, or after a crash during
+    the call) is the same message to the receiver, which keeps it once."""
+    system = handoff.system
+    body = webhook.encode(webhook_payload(handoff))
+    try:
+        with webhook.WebhookClient(system.endpoint, system.signing_secret) as client:
+            delivered = client.deliver(handoff.reference, body)
+    except webhook.InvalidSecret as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_CREDENTIALS, detail=str(exc))
+    except (webhook.ReceiverUnavailable, RateLimited) as exc:
+        return _later(handoff, str(exc), exc.retry_after)
+    except AuthError as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_CREDENTIALS, detail=str(exc))
+    except NotFound as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_NOT_FOUND, detail=str(exc))
+    except webhook.DeliveryRefused as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_REFUSED, detail=str(exc))
+    except ConfigurationError as exc:  # a redirect, plain http, an address refused by egress
+        _save(handoff, State.SEND_FAILED, reason=REASON_ADDRESS, detail=str(exc))
+    except ConnectorError as exc:
+        _save(handoff, State.SEND_FAILED, reason=REASON_ERROR, detail=str(exc))
+    else:
+        _save(
+            handoff,
+            State.SENT,
+            external_id=delivered.receiver_id or handoff.reference,
+            sent_at=timezone.now(),
+            reason="",
+            detail="",
+        )
+    return handoff.state
+
+
+# --- what a webhook system says back ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HookAnswer:
+    """The answer to a call to the status address: an HTTP status and a JSON body (and, for
+    429, the seconds to wait)."""
+
+    status: int
+    body: dict[str, Any]
+    retry_after: int | None = None
+
+
+def receive_status(
+    system_id: int, headers: Mapping[str, str], body: bytes, client: str
+) -> HookAnswer:
+    """Read a webhook system's word on a request it was handed: ``request.done`` makes the
+    hand-off *done externally* (with the service's notes), ``request.updated`` changes its
+    notes. The call is signed as deliveries are (Standard Webhooks, the system's secret,
+    5 minutes' tolerance); a message id already read is answered again without acting, and
+    the same word twice changes nothing. ``client`` (the caller's address) counts the refused
+    calls: past :data:`HOOK_FAILURES` in a window, its calls are refused unread."""
+    if _hook_failures(client) >= HOOK_FAILURES:
+        return HookAnswer(
+            429,
+            {"error": "Too many refused calls from this address; try again later."},
+            HOOK_WINDOW_SECONDS,
+        )
+    system = RequestSystem.objects.filter(
+        pk=system_id, kind=RequestSystem.Kind.WEBHOOK, demo=False
+    ).first()
+    if system is None:
+        _count_hook_failure(client)
+        return HookAnswer(404, {"error": "No webhook request system at this address."})
+    try:
+        message_id = webhook.verify(system.signing_secret, headers, body)
+    except webhook.SignatureRefused as exc:
+        _count_hook_failure(client)
+        return HookAnswer(401, {"error": str(exc)})
+    except webhook.InvalidSecret:  # none stored: nothing can be signed with it
+        _count_hook_failure(client)
+        return HookAnswer(401, {"error": "Webhook: no signature matches the secret."})
+    seen = f"request-hook:{system.pk}:{hashlib.sha256(message_id.encode()).hexdigest()[:32]}"
+    if cache.get(seen) is not None:
+        return HookAnswer(200, {"duplicate": True})
+    try:
+        event, data = _status_event(body)
+    except ValueError as exc:
+        return HookAnswer(400, {"error": str(exc)})
+    answer = _apply_status(system, event, data)
+    if answer.status == 200:
+        # Kept beyond the tolerance: a replay inside it is recognised by its id.
+        cache.set(seen, True, timeout=2 * webhook.TOLERANCE_SECONDS)
+    return answer
+
+
+def _status_event(body: bytes) -> tuple[str, dict[str, Any]]:
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:
+        raise ValueError("The body is not JSON.") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+        raise ValueError('The body must be {"type": …, "data": {"reference": …}}.')
+    event, data = payload.get("type"), payload["data"]
+    if event not in (EVENT_DONE, EVENT_UPDATED):
+        raise ValueError(f"Unknown type; expected {EVENT_DONE} or {EVENT_UPDATED}.")
+    if not isinstance(data.get("reference"), str) or not data["reference"].strip():
+        raise ValueError("data.reference (the hand-off's BF-… reference) is required.")
+    notes = data.get("status_notes", "")
+    if not isinstance(notes, str):
+        raise ValueError("data.status_notes must be text.")
+    return str(event), data
+
+
+def _apply_status(system: RequestSystem, event: str, data: dict[str, Any]) -> HookAnswer:
+    reference = str(data["reference"]).strip()
+    notes = str(data.get("status_notes") or "").strip()[:4000]
+    receiver_id = data.get("id")
+    with transaction.atomic():
+        handoff = (
+            Handoff.objects.select_for_update()
+            .select_related("conversation", "organization")
+            .filter(system=system, reference=reference)
+            .first()
+        )
+        if handoff is None:
+            return HookAnswer(404, {"error": "No hand-off with this reference."})
+        done = handoff.state == State.DONE_EXTERNALLY
+        if handoff.state != State.SENT and not done:
+            return HookAnswer(
+                409,
+                {
+                    "error": f"This hand-off is not sent (it is {handoff.state}).",
+                    "state": handoff.state,
+                },
+            )
+        changed = False
+        if event == EVENT_DONE and not done:
+            fields: dict[str, Any] = {
+                "closed_at": parse_time(data.get("closed_at")) or timezone.now(),
+                "status_notes": notes or handoff.status_notes,
+            }
+            if isinstance(receiver_id, str | int) and not isinstance(receiver_id, bool):
+                fields["external_id"] = str(receiver_id).strip()[:120] or handoff.external_id
+            _save(handoff, State.DONE_EXTERNALLY, **fields)
+            ConversationEvent.objects.create(
+                conversation=handoff.conversation,
+                kind="handoff",
+                after={"handoff": handoff.pk, "state": handoff.state},
+            )
+            changed = True
+        elif event == EVENT_UPDATED and notes and notes != handoff.status_notes:
+            handoff.status_notes = notes
+            handoff.save(update_fields=["status_notes"])
+            changed = True
+    return HookAnswer(200, {"reference": reference, "state": handoff.state, "changed": changed})
+
+
+def _failures_key(client: str) -> str:
+    return f"request-hook-failures:{hashlib.sha256(client.encode()).hexdigest()[:32]}"
+
+
+def _hook_failures(client: str) -> int:
+    count = cache.get(_failures_key(client))
+    return count if isinstance(count, int) else 0
+
+
+def _count_hook_failure(client: str) -> None:
+    key = _failures_key(client)
+    if cache.add(key, 1, timeout=HOOK_WINDOW_SECONDS):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # it expired in between
+        cache.set(key, 1, timeout=HOOK_WINDOW_SECONDS)
 
 
 def sync(now: Any = None) -> int:

@@ -467,6 +467,10 @@ class RequestSystem(models.Model):
 
         return str(decrypt_json(self.secrets_encrypted).get("api_key", ""))
 
+    #: A webhook's signing secret (``whsec_…``), kept where an Open311 API key is.
+    signing_secret = api_key
+    set_signing_secret = set_api_key
+
 
 class Handoff(models.Model):
     """A conversation's request handed off to the organization's request system, and what

@@ -22,6 +22,7 @@ urlpatterns = [
     # The one callback address registered on every platform's OAuth application.
     path("sources/oauth/callback/", connect.oauth_callback, name="oauth_callback"),
     path("webhooks/meta/", webhooks.meta_webhook, name="meta_webhook"),
+    path("hooks/requests/", include("beffroi.conversations.hook_urls")),
     path("api/v1/", include("beffroi.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

@@ -20,6 +20,7 @@ from beffroi.conversations.forms import (
     TeamEditForm,
     rule_initial,
 )
+from beffroi.conversations.handoff import status_url
 from beffroi.conversations.models import (
     RequestModel,
     RequestSystem,
@@ -115,10 +116,13 @@ def team_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
 
 @org_view(Capability.MANAGE)
 def request_systems(request: OrgRequest) -> HttpResponse:
+    # A webhook system is shown the address where it says a request is done.
+    rows = [
+        (system, status_url(system) if system.kind == RequestSystem.Kind.WEBHOOK else "")
+        for system in request.org.scoped(RequestSystem)
+    ]
     return render(
-        request,
-        "conversations/request_systems.html",
-        {"nav": "conversations", "systems": request.org.scoped(RequestSystem)},
+        request, "conversations/request_systems.html", {"nav": "conversations", "rows": rows}
     )
 
 
@@ -132,9 +136,29 @@ def request_system_edit(request: OrgRequest, pk: int | None = None) -> HttpRespo
     )
     form = RequestSystemForm(request.POST or None, instance=system)
     if request.method == "POST" and form.is_valid():
-        services.save_request_system(
-            request.org.actor, organization, form, form.cleaned_data.get("api_key", "")
+        saved, made_secret = services.save_request_system(
+            request.org.actor,
+            organization,
+            form,
+            form.cleaned_data.get("api_key", ""),
+            signing_secret=form.cleaned_data.get("signing_secret", ""),
+            new_secret=bool(form.cleaned_data.get("new_secret")),
         )
+        if made_secret:
+            # Shown on this answer only: never stored in clear, in a message or a cookie.
+            shown = render(
+                request,
+                "conversations/request_system_secret.html",
+                {
+                    "nav": "conversations",
+                    "tab": "systems",
+                    "system": saved,
+                    "secret": made_secret,
+                    "status_url": status_url(saved),
+                },
+            )
+            shown["Cache-Control"] = "no-store"
+            return shown
         messages.success(request, _("Request system saved."))
         return redirect("conversations:request_systems", org_slug=organization.slug)
     return _form_page(
