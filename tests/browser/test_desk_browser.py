@@ -2,6 +2,9 @@
 conversations with j/k, opens one with Enter, assigns it to themself (a), picks a saved reply
 (s) that opens filled with the citizen's first name, completes it and sends it (Ctrl+Enter),
 sees it "sending" then simulated once the job has run, and resolves the conversation (e).
+The same publisher also answers from the list: j to a row, r opens the reply box under it, Esc
+closes it, s opens it at the saved replies, Ctrl+Enter sends and the list comes back with
+the row showing the reply's state.
 
 Drives Debian's chromium through Playwright (see ``test_inbox_browser``). Screenshots go to
 ``test-results/``.
@@ -14,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser.csp import csp_violations, watch_csp
+from tests.browser.test_accessibility import AXE
 from tests.browser.test_inbox_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -199,3 +204,115 @@ def test_answering_a_citizen_from_the_keyboard(
     alice.refresh_from_db()
     assert alice.state == "resolved"
     page.screenshot(path=str(RESULTS / "desk-resolved.png"), full_page=True)
+
+
+def test_replying_from_the_list_from_the_keyboard(
+    live_server: Any, desk: dict[str, Any], desk_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from beffroi.conversations.models import Reply
+    from beffroi.jobs.engine import run_pending
+
+    page = desk_page
+    watch_csp(page.context)
+    RESULTS.mkdir(exist_ok=True)
+    alice = desk["alice"]
+    _login(page, live_server.url, "claire", desk["device"])
+    page.goto(f"{live_server.url}/o/{SLUG}/conversations/")
+
+    # ? lists the list's reply keys.
+    page.keyboard.press("?")
+    desk_keys = page.locator("#shortcuts-dialog table[aria-labelledby=shortcuts-desk-title]")
+    list_keys = desk_keys.locator("tr", has=page.locator("kbd", has_text="Esc"))
+    expect(list_keys.locator("kbd")).to_have_text(["r", "s", "Esc"])
+    page.keyboard.press("Escape")
+    expect(page.locator("#shortcuts-dialog")).to_be_hidden()
+
+    # j to Alice's row (the list's order decides how many).
+    rows = page.locator("[data-keyboard-list] [data-row-link]")
+    alice_link = page.locator(f"[data-row-link][href$='/conversations/{alice.pk}/']")
+    alice_row = page.locator(f"tr[data-conversation='{alice.pk}']")
+    control = alice_row.locator("[data-reply-open]")
+    expect(control).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("j")
+    if rows.first.get_attribute("href") != alice_link.get_attribute("href"):
+        page.keyboard.press("j")
+    expect(alice_link).to_be_focused()
+
+    # r: the reply box opens under the row, a region named after the citizen, the citizen's
+    # last message quoted, the focus in its text.
+    page.keyboard.press("r")
+    region = page.locator(f"#reply-box-{alice.pk}")
+    expect(region).to_be_visible()
+    expect(region).to_have_attribute("aria-labelledby", f"reply-box-title-{alice.pk}")
+    title = page.locator(f"#reply-box-title-{alice.pk}").inner_text()
+    assert "@alice" in title
+    expect(page.get_by_role("region", name=title)).to_be_visible()
+    under = page.evaluate(
+        "pk => document.getElementById('reply-box-' + pk).closest('tr')"
+        ".previousElementSibling.getAttribute('data-conversation')",
+        alice.pk,
+    )
+    assert under == str(alice.pk)
+    expect(control).to_have_attribute("aria-expanded", "true")
+    expect(control).to_have_attribute("aria-controls", f"reply-box-{alice.pk}")
+    expect(region.locator("blockquote")).to_contain_text("Le lampadaire de la rue des Écoles")
+    box = region.locator("textarea")
+    expect(box).to_be_focused()
+    assert page.evaluate(OVERFLOW) is None
+    page.evaluate(AXE.read_text())
+    audit = page.evaluate(
+        """async () => await axe.run(document, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+            resultTypes: ['violations'],
+        })"""
+    )
+    assert [violation["id"] for violation in audit["violations"]] == []
+    page.screenshot(path=str(RESULTS / "desk-list-reply-box.png"), full_page=True)
+
+    # Esc closes it and gives the focus back to the row; the draft is kept.
+    page.keyboard.type("Brouillon")
+    page.keyboard.press("Escape")
+    expect(region).to_be_hidden()
+    expect(alice_link).to_be_focused()
+    expect(control).to_have_attribute("aria-expanded", "false")
+
+    # s: the same box, at its saved replies; the chosen one opens filled for Alice.
+    page.keyboard.press("s")
+    expect(region).to_be_visible()
+    expect(box).to_have_value("Brouillon")
+    saved_select = region.locator("[data-saved-replies]")
+    expect(saved_select).to_be_focused()
+    saved_select.select_option(str(desk["saved"].pk))
+    expect(box).to_be_focused()
+    expect(box).to_have_value(FILLED_TEXT)
+    region.locator("input[name=resolve]").check()
+    box.focus()
+
+    # Ctrl+Enter sends: back on the list, at Alice's row (selected), which says the reply is
+    # sending.
+    page.keyboard.press("Control+Enter")
+    page.wait_for_url(lambda url: url.endswith(f"/conversations/#conversation-{alice.pk}"))
+    expect(page.locator(".messages")).to_contain_text("@alice")
+    state = alice_row.locator("[data-reply-state]")
+    expect(state).to_have_attribute("data-reply-state", "sending")
+    expect(state.locator(".badge")).to_have_text("Envoi en cours")
+    expect(alice_link).to_be_focused()
+    reply = Reply.objects.get(conversation=alice)
+    assert reply.state == Reply.State.SENDING
+    assert reply.saved_reply_id == desk["saved"].pk and reply.text == FILLED_TEXT
+    page.screenshot(path=str(RESULTS / "desk-list-reply-sending.png"), full_page=True)
+
+    # The job runs: simulated on a demo source, the row says so, and the conversation is
+    # resolved as asked.
+    assert run_pending() >= 1
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.SIMULATED
+    page.goto(f"{live_server.url}/o/{SLUG}/conversations/?view=all")
+    state = alice_row.locator("[data-reply-state]")
+    expect(state).to_have_attribute("data-reply-state", "simulated")
+    expect(state.locator(".badge")).to_have_text("Simulée (démo)")
+    alice.refresh_from_db()
+    assert alice.state == "resolved"
+    assert csp_violations(page) == []

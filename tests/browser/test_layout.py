@@ -46,7 +46,8 @@ LONG_TEXT = (
 ) * 3
 
 #: The organization's named routes that are not pages: they only answer a POST (a form's
-#: action), or they download a file. Everything else is opened by the test.
+#: action), they download a file, or they are a fragment a page fetches (the list's reply
+#: box). Everything else is opened by the test.
 NOT_PAGES = {
     "charter:draft_create",
     "charter:shadow",
@@ -111,6 +112,7 @@ NOT_PAGES = {
     "conversations:routing_rule_delete",
     "conversations:request_models_learn",
     "conversations:request_model_activate",
+    "conversations:reply_box",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out

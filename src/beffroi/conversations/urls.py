@@ -44,4 +44,5 @@ urlpatterns = [
     path("teams/", library.teams, name="teams"),
     path("teams/new/", library.team_edit, name="team_create"),
     path("teams/<int:pk>/", library.team_edit, name="team_edit"),
+    path("<int:pk>/reply-box/", desk.conversation_reply_box, name="reply_box"),
 ]
