@@ -177,7 +177,7 @@ class ConnectorContract:
     def test_each_supported_action_sends_the_documented_request(self, harness: Harness) -> None:
         harness.seed(2)
         connector = harness.connect()
-        for action in sorted(connector.actions):
+        for action in sorted(a for a in Action if connector.supports(a)):
             RATE_GATE.clear()
             harness.act(connector, action)
 
@@ -196,7 +196,7 @@ class ConnectorContract:
         }
         assert set(calls) == set(Action), "the contract lists every action"
         for action, call in calls.items():
-            if action in connector.actions:
+            if connector.supports(action):
                 continue
             with pytest.raises(UnsupportedAction, match="Not supported by the platform"):
                 call()

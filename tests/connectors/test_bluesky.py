@@ -19,6 +19,7 @@ from beffroi.connectors.base import (
     MalformedPayload,
     NormalizedItem,
     RateLimited,
+    Refused,
     TransientError,
     UnsupportedAction,
 )
@@ -33,6 +34,8 @@ from beffroi.connectors.http import RATE_GATE
 from tests.connectors.contract import ConnectorContract, DocumentedError, Harness, drain
 from tests.fakes.bluesky_server import (
     APP_PASSWORD,
+    CHAT_PROXY,
+    CHAT_REFUSALS,
     OWN_DID,
     OWN_HANDLE,
     Account,
@@ -303,6 +306,26 @@ class BlueskyHarness(Harness):
             }
             assert body["record"]["text"] == "Merci à vous"
             assert result.platform_id in server.posts
+            rkey = str(result.platform_id).rsplit("/", 1)[1]
+            assert result.url == f"https://bsky.app/profile/{OWN_HANDLE}/post/{rkey}"
+        elif action == Action.PRIVATE_REPLY:
+            author = view["author"]["did"]
+            result = connector.private_reply(ref(item), "Je vous réponds en privé")
+            chat = [r for r in server.requests[before:] if "/xrpc/chat.bsky." in r.path]
+            assert [r.path for r in chat] == [
+                "/xrpc/chat.bsky.convo.getConvoForMembers",
+                "/xrpc/chat.bsky.convo.sendMessage",
+            ]
+            assert {r.header("atproto-proxy") for r in chat} == {CHAT_PROXY}
+            assert chat[0].method == "GET" and chat[0].query == {"members": [author]}
+            convo = next(iter(server.convos.values()))
+            assert convo["members"] == sorted([OWN_DID, author])
+            assert sent("chat.bsky.convo.sendMessage") == {
+                "convoId": convo["id"],
+                "message": {"text": "Je vous réponds en privé"},
+            }
+            assert result.platform_id == server.messages[-1]["id"]
+            assert result.url == f"https://bsky.app/messages/{convo['id']}"
         elif action == Action.REPORT:
             result = connector.report(ref(item), "Propos insultants")
             body = sent("com.atproto.moderation.createReport")
@@ -709,6 +732,40 @@ def test_report_without_raw_reads_the_post_for_its_cid(server: FakeBluesky) -> N
     body = server.requests_to("POST", "/xrpc/com.atproto.moderation.createReport")[-1].body
     assert body["subject"]["cid"] == theirs["cid"]
     assert len(body["reason"]) == 2000
+
+
+@pytest.mark.parametrize(
+    ("refusal", "words"),
+    [
+        ("MessagesDisabled", "does not accept direct messages"),
+        ("NotFollowedBySender", "only from accounts they follow"),
+    ],
+)
+def test_a_private_reply_to_someone_who_does_not_accept_it_is_declined(
+    server: FakeBluesky, refusal: str, words: str
+) -> None:
+    alice = server.add_account("alice.bsky.social")
+    theirs = server.add_post("Une question", author=alice)
+    server.chat_refusals[alice.did] = refusal
+    with pytest.raises(Refused, match=words) as raised:
+        connect(server).private_reply(ItemRef(platform_id=theirs["uri"], raw=theirs), "Bonjour")
+    assert f"Bluesky said: {CHAT_REFUSALS[refusal]}" in str(raised.value)
+    assert not server.messages
+
+
+def test_a_private_reply_needs_an_app_password_open_to_messages(server: FakeBluesky) -> None:
+    server.dm_allowed = False
+    alice = server.add_account("alice.bsky.social")
+    theirs = server.add_post("Une question", author=alice)
+    connector = connect(server)
+    with pytest.raises(AuthError, match="direct messages") as raised:
+        connector.private_reply(ItemRef(platform_id=theirs["uri"], raw=theirs), "Bonjour")
+    assert APP_PASSWORD not in str(raised.value) and not server.messages
+    # The session itself is still good: the account's other actions go on.
+    assert connector.reply(ItemRef(platform_id=theirs["uri"], raw=theirs), "Bonjour").ok
+    with pytest.raises(UnsupportedAction, match="account's own"):
+        ours = server.add_post("Notre annonce")
+        connector.private_reply(ItemRef(platform_id=ours["uri"], raw=ours), "Bonjour")
 
 
 def test_publish_with_media_is_refused(server: FakeBluesky) -> None:

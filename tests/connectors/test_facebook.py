@@ -22,6 +22,7 @@ from beffroi.connectors.base import (
     Media,
     NotFound,
     RateLimited,
+    Refused,
     TransientError,
     UnsupportedAction,
 )
@@ -568,8 +569,10 @@ def test_reply_to_a_message_uses_the_send_api(server: FakeGraph) -> None:
 def test_second_private_reply_is_refused_by_graph(server: FakeGraph) -> None:
     comment = server.add_comment(server.add_post())
     connect(server).private_reply(ItemRef(comment), "Premier message")
-    with pytest.raises(ConnectorError, match="already replied"):
+    with pytest.raises(Refused, match="already answered in private") as raised:
         connect(server).private_reply(ItemRef(comment), "Second message")
+    assert "Activity already replied to" in str(raised.value)  # Meta's own words
+    assert [m["text"] for m in server.sent_messages] == ["Premier message"]
 
 
 def test_action_on_a_vanished_comment_is_not_found(server: FakeGraph) -> None:
@@ -731,6 +734,5 @@ def test_answer_outside_the_messenger_window_is_explained(server: FakeGraph) -> 
     message = server.add_message()
     author = server.messages[message]["from"]["id"]
     server.outside_window.add(author)
-    with pytest.raises(ConnectorError, match="24 hours") as raised:
+    with pytest.raises(Refused, match="24 hours"):
         connect(server).reply(ItemRef(message, ItemKind.MESSAGE, author_id=author), "Oui")
-    assert not isinstance(raised.value, AuthError)

@@ -150,9 +150,13 @@ def test_declares_platform_options_and_actions() -> None:
     assert MastodonConnector.platform == "mastodon"
     assert MastodonConnector.options["access_token"].secret
     assert MastodonConnector.options["base_url"].required
-    assert {Action.REPLY, Action.DELETE, Action.REPORT, Action.PUBLISH} == set(
-        MastodonConnector.actions
-    )
+    assert {
+        Action.REPLY,
+        Action.PRIVATE_REPLY,
+        Action.DELETE,
+        Action.REPORT,
+        Action.PUBLISH,
+    } == set(MastodonConnector.actions)
     assert not connect_dummy().supports(Action.HIDE)
     assert connect_dummy().supports(Action.REPORT)
 

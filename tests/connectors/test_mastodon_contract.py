@@ -92,6 +92,20 @@ class MastodonHarness(Harness):
             posted = self.server.requests_to("POST", "/api/v1/statuses")[-1]
             assert posted.param("in_reply_to_id") == comment["id"]
             assert posted.param("status").endswith("Merci")
+        elif action is Action.PRIVATE_REPLY:
+            # Someone else in the thread: a private reply does not tell them.
+            other = self.server.add_account("voisin")
+            mention = self.server.add_status(
+                f"@{self.citizen['username']} d'accord", account=other, in_reply_to=comment["id"]
+            )
+            result = connector.private_reply(ItemRef(mention["id"], ItemKind.REPLY), "Merci")
+            posted = self.server.requests_to("POST", "/api/v1/statuses")[-1]
+            assert posted.param("in_reply_to_id") == mention["id"]
+            assert posted.param("visibility") == "direct"
+            assert posted.param("status") == "@voisin Merci"
+            stored = self.server.statuses[str(result.platform_id)]
+            assert stored["visibility"] == "direct" and stored["mentions"] == [other["id"]]
+            assert result.url.startswith("https://")
         elif action is Action.DELETE:
             connector.delete(ItemRef(own["id"], ItemKind.POST, author_id=self.server.me["id"]))
             assert self.server.requests_to("DELETE", f"/api/v1/statuses/{own['id']}")

@@ -24,6 +24,7 @@ from beffroi.connectors.base import (
     NotFound,
     QuotedItem,
     RateLimited,
+    Refused,
     Relation,
     TransientError,
     UnsupportedAction,
@@ -429,11 +430,17 @@ def test_invalid_settings(settings: dict, credentials: dict, message: str) -> No
         TelegramConnector(settings, credentials)
 
 
-def test_every_action_is_not_supported_with_the_reason() -> None:
+def test_reading_gives_no_moderation_action_and_the_web_preview_no_comment() -> None:
     connector = TelegramConnector({"channels": "durov"}, {})
-    assert connector.actions == frozenset()
+    assert not any(connector.supports(action) for action in Action)
     with pytest.raises(UnsupportedAction, match="no moderation rights"):
         connector.hide(ItemRef("durov/1"))
+    with pytest.raises(UnsupportedAction, match="needs the method 'api'"):
+        connector.reply(ItemRef("durov/1"), "Bonjour")
+    api = {"channels": "durov", "method": "api", "api_id": "1"}
+    assert TelegramConnector.allows(Action.REPLY, api)
+    assert not TelegramConnector.allows(Action.PRIVATE_REPLY, api)
+    assert "nobody to answer in private" in TelegramConnector.not_supported["private_reply"]
 
 
 # --- the API (Telethon) ------------------------------------------------------------------------
@@ -541,13 +548,27 @@ def test_map_message_reads_a_poll() -> None:
 
 
 class StandInClient:
-    """Telethon's ``TelegramClient`` as the connector uses it, over real message objects."""
+    """Telethon's ``TelegramClient`` as the connector uses it, over real message objects.
 
-    def __init__(self, messages: dict[str, list[Any]], authorized: bool = True) -> None:
+    ``send_message(channel, text, comment_to=post)`` answers as Telegram does: the comment is
+    a message of the channel's discussion group (``discussions``: channel → group id) replying
+    to the group's copy of the post; a channel without one, or a post that is not there,
+    raises ``MsgIdInvalidError`` (from ``messages.getDiscussionMessage``)."""
+
+    def __init__(
+        self,
+        messages: dict[str, list[Any]],
+        authorized: bool = True,
+        discussions: dict[str, int] | None = None,
+    ) -> None:
         self.messages = messages
         self.authorized = authorized
+        self.discussions = discussions or {}
         self.calls: list[dict[str, Any]] = []
         self.fail: Exception | None = None
+        self.fail_send: Exception | None = None
+        #: Comments posted: ``(channel, post id, the comment Message)``.
+        self.sent: list[tuple[str, int, types.Message]] = []
         self.disconnected = False
 
     async def connect(self) -> None:
@@ -574,6 +595,26 @@ class StandInClient:
             found = [m for m in found if m.date > kwargs["offset_date"]]
         for message in found[: kwargs["limit"]]:
             yield message
+
+    async def send_message(self, entity: Any, message: str, **kwargs: Any) -> types.Message:
+        assert set(kwargs) == {"comment_to"}, kwargs
+        if self.fail_send is not None:
+            raise self.fail_send
+        name = entity.title.removeprefix("Title of ")
+        post = kwargs["comment_to"]
+        group = self.discussions.get(name)
+        if group is None or post not in {m.id for m in self.messages[name]}:
+            raise errors.MsgIdInvalidError(request=None)
+        comment = types.Message(
+            id=1000 + len(self.sent) + 1,
+            peer_id=types.PeerChannel(channel_id=group),
+            date=datetime.now(UTC),
+            message=message,
+            out=True,
+            reply_to=types.MessageReplyHeader(reply_to_msg_id=500 + post),
+        )
+        self.sent.append((name, post, comment))
+        return comment
 
     async def disconnect(self) -> None:
         self.disconnected = True
@@ -675,3 +716,46 @@ def test_the_real_client_is_built_from_the_session_string() -> None:
     with pytest.raises(ConfigurationError, match="session string is not valid") as raised:
         telethon_client(broken)
     assert "not-a-session" not in str(raised.value)
+
+
+def test_api_reply_comments_under_the_post_in_its_discussion_group() -> None:
+    client = StandInClient({"mairie_test": [telethon_message(7)]}, discussions={"mairie_test": 77})
+    connector = api_connector(client)
+    assert connector.supports(Action.REPLY) and not connector.supports(Action.PRIVATE_REPLY)
+    result = connector.reply(ItemRef("mairie_test/7", ItemKind.POST), "Merci, c'est noté.")
+    [(channel, post, comment)] = client.sent
+    assert (channel, post, comment.message) == ("mairie_test", 7, "Merci, c'est noté.")
+    assert result.ok and result.platform_id == f"mairie_test/7?comment={comment.id}"
+    assert result.url == f"https://t.me/mairie_test/7?comment={comment.id}"
+    assert result.raw["peer_id"]["channel_id"] == 77
+    assert client.disconnected
+    with pytest.raises(UnsupportedAction, match="nobody to answer in private"):
+        connector.private_reply(ItemRef("mairie_test/7"), "Bonjour")
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "words"),
+    [
+        (errors.ChatGuestSendForbiddenError(request=None), Refused, "must join"),
+        (errors.ChatWriteForbiddenError(request=None), Refused, "may not write"),
+        (errors.FloodWaitError(request=None, capture=42), RateLimited, "42 s"),
+        (errors.SessionRevokedError(request=None), AuthError, "session"),
+    ],
+)
+def test_api_reply_errors_are_typed_and_never_retried(
+    error: Exception, expected: type[Exception], words: str
+) -> None:
+    client = StandInClient({"mairie_test": [telethon_message(7)]}, discussions={"mairie_test": 77})
+    client.fail_send = error
+    with pytest.raises(expected, match=words):
+        api_connector(client).reply(ItemRef("mairie_test/7"), "Bonjour")
+    assert not client.sent
+
+
+def test_api_reply_to_a_post_without_comments_is_declined() -> None:
+    client = StandInClient({"mairie_test": [telethon_message(7)]})
+    with pytest.raises(Refused, match="no comments") as raised:
+        api_connector(client).reply(ItemRef("mairie_test/7"), "Bonjour")
+    assert "Telegram said: The message ID used in the peer was invalid" in str(raised.value)
+    with pytest.raises(MalformedPayload, match="not a channel post"):
+        api_connector(client).reply(ItemRef("not a post"), "Bonjour")

@@ -22,6 +22,7 @@ from beffroi.connectors.base import (
     MalformedPayload,
     Media,
     RateLimited,
+    Refused,
     TransientError,
     UnsupportedAction,
     expiry_of,
@@ -125,6 +126,16 @@ class XHarness(Harness):
             sent = server.requests_to("POST", "/2/tweets")[-1]
             assert sent.body == {"text": "Merci", "reply": {"in_reply_to_tweet_id": comment["id"]}}
             assert result.platform_id in server.tweets
+            assert result.url == f"https://x.com/mairie/status/{result.platform_id}"
+        elif action is Action.PRIVATE_REPLY:
+            result = connector.private_reply(ref, "Merci, je vous écris en privé")
+            path = f"/2/dm_conversations/with/{self.citizen['id']}/messages"
+            assert server.requests_to("POST", path)[-1].body == {
+                "text": "Merci, je vous écris en privé"
+            }
+            sent = server.dm_events[-1]
+            assert result.platform_id == sent["id"] and sent["participant_id"] == self.citizen["id"]
+            assert result.url == f"https://x.com/messages/{sent['dm_conversation_id']}"
         elif action is Action.PUBLISH:
             result = connector.publish("Bonjour")
             assert server.requests_to("POST", "/2/tweets")[-1].body == {"text": "Bonjour"}
@@ -167,6 +178,7 @@ def test_declares_platform_oauth_and_actions() -> None:
     assert spec.authorize_url == "https://x.com/i/oauth2/authorize"
     assert spec.token_url == "https://api.x.com/2/oauth2/token"
     assert {"tweet.read", "users.read", "tweet.write", "tweet.moderate.write"} <= set(spec.scopes)
+    assert {"dm.read", "dm.write"} <= set(spec.scopes)  # private replies
     assert "offline.access" in spec.scopes
     assert Action.REPORT not in XConnector.actions and "report" in XConnector.not_supported
 
@@ -492,8 +504,29 @@ def test_publish_with_media_is_refused(server: FakeX) -> None:
 
 
 def test_reply_to_a_deleted_post_is_refused(server: FakeX) -> None:
-    with pytest.raises(AuthError, match="deleted or not visible"):
+    with pytest.raises(Refused, match="deleted or not visible"):
         connect(server).reply(ItemRef("1234567890123456789"), "Merci")
+
+
+def test_a_private_reply_to_someone_who_does_not_accept_it_is_declined(server: FakeX) -> None:
+    world = populate(server)
+    ref = ItemRef(world["comment"]["id"], ItemKind.COMMENT, author_id=world["citizen"]["id"])
+    server.refuse_dms(world["citizen"])
+    with pytest.raises(Refused, match="does not accept Direct Messages") as raised:
+        connect(server).private_reply(ref, "Bonjour")
+    assert "You cannot send messages to this user." in str(raised.value)
+    assert not server.dm_events
+
+
+def test_a_private_reply_without_the_dm_permission_asks_to_reconnect(server: FakeX) -> None:
+    world = populate(server)
+    ref = ItemRef(world["comment"]["id"], ItemKind.COMMENT, author_id=world["citizen"]["id"])
+    server.drop_scope("dm.write")
+    with pytest.raises(AuthError, match=r"dm\.write") as raised:
+        connect(server).private_reply(ref, "Bonjour")
+    assert server.token not in str(raised.value) and not server.dm_events
+    with pytest.raises(UnsupportedAction, match="account's own"):
+        connect(server).private_reply(ItemRef("1", author_id=server.me["id"]), "Bonjour")
 
 
 def test_unsupported_actions_say_why(server: FakeX) -> None:

@@ -16,6 +16,7 @@ from beffroi.conversations import sending, services
 from beffroi.conversations.models import Conversation, Reply
 from beffroi.jobs.engine import RetryLater
 from beffroi.jobs.models import Job
+from beffroi.sources import failures
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[Reply]:
             ok=True,
             platform_id=f"fb-{len(made)}",
             detail="Comment posted.",
-            raw={"url": f"https://facebook.example/c/{len(made)}"},
+            url=f"https://facebook.example/c/{len(made)}",
         )
 
     monkeypatch.setattr(sending, "_call", post)
@@ -102,7 +103,7 @@ def test_a_refusal_is_shown_as_failed_with_a_reason_and_can_be_sent_again(
     monkeypatch.setattr(sending, "_call", refuse)
     assert sending.send(reply.pk) == Reply.State.FAILED
     reply.refresh_from_db()
-    assert reply.reason == sending.REASON_CREDENTIALS and "access token" in reply.detail
+    assert reply.reason == failures.REASON_CREDENTIALS and "access token" in reply.detail
     conversation.refresh_from_db()
     assert conversation.first_response_at is None and conversation.state == "new"
     conversation.source.refresh_from_db()
@@ -130,7 +131,7 @@ def test_a_rate_limit_keeps_it_sending_for_later(
     assert later.value.delay == 120
     reply.refresh_from_db()
     assert reply.state == Reply.State.SENDING and reply.calling_since is None
-    assert reply.reason == sending.REASON_RATE_LIMITED
+    assert reply.reason == failures.REASON_RATE_LIMITED
 
 
 def test_a_crash_during_the_call_never_posts_twice(
@@ -182,6 +183,6 @@ def test_a_demo_source_simulates_and_an_imported_one_cannot_answer(
     upload = Conversation.objects.get(source=source)
     assert sending.send(_send(demo, claire, key="d").pk) == Reply.State.SIMULATED
     assert sending.send(_send(upload, claire, key="u").pk) == Reply.State.FAILED
-    assert Reply.objects.get(key="u").reason == sending.REASON_UPLOAD
+    assert Reply.objects.get(key="u").reason == failures.REASON_UPLOAD
     demo.refresh_from_db()
     assert demo.state == Conversation.State.ANSWERED

@@ -14,6 +14,7 @@ from beffroi.audit.services import Actor
 from beffroi.cli import main
 from beffroi.conversations import sending, services
 from beffroi.conversations.models import Conversation, Reply
+from beffroi.sources import failures
 from beffroi.sources.models import Source
 from tests.fakes.mastodon_server import FakeMastodon
 
@@ -89,5 +90,5 @@ def test_a_refused_token_fails_the_reply_with_why(
     server.revoke_token()
     assert sending.send(reply.pk) == Reply.State.FAILED
     reply.refresh_from_db()
-    assert reply.reason == sending.REASON_CREDENTIALS and "token" in reply.detail.lower()
+    assert reply.reason == failures.REASON_CREDENTIALS and "token" in reply.detail.lower()
     assert not [s for s in server.statuses.values() if "Bonjour" == s.get("text")]

@@ -12,6 +12,14 @@ Sessions are JWTs (access 2 hours, as the PDS issues them) whose payload the SDK
 Each procedure checks its documented body and answers 400 ``InvalidRequest`` otherwise, so a
 test can rely on the recorded request being the documented one.
 
+Bluesky's chat service is reached through the PDS with the header ``atproto-proxy:
+did:web:api.bsky.chat#bsky_chat`` (without it the PDS does not know the method):
+``chat.bsky.convo.getConvoForMembers`` gets or creates the one-to-one conversation
+(``convoView``) and ``chat.bsky.convo.sendMessage`` posts a ``messageView`` in it. An app
+password without access to direct messages gets 400 ``InvalidToken`` "Bad token scope"; a
+recipient who does not accept messages from the account gets the lexicon's error
+(``MessagesDisabled``, ``NotFollowedBySender``…) with the service's sentence.
+
 :class:`FakeJetstream` serves ``/subscribe?wantedCollections=...&cursor=<time_us>``: the
 stored commit events from the cursor on, then one "live" event stamped with the present (as
 the real stream reaches real time), then nothing until the client closes.
@@ -34,6 +42,13 @@ from websockets.sync.server import Server, ServerConnection, serve
 
 from tests.fakes.loopback import LoopbackServer, RecordedRequest, Reply
 
+CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
+#: The chat service's words for each refusal of a conversation (the lexicon's error names).
+CHAT_REFUSALS = {
+    "MessagesDisabled": "recipient has disabled incoming messages",
+    "NotFollowedBySender": "recipient requires incoming messages to come from someone they follow",
+    "BlockedActor": "block between recipient and sender",
+}
 OWN_HANDLE = "mairie.bsky.social"
 OWN_DID = "did:plc:mairie4ville5exemple6abc"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
@@ -61,6 +76,7 @@ QUERIES = frozenset(
         "app.bsky.feed.searchPosts",
         "app.bsky.notification.listNotifications",
         "com.atproto.repo.getRecord",
+        "chat.bsky.convo.getConvoForMembers",
     }
 )
 PROCEDURES = frozenset(
@@ -71,6 +87,7 @@ PROCEDURES = frozenset(
         "com.atproto.repo.putRecord",
         "com.atproto.repo.deleteRecord",
         "com.atproto.moderation.createReport",
+        "chat.bsky.convo.sendMessage",
     }
 )
 
@@ -133,6 +150,13 @@ class FakeBluesky(LoopbackServer):
     notifications: list[Notification] = field(default_factory=list)
     records: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     reports: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether the app password was created with access to direct messages.
+    dm_allowed: bool = True
+    #: Chat conversations by id (``{"id", "members": [did, ...]}``) and the messages sent.
+    convos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    #: DID → the lexicon error its chat settings give this account (see CHAT_REFUSALS).
+    chat_refusals: dict[str, str] = field(default_factory=dict)
     sessions_created: int = 0
     sessions_refreshed: int = 0
 
@@ -243,7 +267,8 @@ class FakeBluesky(LoopbackServer):
         return f"{header}.{payload}.c2lnbmF0dXJl"
 
     def _session(self) -> dict[str, Any]:
-        access = self._jwt("com.atproto.appPass", self.access_lifetime)
+        scope = "com.atproto.appPassPrivileged" if self.dm_allowed else "com.atproto.appPass"
+        access = self._jwt(scope, self.access_lifetime)
         refresh = self._jwt("com.atproto.refresh", timedelta(days=90))
         self._access.add(access)
         self._refresh.add(refresh)
@@ -318,6 +343,11 @@ class FakeBluesky(LoopbackServer):
                     return invalid(
                         "Wrong request encoding (Content-Type): expected application/json"
                     )
+        if nsid.startswith("chat.bsky."):
+            if request.header("atproto-proxy") != CHAT_PROXY:
+                return error(501, "MethodNotImplemented", "Method Not Implemented")
+            if not self.dm_allowed:
+                return error(400, "InvalidToken", "Bad token scope")
         handler = getattr(self, "_" + nsid.replace(".", "_"))
         with self.lock:
             return handler(request)  # type: ignore[no-any-return]
@@ -644,6 +674,62 @@ class FakeBluesky(LoopbackServer):
         }
         self.reports.append(report)
         return Reply(200, report)
+
+    # --- chat ------------------------------------------------------------------------------
+
+    def _convo_view(self, convo: dict[str, Any]) -> dict[str, Any]:
+        members = [self.accounts[did] for did in convo["members"]]
+        return {
+            "id": convo["id"],
+            "rev": self._tid(),
+            "members": [
+                {"did": m.did, "handle": m.handle, "displayName": m.display_name} for m in members
+            ],
+            "muted": False,
+            "status": "accepted",
+            "unreadCount": 0,
+        }
+
+    def _chat_bsky_convo_getConvoForMembers(self, request: RecordedRequest) -> Reply:
+        members = request.query.get("members") or []
+        if not 1 <= len(members) <= 10:
+            return invalid("Params must have the property members (1 to 10 DIDs)")
+        others = sorted({did for did in members if did != self.own.did})
+        for did in others:
+            if did not in self.accounts:
+                return error(400, "RecipientNotFound", "recipient not found")
+            refusal = self.chat_refusals.get(did)
+            if refusal is not None:
+                return error(400, refusal, CHAT_REFUSALS[refusal])
+        wanted = sorted({self.own.did, *others})
+        convo = next((c for c in self.convos.values() if c["members"] == wanted), None)
+        if convo is None:
+            convo = {"id": f"3k{next(self._ids):011d}", "members": wanted}
+            self.convos[convo["id"]] = convo
+        return Reply(200, {"convo": self._convo_view(convo)})
+
+    def _chat_bsky_convo_sendMessage(self, request: RecordedRequest) -> Reply:
+        body = request.body or {}
+        if set(body) != {"convoId", "message"} or not isinstance(body["message"], dict):
+            return invalid("Input must have the properties convoId and message")
+        convo = self.convos.get(str(body["convoId"]))
+        if convo is None:
+            return error(400, "InvalidConvo", "Convo not found")
+        message = body["message"]
+        if set(message) - {"text", "facets", "embed"}:
+            return invalid("Input/message has unexpected properties")
+        text = message.get("text")
+        if not isinstance(text, str) or not text or len(text) > 1000:
+            return invalid("Input/message/text must be a string of 1 to 1000 graphemes")
+        view = {
+            "id": f"3m{next(self._ids):011d}",
+            "rev": self._tid(),
+            "text": text,
+            "sender": {"did": self.own.did},
+            "sentAt": iso(datetime.now(UTC)),
+        }
+        self.messages.append({**view, "convoId": convo["id"]})
+        return Reply(200, view)
 
 
 # --- Jetstream -------------------------------------------------------------------------------

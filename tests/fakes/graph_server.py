@@ -173,6 +173,8 @@ class FakeGraph(LoopbackServer):
         self.tags: dict[str, dict[str, Any]] = {}
         self.containers: dict[str, dict[str, Any]] = {}
         self.private_replied: set[str] = set()
+        #: Messages sent by the Send API: ``{"message_id", "from", "recipient", "text"}``.
+        self.sent_messages: list[dict[str, Any]] = []
         self.subscribed_fields: list[str] = []
         #: People whose last message is more than 24 hours old (Send API refuses).
         self.outside_window: set[str] = set()
@@ -752,7 +754,16 @@ class FakeGraph(LoopbackServer):
             author = recipient["id"]
         else:
             return self._invalid("recipient")
-        return Reply(200, {"recipient_id": author, "message_id": f"m_{self._next()}"})
+        message_id = f"m_{self._next()}"
+        self.sent_messages.append(
+            {
+                "message_id": message_id,
+                "from": node,
+                "recipient": recipient,
+                "text": message["text"],
+            }
+        )
+        return Reply(200, {"recipient_id": author, "message_id": message_id})
 
     # --- errors ----------------------------------------------------------------------------
 

@@ -4,7 +4,12 @@ Endpoints: ``GET /2/users/me``, ``GET /2/users/:id/tweets`` (``exclude=retweets`
 ``GET /2/users/:id/mentions``, ``GET /2/tweets/search/recent`` (the last 7 days; a query
 subset: words, ``"phrases"``, ``from:``/``to:``/``conversation_id:``/``lang:``/``is:retweet``
 operators, ``-`` negation, ``OR`` inside parentheses), ``POST /2/tweets``,
-``PUT /2/tweets/:id/hidden`` and ``DELETE /2/tweets/:id``.
+``PUT /2/tweets/:id/hidden``, ``DELETE /2/tweets/:id`` and
+``POST /2/dm_conversations/with/:participant_id/messages`` (201 ``{"data":
+{"dm_conversation_id", "dm_event_id"}}``; a one-to-one conversation's id is the two user ids
+joined by ``-``; 403 ``Forbidden`` without the ``dm.write`` scope, and 403 with X's sentence
+when the recipient does not accept Direct Messages from the account, see
+:meth:`FakeX.refuse_dms`).
 
 Lists answer newest first: ``{"data": [...], "includes": {"users", "media"}, "meta":
 {"result_count", "newest_id", "oldest_id", "next_token"}}`` (``{"meta": {"result_count":
@@ -21,8 +26,8 @@ Action requests are checked exactly (method, path, JSON body with only the docum
 anything else gets X's 400 body. Switches: :meth:`revoke_token` (401), :meth:`rate_limit`
 (429), :meth:`usage_cap` (the monthly cap), :meth:`not_enrolled` (403 client-not-enrolled),
 :meth:`spend_window` (a success with ``x-rate-limit-remaining: 0``), :meth:`partial_errors`
-(a 200 with ``errors`` beside the data), and the scaffold's ``script``/``fail_after``/
-``malformed``/``truncate``/``heal``.
+(a 200 with ``errors`` beside the data), :meth:`refuse_dms` and :meth:`drop_scope`, and the
+scaffold's ``script``/``fail_after``/``malformed``/``truncate``/``heal``.
 """
 
 from __future__ import annotations
@@ -79,6 +84,22 @@ SERVICE_UNAVAILABLE = {
     "type": "about:blank",
     "status": 503,
 }
+
+#: The scopes an account connected with Beffroi's OAuth request holds.
+GRANTED_SCOPES = frozenset(
+    {
+        "tweet.read",
+        "tweet.write",
+        "users.read",
+        "tweet.moderate.write",
+        "dm.read",
+        "dm.write",
+        "offline.access",
+    }
+)
+#: What X says when the recipient does not accept Direct Messages from the sender (the
+#: sentence of its documented error 349, "You cannot send messages to this user").
+DM_NOT_ACCEPTED = "You cannot send messages to this user."
 
 TWEET_FIELDS = {
     "attachments",
@@ -179,6 +200,12 @@ class FakeX(LoopbackServer):
         self.polls: dict[str, dict[str, Any]] = {}
         self.windows: dict[str, int] = {}
         self.partial: bool = False
+        self.scopes: set[str] = set(GRANTED_SCOPES)
+        #: Users who do not accept Direct Messages from the account.
+        self.closed_dms: set[str] = set()
+        #: Direct Messages sent: ``{"id", "dm_conversation_id", "sender_id",
+        #: "participant_id", "text"}``.
+        self.dm_events: list[dict[str, Any]] = []
         self._sequence = itertools.count(1)
         self._last_ms = 0
         self._tokens: dict[str, tuple[str, str]] = {}
@@ -342,6 +369,16 @@ class FakeX(LoopbackServer):
         """List answers carry X's partial ``errors`` beside their data."""
         self.partial = True
 
+    def refuse_dms(self, user: dict[str, Any]) -> None:
+        """``user`` accepts Direct Messages only from accounts they follow (not this one)."""
+        with self.lock:
+            self.closed_dms.add(user["id"])
+
+    def drop_scope(self, scope: str) -> None:
+        """The token was granted without ``scope`` (connected before it was asked)."""
+        with self.lock:
+            self.scopes.discard(scope)
+
     def heal(self) -> None:
         super().heal()
         with self.lock:
@@ -378,6 +415,14 @@ class FakeX(LoopbackServer):
         elif request.method == "DELETE" and len(parts) == 3 and parts[:2] == ["2", "tweets"]:
             endpoint = "tweets_delete"
             reply = self._delete(request, parts[2])
+        elif (
+            request.method == "POST"
+            and len(parts) == 5
+            and parts[:3] == ["2", "dm_conversations", "with"]
+            and parts[4] == "messages"
+        ):
+            endpoint = "dm_create"
+            reply = self._direct_message(request, parts[3])
         else:
             return Reply(
                 404,
@@ -663,6 +708,46 @@ class FakeX(LoopbackServer):
         with self.lock:
             del self.tweets[post_id]
         return Reply(200, {"data": {"deleted": True}})
+
+    def _direct_message(self, request: RecordedRequest, participant_id: str) -> Reply:
+        if not {"dm.write", "dm.read"} <= self.scopes:
+            return forbidden("Forbidden")
+        body = request.body
+        if request.header("Content-Type") != "application/json" or not isinstance(body, dict):
+            return invalid_request("The request body must be a JSON object")
+        if set(body) - {"text", "attachments"}:
+            return invalid_request(f"Unexpected fields: {sorted(set(body) - {'text'})}")
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > 10000:
+            return invalid_request("$.text: text must be between 1 and 10000 characters")
+        if participant_id not in self.users:
+            return invalid_request(
+                f"The `participant_id` path parameter value [{participant_id}] is not a user",
+                {"participant_id": [participant_id]},
+            )
+        if participant_id == self.me["id"]:
+            return invalid_request("You cannot send a Direct Message to yourself")
+        if participant_id in self.closed_dms:
+            return forbidden(DM_NOT_ACCEPTED)
+        first, second = sorted((self.me["id"], participant_id), key=lambda i: (len(i), i))
+        with self.lock:
+            event = {
+                "id": self._snowflake(datetime.now(UTC)),
+                "dm_conversation_id": f"{first}-{second}",
+                "sender_id": self.me["id"],
+                "participant_id": participant_id,
+                "text": text,
+            }
+            self.dm_events.append(event)
+        return Reply(
+            201,
+            {
+                "data": {
+                    "dm_conversation_id": event["dm_conversation_id"],
+                    "dm_event_id": event["id"],
+                }
+            },
+        )
 
 
 def _not_found(post_id: str) -> Reply:

@@ -117,6 +117,13 @@ class UnsupportedAction(ConnectorError):
     """The platform's API does not allow this action, or this connector does not do it."""
 
 
+class Refused(ConnectorError):
+    """The platform understood the action and declined it for a reason of its own, said in
+    its words (the person does not accept messages from the account, comments are closed,
+    the comment was already answered in private): nothing was done, and asking again the
+    same way is refused again until that changes."""
+
+
 class MalformedPayload(ConnectorError):
     """The platform answered something that is not what its documentation promises."""
 
@@ -221,6 +228,9 @@ class ItemRef:
     parent_id: str | None = None
     #: The item's stored platform payload, for what an action needs beyond the id (a cid…).
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: The item's address on the platform (where an answer to it can be seen, on platforms
+    #: whose answers have no address of their own).
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +241,9 @@ class ActionResult:
     platform_id: str | None = None
     detail: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: Where a person sees what was done on the platform (the reply, the private message's
+    #: conversation); empty when the platform gives no address.
+    url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,9 +370,16 @@ class Connector(ABC):
     def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
         """Turn one platform payload into a :class:`NormalizedItem` or raise MalformedPayload."""
 
+    @classmethod
+    def allows(cls, action: Action, settings: Mapping[str, Any]) -> bool:
+        """Whether a source with these ``settings`` can do ``action``: the platform allows it
+        through this connector (``actions``), and the source's settings do not rule it out
+        (Telegram's web preview reads only). What the interface offers follows it."""
+        return action in cls.actions
+
     def supports(self, action: Action) -> bool:
-        """Whether the platform allows ``action`` through this connector."""
-        return action in self.actions
+        """Whether the platform allows ``action`` through this connector, as it is set up."""
+        return self.allows(action, self.settings)
 
     def _unsupported(self, action: Action) -> UnsupportedAction:
         reason = self.not_supported.get(str(action))

@@ -58,6 +58,13 @@ Actions:
   added to / removed from ``hiddenReplies`` (at most 300), other fields kept. Only in threads
   the account started;
 - publish: ``createRecord`` of a post (link and hashtag facets detected);
+- private reply: a direct message in Bluesky's chat service, reached through the account's
+  PDS with the header ``atproto-proxy: did:web:api.bsky.chat#bsky_chat``:
+  ``chat.bsky.convo.getConvoForMembers`` (``members``: the author's DID) gives the one-to-one
+  conversation, ``chat.bsky.convo.sendMessage`` (``convoId``, ``message: {text}``) posts in it.
+  The app password must allow direct messages (the PDS answers ``InvalidToken`` "Bad token
+  scope" otherwise); a person who does not accept messages from the account is a refusal
+  with Bluesky's words (``MessagesDisabled``, ``NotFollowedBySender``, blocks);
 - report: ``com.atproto.moderation.createReport`` sent to the labeler ``labeler_did`` (header
   ``atproto-proxy: <did>#atproto_labeler``) with ``reasonOther`` and the reason text;
 - delete: ``com.atproto.repo.deleteRecord``, only for the account's own posts.
@@ -94,6 +101,7 @@ from atproto_client.models import (
     AppBskyFeedGetPostThread,
     AppBskyFeedSearchPosts,
     AppBskyNotificationListNotifications,
+    ChatBskyConvoGetConvoForMembers,
     ComAtprotoRepoGetRecord,
 )
 from atproto_client.models.utils import get_model_as_dict
@@ -124,6 +132,7 @@ from beffroi.connectors.base import (
     Option,
     QuotedItem,
     RateLimited,
+    Refused,
     Relation,
     TransientError,
     UnsupportedAction,
@@ -176,6 +185,10 @@ POST_COLLECTION = "app.bsky.feed.post"
 IMAGE_CDN = "https://cdn.bsky.app/img"
 VIDEO_CDN = "https://video.bsky.app/watch"
 THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
+#: Bluesky's chat service, which the PDS proxies to (``atproto-proxy`` header).
+CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
+#: Where a person opens a chat conversation in Bluesky's web app.
+CHAT_WEB_URL = "https://bsky.app/messages"
 
 _POST_URI = re.compile(r"^at://([^/]+)/app\.bsky\.feed\.post/([^/?#]+)$")
 _KEYWORD_SEPARATORS = re.compile(r"[,\n;]+")
@@ -189,7 +202,18 @@ _AUTH_ERRORS = {
     "AccountTakedown": "the account was taken down by Bluesky's moderation",
     "AuthMissing": "no session was sent",
 }
-_NOT_FOUND_ERRORS = frozenset({"NotFound", "RecordNotFound", "RepoNotFound", "ActorNotFound"})
+_NOT_FOUND_ERRORS = frozenset(
+    {"NotFound", "RecordNotFound", "RepoNotFound", "ActorNotFound", "RecipientNotFound"}
+)
+#: The chat service declining a conversation or a message (its lexicons' errors).
+_CHAT_REFUSALS = {
+    "MessagesDisabled": "the person does not accept direct messages",
+    "NotFollowedBySender": "the person accepts direct messages only from accounts they follow",
+    "BlockedActor": "the person blocked this account, or this account blocked them",
+    "BlockedSubject": "the person blocked this account, or this account blocked them",
+    "AccountSuspended": "the account may not send messages (suspended from chat)",
+    "ConvoLocked": "the conversation is locked",
+}
 
 #: Sessions of this process, per (service URL, handle, password digest): the session string.
 _SESSIONS: dict[tuple[str, str, str], str] = {}
@@ -457,6 +481,7 @@ class BlueskyConnector(HttpConnector):
     actions: ClassVar[frozenset[Action]] = frozenset(
         {
             Action.REPLY,
+            Action.PRIVATE_REPLY,
             Action.HIDE,
             Action.UNHIDE,
             Action.DELETE,
@@ -507,9 +532,6 @@ class BlueskyConnector(HttpConnector):
         ),
     }
     not_supported: ClassVar[Mapping[str, str]] = {
-        str(Action.PRIVATE_REPLY): "Bluesky's direct messages are a separate chat service "
-        "(chat.bsky) that needs an app password allowed to read messages; Beffroi does not "
-        "send them.",
         str(Action.EDIT): "Bluesky posts cannot be edited: delete the post and publish it again.",
     }
     setup_doc: ClassVar[str] = "connectors/bluesky.md"
@@ -756,7 +778,18 @@ class BlueskyConnector(HttpConnector):
         status = int(response.status_code)
         name = _error_name(exc)
         said = _error_message(exc)
+        # What the PDS answers when an app password does not open the chat service (its
+        # words changed from "Bad token scope" to "Bad token method").
+        scope_refused = name == "InvalidToken" and said in ("Bad token scope", "Bad token method")
         said = f" Bluesky said: {self._scrub(said)}" if said else ""
+        if name in _CHAT_REFUSALS:
+            return Refused(f"{where} declined {what}: {_CHAT_REFUSALS[name]}.{said}")
+        if scope_refused:
+            # The session is good; the app password does not open this service (the chat).
+            return AuthError(
+                f"{where}: the app password does not allow {what}. Create an app password "
+                f"with access to direct messages and update the source in Beffroi.{said}"
+            )
         if name in _AUTH_ERRORS:
             if name == "InvalidToken":
                 self._forget_session()  # the next sync logs in again
@@ -1213,7 +1246,14 @@ class BlueskyConnector(HttpConnector):
         uri = answer.get("uri")
         if not isinstance(uri, str):
             raise MalformedPayload("Bluesky: createRecord answered without a 'uri'.")
-        return ActionResult(ok=True, platform_id=uri, detail=detail, raw=dict(answer))
+        _, rkey = split_post_uri(uri)
+        return ActionResult(
+            ok=True,
+            platform_id=uri,
+            detail=detail,
+            raw=dict(answer),
+            url=f"https://bsky.app/profile/{self.handle}/post/{rkey}",
+        )
 
     def _post_record(self, text: str) -> dict[str, Any]:
         record: dict[str, Any] = {"$type": POST_COLLECTION, "text": text, "createdAt": _now_iso()}
@@ -1239,6 +1279,48 @@ class BlueskyConnector(HttpConnector):
             {"repo": self.own_did(), "collection": POST_COLLECTION, "record": post},
         )
         return self._created(answer, "Replied on Bluesky.")
+
+    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer the post's author in a direct message of Bluesky's chat (the one-to-one
+        conversation ``getConvoForMembers`` gives, then ``sendMessage`` in it)."""
+        raw = item.raw or {}
+        author = _mapping(raw.get("author")).get("did") or item.author_id
+        if not isinstance(author, str) or not author.startswith("did:"):
+            raise MalformedPayload(f"Bluesky: post {item.platform_id} has no author to write to.")
+        if author == self.own_did():
+            raise UnsupportedAction(
+                "Not supported by the platform: this post is the account's own; a private "
+                "reply goes to the author of someone else's post."
+            )
+        chat = {"atproto-proxy": CHAT_PROXY}
+        what = "opening a direct conversation with the post's author"
+        answer = self._call(
+            what,
+            lambda client: client.invoke_query(
+                "chat.bsky.convo.getConvoForMembers",
+                params=ChatBskyConvoGetConvoForMembers.Params(members=[author]),
+                headers=chat,
+            ),
+        )
+        convo_id = _mapping(answer.get("convo")).get("id")
+        if not isinstance(convo_id, str) or not convo_id:
+            raise MalformedPayload("Bluesky: getConvoForMembers answered without a 'convo.id'.")
+        message = self._procedure(
+            "sending a direct message to the post's author",
+            "chat.bsky.convo.sendMessage",
+            {"convoId": convo_id, "message": {"text": text}},
+            headers=chat,
+        )
+        message_id = message.get("id")
+        if not isinstance(message_id, str) or not message_id:
+            raise MalformedPayload("Bluesky: sendMessage answered without a message 'id'.")
+        return ActionResult(
+            ok=True,
+            platform_id=message_id,
+            detail="Direct message sent on Bluesky.",
+            raw=message,
+            url=f"{CHAT_WEB_URL}/{convo_id}",
+        )
 
     def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
         """Publish a post (text, with its links and hashtags as facets)."""

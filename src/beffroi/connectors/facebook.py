@@ -451,7 +451,7 @@ class FacebookConnector(GraphConnector):
         elif isinstance(link, str) and link.startswith("/"):
             url = f"{FACEBOOK}{link}"
         else:
-            url = f"https://business.facebook.com/latest/inbox/messenger?asset_id={self.page_id}"
+            url = self._inbox()
         # A photo, voice clip or sticker sent alone has no ``message``: the item's text stays
         # empty and the files are its media.
         text = _text(raw.get("message"))
@@ -534,10 +534,17 @@ class FacebookConnector(GraphConnector):
         return require(self._client.post(path, **kwargs), dict, LABEL, "the answer")
 
     def _done(
-        self, payload: Mapping[str, Any], platform_id: str | None, detail: str
+        self, payload: Mapping[str, Any], platform_id: str | None, detail: str, url: str = ""
     ) -> ActionResult:
         ok = payload.get("success", True) is not False
-        return ActionResult(ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload))
+        return ActionResult(
+            ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload), url=url
+        )
+
+    def _inbox(self) -> str:
+        """The Page's Messenger inbox, where a person reads the conversation (a message
+        sent through the Send API has no address of its own)."""
+        return f"https://business.facebook.com/latest/inbox/messenger?asset_id={self.page_id}"
 
     def reply(self, item: ItemRef, text: str) -> ActionResult:
         """Answer a comment or post publicly, or a Messenger message in the conversation."""
@@ -552,9 +559,18 @@ class FacebookConnector(GraphConnector):
                     "message": {"text": text},
                 },
             )
-            return self._done(payload, _str(payload.get("message_id")), "message sent")
+            return self._done(
+                payload, _str(payload.get("message_id")), "message sent", self._inbox()
+            )
         payload = self._post(f"{item.platform_id}/comments", data={"message": text})
-        return self._done(payload, _str(payload.get("id")), "reply published")
+        comment_id = _str(payload.get("id"))
+        post_id = item.thread_id or (item.platform_id if item.kind is ItemKind.POST else None)
+        return self._done(
+            payload,
+            comment_id,
+            "reply published",
+            comment_url(post_id, comment_id) if post_id and comment_id else "",
+        )
 
     def hide(self, item: ItemRef) -> ActionResult:
         """Hide a comment from everyone but its author and friends (``is_hidden=true``)."""
@@ -577,7 +593,9 @@ class FacebookConnector(GraphConnector):
             f"{self.page_id}/messages",
             json={"recipient": {"comment_id": item.platform_id}, "message": {"text": text}},
         )
-        return self._done(payload, _str(payload.get("message_id")), "private reply sent")
+        return self._done(
+            payload, _str(payload.get("message_id")), "private reply sent", self._inbox()
+        )
 
     def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
         """Publish a post on the Page; with one image (its public address), a photo post."""

@@ -7,7 +7,8 @@
   "code", "error_subcode", "fbtrace_id"}}`` and its usage headers: code 190 (and 102) is an
   expired or revoked token, 10 and 200-299 a missing permission, 4, 17, 32, 613 and
   80001-80014 throttling, 100 with subcode 33 a vanished object, 1 and 2 (and HTTP 5xx) a
-  passing failure. ``X-App-Usage`` and ``X-Business-Use-Case-Usage`` give the percentage of
+  passing failure; Meta declining an answer (10900, a comment already answered in private;
+  10 with subcode 2018278, a Messenger answer outside the 24-hour window) is a refusal. ``X-App-Usage`` and ``X-Business-Use-Case-Usage`` give the percentage of
   the window spent; at 100 the token is closed in the rate gate, even on a 200, for
   ``estimated_time_to_regain_access`` (minutes) when Meta says, else
   :data:`DEFAULT_THROTTLE_WAIT`.
@@ -53,6 +54,7 @@ from beffroi.connectors.base import (
     OAuthSpec,
     Option,
     RateLimited,
+    Refused,
     TransientError,
     history_days_option,
 )
@@ -124,6 +126,8 @@ _AUTH_SUBCODES = {
 }
 #: Code 10's subcode for a Messenger answer outside the 24-hour window (not a permission).
 _OUTSIDE_WINDOW = 2018278
+#: A comment already answered in private (Meta allows one private reply per comment).
+_ALREADY_REPLIED = 10900
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -254,9 +258,16 @@ def classify(response: httpx.Response, label: str) -> Verdict:
         )
     if code == 10 and subcode == _OUTSIDE_WINDOW:
         return Verdict(
-            ConnectorError(
+            Refused(
                 f"{label}: the person last wrote more than 24 hours ago; Messenger only lets a "
                 "Page answer within 24 hours of their last message."
+            )
+        )
+    if code == _ALREADY_REPLIED:
+        return Verdict(
+            Refused(
+                f"{label}: this comment was already answered in private; Meta allows one "
+                f"private reply per comment, within 7 days of it (Graph error {code}: {said})."
             )
         )
     if code == 10 or (code is not None and 200 <= code <= 299):

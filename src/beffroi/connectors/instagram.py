@@ -102,6 +102,8 @@ LABEL = "Instagram"
 #: Days during which the comments of a media are re-read on each sync.
 REREAD_DAYS = 7
 INSTAGRAM = "https://www.instagram.com"
+#: Where a person reads the account's direct messages (a message has no address of its own).
+DIRECT_INBOX = f"{INSTAGRAM}/direct/inbox/"
 #: Seconds between two looks at a media container being processed, and how many looks.
 POLL_INTERVAL = 2.0
 MAX_POLLS = 30
@@ -448,10 +450,12 @@ class InstagramConnector(GraphConnector):
         return require(self._client.post(path, **kwargs), dict, LABEL, "the answer")
 
     def _done(
-        self, payload: Mapping[str, Any], platform_id: str | None, detail: str
+        self, payload: Mapping[str, Any], platform_id: str | None, detail: str, url: str = ""
     ) -> ActionResult:
         ok = payload.get("success", True) is not False
-        return ActionResult(ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload))
+        return ActionResult(
+            ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload), url=url
+        )
 
     def reply(self, item: ItemRef, text: str) -> ActionResult:
         """Answer a comment (under its top-level comment), a media, or a mention."""
@@ -467,7 +471,9 @@ class InstagramConnector(GraphConnector):
             if target is None or target == item.thread_id:
                 target = item.platform_id
             payload = self._post(f"{target}/replies", data={"message": text})
-        return self._done(payload, _str(payload.get("id")), "reply published")
+        # Instagram's comments have no address of their own: the media's (its permalink).
+        link = item.url if item.url.startswith("https://") else f"{INSTAGRAM}/"
+        return self._done(payload, _str(payload.get("id")), "reply published", link)
 
     def hide(self, item: ItemRef) -> ActionResult:
         """Hide a comment on the account's media (``hide=true``)."""
@@ -490,7 +496,9 @@ class InstagramConnector(GraphConnector):
             f"{self.ig_user_id}/messages",
             json={"recipient": {"comment_id": item.platform_id}, "message": {"text": text}},
         )
-        return self._done(payload, _str(payload.get("message_id")), "private reply sent")
+        return self._done(
+            payload, _str(payload.get("message_id")), "private reply sent", DIRECT_INBOX
+        )
 
     def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
         """Publish one image (its public address) with ``text`` as caption."""
@@ -567,7 +575,7 @@ def _message_item(raw: Mapping[str, Any]) -> NormalizedItem:
         text=text,
         created_at=time_of(raw, "created_time", LABEL, "a message"),
         author=_user(None, sender),
-        url="https://www.instagram.com/direct/inbox/",
+        url=DIRECT_INBOX,
         urls=text_links(text),
         media=message_media(raw),
         raw=dict(raw),

@@ -351,14 +351,13 @@ class MastodonConnector(Connector):
         }
     )
     actions: ClassVar[frozenset[Action]] = frozenset(
-        {Action.REPLY, Action.DELETE, Action.PUBLISH, Action.REPORT}
+        {Action.REPLY, Action.PRIVATE_REPLY, Action.DELETE, Action.PUBLISH, Action.REPORT}
     )
     not_supported: ClassVar[Mapping[str, str]] = {
         Action.HIDE: "Mastodon has no way to hide replies to your posts: its API lets an "
         "account delete only its own statuses. Report the reply to the moderators, or block or "
         "mute its author, instead.",
         Action.UNHIDE: "Mastodon has no way to hide (or unhide) replies to your posts.",
-        Action.PRIVATE_REPLY: "Reply with a direct-visibility status instead.",
         Action.EDIT: "Beffroi does not edit Mastodon statuses yet.",
     }
     setup_doc: ClassVar[str] = "connectors/mastodon.md"
@@ -1020,7 +1019,14 @@ class MastodonConnector(Connector):
         data = to_json(status)
         if not isinstance(data, dict) or _id_of(data.get("id")) is None:
             raise MalformedPayload(f"Mastodon ({self.host}): the answer has no status id.")
-        return ActionResult(ok=True, platform_id=_id_of(data["id"]), detail=detail, raw=data)
+        url = data.get("url")
+        return ActionResult(
+            ok=True,
+            platform_id=_id_of(data["id"]),
+            detail=detail,
+            raw=data,
+            url=url if isinstance(url, str) else "",
+        )
 
     @staticmethod
     def _idempotency_key(*parts: str) -> str:
@@ -1053,6 +1059,33 @@ class MastodonConnector(Connector):
                 idempotency_key=self._idempotency_key(item.platform_id, visibility, body),
             )
         return self._result(status, f"Replied on Mastodon ({visibility}).")
+
+    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer the author of ``item`` alone: a "direct" status in reply to it that mentions
+        only them (Mastodon shows a direct status to the accounts it mentions, and nobody
+        else; the other people of the thread are left out)."""
+        with self._api(f"reading status {item.platform_id}"):
+            parent = self._client.status(item.platform_id)
+        account = parent.get("account") if isinstance(parent, Mapping) else None
+        if not isinstance(account, Mapping) or not account.get("acct"):
+            raise MalformedPayload(
+                f"Mastodon ({self.host}): status {item.platform_id} has no author to answer."
+            )
+        acct = str(account["acct"])
+        if _id_of(account.get("id")) == self._own_id():
+            raise UnsupportedAction(
+                "Not supported by the platform: this status is the account's own; a private "
+                "reply goes to the author of someone else's status."
+            )
+        body = text if f"@{acct}".lower() in text.lower() else f"@{acct} {text}"
+        with self._api(f"posting a private reply to status {item.platform_id}"):
+            status = self._client.status_post(
+                body,
+                in_reply_to_id=item.platform_id,
+                visibility="direct",
+                idempotency_key=self._idempotency_key(item.platform_id, "direct", body),
+            )
+        return self._result(status, f"Answered @{acct} in private on Mastodon (direct).")
 
     @staticmethod
     def _with_mentions(text: str, parent: Mapping[str, Any], own_id: str) -> str:

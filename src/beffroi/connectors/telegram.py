@@ -1,8 +1,14 @@
 """Telegram public channels, read through the web preview (``t.me/s``) or through Telethon.
 
-Both methods listen to public channels of others (``channels``: usernames separated by spaces
-or commas) and bring their posts as POSTs. Reading a channel gives no moderation right, so
-every action is "not supported by the platform".
+Both methods listen to public channels (``channels``: usernames separated by spaces or commas)
+and bring their posts as POSTs. Reading a channel gives no moderation right: hiding, deleting,
+reporting or publishing are "not supported by the platform". With the method "api" the account
+can answer a post where Telegram lets anyone answer it: a comment in the channel's discussion
+group (``client.send_message(channel, text, comment_to=<post id>)``: Telegram finds the
+group's copy of the post and replies to it there). A channel without a discussion group, or a
+group the account must join first, declines it (:class:`Refused`, with Telegram's error).
+Beffroi brings no messages from people (only channel posts), so there is nobody to answer in
+private.
 
 **method = "web"** (the default, nothing to connect): ``GET https://t.me/s/<channel>`` is the
 public web preview of a channel, an HTML page listing its ~20 latest posts oldest first;
@@ -45,7 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
@@ -57,6 +63,7 @@ import httpx
 from beffroi import egress
 from beffroi.connectors.base import (
     Action,
+    ActionResult,
     AuthError,
     AuthMethod,
     ConfigurationError,
@@ -64,6 +71,7 @@ from beffroi.connectors.base import (
     FetchBatch,
     FetchKind,
     ItemKind,
+    ItemRef,
     MalformedPayload,
     Media,
     NormalizedAuthor,
@@ -72,8 +80,10 @@ from beffroi.connectors.base import (
     Option,
     QuotedItem,
     RateLimited,
+    Refused,
     Relation,
     TransientError,
+    UnsupportedAction,
     history_days_option,
 )
 from beffroi.connectors.http import (
@@ -84,6 +94,7 @@ from beffroi.connectors.http import (
     Verdict,
     default_classify,
     retry_after_seconds,
+    retrying,
     token_key,
     unreachable,
 )
@@ -634,6 +645,8 @@ class TelethonClient(Protocol):
 
     def iter_messages(self, entity: Any, **kwargs: Any) -> Any: ...
 
+    async def send_message(self, entity: Any, message: str, **kwargs: Any) -> Any: ...
+
     async def disconnect(self) -> Any: ...
 
 
@@ -672,7 +685,7 @@ def translate_telethon(exc: Exception, channel: str = "") -> ConnectorError | No
     from telethon import errors
 
     where = f" '{channel}'" if channel else ""
-    if isinstance(exc, errors.FloodWaitError):
+    if isinstance(exc, errors.FloodWaitError | errors.SlowModeWaitError):
         seconds = float(exc.seconds)
         return RateLimited(f"{LABEL} asked to wait {seconds:.0f} s (flood wait).", seconds)
     if isinstance(exc, errors.UnauthorizedError):
@@ -685,6 +698,19 @@ def translate_telethon(exc: Exception, channel: str = "") -> ConnectorError | No
         errors.ChannelPrivateError | errors.UsernameNotOccupiedError | errors.UsernameInvalidError,
     ):
         return NotFound(f"{LABEL}: the channel{where} does not exist or is not public.")
+    declined = {
+        errors.MsgIdInvalidError: "the post has no comments (the channel has no discussion "
+        "group) or it was deleted",
+        errors.ChatGuestSendForbiddenError: "the account must join the channel's discussion "
+        "group before commenting",
+        errors.ChatWriteForbiddenError: "the account may not write in the discussion group",
+        errors.UserBannedInChannelError: "the account is banned from the discussion group",
+        errors.ChatRestrictedError: "the discussion group restricts who may write",
+    }
+    for kind, why in declined.items():
+        if isinstance(exc, kind):
+            # Telethon's sentence for the error Telegram answered (and the request it ended).
+            return Refused(f"{LABEL} declined the comment{where}: {why}. Telegram said: {exc}")
     if isinstance(exc, errors.ServerError | errors.TimedOutError | OSError | TimeoutError):
         return TransientError(f"{LABEL} could not be reached ({type(exc).__name__}).")
     if isinstance(exc, errors.RPCError):
@@ -705,13 +731,19 @@ class TelegramConnector(HttpConnector):
     platform: ClassVar[str] = "telegram"
     label: ClassVar[str] = LABEL
     fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.SEARCH})
-    actions: ClassVar[frozenset[Action]] = frozenset()
+    #: Commenting on a post, with the method "api" only (see :meth:`allows`).
+    actions: ClassVar[frozenset[Action]] = frozenset({Action.REPLY})
     auth: ClassVar[AuthMethod] = AuthMethod.NONE
     setup_doc: ClassVar[str] = "connectors/telegram.md"
     not_supported: ClassVar[Mapping[str, str]] = {
-        str(action): "Reading public channels gives no moderation rights: Beffroi only "
-        "listens to them."
-        for action in Action
+        **{
+            str(action): "Reading public channels gives no moderation rights: Beffroi only "
+            "listens to them."
+            for action in Action
+            if action not in (Action.REPLY, Action.PRIVATE_REPLY)
+        },
+        str(Action.PRIVATE_REPLY): "Beffroi brings channels' posts only, no messages from "
+        "people: there is nobody to answer in private.",
     }
     options: ClassVar[Mapping[str, Option]] = {
         "channels": Option(
@@ -789,6 +821,12 @@ class TelegramConnector(HttpConnector):
                 self.api_id = int(str(settings["api_id"]).strip())
             except ValueError:
                 raise ConfigurationError(f"{LABEL}: 'api_id' must be a number.") from None
+
+    @classmethod
+    def allows(cls, action: Action, settings: Mapping[str, Any]) -> bool:
+        """Commenting needs an account: the method "api"; the web preview only reads."""
+        method = str(settings.get("method") or "web").strip().lower()
+        return action in cls.actions and method == "api"
 
     def fetch(self, cursor: Mapping[str, Any]) -> Iterator[FetchBatch]:
         """Yield each channel's new posts oldest first, one page or batch at a time."""
@@ -909,17 +947,24 @@ class TelegramConnector(HttpConnector):
 
     # --- api ------------------------------------------------------------------------------
 
-    def _fetch_api(self, state: Cursor) -> Iterator[FetchBatch]:
+    def _api_session(self) -> Generator[tuple[TelethonClient, Callable[..., Any]], None, None]:
+        """The Telethon client, logged in, and ``run(make, channel="", retries=None)``, which
+        runs the coroutine ``make()`` on the connector's own event loop with the rate gate,
+        retries (the connector's, or ``retries``) and typed errors; disconnected when the
+        generator is closed."""
         key = token_key(self.platform, f"api {self.api_id} {self.credentials.get('session')}")
         loop = asyncio.new_event_loop()
         client: TelethonClient | None = None
-        missing: list[str] = []
 
-        def run(make: Callable[[], Any], channel: str = "") -> Any:
-            return self._retrying(
+        def run(make: Callable[[], Any], channel: str = "", *, retries: int | None = None) -> Any:
+            return retrying(
                 lambda: loop.run_until_complete(make()),
                 key=key,
+                label=self.label,
                 translate=lambda exc: translate_telethon(exc, channel),
+                retries=self.retries if retries is None else retries,
+                backoff=self.backoff,
+                max_wait=self.max_wait,
             )
 
         try:
@@ -930,11 +975,7 @@ class TelegramConnector(HttpConnector):
                     f"{LABEL}: the session is not logged in. Create a new session string and "
                     "update the source's credentials in Beffroi."
                 )
-            for channel in self.channels:
-                try:
-                    yield from self._api_channel(client, run, channel, state)
-                except NotFound:
-                    missing.append(channel)
+            yield client, run
         finally:
             if client is not None:
                 try:
@@ -942,11 +983,66 @@ class TelegramConnector(HttpConnector):
                 except Exception:  # noqa: S110 (closing: nothing more to do)
                     pass
             loop.close()
+
+    def _fetch_api(self, state: Cursor) -> Iterator[FetchBatch]:
+        missing: list[str] = []
+        session = self._api_session()
+        try:
+            client, run = next(session)
+            for channel in self.channels:
+                try:
+                    yield from self._api_channel(client, run, channel, state)
+                except NotFound:
+                    missing.append(channel)
+        finally:
+            session.close()
         if missing:
             raise NotFound(
                 f"{LABEL}: the channel(s) {', '.join(missing)} do not exist, are private or "
                 "are not visible to this account."
             )
+
+    # --- actions --------------------------------------------------------------------------
+
+    def reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Comment on a channel post in the channel's discussion group
+        (``send_message(channel, text, comment_to=<post id>)``), with the method "api"."""
+        if self.method != "api":
+            raise UnsupportedAction(
+                "Not supported by the platform: the web preview (method 'web') only reads "
+                "channels; commenting on a post needs the method 'api' (an account's API "
+                "credentials)."
+            )
+        channel, _, number = item.platform_id.partition("/")
+        if not _USERNAME.fullmatch(channel) or not number.isdigit():
+            raise MalformedPayload(f"{LABEL}: '{item.platform_id[:60]}' is not a channel post.")
+        post_id = int(number)
+        session = self._api_session()
+        try:
+            client, run = next(session)
+
+            async def comment() -> Any:
+                try:
+                    entity = await client.get_entity(channel)
+                except ValueError as exc:  # Telethon: "No user has ... as username"
+                    raise NotFound(f"{LABEL}: the channel '{channel}' does not exist.") from exc
+                return await client.send_message(entity, text, comment_to=post_id)
+
+            # Never sent again by itself: a comment that timed out may have been posted.
+            message = run(comment, channel, retries=0)
+        finally:
+            session.close()
+        comment_id = getattr(message, "id", None)
+        if not isinstance(comment_id, int):
+            raise MalformedPayload(f"{LABEL}: the comment sent has no message id.")
+        raw = to_json(message.to_dict()) if hasattr(message, "to_dict") else {}
+        return ActionResult(
+            ok=True,
+            platform_id=f"{channel}/{post_id}?comment={comment_id}",
+            detail="Commented on the Telegram post.",
+            raw=raw if isinstance(raw, dict) else {},
+            url=f"{post_url(channel, post_id)}?comment={comment_id}",
+        )
 
     def _api_channel(
         self,

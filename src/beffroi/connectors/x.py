@@ -63,12 +63,14 @@ for it, and the cap resets with the project's monthly billing cycle. Every post 
 towards that cap.
 
 Actions: reply and publish call ``POST /2/tweets`` (``{"text", "reply":
-{"in_reply_to_tweet_id"}}``); hide and unhide call ``PUT /2/tweets/:id/hidden`` (``{"hidden":
+{"in_reply_to_tweet_id"}}``); a private reply is a Direct Message to the post's author,
+``POST /2/dm_conversations/with/:participant_id/messages`` (``{"text"}``, the ``dm.write``
+permission; X declines it with a 403 that says why when the person does not accept Direct
+Messages from the account); hide and unhide call ``PUT /2/tweets/:id/hidden`` (``{"hidden":
 true|false}``; X allows it only for replies in conversations the account started); delete
 calls ``DELETE /2/tweets/:id`` for the account's own posts only (X lets an account delete
 only its own posts: other people's replies can only be hidden). X's API v2 has no endpoint
-to report a post, no edit endpoint, and private replies would need the Direct Messages
-permission this connector does not ask for.
+to report a post and no edit endpoint.
 
 tweepy's client hard-codes ``https://api.twitter.com``: :class:`_XSession`, the requests
 session tweepy sends through, points its requests at the ``base_url`` option (the loopback
@@ -112,6 +114,7 @@ from beffroi.connectors.base import (
     Option,
     QuotedItem,
     RateLimited,
+    Refused,
     Relation,
     TransientError,
     UnsupportedAction,
@@ -135,6 +138,8 @@ log = logging.getLogger(__name__)
 
 LABEL = "X"
 API_BASE_URL = "https://api.x.com"
+#: Where links to posts and Direct Message conversations point.
+WEB_URL = "https://x.com"
 #: The host tweepy writes in every URL; :class:`_XSession` replaces it with ``base_url``.
 TWEEPY_HOST = "https://api.twitter.com"
 #: What tweepy writes as the bearer; the session sends the real token instead.
@@ -395,7 +400,14 @@ class XConnector(HttpConnector):
         {FetchKind.OWN_POSTS, FetchKind.MENTIONS, FetchKind.COMMENTS, FetchKind.SEARCH}
     )
     actions: ClassVar[frozenset[Action]] = frozenset(
-        {Action.REPLY, Action.HIDE, Action.UNHIDE, Action.PUBLISH, Action.DELETE}
+        {
+            Action.REPLY,
+            Action.PRIVATE_REPLY,
+            Action.HIDE,
+            Action.UNHIDE,
+            Action.PUBLISH,
+            Action.DELETE,
+        }
     )
     auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
     oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
@@ -406,6 +418,9 @@ class XConnector(HttpConnector):
             "tweet.write",
             "users.read",
             "tweet.moderate.write",
+            # Private replies are Direct Messages; X grants dm.write only with dm.read.
+            "dm.read",
+            "dm.write",
             "offline.access",
         ),
         pkce=True,
@@ -440,8 +455,6 @@ class XConnector(HttpConnector):
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "X's API v2 has no endpoint to report a post or an account; report it in "
         "the X app, or hide the reply.",
-        "private_reply": "Beffroi does not ask for X's Direct Messages permission; answer "
-        "publicly or from the X app.",
         "edit": "X's API v2 cannot edit a post; delete it and publish it again.",
     }
     setup_doc: ClassVar[str] = "connectors/x.md"
@@ -491,10 +504,6 @@ class XConnector(HttpConnector):
             text = text.replace(self._token, "[redacted]")
         return text[:300]
 
-    def _translate(self, exc: Exception, what: str, forbidden: str) -> ConnectorError | None:
-        """tweepy's and requests' exceptions as the contract's errors (None: not ours)."""
-        return translate_error(exc, what, forbidden, self._key, self._scrub)
-
     def _call(
         self,
         endpoint: Endpoint,
@@ -502,9 +511,11 @@ class XConnector(HttpConnector):
         call: Callable[..., Any],
         *args: Any,
         forbidden: str = "",
+        declined: str = "",
         **params: Any,
     ) -> dict[str, Any]:
-        """One request through tweepy with the rate gate, typed errors and retries; its JSON."""
+        """One request through tweepy with the rate gate, typed errors and retries; its JSON
+        (``forbidden`` and ``declined``: what a 403 means for it, see :func:`translate_error`)."""
         key = f"{self._key}:{endpoint}"
 
         def once() -> Any:
@@ -517,7 +528,11 @@ class XConnector(HttpConnector):
             return response
 
         response = self._retrying(
-            once, key=key, translate=lambda exc: self._translate(exc, what, forbidden)
+            once,
+            key=key,
+            translate=lambda exc: translate_error(
+                exc, what, forbidden, self._key, self._scrub, declined=declined
+            ),
         )
         try:
             body = response.json()
@@ -893,7 +908,13 @@ class XConnector(HttpConnector):
         post_id = _str_id(data.get("id")) if isinstance(data, Mapping) else None
         if post_id is None:
             raise MalformedPayload("X: the answer to a new post has no post id.")
-        return self._result(body, detail, post_id)
+        return ActionResult(
+            ok=True,
+            platform_id=post_id,
+            detail=detail,
+            raw=dict(body),
+            url=f"{WEB_URL}/{self.username}/status/{post_id}",
+        )
 
     def reply(self, item: ItemRef, text: str) -> ActionResult:
         """Answer ``item`` publicly (``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``)."""
@@ -903,10 +924,47 @@ class XConnector(HttpConnector):
             self._client.create_tweet,
             text=text,
             in_reply_to_tweet_id=item.platform_id,
-            forbidden="the post may not allow replies from this account, or the token lacks "
-            "the tweet.write permission",
+            forbidden="the token lacks the tweet.write permission",
+            declined="the post was deleted, is not visible to the account, or its author "
+            "limited who may reply",
         )
         return self._created(body, "Replied on X.")
+
+    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+        """Answer the post's author in a Direct Message
+        (``POST /2/dm_conversations/with/:participant_id/messages``)."""
+        author = item.author_id
+        if not author or not author.isdigit():
+            raise MalformedPayload(f"X: post {item.platform_id} has no author to write to.")
+        if author == self.user_id:
+            raise UnsupportedAction(
+                "Not supported by the platform: this post is the account's own; a private "
+                "reply goes to the author of someone else's post."
+            )
+        body = self._call(
+            "dm_create",
+            f"sending a Direct Message to the author of post {item.platform_id}",
+            self._client.create_direct_message,
+            participant_id=author,
+            text=text,
+            forbidden="the token lacks the dm.write permission (reconnect the account to "
+            "grant it), or the X plan does not include Direct Messages",
+            declined="the person does not accept Direct Messages from this account",
+        )
+        data = body.get("data")
+        event = _str_id(data.get("dm_event_id")) if isinstance(data, Mapping) else None
+        conversation = (
+            _str_id(data.get("dm_conversation_id")) if isinstance(data, Mapping) else None
+        )
+        if event is None or conversation is None:
+            raise MalformedPayload("X: the answer to a Direct Message has no event id.")
+        return ActionResult(
+            ok=True,
+            platform_id=event,
+            detail="Direct Message sent on X.",
+            raw=dict(body),
+            url=f"{WEB_URL}/messages/{conversation}",
+        )
 
     def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
         """Publish a text post (``POST /2/tweets``)."""
@@ -1034,11 +1092,16 @@ def translate_error(
     forbidden: str,
     token_key_: str,
     scrub: Callable[[str], str],
+    *,
+    declined: str = "",
 ) -> ConnectorError | None:
     """tweepy's and requests' exceptions as the contract's errors (None: not one of theirs).
 
     ``forbidden`` explains a plain 403 for this call (a permission, or what X allows);
-    ``token_key_`` is closed in the rate gate, for every endpoint, on a monthly usage cap.
+    ``declined``, for a call X may decline for a reason of its own, what a 403 that says more
+    than "Forbidden" means (a Direct Message to someone who does not accept them): a
+    :class:`Refused` with X's words. ``token_key_`` is closed in the rate gate, for every
+    endpoint, on a monthly usage cap.
     """
     if isinstance(exc, tweepy_errors.HTTPException):
         response = exc.response
@@ -1086,6 +1149,9 @@ def translate_error(
                 return AuthError(
                     f"X refused {what}: it needs a user access token. Reconnect the account."
                 )
+            detail = str(problem.get("detail") or "")
+            if declined and detail and detail.casefold() != title.casefold():
+                return Refused(f"X declined {what}: {declined}.{said}")
             reason = forbidden or "the token lacks a permission (tweet.read, users.read)"
             return AuthError(f"X refused {what}: {reason}.{said}")
         if isinstance(exc, tweepy_errors.NotFound):

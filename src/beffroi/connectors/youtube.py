@@ -121,6 +121,7 @@ from beffroi.connectors.base import (
     OAuthSpec,
     Option,
     RateLimited,
+    Refused,
     TransientError,
     UnsupportedAction,
     history_days_option,
@@ -179,8 +180,9 @@ _HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"', re.IGNORECASE)
 State = dict[str, Any]
 
 
-class CommentsDisabled(ConnectorError):
-    """The video's comments are turned off (YouTube's ``commentsDisabled``)."""
+class CommentsDisabled(Refused):
+    """The video's comments are turned off (YouTube's ``commentsDisabled``): a sync skips the
+    video, a reply is declined."""
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -831,7 +833,7 @@ class YouTubeConnector(Connector):
             }
             request = self._service.commentThreads().insert(part="snippet", body=body)
             answer = self._call(request, f"commenting on video {item.platform_id}", "write")
-            return self._result(answer, "Commented on the YouTube video.")
+            return self._result(answer, "Commented on the YouTube video.", video=item.platform_id)
         parent = item.platform_id
         if item.kind == ItemKind.REPLY:
             parent = item.parent_id or _str(_dict(item.raw.get("snippet")).get("parentId"))
@@ -840,13 +842,23 @@ class YouTubeConnector(Connector):
         body = {"snippet": {"parentId": parent, "textOriginal": text}}
         request = self._service.comments().insert(part="snippet", body=body)
         answer = self._call(request, f"replying to comment {parent}", "write")
-        return self._result(answer, "Replied on YouTube.")
+        return self._result(answer, "Replied on YouTube.", video=item.thread_id)
 
     @staticmethod
-    def _result(answer: Any, detail: str) -> ActionResult:
+    def _result(answer: Any, detail: str, video: str | None = None) -> ActionResult:
+        """The answer to a write; ``video``: the video a new comment is under (its link is
+        the video's with ``lc=<comment id>``, as YouTube links a comment)."""
         if not isinstance(answer, dict) or not _str(answer.get("id")):
             raise MalformedPayload("YouTube: the answer has no resource id.")
-        return ActionResult(ok=True, platform_id=str(answer["id"]), detail=detail, raw=answer)
+        resource_id = str(answer["id"])
+        video = _str(_dict(answer.get("snippet")).get("videoId")) or video
+        return ActionResult(
+            ok=True,
+            platform_id=resource_id,
+            detail=detail,
+            raw=answer,
+            url=f"{_WATCH}{video}&lc={resource_id}" if video else "",
+        )
 
     def set_moderation_status(
         self, item: ItemRef, status: str, *, ban_author: bool = False

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
-from beffroi.conversations import sending
 from beffroi.conversations.models import Reply
+from beffroi.sources import failures
 from beffroi.sources.forms import platform_label
 
 
@@ -23,19 +23,19 @@ class ReplyView:
 
 def _reason(reason: str) -> str:
     sentences = {
-        sending.REASON_CREDENTIALS: _(
+        failures.REASON_CREDENTIALS: _(
             "the account's access was refused or has expired: reconnect the account, then "
             "send it again"
         ),
-        sending.REASON_NOT_FOUND: _("the message answered no longer exists on the platform"),
-        sending.REASON_REFUSED: _("the platform refused it"),
-        sending.REASON_ERROR: _("the platform answered with an error"),
-        sending.REASON_UNSUPPORTED: _("this platform does not allow this kind of reply"),
-        sending.REASON_UPLOAD: _(
+        failures.REASON_NOT_FOUND: _("the message answered no longer exists on the platform"),
+        failures.REASON_REFUSED: _("the platform refused it"),
+        failures.REASON_ERROR: _("the platform answered with an error"),
+        failures.REASON_UNSUPPORTED: _("this platform does not allow this kind of reply"),
+        failures.REASON_UPLOAD: _(
             "the conversation was imported from a file: there is no account to answer from"
         ),
-        sending.REASON_RATE_LIMITED: _("the platform asked to wait (rate limit)"),
-        sending.REASON_OUTAGE: _("the platform did not answer"),
+        failures.REASON_RATE_LIMITED: _("the platform asked to wait (rate limit)"),
+        failures.REASON_OUTAGE: _("the platform did not answer"),
     }
     return sentences.get(reason, _("the platform answered with an error"))
 
@@ -59,7 +59,7 @@ def reply_view(reply: Reply) -> ReplyView:
             "badge-error",
             _("Not posted: %(reason)s.") % {"reason": _reason(reply.reason)},
             reply.detail,
-            reply.reason == sending.REASON_CREDENTIALS,
+            reply.reason == failures.REASON_CREDENTIALS,
         )
     if reply.state == Reply.State.UNKNOWN:
         return ReplyView(

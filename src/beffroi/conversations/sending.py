@@ -19,30 +19,17 @@ from django.utils import timezone
 
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
-from beffroi.connectors.base import (
-    ActionResult,
-    AuthError,
-    ConnectorError,
-    NotFound,
-    RateLimited,
-    TransientError,
-    UnsupportedAction,
-)
+from beffroi.connectors.base import ActionResult, AuthError, ConnectorError
 from beffroi.conversations.models import Conversation, Reply
 from beffroi.core.logging import redact
 from beffroi.items.refs import item_ref
 from beffroi.sources.credentials import credentials_refused, ready_connector
+from beffroi.sources.failures import REASON_REFUSED, REASON_UPLOAD, failure_of
 
-#: Why a reply was not sent, kept in ``Reply.reason`` (the display says it in words).
-REASON_CREDENTIALS = "credentials"
-REASON_NOT_FOUND = "not_found"
-REASON_REFUSED = "refused"
-REASON_ERROR = "error"
-REASON_UNSUPPORTED = "unsupported"
-REASON_UPLOAD = "upload"
+#: Why a reply was not sent, kept in ``Reply.reason`` (the display says it in words): the
+#: reasons of every platform action (:mod:`beffroi.sources.failures`), and this one, a
+#: reply's own: an attempt stopped during the call, which may have posted it.
 REASON_INTERRUPTED = "interrupted"
-REASON_RATE_LIMITED = "rate_limited"
-REASON_OUTAGE = "outage"
 
 PLATFORM_ACTOR = Actor.system("platform")
 AUDITED_DETAIL_CHARS = 500
@@ -85,8 +72,8 @@ def _finish(
         reply.calling_since = None
         if result is not None:
             reply.platform_id = result.platform_id or ""
-            url = result.raw.get("url") if isinstance(result.raw, dict) else None
-            reply.url = str(url)[:1000] if isinstance(url, str) and url.startswith("http") else ""
+            url = result.url
+            reply.url = url[:1000] if url.startswith(("https://", "http://")) else ""
         if state in (Reply.State.SENT, Reply.State.SIMULATED):
             reply.sent_at = now
             conversation = Conversation.objects.select_for_update().get(pk=reply.conversation_id)
@@ -169,26 +156,17 @@ def send(reply_id: int, *, resolve: bool = False) -> str:
         return reply.state
     try:
         result = _call(reply)
-    except (RateLimited, TransientError) as exc:
-        # The platform said it did not act: the mark goes, the reply waits its turn.
-        delay = float(
-            getattr(exc, "retry_after", None) or (60 if isinstance(exc, RateLimited) else 30)
-        )
-        Reply.objects.filter(pk=reply.pk).update(
-            calling_since=None,
-            reason=REASON_RATE_LIMITED if isinstance(exc, RateLimited) else REASON_OUTAGE,
-            detail=str(exc),
-        )
-        raise SendLater(str(exc), delay) from exc
-    except UnsupportedAction as exc:
-        _finish(reply, Reply.State.FAILED, reason=REASON_UNSUPPORTED, detail=str(exc))
-    except AuthError as exc:
-        _finish(reply, Reply.State.FAILED, reason=REASON_CREDENTIALS, detail=str(exc))
-        credentials_refused(source, exc)
-    except NotFound as exc:
-        _finish(reply, Reply.State.FAILED, reason=REASON_NOT_FOUND, detail=str(exc))
     except ConnectorError as exc:
-        _finish(reply, Reply.State.FAILED, reason=REASON_ERROR, detail=str(exc))
+        failure = failure_of(exc)
+        if failure.retry_after is not None:
+            # The platform said it did not act: the mark goes, the reply waits its turn.
+            Reply.objects.filter(pk=reply.pk).update(
+                calling_since=None, reason=failure.reason, detail=str(exc)
+            )
+            raise SendLater(str(exc), failure.retry_after) from exc
+        _finish(reply, Reply.State.FAILED, reason=failure.reason, detail=str(exc))
+        if isinstance(exc, AuthError):
+            credentials_refused(source, exc)
     else:
         if result.ok:
             _finish(reply, Reply.State.SENT, detail=result.detail, resolve=resolve, result=result)

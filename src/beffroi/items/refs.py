@@ -14,4 +14,5 @@ def item_ref(item: Item) -> ItemRef:
         thread_id=item.thread_id or None,
         parent_id=item.parent_platform_id or None,
         raw=item.raw or {},
+        url=item.url or "",
     )

@@ -16,9 +16,9 @@ from beffroi.analysis.moderation.decide import CategoryPolicy
 from beffroi.connectors.base import ConnectorError
 from beffroi.connectors.registry import connector_class
 from beffroi.items.models import Item
-from beffroi.moderation import platform as platform_actions
 from beffroi.moderation.evidence import verify
 from beffroi.moderation.models import Decision
+from beffroi.sources import failures
 
 #: Categories whose text is blurred until a person reveals it (hateful and violent content).
 SENSITIVE_CATEGORIES = frozenset({"hate", "terrorism", "threat", "harassment"})
@@ -211,11 +211,11 @@ def _done_sentence(action: str, name: str) -> str:
 
 def _refused_sentence(reason: str, name: str) -> str:
     sentences: dict[str, str] = {
-        platform_actions.REASON_CREDENTIALS: _(
+        failures.REASON_CREDENTIALS: _(
             "Refused by %(platform)s: the account's access was refused or has expired. "
             "Reconnect the account, then retry."
         ),
-        platform_actions.REASON_NOT_FOUND: _(
+        failures.REASON_NOT_FOUND: _(
             "Refused by %(platform)s: the item is no longer there (already removed, or its "
             "author deleted it)."
         ),
@@ -256,9 +256,9 @@ def platform_effect(decision: Decision) -> PlatformEffectView:
     reason = str(result.get("reason") or "")
     name = platform_name(decision.item.platform)
     if effect == Effect.PENDING:
-        if reason == platform_actions.REASON_RATE_LIMITED:
+        if reason == failures.REASON_RATE_LIMITED:
             sentence = _("%(platform)s asked to wait: Beffroi will try again.") % {"platform": name}
-        elif reason == platform_actions.REASON_OUTAGE:
+        elif reason == failures.REASON_OUTAGE:
             sentence = _("%(platform)s could not be reached: Beffroi will try again.") % {
                 "platform": name
             }
@@ -272,7 +272,7 @@ def platform_effect(decision: Decision) -> PlatformEffectView:
     elif effect == Effect.REFUSED:
         sentence = _refused_sentence(reason, name)
     elif effect == Effect.UNSUPPORTED:
-        if reason == platform_actions.REASON_UPLOAD:
+        if reason == failures.REASON_UPLOAD:
             sentence = _(
                 "Imported from a file: Beffroi has no account to act with. Do it on the "
                 "platform yourself."
@@ -295,7 +295,7 @@ def platform_effect(decision: Decision) -> PlatformEffectView:
         attempts=decision.platform_attempts,
         retry_scheduled=effect == Effect.PENDING and bool(result.get("retry")),
         retryable=decision.retryable,
-        reconnect=decision.retryable and reason == platform_actions.REASON_CREDENTIALS,
+        reconnect=decision.retryable and reason == failures.REASON_CREDENTIALS,
     )
 
 

@@ -17,21 +17,18 @@ from django.utils import timezone
 
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
-from beffroi.connectors.base import (
-    Action,
-    ActionResult,
-    AuthError,
-    ConnectorError,
-    NotFound,
-    RateLimited,
-    TransientError,
-    UnsupportedAction,
-)
+from beffroi.connectors.base import Action, ActionResult, AuthError, ConnectorError
 from beffroi.core.logging import redact
 from beffroi.items.models import Item
 from beffroi.items.refs import item_ref
 from beffroi.moderation.models import Decision
 from beffroi.sources.credentials import credentials_refused, ready_connector
+from beffroi.sources.failures import (
+    REASON_REFUSED,
+    REASON_UNSUPPORTED,
+    REASON_UPLOAD,
+    failure_of,
+)
 
 #: Decision actions that have a platform counterpart.
 PLATFORM_ACTIONS: dict[str, Action] = {
@@ -81,17 +78,6 @@ OUTCOME_ACTIONS: dict[str, AuditAction] = {
     Decision.PlatformStatus.UNSUPPORTED: AuditAction.PLATFORM_UNSUPPORTED,
     Decision.PlatformStatus.PENDING: AuditAction.PLATFORM_RETRY,
 }
-
-#: Why the platform did not act, as the ``reason`` kept in ``platform_result``: the display
-#: turns it into a translated sentence, the platform's own words stay in ``detail``.
-REASON_CREDENTIALS = "credentials"
-REASON_NOT_FOUND = "not_found"
-REASON_REFUSED = "refused"
-REASON_ERROR = "error"
-REASON_RATE_LIMITED = "rate_limited"
-REASON_OUTAGE = "outage"
-REASON_UPLOAD = "upload"
-REASON_UNSUPPORTED = "unsupported"
 
 #: What an action the platform carried out makes of the item.
 VISIBILITY_AFTER: dict[str, str] = {
@@ -181,49 +167,29 @@ def perform(decision: Decision) -> str:
         return decision.platform_status
     try:
         result = _call(decision)
-    except UnsupportedAction as exc:
-        _save(
-            decision,
-            Decision.PlatformStatus.UNSUPPORTED,
-            {"detail": str(exc), "reason": REASON_UNSUPPORTED},
-        )
-    except RateLimited as exc:
-        delay = exc.retry_after or 60
-        _save(
-            decision,
-            Decision.PlatformStatus.PENDING,
-            {"detail": str(exc), "retry": True, "reason": REASON_RATE_LIMITED},
-            delay,
-        )
-        raise RetryableActionError(str(exc), delay) from exc
-    except TransientError as exc:
-        _save(
-            decision,
-            Decision.PlatformStatus.PENDING,
-            {"detail": str(exc), "retry": True, "reason": REASON_OUTAGE},
-            30,
-        )
-        raise RetryableActionError(str(exc), 30) from exc
-    except AuthError as exc:
-        _save(
-            decision,
-            Decision.PlatformStatus.FAILED,
-            {"detail": str(exc), "reason": REASON_CREDENTIALS},
-        )
-        credentials_refused(item.source, exc)
-    except NotFound as exc:
-        _save(
-            decision,
-            Decision.PlatformStatus.FAILED,
-            {"detail": str(exc), "reason": REASON_NOT_FOUND},
-        )
     except ConnectorError as exc:
+        # Why the platform did not act (beffroi.sources.failures), its words in ``detail``.
+        failure = failure_of(exc)
+        outcome: dict[str, Any] = {"detail": str(exc), "reason": failure.reason}
+        if failure.retry_after is not None:
+            _save(
+                decision,
+                Decision.PlatformStatus.PENDING,
+                {**outcome, "retry": True},
+                failure.retry_after,
+            )
+            raise RetryableActionError(str(exc), failure.retry_after) from exc
+        unsupported = failure.reason == REASON_UNSUPPORTED
         _save(
-            decision, Decision.PlatformStatus.FAILED, {"detail": str(exc), "reason": REASON_ERROR}
+            decision,
+            Decision.PlatformStatus.UNSUPPORTED if unsupported else Decision.PlatformStatus.FAILED,
+            outcome,
         )
+        if isinstance(exc, AuthError):
+            credentials_refused(item.source, exc)
     else:
         status = Decision.PlatformStatus.DONE if result.ok else Decision.PlatformStatus.FAILED
-        outcome: dict[str, Any] = {
+        outcome = {
             "detail": result.detail,
             "platform_id": result.platform_id,
             "raw": dict(result.raw),
