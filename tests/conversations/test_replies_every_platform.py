@@ -23,7 +23,7 @@ import pytest
 
 from beffroi.audit.services import Actor
 from beffroi.connectors.http import RATE_GATE
-from beffroi.conversations import sending, services
+from beffroi.conversations import display, sending, services
 from beffroi.conversations.models import Conversation, Reply
 from beffroi.items.models import Item
 from beffroi.sources import failures
@@ -92,6 +92,10 @@ class Platform:
         """The citizen does not accept private messages from the account."""
         raise NotImplementedError
 
+    def lose_answer(self, private: bool) -> None:
+        """The next write is done, then its answer is lost (the connection cut mid-answer)."""
+        raise NotImplementedError
+
 
 class Facebook(Platform):
     name = "facebook"
@@ -137,6 +141,12 @@ class Facebook(Platform):
 
     def decline(self) -> None:
         self.server.private_replied.add(self.parent)  # answered in private already
+
+    def lose_answer(self, private: bool) -> None:
+        from tests.fakes.graph_server import VERSION
+
+        path = f"{self.server.page_id}/messages" if private else f"{self.parent}/comments"
+        self.server.truncate(f"/{VERSION}/{path}")
 
 
 class Instagram(Facebook):
@@ -626,3 +636,25 @@ def test_a_private_answer_where_the_platform_has_none_is_not_supported(desk: Des
     assert reply.reason == failures.REASON_UNSUPPORTED
     assert "Not supported by the platform" in reply.detail
     assert not desk.platform.replies(TEXT)
+
+
+@pytest.mark.parametrize(
+    "desk",
+    [pytest.param(("facebook", p), id=f"facebook-{p}") for p in (False, True)],
+    indirect=True,
+)
+def test_a_reply_posted_whose_answer_was_lost_is_unknown_and_never_sent_again(
+    desk: Desk,
+) -> None:
+    reply = desk.reply()
+    desk.platform.lose_answer(desk.private)
+    assert sending.send(reply.pk) == Reply.State.UNKNOWN
+    reply.refresh_from_db()
+    assert reply.reason == failures.REASON_UNCONFIRMED and reply.detail
+    assert reply.calling_since is None and reply.retryable
+    assert desk.answers() == [desk.target], "posted once, not retried in the call"
+    # The job delivered again: nothing is posted.
+    assert sending.send(reply.pk) == Reply.State.UNKNOWN
+    assert desk.answers() == [desk.target]
+    view = display.reply_view(reply)
+    assert "did not confirm the reply" in view.sentence and "Facebook" in view.sentence

@@ -36,6 +36,9 @@ from urllib.parse import unquote, urlencode
 
 from tests.fakes.loopback import LoopbackServer, RecordedRequest, Reply
 
+#: How long Mastodon remembers an ``Idempotency-Key`` (its Redis entry lasts an hour).
+IDEMPOTENCY_WINDOW = timedelta(hours=1)
+
 DEFAULT_TOKEN = "fake-token-5f1d0c7e9a"
 UNAUTHORIZED = {"error": "The access token is invalid"}
 NOT_FOUND = {"error": "Record not found"}
@@ -90,7 +93,9 @@ class FakeMastodon(LoopbackServer):
         self.conversations: dict[str, dict[str, Any]] = {}
         self._serial = itertools.count(1000)
         self._sequence = itertools.count(1)
-        self._idempotency: dict[str, str] = {}
+        #: Idempotency-Key → (status id, when it was posted): Mastodon answers a POST with
+        #: a key it saw in the last hour with the status it created then.
+        self._idempotency: dict[str, tuple[str, datetime]] = {}
         self._remaining = 300
         self._window_reset = datetime.now(UTC) + timedelta(minutes=5)
         self.me = self.add_account(username, display_name=display_name)
@@ -777,8 +782,9 @@ class FakeMastodon(LoopbackServer):
         ):
             return 404, NOT_FOUND
         key = params.get("_idempotency")
-        if key and key in self._idempotency:
-            return 200, self.status(self._idempotency[key])
+        known = self._idempotency.get(key) if key else None
+        if known is not None and datetime.now(UTC) - known[1] < IDEMPOTENCY_WINDOW:
+            return 200, self.status(known[0])
         entity = self.add_status(
             text,
             in_reply_to=parent,
@@ -787,7 +793,7 @@ class FakeMastodon(LoopbackServer):
             spoiler_text=str(params.get("spoiler_text") or ""),
         )
         if key:
-            self._idempotency[key] = entity["id"]
+            self._idempotency[key] = (entity["id"], datetime.now(UTC))
         return 200, entity
 
     def _report(self, body: Any) -> tuple[int, Any]:

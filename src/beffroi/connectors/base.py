@@ -132,6 +132,17 @@ class TransientError(ConnectorError):
     """A network failure or a 5xx answer: trying again later may work."""
 
 
+class OutcomeUnknown(TransientError):
+    """A request that creates something (a reply, a private reply, a post) failed after it
+    was sent: the platform may or may not have acted (the answer was lost to a read timeout
+    or a dropped connection, or the platform failed while answering, HTTP 500/502/504).
+
+    Sending it again may post twice, so it is never retried by itself inside the call; what
+    called decides (a reply becomes *unknown* and a person checks). It stays a
+    :class:`TransientError` for the rest: an idempotent action is safely tried again later.
+    """
+
+
 # --- data -----------------------------------------------------------------------------------
 
 
@@ -456,8 +467,14 @@ class Connector(ABC):
         """
         raise UnsupportedAction(f"{cls.label} has no real-time deliveries in Beffroi.")
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
-        """Answer ``item`` publicly with ``text``."""
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
+        """Answer ``item`` publicly with ``text``.
+
+        ``idempotency_key`` names this reply (the same for every attempt to send it): a
+        connector whose platform honours such a key sends it, so that a repeat of the
+        request returns the reply already posted instead of posting it again; the others
+        ignore it.
+        """
         raise self._unsupported(Action.REPLY)
 
     def hide(self, item: ItemRef) -> ActionResult:
@@ -480,8 +497,9 @@ class Connector(ABC):
         """Report ``item`` or its author to the platform's moderators."""
         raise self._unsupported(Action.REPORT)
 
-    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
-        """Answer the author of the public comment ``item`` in a private message."""
+    def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
+        """Answer the author of the public comment ``item`` in a private message
+        (``idempotency_key``: as for :meth:`reply`)."""
         raise self._unsupported(Action.PRIVATE_REPLY)
 
     def edit(self, item: ItemRef, text: str) -> ActionResult:

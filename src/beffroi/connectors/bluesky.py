@@ -668,9 +668,11 @@ class BlueskyConnector(HttpConnector):
         *,
         not_found: str | None = None,
         parse: bool = True,
+        create: bool = False,
     ) -> Any:
         """Run ``invoke(client)`` with the rate gate, retries, typed errors and a new login
-        when the session expired; the answer's JSON object (``parse``) or its result."""
+        when the session expired; the answer's JSON object (``parse``) or its result
+        (``create``: the call posts something, see :func:`~beffroi.connectors.http.retrying`)."""
         relogged = False
 
         def once() -> Any:
@@ -689,7 +691,10 @@ class BlueskyConnector(HttpConnector):
             return self._content(response, what)
 
         return self._retrying(
-            once, key=self.key, translate=lambda exc: self._translate(exc, what, not_found)
+            once,
+            key=self.key,
+            translate=lambda exc: self._translate(exc, what, not_found),
+            create=create,
         )
 
     def _content(self, response: Any, what: str) -> dict[str, Any]:
@@ -1262,7 +1267,7 @@ class BlueskyConnector(HttpConnector):
             record["facets"] = facets
         return record
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer ``item`` in its thread (root from its reply refs, else itself)."""
         parent, record = self._strong_ref(item)
         root_ref, _ = _reply_refs(record)
@@ -1277,10 +1282,11 @@ class BlueskyConnector(HttpConnector):
             f"replying to {parent['uri']}",
             "com.atproto.repo.createRecord",
             {"repo": self.own_did(), "collection": POST_COLLECTION, "record": post},
+            create=True,
         )
         return self._created(answer, "Replied on Bluesky.")
 
-    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+    def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer the post's author in a direct message of Bluesky's chat (the one-to-one
         conversation ``getConvoForMembers`` gives, then ``sendMessage`` in it)."""
         raw = item.raw or {}
@@ -1310,6 +1316,7 @@ class BlueskyConnector(HttpConnector):
             "chat.bsky.convo.sendMessage",
             {"convoId": convo_id, "message": {"text": text}},
             headers=chat,
+            create=True,
         )
         message_id = message.get("id")
         if not isinstance(message_id, str) or not message_id:
@@ -1336,6 +1343,7 @@ class BlueskyConnector(HttpConnector):
                 "collection": POST_COLLECTION,
                 "record": self._post_record(text),
             },
+            create=True,
         )
         return self._created(answer, "Published on Bluesky.")
 

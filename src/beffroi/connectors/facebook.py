@@ -524,14 +524,19 @@ class FacebookConnector(GraphConnector):
         subscribed_apps`` ``subscribed_fields=feed``): Meta only delivers a Page's webhooks
         (and its Instagram account's) once the Page has subscribed the app."""
         payload = self._post(
-            f"{self.page_id}/subscribed_apps", data={"subscribed_fields": ",".join(fields)}
+            f"{self.page_id}/subscribed_apps",
+            data={"subscribed_fields": ",".join(fields)},
+            create=False,
         )
         return self._done(payload, self.page_id, "webhooks subscribed")
 
     # --- actions ---------------------------------------------------------------------------
 
-    def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return require(self._client.post(path, **kwargs), dict, LABEL, "the answer")
+    def _post(self, path: str, *, create: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """A write (``create``: it posts something, never sent twice by itself; False for
+        the idempotent ones: hiding, unhiding, editing, subscribing)."""
+        response = self._client.post(path, create=create, **kwargs)
+        return require(response, dict, LABEL, "the answer")
 
     def _done(
         self, payload: Mapping[str, Any], platform_id: str | None, detail: str, url: str = ""
@@ -546,7 +551,7 @@ class FacebookConnector(GraphConnector):
         sent through the Send API has no address of its own)."""
         return f"https://business.facebook.com/latest/inbox/messenger?asset_id={self.page_id}"
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer a comment or post publicly, or a Messenger message in the conversation."""
         if item.kind is ItemKind.MESSAGE:
             if not item.author_id:
@@ -574,12 +579,12 @@ class FacebookConnector(GraphConnector):
 
     def hide(self, item: ItemRef) -> ActionResult:
         """Hide a comment from everyone but its author and friends (``is_hidden=true``)."""
-        payload = self._post(item.platform_id, data={"is_hidden": "true"})
+        payload = self._post(item.platform_id, data={"is_hidden": "true"}, create=False)
         return self._done(payload, item.platform_id, "comment hidden")
 
     def unhide(self, item: ItemRef) -> ActionResult:
         """Show a hidden comment again (``is_hidden=false``)."""
-        payload = self._post(item.platform_id, data={"is_hidden": "false"})
+        payload = self._post(item.platform_id, data={"is_hidden": "false"}, create=False)
         return self._done(payload, item.platform_id, "comment shown again")
 
     def delete(self, item: ItemRef) -> ActionResult:
@@ -587,7 +592,7 @@ class FacebookConnector(GraphConnector):
         payload = require(self._client.json("DELETE", item.platform_id), dict, LABEL, "the answer")
         return self._done(payload, item.platform_id, "deleted")
 
-    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+    def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer the author of a comment in Messenger (once per comment, within 7 days)."""
         payload = self._post(
             f"{self.page_id}/messages",
@@ -614,7 +619,7 @@ class FacebookConnector(GraphConnector):
 
     def edit(self, item: ItemRef, text: str) -> ActionResult:
         """Change the text of one of the Page's posts."""
-        payload = self._post(item.platform_id, data={"message": text})
+        payload = self._post(item.platform_id, data={"message": text}, create=False)
         return self._done(payload, item.platform_id, "post edited")
 
 

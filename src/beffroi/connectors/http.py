@@ -22,6 +22,12 @@ way:
 - **No address inside the server's network is contacted** unless the operator allowed it
   (:mod:`beffroi.egress`): a refused address and a failed connection read the same
   (:func:`unreachable`), so that errors never tell an open port from a closed one.
+- **A write that creates is never sent twice by itself.** A request that creates something
+  (a ``POST``, unless the caller says otherwise with ``create=``) whose answer was lost after
+  it was sent (a read timeout, a dropped connection) or that the platform failed while
+  answering (HTTP 500, 502, 504) may have created it: it raises :class:`OutcomeUnknown`, not
+  retried. A failure that says nothing was done (a connection that failed, a 429, a 503) is
+  retried as before. SDK calls say ``create=True`` to :func:`retrying`.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypedDict, TypeVar
@@ -45,6 +51,7 @@ from beffroi.connectors.base import (
     ConnectorError,
     MalformedPayload,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     TransientError,
 )
@@ -63,6 +70,10 @@ DEFAULT_RETRIES = 2
 DEFAULT_BACKOFF = 0.5
 #: Wait assumed after a 429 that says nothing about when to come back.
 DEFAULT_RATE_WAIT = 60.0
+#: Failures of a request that was sent, after which the platform may have acted.
+AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+#: httpx's failures that happen before a request is sent: nothing can have been done.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def token_key(platform: str, token: str) -> str:
@@ -227,8 +238,55 @@ def unreachable(where: str, exc: BaseException, during: str = "") -> ConnectorEr
     return TransientError(message)
 
 
+def _status_of(exc: BaseException) -> int | None:
+    """The HTTP status an SDK's exception carries (httpx, requests, tweepy, httplib2)."""
+    response = getattr(exc, "response", None)
+    if response is None:  # not ``or``: a requests.Response with an error status is falsy
+        response = getattr(exc, "resp", None)
+    for holder, name in ((exc, "status_code"), (response, "status_code"), (response, "status")):
+        value = getattr(holder, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def outcome_of_create(error: ConnectorError) -> ConnectorError:
+    """``error`` as a create's failure: :class:`OutcomeUnknown` when the request may have
+    created something, ``error`` itself when it says that nothing was done.
+
+    What cannot be told (an SDK that hides what failed) counts as unknown: posting twice is
+    worse than asking a person to check.
+    """
+    if not isinstance(error, TransientError) or isinstance(error, RateLimited | OutcomeUnknown):
+        return error
+    for cause in _causes(error):
+        if isinstance(cause, _NOT_SENT):
+            return error
+        status = _status_of(cause)
+        if status is not None:
+            if status in AMBIGUOUS_STATUSES:
+                break
+            return error  # 503 and the like: the platform said it did not process it
+    unknown = OutcomeUnknown(
+        f"{error} The platform may have done it already: it is not sent again by itself."
+    )
+    unknown.__cause__ = error
+    return unknown
+
+
 def _wait_of(error: ConnectorError, attempt: int, backoff: float) -> float | None:
     """Seconds to wait before retrying ``error`` in the call, or None if it is not retried."""
+    if isinstance(error, OutcomeUnknown):
+        return None  # sending it again might do it twice
     if isinstance(error, RateLimited):
         return error.retry_after if error.retry_after is not None else DEFAULT_RATE_WAIT
     if isinstance(error, TransientError):
@@ -246,11 +304,14 @@ def retrying(
     backoff: float = DEFAULT_BACKOFF,
     max_wait: float = DEFAULT_MAX_WAIT,
     gate: RateGate = RATE_GATE,
+    create: bool = False,
 ) -> T:
     """Run ``call`` (an SDK request) with the rate gate, typed errors and retries.
 
     ``translate`` turns the SDK's exceptions into connector errors (None: not an error it
-    knows, raised as it is). A :class:`RateLimited` closes the token for its wait.
+    knows, raised as it is). A :class:`RateLimited` closes the token for its wait. ``create``:
+    the call creates something (a reply, a post), so a failure after which it may have been
+    created raises :class:`OutcomeUnknown` at once (:func:`outcome_of_create`).
     """
     attempt = 0
     while True:
@@ -265,6 +326,8 @@ def retrying(
                 raise
             error = translated
             error.__cause__ = exc
+        if create:
+            error = outcome_of_create(error)
         if isinstance(error, RateLimited):
             gate.close(key, error.retry_after if error.retry_after is not None else 60.0)
         wait = _wait_of(error, attempt, backoff)
@@ -321,20 +384,31 @@ class ApiClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """Send one request; return the answer or raise a typed :class:`ConnectorError`."""
+    def request(
+        self, method: str, url: str, *, create: bool | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Send one request; return the answer or raise a typed :class:`ConnectorError`.
+
+        ``create``: whether the request creates something (None: when it is a ``POST``); a
+        create that may have been done is not retried (:class:`OutcomeUnknown`).
+        """
+        creates = method.upper() == "POST" if create is None else create
 
         def once() -> httpx.Response:
             try:
                 response = self._client.request(method, url, **kwargs)
             except httpx.TimeoutException as exc:
-                raise TransientError(f"{self.label} did not answer in time.") from exc
+                error: ConnectorError = TransientError(f"{self.label} did not answer in time.")
+                raise _of_create(error, exc) if creates else error from exc
             except httpx.TransportError as exc:
-                raise unreachable(self.label, exc) from exc
+                error = unreachable(self.label, exc)
+                raise _of_create(error, exc) if creates else error from exc
             verdict = self.classify(response)
             if verdict.close_for is not None and verdict.error is None:
                 self.gate.close(self.key, verdict.close_for)
             if verdict.error is not None:
+                if creates and response.status_code in AMBIGUOUS_STATUSES:
+                    raise outcome_of_create(verdict.error)
                 raise verdict.error
             return response
 
@@ -360,6 +434,13 @@ class ApiClient:
     def post(self, url: str, **kwargs: Any) -> Any:
         """``POST`` and its JSON body."""
         return self.json("POST", url, **kwargs)
+
+
+def _of_create(error: ConnectorError, exc: httpx.HTTPError) -> ConnectorError:
+    """``error``, raised for httpx's ``exc`` during a create, as :func:`outcome_of_create`
+    reads it (the chain is not set yet where it is raised)."""
+    error.__cause__ = exc
+    return outcome_of_create(error)
 
 
 class HttpOptions(TypedDict, total=False):
@@ -408,6 +489,7 @@ class HttpConnector(Connector):
         key: str,
         label: str | None = None,
         translate: Callable[[Exception], ConnectorError | None] | None = None,
+        create: bool = False,
     ) -> T:
         """:func:`retrying` with this connector's retries (``label``: the connector's)."""
         return retrying(
@@ -418,6 +500,7 @@ class HttpConnector(Connector):
             retries=self.retries,
             backoff=self.backoff,
             max_wait=self.max_wait,
+            create=create,
         )
 
 

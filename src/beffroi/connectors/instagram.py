@@ -446,8 +446,11 @@ class InstagramConnector(GraphConnector):
 
     # --- actions ---------------------------------------------------------------------------
 
-    def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
-        return require(self._client.post(path, **kwargs), dict, LABEL, "the answer")
+    def _post(self, path: str, *, create: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """A write (``create``: it posts something, never sent twice by itself; False for
+        the idempotent ones: hiding, unhiding, editing, subscribing)."""
+        response = self._client.post(path, create=create, **kwargs)
+        return require(response, dict, LABEL, "the answer")
 
     def _done(
         self, payload: Mapping[str, Any], platform_id: str | None, detail: str, url: str = ""
@@ -457,7 +460,7 @@ class InstagramConnector(GraphConnector):
             ok=ok, platform_id=platform_id, detail=detail, raw=dict(payload), url=url
         )
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer a comment (under its top-level comment), a media, or a mention."""
         if item.kind is ItemKind.MENTION:
             payload = self._post(
@@ -477,12 +480,12 @@ class InstagramConnector(GraphConnector):
 
     def hide(self, item: ItemRef) -> ActionResult:
         """Hide a comment on the account's media (``hide=true``)."""
-        payload = self._post(item.platform_id, data={"hide": "true"})
+        payload = self._post(item.platform_id, data={"hide": "true"}, create=False)
         return self._done(payload, item.platform_id, "comment hidden")
 
     def unhide(self, item: ItemRef) -> ActionResult:
         """Show a hidden comment again (``hide=false``)."""
-        payload = self._post(item.platform_id, data={"hide": "false"})
+        payload = self._post(item.platform_id, data={"hide": "false"}, create=False)
         return self._done(payload, item.platform_id, "comment shown again")
 
     def delete(self, item: ItemRef) -> ActionResult:
@@ -490,7 +493,7 @@ class InstagramConnector(GraphConnector):
         payload = require(self._client.json("DELETE", item.platform_id), dict, LABEL, "the answer")
         return self._done(payload, item.platform_id, "comment deleted")
 
-    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+    def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer the author of a comment in a direct message (once, within 7 days)."""
         payload = self._post(
             f"{self.ig_user_id}/messages",

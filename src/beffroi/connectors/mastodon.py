@@ -1032,7 +1032,7 @@ class MastodonConnector(Connector):
     def _idempotency_key(*parts: str) -> str:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer ``item``, mentioning its author and participants as Mastodon's web app does.
 
         Visibility is "direct" for a MESSAGE or a direct parent, otherwise "public" unless
@@ -1056,11 +1056,12 @@ class MastodonConnector(Connector):
                 body,
                 in_reply_to_id=item.platform_id,
                 visibility=visibility,
-                idempotency_key=self._idempotency_key(item.platform_id, visibility, body),
+                idempotency_key=idempotency_key
+                or self._idempotency_key(item.platform_id, visibility, body),
             )
         return self._result(status, f"Replied on Mastodon ({visibility}).")
 
-    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+    def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer the author of ``item`` alone: a "direct" status in reply to it that mentions
         only them (Mastodon shows a direct status to the accounts it mentions, and nobody
         else; the other people of the thread are left out)."""
@@ -1083,7 +1084,8 @@ class MastodonConnector(Connector):
                 body,
                 in_reply_to_id=item.platform_id,
                 visibility="direct",
-                idempotency_key=self._idempotency_key(item.platform_id, "direct", body),
+                idempotency_key=idempotency_key
+                or self._idempotency_key(item.platform_id, "direct", body),
             )
         return self._result(status, f"Answered @{acct} in private on Mastodon (direct).")
 

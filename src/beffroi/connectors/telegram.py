@@ -1004,7 +1004,7 @@ class TelegramConnector(HttpConnector):
 
     # --- actions --------------------------------------------------------------------------
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Comment on a channel post in the channel's discussion group
         (``send_message(channel, text, comment_to=<post id>)``), with the method "api"."""
         if self.method != "api":

@@ -544,6 +544,7 @@ class TikTokConnector(HttpConnector):
                 "grant_type": "client_credentials",
             },
             headers={"Cache-Control": "no-cache"},
+            create=False,
         )
         answer = require(answer, dict, LABEL, "the token answer")
         token, expires_in = answer.get("access_token"), answer.get("expires_in")
@@ -562,6 +563,7 @@ class TikTokConnector(HttpConnector):
                     params={"fields": fields},
                     json=dict(body),
                     headers={"Authorization": f"Bearer {token}", **_JSON},
+                    create=False,  # a query: reading only
                 )
             except AuthError:
                 CLIENT_TOKENS.drop(self._research_key())
@@ -761,7 +763,9 @@ class TikTokConnector(HttpConnector):
                     "the TikTok app's settings); this attachment has none."
                 )
         client = self._user_client()
-        creator = _data(client.post("/v2/post/publish/creator_info/query/", headers=_JSON))
+        creator = _data(
+            client.post("/v2/post/publish/creator_info/query/", headers=_JSON, create=False)
+        )
         options = require(
             creator.get("privacy_level_options", []), list, LABEL, "privacy_level_options"
         )
@@ -816,7 +820,10 @@ class TikTokConnector(HttpConnector):
                 time.sleep(self.poll_interval)
             status = _data(
                 client.post(
-                    "/v2/post/publish/status/fetch/", json={"publish_id": publish_id}, headers=_JSON
+                    "/v2/post/publish/status/fetch/",
+                    json={"publish_id": publish_id},
+                    headers=_JSON,
+                    create=False,
                 )
             )
             state = status.get("status")

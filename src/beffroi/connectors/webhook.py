@@ -297,7 +297,10 @@ class WebhookClient:
         """POST ``body`` signed as message ``message_id``; see the module for the errors."""
         headers = signed_headers(self._secret, message_id, body, timestamp)
         try:
-            response = self._client.request("POST", self.url, content=body, headers=headers)
+            # Not a create: the receiver drops a message id it already has, so a retry is safe.
+            response = self._client.request(
+                "POST", self.url, content=body, headers=headers, create=False
+            )
         except TransientError as exc:
             if isinstance(exc, ReceiverUnavailable | RateLimited):
                 raise

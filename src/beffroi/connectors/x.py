@@ -512,10 +512,12 @@ class XConnector(HttpConnector):
         *args: Any,
         forbidden: str = "",
         declined: str = "",
+        create: bool = False,
         **params: Any,
     ) -> dict[str, Any]:
         """One request through tweepy with the rate gate, typed errors and retries; its JSON
-        (``forbidden`` and ``declined``: what a 403 means for it, see :func:`translate_error`)."""
+        (``forbidden`` and ``declined``: what a 403 means for it, see :func:`translate_error`;
+        ``create``: it posts something, see :func:`~beffroi.connectors.http.retrying`)."""
         key = f"{self._key}:{endpoint}"
 
         def once() -> Any:
@@ -533,6 +535,7 @@ class XConnector(HttpConnector):
             translate=lambda exc: translate_error(
                 exc, what, forbidden, self._key, self._scrub, declined=declined
             ),
+            create=create,
         )
         try:
             body = response.json()
@@ -916,12 +919,13 @@ class XConnector(HttpConnector):
             url=f"{WEB_URL}/{self.username}/status/{post_id}",
         )
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer ``item`` publicly (``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``)."""
         body = self._call(
             "tweets_create",
             f"replying to post {item.platform_id}",
             self._client.create_tweet,
+            create=True,
             text=text,
             in_reply_to_tweet_id=item.platform_id,
             forbidden="the token lacks the tweet.write permission",
@@ -930,7 +934,7 @@ class XConnector(HttpConnector):
         )
         return self._created(body, "Replied on X.")
 
-    def private_reply(self, item: ItemRef, text: str) -> ActionResult:
+    def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer the post's author in a Direct Message
         (``POST /2/dm_conversations/with/:participant_id/messages``)."""
         author = item.author_id
@@ -945,6 +949,7 @@ class XConnector(HttpConnector):
             "dm_create",
             f"sending a Direct Message to the author of post {item.platform_id}",
             self._client.create_direct_message,
+            create=True,
             participant_id=author,
             text=text,
             forbidden="the token lacks the dm.write permission (reconnect the account to "
@@ -976,6 +981,7 @@ class XConnector(HttpConnector):
             "tweets_create",
             "publishing a post",
             self._client.create_tweet,
+            create=True,
             text=text,
             forbidden="the token lacks the tweet.write permission, or X refused the text "
             "(a duplicate of a recent post)",

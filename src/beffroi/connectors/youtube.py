@@ -467,8 +467,9 @@ class YouTubeConnector(Connector):
 
     # --- calls -----------------------------------------------------------------------------
 
-    def _call(self, request: Any, what: str, cost: str = "list") -> Any:
-        """Execute one googleapiclient request with the rate gate, retries and typed errors."""
+    def _call(self, request: Any, what: str, cost: str = "list", *, create: bool = False) -> Any:
+        """Execute one googleapiclient request with the rate gate, retries and typed errors
+        (``create``: it posts something, see :func:`~beffroi.connectors.http.retrying`)."""
 
         def once() -> Any:
             RATE_GATE.check(PROJECT_KEY, self.label)
@@ -482,6 +483,7 @@ class YouTubeConnector(Connector):
             translate=lambda exc: translate_error(exc, what),
             retries=self.retries,
             backoff=self.backoff,
+            create=create,
         )
 
     def _size(self, largest: int) -> int:
@@ -818,7 +820,7 @@ class YouTubeConnector(Connector):
 
     # --- actions ---------------------------------------------------------------------------
 
-    def reply(self, item: ItemRef, text: str) -> ActionResult:
+    def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer a comment (``comments.insert``) or comment on a video (``commentThreads.insert``).
 
         A reply to a reply goes to its top-level comment: YouTube threads have one level.
@@ -832,7 +834,9 @@ class YouTubeConnector(Connector):
                 }
             }
             request = self._service.commentThreads().insert(part="snippet", body=body)
-            answer = self._call(request, f"commenting on video {item.platform_id}", "write")
+            answer = self._call(
+                request, f"commenting on video {item.platform_id}", "write", create=True
+            )
             return self._result(answer, "Commented on the YouTube video.", video=item.platform_id)
         parent = item.platform_id
         if item.kind == ItemKind.REPLY:
@@ -841,7 +845,7 @@ class YouTubeConnector(Connector):
                 raise ConfigurationError("YouTube: this reply's top-level comment is unknown.")
         body = {"snippet": {"parentId": parent, "textOriginal": text}}
         request = self._service.comments().insert(part="snippet", body=body)
-        answer = self._call(request, f"replying to comment {parent}", "write")
+        answer = self._call(request, f"replying to comment {parent}", "write", create=True)
         return self._result(answer, "Replied on YouTube.", video=item.thread_id)
 
     @staticmethod

@@ -62,13 +62,20 @@ def reply_view(reply: Reply) -> ReplyView:
             reply.reason == failures.REASON_CREDENTIALS,
         )
     if reply.state == Reply.State.UNKNOWN:
-        return ReplyView(
-            "badge-warn",
-            _(
+        if reply.reason == failures.REASON_UNCONFIRMED:
+            sentence = _(
+                "%(platform)s did not confirm the reply (its answer was lost, or it failed "
+                "while answering): it may have been posted. Check on %(platform)s, then say "
+                "whether to send it again."
+            )
+        else:
+            sentence = _(
                 "Sending was interrupted while the platform was being asked: it may have been "
                 "posted. Check on %(platform)s, then say whether to send it again."
             )
-            % {"platform": platform},
+        return ReplyView(
+            "badge-warn",
+            sentence % {"platform": platform},
             reply.detail,
             False,
         )

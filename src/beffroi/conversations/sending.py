@@ -9,7 +9,11 @@ later when the platform asks for it (rate limit, outage). Never posted twice:
   with its answer; an attempt that finds it set follows one that died during the call, which
   may have posted: the reply becomes *unknown*, and a person checks on the platform and says
   whether to send it again (:func:`beffroi.conversations.services.retry_reply`) or that it
-  was posted (:func:`~beffroi.conversations.services.confirm_reply_posted`).
+  was posted (:func:`~beffroi.conversations.services.confirm_reply_posted`);
+- a call whose answer was lost after the reply was sent (a timeout, a dropped connection, a
+  500/502/504: :class:`~beffroi.connectors.base.OutcomeUnknown`) makes it *unknown* too,
+  never tried again by itself; the connector is given the reply's ``key`` as an idempotency
+  key, which platforms that honour one (Mastodon) use to return the reply already posted.
 """
 
 from __future__ import annotations
@@ -19,12 +23,17 @@ from django.utils import timezone
 
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
-from beffroi.connectors.base import ActionResult, AuthError, ConnectorError
+from beffroi.connectors.base import ActionResult, AuthError, ConnectorError, OutcomeUnknown
 from beffroi.conversations.models import Conversation, Reply
 from beffroi.core.logging import redact
 from beffroi.items.refs import item_ref
 from beffroi.sources.credentials import credentials_refused, ready_connector
-from beffroi.sources.failures import REASON_REFUSED, REASON_UPLOAD, failure_of
+from beffroi.sources.failures import (
+    REASON_REFUSED,
+    REASON_UNCONFIRMED,
+    REASON_UPLOAD,
+    failure_of,
+)
 
 #: Why a reply was not sent, kept in ``Reply.reason`` (the display says it in words): the
 #: reasons of every platform action (:mod:`beffroi.sources.failures`), and this one, a
@@ -48,8 +57,8 @@ def _call(reply: Reply) -> ActionResult:
     try:
         ref = item_ref(reply.item)
         if reply.private:
-            return connector.private_reply(ref, reply.text)
-        return connector.reply(ref, reply.text)
+            return connector.private_reply(ref, reply.text, idempotency_key=reply.key)
+        return connector.reply(ref, reply.text, idempotency_key=reply.key)
     finally:
         connector.close()
 
@@ -156,6 +165,9 @@ def send(reply_id: int, *, resolve: bool = False) -> str:
         return reply.state
     try:
         result = _call(reply)
+    except OutcomeUnknown as exc:
+        # Sent, and perhaps posted: sending it again by itself could post it twice.
+        _finish(reply, Reply.State.UNKNOWN, reason=REASON_UNCONFIRMED, detail=str(exc))
     except ConnectorError as exc:
         failure = failure_of(exc)
         if failure.retry_after is not None:

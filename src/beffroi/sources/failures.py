@@ -36,6 +36,9 @@ REASON_UPLOAD = "upload"
 REASON_RATE_LIMITED = "rate_limited"
 #: The platform did not answer, or failed (5xx): the action is tried again soon.
 REASON_OUTAGE = "outage"
+#: A post was sent but its answer was lost (a timeout, a dropped connection, a 500/502/504):
+#: the platform may have posted it. Never sent again by itself: a person checks.
+REASON_UNCONFIRMED = "unconfirmed"
 
 #: Seconds before trying again when a rate limit did not say how long to wait.
 RATE_LIMIT_WAIT = 60.0
