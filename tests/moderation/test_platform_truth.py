@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 
 from beffroi.audit.models import AuditEvent
 from beffroi.audit.services import Actor
-from beffroi.connectors.base import ActionResult, AuthError
+from beffroi.connectors.base import ActionResult, AuthError, OutcomeUnknown
 from beffroi.items.models import Author, Item
 from beffroi.jobs.engine import run_job, run_pending
 from beffroi.jobs.models import Job
@@ -187,6 +187,34 @@ def test_a_refusal_keeps_the_item_visible_and_offers_retry_and_reconnect(
     # Only a refusal can be retried.
     with pytest.raises(services.ModerationError):
         services.retry_platform_action(Actor(moderator, "ui"), decision)
+
+
+def test_a_report_whose_answer_was_lost_is_not_sent_again_by_itself(
+    org: Any, page: Source, charter: Any, make_user: Any, monkeypatch: Any
+) -> None:
+    """A create (a report, a reply) whose answer was lost may be on the platform: sending it
+    again could make two. It waits for a person, said as such."""
+    moderator = make_user("alice", org=org, role="moderator")
+    decision = services.decide(Actor(moderator, "ui"), _item(org, page), "report")
+    calls: list[int] = []
+
+    def lose_answer(decision: Decision) -> Any:
+        calls.append(decision.pk)
+        raise OutcomeUnknown("Facebook did not answer in time.")
+
+    monkeypatch.setattr("beffroi.moderation.platform._call", lose_answer)
+    _platform_jobs()
+    decision.refresh_from_db()
+    assert calls == [decision.pk]
+    assert decision.platform_effect == Decision.PlatformEffect.REFUSED
+    assert decision.platform_result["reason"] == "unconfirmed"
+    assert not decision.platform_result.get("retry")
+    run_pending()  # nothing was scheduled to send it again
+    assert calls == [decision.pk]
+    with translation.override("en"):
+        view = display.platform_effect(decision)
+    assert view.sentence.startswith("Facebook did not confirm it")
+    assert "Check on Facebook before retrying." in view.sentence and view.retryable
 
 
 def test_a_hide_undone_before_the_platform_acted_is_never_sent(

@@ -11,6 +11,7 @@ from beffroi.connectors.base import (
     ConnectorError,
     MalformedPayload,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     Refused,
     TransientError,
@@ -26,6 +27,8 @@ from beffroi.sources.failures import Failure, failure_of
         (RateLimited("slow down", 120), Failure(failures.REASON_RATE_LIMITED, 120)),
         (RateLimited("slow down"), Failure(failures.REASON_RATE_LIMITED, 60)),
         (TransientError("502"), Failure(failures.REASON_OUTAGE, 30)),
+        # A post whose answer was lost is never sent again by itself: it may be there.
+        (OutcomeUnknown("timed out after sending"), Failure(failures.REASON_UNCONFIRMED)),
         (AuthError("revoked"), Failure(failures.REASON_CREDENTIALS)),
         (NotFound("gone"), Failure(failures.REASON_NOT_FOUND)),
         (Refused("does not accept messages"), Failure(failures.REASON_REFUSED)),

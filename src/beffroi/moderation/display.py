@@ -219,6 +219,10 @@ def _refused_sentence(reason: str, name: str) -> str:
             "Refused by %(platform)s: the item is no longer there (already removed, or its "
             "author deleted it)."
         ),
+        failures.REASON_UNCONFIRMED: _(
+            "%(platform)s did not confirm it (its answer was lost, or it failed while "
+            "answering): it may have been done. Check on %(platform)s before retrying."
+        ),
     }
     return sentences.get(reason, _("Refused by %(platform)s.")) % {"platform": name}
 

@@ -14,6 +14,7 @@ from beffroi.connectors.base import (
     AuthError,
     ConnectorError,
     NotFound,
+    OutcomeUnknown,
     RateLimited,
     Refused,
     TransientError,
@@ -59,6 +60,9 @@ def failure_of(error: ConnectorError) -> Failure:
     """The failure a connector's error stands for."""
     if isinstance(error, RateLimited):
         return Failure(REASON_RATE_LIMITED, error.retry_after or RATE_LIMIT_WAIT)
+    if isinstance(error, OutcomeUnknown):
+        # Only creates raise it (a reply, a report, a post): sending again could post twice.
+        return Failure(REASON_UNCONFIRMED)
     if isinstance(error, TransientError):
         return Failure(REASON_OUTAGE, OUTAGE_WAIT)
     if isinstance(error, UnsupportedAction):
