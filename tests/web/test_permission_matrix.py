@@ -2,8 +2,8 @@
 
 The URL patterns are read from the project's resolver, so a view added later cannot escape:
 the test fails until the pattern is added to ``ORG_PAGES`` or ``OTHER_PAGES`` with a way to
-build a request for it. The JSON API (``api/v1/``, covered by its own matrix) and the Django
-admin are left out.
+build a request for it. The JSON API (``api/v1/``, covered by its own matrix), the Django
+admin and the request systems' signed status calls are left out.
 
 Organization pages: an anonymous visitor is sent to the login page; a member of another
 organization gets 404; each role gets its page (200, or a redirect for POST-only actions)
@@ -34,7 +34,9 @@ from beffroi.sources.webhooks import VERIFY_TOKEN_ENV
 from tests.conftest import PASSWORD
 from tests.cross_org import fill_world
 
-EXCLUDED_PREFIXES = ("api/v1/", "django-admin/")
+#: The request systems' status calls (``hooks/requests/``) are machine-to-machine, signed with a
+#: system's secret and no one's session: tests/conversations/test_handoff_webhook.py covers them.
+EXCLUDED_PREFIXES = ("api/v1/", "django-admin/", "hooks/requests/")
 LOGIN_PATH = "/accounts/login/"
 
 
@@ -697,6 +699,7 @@ ORG_PAGES: dict[str, Page] = {
     "conversations:teams": Page(),
     "conversations:team_create": Page(),
     "conversations:team_edit": Page(pk="team"),
+    "conversations:reply_box": Page(pk="conversation"),
 }
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from beffroi.connectors import webhook
+from beffroi.connectors.base import ConfigurationError
 from beffroi.conversations.models import (
     Conversation,
     RequestSystem,
@@ -181,17 +183,70 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Stored encrypted, never shown again. Empty: keep the current key."),
+        help_text=_("Open311. Stored encrypted, never shown again. Empty: keep the current key."),
+    )
+    signing_secret = forms.CharField(
+        label=_("Signing secret"),
+        required=False,
+        max_length=200,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_(
+            "Webhook: the receiving system's whsec_… secret, if it gave one. Empty: Beffroi "
+            "makes one and shows it once (on a change: the current one is kept)."
+        ),
+    )
+    new_secret = forms.BooleanField(
+        label=_("Make a new signing secret"),
+        required=False,
+        help_text=_(
+            "Webhook: the current secret stops working at once; give the new one to the "
+            "receiving system."
+        ),
     )
 
     class Meta:
         model = RequestSystem
         fields = ["name", "kind", "endpoint", "jurisdiction_id", "email", "enabled"]
+        labels = {"endpoint": _("Address")}
+        help_texts = {
+            "endpoint": _(
+                "Open311: the API's base address, e.g. https://open311.ville.fr/v2. Webhook: "
+                "the address the requests are posted to, e.g. https://gru.ville.fr/hooks/beffroi."
+            ),
+            "jurisdiction_id": _("Open311, when the server serves several towns."),
+        }
+
+    def clean_signing_secret(self) -> str:
+        secret = str(self.cleaned_data.get("signing_secret") or "").strip()
+        if secret and not webhook.is_valid_secret(secret):
+            raise forms.ValidationError(
+                _(
+                    "A signing secret is whsec_ followed by base64 of %(low)d to %(high)d "
+                    "bytes. Leave it empty to have one made."
+                )
+                % {"low": webhook.MIN_SECRET_BYTES, "high": webhook.MAX_SECRET_BYTES}
+            )
+        return secret
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("kind") == RequestSystem.Kind.OPEN311 and not data.get("endpoint"):
+        kind, endpoint = data.get("kind"), str(data.get("endpoint") or "")
+        if kind == RequestSystem.Kind.OPEN311 and not endpoint:
             self.add_error("endpoint", _("An Open311 system needs its address."))
+        if kind == RequestSystem.Kind.WEBHOOK:
+            if not endpoint:
+                self.add_error("endpoint", _("A webhook needs the address to post to."))
+            else:
+                try:
+                    webhook.address(endpoint)
+                except ConfigurationError:
+                    self.add_error(
+                        "endpoint",
+                        _(
+                            "A webhook's address must start with https:// (plain http only "
+                            "towards an internal host the operator allowed), without #."
+                        ),
+                    )
         return data
 
 

@@ -55,3 +55,13 @@ def request_sla_warning(conversation_id: int) -> None:
 def on_items_ingested(sender: Any, organization: Any, **kwargs: Any) -> None:
     """New items join their conversations as soon as they are stored (``items_ingested``)."""
     request_attach(organization)
+
+
+def request_refresh_due(organization_id: int, why: str) -> None:
+    """Compute again the deadlines of the organization's live conversations (its targets or a
+    team's calendar changed); one pending job per change."""
+    enqueue(
+        "conversations.refresh_due",
+        {"organization_id": organization_id},
+        dedupe_key=f"conversations.refresh_due:{organization_id}:{why}"[:200],
+    )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
+from beffroi.connectors import webhook
 from beffroi.conversations.models import (
     DEFAULT_TEAMS,
     Conversation,
@@ -35,6 +36,7 @@ from beffroi.conversations.models import (
     Team,
 )
 from beffroi.conversations.queue import request_mention_notice, request_send
+from beffroi.conversations.sla import breached_filter
 from beffroi.items.models import Item
 from beffroi.organizations.models import Membership, Organization
 from beffroi.sources.models import Source
@@ -707,7 +709,8 @@ VIEWS = ("mine", "team", "unassigned", "open", "breaching", "snoozed", "all")
 
 
 def view_filter(view: str, user: Any, now: datetime | None = None) -> Q:
-    """The conversations of a saved view (breaching is filtered after the clock is read)."""
+    """The conversations of a saved view. "breaching": those whose running clock is past its
+    deadline, read from the column kept beside it (:func:`sla.refresh_due`), an SQL filter."""
     now = now or timezone.now()
     # A message moderation hid or deleted is not one to answer: it leaves the lists to handle.
     live = Q(state__in=[State.NEW, State.OPEN, State.WAITING, State.ANSWERED]) & Q(
@@ -724,7 +727,9 @@ def view_filter(view: str, user: Any, now: datetime | None = None) -> Q:
         return live & Q(snoozed_until__gt=now)
     if view == "all":
         return Q()
-    return live & awake  # open and breaching
+    if view == "breaching":
+        return live & awake & breached_filter(now)
+    return live & awake  # open
 
 
 # --- routing rules ---------------------------------------------------------------------------
@@ -816,23 +821,42 @@ def save_team(actor: Actor, organization: Organization, form: Any) -> Team:
 
 
 def save_request_system(
-    actor: Actor, organization: Organization, form: Any, api_key: str = ""
-) -> RequestSystem:
-    """Store a request system from its (valid) form; a new API key is encrypted, an empty
-    one keeps the current key (the snapshot leaves the encrypted key out)."""
+    actor: Actor,
+    organization: Organization,
+    form: Any,
+    api_key: str = "",
+    *,
+    signing_secret: str = "",
+    new_secret: bool = False,
+) -> tuple[RequestSystem, str]:
+    """Store a request system from its (valid) form; a new API key or signing secret is
+    encrypted, an empty one keeps the current one (the snapshot leaves them out). A webhook
+    system without a signing secret of its own (new, or another kind before) gets one made
+    here, as does one whose person asked for a new one: returned with the system, to be shown
+    once; "" when none was made."""
     system: RequestSystem = form.instance
     before = snapshot(system) if system.pk else None
     saved: RequestSystem = form.save(commit=False)
     saved.organization = organization
-    if api_key:
+    made = ""
+    if saved.kind == RequestSystem.Kind.WEBHOOK:
+        if signing_secret:
+            saved.set_signing_secret(signing_secret)
+        elif new_secret or not webhook.is_valid_secret(saved.signing_secret):
+            made = webhook.new_secret()
+            saved.set_signing_secret(made)
+    elif api_key:
         saved.set_api_key(api_key)
     saved.save()
+    after = snapshot(saved)
+    if signing_secret or made:
+        after["signing_secret"] = "given" if signing_secret else "made"  # never the secret
     record(
         actor,
         AuditAction.REQUEST_SYSTEM_SAVE,
         organization=organization,
         obj=saved,
         before=before,
-        after=snapshot(saved),
+        after=after,
     )
-    return saved
+    return saved, made

@@ -114,29 +114,44 @@ def mention_notice(note_id: int) -> dict[str, Any]:
     return _email(message, addresses)
 
 
-#: Live conversations read per pass of the response-time watch.
+#: Conversations read per pass of the response-time watch: those due soon, and those whose
+#: deadline columns were never computed.
 SLA_WATCH_LIMIT = 5000
 
 
 @periodic("conversations.sla_watch", every_seconds=300)
 def sla_watch() -> int:
     """Warn the assignee and the team's leads once before a response time is breached (due
-    soon), by e-mail in the organization's language; returns the warnings asked for."""
+    soon), by e-mail in the organization's language; returns the warnings asked for.
+
+    The candidates are found by their deadline columns (``due_soon_at <= now < due_at``), the
+    most urgent first, and each one's clock is read again before it is warned about. First,
+    live conversations whose columns were never computed (written before the columns existed,
+    or by a backfill that failed) get them: those in a state where a clock always runs."""
     from beffroi.analysis.business_time import SlaStatus
     from beffroi.conversations import sla
     from beffroi.conversations.models import Conversation
     from beffroi.conversations.queue import request_sla_warning
 
-    live = (
-        Conversation.objects.exclude(state__in=["resolved", "closed"])
+    State = Conversation.State
+    missing = Conversation.objects.filter(
+        state__in=[State.NEW, State.OPEN, State.ANSWERED], due_at=None
+    ).order_by("pk")
+    unfilled = list(missing.values_list("pk", flat=True)[:SLA_WATCH_LIMIT])
+    if unfilled:
+        sla.refresh_due_of(Conversation.objects.filter(pk__in=unfilled))
+    now = timezone.now()
+    candidates = (
+        Conversation.objects.filter(sla.due_soon_filter(now))
+        .exclude(state__in=[State.RESOLVED, State.CLOSED])
         .filter(models.Q(assignee__isnull=False) | models.Q(team__isnull=False))
         .select_related("organization", "team")
-        .order_by("last_citizen_at")[:SLA_WATCH_LIMIT]
+        .order_by("due_at")[:SLA_WATCH_LIMIT]
     )
     asked = 0
-    conversations = list(live)
+    conversations = list(candidates)
     # One read of each organization's targets, not one per conversation.
-    running = sla.clocks(conversations)
+    running = sla.clocks(conversations, now)
     for conversation in conversations:
         clock = running.get(conversation.pk)
         if clock is None or clock.status != SlaStatus.DUE_SOON or clock.deadline is None:
@@ -153,6 +168,17 @@ def sla_watch() -> int:
             request_sla_warning(conversation.pk)
             asked += 1
     return asked
+
+
+@task("conversations.refresh_due", lease_seconds=900, max_attempts=3)
+def refresh_due_task(organization_id: int) -> dict[str, Any]:
+    """Compute again the deadlines of an organization's live conversations, after its targets
+    or a team's calendar changed (in batches: :func:`beffroi.conversations.sla.refresh_due_of`)."""
+    from beffroi.conversations import sla
+    from beffroi.conversations.models import Conversation
+
+    changed = sla.refresh_due_of(Conversation.objects.filter(organization_id=organization_id))
+    return {"changed": changed}
 
 
 @task("conversations.sla_warning", max_attempts=8)
@@ -207,7 +233,9 @@ def sla_warning(conversation_id: int) -> dict[str, Any]:
     return _email(message, addresses)
 
 
-@task("conversations.hand_off", lease_seconds=120, max_attempts=8)
+# More runs than the hand-off's own attempts (handoff.SEND_ATTEMPTS, 8): a run that stopped
+# before calling the system is not one of them, and the last attempt records its outcome.
+@task("conversations.hand_off", lease_seconds=120, max_attempts=10)
 def hand_off_task(handoff_id: int) -> dict[str, Any]:
     from beffroi.conversations import handoff
 

@@ -455,12 +455,6 @@ def list_conversations(request: HttpRequest, slug: str, filters: Query[Conversat
     if filters.platform is not None:
         found = found.filter(platform=filters.platform)
     found = found.distinct()  # a team's conversations are joined through its members
-    if filters.view == "breaching":
-        # The clock is read in Python (business hours, holidays, pauses).
-        running = sla.clocks(found)
-        found = found.filter(
-            pk__in=[pk for pk, clock in running.items() if clock.status == SlaStatus.BREACHED]
-        )
     page = offset_page(found.order_by("-last_citizen_at", "-id"), filters.limit, filters.offset)
     clocks = sla.clocks(page["items"])
     for conversation in page["items"]:

@@ -9,16 +9,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from beffroi.analysis.business_time import SlaStatus
+from beffroi.accounts.views import safe_next
+from beffroi.connectors.base import Action, ConfigurationError
+from beffroi.connectors.registry import connector_class
 from beffroi.conversations import handoff, services, sla
 from beffroi.conversations.display import reply_view
 from beffroi.conversations.forms import (
@@ -43,20 +45,10 @@ from beffroi.conversations.models import (
 )
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
+from beffroi.organizations.models import Organization
 from beffroi.organizations.roles import Capability
 
 PAGE_SIZE = 50
-#: What a conversation's response-time clock reads.
-CLOCK_COLUMNS = (
-    "organization_id",
-    "team",
-    "state",
-    "opened_at",
-    "last_citizen_at",
-    "first_response_at",
-    "last_response_at",
-    "pauses",
-)
 
 
 def _back(request: OrgRequest, conversation: Conversation) -> HttpResponse:
@@ -101,17 +93,9 @@ def _filtered(request: OrgRequest) -> tuple[Any, str]:
 @org_view(Capability.VIEW)
 def conversation_list(request: OrgRequest) -> HttpResponse:
     found, view = _filtered(request)
-    page: Any
-    if view == "breaching":
-        # The clock is read in Python (business hours, holidays, pauses), over live ones only
-        # and their clock's columns only; the page is cut from the ids, in the list's order.
-        running = sla.clocks(found.select_related(None).select_related("team").only(*CLOCK_COLUMNS))
-        breached = [pk for pk, clock in running.items() if clock.status == SlaStatus.BREACHED]
-        page = Paginator(breached, PAGE_SIZE).get_page(request.GET.get("page"))
-        shown = {c.pk: c for c in found.filter(pk__in=list(page.object_list))}
-        page.object_list = [shown[pk] for pk in page.object_list if pk in shown]
-    else:
-        page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    # "breaching" is a filter on the deadline column (services.view_filter); the badges shown
+    # are read from each shown conversation's clock.
+    page: Any = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
     shown_conversations: list[Conversation] = list(page.object_list)
     page_clocks = sla.clocks(shown_conversations)
     organization = request.org.organization
@@ -123,8 +107,10 @@ def conversation_list(request: OrgRequest) -> HttpResponse:
             for name in ("mine", "team", "unassigned", "open")
         }
     )
+    latest_replies = _latest_replies(request, shown_conversations)
     for conversation in shown_conversations:
         conversation.clock = page_clocks.get(conversation.pk)  # type: ignore[attr-defined]
+        conversation.last_reply = latest_replies.get(conversation.pk)  # type: ignore[attr-defined]
     page.object_list = shown_conversations
     return render(
         request,
@@ -140,6 +126,27 @@ def conversation_list(request: OrgRequest) -> HttpResponse:
             "bulk_form": BulkForm(organization=organization),
         },
     )
+
+
+def _latest_replies(
+    request: OrgRequest, conversations: list[Conversation]
+) -> dict[int, dict[str, Any]]:
+    """The last reply written in Beffroi to each conversation shown, with how its state is
+    shown: a row says whether the reply sent from the list is sending, posted or failed."""
+    newest = (  # ids grow with time: the highest is the newest
+        request.org.scoped(Reply)
+        .filter(conversation__in=[conversation.pk for conversation in conversations])
+        .order_by()
+        .values("conversation")
+        .annotate(last=Max("pk"))
+        .values_list("last", flat=True)
+    )
+    by_pk = {conversation.pk: conversation for conversation in conversations}
+    latest = {}
+    for reply in request.org.scoped(Reply).filter(pk__in=list(newest)):
+        reply.conversation = by_pk[reply.conversation_id]  # the row's, already read
+        latest[reply.conversation_id] = {"reply": reply, "view": reply_view(reply)}
+    return latest
 
 
 @org_view(Capability.ANSWER)
@@ -198,6 +205,45 @@ def _timeline(conversation: Conversation) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda entry: entry["at"])
 
 
+def _private_reply_allowed(conversation: Conversation) -> bool:
+    """Whether the reply box offers to answer in private: a public comment on a platform whose
+    connector sends private replies (a private conversation is private already)."""
+    if conversation.kind == Conversation.Kind.PRIVATE:
+        return False
+    try:
+        return Action.PRIVATE_REPLY in connector_class(conversation.platform).actions
+    except ConfigurationError:  # no connector for this platform
+        return False
+
+
+def _reply_form(conversation: Conversation, auto_id: str = "id_%s") -> ReplyForm:
+    """A reply box's form: a new key (one per draft: sending it twice sends once), and the
+    private choice only where the platform allows it."""
+    form = ReplyForm(initial={"key": services.new_reply_key()}, auto_id=auto_id)
+    if not _private_reply_allowed(conversation):
+        del form.fields["private"]
+    return form
+
+
+def _saved_replies(
+    organization: Organization, conversation: Conversation
+) -> list[tuple[SavedReply, str, list[str]]]:
+    """The saved replies, each with its text filled for this conversation and the variables
+    left for the person to write."""
+    targets = sla.targets_of(organization)
+    return [
+        (
+            saved_reply,
+            *services.render_saved_reply(
+                saved_reply,
+                conversation,
+                delay=sla.resolution_delay(targets, saved_reply.language),
+            ),
+        )
+        for saved_reply in SavedReply.objects.for_org(organization).select_related("team")
+    ]
+
+
 @org_view(Capability.VIEW)
 def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
     org = request.org
@@ -205,8 +251,6 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
     organization = org.organization
     can_answer = org.can(Capability.ANSWER)
     # Reading writes nothing: the page's heartbeat (a POST) says who is on it.
-    saved = SavedReply.objects.for_org(organization).select_related("team")
-    targets = sla.targets_of(organization)
     return render(
         request,
         "conversations/detail.html",
@@ -232,7 +276,7 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
             "labels_form": LabelsForm(initial={"labels": ", ".join(conversation.labels)}),
             "snooze_form": SnoozeForm(),
             "note_form": NoteForm(),
-            "reply_form": ReplyForm(initial={"key": services.new_reply_key()}),
+            "reply_form": _reply_form(conversation),
             "handoffs": conversation.handoffs.select_related("system"),
             "handoff_form": HandoffForm(
                 organization=organization,
@@ -242,17 +286,7 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
             )
             if RequestSystem.objects.for_org(organization).filter(enabled=True).exists()
             else None,
-            "saved_replies": [
-                (
-                    saved_reply,
-                    *services.render_saved_reply(
-                        saved_reply,
-                        conversation,
-                        delay=sla.resolution_delay(targets, saved_reply.language),
-                    ),
-                )
-                for saved_reply in saved
-            ],
+            "saved_replies": _saved_replies(organization, conversation),
         },
     )
 
@@ -273,14 +307,20 @@ def conversation_presence(request: OrgRequest, pk: int) -> HttpResponse:
     )
 
 
-def _act(request: OrgRequest, conversation: Conversation, done: str, call: Any) -> HttpResponse:
+def _act(
+    request: OrgRequest,
+    conversation: Conversation,
+    done: str,
+    call: Any,
+    target: str | None = None,
+) -> HttpResponse:
     try:
         call()
     except services.DeskError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, done)
-    return _back(request, conversation)
+    return redirect(target) if target else _back(request, conversation)
 
 
 @org_view(Capability.ANSWER)
@@ -392,21 +432,34 @@ def conversation_note(request: OrgRequest, pk: int) -> HttpResponse:
 @require_POST
 def conversation_reply(request: OrgRequest, pk: int) -> HttpResponse:
     conversation = request.org.get(Conversation, pk=pk)
+    page = reverse(
+        "conversations:detail",
+        kwargs={"org_slug": request.org.organization.slug, "pk": conversation.pk},
+    )
+    # Back to where the reply was written: the conversation, or the list (a same-site ``next``).
+    target = safe_next(request, default=page)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Write the reply first."))
-        return _back(request, conversation)
+        return redirect(target)
     data = form.cleaned_data
     saved = (
         request.org.scoped(SavedReply).filter(pk=data["saved_reply"]).first()
         if data.get("saved_reply")
         else None
     )
+    # What happened: the reply is on its way, not posted (the thread, or the list's row, says
+    # when it is).
+    done = (
+        _("Reply recorded: it is being sent, its state shows in the conversation.")
+        if target == page
+        else _("Reply to @%(handle)s recorded: it is being sent, its row shows its state.")
+        % {"handle": conversation.author.handle}
+    )
     return _act(
         request,
         conversation,
-        # What happened: the reply is on its way, not posted (the thread says when it is).
-        _("Reply recorded: it is being sent, its state shows in the conversation."),
+        done,
         lambda: services.send_reply(
             request.org.actor,
             conversation,
@@ -416,6 +469,35 @@ def conversation_reply(request: OrgRequest, pk: int) -> HttpResponse:
             saved_reply=saved,
             resolve=data["resolve"],
         ),
+        target,
+    )
+
+
+@org_view(Capability.ANSWER)
+@require_GET
+def conversation_reply_box(request: OrgRequest, pk: int) -> HttpResponse:
+    """The reply box a row of the list opens: an HTML fragment the list's script fetches and
+    puts under the row. It posts to :func:`conversation_reply`, which comes back to the list
+    (``next``, kept only when it stays on this site) at the conversation's row."""
+    conversation = request.org.get(
+        Conversation.objects.select_related("author", "root", "team"), pk=pk
+    )
+    organization = request.org.organization
+    back = safe_next(
+        request, default=reverse("conversations:list", kwargs={"org_slug": organization.slug})
+    )
+    return render(
+        request,
+        "conversations/_reply_box.html",
+        {
+            "conversation": conversation,
+            # The message the reply answers (the citizen's latest), quoted above the box.
+            "answered": services._answered_item(conversation),
+            "reply_form": _reply_form(conversation, auto_id=f"reply-{conversation.pk}-%s"),
+            "saved_replies": _saved_replies(organization, conversation),
+            "saved_select_id": f"saved-reply-{conversation.pk}",
+            "next": f"{back.split('#')[0]}#conversation-{conversation.pk}",
+        },
     )
 
 
