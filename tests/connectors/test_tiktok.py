@@ -82,8 +82,13 @@ class TikTokHarness(Harness):
         ids: set[str] = set()
         for _ in range(count):
             self.count += 1
+            # Created now: content that appears after a sync is newer than it (an hour ago
+            # would be yesterday between midnight and one o'clock UTC, before the cursor's day).
             video = self.server.add_video(
-                f"Vidéo {self.count} #ville", hashtags=("ville",), comments=self.count % 3
+                f"Vidéo {self.count} #ville",
+                hashtags=("ville",),
+                comments=self.count % 3,
+                hours_ago=0.0,
             )
             ids.add(str(video["id"]))
             ids.update(str(c["id"]) for c in self.server.comments[video["id"]])

@@ -183,7 +183,10 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
         required=False,
         max_length=500,
         widget=forms.PasswordInput(render_value=False),
-        help_text=_("Open311. Stored encrypted, never shown again. Empty: keep the current key."),
+        help_text=_(
+            "For Open311 servers that ask for one. Stored encrypted, never shown again. "
+            "Empty: keep the current key."
+        ),
     )
     signing_secret = forms.CharField(
         label=_("Signing secret"),
@@ -210,8 +213,9 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
         labels = {"endpoint": _("Address")}
         help_texts = {
             "endpoint": _(
-                "Open311: the API's base address, e.g. https://open311.ville.fr/v2. Webhook: "
-                "the address the requests are posted to, e.g. https://gru.ville.fr/hooks/beffroi."
+                "For Open311, the API's base address (such as https://open311.ville.fr/v2); for "
+                "a webhook, the address the requests are posted to (such as "
+                "https://gru.ville.fr/hooks/beffroi)."
             ),
             "jurisdiction_id": _("Open311, when the server serves several towns."),
         }
