@@ -356,6 +356,14 @@ def test_the_breaching_view_lists_exactly_the_breached_clocks(
         services.view_filter("breaching", claire, now)
     )
     assert set(found.values_list("pk", flat=True)) == breached
+    # The dashboard's "past their response time" counts what its link shows.
+    from beffroi.organizations.context import OrgContext
+    from beffroi.organizations.models import Membership
+    from beffroi.overview.attention import waiting_requests
+
+    membership = Membership.objects.get(organization=org, user=claire)
+    need = waiting_requests(OrgContext.for_member(membership, "ui"), now)
+    assert need.note == f"{len(breached)} past their response time"
 
 
 @pytest.mark.django_db
