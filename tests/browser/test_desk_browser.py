@@ -271,8 +271,19 @@ def test_replying_from_the_list_from_the_keyboard(
     assert [violation["id"] for violation in audit["violations"]] == []
     page.screenshot(path=str(RESULTS / "desk-list-reply-box.png"), full_page=True)
 
-    # Esc closes it and gives the focus back to the row; the draft is kept.
+    # Esc closes it and gives the focus back to the row; the draft is kept. Writing in the
+    # box tells the others on the conversation: "claire is replying".
     page.keyboard.type("Brouillon")
+    from beffroi.conversations.models import Presence
+
+    for _ in range(50):
+        if Presence.objects.filter(
+            conversation=alice, user__username="claire", activity="replying"
+        ).exists():
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("writing from the list did not announce claire as replying")
     page.keyboard.press("Escape")
     expect(region).to_be_hidden()
     expect(alice_link).to_be_focused()

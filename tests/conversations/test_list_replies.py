@@ -98,6 +98,21 @@ def test_the_row_offers_a_reply_box_with_the_message_answered_and_saved_replies(
     assert _hidden(again, "next") == _list(org, f"#conversation-{conversation.pk}")
 
 
+def test_the_box_says_who_else_is_on_the_conversation_and_announces_its_writer(
+    org: Any, conversation: Conversation, member: Callable[..., Any]
+) -> None:
+    claire, david = _login(member("claire")), _login(member("david"))
+    presence = f"/o/{org.slug}/conversations/{conversation.pk}/presence/"
+    claire.post(presence, {"activity": "replying"})  # claire writes on the conversation page
+    html = david.get(_box(org, conversation)).content.decode()
+    assert "claire is replying" in html  # before david writes a word from the list
+    # The box's own heartbeat (desk.js, while the box is open): claire sees david in turn.
+    assert f'data-presence-url="{presence}"' in html
+    david.post(presence, {"activity": "replying"})
+    assert "david is replying" in claire.post(presence).content.decode()
+    assert "david" not in david.get(_box(org, conversation)).content.decode().split("<figure")[0]
+
+
 def test_a_next_to_another_site_is_not_kept(
     org: Any, conversation: Conversation, member: Callable[..., Any]
 ) -> None:

@@ -497,6 +497,8 @@ def conversation_reply_box(request: OrgRequest, pk: int) -> HttpResponse:
             "saved_replies": _saved_replies(organization, conversation),
             "saved_select_id": f"saved-reply-{conversation.pk}",
             "next": f"{back.split('#')[0]}#conversation-{conversation.pk}",
+            # Who else is on it ("claire is replying"); the box's heartbeat keeps it current.
+            "others": services.others_present(conversation, request.user),
         },
     )
 

@@ -76,8 +76,15 @@
 
   var activity = "viewing";
 
+  // Whose presence this page announces: the conversation page's reply box, or on the list the
+  // reply box open under a row (one at a time).
+  function presenceHolder() {
+    return document.querySelector("[data-presence-page][data-presence-url]") ||
+      document.querySelector("[data-reply-box-row]:not([hidden]) [data-presence-url]");
+  }
+
   function beat() {
-    var holder = document.querySelector("[data-presence-url]");
+    var holder = presenceHolder();
     if (!holder || document.hidden) {
       return;
     }
@@ -91,16 +98,23 @@
     }).then(function (response) {
       return response.ok ? response.text() : null;
     }).then(function (html) {
-      var region = document.getElementById("presence");
+      var region = holder.querySelector("[data-presence]");
       if (html !== null && region) {
         var wrapper = document.createElement("div");
         wrapper.innerHTML = html;
-        var fresh = wrapper.querySelector("#presence");
+        var fresh = wrapper.querySelector("[data-presence]");
         if (fresh) {
           region.replaceWith(fresh);
         }
       }
     }).catch(function () { /* the next beat tries again */ });
+  }
+
+  function startWriting() {
+    if (activity !== "replying") {
+      activity = "replying";
+      beat();
+    }
   }
 
   // --- replying from the list -------------------------------------------------------------
@@ -150,6 +164,8 @@
     if (holder) {
       holder.hidden = false;
       holder.beffroiOpener = opener;
+      activity = "viewing";
+      beat();
       focusInBox(holder, where);
       return;
     }
@@ -180,7 +196,9 @@
         if (box) {
           control.setAttribute("aria-controls", box.id);
         }
-        wireReplyBox(cell, null);
+        wireReplyBox(cell, startWriting);
+        activity = "viewing";
+        beat(); // the others see this person on the conversation from the box's opening
         holder.addEventListener("keydown", function (event) {
           if (event.key === "Escape" && !event.ctrlKey && !event.metaKey && !event.altKey) {
             event.preventDefault();
@@ -251,15 +269,11 @@
   document.addEventListener("DOMContentLoaded", function () {
     if (isList()) {
       wireList();
+      window.setInterval(beat, HEARTBEAT_MS); // for the reply box open under a row, if any
       return;
     }
-    wireReplyBox(document, function () {
-      if (activity !== "replying") {
-        activity = "replying";
-        beat();
-      }
-    });
-    if (document.querySelector("[data-presence-url]")) {
+    wireReplyBox(document, startWriting);
+    if (presenceHolder()) {
       beat(); // at once: the others see this person from the start
       window.setInterval(beat, HEARTBEAT_MS);
     }
