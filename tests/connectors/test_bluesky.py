@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from beffroi.connectors.base import (
     ItemRef,
     MalformedPayload,
     NormalizedItem,
+    OutcomeUnknown,
     RateLimited,
     Refused,
     TransientError,
@@ -29,6 +31,7 @@ from beffroi.connectors.bluesky import (
     forget_sessions,
     keyword_pattern,
     parse_keywords,
+    record_key_for,
 )
 from beffroi.connectors.http import RATE_GATE
 from tests.connectors.contract import ConnectorContract, DocumentedError, Harness, drain
@@ -38,6 +41,8 @@ from tests.fakes.bluesky_server import (
     CHAT_REFUSALS,
     OWN_DID,
     OWN_HANDLE,
+    POST,
+    TID,
     Account,
     FakeBluesky,
     FakeJetstream,
@@ -662,6 +667,80 @@ def test_reply_to_a_deep_reply_keeps_the_thread_root(
     root = world.own_posts[0]
     assert body["record"]["reply"]["root"] == {"uri": root, "cid": server.posts[root]["cid"]}
     assert body["record"]["reply"]["parent"]["uri"] == world.deep[0]
+
+
+def test_record_keys_from_reply_keys_are_tids() -> None:
+    keys = {record_key_for(f"reply-{n}") for n in range(500)}
+    assert len(keys) == 500 and all(TID.match(key) for key in keys)
+    assert record_key_for("reply-7") == record_key_for("reply-7")
+    # Decoded as a TID: a moment in 2023 (in the past), and a clock identifier.
+    value = 0
+    for char in record_key_for("reply-7"):
+        value = value * 32 + "234567abcdefghijklmnopqrstuvwxyz".index(char)
+    moment = datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+    assert value >> 63 == 0 and datetime(2023, 1, 1, tzinfo=UTC) <= moment < datetime(
+        2024, 3, 1, tzinfo=UTC
+    )
+
+
+def _creates(server: FakeBluesky) -> list[Any]:
+    return server.requests_to("POST", "/xrpc/com.atproto.repo.createRecord")
+
+
+def _own_replies(server: FakeBluesky, parent: str) -> list[str]:
+    return [
+        uri
+        for uri, view in server.posts.items()
+        if view["author"]["did"] == OWN_DID
+        and view["record"].get("reply", {}).get("parent", {}).get("uri") == parent
+    ]
+
+
+def test_the_same_reply_sent_again_makes_one_post(
+    server: FakeBluesky, jetstream: FakeJetstream
+) -> None:
+    world = World(server, jetstream)
+    world.add(6)
+    item = _sync(server)[world.deep[0]]
+    connector = connect(server)
+    first = connector.reply(ref(item), "Bien noté", idempotency_key="reply-41")
+    rkey = record_key_for("reply-41")
+    assert _creates(server)[-1].body["rkey"] == rkey
+    assert first.platform_id == f"at://{OWN_DID}/{POST}/{rkey}"
+    again = connector.reply(ref(item), "Bien noté", idempotency_key="reply-41")
+    assert [c.body["rkey"] for c in _creates(server)] == [rkey, rkey]
+    assert again.ok and again.platform_id == first.platform_id and again.url == first.url
+    assert again.raw["cid"] == server.posts[first.platform_id]["cid"]
+    assert _own_replies(server, world.deep[0]) == [first.platform_id]
+    # Another reply (another key) is another post.
+    other = connector.reply(ref(item), "Autre réponse", idempotency_key="reply-42")
+    assert other.platform_id != first.platform_id
+    assert _own_replies(server, world.deep[0]) == [first.platform_id, other.platform_id]
+    # Without a key the PDS chooses: nothing is sent as rkey.
+    connector.reply(ref(item), "Sans clé")
+    assert "rkey" not in _creates(server)[-1].body
+
+
+def test_a_pds_that_answers_500_for_a_taken_key_still_makes_one_post(
+    server: FakeBluesky, jetstream: FakeJetstream
+) -> None:
+    world = World(server, jetstream)
+    world.add(6)
+    item = _sync(server)[world.deep[0]]
+    connector = connect(server)
+    # The create failed without an answer that says whether it was done: it was not.
+    server.script("/xrpc/com.atproto.repo.createRecord", Reply(502, {"error": "BadGateway"}))
+    with pytest.raises(OutcomeUnknown):
+        connector.reply(ref(item), "Bien noté", idempotency_key="reply-43")
+    assert _own_replies(server, world.deep[0]) == []
+    first = connector.reply(ref(item), "Bien noté", idempotency_key="reply-43")
+    # The reference PDS before RecordAlreadyExists: a 500 for the taken key, read back.
+    server.record_exists_as_500 = True
+    again = connector.reply(ref(item), "Bien noté", idempotency_key="reply-43")
+    assert again.platform_id == first.platform_id
+    assert _own_replies(server, world.deep[0]) == [first.platform_id]
+    reads = server.requests_to("GET", "/xrpc/com.atproto.repo.getRecord")
+    assert [r.query["rkey"] for r in reads] == [[record_key_for("reply-43")]] * 2
 
 
 def test_hide_keeps_the_threadgate_rules_and_other_hidden_replies(

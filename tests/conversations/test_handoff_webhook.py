@@ -4,6 +4,7 @@ consumer to, and the status the receiving system sends back, signed the same way
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -283,6 +284,101 @@ def test_a_redirect_is_not_followed(
     made.refresh_from_db()
     assert made.reason == handoff.REASON_ADDRESS and "redirect" in made.detail
     assert len(receiver.requests) == 1
+
+
+def test_a_receiver_that_says_gone_switches_the_system_off(
+    org: Any,
+    conversation: Conversation,
+    system: RequestSystem,
+    receiver: WebhookReceiver,
+    claire: Any,
+    make_user: Callable[..., Any],
+) -> None:
+    receiver.script(PATH, Reply(410, {"detail": "this hook was removed"}), times=1)
+    made = _hand_off(conversation, system, claire)
+    assert handoff.send(made.pk) == State.SEND_FAILED
+    made.refresh_from_db()
+    system.refresh_from_db()
+    assert not system.enabled
+    assert made.reason == handoff.REASON_GONE
+    assert "said its address is gone (HTTP 410)" in made.detail
+    assert "was switched off" in made.detail
+    assert "enable it again on the request systems page" in made.detail
+    (switched,) = AuditEvent.objects.filter(action="request_system.disable")
+    assert switched.object_id == str(system.pk) and switched.before == {"enabled": True}
+    assert switched.after["enabled"] is False and "this hook was removed" in switched.after["why"]
+    page = _login(claire).get(f"/o/{org.slug}/conversations/{conversation.pk}/").content.decode()
+    assert "said its address is gone (HTTP 410)" in page
+    admin = _login(make_user("chef", org=org, role="admin"))
+    listed = admin.get(f"/o/{org.slug}/conversations/request-systems/").content.decode()
+    assert "Disabled" in listed
+    # Nothing more goes there until a person enables it again.
+    with pytest.raises(handoff.HandoffError, match="switched off"):
+        handoff.retry(Actor(claire, "ui"), made)
+    assert len(receiver.deliveries()) == 1 and not receiver.accepted
+    RequestSystem.objects.filter(pk=system.pk).update(enabled=True)
+    handoff.retry(Actor(claire, "ui"), made)
+    assert handoff.send(made.pk) == State.SENT
+    assert list(receiver.accepted) == [made.reference]
+
+
+def test_a_hand_off_to_a_system_switched_off_meanwhile_is_not_sent(
+    conversation: Conversation, system: RequestSystem, receiver: WebhookReceiver, claire: Any
+) -> None:
+    made = _hand_off(conversation, system, claire)
+    assert services.disable_request_system(Actor(claire, "ui"), system, "checked by hand")
+    assert not services.disable_request_system(Actor(claire, "ui"), system, "again")  # once
+    assert AuditEvent.objects.filter(action="request_system.disable").count() == 1
+    assert handoff.send(made.pk) == State.SEND_FAILED
+    made.refresh_from_db()
+    assert made.reason == handoff.REASON_DISABLED and "is switched off" in made.detail
+    assert not receiver.deliveries()
+
+
+def test_secrets_in_an_address_stay_out_of_the_audit_trail_and_the_pages(
+    org: Any,
+    conversation: Conversation,
+    receiver: WebhookReceiver,
+    claire: Any,
+    make_user: Callable[..., Any],
+) -> None:
+    secrets = ["hunter2", "tok-123", "k-456", "ak-789", "at-000", "sig-111", "sec-222"]
+    query = (
+        "token=tok-123&key=k-456&api_key=ak-789&access_token=at-000&signature=sig-111"
+        "&secret=sec-222"
+    )
+    address = receiver.url.replace("http://", "http://gru:hunter2@") + f"?{query}&site=ville"
+    admin = _login(make_user("chef", org=org, role="admin"))
+    base = f"/o/{org.slug}/conversations/request-systems/"
+    fields = {"name": "GRU", "kind": "webhook", "enabled": "on"}
+    created = admin.post(base + "new/", fields | {"endpoint": address, "signing_secret": SECRET})
+    assert created.status_code == 302
+    system = RequestSystem.objects.get()
+    assert system.endpoint == address  # stored whole: it is what is posted to
+    changed = address.replace("site=ville", "site=bourg")
+    assert admin.post(base + f"{system.pk}/", fields | {"endpoint": changed}).status_code == 302
+    saves = list(AuditEvent.objects.filter(action="request_system.save").order_by("pk"))
+    assert len(saves) == 2
+    audited = str([(event.before, event.after) for event in saves])
+    assert not [secret for secret in secrets if secret in audited]
+    shown = "http://[redacted]@127.0.0.1"
+    assert saves[0].after["endpoint"].startswith(shown) and "token=[redacted]" in audited
+    assert "site=ville" in saves[1].before["endpoint"]  # what it was, not what it became
+    assert "site=bourg" in saves[1].after["endpoint"]
+    listed = admin.get(base).content.decode()
+    assert not [secret for secret in secrets if secret in listed]
+    assert shown in listed and "site=bourg" in listed
+    system.refresh_from_db()
+    with webhook.WebhookClient(system.endpoint, system.signing_secret) as client:
+        assert "hunter2" not in repr(client)
+    # The hand-off goes to the whole address, credentials and token included.
+    made = _hand_off(conversation, system, claire)
+    assert handoff.send(made.pk) == State.SENT
+    (delivery,) = receiver.deliveries()
+    assert delivery.query["token"] == ["tok-123"] and delivery.query["signature"] == ["sig-111"]
+    assert delivery.authorization == "Basic " + base64.b64encode(b"gru:hunter2").decode()
+    everything = str(list(AuditEvent.objects.values_list("before", "after")))
+    assert not [secret for secret in secrets if secret in everything]
 
 
 # --- what the receiving system says back ----------------------------------------------------

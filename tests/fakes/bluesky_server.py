@@ -12,6 +12,13 @@ Sessions are JWTs (access 2 hours, as the PDS issues them) whose payload the SDK
 Each procedure checks its documented body and answers 400 ``InvalidRequest`` otherwise, so a
 test can rely on the recorded request being the documented one.
 
+``createRecord`` takes a client-chosen ``rkey`` as the PDS does: it must be a TID for a post
+("Invalid record key for app.bsky.feed.post: …", 400 ``InvalidRequest``), and a key that
+exists is refused with the lexicons' ``RecordAlreadyExists`` (400, "Record already exists:
+app.bsky.feed.post/<rkey>"; bluesky-social/atproto#4728) — or, with
+:attr:`FakeBluesky.record_exists_as_500`, with the 500 ``InternalServerError`` the reference
+PDS answered before that change (atproto#3718). ``getRecord`` reads the posts too.
+
 Bluesky's chat service is reached through the PDS with the header ``atproto-proxy:
 did:web:api.bsky.chat#bsky_chat`` (without it the PDS does not know the method):
 ``chat.bsky.convo.getConvoForMembers`` gets or creates the one-to-one conversation
@@ -30,6 +37,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -54,6 +62,8 @@ OWN_DID = "did:plc:mairie4ville5exemple6abc"
 APP_PASSWORD = "abcd-efgh-ijkl-mnop"
 LABELER_DID = "did:plc:ar7c4by46qjdydhdevvrndac"
 POST = "app.bsky.feed.post"
+#: The syntax of a TID (atproto's ``@atproto/syntax``).
+TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
 THREADGATE = "app.bsky.feed.threadgate"
 REASON_TYPES = frozenset(
     f"com.atproto.moderation.defs#{name}"
@@ -159,6 +169,8 @@ class FakeBluesky(LoopbackServer):
     chat_refusals: dict[str, str] = field(default_factory=dict)
     sessions_created: int = 0
     sessions_refreshed: int = 0
+    #: Answer a create at an existing rkey as the PDS did before ``RecordAlreadyExists``.
+    record_exists_as_500: bool = False
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -198,11 +210,12 @@ class FakeBluesky(LoopbackServer):
         langs: list[str] | None = None,
         facets: list[dict[str, Any]] | None = None,
         when: datetime | None = None,
+        rkey: str | None = None,
     ) -> dict[str, Any]:
         """Store a post view (and the reply/mention notifications it causes)."""
         author = author or self.own
         moment = when or self.tick()
-        uri = f"at://{author.did}/{POST}/{self._tid()}"
+        uri = f"at://{author.did}/{POST}/{rkey or self._tid()}"
         record: dict[str, Any] = {
             "$type": POST,
             "text": text,
@@ -524,6 +537,9 @@ class FakeBluesky(LoopbackServer):
         if not all(key):
             return invalid("repo, collection and rkey are required")
         stored = self.records.get(key)  # type: ignore[arg-type]
+        post = self.posts.get(f"at://{'/'.join(key)}")  # type: ignore[arg-type]
+        if stored is None and post is not None and key[1] == POST:
+            stored = {"cid": post["cid"], "value": post["record"]}
         if stored is None:
             return error(400, "RecordNotFound", f"Could not locate record: at://{'/'.join(key)}")
         return Reply(200, {"uri": f"at://{'/'.join(key)}", **stored})  # type: ignore[arg-type]
@@ -547,6 +563,12 @@ class FakeBluesky(LoopbackServer):
             return error(401, "AuthRequired", "Input/repo must be the authenticated account")
         if body.get("collection") != POST:
             return invalid("This fake only creates posts")
+        extra = set(body) - {"repo", "collection", "rkey", "validate", "record", "swapCommit"}
+        if extra:
+            return invalid(f"Unexpected input properties: {sorted(extra)}")
+        rkey = body.get("rkey")
+        if rkey is not None and (not isinstance(rkey, str) or not TID.match(rkey)):
+            return invalid(f"Invalid record key for {POST}: must be a valid TID")
         record = body.get("record")
         if not isinstance(record, dict) or record.get("$type") != POST:
             return invalid("Invalid app.bsky.feed.post record: $type")
@@ -573,7 +595,14 @@ class FakeBluesky(LoopbackServer):
             if reply["root"] != expected_root:
                 return invalid("Record/reply/root is not the root of the parent's thread")
             reply_to = reply["parent"]["uri"]
-        view = self.add_post(record["text"], reply_to=reply_to, facets=record.get("facets"))
+        # The record is validated first; the key is found taken when the write is applied.
+        if rkey is not None and f"at://{self.own.did}/{POST}/{rkey}" in self.posts:
+            if self.record_exists_as_500:
+                return error(500, "InternalServerError", "Internal Server Error")
+            return error(400, "RecordAlreadyExists", f"Record already exists: {POST}/{rkey}")
+        view = self.add_post(
+            record["text"], reply_to=reply_to, facets=record.get("facets"), rkey=rkey
+        )
         return Reply(
             200,
             {

@@ -141,6 +141,7 @@ class AuditAction(models.TextChoices):
     HANDOFF_FAILED = "handoff.failed", _("The request system did not take the request")
     HANDOFF_DONE = "handoff.done", _("The service closed the request in its system")
     REQUEST_SYSTEM_SAVE = "request_system.save", _("Saved a request system")
+    REQUEST_SYSTEM_DISABLE = "request_system.disable", _("Switched off a request system")
     REQUEST_MODEL_RETRAIN = "request_model.retrain", _("Asked for the request models to learn")
     REQUEST_MODEL_ACTIVATE = (
         "request_model.activate",

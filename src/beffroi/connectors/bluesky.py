@@ -52,7 +52,15 @@ delete 1; 5,000 an hour, 35,000 a day per account).
 Actions:
 
 - reply: ``com.atproto.repo.createRecord`` of an ``app.bsky.feed.post`` whose ``reply`` has
-  the thread's root and the parent (strong refs: uri and cid, from the item's raw payload);
+  the thread's root and the parent (strong refs: uri and cid, from the item's raw payload).
+  Given an ``idempotency_key`` (the desk's reply key), the record key (``rkey``) is chosen
+  here, derived from it (:func:`record_key_for`), so that the same reply sent again cannot
+  make a second post: the PDS refuses a create at a key that exists (``RecordAlreadyExists``
+  in the lexicons of createRecord and applyWrites, bluesky-social/atproto#4728; the
+  reference PDS released before it answers 500 for it, atproto#3718). Either answer, and any
+  answer that leaves the outcome unknown (a timeout, a 5xx), is settled by reading the record
+  at that key (``getRecord``): there, the reply is posted (its uri and cid are the record's);
+  absent, the outcome stays unknown;
 - hide / unhide: the thread's ``app.bsky.feed.threadgate`` record (rkey = the root post's
   rkey), read with ``com.atproto.repo.getRecord`` and written with ``putRecord`` with the reply
   added to / removed from ``hiddenReplies`` (at most 300), other fields kept. Only in threads
@@ -73,6 +81,7 @@ Actions:
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -130,6 +139,7 @@ from beffroi.connectors.base import (
     NormalizedItem,
     NotFound,
     Option,
+    OutcomeUnknown,
     QuotedItem,
     RateLimited,
     Refused,
@@ -181,6 +191,12 @@ HIDDEN_REPLIES_MAX = 300
 #: ``reason`` of a report: at most 2,000 graphemes (code points are never fewer).
 REPORT_REASON_MAX = 2000
 POST_COLLECTION = "app.bsky.feed.post"
+#: The characters of a TID (base32-sortable), by value.
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+#: Where the timestamps of the record keys derived from a reply's key start (2023-01-01 UTC,
+#: in microseconds), and the bits of the hash that place them after it (2**45 µs: 407 days).
+_DERIVED_TID_START_US = 1_672_531_200_000_000
+_DERIVED_TID_SPAN_BITS = 45
 #: Where the AppView serves a post's images and videos, by author DID and blob CID.
 IMAGE_CDN = "https://cdn.bsky.app/img"
 VIDEO_CDN = "https://video.bsky.app/watch"
@@ -214,6 +230,11 @@ _CHAT_REFUSALS = {
     "AccountSuspended": "the account may not send messages (suspended from chat)",
     "ConvoLocked": "the conversation is locked",
 }
+
+
+class RecordExists(ConnectorError):
+    """The PDS refused a create at a record key that exists (``RecordAlreadyExists``)."""
+
 
 #: Sessions of this process, per (service URL, handle, password digest): the session string.
 _SESSIONS: dict[tuple[str, str, str], str] = {}
@@ -286,6 +307,25 @@ def split_post_uri(uri: str) -> tuple[str, str]:
     if not match:
         raise MalformedPayload(f"Bluesky: '{uri[:200]}' is not the at:// URI of a post.")
     return match.group(1), match.group(2)
+
+
+def record_key_for(idempotency_key: str) -> str:
+    """The record key of the post made for ``idempotency_key``: the same key, the same rkey.
+
+    A valid TID (what ``app.bsky.feed.post`` asks of its keys): 13 characters of
+    :data:`TID_ALPHABET` encoding a 64-bit integer whose top bit is 0, then 53 bits of
+    microseconds since the Unix epoch, then a 10-bit clock identifier. The hash of the key
+    (SHA-256, its first 55 bits) gives the clock identifier and a moment within 407 days from
+    2023-01-01: a moment in the past, never refused as a time to come, and 55 bits make two
+    keys meeting on one rkey unlikely enough (1 in about 10**16 per pair). The spec asks a TID
+    *generator* for increasing values; a key chosen by the client need only be a valid TID,
+    and nothing in Bluesky orders posts by rkey (the feeds go by ``createdAt``).
+    """
+    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
+    clock_id = digest & 0x3FF
+    offset = (digest >> 10) & ((1 << _DERIVED_TID_SPAN_BITS) - 1)
+    value = ((_DERIVED_TID_START_US + offset) << 10) | clock_id
+    return "".join(TID_ALPHABET[(value >> shift) & 0x1F] for shift in range(60, -1, -5))
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -812,6 +852,8 @@ class BlueskyConnector(HttpConnector):
                 f"{where}: permission missing while {what} ({name or status}): the app "
                 f"password does not allow it.{said}"
             )
+        if name == "RecordAlreadyExists":
+            return RecordExists(f"{where}: a record with this key already exists ({what}).")
         if name in _NOT_FOUND_ERRORS or status in (404, 410):
             detail = not_found or "it was deleted or is not visible to this account"
             return NotFound(f"{where}: not found while {what} ({detail}).")
@@ -1278,13 +1320,42 @@ class BlueskyConnector(HttpConnector):
         )
         post = self._post_record(text)
         post["reply"] = {"root": root, "parent": parent}
-        answer = self._procedure(
-            f"replying to {parent['uri']}",
-            "com.atproto.repo.createRecord",
-            {"repo": self.own_did(), "collection": POST_COLLECTION, "record": post},
-            create=True,
-        )
+        body: dict[str, Any] = {"repo": self.own_did(), "collection": POST_COLLECTION}
+        rkey = record_key_for(idempotency_key) if idempotency_key else ""
+        if rkey:
+            body["rkey"] = rkey
+        body["record"] = post
+        try:
+            answer = self._procedure(
+                f"replying to {parent['uri']}",
+                "com.atproto.repo.createRecord",
+                body,
+                create=True,
+            )
+        except (RecordExists, OutcomeUnknown) as exc:
+            if not rkey:
+                raise
+            # The reply's key names one record: if it is there, this reply is posted.
+            found = self._own_post(rkey)
+            if found is None:
+                if isinstance(exc, OutcomeUnknown):
+                    raise
+                found = {"uri": f"at://{body['repo']}/{POST_COLLECTION}/{rkey}"}
+            return self._created(found, "Already replied on Bluesky (the same reply sent again).")
         return self._created(answer, "Replied on Bluesky.")
+
+    def _own_post(self, rkey: str) -> dict[str, Any] | None:
+        """The account's post at ``rkey`` (``uri``, ``cid``, ``value``), None when it is not
+        there or cannot be read now."""
+        params = ComAtprotoRepoGetRecord.Params(
+            repo=self.own_did(), collection=POST_COLLECTION, rkey=rkey
+        )
+        try:
+            return self._query(
+                "looking for a reply already posted", "com.atproto.repo.getRecord", params
+            )
+        except ConnectorError:
+            return None
 
     def private_reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Answer the post's author in a direct message of Bluesky's chat (the one-to-one

@@ -20,7 +20,8 @@ never retried inside the call (the caller's task engine retries, with the same i
 answers become the connectors' errors, as the specification suggests reading them: 2xx
 delivered (:class:`Delivered`, with the receiver's ``id`` if its JSON answer has one); 3xx
 :class:`ConfigurationError` (set the address it redirects to); 401/403 :class:`AuthError`
-(the receiver refused the signature); 404/410 :class:`NotFound`; 408 and 5xx
+(the receiver refused the signature); 404 :class:`NotFound`; 410 :class:`Gone` (the
+specification's word for "this endpoint is gone: stop sending to it"); 408 and 5xx
 :class:`ReceiverUnavailable` and 429 :class:`RateLimited` (``Retry-After`` honoured: try again
 later); any other 4xx :class:`DeliveryRefused`, with the status and what the receiver said.
 The secret never appears in a message, a log line or a ``repr``.
@@ -97,6 +98,12 @@ class DeliveryRefused(ConnectorError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class Gone(NotFound):
+    """The receiver answered 410 Gone: the specification's way of saying the endpoint is gone
+    for good and the sender should stop delivering to it (not retried; the caller switches
+    the address off)."""
 
 
 class ReceiverUnavailable(TransientError):
@@ -282,7 +289,8 @@ class WebhookClient:
         )
 
     def __repr__(self) -> str:
-        return f"WebhookClient({urlsplit(self.url).netloc!r})"
+        # The host only: an address's user and password stay out of a repr.
+        return f"WebhookClient({urlsplit(self.url).hostname!r})"
 
     def close(self) -> None:
         self._client.close()
@@ -330,7 +338,14 @@ def classify(response: httpx.Response, secrets: tuple[str, ...] = ()) -> Verdict
         return Verdict(
             AuthError(f"{LABEL}: the receiving system refused the signature (HTTP {status}){told}.")
         )
-    if status in (404, 410):
+    if status == 410:
+        return Verdict(
+            Gone(
+                f"{LABEL}: the receiving system said this address is gone (HTTP 410){told}; "
+                "nothing more is sent there."
+            )
+        )
+    if status == 404:
         return Verdict(
             NotFound(f"{LABEL}: nothing receives deliveries at this address (HTTP {status}){told}.")
         )

@@ -10,7 +10,8 @@ what the service did with it.
   town's system instead of submitting it again; for a webhook it delivers the same message
   again, with the same ``webhook-id``, which the receiver keeps once. A system that fails or
   asks to wait is tried again later, and after :data:`SEND_ATTEMPTS` calls the hand-off is
-  *send failed*.
+  *send failed*. A webhook receiver that answers 410 Gone (the Standard Webhooks word for
+  "stop sending here") switches its request system off; a system switched off is not called.
 - :func:`sync` (periodic) resolves batch tokens and reads the statuses: a request the
   service closed is *done externally*, with its notes, shown on the conversation.
 - :func:`receive_status` reads what a webhook system says back (signed as it is sent to):
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from beffroi.audit.actions import AuditAction
@@ -53,6 +54,7 @@ from beffroi.connectors.open311 import (
 )
 from beffroi.connectors.values import iso_z, parse_time
 from beffroi.conversations.models import Conversation, ConversationEvent, Handoff, RequestSystem
+from beffroi.conversations.services import disable_request_system
 from beffroi.core.logging import redact
 
 State = Handoff.State
@@ -67,6 +69,8 @@ REASON_ERROR = "error"
 REASON_NO_ADDRESS = "no_address"
 REASON_ADDRESS = "address"
 REASON_UNAVAILABLE = "unavailable"
+REASON_GONE = "gone"
+REASON_DISABLED = "disabled"
 
 #: Calls to the request system for one hand-off before it is *send failed* for want of an
 #: answer (a person's *Send it again* starts a new round).
@@ -179,6 +183,13 @@ def retry(actor: Actor, handoff: Handoff) -> Handoff:
         locked = Handoff.objects.select_for_update().get(pk=handoff.pk)
         if locked.state != State.SEND_FAILED:
             raise HandoffError(_("Only a hand-off that failed can be sent again."))
+        if not locked.system.enabled:
+            raise HandoffError(
+                _(
+                    "This request system is switched off: enable it again on the request "
+                    "systems page, then send the request again."
+                )
+            )
         if live_handoff(locked.conversation) is not None:
             raise HandoffError(
                 _("This request is already handed off: see its state in the conversation.")
@@ -268,6 +279,14 @@ def send(handoff_id: int) -> str:
         elif handoff.system.kind == RequestSystem.Kind.WEBHOOK:
             handoff.attempts += 1  # delivered again: a call like the others
             handoff.save(update_fields=["attempts"])
+    if not handoff.system.enabled and not interrupted:
+        with translation.override(_language(handoff)):
+            detail = _(
+                "The request system “%(name)s” is switched off: enable it again on the request "
+                "systems page, then send this request again."
+            ) % {"name": handoff.system.name}
+        _save(handoff, State.SEND_FAILED, reason=REASON_DISABLED, detail=detail)
+        return handoff.state
     if handoff.system.demo:
         _save(
             handoff,
@@ -358,8 +377,6 @@ def _look_up(handoff: Handoff, why: str = "") -> str:
 
 
 def _send_email(handoff: Handoff) -> str:
-    from django.utils import translation
-
     from beffroi.core.mail import relay_configured, send_by_relay
     from beffroi.notify.delivery import AlertMessage, DeliveryError
 
@@ -374,8 +391,7 @@ def _send_email(handoff: Handoff) -> str:
             detail="No e-mail address for this service, or no SMTP relay configured.",
         )
         return handoff.state
-    organization = conversation.organization
-    with translation.override(organization.language or settings.LANGUAGE_CODE):
+    with translation.override(_language(handoff)):
         message = AlertMessage(
             title=_("Request from @%(handle)s (%(reference)s)")
             % {"handle": conversation.author.handle, "reference": handoff.reference},
@@ -392,6 +408,11 @@ def _send_email(handoff: Handoff) -> str:
         return handoff.state
     _save(handoff, State.SENT, sent_at=timezone.now(), reason="", detail="")
     return handoff.state
+
+
+def _language(handoff: Handoff) -> str:
+    """The language of what a hand-off's detail says to the organization's people."""
+    return handoff.organization.language or settings.LANGUAGE_CODE
 
 
 def _conversation_url(conversation: Conversation) -> str:
@@ -446,6 +467,8 @@ def _send_webhook(handoff: Handoff) -> str:
         _save(handoff, State.SEND_FAILED, reason=REASON_CREDENTIALS, detail=str(exc))
     except (webhook.ReceiverUnavailable, RateLimited) as exc:
         return _later(handoff, str(exc), exc.retry_after)
+    except webhook.Gone as exc:
+        return _gone(handoff, str(exc))
     except AuthError as exc:
         _save(handoff, State.SEND_FAILED, reason=REASON_CREDENTIALS, detail=str(exc))
     except NotFound as exc:
@@ -465,6 +488,22 @@ def _send_webhook(handoff: Handoff) -> str:
             reason="",
             detail="",
         )
+    return handoff.state
+
+
+def _gone(handoff: Handoff, why: str) -> str:
+    """The receiver said its address is gone (410): as the specification asks, nothing more is
+    sent there. The system is switched off (an audited change) and the hand-off fails with
+    the way forward: correct the address and enable the system again."""
+    system = handoff.system
+    disable_request_system(PLATFORM_ACTOR, system, why)
+    with translation.override(_language(handoff)):
+        detail = _(
+            "The receiving system said its address is gone (HTTP 410), so the request system "
+            "“%(name)s” was switched off. Correct its address and enable it again on the "
+            "request systems page, then send this request again."
+        ) % {"name": system.name}
+    _save(handoff, State.SEND_FAILED, reason=REASON_GONE, detail=detail)
     return handoff.state
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 from beffroi.items.models import Author, Item
 from beffroi.organizations.models import Organization
 from beffroi.organizations.scoping import OrgManager
+from beffroi.sources import redaction
 from beffroi.sources.models import Source
 
 #: The services a town usually answers through (a new organization starts with them; each
@@ -470,6 +471,19 @@ class RequestSystem(models.Model):
     #: A webhook's signing secret (``whsec_…``), kept where an Open311 API key is.
     signing_secret = api_key
     set_signing_secret = set_api_key
+
+    @property
+    def shown_endpoint(self) -> str:
+        """The address as every face shows it: a user and password in it, and query values
+        named as secrets (``token``, ``key``, ``signature``…), hidden; sending uses
+        :attr:`endpoint` itself."""
+        return redaction.redact_addresses(self.endpoint)
+
+    def redact_snapshot(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What the audit trail keeps of the system: its address as shown."""
+        if isinstance(data.get("endpoint"), str):
+            data["endpoint"] = redaction.redact_addresses(data["endpoint"])
+        return data
 
 
 class Handoff(models.Model):

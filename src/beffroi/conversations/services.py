@@ -37,6 +37,7 @@ from beffroi.conversations.models import (
 )
 from beffroi.conversations.queue import request_mention_notice, request_send
 from beffroi.conversations.sla import breached_filter
+from beffroi.core.logging import redact
 from beffroi.items.models import Item
 from beffroi.organizations.models import Membership, Organization
 from beffroi.sources.models import Source
@@ -835,7 +836,9 @@ def save_request_system(
     here, as does one whose person asked for a new one: returned with the system, to be shown
     once; "" when none was made."""
     system: RequestSystem = form.instance
-    before = snapshot(system) if system.pk else None
+    # The stored system, not the form's instance: validating the form already changed it.
+    stored = RequestSystem.objects.filter(pk=system.pk).first() if system.pk else None
+    before = snapshot(stored) if stored is not None else None
     saved: RequestSystem = form.save(commit=False)
     saved.organization = organization
     made = ""
@@ -860,3 +863,25 @@ def save_request_system(
         after=after,
     )
     return saved, made
+
+
+def disable_request_system(actor: Actor, system: RequestSystem, why: str) -> bool:
+    """Switch ``system`` off, saying ``why`` in the audit trail (its receiver said its address
+    is gone): nothing is handed off or sent to it until a person enables it again on the
+    request systems page. Returns whether it was on."""
+    with transaction.atomic():
+        locked = RequestSystem.objects.select_for_update().get(pk=system.pk)
+        system.enabled = False
+        if not locked.enabled:
+            return False
+        locked.enabled = False
+        locked.save(update_fields=["enabled"])
+        record(
+            actor,
+            AuditAction.REQUEST_SYSTEM_DISABLE,
+            organization=locked.organization,
+            obj=locked,
+            before={"enabled": True},
+            after={"enabled": False, "why": redact(why)[:500]},
+        )
+    return True

@@ -63,6 +63,12 @@ def redact(settings: dict[str, Any], secret_options: Collection[str] = ()) -> di
     }
 
 
+def redact_addresses(text: str) -> str:
+    """``text`` as shown: inside each address in it, the user and password and the query or
+    fragment parameters whose name says secret replaced by :data:`REDACTED`."""
+    return str(_redact(text, secret=False))
+
+
 def restore(
     incoming: dict[str, Any], stored: dict[str, Any], secret_options: Collection[str] = ()
 ) -> dict[str, Any]:
