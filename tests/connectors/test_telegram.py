@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from beffroi.connectors.telegram import (
 from tests.connectors.contract import ConnectorContract, DocumentedError, Harness
 from tests.fakes.loopback import Reply
 from tests.fakes.telegram_server import HTML, FakeTelegramWeb, render_contact_page
+from tests.fakes.telethon_client import ME, NOW, StandInClient, person, telethon_message
 
 CHANNELS = ("mairie_test", "prefecture_info")
 
@@ -445,18 +446,9 @@ def test_reading_gives_no_moderation_action_and_the_web_preview_no_comment() -> 
 
 # --- the API (Telethon) ------------------------------------------------------------------------
 
-NOW = datetime(2024, 6, 1, 9, 30, tzinfo=UTC)
-
 
 def photo() -> types.Photo:
     return types.Photo(id=5, access_hash=6, file_reference=b"\x01\x02", date=NOW, sizes=[], dc_id=2)
-
-
-def telethon_message(number: int, text: str = "Bonjour", **fields: Any) -> types.Message:
-    fields.setdefault("date", NOW + timedelta(minutes=number))
-    return types.Message(
-        id=number, peer_id=types.PeerChannel(channel_id=1001), message=text, post=True, **fields
-    )
 
 
 def test_map_message_reads_telethon_types() -> None:
@@ -545,79 +537,6 @@ def test_map_message_reads_a_poll() -> None:
     item = map_message(telethon_message(3, "Votez !", media=poll), "chan_x")
     assert item.text == "Votez !\n\nQuel jour pour le marché ?\n- Samedi\n- Dimanche"
     assert item.quoted is None
-
-
-class StandInClient:
-    """Telethon's ``TelegramClient`` as the connector uses it, over real message objects.
-
-    ``send_message(channel, text, comment_to=post)`` answers as Telegram does: the comment is
-    a message of the channel's discussion group (``discussions``: channel → group id) replying
-    to the group's copy of the post; a channel without one, or a post that is not there,
-    raises ``MsgIdInvalidError`` (from ``messages.getDiscussionMessage``)."""
-
-    def __init__(
-        self,
-        messages: dict[str, list[Any]],
-        authorized: bool = True,
-        discussions: dict[str, int] | None = None,
-    ) -> None:
-        self.messages = messages
-        self.authorized = authorized
-        self.discussions = discussions or {}
-        self.calls: list[dict[str, Any]] = []
-        self.fail: Exception | None = None
-        self.fail_send: Exception | None = None
-        #: Comments posted: ``(channel, post id, the comment Message)``.
-        self.sent: list[tuple[str, int, types.Message]] = []
-        self.disconnected = False
-
-    async def connect(self) -> None:
-        return None
-
-    async def is_user_authorized(self) -> bool:
-        return self.authorized
-
-    async def get_entity(self, entity: str) -> Any:
-        if entity not in self.messages:
-            raise ValueError(f'No user has "{entity}" as username')
-        return types.Channel(
-            id=1001, title=f"Title of {entity}", photo=types.ChatPhotoEmpty(), date=NOW
-        )
-
-    async def iter_messages(self, entity: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        self.calls.append(kwargs)
-        if self.fail is not None:
-            raise self.fail
-        assert kwargs["reverse"] is True
-        name = entity.title.removeprefix("Title of ")
-        found = [m for m in self.messages[name] if m.id > kwargs.get("min_id", 0)]
-        if "offset_date" in kwargs:
-            found = [m for m in found if m.date > kwargs["offset_date"]]
-        for message in found[: kwargs["limit"]]:
-            yield message
-
-    async def send_message(self, entity: Any, message: str, **kwargs: Any) -> types.Message:
-        assert set(kwargs) == {"comment_to"}, kwargs
-        if self.fail_send is not None:
-            raise self.fail_send
-        name = entity.title.removeprefix("Title of ")
-        post = kwargs["comment_to"]
-        group = self.discussions.get(name)
-        if group is None or post not in {m.id for m in self.messages[name]}:
-            raise errors.MsgIdInvalidError(request=None)
-        comment = types.Message(
-            id=1000 + len(self.sent) + 1,
-            peer_id=types.PeerChannel(channel_id=group),
-            date=datetime.now(UTC),
-            message=message,
-            out=True,
-            reply_to=types.MessageReplyHeader(reply_to_msg_id=500 + post),
-        )
-        self.sent.append((name, post, comment))
-        return comment
-
-    async def disconnect(self) -> None:
-        self.disconnected = True
 
 
 def api_connector(client: StandInClient, **settings: str) -> TelegramConnector:
@@ -723,8 +642,8 @@ def test_api_reply_comments_under_the_post_in_its_discussion_group() -> None:
     connector = api_connector(client)
     assert connector.supports(Action.REPLY) and not connector.supports(Action.PRIVATE_REPLY)
     result = connector.reply(ItemRef("mairie_test/7", ItemKind.POST), "Merci, c'est noté.")
-    [(channel, post, comment)] = client.sent
-    assert (channel, post, comment.message) == ("mairie_test", 7, "Merci, c'est noté.")
+    [(answered, comment)] = client.sent
+    assert (answered, comment.message) == ("mairie_test/7", "Merci, c'est noté.")
     assert result.ok and result.platform_id == f"mairie_test/7?comment={comment.id}"
     assert result.url == f"https://t.me/mairie_test/7?comment={comment.id}"
     assert result.raw["peer_id"]["channel_id"] == 77
@@ -759,3 +678,180 @@ def test_api_reply_to_a_post_without_comments_is_declined() -> None:
     assert "Telegram said: The message ID used in the peer was invalid" in str(raised.value)
     with pytest.raises(MalformedPayload, match="not a channel post"):
         api_connector(client).reply(ItemRef("not a post"), "Bonjour")
+
+
+# --- the comments of a discussion group (method "api") -----------------------------------------
+
+CITIZEN = person(501, "Lucie", "lucie_r")
+NEIGHBOUR = person(502, "Marc")
+
+
+def discussed(*posts: Any) -> StandInClient:
+    """A channel with a discussion group (id 77), its posts published an hour ago or so."""
+    return StandInClient({"mairie_test": list(posts)}, discussions={"mairie_test": 77})
+
+
+def recent(number: int, **fields: Any) -> Any:
+    return telethon_message(number, date=datetime.now(UTC) - timedelta(hours=10 - number), **fields)
+
+
+def test_comments_are_read_with_their_author_parent_and_link() -> None:
+    client = discussed(recent(1), recent(2))
+    first = client.comment("mairie_test", 1, "La rue sera-t-elle fermée ?", CITIZEN)
+    answer = client.comment("mairie_test", 1, "Oui, toute la journée.", NEIGHBOUR, answers=first.id)
+    as_channel = client.comment(
+        "mairie_test",
+        1,
+        "Fermée de 8 h à 18 h.",
+        types.Channel(
+            id=1001, title="Title of mairie_test", photo=types.ChatPhotoEmpty(), date=NOW
+        ),
+        answers=first.id,
+    )
+    items, cursor = drain(api_connector(client), {})
+    by_id = {item.platform_id: item for item in items}
+    assert [i.platform_id for i in items] == [
+        "mairie_test/1",
+        "mairie_test/2",
+        f"mairie_test/1?comment={first.id}",
+        f"mairie_test/1?comment={answer.id}",
+        f"mairie_test/1?comment={as_channel.id}",
+    ]
+    comment = by_id[f"mairie_test/1?comment={first.id}"]
+    assert comment.kind is ItemKind.COMMENT
+    assert comment.text == "La rue sera-t-elle fermée ?"
+    assert (comment.parent_id, comment.thread_id) == ("mairie_test/1", "mairie_test/1")
+    assert comment.url == f"https://t.me/mairie_test/1?comment={first.id}"
+    assert comment.author.platform_id == "501"
+    assert comment.author.handle == "lucie_r"
+    assert comment.author.display_name == "Lucie"
+    assert comment.author.url == "https://t.me/lucie_r"
+    assert comment.raw["message"]["peer_id"]["channel_id"] == 77  # the discussion group
+    assert "phone" not in comment.raw["sender"]  # who wrote it, nothing more
+    reply = by_id[f"mairie_test/1?comment={answer.id}"]
+    assert reply.kind is ItemKind.REPLY
+    assert reply.parent_id == f"mairie_test/1?comment={first.id}"
+    assert reply.thread_id == "mairie_test/1"
+    assert (reply.author.platform_id, reply.author.handle, reply.author.url) == ("502", "", "")
+    # The channel commenting as itself is the author of its posts.
+    assert by_id[f"mairie_test/1?comment={as_channel.id}"].author == by_id["mairie_test/1"].author
+    assert cursor == {
+        "channels": {"mairie_test": 2},
+        "comments": {"mairie_test": {"1": as_channel.id}},
+    }
+    # A post without comments is not asked for any (its replies say so).
+    assert [call.get("reply_to") for call in client.calls] == [None, None, 1]
+    connector = api_connector(client)
+    stored = json.loads(json.dumps(dict(reply.raw)))
+    assert connector.map_item(stored, ItemKind.REPLY) == reply
+
+
+def test_comments_are_read_incrementally_from_the_last_id() -> None:
+    client = discussed(recent(1), recent(2))
+    client.comment("mairie_test", 1, "Premier", CITIZEN)
+    _, cursor = drain(api_connector(client), {})
+    client.calls.clear()
+    later = client.comment("mairie_test", 2, "Et ici ?", NEIGHBOUR)
+    items, cursor = drain(api_connector(client), cursor)
+    assert [i.platform_id for i in items] == [f"mairie_test/2?comment={later.id}"]
+    # Post 1 has nothing new (replies.max_id is the one read): not asked again.
+    assert [(c.get("reply_to"), c.get("min_id")) for c in client.calls] == [
+        (None, 2),
+        (None, None),
+        (2, 0),
+    ]
+    newer = client.comment("mairie_test", 1, "Deuxième", NEIGHBOUR)
+    client.calls.clear()
+    items, cursor = drain(api_connector(client), cursor)
+    assert [i.platform_id for i in items] == [f"mairie_test/1?comment={newer.id}"]
+    assert client.calls[-1]["reply_to"] == 1 and client.calls[-1]["min_id"] < newer.id
+    assert cursor["comments"] == {"mairie_test": {"1": newer.id, "2": later.id}}
+
+
+def test_comment_batches_are_bounded_per_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("beffroi.connectors.telegram.API_BATCH", 2)
+    client = discussed(recent(1))
+    said = [client.comment("mairie_test", 1, f"n°{n}", CITIZEN).id for n in range(5)]
+    connector = api_connector(client, max_pages="2")
+    items, cursor = drain(connector, {})
+    assert [i.platform_id for i in items] == ["mairie_test/1"] + [
+        f"mairie_test/1?comment={n}" for n in said[:4]
+    ]
+    assert cursor["comments"] == {"mairie_test": {"1": said[3]}}
+    items, cursor = drain(connector, cursor)
+    assert [i.platform_id for i in items] == [f"mairie_test/1?comment={said[4]}"]
+
+
+def test_comments_of_posts_older_than_the_window_are_no_longer_read() -> None:
+    old = telethon_message(1, date=datetime.now(UTC) - timedelta(days=30))
+    client = discussed(old, recent(2))
+    client.comment("mairie_test", 1, "Toujours rien ?", CITIZEN)
+    items, cursor = drain(api_connector(client), {"comments": {"mairie_test": {"1": 3}}})
+    assert [i.platform_id for i in items] == ["mairie_test/2"]
+    assert "comments" not in cursor
+    assert all("reply_to" not in call for call in client.calls)
+
+
+def test_a_flood_wait_while_reading_comments_is_rate_limited_after_the_posts() -> None:
+    client = discussed(recent(1))
+    client.comment("mairie_test", 1, "Bonjour", CITIZEN)
+    client.fail_comments = errors.FloodWaitError(request=None, capture=300)
+    batches = []
+    with pytest.raises(RateLimited) as raised:
+        for batch in api_connector(client).fetch({}):
+            batches.append(batch)
+    assert raised.value.retry_after == 300
+    assert [[i.platform_id for i in b.items] for b in batches] == [["mairie_test/1"]]
+    assert dict(batches[-1].cursor) == {"channels": {"mairie_test": 1}}
+
+
+def test_a_post_whose_thread_is_gone_is_skipped() -> None:
+    client = discussed(recent(1), recent(2))
+    client.comment("mairie_test", 1, "Bonjour", CITIZEN)
+    client.comment("mairie_test", 2, "Bonsoir", CITIZEN)
+    # The channel unlinked its group since the comments were counted: MSG_ID_INVALID.
+    del client.discussions["mairie_test"]
+    items, cursor = drain(api_connector(client), {})
+    assert [i.platform_id for i in items] == ["mairie_test/1", "mairie_test/2"]
+    assert [c.get("reply_to") for c in client.calls] == [None, None, 1, 2]
+    assert cursor == {"channels": {"mairie_test": 2}}
+
+
+def test_the_accounts_own_comments_are_its_own_only_when_declared() -> None:
+    client = discussed(recent(1))
+    question = client.comment("mairie_test", 1, "Quand ?", CITIZEN)
+    answer = client.comment("mairie_test", 1, "Lundi.", ME, answers=question.id, out=True)
+    items, _ = drain(api_connector(client), {})
+    # Undeclared, the account's answer would read as a citizen's: it is left out.
+    assert [i.platform_id for i in items] == [
+        "mairie_test/1",
+        f"mairie_test/1?comment={question.id}",
+    ]
+    items, _ = drain(api_connector(client, user_id=str(ME.id)), {})
+    mine = items[-1]
+    assert mine.platform_id == f"mairie_test/1?comment={answer.id}"
+    assert mine.author.platform_id == str(ME.id) and mine.kind is ItemKind.REPLY
+    with pytest.raises(ConfigurationError, match="logs in the account 4242"):
+        drain(api_connector(client, user_id="999"), {})
+    with pytest.raises(ConfigurationError, match="numeric id"):
+        api_connector(client, user_id="@mairie")
+
+
+def test_api_reply_to_a_comment_answers_it_in_the_discussion_group() -> None:
+    client = discussed(recent(7))
+    question = client.comment("mairie_test", 7, "La rue est-elle fermée ?", CITIZEN)
+    items, _ = drain(api_connector(client), {})
+    comment = items[-1]
+    ref = ItemRef(comment.platform_id, ItemKind.COMMENT, raw=json.loads(json.dumps(comment.raw)))
+    result = api_connector(client).reply(ref, "Oui, lundi.")
+    [(answered, sent)] = client.sent
+    assert answered == f"mairie_test/7?comment={question.id}"
+    assert sent.reply_to.reply_to_msg_id == question.id
+    assert sent.reply_to.reply_to_top_id == 507  # in the post's thread
+    assert result.platform_id == f"mairie_test/7?comment={sent.id}"
+    assert result.url == f"https://t.me/mairie_test/7?comment={sent.id}"
+    # The group the comment was read in is no longer the channel's: nothing is sent there.
+    client.discussions["mairie_test"] = 78
+    with pytest.raises(NotFound, match="no longer has"):
+        api_connector(client).reply(ref, "Oui, lundi.")
+    assert len(client.sent) == 1

@@ -25,7 +25,6 @@ from beffroi.audit.services import Actor
 from beffroi.connectors.http import RATE_GATE
 from beffroi.conversations import display, sending, services
 from beffroi.conversations.models import Conversation, Reply
-from beffroi.items.models import Item
 from beffroi.sources import failures
 from beffroi.sources.models import Source
 from beffroi.sources.sync import sync_source
@@ -384,34 +383,44 @@ class Mastodon(Platform):
 
 
 class Telegram(Platform):
-    """A Telegram channel read with Telethon (method "api"), the account commenting on its
-    posts in the channel's discussion group (a stand-in for Telethon's client, over Telethon's
-    own message types, as the connector's tests use)."""
+    """A Telegram channel read with Telethon (method "api"): a citizen's comment in the
+    channel's discussion group, answered there by the account (a stand-in for Telethon's
+    client, over Telethon's own message types, as the connector's tests use)."""
 
     name = "telegram"
     private = False
 
     def start(self, stack: ExitStack) -> None:
         from beffroi.connectors.telegram import TelegramConnector
-        from tests.connectors.test_telegram import StandInClient, telethon_message
+        from tests.fakes.telethon_client import StandInClient, person, telethon_message
 
         post = telethon_message(7, "Travaux rue Jean Jaurès lundi", date=datetime.now(UTC))
         self.client = client = StandInClient(
             {"mairie_test": [post]}, discussions={"mairie_test": 77}
         )
+        comment = client.comment(
+            "mairie_test", 7, "La rue sera-t-elle fermée ?", person(501, "Lucie", "lucie_r")
+        )
         patch = pytest.MonkeyPatch()
         patch.setattr(TelegramConnector, "client_factory", staticmethod(lambda _c: client))
         stack.callback(patch.undo)
-        self.parent = "mairie_test/7"
+        self.parent = f"mairie_test/7?comment={comment.id}"
 
     def settings(self) -> dict[str, Any]:
-        return {"channels": "mairie_test", "method": "api", "api_id": "12345"}
+        from tests.fakes.telethon_client import ME
+
+        return {
+            "channels": "mairie_test",
+            "method": "api",
+            "api_id": "12345",
+            "user_id": str(ME.id),
+        }
 
     def credentials(self) -> dict[str, Any]:
         return {"api_hash": "0123456789abcdef", "session": "1BVtsOK-secret-session"}
 
     def replies(self, text: str) -> list[str]:
-        return [f"{name}/{post}" for name, post, sent in self.client.sent if sent.message == text]
+        return [answered for answered, sent in self.client.sent if sent.message == text]
 
     def revoke(self) -> None:
         self.client.authorized = False
@@ -447,25 +456,9 @@ class Desk:
         outcome = sync_source(self.source)
         assert outcome.created >= 1, outcome
         services.attach_new_items(org)
-        if platform.name == "telegram":
-            # Telegram brings channel posts only, which open no conversation: the desk's
-            # conversation about the synced post is made here to answer it from the desk.
-            post = Item.objects.get(source=self.source, platform_id=platform.parent)
-            self.conversation = Conversation.objects.create(
-                organization=org,
-                key=f"public:{self.source.pk}:{post.platform_id}",
-                source=self.source,
-                platform=post.platform,
-                author=post.author,
-                root=post,
-                opened_at=post.created_at,
-                last_citizen_at=post.created_at,
-            )
-            self.conversation.items.add(post)
-        else:
-            self.conversation = Conversation.objects.get(organization=org)
-            assert self.conversation.kind == Conversation.Kind.PUBLIC
-            assert self.conversation.root.platform_id == platform.parent
+        self.conversation = Conversation.objects.get(organization=org)
+        assert self.conversation.kind == Conversation.Kind.PUBLIC
+        assert self.conversation.root.platform_id == platform.parent
 
     def reply(self, key: str = "k1") -> Reply:
         return services.send_reply(
@@ -658,3 +651,20 @@ def test_a_reply_posted_whose_answer_was_lost_is_unknown_and_never_sent_again(
     assert desk.answers() == [desk.target]
     view = display.reply_view(reply)
     assert "did not confirm the reply" in view.sentence and "Facebook" in view.sentence
+
+
+@pytest.mark.parametrize("desk", [pytest.param(("telegram", False), id="telegram")], indirect=True)
+def test_telegram_the_answer_read_back_is_the_organizations_and_reopens_nothing(
+    desk: Desk,
+) -> None:
+    reply = desk.reply()
+    assert sending.send(reply.pk) == Reply.State.SENT
+    reply.refresh_from_db()
+    # The next sync reads the account's comment back (the source declares the account).
+    assert sync_source(desk.source).created == 1
+    services.attach_new_items(desk.conversation.organization)
+    desk.conversation.refresh_from_db()
+    assert desk.conversation.state == Conversation.State.ANSWERED
+    read_back = desk.conversation.items.get(platform_id=reply.platform_id)
+    assert read_back.kind == "reply" and read_back.author.platform_id == "4242"
+    assert Conversation.objects.filter(organization=desk.conversation.organization).count() == 1

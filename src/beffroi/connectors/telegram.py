@@ -1,14 +1,31 @@
 """Telegram public channels, read through the web preview (``t.me/s``) or through Telethon.
 
 Both methods listen to public channels (``channels``: usernames separated by spaces or commas)
-and bring their posts as POSTs. Reading a channel gives no moderation right: hiding, deleting,
-reporting or publishing are "not supported by the platform". With the method "api" the account
-can answer a post where Telegram lets anyone answer it: a comment in the channel's discussion
-group (``client.send_message(channel, text, comment_to=<post id>)``: Telegram finds the
-group's copy of the post and replies to it there). A channel without a discussion group, or a
-group the account must join first, declines it (:class:`Refused`, with Telegram's error).
-Beffroi brings no messages from people (only channel posts), so there is nobody to answer in
-private.
+and bring their posts as POSTs; the method "api" also brings the comments under recent posts
+(the messages of the channel's discussion group: the web preview does not show them) as
+COMMENTs, and the answers to a comment as REPLYs. Reading a channel gives no moderation
+right: hiding, deleting, reporting or publishing are "not supported by the platform". With the
+method "api" the account can answer a post where Telegram lets anyone answer it: a comment in
+the channel's discussion group (``client.send_message(channel, text, comment_to=<post id>)``:
+Telegram finds the group's copy of the post and replies to it there), or a comment
+(``send_message(<discussion group>, text, reply_to=<comment id>)``, the group as
+``messages.getDiscussionMessage`` gives it). A channel without a discussion group, or a group
+the account must join first, declines it (:class:`Refused`, with Telegram's error). Beffroi
+reads no private chats, so there is nobody to answer in private.
+
+**Comments** (method "api"): after a channel's posts, the posts of the last ``history_days``
+already read are listed again (newest first, one request) for their ``replies``
+(``MessageReplies``: ``comments`` when the channel has a discussion group, ``max_id`` the newest
+message of the post's thread); each post with a message newer than the last one read is read
+with ``client.iter_messages(channel, reply_to=<post id>, min_id=<last read>, reverse=True)``
+(``messages.getReplies``), at most ``max_pages`` batches per channel and sync. A comment's
+platform id is ``<channel>/<post>?comment=<message id>``, the path of its public link; its
+parent is the post, or the comment it answers (``reply_to_msg_id`` when ``reply_to_top_id``,
+the thread, is another message). Its author is the person (user id, username, name), or the
+channel itself when it comments as itself (the author of its posts). The logged-in account's
+own comments are brought only when the source declares the account (``user_id``, checked
+against ``get_me()``): the desk then knows them as the organization's answers; undeclared
+they would read as a citizen's, so they are left out.
 
 **method = "web"** (the default, nothing to connect): ``GET https://t.me/s/<channel>`` is the
 public web preview of a channel, an HTML page listing its ~20 latest posts oldest first;
@@ -34,7 +51,9 @@ address a person supplies, the data centre named in the session string, is check
 :mod:`beffroi.egress` before connecting.
 
 Order and cursor, the same for both methods (a channel's message ids are the same in both):
-``{"channels": {"<channel>": <newest id stored>}}``. Channels are read one after the other.
+``{"channels": {"<channel>": <newest id stored>}}``, and with the method "api"
+``"comments": {"<channel>": {"<post id>": <newest comment id read>}}`` for the posts still in
+the window. Channels are read one after the other.
 A channel with an id is read forward from it (``?after=`` pages, or ``min_id`` batches), each
 batch strictly newer than the last, so its cursor can be stored once the batch is ingested. A
 channel without one is on its first sync: the web method reads the latest page then older
@@ -127,6 +146,8 @@ _VOID_TAGS = frozenset(
 _TEXT_BLOCKS = frozenset({"blockquote", "pre", "p", "div"})
 
 Cursor = dict[str, int]
+#: Per channel, per post (its id as a string): the newest comment id read.
+CommentCursor = dict[str, dict[str, int]]
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -568,7 +589,8 @@ def _api_media(media: Mapping[str, Any] | None, link: str) -> tuple[list[Media],
     return [], []
 
 
-def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
+def _api_message(raw: Mapping[str, Any]) -> tuple[Mapping[str, Any], str, int, datetime]:
+    """The stored Telethon message, its channel's username, its id and date."""
     message = raw.get("message")
     channel = str(raw.get("channel") or "")
     if not isinstance(message, Mapping) or message.get("_") != "Message" or not channel:
@@ -578,10 +600,22 @@ def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
         created = datetime.fromisoformat(str(message["date"]))
     except (KeyError, TypeError, ValueError):
         raise MalformedPayload(f"{LABEL}: a message from the API has no id or date.") from None
+    return message, channel, message_id, _aware_moment(created).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class _Content:
+    """What a Telethon message says, whoever wrote it (a channel post or a comment)."""
+
+    text: str
+    urls: tuple[str, ...]
+    media: tuple[Media, ...]
+    quoted: QuotedItem | None
+
+
+def _api_content(message: Mapping[str, Any], link: str) -> _Content:
     own_text = str(message.get("message") or "")
     poll = _api_poll(message.get("media"))
-    text = _with_poll(own_text, *poll) if poll else own_text
-    link = post_url(channel, message_id)
     urls: list[str] = []
     for entity in message.get("entities") or ():
         if entity.get("_") == "MessageEntityTextUrl" and entity.get("url"):
@@ -589,6 +623,18 @@ def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
         elif entity.get("_") == "MessageEntityUrl":
             urls.append(_utf16_slice(own_text, int(entity["offset"]), int(entity["length"])))
     media, page_urls = _api_media(message.get("media"), link)
+    return _Content(
+        text=_with_poll(own_text, *poll) if poll else own_text,
+        urls=tuple(dict.fromkeys(urls + page_urls)),
+        media=tuple(media),
+        quoted=_api_forward(message, own_text),
+    )
+
+
+def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
+    message, channel, message_id, created = _api_message(raw)
+    link = post_url(channel, message_id)
+    content = _api_content(message, link)
     metrics = {
         name: int(message[name])
         for name in ("views", "forwards")
@@ -605,20 +651,148 @@ def _map_api(raw: Mapping[str, Any]) -> NormalizedItem:
     return NormalizedItem(
         platform_id=platform_id,
         kind=ItemKind.POST,
-        text=text,
-        created_at=(created if created.tzinfo else created.replace(tzinfo=UTC)).astimezone(UTC),
+        text=content.text,
+        created_at=created,
         author=_channel_author(
             channel, str(raw.get("title") or ""), str(message.get("post_author") or "")
         ),
         thread_id=parent or platform_id,
         parent_id=parent,
         url=link,
-        urls=tuple(dict.fromkeys(urls + page_urls)),
-        media=tuple(media),
+        urls=content.urls,
+        media=content.media,
         metrics=metrics,
         raw=dict(raw),
-        quoted=_api_forward(message, own_text),
+        quoted=content.quoted,
     )
+
+
+def comment_id(channel: str, post_id: int | str, message_id: int | str) -> str:
+    """The platform id of a comment (or a reply to one) under a channel post: also the path
+    of its public link, ``t.me/<channel>/<post>?comment=<id>``."""
+    return f"{channel.lower()}/{post_id}?comment={message_id}"
+
+
+#: A channel post's platform id, or a comment's (:func:`comment_id`).
+_ITEM_ID = re.compile(r"(?P<channel>[^/?]+)/(?P<post>[0-9]+)(?:\?comment=(?P<comment>[0-9]+))?")
+
+
+def _peer_id(peer: Any) -> tuple[str, int] | None:
+    """A stored ``Peer``: ("user" or "channel", its id); None when there is none."""
+    if not isinstance(peer, Mapping):
+        return None
+    for kind, key in (
+        ("PeerUser", "user_id"),
+        ("PeerChannel", "channel_id"),
+        ("PeerChat", "chat_id"),
+    ):
+        if peer.get("_") == kind and isinstance(peer.get(key), int):
+            return ("user" if kind == "PeerUser" else "channel", int(peer[key]))
+    return None
+
+
+def _comment_author(raw: Mapping[str, Any], message: Mapping[str, Any]) -> NormalizedAuthor:
+    """Who wrote a comment: a person (by user id, with their username and name), the channel
+    itself (the same author as its posts: the organization when the channel is its own),
+    another channel, or the group itself (an anonymous administrator)."""
+    channel = str(raw["channel"])
+    stored = raw.get("sender")
+    sender: Mapping[str, Any] = stored if isinstance(stored, Mapping) else {}
+    peer = _peer_id(message.get("from_id")) or _peer_id(message.get("peer_id"))
+    if peer is None:
+        raise MalformedPayload(f"{LABEL}: a comment from the API says nobody wrote it.")
+    kind, number = peer
+    username = str(sender.get("username") or "")
+    url = f"{PUBLIC_URL}/{username}" if username else ""
+    if kind == "user":
+        name = " ".join(
+            part for part in (sender.get("first_name"), sender.get("last_name")) if part
+        )
+        return NormalizedAuthor(
+            platform_id=str(number),
+            handle=username,
+            display_name=name or username or str(number),
+            url=url,
+        )
+    if number == raw.get("channel_id"):
+        return _channel_author(
+            channel, str(raw.get("title") or ""), str(message.get("post_author") or "")
+        )
+    # Another channel, or the group: by its username where it has one, as posts name channels.
+    return NormalizedAuthor(
+        platform_id=username.lower() or f"channel-{number}",
+        handle=username,
+        display_name=str(sender.get("title") or username or number),
+        url=url,
+    )
+
+
+def _map_comment(raw: Mapping[str, Any]) -> NormalizedItem:
+    """A message of a channel's discussion group answering one of its posts: a COMMENT under
+    the post, or a REPLY to another comment (``reply_to_top_id`` is the thread, the group's
+    copy of the post; ``reply_to_msg_id`` the message answered)."""
+    message, channel, message_id, created = _api_message(raw)
+    try:
+        post_id = int(raw["post"])
+    except (KeyError, TypeError, ValueError):
+        raise MalformedPayload(f"{LABEL}: a comment from the API names no post.") from None
+    post = f"{channel.lower()}/{post_id}"
+    parent = post
+    reply_to = message.get("reply_to")
+    if isinstance(reply_to, Mapping):
+        top, answered = reply_to.get("reply_to_top_id"), reply_to.get("reply_to_msg_id")
+        if top and answered and answered != top:
+            parent = comment_id(channel, post_id, answered)
+    platform_id = comment_id(channel, post_id, message_id)
+    link = f"{PUBLIC_URL}/{platform_id}"
+    content = _api_content(message, link)
+    return NormalizedItem(
+        platform_id=platform_id,
+        kind=ItemKind.COMMENT if parent == post else ItemKind.REPLY,
+        text=content.text,
+        created_at=created,
+        author=_comment_author(raw, message),
+        thread_id=post,
+        parent_id=parent,
+        url=link,
+        urls=content.urls,
+        media=content.media,
+        raw=dict(raw),
+        quoted=content.quoted,
+    )
+
+
+def _sender_fields(sender: Any) -> dict[str, Any]:
+    """What is kept of a comment's sender (Telethon's ``message.sender``): who it is, never
+    more (a user's phone number or status stays out)."""
+    if sender is None:
+        return {}
+    fields: dict[str, Any] = {"_": type(sender).__name__}
+    for name in ("id", "username", "first_name", "last_name", "title"):
+        value = getattr(sender, name, None)
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            fields[name] = value
+    return fields
+
+
+def map_comment(
+    message: Any, channel_username: str, post_id: int, channel_id: int, title: str = ""
+) -> NormalizedItem:
+    """A Telethon ``Message`` of the discussion group of ``channel_username`` answering its
+    post ``post_id``, as a COMMENT or a REPLY.
+
+    ``raw`` keeps ``message.to_dict()`` (as JSON data) under ``"message"``, its sender's
+    identity under ``"sender"``, and the channel's username, id and title and the post's id.
+    """
+    raw = {
+        "channel": channel_username,
+        "channel_id": channel_id,
+        "title": title,
+        "post": post_id,
+        "message": to_json(message.to_dict()),
+        "sender": _sender_fields(getattr(message, "sender", None)),
+    }
+    return _map_comment(raw)
 
 
 def map_message(message: Any, channel_username: str, title: str = "") -> NormalizedItem:
@@ -642,6 +816,10 @@ class TelethonClient(Protocol):
     async def is_user_authorized(self) -> bool: ...
 
     async def get_entity(self, entity: Any) -> Any: ...
+
+    async def get_me(self) -> Any: ...
+
+    async def __call__(self, request: Any) -> Any: ...
 
     def iter_messages(self, entity: Any, **kwargs: Any) -> Any: ...
 
@@ -742,8 +920,8 @@ class TelegramConnector(HttpConnector):
             for action in Action
             if action not in (Action.REPLY, Action.PRIVATE_REPLY)
         },
-        str(Action.PRIVATE_REPLY): "Beffroi brings channels' posts only, no messages from "
-        "people: there is nobody to answer in private.",
+        str(Action.PRIVATE_REPLY): "Beffroi reads channels' posts and their comments, no "
+        "private chats: there is nobody to answer in private (a comment is answered under it).",
     }
     options: ClassVar[Mapping[str, Option]] = {
         "channels": Option(
@@ -788,6 +966,12 @@ class TelegramConnector(HttpConnector):
             secret=True,
             help="A Telethon StringSession created once for the account (method 'api')",
         ),
+        "user_id": Option(
+            label="Account's user id",
+            required=False,
+            help="The numeric id of the account the session logs in, printed with the session "
+            "string (method 'api'): its comments are the organization's answers",
+        ),
     }
 
     #: Builds the Telethon client (method "api"); tests replace it with a stand-in.
@@ -821,6 +1005,11 @@ class TelegramConnector(HttpConnector):
                 self.api_id = int(str(settings["api_id"]).strip())
             except ValueError:
                 raise ConfigurationError(f"{LABEL}: 'api_id' must be a number.") from None
+        user_id = str(settings.get("user_id") or "").strip()
+        if user_id and not user_id.isdigit():
+            raise ConfigurationError(f"{LABEL}: 'user_id' must be the account's numeric id.")
+        #: The logged-in account, as the source declares it (see ``own_author_ids``).
+        self.user_id = int(user_id) if user_id else None
 
     @classmethod
     def allows(cls, action: Action, settings: Mapping[str, Any]) -> bool:
@@ -839,12 +1028,27 @@ class TelegramConnector(HttpConnector):
                 if isinstance(value, int) and not isinstance(value, bool)
             }
         if self.method == "api":
-            yield from self._fetch_api(state)
+            comments: CommentCursor = {}
+            stored = cursor.get("comments")
+            if isinstance(stored, Mapping):
+                comments = {
+                    str(name): {
+                        str(post): int(seen)
+                        for post, seen in posts.items()
+                        if isinstance(seen, int) and not isinstance(seen, bool)
+                    }
+                    for name, posts in stored.items()
+                    if isinstance(posts, Mapping)
+                }
+            yield from self._fetch_api(state, comments)
         else:
             yield from self._fetch_web(state)
 
     def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
-        """A stored payload (web preview post or Telethon message) as a POST."""
+        """A stored payload (web preview post or Telethon message) as a POST, or a comment
+        of a discussion group as a COMMENT or REPLY."""
+        if "post" in raw:
+            return _map_comment(raw)
         return _map_api(raw) if "message" in raw else _map_web(raw)
 
     # --- web ------------------------------------------------------------------------------
@@ -984,14 +1188,15 @@ class TelegramConnector(HttpConnector):
                     pass
             loop.close()
 
-    def _fetch_api(self, state: Cursor) -> Iterator[FetchBatch]:
+    def _fetch_api(self, state: Cursor, comments: CommentCursor) -> Iterator[FetchBatch]:
         missing: list[str] = []
         session = self._api_session()
         try:
             client, run = next(session)
+            reader = _ApiReader(self, client, run, state, comments)
             for channel in self.channels:
                 try:
-                    yield from self._api_channel(client, run, channel, state)
+                    yield from reader.channel(channel)
                 except NotFound:
                     missing.append(channel)
         finally:
@@ -1006,17 +1211,22 @@ class TelegramConnector(HttpConnector):
 
     def reply(self, item: ItemRef, text: str, *, idempotency_key: str = "") -> ActionResult:
         """Comment on a channel post in the channel's discussion group
-        (``send_message(channel, text, comment_to=<post id>)``), with the method "api"."""
+        (``send_message(channel, text, comment_to=<post id>)``), or answer a comment there
+        (``send_message(<discussion group>, text, reply_to=<comment id>)``), with the method
+        "api"."""
         if self.method != "api":
             raise UnsupportedAction(
                 "Not supported by the platform: the web preview (method 'web') only reads "
                 "channels; commenting on a post needs the method 'api' (an account's API "
                 "credentials)."
             )
-        channel, _, number = item.platform_id.partition("/")
-        if not _USERNAME.fullmatch(channel) or not number.isdigit():
-            raise MalformedPayload(f"{LABEL}: '{item.platform_id[:60]}' is not a channel post.")
-        post_id = int(number)
+        found = _ITEM_ID.fullmatch(item.platform_id)
+        if found is None or not _USERNAME.fullmatch(found["channel"]):
+            raise MalformedPayload(
+                f"{LABEL}: '{item.platform_id[:60]}' is not a channel post or comment."
+            )
+        channel, post_id = found["channel"], int(found["post"])
+        answered = int(found["comment"]) if found["comment"] else None
         session = self._api_session()
         try:
             client, run = next(session)
@@ -1026,64 +1236,220 @@ class TelegramConnector(HttpConnector):
                     entity = await client.get_entity(channel)
                 except ValueError as exc:  # Telethon: "No user has ... as username"
                     raise NotFound(f"{LABEL}: the channel '{channel}' does not exist.") from exc
-                return await client.send_message(entity, text, comment_to=post_id)
+                if answered is None:
+                    return await client.send_message(entity, text, comment_to=post_id)
+                group = await _discussion_group(client, entity, post_id, _group_of(item.raw))
+                return await client.send_message(group, text, reply_to=answered)
 
             # Never sent again by itself: a comment that timed out may have been posted.
             message = run(comment, channel, retries=0)
         finally:
             session.close()
-        comment_id = getattr(message, "id", None)
-        if not isinstance(comment_id, int):
+        sent_id = getattr(message, "id", None)
+        if not isinstance(sent_id, int):
             raise MalformedPayload(f"{LABEL}: the comment sent has no message id.")
         raw = to_json(message.to_dict()) if hasattr(message, "to_dict") else {}
+        platform_id = comment_id(channel, post_id, sent_id)
         return ActionResult(
             ok=True,
-            platform_id=f"{channel}/{post_id}?comment={comment_id}",
-            detail="Commented on the Telegram post.",
+            platform_id=platform_id,
+            detail="Commented on the Telegram post."
+            if answered is None
+            else "Answered the comment on Telegram.",
             raw=raw if isinstance(raw, dict) else {},
-            url=f"{post_url(channel, post_id)}?comment={comment_id}",
+            url=f"{PUBLIC_URL}/{platform_id}",
         )
 
-    def _api_channel(
+
+def _group_of(raw: Mapping[str, Any]) -> int | None:
+    """The discussion group a stored comment was read in (its message's ``peer_id``)."""
+    message = raw.get("message")
+    peer = _peer_id(message.get("peer_id")) if isinstance(message, Mapping) else None
+    return peer[1] if peer else None
+
+
+async def _discussion_group(
+    client: TelethonClient, channel: Any, post_id: int, expected: int | None
+) -> Any:
+    """The discussion group holding the comments of ``post_id``, as Telethon finds it for
+    ``comment_to`` (``messages.getDiscussionMessage``: the group's copy of the post, and the
+    group with its access hash); NotFound when it is no longer the group a comment was in."""
+    from telethon.tl.functions.messages import GetDiscussionMessageRequest
+
+    found = await client(GetDiscussionMessageRequest(peer=channel, msg_id=post_id))
+    copy = min(found.messages, key=lambda message: message.id)
+    group_id = getattr(copy.peer_id, "channel_id", None)
+    group = next((chat for chat in found.chats if chat.id == group_id), None)
+    if group is None or (expected is not None and group_id != expected):
+        raise NotFound(f"{LABEL}: the comment was in a discussion group the channel no longer has.")
+    return group
+
+
+class _ApiReader:
+    """One sync with Telethon: each channel's new posts, then the new comments under its
+    recent posts, with the cursor to store after each batch."""
+
+    def __init__(
         self,
+        connector: TelegramConnector,
         client: TelethonClient,
         run: Callable[..., Any],
-        channel: str,
         state: Cursor,
-    ) -> Iterator[FetchBatch]:
+        comments: CommentCursor,
+    ) -> None:
+        self.connector, self.client, self.run = connector, client, run
+        self.state, self.comments = state, comments
+        self._me: int | None = None
+
+    def _cursor(self) -> dict[str, Any]:
+        cursor: dict[str, Any] = {"channels": dict(self.state)}
+        comments = {name: dict(posts) for name, posts in self.comments.items() if posts}
+        if comments:
+            cursor["comments"] = comments
+        return cursor
+
+    def channel(self, channel: str) -> Iterator[FetchBatch]:
+        client = self.client
+
         async def resolve() -> Any:
             try:
                 return await client.get_entity(channel)
             except ValueError as exc:  # Telethon: "No user has ... as username"
                 raise NotFound(f"{LABEL}: the channel '{channel}' does not exist.") from exc
 
-        entity = run(resolve, channel)
+        entity = self.run(resolve, channel)
+        yield from self._posts(channel, entity)
+        yield from self._comments(channel, entity)
+
+    def _posts(self, channel: str, entity: Any) -> Iterator[FetchBatch]:
+        client, connector = self.client, self.connector
         title = str(getattr(entity, "title", "") or "")
-        for _ in range(self.max_pages):
-            last_id = state.get(channel)
+        for _ in range(connector.max_pages):
+            last_id = self.state.get(channel)
 
             async def batch(last_id: int | None = last_id) -> list[Any]:
                 options: dict[str, Any] = {"reverse": True, "limit": API_BATCH}
                 if last_id is None:
-                    options["offset_date"] = datetime.now(UTC) - timedelta(days=self.history_days)
+                    options["offset_date"] = datetime.now(UTC) - timedelta(
+                        days=connector.history_days
+                    )
                 else:
                     options["min_id"] = last_id
                 return [message async for message in client.iter_messages(entity, **options)]
 
-            messages: list[Any] = run(batch, channel)
+            messages: list[Any] = self.run(batch, channel)
             if not messages:
                 return
-            state[channel] = max(int(message.id) for message in messages)
+            self.state[channel] = max(int(message.id) for message in messages)
             items = [
                 map_message(message, channel, title)
                 for message in messages
                 if type(message).__name__ == "Message"  # not a MessageService (joins, pins…)
             ]
-            yield FetchBatch(items, {"channels": dict(state)})
+            yield FetchBatch(items, self._cursor())
             if len(messages) < API_BATCH:
                 return
 
+    def _own_account(self) -> int:
+        """The logged-in account's user id (``get_me``), checked against the ``user_id`` the
+        source declares."""
+        if self._me is None:
+            me = self.run(self.client.get_me)
+            self._me = int(getattr(me, "id", 0) or 0)
+            declared = self.connector.user_id
+            if declared is not None and declared != self._me:
+                raise ConfigurationError(
+                    f"{LABEL}: the session logs in the account {self._me}, not the 'user_id' "
+                    f"{declared} the source declares: correct 'user_id'."
+                )
+        return self._me
+
+    def _commented_posts(self, channel: str, entity: Any) -> list[Any]:
+        """The channel's posts of the last ``history_days`` already read, oldest first, whose
+        discussion thread has a comment newer than the last one read (``replies.max_id``)."""
+        client, stored = self.client, self.comments.get(channel, {})
+        newest_read = self.state.get(channel, 0)
+        cutoff = datetime.now(UTC) - timedelta(days=self.connector.history_days)
+
+        async def recent() -> list[Any]:
+            # Newest first: one request sees each recent post's current comment count.
+            return [message async for message in client.iter_messages(entity, limit=API_BATCH)]
+
+        posts = [
+            message
+            for message in self.run(recent, channel)
+            if type(message).__name__ == "Message"
+            and int(message.id) <= newest_read  # the post itself is stored before its comments
+            and _aware_moment(message.date) >= cutoff
+        ]
+        # Posts that left the window are no longer read: their cursor goes.
+        self.comments[channel] = {
+            str(message.id): stored[str(message.id)]
+            for message in posts
+            if str(message.id) in stored
+        }
+        return sorted(
+            (
+                message
+                for message in posts
+                if getattr(message.replies, "comments", False)  # it has a discussion group
+                and (getattr(message.replies, "max_id", None) or 0) > stored.get(str(message.id), 0)
+            ),
+            key=lambda message: int(message.id),
+        )
+
+    def _comments(self, channel: str, entity: Any) -> Iterator[FetchBatch]:
+        """The new comments of recent posts, ``min_id`` batches per post, at most ``max_pages``
+        batches per channel and sync (the rest comes with the next sync)."""
+        client = self.client
+        title = str(getattr(entity, "title", "") or "")
+        channel_id = int(getattr(entity, "id", 0) or 0)
+        budget = self.connector.max_pages
+        before = self.comments.get(channel, {})
+        posts = self._commented_posts(channel, entity)
+        if self.comments[channel] != before:
+            yield FetchBatch([], self._cursor())  # posts that left the window are forgotten
+        for post in posts:
+            own = self._own_account()
+            seen = self.comments[channel].get(str(post.id), 0)
+            while budget > 0:
+                budget -= 1
+
+                async def batch(post_id: int = int(post.id), seen: int = seen) -> list[Any]:
+                    return [
+                        message
+                        async for message in client.iter_messages(
+                            entity, reply_to=post_id, min_id=seen, reverse=True, limit=API_BATCH
+                        )
+                    ]
+
+                try:
+                    messages: list[Any] = self.run(batch, channel)
+                except Refused:
+                    # MSG_ID_INVALID: the post was deleted, or its channel lost its group.
+                    break
+                if not messages:
+                    break
+                seen = max(int(message.id) for message in messages)
+                self.comments[channel][str(post.id)] = seen
+                items = [
+                    map_comment(message, channel, int(post.id), channel_id, title)
+                    for message in messages
+                    if type(message).__name__ == "Message"
+                    # The account's own comments are the organization's answers only where the
+                    # source declares the account; otherwise they would read as a citizen's.
+                    and (self.connector.user_id is not None or message.sender_id != own)
+                ]
+                yield FetchBatch(items, self._cursor())
+                if len(messages) < API_BATCH:
+                    break
+            if budget <= 0:
+                return
+
+
+def _aware_moment(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 def _aware(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return _aware_moment(datetime.fromisoformat(value))
