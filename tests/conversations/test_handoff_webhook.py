@@ -20,6 +20,7 @@ from beffroi.audit.services import Actor
 from beffroi.connectors import webhook
 from beffroi.conversations import handoff, services
 from beffroi.conversations.models import Conversation, Handoff, RequestSystem, Team
+from beffroi.organizations.models import Organization
 from tests.conversations.test_desk_pages import _login
 from tests.fakes.loopback import Reply
 from tests.fakes.webhook_receiver import PATH, SECRET, WebhookReceiver, signed_headers
@@ -295,6 +296,9 @@ def test_a_receiver_that_says_gone_switches_the_system_off(
     make_user: Callable[..., Any],
 ) -> None:
     receiver.script(PATH, Reply(410, {"detail": "this hook was removed"}), times=1)
+    # The hand-off's detail is written in the organization's language (English here; the
+    # French sentence is checked below).
+    Organization.objects.filter(pk=conversation.organization_id).update(language="en")
     made = _hand_off(conversation, system, claire)
     assert handoff.send(made.pk) == State.SEND_FAILED
     made.refresh_from_db()
@@ -327,11 +331,12 @@ def test_a_hand_off_to_a_system_switched_off_meanwhile_is_not_sent(
 ) -> None:
     made = _hand_off(conversation, system, claire)
     assert services.disable_request_system(Actor(claire, "ui"), system, "checked by hand")
+    # Said in the organization's language (French for this town).
     assert not services.disable_request_system(Actor(claire, "ui"), system, "again")  # once
     assert AuditEvent.objects.filter(action="request_system.disable").count() == 1
     assert handoff.send(made.pk) == State.SEND_FAILED
     made.refresh_from_db()
-    assert made.reason == handoff.REASON_DISABLED and "is switched off" in made.detail
+    assert made.reason == handoff.REASON_DISABLED and "est désactivé" in made.detail
     assert not receiver.deliveries()
 
 

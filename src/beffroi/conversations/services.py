@@ -172,8 +172,29 @@ def conversation_key(item: Item) -> tuple[str, Item]:
     return f"public:{item.source_id}:{root.platform_id}", root
 
 
+def takes_part(item: Item, own: set[int]) -> bool:
+    """Whether the organization takes part in the exchange ``item`` belongs to: everything its
+    own accounts and imports bring (comments under its posts, its messages, mentions of it);
+    from a watch over the wider network, a mention, or a thread where the organization wrote
+    (its post, or an answer above this item) or that a mention of it started — not the
+    threads of others that a watch happens to read."""
+    if item.source.kind != Source.Kind.WATCH or item.kind in (
+        Item.Kind.MENTION,
+        Item.Kind.MESSAGE,
+    ):
+        return True
+    seen = {item.pk}
+    parent = item.parent
+    while parent is not None and parent.pk not in seen:
+        if parent.author_id in own or parent.kind == Item.Kind.MENTION:
+            return True
+        seen.add(parent.pk)
+        parent = parent.parent
+    return False
+
+
 def _attach(organization: Organization, item: Item, own: set[int]) -> bool:
-    if item.kind not in CONVERSATION_KINDS:
+    if item.kind not in CONVERSATION_KINDS or not takes_part(item, own):
         return False
     if item.author_id in own:
         conversation = _conversation_of_ancestors(organization, item)

@@ -1,0 +1,60 @@
+"""A watch over the wider network reads threads the organization has no part in: they are not
+conversations. A mention of it, or a thread where it wrote, is one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from beffroi.conversations import services
+from beffroi.conversations.models import Conversation
+from beffroi.sources.models import Source
+from tests.conversations.conftest import Thread
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def watched(org: Any, thread: Thread) -> Thread:
+    """The same network read by a watch (the town's own page is ``thread``'s source)."""
+    thread.post("Le marché de Noël ouvre samedi.")  # the town's post: its author is its own
+    watch = Source.objects.create(
+        organization=org, name="Veille", platform="facebook", kind=Source.Kind.WATCH
+    )
+    found = Thread(org, watch)
+    found.town = thread.town  # the town's account, as the watch reads it too
+    found.count = 100  # other platform ids than the page's
+    return found
+
+
+def _roots(org: Any) -> set[str]:
+    return {c.root.text for c in Conversation.objects.filter(organization=org)}
+
+
+def test_threads_of_others_read_by_a_watch_are_not_conversations(org: Any, watched: Thread) -> None:
+    news = watched.say("journal", "Article : le budget de la commune en hausse")
+    news.kind = "post"
+    news.save()
+    watched.say("bruno", "Encore des impôts en plus, merci la mairie", news)
+    watched.say("chloe", "@bruno n'importe quoi", news)
+    assert services.attach_new_items(org) == 0
+    assert not Conversation.objects.filter(organization=org).exists()
+
+
+def test_a_mention_and_the_threads_the_town_wrote_in_are(org: Any, watched: Thread) -> None:
+    mention = watched.say("alice", "@mairie le lampadaire est éteint", kind="mention")
+    watched.say("alice", "Toujours rien ce soir", mention)
+    post = watched.post("Fermeture de la piscine lundi.")  # the town's post, found by the watch
+    watched.say("bruno", "Pourquoi ?", post)
+    news = watched.say("journal", "Travaux du pont : la circulation déviée")
+    news.kind = "post"
+    news.save()
+    question = watched.say("chloe", "Jusqu'à quand ?", news)
+    answer = watched.answer("Jusqu'au 15 décembre.", question)  # the town wrote in the thread
+    watched.say("chloe", "Merci !", answer)
+    watched.say("david", "Et le bus 12 ?", news)  # another comment there: not the town's part
+    services.attach_new_items(org)
+    assert _roots(org) == {"@mairie le lampadaire est éteint", "Pourquoi ?", "Jusqu'à quand ?"}
+    conversation = Conversation.objects.get(organization=org, root__text__startswith="@mairie")
+    assert conversation.items.count() == 2
