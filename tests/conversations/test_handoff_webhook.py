@@ -20,7 +20,6 @@ from beffroi.audit.services import Actor
 from beffroi.connectors import webhook
 from beffroi.conversations import handoff, services
 from beffroi.conversations.models import Conversation, Handoff, RequestSystem, Team
-from beffroi.organizations.models import Organization
 from tests.conversations.test_desk_pages import _login
 from tests.fakes.loopback import Reply
 from tests.fakes.webhook_receiver import PATH, SECRET, WebhookReceiver, signed_headers
@@ -296,23 +295,24 @@ def test_a_receiver_that_says_gone_switches_the_system_off(
     make_user: Callable[..., Any],
 ) -> None:
     receiver.script(PATH, Reply(410, {"detail": "this hook was removed"}), times=1)
-    # The hand-off's detail is written in the organization's language (English here; the
-    # French sentence is checked below).
-    Organization.objects.filter(pk=conversation.organization_id).update(language="en")
     made = _hand_off(conversation, system, claire)
     assert handoff.send(made.pk) == State.SEND_FAILED
     made.refresh_from_db()
     system.refresh_from_db()
     assert not system.enabled
     assert made.reason == handoff.REASON_GONE
-    assert "said its address is gone (HTTP 410)" in made.detail
-    assert "was switched off" in made.detail
-    assert "enable it again on the request systems page" in made.detail
+    assert "this hook was removed" in made.detail  # the receiver's words, kept
     (switched,) = AuditEvent.objects.filter(action="request_system.disable")
     assert switched.object_id == str(system.pk) and switched.before == {"enabled": True}
     assert switched.after["enabled"] is False and "this hook was removed" in switched.after["why"]
+    # What happened and the way forward, in the reader's language.
     page = _login(claire).get(f"/o/{org.slug}/conversations/{conversation.pk}/").content.decode()
     assert "said its address is gone (HTTP 410)" in page
+    assert "was switched off" in page and "enable it again on the request systems page" in page
+    french = _login(claire)
+    french.cookies["django_language"] = "fr"
+    html = french.get(f"/o/{org.slug}/conversations/{conversation.pk}/").content.decode()
+    assert "son adresse n’existe plus (HTTP 410)" in html
     admin = _login(make_user("chef", org=org, role="admin"))
     listed = admin.get(f"/o/{org.slug}/conversations/request-systems/").content.decode()
     assert "Disabled" in listed
@@ -331,12 +331,17 @@ def test_a_hand_off_to_a_system_switched_off_meanwhile_is_not_sent(
 ) -> None:
     made = _hand_off(conversation, system, claire)
     assert services.disable_request_system(Actor(claire, "ui"), system, "checked by hand")
-    # Said in the organization's language (French for this town).
     assert not services.disable_request_system(Actor(claire, "ui"), system, "again")  # once
     assert AuditEvent.objects.filter(action="request_system.disable").count() == 1
     assert handoff.send(made.pk) == State.SEND_FAILED
     made.refresh_from_db()
-    assert made.reason == handoff.REASON_DISABLED and "est désactivé" in made.detail
+    assert made.reason == handoff.REASON_DISABLED
+    page = (
+        _login(claire)
+        .get(f"/o/{conversation.organization.slug}/conversations/{conversation.pk}/")
+        .content.decode()
+    )
+    assert "“GRU (webhook)” is switched off: enable it again" in page
     assert not receiver.deliveries()
 
 

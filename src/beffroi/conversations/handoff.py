@@ -280,12 +280,8 @@ def send(handoff_id: int) -> str:
             handoff.attempts += 1  # delivered again: a call like the others
             handoff.save(update_fields=["attempts"])
     if not handoff.system.enabled and not interrupted:
-        with translation.override(_language(handoff)):
-            detail = _(
-                "The request system “%(name)s” is switched off: enable it again on the request "
-                "systems page, then send this request again."
-            ) % {"name": handoff.system.name}
-        _save(handoff, State.SEND_FAILED, reason=REASON_DISABLED, detail=detail)
+        # Said on the page in the reader's language, from the reason (conversations/detail.html).
+        _save(handoff, State.SEND_FAILED, reason=REASON_DISABLED, detail="")
         return handoff.state
     if handoff.system.demo:
         _save(
@@ -495,15 +491,10 @@ def _gone(handoff: Handoff, why: str) -> str:
     """The receiver said its address is gone (410): as the specification asks, nothing more is
     sent there. The system is switched off (an audited change) and the hand-off fails with
     the way forward: correct the address and enable the system again."""
-    system = handoff.system
-    disable_request_system(PLATFORM_ACTOR, system, why)
-    with translation.override(_language(handoff)):
-        detail = _(
-            "The receiving system said its address is gone (HTTP 410), so the request system "
-            "“%(name)s” was switched off. Correct its address and enable it again on the "
-            "request systems page, then send this request again."
-        ) % {"name": system.name}
-    _save(handoff, State.SEND_FAILED, reason=REASON_GONE, detail=detail)
+    disable_request_system(PLATFORM_ACTOR, handoff.system, why)
+    # The receiver's words kept; what happened and the way forward are said on the page in
+    # the reader's language, from the reason (conversations/detail.html).
+    _save(handoff, State.SEND_FAILED, reason=REASON_GONE, detail=why)
     return handoff.state
 
 
