@@ -58,3 +58,27 @@ def test_a_mention_and_the_threads_the_town_wrote_in_are(org: Any, watched: Thre
     assert _roots(org) == {"@mairie le lampadaire est éteint", "Pourquoi ?", "Jusqu'à quand ?"}
     conversation = Conversation.objects.get(organization=org, root__text__startswith="@mairie")
     assert conversation.items.count() == 2
+
+
+def test_an_account_that_verified_its_id_is_the_organization_not_the_posts_it_listens_to(
+    org: Any,
+) -> None:
+    """A Mastodon account also listening to a hashtag brings others' public posts as posts:
+    their authors are not the organization — the account the platform confirmed is."""
+    mastodon = Source.objects.create(
+        organization=org, name="Mastodon", platform="mastodon", cursor={"account_id": "109"}
+    )
+    listened = Thread(org, mastodon)
+    listened.town = listened._author("109")  # the account's own statuses
+    listened.post("Collecte des sapins samedi #SaintAubin")
+    other = listened.say("journal", "Festival ce week-end #SaintAubin")
+    other.kind = "post"
+    other.save()
+    comment = listened.say("alice", "Merci pour l'info", other)
+    listened.say("journal", "Avec plaisir !", comment)  # not the organization answering
+    own = services.own_author_ids(org)
+    assert own == {listened.town.pk}
+    # A page that does not know its own id: whoever publishes its posts is the organization.
+    page = Source.objects.create(organization=org, name="Page", platform="facebook")
+    Thread(org, page).post("Conseil municipal jeudi")
+    assert len(services.own_author_ids(org)) == 2
