@@ -5,7 +5,9 @@ consumer to, and the status the receiving system sends back, signed the same way
 from __future__ import annotations
 
 import base64
+import html
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -378,7 +380,23 @@ def test_secrets_in_an_address_stay_out_of_the_audit_trail_and_the_pages(
     listed = admin.get(base).content.decode()
     assert not [secret for secret in secrets if secret in listed]
     assert shown in listed and "site=bourg" in listed
+    # The edit form does not show them either; saved as shown, the address keeps them.
+    form = admin.get(base + f"{system.pk}/").content.decode()
+    assert not [secret for secret in secrets if secret in form] and shown in form
+    displayed = re.search(r'name="endpoint" value="([^"]*)"', form)
+    assert displayed is not None
+    as_shown = html.unescape(displayed.group(1))
+    assert admin.post(base + f"{system.pk}/", fields | {"endpoint": as_shown}).status_code == 302
     system.refresh_from_db()
+    assert system.endpoint == changed
+    # A hidden part that cannot be restored (another host) is said, not stored.
+    elsewhere = as_shown.replace("127.0.0.1", "192.0.2.1")
+    refused = admin.post(base + f"{system.pk}/", fields | {"endpoint": elsewhere})
+    assert (
+        refused.status_code == 200 and "type the address in full again" in refused.content.decode()
+    )
+    system.refresh_from_db()
+    assert system.endpoint == changed
     with webhook.WebhookClient(system.endpoint, system.signing_secret) as client:
         assert "hunter2" not in repr(client)
     # The hand-off goes to the whole address, credentials and token included.

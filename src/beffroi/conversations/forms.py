@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.validators import URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from beffroi.connectors import webhook
@@ -17,6 +18,7 @@ from beffroi.conversations.models import (
     Team,
 )
 from beffroi.organizations.models import Organization
+from beffroi.sources.redaction import hidden_left, redact_addresses, restore
 
 
 def _members(organization: Organization) -> Any:
@@ -220,6 +222,36 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
             "jurisdiction_id": _("Open311, when the server serves several towns."),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The address is checked once its hidden parts are back (clean_endpoint).
+        self.fields["endpoint"].validators = []
+        if self.instance.pk and not self.is_bound:
+            # Credentials in the address (user:password@, ?token=…) are not shown again; the
+            # address comes back with them restored (clean_endpoint).
+            self.initial["endpoint"] = redact_addresses(self.instance.endpoint)
+
+    def clean_endpoint(self) -> str:
+        endpoint = str(self.cleaned_data.get("endpoint") or "")
+        stored = (
+            RequestSystem.objects.filter(pk=self.instance.pk)
+            .values_list("endpoint", flat=True)
+            .first()
+            if self.instance.pk
+            else None
+        )
+        restored = str(restore({"endpoint": endpoint}, {"endpoint": stored or ""})["endpoint"])
+        if hidden_left(restored):
+            raise forms.ValidationError(
+                _(
+                    "Part of this address is hidden ([redacted]) and cannot be restored: type "
+                    "the address in full again."
+                )
+            )
+        if restored:
+            URLValidator()(restored)
+        return restored
+
     def clean_signing_secret(self) -> str:
         secret = str(self.cleaned_data.get("signing_secret") or "").strip()
         if secret and not webhook.is_valid_secret(secret):
@@ -235,6 +267,8 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind, endpoint = data.get("kind"), str(data.get("endpoint") or "")
+        if "endpoint" in self.errors:  # already said what is wrong with it
+            return data
         if kind == RequestSystem.Kind.OPEN311 and not endpoint:
             self.add_error("endpoint", _("An Open311 system needs its address."))
         if kind == RequestSystem.Kind.WEBHOOK:
