@@ -538,6 +538,9 @@ def test_unknown_systems_and_references_are_not_found(
         == 400
     )
     assert Client().get(f"/hooks/requests/{system.pk}/").status_code == 405
+    # A broken Content-Length is a clear refusal, not a server error.
+    broken = Client().generic("POST", f"/hooks/requests/{system.pk}/", b"{}", CONTENT_LENGTH="many")
+    assert broken.status_code == 400 and "Content-Length" in broken.json()["error"]
     # A hand-off the system has not received yet is not done there.
     Handoff.objects.filter(pk=made.pk).update(state=State.SEND_FAILED)
     assert _call(system, _done(made.reference)).status_code == 409

@@ -17,7 +17,11 @@ MAX_BODY = 64 * 1024
 @csrf_exempt  # the receiving system holds no CSRF token: the signature authenticates it
 @require_POST
 def request_status(request: HttpRequest, system_id: int) -> JsonResponse:
-    if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY:
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"error": "Content-Length is not a number."}, status=400)
+    if length > MAX_BODY:
         return JsonResponse({"error": "Too large."}, status=413)
     answer = handoff.receive_status(
         system_id, request.headers, request.body, client_address(request)
