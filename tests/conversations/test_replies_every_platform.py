@@ -623,7 +623,14 @@ def test_a_private_answer_the_person_does_not_accept_is_refused_with_the_platfor
     indirect=True,
 )
 def test_a_private_answer_where_the_platform_has_none_is_not_supported(desk: Desk) -> None:
+    # Refused when asked, in words (the form does not offer it; the API may ask)...
+    with pytest.raises(services.DeskError, match="does not allow answering in private"):
+        desk.reply()
+    assert not Reply.objects.exists()
+    # ...and a private reply recorded anyway (the source changed since) fails when sent.
+    desk.private = False
     reply = desk.reply()
+    Reply.objects.filter(pk=reply.pk).update(private=True)
     assert sending.send(reply.pk) == Reply.State.FAILED
     reply.refresh_from_db()
     assert reply.reason == failures.REASON_UNSUPPORTED

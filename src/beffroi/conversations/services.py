@@ -22,6 +22,8 @@ from django.utils.translation import gettext as _
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.connectors import webhook
+from beffroi.connectors.base import Action, ConfigurationError
+from beffroi.connectors.registry import connector_class
 from beffroi.conversations.models import (
     DEFAULT_TEAMS,
     Conversation,
@@ -40,6 +42,7 @@ from beffroi.conversations.sla import breached_filter
 from beffroi.core.logging import redact
 from beffroi.items.models import Item
 from beffroi.organizations.models import Membership, Organization
+from beffroi.sources.forms import platform_label
 from beffroi.sources.models import Source
 
 State = Conversation.State
@@ -628,6 +631,21 @@ def new_reply_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def private_reply_allowed(conversation: Conversation) -> bool:
+    """Whether a reply may go in private: a public comment on a platform whose connector sends
+    private replies, as its source is set up (a private conversation is private already)."""
+    if conversation.kind == Conversation.Kind.PRIVATE:
+        return False
+    try:
+        connector = connector_class(conversation.platform)
+    except ConfigurationError:  # no connector for this platform
+        return False
+    settings = (
+        conversation.source.settings if isinstance(conversation.source.settings, dict) else {}
+    )
+    return connector.allows(Action.PRIVATE_REPLY, settings)
+
+
 def send_reply(
     actor: Actor,
     conversation: Conversation,
@@ -646,6 +664,11 @@ def send_reply(
         raise DeskError(_("This reply form has expired: open the conversation again."))
     if private and conversation.kind == Conversation.Kind.PRIVATE:
         private = False  # already a private exchange
+    if private and not private_reply_allowed(conversation):
+        raise DeskError(
+            _("%(platform)s does not allow answering in private here: answer in public.")
+            % {"platform": platform_label(conversation.platform)}
+        )
     with transaction.atomic():
         existing = Reply.objects.filter(organization=conversation.organization, key=key).first()
         if existing is not None:

@@ -19,8 +19,6 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from beffroi.accounts.views import safe_next
-from beffroi.connectors.base import Action, ConfigurationError
-from beffroi.connectors.registry import connector_class
 from beffroi.conversations import handoff, services, sla
 from beffroi.conversations.display import reply_view
 from beffroi.conversations.forms import (
@@ -205,22 +203,11 @@ def _timeline(conversation: Conversation) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda entry: entry["at"])
 
 
-def _private_reply_allowed(conversation: Conversation) -> bool:
-    """Whether the reply box offers to answer in private: a public comment on a platform whose
-    connector sends private replies (a private conversation is private already)."""
-    if conversation.kind == Conversation.Kind.PRIVATE:
-        return False
-    try:
-        return Action.PRIVATE_REPLY in connector_class(conversation.platform).actions
-    except ConfigurationError:  # no connector for this platform
-        return False
-
-
 def _reply_form(conversation: Conversation, auto_id: str = "id_%s") -> ReplyForm:
     """A reply box's form: a new key (one per draft: sending it twice sends once), and the
     private choice only where the platform allows it."""
     form = ReplyForm(initial={"key": services.new_reply_key()}, auto_id=auto_id)
-    if not _private_reply_allowed(conversation):
+    if not services.private_reply_allowed(conversation):
         del form.fields["private"]
     return form
 
