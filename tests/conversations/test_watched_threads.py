@@ -82,3 +82,25 @@ def test_an_account_that_verified_its_id_is_the_organization_not_the_posts_it_li
     page = Source.objects.create(organization=org, name="Page", platform="facebook")
     Thread(org, page).post("Conseil municipal jeudi")
     assert len(services.own_author_ids(org)) == 2
+
+
+def test_a_telegram_source_listing_others_channels_knows_its_own_by_its_setting(
+    org: Any,
+) -> None:
+    telegram = Source.objects.create(
+        organization=org,
+        name="Telegram",
+        platform="telegram",
+        settings={"channels": "mairie_saint_aubin, journal_local", "method": "api"},
+    )
+    listened = Thread(org, telegram)
+    listened.town = listened._author("mairie_saint_aubin")  # a channel's id is its username
+    listened.post("Collecte des encombrants mardi")
+    other = listened.say("journal_local", "Le conseil a voté le budget")
+    other.kind = "post"
+    other.save()
+    # Without saying which channel is its own, every listed channel's posts are taken for it.
+    assert len(services.own_author_ids(org)) == 2
+    telegram.settings["own_channel"] = "https://t.me/mairie_saint_aubin"
+    telegram.save()
+    assert services.own_author_ids(org) == {listened.town.pk}

@@ -382,6 +382,16 @@ class Connector(ABC):
         """Turn one platform payload into a :class:`NormalizedItem` or raise MalformedPayload."""
 
     @classmethod
+    def own_account_ids(
+        cls, settings: Mapping[str, Any], cursor: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """The platform ids of the source's own account, when the connector knows them for
+        sure (verified with the platform, kept in its cursor, or named by a setting meant for
+        it); empty when it does not. A source that knows them may also read others' posts
+        (hashtags, searches, others' channels): their authors are not the organization."""
+        return ()
+
+    @classmethod
     def allows(cls, action: Action, settings: Mapping[str, Any]) -> bool:
         """Whether a source with these ``settings`` can do ``action``: the platform allows it
         through this connector (``actions``), and the source's settings do not rule it out

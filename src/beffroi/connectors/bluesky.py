@@ -865,6 +865,14 @@ class BlueskyConnector(HttpConnector):
 
     # --- mapping ---------------------------------------------------------------------------
 
+    @classmethod
+    def own_account_ids(
+        cls, settings: Mapping[str, Any], cursor: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """The session's DID, kept in the cursor at the last sync."""
+        did = cursor.get("did")
+        return (str(did),) if did else ()
+
     def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
         """A post view (``app.bsky.feed.defs#postView``, or a notification, which has the same
         ``uri``/``cid``/``author``/``record``/``indexedAt``) as a NormalizedItem."""

@@ -542,6 +542,14 @@ class MastodonConnector(Connector):
 
     # --- mapping ---------------------------------------------------------------------------
 
+    @classmethod
+    def own_account_ids(
+        cls, settings: Mapping[str, Any], cursor: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """The account ``verify_credentials`` named at the last sync (kept in the cursor)."""
+        account = cursor.get("account_id")
+        return (str(account),) if account else ()
+
     def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
         """A Mastodon Status (JSON or Mastodon.py object) as a NormalizedItem.
 

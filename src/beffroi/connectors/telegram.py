@@ -972,6 +972,12 @@ class TelegramConnector(HttpConnector):
             help="The numeric id of the account the session logs in, printed with the session "
             "string (method 'api'): its comments are the organization's answers",
         ),
+        "own_channel": Option(
+            label="The organization's channel",
+            required=False,
+            help="When the channels listed include others': the username of the "
+            "organization's own (only its posts and comments are the organization's)",
+        ),
     }
 
     #: Builds the Telethon client (method "api"); tests replace it with a stand-in.
@@ -1043,6 +1049,22 @@ class TelegramConnector(HttpConnector):
             yield from self._fetch_api(state, comments)
         else:
             yield from self._fetch_web(state)
+
+    @classmethod
+    def own_account_ids(
+        cls, settings: Mapping[str, Any], cursor: Mapping[str, Any]
+    ) -> tuple[str, ...]:
+        """The channel the ``own_channel`` setting names (a channel's author id is its
+        username) and the logged-in account: the others listed are not the organization.
+        Without it, nothing is known for sure."""
+        try:
+            channels = parse_channels(settings.get("own_channel") or "")
+        except ConfigurationError:
+            return ()
+        if not channels:
+            return ()
+        user = str(settings.get("user_id") or "").strip()
+        return (*channels, user) if user else channels
 
     def map_item(self, raw: Mapping[str, Any], kind: ItemKind) -> NormalizedItem:
         """A stored payload (web preview post or Telethon message) as a POST, or a comment

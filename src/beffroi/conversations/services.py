@@ -91,35 +91,40 @@ def ensure_default_teams(organization: Organization) -> list[Team]:
 ACCOUNT_ID_SETTINGS = ("page_id", "account_id", "user_id", "ig_user_id", "channel_id", "did")
 
 
-#: What a connector writes in its cursor once the platform told it whose account it reads
-#: (Mastodon's ``verify_credentials``, Bluesky's session DID).
-ACCOUNT_ID_CURSOR_KEYS = ("account_id", "did")
+def _known_own_ids(source: Source) -> tuple[str, ...]:
+    """The ids the source's connector knows for sure are its own account (see
+    :meth:`beffroi.connectors.base.Connector.own_account_ids`)."""
+    try:
+        connector = connector_class(source.platform)
+    except ConfigurationError:  # no connector for this platform
+        return ()
+    settings = source.settings if isinstance(source.settings, dict) else {}
+    cursor = source.cursor if isinstance(source.cursor, dict) else {}
+    return connector.own_account_ids(settings, cursor)
 
 
 def own_author_ids(organization: Organization) -> set[int]:
     """The organization's own accounts (a reply by one of them is the organization
-    answering): the account each connected source names in its settings or verified with the
-    platform (its cursor), and whoever publishes the posts of a connected account that does
-    not know its own id. A source that verified its account may also listen to others'
-    posts (hashtags, searches): their authors are not the organization."""
+    answering): the account each connected source names in its settings or its connector
+    knows for sure (verified with the platform, or named for it), and whoever publishes the
+    posts of a connected account whose connector knows neither. A source that knows its
+    account may also read others' posts (hashtags, searches, others' channels): their
+    authors are not the organization."""
     accounts = Source.objects.filter(organization=organization, kind=Source.Kind.ACCOUNT)
     named = Q()
-    unverified: list[int] = []
+    unknown: list[int] = []
     for source in accounts.only("pk", "platform", "settings", "cursor"):
         settings = source.settings if isinstance(source.settings, dict) else {}
-        cursor = source.cursor if isinstance(source.cursor, dict) else {}
         for name in ACCOUNT_ID_SETTINGS:
             if settings.get(name):
                 named |= Q(platform=source.platform, platform_id=str(settings[name]))
-        verified = [str(cursor[key]) for key in ACCOUNT_ID_CURSOR_KEYS if cursor.get(key)]
-        for account_id in verified:
+        known = _known_own_ids(source)
+        for account_id in known:
             named |= Q(platform=source.platform, platform_id=account_id)
-        if not verified:
-            unverified.append(source.pk)
+        if not known:
+            unknown.append(source.pk)
     own = set(
-        Item.objects.filter(
-            organization=organization, kind=Item.Kind.POST, source_id__in=unverified
-        )
+        Item.objects.filter(organization=organization, kind=Item.Kind.POST, source_id__in=unknown)
         .order_by()  # the items' default order would enter the DISTINCT and scan them all
         .values_list("author_id", flat=True)
         .distinct()

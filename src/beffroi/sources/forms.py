@@ -119,6 +119,10 @@ CONNECTOR_STRINGS = (
     gettext_noop("The api_hash of that application (method 'api')"),
     gettext_noop("Session string"),
     gettext_noop("A Telethon StringSession created once for the account (method 'api')"),
+    gettext_noop("The organization's channel"),
+    gettext_noop(
+        "When the channels listed include others': the username of the organization's own (only its posts and comments are the organization's)"
+    ),
     gettext_noop("Account's user id"),
     gettext_noop(
         "The numeric id of the account the session logs in, printed with the session string (method 'api'): its comments are the organization's answers"
