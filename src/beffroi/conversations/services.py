@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -163,28 +163,33 @@ def attach_new_items(organization: Organization) -> int:
             cursor.save(update_fields=["last_item_id"])
 
 
-def _conversation_of_ancestors(organization: Organization, item: Item) -> Conversation | None:
-    """The conversation of the nearest ancestor of ``item`` that has one."""
-    seen: set[int] = set()
+def _ancestors(item: Item) -> Iterator[Item]:
+    """The items ``item`` answers, nearest first, up to its post (a loop in broken data
+    ends the walk)."""
+    seen = {item.pk}
     parent = item.parent
     while parent is not None and parent.pk not in seen:
+        yield parent
         seen.add(parent.pk)
+        parent = parent.parent
+
+
+def _conversation_of_ancestors(organization: Organization, item: Item) -> Conversation | None:
+    """The conversation of the nearest ancestor of ``item`` that has one."""
+    for parent in _ancestors(item):
         found = Conversation.objects.filter(organization=organization, items=parent).first()
         if found is not None:
             return found
-        parent = parent.parent
     return None
 
 
 def _thread_root(item: Item) -> Item:
     """The citizen's first-level comment a reply belongs to (or the item itself)."""
     root = item
-    seen = {item.pk}
-    while root.parent is not None and root.parent.kind != Item.Kind.POST:
-        if root.parent.pk in seen:
+    for parent in _ancestors(item):
+        if parent.kind == Item.Kind.POST:
             break
-        root = root.parent
-        seen.add(root.pk)
+        root = parent
     return root
 
 
@@ -207,14 +212,9 @@ def takes_part(item: Item, own: set[int]) -> bool:
         Item.Kind.MESSAGE,
     ):
         return True
-    seen = {item.pk}
-    parent = item.parent
-    while parent is not None and parent.pk not in seen:
-        if parent.author_id in own or parent.kind == Item.Kind.MENTION:
-            return True
-        seen.add(parent.pk)
-        parent = parent.parent
-    return False
+    return any(
+        parent.author_id in own or parent.kind == Item.Kind.MENTION for parent in _ancestors(item)
+    )
 
 
 def _attach(organization: Organization, item: Item, own: set[int]) -> bool:

@@ -12,7 +12,7 @@ conversation."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -95,14 +95,26 @@ class Clock:
 
 
 def targets_of(organization: Organization) -> ResponseTargets:
-    found = ResponseTargets.objects.filter(organization=organization).first()
-    return found or ResponseTargets(organization=organization)
+    return _targets_by_id(organization.pk)
 
 
 def _targets_by_id(organization_id: int) -> ResponseTargets:
     """:func:`targets_of` without reading the organization itself."""
     found = ResponseTargets.objects.filter(organization_id=organization_id).first()
     return found or ResponseTargets(organization_id=organization_id)
+
+
+def _targets_reader() -> Callable[[int], ResponseTargets]:
+    """Each organization's targets, read once for the conversations of a pass."""
+    read: dict[int, ResponseTargets] = {}
+
+    def targets(organization_id: int) -> ResponseTargets:
+        found = read.get(organization_id)
+        if found is None:
+            found = read[organization_id] = _targets_by_id(organization_id)
+        return found
+
+    return targets
 
 
 def _hours(targets: ResponseTargets) -> Hours:
@@ -242,16 +254,12 @@ def refresh_due_of(conversations: QuerySet[Conversation]) -> int:
             return changed
         last = batch[-1].pk
         # Read again per batch: targets changed during a long pass apply to the next batches.
-        read: dict[int, ResponseTargets] = {}
-        stale = []
-        for conversation in batch:
-            targets = read.get(conversation.organization_id)
-            if targets is None:
-                targets = read[conversation.organization_id] = _targets_by_id(
-                    conversation.organization_id
-                )
-            if refresh_due(conversation, targets):
-                stale.append(conversation)
+        targets = _targets_reader()
+        stale = [
+            conversation
+            for conversation in batch
+            if refresh_due(conversation, targets(conversation.organization_id))
+        ]
         # bulk_update saves nothing else and sends no pre_save: the values are computed here.
         Conversation.objects.bulk_update(stale, DUE_COLUMNS)
         changed += len(stale)
@@ -359,13 +367,10 @@ def on_team_deleted(sender: Any, instance: Team, **kwargs: Any) -> None:
 def clocks(conversations: Iterable[Conversation], now: datetime | None = None) -> dict[int, Clock]:
     """The clocks of many conversations (one organization's targets read once each)."""
     now = now or timezone.now()
-    read: dict[int, ResponseTargets] = {}
+    targets = _targets_reader()
     found: dict[int, Clock] = {}
     for conversation in conversations:
-        targets = read.get(conversation.organization_id)
-        if targets is None:
-            targets = read[conversation.organization_id] = targets_of(conversation.organization)
-        running = clock(conversation, now, targets)
+        running = clock(conversation, now, targets(conversation.organization_id))
         if running is not None:
             found[conversation.pk] = running
     return found
