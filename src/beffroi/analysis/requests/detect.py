@@ -26,7 +26,7 @@ import re
 import threading
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -351,24 +351,40 @@ def train_detector(
 _default_lock = threading.Lock()
 
 
-@lru_cache(maxsize=2)
-def _default(use_embedding: bool) -> RequestDetector:
+def cached_corpus_model(
+    name: str, options: list[Any], code: Path, train: Callable[[], TextClassifier]
+) -> TextClassifier:
+    """A model trained on the corpus, kept in the cache directory under a key of what made it
+    (the format, the corpus, ``options``, scikit-learn and the ``code`` that trains it):
+    trained once, then read; written whole or not at all."""
     key = hashlib.sha256(
-        json.dumps([FORMAT_VERSION, corpus_hash(), use_embedding, sklearn.__version__]).encode()
-        + Path(__file__).read_bytes()
+        json.dumps([FORMAT_VERSION, corpus_hash(), *options, sklearn.__version__]).encode()
+        + code.read_bytes()
     ).hexdigest()[:24]
-    path = cache_dir() / f"detector-{key}.bin"
+    path = cache_dir() / f"{name}-{key}.bin"
     if path.exists():
         try:
-            return RequestDetector(TextClassifier.from_bytes(path.read_bytes()))
+            return TextClassifier.from_bytes(path.read_bytes())
         except Exception:  # noqa: S110 - a stale or broken cache file is rebuilt below
             pass
-    detector = train_detector(use_embedding=use_embedding)
+    model = train()
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(detector.model.to_bytes())
+    temporary.write_bytes(model.to_bytes())
     temporary.replace(path)
-    return detector
+    return model
+
+
+@lru_cache(maxsize=2)
+def _default(use_embedding: bool) -> RequestDetector:
+    return RequestDetector(
+        cached_corpus_model(
+            "detector",
+            [use_embedding],
+            Path(__file__),
+            lambda: train_detector(use_embedding=use_embedding).model,
+        )
+    )
 
 
 def default_detector(use_embedding: bool = True) -> RequestDetector:

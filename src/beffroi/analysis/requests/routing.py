@@ -14,9 +14,6 @@ A :class:`RoutingDecision` says which rule or the model decided, with what confi
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,15 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import sklearn
-
-from beffroi.analysis.requests.corpus import SERVICES, corpus_hash
+from beffroi.analysis.requests.corpus import SERVICES
 from beffroi.analysis.requests.detect import (
     CORRECTION_WEIGHT,
-    FORMAT_VERSION,
     RequestExample,
     TextClassifier,
     cache_dir,
+    cached_corpus_model,
     corpus_examples,
     train_text_classifier,
 )
@@ -205,24 +200,14 @@ _default_lock = threading.Lock()
 
 @lru_cache(maxsize=2)
 def _default(use_embedding: bool) -> ServiceModel:
-    key = hashlib.sha256(
-        json.dumps(
-            [FORMAT_VERSION, corpus_hash(), use_embedding, sklearn.__version__, SERVICES]
-        ).encode()
-        + Path(__file__).read_bytes()
-    ).hexdigest()[:24]
-    path = cache_dir() / f"router-{key}.bin"
-    if path.exists():
-        try:
-            return ServiceModel(TextClassifier.from_bytes(path.read_bytes()))
-        except Exception:  # noqa: S110 - a stale or broken cache file is rebuilt below
-            pass
-    model = train_service_model(use_embedding=use_embedding)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(model.model.to_bytes())
-    temporary.replace(path)
-    return model
+    return ServiceModel(
+        cached_corpus_model(
+            "router",
+            [use_embedding, SERVICES],
+            Path(__file__),
+            lambda: train_service_model(use_embedding=use_embedding).model,
+        )
+    )
 
 
 def default_service_model(use_embedding: bool = True) -> ServiceModel:
