@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import (
@@ -40,7 +40,8 @@ from beffroi.jobs.models import Job
 log = logging.getLogger(__name__)
 
 LIVE_STATES = (Job.State.PENDING, Job.State.RUNNING)
-FINISH_RETRIES = 8
+DATABASE_RETRIES = 8
+T = TypeVar("T")
 
 
 class RetryLater(Exception):
@@ -200,26 +201,61 @@ def _claimable(now: Any) -> Q:
     return (Q(state=Job.State.PENDING) & due) | Q(state=Job.State.RUNNING, lease_expires_at__lt=now)
 
 
+def _through_restarts(what: str, job_id: int, operation: Callable[[], T]) -> T:
+    """Run one database operation, again on a fresh connection while the database is
+    unreachable for a while (a restart or failover drops every connection)."""
+    for attempt in range(DATABASE_RETRIES):
+        try:
+            return operation()
+        except (OperationalError, InterfaceError):
+            if attempt == DATABASE_RETRIES - 1 or connection.in_atomic_block:
+                raise
+            log.warning("database unavailable while %s job %s; retrying", what, job_id)
+            connection.close()
+            time.sleep(min(0.2 * 2**attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
 def claim(job_id: int, worker: str) -> bool:
-    """Take the job if it is due and nobody holds it: one conditional UPDATE, so one winner."""
+    """Take the job if it is due and nobody holds it: one conditional UPDATE, so one winner.
+
+    A claim whose answer was lost with the connection may still have been written: the
+    retry recognises it by its exact start time and worker, so the job is not left held by
+    nobody until its lease runs out.
+    """
     now = timezone.now()
-    job = Job.objects.filter(pk=job_id).values("name").first()
+    job = _through_restarts(
+        "claiming", job_id, lambda: Job.objects.filter(pk=job_id).values("name").first()
+    )
     if job is None:
         return False
     spec = TASKS.get(job["name"])
     lease = spec.lease_seconds if spec else 600
-    updated = (
-        Job.objects.filter(pk=job_id)
-        .filter(_claimable(now))
-        .update(
-            state=Job.State.RUNNING,
-            worker=worker,
-            lease_expires_at=now + timedelta(seconds=lease),
-            attempts=F("attempts") + 1,
-            started_at=now,
+    tries = 0
+
+    def take() -> bool:
+        nonlocal tries
+        tries += 1
+        if tries > 1 and (
+            Job.objects.filter(
+                pk=job_id, state=Job.State.RUNNING, worker=worker, started_at=now
+            ).exists()
+        ):
+            return True
+        updated = (
+            Job.objects.filter(pk=job_id)
+            .filter(_claimable(now))
+            .update(
+                state=Job.State.RUNNING,
+                worker=worker,
+                lease_expires_at=now + timedelta(seconds=lease),
+                attempts=F("attempts") + 1,
+                started_at=now,
+            )
         )
-    )
-    return updated == 1
+        return updated == 1
+
+    return _through_restarts("claiming", job_id, take)
 
 
 def _finish(job_id: int, worker: str, **fields: Any) -> bool:
@@ -228,21 +264,16 @@ def _finish(job_id: int, worker: str, **fields: Any) -> bool:
     The work is done by now, so losing this write would run the job again: a dropped
     connection (database restart, failover) is retried on a fresh one for a while.
     """
-    for attempt in range(FINISH_RETRIES):
-        try:
-            return (
-                Job.objects.filter(pk=job_id, state=Job.State.RUNNING, worker=worker).update(
-                    finished_at=timezone.now(), **fields
-                )
-                == 1
+    return _through_restarts(
+        "finishing",
+        job_id,
+        lambda: (
+            Job.objects.filter(pk=job_id, state=Job.State.RUNNING, worker=worker).update(
+                finished_at=timezone.now(), **fields
             )
-        except (OperationalError, InterfaceError):
-            if attempt == FINISH_RETRIES - 1 or connection.in_atomic_block:
-                raise
-            log.warning("database unavailable while finishing job %s; retrying", job_id)
-            connection.close()
-            time.sleep(min(0.2 * 2**attempt, 5.0))
-    return False
+            == 1
+        ),
+    )
 
 
 def run_job(job_id: int, worker: str | None = None) -> str:
@@ -251,7 +282,7 @@ def run_job(job_id: int, worker: str | None = None) -> str:
     worker = worker or worker_name()
     if not claim(job_id, worker):
         return "skipped"
-    job = Job.objects.get(pk=job_id)
+    job = _through_restarts("reading", job_id, lambda: Job.objects.get(pk=job_id))
     spec = TASKS.get(job.name)
     if spec is None:
         _finish(job_id, worker, state=Job.State.FAILED, last_error=f"Unknown task '{job.name}'")
