@@ -152,6 +152,44 @@ class AuditAction(models.TextChoices):
     TEAM_SAVE = "team.save", _("Saved a team")
     SAVED_REPLY_SAVE = "saved_reply.save", _("Saved a saved reply")
     SAVED_REPLY_DELETE = "saved_reply.delete", _("Deleted a saved reply")
+    # the publishing desk
+    POST_CREATE = "post.create", _("Wrote a post")
+    POST_EDIT = "post.edit", _("Changed a post")
+    POST_SUBMIT = "post.submit", _("Submitted a post for approval")
+    POST_APPROVE = "post.approve", _("Approved a post")
+    POST_REJECT = "post.reject", _("Sent a post back to its author")
+    POST_BACK_TO_REVIEW = (
+        "post.back_to_review",
+        _("A post changed after its approval went back to review"),
+    )
+    POST_SCHEDULE = "post.schedule", _("Scheduled a post")
+    POST_SUSPEND = "post.suspend", _("Suspended a post")
+    POST_EXPIRED = "post.expired", _("A post was not approved in time (never published)")
+    POST_UNATTEMPTED = (
+        "post.unattempted",
+        _("A post's time passed during a pause (not published)"),
+    )
+    POST_PUBLISHING = "post.publishing", _("A post's time came: publishing")
+    POST_PUBLISHED = "post.published", _("The platform published a post")
+    POST_FAILED = "post.failed", _("The platform did not publish a post")
+    POST_UNKNOWN = "post.unknown", _("A post's publication was interrupted (outcome unknown)")
+    POST_SIMULATED = (
+        "post.simulated",
+        _("A post was simulated on a demo account (nothing was sent to a platform)"),
+    )
+    POST_CONFIRM = "post.confirm", _("Confirmed that a post was published")
+    POST_RETRY = "post.retry", _("Sent a post again")
+    POST_COMMENT = "post.comment", _("Commented on a post")
+    POST_EXTERNAL_LINK = "post.external_link", _("Created an external approval link")
+    MEDIA_SAVE = "media.save", _("Saved a media in the library")
+    MEDIA_DELETE = "media.delete", _("Deleted a media from the library")
+    WORKFLOW_SAVE = "workflow.save", _("Saved an approval workflow")
+    WORKFLOW_DELETE = "workflow.delete", _("Deleted an approval workflow")
+    PUBLISHING_SETTINGS = "publishing.settings", _("Changed the publishing settings")
+    PUBLISHING_PAUSE = "publishing.pause", _("Paused publishing")
+    PUBLISHING_RESUME = "publishing.resume", _("Resumed publishing")
+    PAUSE_WINDOW_SAVE = "pause_window.save", _("Planned a period without publishing")
+    PAUSE_WINDOW_DELETE = "pause_window.delete", _("Removed a period without publishing")
     # the administration site and the demo
     ADMIN_CREATE = "admin.create", _("Created an object in the administration site")
     ADMIN_UPDATE = "admin.update", _("Changed an object in the administration site")

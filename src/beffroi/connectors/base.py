@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from beffroi.connectors.post_limits import PostLimits
+
 if TYPE_CHECKING:
     from beffroi.connectors.oauth import OAuthClient
 
@@ -255,6 +257,9 @@ class ActionResult:
     #: Where a person sees what was done on the platform (the reply, the private message's
     #: conversation); empty when the platform gives no address.
     url: str = ""
+    #: What was created, as the platform returned it (a published post): stored as an item
+    #: so that its comments gather under it in the inbox. None where the platform said less.
+    item: NormalizedItem | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +355,12 @@ class Connector(ABC):
     not_supported: ClassVar[Mapping[str, str]] = {}
     #: Where an administrator learns what to create on the platform's side (docs anchor).
     setup_doc: ClassVar[str] = ""
+    #: What the platform accepts in a published post (length, media, alt text…); None where
+    #: Beffroi does not publish there (:mod:`beffroi.connectors.post_limits`).
+    post_limits: ClassVar[PostLimits | None] = None
+    #: A publication sent again with the same ``idempotency_key`` is recognised by the
+    #: platform (no second post): an attempt interrupted during its call may be sent again.
+    idempotent_publish: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
         self.validate_options(settings, credentials)
@@ -499,8 +510,15 @@ class Connector(ABC):
         """Delete ``item`` (on most platforms only the account's own items or comments)."""
         raise self._unsupported(Action.DELETE)
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
-        """Publish a new post from the connected account."""
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """Publish a new post from the connected account.
+
+        ``idempotency_key`` names this publication (the same for every attempt): connectors
+        whose platform can tell a repeat say so with :attr:`idempotent_publish`, and a repeat
+        with the same key returns the post already published instead of a second one.
+        """
         raise self._unsupported(Action.PUBLISH)
 
     def report(self, item: ItemRef, reason: str) -> ActionResult:

@@ -157,6 +157,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import clear_text_allowed, iso_z, language_code, parse_time
 
 if TYPE_CHECKING:
@@ -230,6 +231,45 @@ _CHAT_REFUSALS = {
     "AccountSuspended": "the account may not send messages (suspended from chat)",
     "ConvoLocked": "the conversation is locked",
 }
+
+
+#: What Bluesky accepts in a post (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="bluesky",
+    label="Bluesky",
+    max_length=300,
+    counting=Counting.GRAPHEMES,
+    max_bytes=3000,
+    media=MediaLimits(
+        kinds=frozenset({"image", "gif", "video"}),
+        max_count=4,
+        image_types=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        video_types=frozenset({"video/mp4", "video/mpeg", "video/webm", "video/quicktime"}),
+        max_image_bytes=1_000_000,
+        max_gif_bytes=100_000_000,
+        max_video_bytes=100_000_000,
+        max_video_seconds=600,
+        alone_kinds=frozenset({"gif", "video"}),
+    ),
+    first_comment=True,
+    first_comment_max_length=300,
+    max_alt_text=1000,
+    notes=(
+        "app.bsky.feed.post: text of at most 300 graphemes and 3,000 bytes. Links count "
+        "whole: Beffroi sends the text as written (the Bluesky app shortens long links in "
+        "the text before posting, Beffroi does not). A post has one embed: up to 4 images "
+        "(1,000,000 bytes each, app.bsky.embed.images) or one video (100,000,000 bytes, "
+        "app.bsky.embed.video; the app sends a GIF as a video and allows 10 minutes). Alt "
+        "text: the app allows 2,000 graphemes on an image, but a video's (so a GIF's) is "
+        "limited to 1,000 by its lexicon; 1,000 is applied to both."
+    ),
+    sources=(
+        "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json",
+        "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/images.json",
+        "https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/embed/video.json",
+        "https://github.com/bluesky-social/social-app/blob/main/src/lib/constants.ts",
+    ),
+)
 
 
 class RecordExists(ConnectorError):
@@ -509,6 +549,7 @@ class BlueskyConnector(HttpConnector):
 
     platform: ClassVar[str] = "bluesky"
     label: ClassVar[str] = "Bluesky"
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {
             FetchKind.OWN_POSTS,
@@ -1328,29 +1369,37 @@ class BlueskyConnector(HttpConnector):
         )
         post = self._post_record(text)
         post["reply"] = {"root": root, "parent": parent}
+        return self._create_post(
+            post,
+            idempotency_key,
+            f"replying to {parent['uri']}",
+            done="Replied on Bluesky.",
+            again="Already replied on Bluesky (the same reply sent again).",
+        )
+
+    def _create_post(
+        self, post: dict[str, Any], idempotency_key: str, what: str, *, done: str, again: str
+    ) -> ActionResult:
+        """Create a post record; with a key, at the record key it names, so that sending it
+        again finds the post already there instead of making a second one."""
         body: dict[str, Any] = {"repo": self.own_did(), "collection": POST_COLLECTION}
         rkey = record_key_for(idempotency_key) if idempotency_key else ""
         if rkey:
             body["rkey"] = rkey
         body["record"] = post
         try:
-            answer = self._procedure(
-                f"replying to {parent['uri']}",
-                "com.atproto.repo.createRecord",
-                body,
-                create=True,
-            )
+            answer = self._procedure(what, "com.atproto.repo.createRecord", body, create=True)
         except (RecordExists, OutcomeUnknown) as exc:
             if not rkey:
                 raise
-            # The reply's key names one record: if it is there, this reply is posted.
+            # The key names one record: if it is there, this post is published.
             found = self._own_post(rkey)
             if found is None:
                 if isinstance(exc, OutcomeUnknown):
                     raise
                 found = {"uri": f"at://{body['repo']}/{POST_COLLECTION}/{rkey}"}
-            return self._created(found, "Already replied on Bluesky (the same reply sent again).")
-        return self._created(answer, "Replied on Bluesky.")
+            return self._created(found, again)
+        return self._created(answer, done)
 
     def _own_post(self, rkey: str) -> dict[str, Any] | None:
         """The account's post at ``rkey`` (``uri``, ``cid``, ``value``), None when it is not
@@ -1408,23 +1457,21 @@ class BlueskyConnector(HttpConnector):
             url=f"{CHAT_WEB_URL}/{convo_id}",
         )
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
         """Publish a post (text, with its links and hashtags as facets)."""
         if media:
             raise UnsupportedAction(
                 "The Bluesky connector publishes text only; attaching media is not supported."
             )
-        answer = self._procedure(
+        return self._create_post(
+            self._post_record(text),
+            idempotency_key,
             "publishing a post",
-            "com.atproto.repo.createRecord",
-            {
-                "repo": self.own_did(),
-                "collection": POST_COLLECTION,
-                "record": self._post_record(text),
-            },
-            create=True,
+            done="Published on Bluesky.",
+            again="Already published on Bluesky (the same post sent again).",
         )
-        return self._created(answer, "Published on Bluesky.")
 
     def delete(self, item: ItemRef) -> ActionResult:
         """Delete one of the account's own posts; other people's posts cannot be deleted."""

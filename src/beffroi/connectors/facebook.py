@@ -96,6 +96,7 @@ from beffroi.connectors.graph import (
     verify_subscription,
 )
 from beffroi.connectors.http import require
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import parse_time, text_links, web_address
 
 __all__ = ["FacebookConnector", "verify_signature", "verify_subscription"]
@@ -130,6 +131,39 @@ _VIDEO_TYPES = frozenset(
 )
 #: Attachment types that are a link to somewhere else (its ``unshimmed_url``).
 _LINK_TYPES = frozenset({"link", "share", "native_templates"})
+
+
+#: What a Facebook Page accepts in a post (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="facebook",
+    label=LABEL,
+    max_length=63_206,
+    counting=Counting.UTF16,
+    media=MediaLimits(
+        kinds=frozenset({"image", "gif", "video"}),
+        max_count=10,
+        image_types=frozenset({"image/jpeg", "image/bmp", "image/png", "image/tiff"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=4_000_000,
+        alone_kinds=frozenset({"video"}),
+    ),
+    first_comment=True,
+    link_field=True,
+    notes=(
+        "63,206 characters is the post limit every publisher cites; Meta's API reference "
+        "gives none, nor how it counts, so the text is counted in UTF-16 units, the strictest "
+        "reading. Photos: JPEG, BMP, PNG, GIF, TIFF, under 4 MB as the photo-upload guide "
+        "recommends; several photos are one post (10 kept as a conservative maximum, none is "
+        "documented), a video goes alone. A link card (the feed's link) replaces media. No "
+        "alt-text field is documented for Page photos: the description goes in the text. The "
+        "first comment is a comment of the Page under its post."
+    ),
+    sources=(
+        "https://developers.facebook.com/docs/graph-api/photo-uploads/",
+        "https://developers.facebook.com/docs/graph-api/reference/page/photos/",
+        "https://developers.facebook.com/docs/graph-api/reference/page/feed/",
+    ),
+)
 
 
 def _text(value: Any) -> str:
@@ -229,6 +263,7 @@ class FacebookConnector(GraphConnector):
 
     platform: ClassVar[str] = "facebook"
     label: ClassVar[str] = LABEL
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.MESSAGES}
     )
@@ -602,7 +637,9 @@ class FacebookConnector(GraphConnector):
             payload, _str(payload.get("message_id")), "private reply sent", self._inbox()
         )
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
         """Publish a post on the Page; with one image (its public address), a photo post."""
         if not media:
             payload = self._post(f"{self.page_id}/feed", data={"message": text})

@@ -94,6 +94,7 @@ from beffroi.connectors.graph import (
     time_of,
 )
 from beffroi.connectors.http import require
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import text_links, web_address
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,45 @@ WINDOW_FIELDS = "id,timestamp,permalink,comments_count"
 REPLY_FIELDS = "id,text,timestamp,username,from,like_count,hidden,parent_id"
 COMMENT_FIELDS = (
     f"id,text,timestamp,username,from,like_count,hidden,media,replies{{{REPLY_FIELDS}}}"
+)
+
+
+#: What Instagram accepts in a post (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="instagram",
+    label=LABEL,
+    max_length=2200,
+    counting=Counting.UTF16,
+    requires_media=True,
+    media=MediaLimits(
+        kinds=frozenset({"image", "video"}),
+        max_count=10,
+        image_types=frozenset({"image/jpeg"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=8_000_000,
+        max_video_bytes=300_000_000,
+        min_aspect=0.8,
+        max_aspect=1.91,
+        min_video_seconds=3,
+        max_video_seconds=900,
+    ),
+    max_hashtags=5,
+    max_mentions=20,
+    first_comment=True,
+    notes=(
+        "Content Publishing API: caption of 2,200 characters (counted in UTF-16 units, the "
+        "strictest reading), 20 @ tags; JPEG images of 8 MB at most, width/height from 4:5 to "
+        "1.91:1 (a width outside 320 to 1,440 px is rescaled, not refused); up to 10 items in "
+        "a carousel; reels MP4 or MOV, 3 s to 15 min, 300 MB. The API reference still says "
+        "30 hashtags, but Instagram announced in December 2025 that a caption takes 5: the "
+        "stricter value is kept. Images accept an alt_text (since March 2025, no documented "
+        "length). The first comment is a comment of the account under its post."
+    ),
+    sources=(
+        "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media",
+        "https://developers.facebook.com/docs/instagram-platform/content-publishing/",
+        "http://routenote.com/blog/Instagram-hashtags",
+    ),
 )
 
 
@@ -178,6 +218,7 @@ class InstagramConnector(GraphConnector):
 
     platform: ClassVar[str] = "instagram"
     label: ClassVar[str] = LABEL
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.MENTIONS}
     )
@@ -503,7 +544,9 @@ class InstagramConnector(GraphConnector):
             payload, _str(payload.get("message_id")), "private reply sent", DIRECT_INBOX
         )
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
         """Publish one image (its public address) with ``text`` as caption."""
         if len(media) != 1 or media[0].kind != "image":
             raise UnsupportedAction(

@@ -54,7 +54,9 @@ options are appended to the text, one per line.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
+import io
 import logging
 import re
 import time
@@ -96,13 +98,16 @@ from beffroi.connectors.base import (
     Option,
     QuotedItem,
     RateLimited,
+    Refused,
     Relation,
     TransientError,
     UnsupportedAction,
     history_days_option,
 )
 from beffroi.connectors.html_text import html_to_text
-from beffroi.connectors.http import unreachable
+from beffroi.connectors.http import outcome_of_create, unreachable
+from beffroi.connectors.media_files import MediaFile, download_all
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import clear_text_allowed, positive_int, with_poll_options
 
 log = logging.getLogger(__name__)
@@ -113,6 +118,10 @@ DEFAULT_TIMEOUT = 30.0
 PAGE_SIZE = 40
 DEFAULT_HISTORY_DAYS = 30
 DEFAULT_REPLIES_DAYS = 7
+#: Checks of a media still in processing after its upload, and the first wait between two
+#: (doubled each time, up to 8 times as long).
+MEDIA_POLLS = 12
+MEDIA_POLL_SECONDS = 1.0
 #: Mastodon's default maximum length of a report comment.
 REPORT_COMMENT_MAX = 1000
 
@@ -126,6 +135,43 @@ _HASHTAG_SEPARATORS = re.compile(r"[\s,]+")
 
 
 CursorState = dict[str, str]
+
+
+#: What a Mastodon server accepts by default in a status (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="mastodon",
+    label="Mastodon",
+    max_length=500,
+    counting=Counting.GRAPHEMES,
+    url_length=23,
+    mention_domains_count=False,
+    media=MediaLimits(
+        kinds=frozenset({"image", "gif", "video"}),
+        max_count=4,
+        image_types=frozenset(
+            {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif", "image/avif"}
+        ),
+        video_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
+        max_image_bytes=16_777_216,
+        max_video_bytes=103_809_024,
+        alone_kinds=frozenset({"video"}),
+    ),
+    first_comment=True,
+    first_comment_max_length=500,
+    max_alt_text=1500,
+    notes=(
+        "Defaults of a Mastodon server; an instance may change them (its "
+        "/api/v2/instance configuration says). 500 characters counted as graphemes "
+        "(StatusLengthValidator), every http(s) link as 23, a remote mention @name@server as "
+        "@name. Up to 4 attachments, a video alone; image 16 MiB, video 99 MiB; description "
+        "(alt text) up to 1,500 characters. The first comment is a reply, a status itself."
+    ),
+    sources=(
+        "https://docs.joinmastodon.org/user/posting/",
+        "https://docs.joinmastodon.org/entities/Instance/",
+        "https://github.com/mastodon/mastodon/blob/main/app/validators/status_length_validator.rb",
+    ),
+)
 
 
 # --- payload helpers -------------------------------------------------------------------------
@@ -341,6 +387,7 @@ class MastodonConnector(Connector):
 
     platform: ClassVar[str] = "mastodon"
     label: ClassVar[str] = "Mastodon"
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {
             FetchKind.OWN_POSTS,
@@ -1150,16 +1197,69 @@ class MastodonConnector(Connector):
             )
         return self._result(report, "Reported to the Mastodon moderators.")
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
-        """Publish a public status (text only)."""
-        if media:
-            raise UnsupportedAction(
-                "The Mastodon connector publishes text only; attaching media is not supported."
-            )
-        with self._api("publishing a status"):
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """Publish a public status, with its media: each file is read from its address and
+        uploaded with its description, the alt text (``POST /api/v2/media``), then the status
+        names them (``media_ids``). ``idempotency_key`` goes as the ``Idempotency-Key``
+        header: Mastodon answers a repeat within an hour with the status already posted.
+
+        The answer's ``item`` is the status as a sync maps it, so that its replies gather
+        under it in the inbox.
+        """
+        files = download_all(media, self.post_limits, label=f"Mastodon ({self.host})")
+        media_ids = [self._upload(position, file) for position, file in enumerate(files, 1)]
+        with self._publishing("publishing a status", create=True):
             status = self._client.status_post(
                 text,
+                media_ids=media_ids or None,
                 visibility="public",
-                idempotency_key=self._idempotency_key("publish", text),
+                idempotency_key=idempotency_key
+                or self._idempotency_key("publish", text, *media_ids),
             )
-        return self._result(status, "Published on Mastodon.")
+        result = self._result(status, "Published on Mastodon.")
+        item = self._map_status(result.raw, ItemKind.POST, thread_id=None)
+        return dataclasses.replace(result, item=item)
+
+    @contextlib.contextmanager
+    def _publishing(self, what: str, *, create: bool = False) -> Iterator[None]:
+        """:meth:`_api` for publishing: a request the server declined with its reasons (422,
+        a file it cannot take) is :class:`Refused` in its words; with ``create``, a failure
+        after which the status may exist is :class:`OutcomeUnknown` (never sent again here)."""
+        try:
+            yield
+        except MastodonError as exc:
+            error = self._translate(exc, what, None)
+            if type(error) is ConnectorError:
+                error = Refused(str(error))
+            error.__cause__ = exc
+            raise (outcome_of_create(error) if create else error) from exc
+
+    def _upload(self, position: int, file: MediaFile) -> str:
+        """Upload one file with its alt text; its id once the server has processed it (a
+        video is processed after the upload: it is waited for, as a status cannot carry an
+        attachment still in processing)."""
+        what = f"uploading media {position}"
+        with self._publishing(what):
+            attachment = self._client.media_post(
+                io.BytesIO(file.content),
+                mime_type=file.mime_type,
+                description=file.media.description or None,
+                file_name=file.name,
+            )
+        media_id = _id_of(attachment.get("id")) if isinstance(attachment, Mapping) else None
+        if media_id is None:
+            raise MalformedPayload(f"Mastodon ({self.host}): the upload answered no media id.")
+        for attempt in range(MEDIA_POLLS):
+            if attachment.get("url"):
+                return media_id
+            time.sleep(MEDIA_POLL_SECONDS * min(2**attempt, 8))
+            with self._publishing(f"waiting for media {position} to be processed"):
+                attachment = self._client.media(media_id)
+            if not isinstance(attachment, Mapping):
+                raise MalformedPayload(f"Mastodon ({self.host}): media {media_id} is empty.")
+        raise TransientError(
+            f"Mastodon ({self.host}) is still processing media {position}; the post will be "
+            "tried again later."
+        )

@@ -84,6 +84,7 @@ from beffroi.connectors.fileimport import (
     json_type,
     map_record,
 )
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 
 PLATFORM: Final = "snapchat"
 #: The file of the export that holds chat messages.
@@ -94,6 +95,31 @@ _OLD_SECTION = re.compile(r"(Received|Sent) (?:\w+ )*Chat History")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _MAX_SHOWN = 200
+
+
+#: What Snapchat's Spotlight accepts, as far as it is documented (see
+#: docs/publishing-limits.md): Snapchat has no publishing API, a person posts from the app.
+POST_LIMITS: Final = PostLimits(
+    platform=PLATFORM,
+    label="Snapchat",
+    max_length=80,
+    counting=Counting.UTF16,
+    requires_media=True,
+    media=MediaLimits(
+        kinds=frozenset({"video"}),
+        max_count=1,
+        video_types=frozenset({"video/mp4"}),
+        min_video_seconds=5,
+        max_video_seconds=60,
+    ),
+    notes=(
+        "No publishing API: Beffroi reads the account's data export and a person posts from "
+        "the app. Spotlight takes vertical videos of 5 to 60 seconds with sound (Snapchat "
+        "support). The text length, file types and sizes are not documented: 80 UTF-16 units "
+        "and MP4 are kept as conservative values."
+    ),
+    sources=("https://help.snapchat.com/hc/en-us/articles/7012287256596",),
+)
 
 
 class ExportFormatError(ImportFormatError):
@@ -429,6 +455,7 @@ class SnapchatImportConnector(FileConnector):
 
     platform: ClassVar[str] = PLATFORM
     label: ClassVar[str] = "Snapchat (data export)"
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     auth: ClassVar[AuthMethod] = AuthMethod.FILE
     fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.FILE})
     actions: ClassVar[frozenset[Action]] = frozenset()

@@ -117,6 +117,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import clear_text_allowed, positive_int, with_poll_options
 
 if TYPE_CHECKING:
@@ -148,6 +149,40 @@ _TEXT_BLOCKS = frozenset({"blockquote", "pre", "p", "div"})
 Cursor = dict[str, int]
 #: Per channel, per post (its id as a string): the newest comment id read.
 CommentCursor = dict[str, dict[str, int]]
+
+
+#: What a Telegram channel accepts in a message (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="telegram",
+    label=LABEL,
+    max_length=4096,
+    counting=Counting.UTF16,
+    caption_max_length=1024,
+    media=MediaLimits(
+        kinds=frozenset({"image", "gif", "video"}),
+        max_count=10,
+        image_types=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        video_types=frozenset({"video/mp4"}),
+        max_image_bytes=10_000_000,
+        max_gif_bytes=50_000_000,
+        max_video_bytes=50_000_000,
+        min_aspect=0.05,
+        max_aspect=20,
+        alone_kinds=frozenset({"gif"}),
+    ),
+    notes=(
+        "Bot API: a message of 1 to 4,096 characters after entities parsing, a caption of "
+        "1,024 (counted in UTF-16 units, the unit of its entity offsets and the stricter reading); a photo of "
+        "10 MB, width/height ratio at most 20 and width + height at most 10,000 px (that sum "
+        "is not checked here), other files 50 MB; an album holds 2 to 10 photos and videos, "
+        "an animation goes alone. Telegram has no alt text and no comment of the channel "
+        "under its own message."
+    ),
+    sources=(
+        "https://core.telegram.org/bots/api#sendmessage",
+        "https://core.telegram.org/bots/api#sendphoto",
+    ),
+)
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -908,6 +943,7 @@ class TelegramConnector(HttpConnector):
 
     platform: ClassVar[str] = "telegram"
     label: ClassVar[str] = LABEL
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.SEARCH})
     #: Commenting on a post, with the method "api" only (see :meth:`allows`).
     actions: ClassVar[frozenset[Action]] = frozenset({Action.REPLY})

@@ -112,6 +112,7 @@ from beffroi.connectors.http import (
     retry_after_seconds,
     token_key,
 )
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -160,6 +161,38 @@ ANONYMOUS: Final = NormalizedAuthor(
 _AUTH_CODES: Final = frozenset({"access_token_invalid", "access_token_expired"})
 _SCOPE_CODES: Final = frozenset({"scope_not_authorized", "scope_permission_missed"})
 _JSON: Final = {"Content-Type": "application/json; charset=UTF-8"}
+
+
+#: What TikTok accepts in a post (see docs/publishing-limits.md).
+POST_LIMITS: Final = PostLimits(
+    platform="tiktok",
+    label=LABEL,
+    max_length=VIDEO_TITLE_LIMIT,
+    counting=Counting.UTF16,
+    requires_media=True,
+    media=MediaLimits(
+        kinds=frozenset({"image", "video"}),
+        max_count=MAX_PHOTOS,
+        image_types=frozenset({"image/jpeg", "image/webp"}),
+        video_types=frozenset({"video/mp4", "video/webm", "video/quicktime"}),
+        max_image_bytes=20_000_000,
+        max_video_bytes=4_000_000_000,
+        max_video_seconds=600,
+        alone_kinds=frozenset({"video"}),
+    ),
+    notes=(
+        "Content Posting API: a video's caption (its title) of 2,200 UTF-16 runes; a photo "
+        "post's title (the first line, cut by Beffroi) of 90 and description of 4,000. One "
+        "video (MP4, WebM or MOV, 4 GB) or up to 35 photos (JPEG or WebP, 20 MB), never "
+        "both. 10 minutes is the longest any creator may post; the creator_info query says "
+        "each account's own maximum (often 3 minutes). No alt text and no comment through "
+        "the API."
+    ),
+    sources=(
+        "https://developers.tiktok.com/doc/content-posting-api-reference-direct-post",
+        "https://developers.tiktok.com/doc/content-posting-api-media-transfer-guide",
+    ),
+)
 
 
 def _split(value: object) -> list[str]:
@@ -329,6 +362,7 @@ class TikTokConnector(HttpConnector):
 
     platform: ClassVar[str] = "tiktok"
     label: ClassVar[str] = LABEL
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.SEARCH, FetchKind.COMMENTS})
     actions: ClassVar[frozenset[Action]] = frozenset({Action.PUBLISH})
     auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
@@ -741,7 +775,9 @@ class TikTokConnector(HttpConnector):
 
     # --- publishing ------------------------------------------------------------------------
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
         """Post a video or photos (pulled by TikTok from their public https addresses)."""
         videos = [m for m in media if m.kind == "video"]
         images = [m for m in media if m.kind == "image"]

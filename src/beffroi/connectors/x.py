@@ -129,6 +129,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import api_base_url, parse_time, with_poll_options
 
 if TYPE_CHECKING:
@@ -197,6 +198,49 @@ _UNSUPPORTED_AUTH = "https://api.twitter.com/2/problems/unsupported-authenticati
 Cursor = dict[str, Any]
 #: The endpoints of the rate gate, one window each (X counts its limits per endpoint).
 Endpoint = str
+
+
+#: What X accepts in a post (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="x",
+    label=LABEL,
+    max_length=280,
+    counting=Counting.X_WEIGHTED,
+    url_length=23,
+    media=MediaLimits(
+        kinds=frozenset({"image", "gif", "video"}),
+        max_count=4,
+        image_types=frozenset({"image/jpeg", "image/png", "image/webp"}),
+        video_types=frozenset({"video/mp4", "video/quicktime"}),
+        max_image_bytes=5_000_000,
+        max_gif_bytes=15_000_000,
+        max_video_bytes=512_000_000,
+        min_width=4,
+        min_height=4,
+        max_width=8192,
+        max_height=8192,
+        min_video_seconds=0.5,
+        max_video_seconds=140,
+        alone_kinds=frozenset({"gif", "video"}),
+    ),
+    first_comment=True,
+    first_comment_max_length=280,
+    max_alt_text=1000,
+    notes=(
+        "Weighted length of twitter-text v3 (X's counting-characters page): most Latin "
+        "characters weigh 1, CJK and other scripts 2, any emoji sequence 2, every link 23 "
+        "(with or without https://). Up to 4 photos, or 1 GIF, or 1 video; image 5 MB, GIF "
+        "15 MB, video 512 MB, 0.5 to 140 s (media upload introduction and best practices; "
+        "MB read as 10^6 bytes, the stricter reading). Alt text up to 1,000 characters (X "
+        "help on image descriptions). The first comment is a reply to the post, a post itself."
+    ),
+    sources=(
+        "https://docs.x.com/fundamentals/counting-characters",
+        "https://docs.x.com/x-api/media/introduction",
+        "https://docs.x.com/x-api/media/quickstart/best-practices",
+        "https://help.x.com/en/using-x/picture-descriptions",
+    ),
+)
 
 
 class _InvalidRequest(ConfigurationError):
@@ -396,6 +440,7 @@ class XConnector(HttpConnector):
 
     platform: ClassVar[str] = "x"
     label: ClassVar[str] = LABEL
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {FetchKind.OWN_POSTS, FetchKind.MENTIONS, FetchKind.COMMENTS, FetchKind.SEARCH}
     )
@@ -971,7 +1016,9 @@ class XConnector(HttpConnector):
             url=f"{WEB_URL}/messages/{conversation}",
         )
 
-    def publish(self, text: str, media: tuple[Media, ...] = ()) -> ActionResult:
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
         """Publish a text post (``POST /2/tweets``)."""
         if media:
             raise UnsupportedAction(

@@ -136,6 +136,7 @@ from beffroi.connectors.http import (
     token_key,
     unreachable,
 )
+from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
 from beffroi.connectors.values import (
     api_base_url,
     iso_z,
@@ -178,6 +179,52 @@ _ESCAPED_IN_SEARCH = ("title", "description", "channelTitle")
 _HREF = re.compile(r'<a\s[^>]*?href="([^"]*)"', re.IGNORECASE)
 
 State = dict[str, Any]
+
+
+#: What YouTube accepts for a video (see docs/publishing-limits.md).
+POST_LIMITS = PostLimits(
+    platform="youtube",
+    label="YouTube",
+    max_length=5000,
+    counting=Counting.CHARACTERS,
+    max_bytes=5000,
+    requires_media=True,
+    media=MediaLimits(
+        kinds=frozenset({"video"}),
+        max_count=1,
+        video_types=frozenset(
+            {
+                "video/mp4",
+                "video/quicktime",
+                "video/mpeg",
+                "video/x-msvideo",
+                "video/x-ms-wmv",
+                "video/x-flv",
+                "video/3gpp",
+                "video/webm",
+            }
+        ),
+        max_video_bytes=256 * 1024**3,
+        max_video_seconds=12 * 3600,
+    ),
+    max_hashtags=60,
+    first_comment=True,
+    title_max_length=TITLE_MAX,
+    requires_title=True,
+    forbidden_characters="<>",
+    notes=(
+        "Data API videos resource: the title (required) has at most 100 characters, the "
+        "description (the text) at most 5,000 bytes, neither may contain < or >. One video "
+        "per post, 256 GB or 12 hours at most (15 minutes until the channel is verified). "
+        "Over 60 hashtags, YouTube ignores them all. The first comment is a comment of the "
+        "channel under its video."
+    ),
+    sources=(
+        "https://developers.google.com/youtube/v3/docs/videos",
+        "https://support.google.com/youtube/answer/71673",
+        "https://support.google.com/youtube/answer/6390658",
+    ),
+)
 
 
 class CommentsDisabled(Refused):
@@ -376,6 +423,7 @@ class YouTubeConnector(Connector):
 
     platform: ClassVar[str] = "youtube"
     label: ClassVar[str] = "YouTube"
+    post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.SEARCH}
     )

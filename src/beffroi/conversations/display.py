@@ -61,6 +61,20 @@ def reply_view(reply: Reply) -> ReplyView:
             reply.detail,
             reply.reason == failures.REASON_CREDENTIALS,
         )
+    if reply.state == Reply.State.AWAITING_APPROVAL:
+        return ReplyView(
+            "badge-info",
+            _("Waiting for approval: it is sent once the approvers agree."),
+            "",
+            False,
+        )
+    if reply.state == Reply.State.WITHDRAWN:
+        return ReplyView(
+            "badge-neutral",
+            _("Not approved: it was not sent."),
+            reply.detail,
+            False,
+        )
     if reply.state == Reply.State.UNKNOWN:
         if reply.reason == failures.REASON_UNCONFIRMED:
             sentence = _(

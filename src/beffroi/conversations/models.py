@@ -300,6 +300,10 @@ class Reply(models.Model):
         FAILED = "failed", _("Failed")
         UNKNOWN = "unknown", _("Outcome unknown")
         SIMULATED = "simulated", _("Simulated (demo)")
+        #: Held by the organization's approval workflow for replies (publishing desk).
+        AWAITING_APPROVAL = "awaiting_approval", _("Waiting for approval")
+        #: Sent back by its approvers: never sent.
+        WITHDRAWN = "withdrawn", _("Not approved (not sent)")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="replies")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="replies")
@@ -314,7 +318,7 @@ class Reply(models.Model):
     saved_reply = models.ForeignKey(
         SavedReply, null=True, blank=True, on_delete=models.SET_NULL, related_name="uses"
     )
-    state = models.CharField(max_length=16, choices=State.choices, default=State.SENDING)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.SENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     #: Set just before the platform is called and cleared with its answer: found set by a
     #: new attempt, it means the previous one died without knowing whether it posted.

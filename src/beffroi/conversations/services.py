@@ -38,6 +38,7 @@ from beffroi.conversations.models import (
     Team,
 )
 from beffroi.conversations.queue import request_mention_notice, request_send
+from beffroi.conversations.signals import reply_needs_approval
 from beffroi.conversations.sla import breached_filter
 from beffroi.core.logging import redact
 from beffroi.items.models import Item
@@ -700,8 +701,49 @@ def send_reply(
             AuditAction.REPLY_SEND,
         )
         reply_id = reply.pk
-        transaction.on_commit(lambda: request_send(reply_id, resolve=resolve))
+        if _held_for_approval(reply, actor):
+            reply.state = Reply.State.AWAITING_APPROVAL
+            reply.save(update_fields=["state"])
+        else:
+            transaction.on_commit(lambda: request_send(reply_id, resolve=resolve))
     return reply
+
+
+def _held_for_approval(reply: Reply, actor: Actor) -> bool:
+    answers = reply_needs_approval.send(sender=Reply, reply=reply, actor=actor)
+    return any(answer is True for _receiver, answer in answers)
+
+
+def release_approved_reply(actor: Actor, reply: Reply) -> Reply:
+    """Its approvers approved the reply: it is sent now (once, by its key)."""
+    with transaction.atomic():
+        locked = Reply.objects.select_for_update().get(pk=reply.pk)
+        if locked.state != Reply.State.AWAITING_APPROVAL:
+            return locked
+        locked.state = Reply.State.SENDING
+        locked.save(update_fields=["state"])
+        _changed(
+            actor,
+            locked.conversation,
+            "reply",
+            {},
+            {"reply": locked.pk, "approved": True},
+            AuditAction.REPLY_SEND,
+        )
+        transaction.on_commit(lambda: request_send(locked.pk))
+    return locked
+
+
+def withdraw_reply(actor: Actor, reply: Reply, why: str) -> Reply:
+    """Its approvers sent the reply back: it is never sent."""
+    with transaction.atomic():
+        locked = Reply.objects.select_for_update().get(pk=reply.pk)
+        if locked.state != Reply.State.AWAITING_APPROVAL:
+            return locked
+        locked.state = Reply.State.WITHDRAWN
+        locked.detail = why
+        locked.save(update_fields=["state", "detail"])
+    return locked
 
 
 def _answered_item(conversation: Conversation) -> Item:

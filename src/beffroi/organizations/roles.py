@@ -13,6 +13,7 @@ class Role(models.TextChoices):
     MODERATOR = "moderator", _("Moderator")
     ANALYST = "analyst", _("Analyst")
     PUBLISHER = "publisher", _("Publisher")
+    APPROVER = "approver", _("Approver")
     VIEWER = "viewer", _("Viewer")
 
 
@@ -26,6 +27,7 @@ class Capability(enum.StrEnum):
     ANALYZE = "analyze"  # edit the veille: watches, narratives, claims, reviews; analysis exports
     ANSWER = "answer"  # answer citizens: conversations, replies, saved replies
     PUBLISH = "publish"  # plan and publish posts
+    APPROVE = "approve"  # approve posts written by others (a cabinet, an elected official)
     MANAGE = "manage"  # members, sources, credentials, organization settings
 
 
@@ -43,6 +45,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Capability]] = {
     Role.ANALYST: frozenset({Capability.VIEW, Capability.READ_VEILLE, Capability.ANALYZE}),
     # The communication role answers citizens without being a moderator.
     Role.PUBLISHER: frozenset({Capability.VIEW, Capability.ANSWER, Capability.PUBLISH}),
+    # An approver (the cabinet) reads and approves posts, and writes none.
+    Role.APPROVER: frozenset({Capability.VIEW, Capability.APPROVE}),
     Role.VIEWER: frozenset({Capability.VIEW}),
 }
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "beffroi.charter",
     "beffroi.veille",
     "beffroi.conversations",
+    "beffroi.publishing",
     "beffroi.overview",
     "beffroi.audit",
     "beffroi.jobs",
@@ -163,6 +164,10 @@ STATIC_ROOT = DATA_DIR / "static"
 # The package's own CSS, JavaScript and vendored htmx (not inside an app).
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise serves from the finders; `collectstatic` is optional
+# The publishing desk's media library (served to members by an organization-scoped view,
+# never as public static files).
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media-not-served/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -18,11 +18,13 @@ urlpatterns = [
     path("o/<slug:org_slug>/moderation/", include("beffroi.moderation.urls")),
     path("o/<slug:org_slug>/veille/", include("beffroi.veille.urls")),
     path("o/<slug:org_slug>/conversations/", include("beffroi.conversations.urls")),
+    path("o/<slug:org_slug>/publishing/", include("beffroi.publishing.urls")),
     path("charter/", include("beffroi.charter.public_urls")),
     # The one callback address registered on every platform's OAuth application.
     path("sources/oauth/callback/", connect.oauth_callback, name="oauth_callback"),
     path("webhooks/meta/", webhooks.meta_webhook, name="meta_webhook"),
     path("hooks/requests/", include("beffroi.conversations.hook_urls")),
+    path("p/", include("beffroi.publishing.public_urls")),
     path("api/v1/", include("beffroi.api.urls")),
     path("django-admin/", admin.site.urls),
 ]

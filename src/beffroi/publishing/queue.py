@@ -1,0 +1,15 @@
+"""Asking for the publishing desk's background work by name (the handlers are in
+``tasks.py``), so that services ask for work without importing the handlers."""
+
+from __future__ import annotations
+
+from beffroi.jobs.engine import enqueue
+
+
+def request_publish(variant_id: int) -> None:
+    """Publish one variant (one pending job per variant: a second request is the same job)."""
+    enqueue(
+        "publishing.publish_variant",
+        {"variant_id": variant_id},
+        dedupe_key=f"publishing.publish_variant:{variant_id}",
+    )

@@ -1,0 +1,285 @@
+"""Publishing one variant of a post through its account's connector, exactly once.
+
+As replies are sent (:mod:`beffroi.conversations.sending`): the variant's ``key`` names its
+publication for every attempt (platforms that honour an idempotency key get it), and
+``calling_since`` is committed just before the platform is called and cleared with its
+answer. An attempt that finds it set follows one that died during the call, which may have
+published: the variant becomes *unknown* and a person checks (never published twice by
+itself). A call whose answer was lost (:class:`~beffroi.connectors.base.OutcomeUnknown`)
+makes it *unknown* too.
+
+Where the platform recognises a repeat of the same key (``Connector.idempotent_publish``:
+Mastodon's ``Idempotency-Key``, Bluesky's record key), an interrupted attempt is simply made
+again: the platform answers with the post already there, or publishes it once.
+
+The pause is read *after* the mark is committed (:mod:`beffroi.publishing.pausing`): a pause
+confirmed before the read stops the call; one written after it waits for the call's answer.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from beffroi.audit.actions import AuditAction
+from beffroi.audit.services import Actor, record
+from beffroi.connectors.base import (
+    ActionResult,
+    AuthError,
+    ConfigurationError,
+    ConnectorError,
+    Media,
+    OutcomeUnknown,
+)
+from beffroi.connectors.registry import connector_class
+from beffroi.core.logging import redact
+from beffroi.publishing import pausing
+from beffroi.publishing.models import MediaAsset, Post, PostVariant
+from beffroi.sources.credentials import credentials_refused, ready_connector
+from beffroi.sources.failures import (
+    REASON_REFUSED,
+    REASON_UNCONFIRMED,
+    REASON_UPLOAD,
+    failure_of,
+)
+
+#: Why a variant was not published, beyond the platform reasons of
+#: :mod:`beffroi.sources.failures`: an attempt stopped during the call (it may have
+#: published), or a pause held it back.
+REASON_INTERRUPTED = "interrupted"
+REASON_PAUSED = "paused"
+#: A platform without a publishing API (Snapchat): a package to post by hand.
+REASON_MANUAL = "manual"
+
+PLATFORM_ACTOR = Actor.system("platform")
+AUDITED_DETAIL_CHARS = 500
+#: How long a platform may take to fetch a media by its signed address.
+MEDIA_LINK_SECONDS = 24 * 3600
+MEDIA_SALT = "beffroi.publishing.media"
+
+
+class PublishLater(Exception):
+    """The platform asked to come back later; the variant waits its turn."""
+
+    def __init__(self, message: str, delay: float) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+def media_url(media: MediaAsset) -> str:
+    """A signed, expiring public address of a library file, for platforms that fetch media
+    by address (Instagram, TikTok)."""
+    token = signing.dumps({"media": media.pk, "sha": media.sha256}, salt=MEDIA_SALT)
+    path = reverse("publishing_public:media", args=[token])
+    return f"{settings.BEFFROI_PUBLIC_URL}{path}"
+
+
+def media_of_token(token: str) -> MediaAsset | None:
+    """The library file a signed address stands for, or None when forged or expired."""
+    try:
+        value = signing.loads(token, salt=MEDIA_SALT, max_age=MEDIA_LINK_SECONDS)
+    except signing.BadSignature:
+        return None
+    return MediaAsset.objects.filter(pk=value.get("media"), sha256=value.get("sha")).first()
+
+
+def _media(variant: PostVariant) -> tuple[Media, ...]:
+    return tuple(
+        Media(
+            kind=attached.media.kind,
+            url=media_url(attached.media),
+            description=attached.media.alt_text,
+        )
+        for attached in variant.variantmedia_set.select_related("media").order_by("position", "id")
+    )
+
+
+def _text(variant: PostVariant) -> str:
+    if variant.link and variant.link not in variant.text:
+        return f"{variant.text}\n{variant.link}".strip()
+    return variant.text
+
+
+def _call(variant: PostVariant) -> ActionResult:
+    connector = ready_connector(variant.source)
+    try:
+        return connector.publish(_text(variant), _media(variant), idempotency_key=str(variant.key))
+    finally:
+        connector.close()
+
+
+def finish_variant(
+    variant: PostVariant,
+    state: str,
+    *,
+    reason: str = "",
+    detail: str = "",
+    result: ActionResult | None = None,
+) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        variant.state = state
+        variant.reason = reason
+        variant.detail = detail
+        variant.calling_since = None
+        if result is not None:
+            variant.platform_id = result.platform_id or ""
+            url = result.url
+            variant.url = url[:1000] if url.startswith(("https://", "http://")) else ""
+        if state in (PostVariant.State.PUBLISHED, PostVariant.State.SIMULATED):
+            variant.published_at = now
+        variant.save()
+        outcomes: dict[str, AuditAction] = {
+            PostVariant.State.PUBLISHED: AuditAction.POST_PUBLISHED,
+            PostVariant.State.SIMULATED: AuditAction.POST_SIMULATED,
+            PostVariant.State.FAILED: AuditAction.POST_FAILED,
+            PostVariant.State.UNKNOWN: AuditAction.POST_UNKNOWN,
+        }
+        action = outcomes.get(state)
+        if action is not None:
+            post = variant.post
+            record(
+                PLATFORM_ACTOR,
+                action,
+                organization=post.organization,
+                obj=post,
+                after={
+                    "variant": variant.pk,
+                    "account": variant.source_id,
+                    "state": state,
+                    "reason": reason,
+                    "detail": redact(detail)[:AUDITED_DETAIL_CHARS],
+                    "platform_id": variant.platform_id,
+                    "attempt": variant.attempts,
+                },
+            )
+
+
+def _into_the_inbox(variant: PostVariant, result: ActionResult) -> None:
+    """The published post becomes an item of its account: the comments it gathers join it in
+    the inbox, and the desk's conversations start from it."""
+    if result.item is None:
+        return
+    from beffroi.items.ingest import ingest
+    from beffroi.items.models import Item
+
+    ingest(variant.source, [result.item])
+    item = Item.objects.filter(source=variant.source, platform_id=result.item.platform_id).first()
+    if item is not None:
+        PostVariant.objects.filter(pk=variant.pk).update(item=item)
+
+
+def _resend_is_safe(variant: PostVariant) -> bool:
+    try:
+        return connector_class(variant.source.platform).idempotent_publish
+    except ConfigurationError:
+        return False
+
+
+def _held_back(variant: PostVariant, why: str) -> None:
+    """A pause stopped the call: the variant waits for a person, the mark goes."""
+    PostVariant.objects.filter(pk=variant.pk).update(
+        state=PostVariant.State.PENDING, calling_since=None, reason=REASON_PAUSED, detail=why
+    )
+
+
+def publish(variant_id: int) -> str:
+    """Publish the variant if it is still to be published; returns its state. Raises
+    :class:`PublishLater` when the platform asks to come back later."""
+    from beffroi.publishing.services import settle
+
+    with transaction.atomic():
+        variant = (
+            PostVariant.objects.select_for_update()
+            .select_related("source", "post", "post__organization")
+            .filter(pk=variant_id)
+            .first()
+        )
+        if variant is None:
+            return "gone"
+        if variant.post.state != Post.State.PUBLISHING or variant.state not in (
+            PostVariant.State.PENDING,
+            PostVariant.State.PUBLISHING,
+        ):
+            return variant.state
+        interrupted = variant.calling_since is not None
+        if interrupted and _resend_is_safe(variant):
+            # The platform recognises the same key: sending again cannot make a second post.
+            interrupted = False
+        if not interrupted:
+            # Committed before the pause is read and the platform called (see the module).
+            variant.calling_since = timezone.now()
+            variant.attempts += 1
+            variant.state = PostVariant.State.PUBLISHING
+            variant.save(update_fields=["calling_since", "attempts", "state"])
+    if interrupted:
+        finish_variant(
+            variant,
+            PostVariant.State.UNKNOWN,
+            reason=REASON_INTERRUPTED,
+            detail="The previous attempt stopped during the call to the platform.",
+        )
+        settle(variant.post_id)
+        return variant.state
+    block = pausing.block_for(variant.post, timezone.now(), variant.source_id)
+    if block is not None:
+        _held_back(variant, block.reason)
+        settle(variant.post_id)
+        return PostVariant.State.PENDING
+    source = variant.source
+    try:
+        if source.is_upload:
+            finish_variant(
+                variant,
+                PostVariant.State.FAILED,
+                reason=REASON_UPLOAD,
+                detail="Imported from a file: there is no platform account to publish from.",
+            )
+        elif source.is_demo:
+            finish_variant(
+                variant,
+                PostVariant.State.SIMULATED,
+                detail="Demo account: simulated, nothing was sent to a platform.",
+            )
+        else:
+            _publish_for_real(variant)
+    finally:
+        settle(variant.post_id)
+    return variant.state
+
+
+def _publish_for_real(variant: PostVariant) -> None:
+    try:
+        result = _call(variant)
+    except OutcomeUnknown as exc:
+        # Sent, and perhaps published: sending it again by itself could publish twice.
+        finish_variant(
+            variant, PostVariant.State.UNKNOWN, reason=REASON_UNCONFIRMED, detail=str(exc)
+        )
+    except ConnectorError as exc:
+        failure = failure_of(exc)
+        if failure.retry_after is not None:
+            # The platform said it did not act: the mark goes, the variant waits its turn.
+            PostVariant.objects.filter(pk=variant.pk).update(
+                calling_since=None,
+                state=PostVariant.State.PENDING,
+                reason=failure.reason,
+                detail=str(exc),
+            )
+            raise PublishLater(str(exc), failure.retry_after) from exc
+        finish_variant(variant, PostVariant.State.FAILED, reason=failure.reason, detail=str(exc))
+        if isinstance(exc, AuthError):
+            credentials_refused(variant.source, exc)
+    else:
+        if result.ok:
+            finish_variant(
+                variant, PostVariant.State.PUBLISHED, detail=result.detail, result=result
+            )
+            _into_the_inbox(variant, result)
+        else:
+            finish_variant(
+                variant, PostVariant.State.FAILED, reason=REASON_REFUSED, detail=result.detail
+            )

@@ -1,0 +1,25 @@
+"""Background tasks of the publishing desk: each post at its time, each variant published."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from beffroi.jobs.engine import RetryLater, periodic, task
+from beffroi.publishing.sending import PublishLater, publish
+
+
+@periodic("publishing.release_due", every_seconds=30)
+def release_due_posts() -> int:
+    """Hand the posts whose time came to publishing (or leave them unattempted under a
+    pause), and expire those still waiting for approval at their time."""
+    from beffroi.publishing.services import release_due
+
+    return release_due()
+
+
+@task("publishing.publish_variant", lease_seconds=300, max_attempts=8)
+def publish_variant_task(variant_id: int) -> dict[str, Any]:
+    try:
+        return {"state": publish(variant_id)}
+    except PublishLater as exc:
+        raise RetryLater(str(exc), exc.delay) from exc
