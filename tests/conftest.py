@@ -13,7 +13,7 @@ import pytest
 # clears this to show that).
 os.environ["BEFFROI_ALLOWED_INTERNAL_HOSTS"] = "127.0.0.1,localhost,::1"
 
-ROLES = ["admin", "moderator", "analyst", "publisher", "viewer"]
+ROLES = ["admin", "moderator", "analyst", "publisher", "approver", "viewer"]
 PASSWORD = "correct-horse-battery-staple-42"
 
 

@@ -217,6 +217,7 @@ def test_plugins_register_commands_but_never_replace_one(
         "eval",
         "moderation",
         "veille",
+        "pause",
         "org",
         "user",
         "token",

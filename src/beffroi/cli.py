@@ -50,6 +50,7 @@ def demo() -> None:
 
     from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import DEMO_PASSWORD, load_demo
+    from beffroi.demo.publishing import load_demo_publishing
     from beffroi.jobs.engine import run_pending
     from beffroi.moderation.cli import judge_waiting
     from beffroi.veille.cli import scan_now
@@ -71,6 +72,9 @@ def demo() -> None:
     scan_now(org)
     # The desk as the town's agents left it: services, saved replies, requests routed.
     load_demo_desk(org)
+    # The publishing calendar as the town's communication left it: posts out, coming, one
+    # waiting for the mayor, one failed, an electoral reserve period.
+    load_demo_publishing(org)
     # The charter's hides and the desk's replies on the demo's (credential-less) sources
     # are simulated by the platform jobs: run now, so the demo shows them done (simulated).
     ran = run_pending()
@@ -511,6 +515,7 @@ BUILTIN_COMMANDS = (
     "beffroi.charter.cli:register_commands",
     "beffroi.moderation.cli:register_commands",
     "beffroi.veille.cli:register_commands",
+    "beffroi.publishing.cli:register_commands",
     "beffroi.evaluation_cli:register_commands",
 )
 

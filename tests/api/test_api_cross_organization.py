@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_api_permission_matrix import MATRIX, OPERATIONS, PREFIX
+from tests.api.test_api_permission_matrix import MATRIX, OPERATIONS, PREFIX, _draft, _pause
 from tests.api.test_api_permission_matrix import World as ApiWorld
 from tests.cross_org import MARKER, fill_everything, fill_world, fingerprint, owners
 
@@ -38,6 +38,8 @@ PATH_IDS: dict[str, Callable[[Any], Any]] = {
     # Version numbers count per organization: B's draft is number 2, A has only number 1.
     "number": lambda b: b.charter_draft,
     "conversation_id": lambda b: b.conversation,
+    "post_id": _draft,
+    "pause_id": _pause,
 }
 #: What goes into the address for each of them.
 PATH_VALUE = {"number": lambda obj: obj.number}
@@ -45,6 +47,7 @@ PATH_VALUE = {"number": lambda obj: obj.number}
 QUERY_IDS: dict[str, Callable[[Any], Any]] = {
     "item": lambda b: b.item,
     "source": lambda b: b.source,
+    "account": lambda b: b.source,
 }
 #: Integer query parameters that name nothing.
 QUERY_NUMBERS = {"limit", "offset"}

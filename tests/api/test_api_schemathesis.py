@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.api.test_api_permission_matrix import _draft, _pause
 from tests.cross_org import fill_everything, fill_world
 
 CHECKS = [
@@ -88,6 +89,8 @@ def populated(
             "job_id": job.pk,
             "number": world.charter_draft.number,
             "conversation_id": world.conversation.pk,
+            "post_id": _draft(world).pk,
+            "pause_id": _pause(world).pk,
         },
     }
 

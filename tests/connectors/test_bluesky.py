@@ -851,7 +851,7 @@ def test_publish_with_media_is_refused(server: FakeBluesky) -> None:
     from beffroi.connectors.base import Media
 
     with pytest.raises(UnsupportedAction):
-        connect(server).publish("x", (Media("image", "https://x.example/a.png"),))
+        connect(server).publish("x", (Media("video", "https://x.example/a.mp4"),))
 
 
 def test_the_veilles_watched_hashtags_are_listened_to_on_jetstream(

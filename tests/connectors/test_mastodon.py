@@ -22,7 +22,6 @@ from beffroi.connectors.base import (
     ItemKind,
     ItemRef,
     MalformedPayload,
-    Media,
     NormalizedItem,
     NotFound,
     RateLimited,
@@ -788,12 +787,6 @@ def test_publish_posts_a_public_status(server: FakeMastodon) -> None:
     assert request.param("visibility") == "public"
     assert request.param("in_reply_to_id") is None
     assert server.statuses[str(result.platform_id)]["text"] == "Conseil municipal ce soir à 19 h"
-
-
-def test_publish_with_media_is_unsupported(server: FakeMastodon) -> None:
-    with pytest.raises(UnsupportedAction, match="media"):
-        connect(server).publish("Photo", media=(Media("image", "https://ex.org/a.png"),))
-    assert server.requests == []
 
 
 def test_publish_validation_error_is_a_connector_error(server: FakeMastodon) -> None:

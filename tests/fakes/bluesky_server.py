@@ -97,9 +97,16 @@ PROCEDURES = frozenset(
         "com.atproto.repo.putRecord",
         "com.atproto.repo.deleteRecord",
         "com.atproto.moderation.createReport",
+        "com.atproto.repo.uploadBlob",
         "chat.bsky.convo.sendMessage",
     }
 )
+#: Procedures whose input is not JSON (``*/*``: the file itself).
+BINARY_PROCEDURES = frozenset({"com.atproto.repo.uploadBlob"})
+#: What ``app.bsky.embed.images`` takes: at most 4 images of type ``image/*``, each at most
+#: 1,000,000 bytes (checked when a record refers to the blob, not at its upload).
+MAX_IMAGES = 4
+MAX_IMAGE_BYTES = 1_000_000
 
 
 def iso(moment: datetime) -> str:
@@ -159,6 +166,8 @@ class FakeBluesky(LoopbackServer):
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     notifications: list[Notification] = field(default_factory=list)
     records: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    #: Uploaded blobs by CID: ``{"bytes", "mimeType", "size"}``.
+    blobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     reports: list[dict[str, Any]] = field(default_factory=list)
     #: Whether the app password was created with access to direct messages.
     dm_allowed: bool = True
@@ -211,8 +220,10 @@ class FakeBluesky(LoopbackServer):
         facets: list[dict[str, Any]] | None = None,
         when: datetime | None = None,
         rkey: str | None = None,
+        embed: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Store a post view (and the reply/mention notifications it causes)."""
+        """Store a post view (and the reply/mention notifications it causes); ``embed`` is
+        the record's ``app.bsky.embed.images``, shown as its ``#view``."""
         author = author or self.own
         moment = when or self.tick()
         uri = f"at://{author.did}/{POST}/{rkey or self._tid()}"
@@ -224,6 +235,8 @@ class FakeBluesky(LoopbackServer):
         }
         if facets:
             record["facets"] = facets
+        if embed:
+            record["embed"] = embed
         if reply_to is not None:
             parent = self.posts[reply_to]
             root = parent["record"].get("reply", {}).get("root") or {
@@ -245,6 +258,20 @@ class FakeBluesky(LoopbackServer):
             "viewer": {"threadMuted": False, "embeddingDisabled": False},
             "labels": [],
         }
+        if embed:
+            view["embed"] = {
+                "$type": "app.bsky.embed.images#view",
+                "images": [
+                    {
+                        "thumb": f"https://cdn.bsky.app/img/feed_thumbnail/plain/{author.did}/"
+                        f"{image['image']['ref']['$link']}@jpeg",
+                        "fullsize": f"https://cdn.bsky.app/img/feed_fullsize/plain/{author.did}/"
+                        f"{image['image']['ref']['$link']}@jpeg",
+                        "alt": image["alt"],
+                    }
+                    for image in embed["images"]
+                ],
+            }
         self.posts[uri] = view
         if author.did != self.own.did:
             if reply_to is not None and self.posts[reply_to]["author"]["did"] == self.own.did:
@@ -348,7 +375,7 @@ class FakeBluesky(LoopbackServer):
         expected = "GET" if nsid in QUERIES else "POST"
         if request.method != expected:
             return invalid(f"Incorrect HTTP method ({request.method}) expected {expected}")
-        if expected == "POST":
+        if expected == "POST" and nsid not in BINARY_PROCEDURES:
             if request.body is not None and not isinstance(request.body, dict):
                 return invalid("Request body must be a JSON object")
             if "json" not in (request.header("Content-Type") or ""):
@@ -576,9 +603,13 @@ class FakeBluesky(LoopbackServer):
             return invalid("Record/text must be a string of at most 300 graphemes")
         if not isinstance(record.get("createdAt"), str) or not record["createdAt"].endswith("Z"):
             return invalid("Record/createdAt must be a valid datetime")
-        extra = set(record) - {"$type", "text", "createdAt", "reply", "facets", "langs"}
+        extra = set(record) - {"$type", "text", "createdAt", "reply", "facets", "langs", "embed"}
         if extra:
             return invalid(f"Unexpected record fields: {sorted(extra)}")
+        if "embed" in record:
+            problem = self._check_embed(record["embed"])
+            if problem:
+                return invalid(f"Invalid app.bsky.feed.post record: {problem}")
         reply_to = None
         if "reply" in record:
             reply = record["reply"]
@@ -601,7 +632,11 @@ class FakeBluesky(LoopbackServer):
                 return error(500, "InternalServerError", "Internal Server Error")
             return error(400, "RecordAlreadyExists", f"Record already exists: {POST}/{rkey}")
         view = self.add_post(
-            record["text"], reply_to=reply_to, facets=record.get("facets"), rkey=rkey
+            record["text"],
+            reply_to=reply_to,
+            facets=record.get("facets"),
+            rkey=rkey,
+            embed=record.get("embed"),
         )
         return Reply(
             200,
@@ -610,6 +645,50 @@ class FakeBluesky(LoopbackServer):
                 "cid": view["cid"],
                 "commit": self._commit(),
                 "validationStatus": "valid",
+            },
+        )
+
+    def _check_embed(self, embed: Any) -> str | None:
+        """What the PDS finds wrong in an ``app.bsky.embed.images`` embed, or None."""
+        if not isinstance(embed, dict) or embed.get("$type") != "app.bsky.embed.images":
+            return "Record/embed: this fake takes app.bsky.embed.images only"
+        images = embed.get("images")
+        if not isinstance(images, list) or not images:
+            return "Record/embed/images must be an array"
+        if len(images) > MAX_IMAGES:
+            return f"Record/embed/images must not have more than {MAX_IMAGES} elements"
+        for index, image in enumerate(images):
+            where = f"Record/embed/images/{index}"
+            if not isinstance(image, dict) or not isinstance(image.get("alt"), str):
+                return f'{where} must have the property "alt"'
+            blob = image.get("image")
+            cid = blob.get("ref", {}).get("$link") if isinstance(blob, dict) else None
+            if not isinstance(blob, dict) or blob.get("$type") != "blob" or cid not in self.blobs:
+                return f"{where}/image should be a blob ref"
+            stored = self.blobs[cid]
+            if not str(stored["mimeType"]).startswith("image/"):
+                return f"{where}/image has a mimetype that is not accepted: {stored['mimeType']}"
+            if stored["size"] > MAX_IMAGE_BYTES:
+                return f"{where}/image file too big (max {MAX_IMAGE_BYTES} bytes)"
+        return None
+
+    def _com_atproto_repo_uploadBlob(self, request: RecordedRequest) -> Reply:
+        """The file as the body, its type as Content-Type; the blob ref to put in a record."""
+        content = request.raw_body
+        mime = (request.header("Content-Type") or "").split(";")[0].strip()
+        if not content or not mime or mime == "*/*":
+            return invalid("Request encoding (Content-Type) required but not provided")
+        cid = f"bafkreib{next(self._ids):051d}"
+        self.blobs[cid] = {"bytes": content, "mimeType": mime, "size": len(content)}
+        return Reply(
+            200,
+            {
+                "blob": {
+                    "$type": "blob",
+                    "ref": {"$link": cid},
+                    "mimeType": mime,
+                    "size": len(content),
+                }
             },
         )
 

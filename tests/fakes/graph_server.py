@@ -11,6 +11,14 @@ fields asked for and each node's ``id``), cursor pagination (``{"data": [...], "
 ``X-Business-Use-Case-Usage``. Every write checks its documented method, path and
 parameters and answers Graph's ``(#100)`` error otherwise.
 
+Publishing on a Page: ``POST /{page-id}/feed`` (``message``, ``link``, ``attached_media[n]``
+naming unpublished photos of the Page), ``POST /{page-id}/photos`` (``url``, ``caption``,
+``alt_text_custom``, ``published=false`` for a photo kept for a later post: answered with
+its ``id`` alone), and a post's ``reactions``/``comments`` summaries and ``shares`` read
+back. An image address Meta cannot fetch (:attr:`FakeGraph.unfetchable`) is refused with
+``(#324) Missing or invalid image file`` on Facebook, and on Instagram with error 9004,
+subcode 2207052 (the media could not be fetched from the URI).
+
 :meth:`FakeGraph.webhook_delivery` builds a ``page`` webhook delivery and its real
 ``X-Hub-Signature-256`` header.
 """
@@ -173,6 +181,10 @@ class FakeGraph(LoopbackServer):
         self.tags: dict[str, dict[str, Any]] = {}
         self.containers: dict[str, dict[str, Any]] = {}
         self.private_replied: set[str] = set()
+        #: Page photos by id: ``{"id", "url", "alt_text_custom", "published", "_post"}``.
+        self.photos: dict[str, dict[str, Any]] = {}
+        #: Image addresses Meta's servers cannot fetch (a link that expired, a private host).
+        self.unfetchable: set[str] = set()
         #: Messages sent by the Send API: ``{"message_id", "from", "recipient", "text"}``.
         self.sent_messages: list[dict[str, Any]] = []
         self.subscribed_fields: list[str] = []
@@ -525,6 +537,11 @@ class FakeGraph(LoopbackServer):
                     }
                 if shown:
                     selected["replies"] = edge
+            elif name == "reactions" and obj["id"] in self.posts:
+                selected["reactions"] = {
+                    "data": [],
+                    "summary": {"total_count": obj.get("_reactions", 0), "viewer_reaction": "NONE"},
+                }
             elif name in obj and not name.startswith("_"):
                 inner = field[len(name) + 1 : -1] if field.startswith(f"{name}{{") else ""
                 selected[name] = _nested(obj[name], inner) if inner else obj[name]
@@ -585,6 +602,24 @@ class FakeGraph(LoopbackServer):
                 return self._page(request, self._desc(top, "timestamp"), path)
             if node in self.ig_comments and edge == "replies":
                 return self._page(request, self._ig_replies(node), path)
+            if node in self.media and edge == "insights":
+                if request.param("metric") != "views":
+                    return self._invalid("metric")
+                views = self.media[node].get("_views", 0)
+                return Reply(
+                    200,
+                    {
+                        "data": [
+                            {
+                                "name": "views",
+                                "period": "lifetime",
+                                "values": [{"value": views}],
+                                "title": "Views",
+                                "id": f"{node}/insights/views/lifetime",
+                            }
+                        ]
+                    },
+                )
             if node == self.ig_user_id and edge == "tags":
                 return self._page(request, self._desc(list(self.tags.values()), "timestamp"), path)
             return self._missing(path)
@@ -646,33 +681,9 @@ class FakeGraph(LoopbackServer):
 
     def _write_edge(self, request: RecordedRequest, node: str, edge: str) -> Reply:
         if node == self.page_id and edge == "feed":
-            message = request.param("message")
-            if not message:
-                return self._invalid("message")
-            return Reply(200, {"id": self.add_post(message)})
+            return self._feed_post(request)
         if node == self.page_id and edge == "photos":
-            url = request.param("url")
-            if not url or not str(url).startswith("https://"):
-                return self._invalid("url")
-            photo_id = str(self._next())
-            photo_page = f"https://www.facebook.com/photo.php?fbid={photo_id}&type=3"
-            post_id = self.add_post(
-                request.param("caption") or "",
-                full_picture=url,
-                status_type="added_photos",
-                attachments={
-                    "data": [
-                        {
-                            "media": {"image": {"height": 720, "src": url, "width": 720}},
-                            "media_type": "photo",
-                            "target": {"id": photo_id, "url": photo_page},
-                            "type": "photo",
-                            "url": photo_page,
-                        }
-                    ]
-                },
-            )
-            return Reply(200, {"id": str(self._next()), "post_id": post_id})
+            return self._page_photo(request)
         if node == self.page_id and edge == "subscribed_apps":
             fields = str(request.param("subscribed_fields") or "")
             if not fields or not set(fields.split(",")) <= {"feed", "messages", "mention"}:
@@ -707,28 +718,188 @@ class FakeGraph(LoopbackServer):
                 return self._invalid("media_id")
             return Reply(200, {"id": f"178{self._next():014d}"})
         if node == self.ig_user_id and edge == "media":
-            url = request.param("image_url")
-            if not url or not str(url).startswith("https://"):
-                return self._invalid("image_url")
-            container_id = f"177{self._next():014d}"
-            self.containers[container_id] = {
-                "polls": self.container_polls,
-                "status_code": "IN_PROGRESS",
-                "image_url": url,
-                "caption": request.param("caption") or "",
-            }
-            return Reply(200, {"id": container_id})
+            return self._ig_container(request)
         if node == self.ig_user_id and edge == "media_publish":
             container = self.containers.get(str(request.param("creation_id")))
             if container is None:
                 return self._invalid("creation_id")
-            if container["status_code"] != "FINISHED":
+            if container["status_code"] != "FINISHED" or container["is_carousel_item"]:
                 return graph_error(
                     9007, "The media is not ready for publishing, please wait for a moment"
                 )
             container["status_code"] = "PUBLISHED"
-            return Reply(200, {"id": self.add_media(container["caption"])})
+            return Reply(200, {"id": self._ig_publish(container)})
         return self._missing(f"{node}/{edge}")
+
+    def _ig_container(self, request: RecordedRequest) -> Reply:
+        """``POST /{ig-user-id}/media``: an image (``image_url``, ``alt_text``), a video
+        (``video_url`` with ``media_type`` ``REELS``, or ``VIDEO`` in a carousel), a carousel
+        item (``is_carousel_item=true``, no caption) or a ``CAROUSEL`` of 2 to 10 processed
+        items (``children``)."""
+        media_type = request.param("media_type") or "IMAGE"
+        carousel_item = str(request.param("is_carousel_item") or "false").lower() == "true"
+        container: dict[str, Any] = {
+            "polls": self.container_polls,
+            "status_code": "IN_PROGRESS",
+            "caption": request.param("caption") or "",
+            "is_carousel_item": carousel_item,
+            "media_type": media_type,
+            "alt_text": request.param("alt_text") or "",
+        }
+        if media_type == "CAROUSEL":
+            children = [c for c in str(request.param("children") or "").split(",") if c]
+            if not 2 <= len(children) <= 10:
+                return graph_error(100, "(#100) The parameter children must have 2 to 10 items")
+            for child in children:
+                found = self.containers.get(child)
+                if found is None or not found["is_carousel_item"]:
+                    return self._invalid("children")
+                if found["status_code"] != "FINISHED":
+                    return graph_error(
+                        9007, "The media is not ready for publishing, please wait for a moment"
+                    )
+            container["children"] = children
+        elif media_type in ("REELS", "VIDEO"):
+            if media_type == "VIDEO" and not carousel_item:
+                return graph_error(
+                    100, "(#100) The VIDEO media type is only for carousel items: use REELS"
+                )
+            url = request.param("video_url")
+            if not url or not str(url).startswith("https://"):
+                return self._invalid("video_url")
+            container["video_url"] = url
+        elif media_type == "IMAGE":
+            url = request.param("image_url")
+            if not url or not str(url).startswith("https://"):
+                return self._invalid("image_url")
+            container["image_url"] = url
+        else:
+            return self._invalid("media_type")
+        if container.get("image_url", container.get("video_url")) in self.unfetchable:
+            return graph_error(
+                9004,
+                "Media download has failed. The media URI doesn't meet our requirements.",
+                subcode=2207052,
+            )
+        container_id = f"177{self._next():014d}"
+        self.containers[container_id] = container
+        return Reply(200, {"id": container_id})
+
+    def _ig_publish(self, container: dict[str, Any]) -> str:
+        """The IG Media a finished container becomes (a carousel with its children)."""
+
+        def slide(part: dict[str, Any]) -> dict[str, Any]:
+            url = part.get("image_url") or part.get("video_url")
+            kind = "VIDEO" if "video_url" in part else "IMAGE"
+            return {
+                "id": f"180{self._next():014d}",
+                "media_type": kind,
+                "media_url": url,
+                "_alt_text": part["alt_text"],
+            }
+
+        if container["media_type"] == "CAROUSEL":
+            slides = [slide(self.containers[c]) for c in container["children"]]
+            return self.add_media(
+                container["caption"],
+                media_type="CAROUSEL_ALBUM",
+                media_url=slides[0]["media_url"],
+                children={"data": slides},
+                like_count=0,
+            )
+        first = slide(container)
+        return self.add_media(
+            container["caption"],
+            media_type=first["media_type"],
+            media_url=first["media_url"],
+            _alt_text=first["_alt_text"],
+            like_count=0,
+        )
+
+    def _photo_attachment(self, photo: dict[str, Any]) -> dict[str, Any]:
+        page = f"https://www.facebook.com/photo.php?fbid={photo['id']}&type=3"
+        return {
+            "media": {"image": {"height": 720, "src": photo["url"], "width": 720}},
+            "media_type": "photo",
+            "target": {"id": photo["id"], "url": page},
+            "type": "photo",
+            "url": page,
+        }
+
+    def _feed_post(self, request: RecordedRequest) -> Reply:
+        """``POST /{page-id}/feed``: ``message``, ``link`` or ``attached_media`` (photos of
+        the Page uploaded with ``published=false`` and not yet in a post)."""
+        message = request.param("message")
+        link = request.param("link")
+        attached: list[dict[str, Any]] = []
+        index = 0
+        while (entry := request.param(f"attached_media[{index}]")) is not None:
+            try:
+                fbid = str(json.loads(entry)["media_fbid"])
+            except (ValueError, KeyError, TypeError):
+                return self._invalid(f"attached_media[{index}]")
+            photo = self.photos.get(fbid)
+            if photo is None or photo["published"] or photo["_post"] is not None:
+                return graph_error(
+                    100, f"(#100) Invalid media_fbid: {fbid} is not an unpublished photo"
+                )
+            attached.append(photo)
+            index += 1
+        if not message and not link and not attached:
+            return self._invalid("message")
+        extra: dict[str, Any] = {}
+        if attached:
+            extra["attachments"] = {
+                "data": [
+                    {
+                        "media_type": "album",
+                        "type": "album",
+                        "subattachments": {"data": [self._photo_attachment(p) for p in attached]},
+                    }
+                ]
+            }
+            extra["status_type"] = "added_photos"
+        elif link:
+            if not str(link).startswith(("https://", "http://")):
+                return self._invalid("link")
+            extra["attachments"] = {
+                "data": [{"media_type": "link", "type": "share", "unshimmed_url": link}]
+            }
+            extra["status_type"] = "shared_story"
+            extra["_link"] = link
+        post_id = self.add_post(message or "", **extra)
+        for photo in attached:
+            photo["_post"] = post_id
+        return Reply(200, {"id": post_id})
+
+    def _page_photo(self, request: RecordedRequest) -> Reply:
+        """``POST /{page-id}/photos``: a photo post, or with ``published=false`` a photo kept
+        for ``attached_media`` (its ``id`` alone)."""
+        url = request.param("url")
+        if not url or not str(url).startswith("https://"):
+            return self._invalid("url")
+        if url in self.unfetchable:
+            return graph_error(324, "(#324) Missing or invalid image file")
+        published = str(request.param("published") or "true").lower() != "false"
+        photo_id = str(self._next())
+        photo: dict[str, Any] = {
+            "id": photo_id,
+            "url": url,
+            "alt_text_custom": request.param("alt_text_custom") or "",
+            "published": published,
+            "_post": None,
+        }
+        self.photos[photo_id] = photo
+        if not published:
+            return Reply(200, {"id": photo_id})
+        post_id = self.add_post(
+            request.param("caption") or "",
+            full_picture=url,
+            status_type="added_photos",
+            attachments={"data": [self._photo_attachment(photo)]},
+        )
+        photo["_post"] = post_id
+        return Reply(200, {"id": photo_id, "post_id": post_id})
 
     def _send(self, request: RecordedRequest, node: str) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}

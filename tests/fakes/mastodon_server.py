@@ -5,7 +5,10 @@ Endpoints: ``GET /api/v1/accounts/verify_credentials``, ``GET /api/v1/accounts/:
 ``GET /api/v1/notifications``, ``GET /api/v1/conversations``,
 ``GET /api/v1/timelines/tag/:hashtag`` (public statuses whose ``tags`` hold the hashtag,
 case-insensitively; ``local``, ``remote``, ``only_media``, ``any[]``, ``all[]``, ``none[]``),
-``GET /api/v2/instance`` (what Mastodon.py reads before a timeline), ``POST /api/v1/statuses``,
+``GET /api/v2/instance`` (what Mastodon.py reads before a timeline), ``POST /api/v1/statuses``
+(with ``media_ids[]``), ``POST /api/v2/media`` and ``GET /api/v1/media/:id`` (an image is
+processed at once, 200 with its ``url``; a video or a GIF answers 202 with ``url: null``, then
+206 until :attr:`FakeMastodon.processing_polls` reads have passed, then 200),
 ``DELETE /api/v1/statuses/:id`` and ``POST /api/v1/reports``. Lists paginate like Mastodon:
 newest first, ``max_id``/``since_id``/``min_id``/``limit`` (capped at ``max_limit``), a
 ``Link`` header with ``rel="next"`` (``max_id``, only when the page is full) and ``rel="prev"``
@@ -44,6 +47,18 @@ UNAUTHORIZED = {"error": "The access token is invalid"}
 NOT_FOUND = {"error": "Record not found"}
 TOO_MANY = {"error": "Too many requests"}
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+#: What Mastodon takes by default (MediaAttachment's limits) and the description's length.
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+MAX_VIDEO_BYTES = 99 * 1024 * 1024
+MAX_DESCRIPTION = 1500
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"\x1aE\xdf\xa3", "video/webm"),
+)
 
 _URL = re.compile(r"^https?://\S+$")
 _MENTION = re.compile(r"^@([\w.]+(?:@[\w.-]+)?)$")
@@ -99,6 +114,10 @@ class FakeMastodon(LoopbackServer):
         self._remaining = 300
         self._window_reset = datetime.now(UTC) + timedelta(minutes=5)
         self.me = self.add_account(username, display_name=display_name)
+        #: Uploaded media attachments by id: the entity, the bytes, the status that took it.
+        self.uploads: dict[str, dict[str, Any]] = {}
+        #: Reads of ``GET /api/v1/media/:id`` answered 206 before a video is processed.
+        self.processing_polls = 1
 
     # --- failure switches ------------------------------------------------------------------
 
@@ -614,6 +633,11 @@ class FakeMastodon(LoopbackServer):
                 return 200, entity
         if method == "POST" and path == "/api/v1/statuses":
             return self._post_status(body)
+        if method == "POST" and path == "/api/v2/media":
+            return self._upload(body)
+        match = re.fullmatch(r"/api/v1/media/(\w+)", path)
+        if method == "GET" and match:
+            return self._media_state(match.group(1))
         if method == "GET" and path == "/api/v1/notifications":
             types = query.get("types[]") or query.get("types") or []
             excluded = query.get("exclude_types[]") or query.get("exclude_types") or []
@@ -768,6 +792,76 @@ class FakeMastodon(LoopbackServer):
             "descendants": [self.status(i) for i in children(record["id"])],
         }
 
+    def _upload(self, body: Any) -> tuple[int, Any]:
+        """``POST /api/v2/media``: multipart ``file`` and ``description``, as Mastodon checks
+        them (type, size, description length)."""
+        parts = body if isinstance(body, dict) else {}
+        content = parts.get("file")
+        if not isinstance(content, bytes):
+            return 422, {"error": "Validation failed: File can't be blank"}
+        mime = _sniff(content)
+        if mime is None:
+            return 422, {"error": "Validation failed: File content type is invalid"}
+        kind = "video" if mime.startswith("video/") else "gifv" if mime == "image/gif" else "image"
+        limit = MAX_IMAGE_BYTES if kind == "image" else MAX_VIDEO_BYTES
+        if len(content) > limit:
+            return 422, {
+                "error": f"Validation failed: File file size must be less than {limit} Bytes"
+            }
+        description = parts.get("description")
+        if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
+            return 422, {
+                "error": "Validation failed: Description is too long (maximum is "
+                f"{MAX_DESCRIPTION} characters)"
+            }
+        with self.lock:
+            entity = self._media({"type": kind, "description": description or None})
+            ready = kind == "image"
+            self.uploads[entity["id"]] = {
+                "entity": entity,
+                "bytes": content,
+                "mime": mime,
+                "polls_left": 0 if ready else self.processing_polls,
+                "status_id": None,
+            }
+            if ready:
+                return 200, entity
+            return 202, {**entity, "url": None}
+
+    def _media_state(self, media_id: str) -> tuple[int, Any]:
+        """``GET /api/v1/media/:id``: 206 with ``url: null`` while processing, then 200."""
+        upload = self.uploads.get(media_id)
+        if upload is None:
+            return 404, NOT_FOUND
+        if upload["polls_left"] > 0:
+            upload["polls_left"] -= 1
+            return 206, {**upload["entity"], "url": None}
+        return 200, upload["entity"]
+
+    def _attachments(self, body: Any) -> tuple[int, Any]:
+        """The uploads named by ``media_ids[]`` as PostStatusService takes them: at most 4,
+        unknown or already attached ids ignored, a video alone, every one processed."""
+        ids = [str(i) for i in _as_list(body, "media_ids[]") or _as_list(body, "media_ids")]
+        if len(ids) > 4:
+            return 422, {"error": "Validation failed: You can't attach more than 4 files."}
+        chosen = [
+            self.uploads[i]
+            for i in ids
+            if i in self.uploads and self.uploads[i]["status_id"] is None
+        ]
+        kinds = {u["entity"]["type"] for u in chosen}
+        if len(chosen) > 1 and kinds & {"video", "gifv"}:
+            return 422, {
+                "error": "Validation failed: You can't attach a video to a post that "
+                "already contains images."
+            }
+        if any(u["polls_left"] > 0 for u in chosen):
+            return 422, {
+                "error": "Cannot attach files that have not finished processing. Try again in a "
+                "moment!"
+            }
+        return 200, chosen
+
     def _post_status(self, body: Any) -> tuple[int, Any]:
         params = _flatten(body)
         text = str(params.get("status") or "")
@@ -785,6 +879,9 @@ class FakeMastodon(LoopbackServer):
         known = self._idempotency.get(key) if key else None
         if known is not None and datetime.now(UTC) - known[1] < IDEMPOTENCY_WINDOW:
             return 200, self.status(known[0])
+        code, attached = self._attachments(body)
+        if code != 200:
+            return code, attached
         entity = self.add_status(
             text,
             in_reply_to=parent,
@@ -792,6 +889,12 @@ class FakeMastodon(LoopbackServer):
             language=params.get("language") or "fr",
             spoiler_text=str(params.get("spoiler_text") or ""),
         )
+        if attached:
+            with self.lock:
+                for upload in attached:
+                    upload["status_id"] = entity["id"]
+                self.statuses[entity["id"]]["media"] = [u["entity"] for u in attached]
+            entity = self.status(entity["id"])
         if key:
             self._idempotency[key] = (entity["id"], datetime.now(UTC))
         return 200, entity
@@ -830,6 +933,19 @@ class FakeMastodon(LoopbackServer):
         }
         self.reports.append(report)
         return 200, report
+
+
+def _sniff(content: bytes) -> str | None:
+    """The type of an uploaded file from its first bytes, as Mastodon reads it (not from
+    the type the client declared); None for a type Mastodon does not take."""
+    for magic, mime in _MAGIC:
+        if content.startswith(magic):
+            return mime
+    if content[4:8] == b"ftyp":
+        return "video/mp4"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 def _tags_of(text: str) -> list[str]:

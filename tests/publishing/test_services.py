@@ -173,7 +173,9 @@ def test_two_steps_in_order_and_a_rejection_returns_the_draft(
 def test_an_accounts_own_workflow_applies_with_the_default_for_the_others(
     desk: Any, cabinet_workflow: Any
 ) -> None:
-    own = ApprovalWorkflow.objects.create(organization=desk.org, name="Mastodon", source=desk.mastodon)
+    own = ApprovalWorkflow.objects.create(
+        organization=desk.org, name="Mastodon", source=desk.mastodon
+    )
     step = ApprovalStep.objects.create(workflow=own, position=1, name="Com")
     step.approvers.set([desk.admin])
     post = services.submit(desk.actor(desk.author), _write(desk))
@@ -325,3 +327,21 @@ def test_another_organizations_account_is_refused(desk: Any, other_org: Any) -> 
     theirs = Source.objects.create(organization=other_org, name="P", platform="facebook")
     with pytest.raises(PublishingError, match="not one of the organization's"):
         services.save_post(desk.actor(desk.author), desk.org, [VariantInput(theirs, text="x")])
+
+
+def test_campaign_parameters_go_only_on_the_organizations_own_links(desk: Any) -> None:
+    from beffroi.publishing.sending import published_text
+
+    settings_row = services.settings_of(desk.org)
+    settings_row.own_domains = "ville-test.fr"
+    settings_row.utm_medium = "social"
+    settings_row.save()
+    post = _write(
+        desk,
+        "Inscriptions : https://www.ville-test.fr/famille?x=1 et https://autre.fr/page",
+        campaign="rentree",
+    )
+    text = published_text(post.variants.get(source=desk.mastodon))
+    assert "https://www.ville-test.fr/famille?x=1&utm_source=mastodon&utm_medium=social" in text
+    assert "utm_campaign=rentree" in text
+    assert "https://autre.fr/page" in text and "autre.fr/page?" not in text

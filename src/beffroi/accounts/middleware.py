@@ -18,7 +18,9 @@ from django_otp.middleware import is_verified
 from beffroi.organizations.models import Membership
 from beffroi.organizations.roles import Role
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/charter/")
+# "/p/": the publishing desk's signed public addresses (external approval, media, calendar
+# feed), reached by a token, never by a session.
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/charter/", "/p/")
 
 
 def requires_two_factor(user: User) -> bool:

@@ -21,6 +21,7 @@ from beffroi.api.routers import (
     members,
     moderation,
     orgs,
+    publishing,
     sources,
     veille,
 )
@@ -64,7 +65,18 @@ api = TranslatedApi(
     openapi_url="/openapi.json",
 )
 
-for module in (orgs, items, sources, moderation, members, audit, charter, veille, conversations):
+for module in (
+    orgs,
+    items,
+    sources,
+    moderation,
+    members,
+    audit,
+    charter,
+    veille,
+    conversations,
+    publishing,
+):
     api.add_router("", module.router)
 
 

@@ -521,6 +521,18 @@ class Connector(ABC):
         """
         raise self._unsupported(Action.PUBLISH)
 
+    def comment_on_own_post(
+        self, platform_id: str, text: str, *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """Comment under the account's own post ``platform_id`` (a publication's first
+        comment, where ``post_limits.first_comment``)."""
+        raise self._unsupported(Action.REPLY)
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What the account's post gathered: ``likes``, ``shares``, ``comments``, ``views``
+        (those the platform gives; others left out)."""
+        raise UnsupportedAction(f"{self.label}: Beffroi does not read back post metrics here.")
+
     def report(self, item: ItemRef, reason: str) -> ActionResult:
         """Report ``item`` or its author to the platform's moderators."""
         raise self._unsupported(Action.REPORT)

@@ -158,6 +158,7 @@ from beffroi.connectors.http import (
     unreachable,
 )
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
+from beffroi.connectors.posting import MediaFile, counts_of, download_all, refusals_typed
 from beffroi.connectors.values import clear_text_allowed, iso_z, language_code, parse_time
 
 if TYPE_CHECKING:
@@ -192,6 +193,13 @@ HIDDEN_REPLIES_MAX = 300
 #: ``reason`` of a report: at most 2,000 graphemes (code points are never fewer).
 REPORT_REASON_MAX = 2000
 POST_COLLECTION = "app.bsky.feed.post"
+#: A post view's counts as :meth:`BlueskyConnector.post_metrics` names them.
+METRIC_NAMES = {
+    "likeCount": "likes",
+    "repostCount": "shares",
+    "replyCount": "comments",
+    "quoteCount": "quotes",
+}
 #: The characters of a TID (base32-sortable), by value.
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 #: Where the timestamps of the record keys derived from a reply's key start (2023-01-01 UTC,
@@ -550,6 +558,8 @@ class BlueskyConnector(HttpConnector):
     platform: ClassVar[str] = "bluesky"
     label: ClassVar[str] = "Bluesky"
     post_limits: ClassVar[PostLimits | None] = POST_LIMITS
+    #: A repeat with the same key is recognised (see :meth:`publish`).
+    idempotent_publish: ClassVar[bool] = True
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {
             FetchKind.OWN_POSTS,
@@ -1460,18 +1470,68 @@ class BlueskyConnector(HttpConnector):
     def publish(
         self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
     ) -> ActionResult:
-        """Publish a post (text, with its links and hashtags as facets)."""
-        if media:
+        """Publish a post: its text with links and hashtags as facets, and up to 4 images
+        each uploaded as a blob (``com.atproto.repo.uploadBlob``) and embedded with its alt
+        text (``app.bsky.embed.images``). The answer's ``item`` is the post as a sync maps
+        it (the record written, as the AppView shows it)."""
+        if any(medium.kind != "image" for medium in media):
             raise UnsupportedAction(
-                "The Bluesky connector publishes text only; attaching media is not supported."
+                "Bluesky: Beffroi publishes text and images there (up to 4); a video or an "
+                "animated image goes through Bluesky's video service, which it does not use: "
+                "post it from the Bluesky app."
             )
-        return self._create_post(
-            self._post_record(text),
-            idempotency_key,
-            "publishing a post",
-            done="Published on Bluesky.",
-            again="Already published on Bluesky (the same post sent again).",
-        )
+        post = self._post_record(text)
+        if media:
+            files = download_all(media, self.post_limits, label=f"Bluesky ({self.handle})")
+            post["embed"] = {
+                "$type": "app.bsky.embed.images",
+                "images": [
+                    {"alt": file.media.description, "image": self._upload_blob(position, file)}
+                    for position, file in enumerate(files, start=1)
+                ],
+            }
+        with refusals_typed():
+            result = self._create_post(
+                post,
+                idempotency_key,
+                "publishing a post",
+                done="Published on Bluesky.",
+                again="Already published on Bluesky (the same post sent again).",
+            )
+        record = _mapping(result.raw.get("value")) or post
+        view = {
+            "uri": result.platform_id,
+            "cid": result.raw.get("cid"),
+            "author": {"did": self.own_did(), "handle": self.handle},
+            "record": record,
+            "indexedAt": record.get("createdAt"),
+        }
+        return dataclasses.replace(result, item=self.map_item(view, ItemKind.POST))
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a post gathered, as the AppView counts it (``app.bsky.feed.getPosts``):
+        ``likes``, ``shares`` (reposts), ``comments`` (replies) and ``quotes``."""
+        view = self._posts([platform_id]).get(platform_id)
+        if view is None:
+            raise NotFound(f"Bluesky: post {platform_id} was deleted or is not visible.")
+        return counts_of(view, METRIC_NAMES)
+
+    def _upload_blob(self, position: int, file: MediaFile) -> dict[str, Any]:
+        """Upload one file; the blob reference a record embeds."""
+        what = f"uploading image {position}"
+        with refusals_typed():
+            answer = self._call(
+                what,
+                lambda client: client.invoke_procedure(
+                    "com.atproto.repo.uploadBlob",
+                    input_encoding=file.mime_type,
+                    content=file.content,
+                ),
+            )
+        blob = answer.get("blob")
+        if not isinstance(blob, dict) or not _blob_cid(blob):
+            raise MalformedPayload(f"Bluesky: uploadBlob answered no blob for image {position}.")
+        return blob
 
     def delete(self, item: ItemRef) -> ActionResult:
         """Delete one of the account's own posts; other people's posts cannot be deleted."""

@@ -60,6 +60,7 @@ Webhooks: :func:`verify_signature` and :func:`verify_subscription` (re-exported 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,7 @@ from beffroi.connectors.base import (
     Action,
     ActionResult,
     ConnectedAccount,
+    ConnectorError,
     FetchBatch,
     FetchKind,
     ItemKind,
@@ -97,6 +99,7 @@ from beffroi.connectors.graph import (
 )
 from beffroi.connectors.http import require
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
+from beffroi.connectors.posting import counts_of, refusals_typed
 from beffroi.connectors.values import parse_time, text_links, web_address
 
 __all__ = ["FacebookConnector", "verify_signature", "verify_subscription"]
@@ -118,6 +121,8 @@ POST_FIELDS = (
     "id,message,story,created_time,permalink_url,from,full_picture,status_type,shares,"
     f"attachments{{{ATTACHMENT_FIELDS},subattachments}}"
 )
+#: What :meth:`FacebookConnector.post_metrics` reads of a post.
+METRIC_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares"
 WINDOW_FIELDS = "id,created_time,comments.limit(0).summary(true)"
 COMMENT_FIELDS = (
     "id,message,created_time,from,parent{id},permalink_url,is_hidden,like_count,"
@@ -640,19 +645,110 @@ class FacebookConnector(GraphConnector):
     def publish(
         self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
     ) -> ActionResult:
-        """Publish a post on the Page; with one image (its public address), a photo post."""
-        if not media:
-            payload = self._post(f"{self.page_id}/feed", data={"message": text})
-            return self._done(payload, _str(payload.get("id")), "post published")
-        if len(media) > 1 or media[0].kind != "image":
+        """Publish a post on the Page, as the Pages API documents it:
+
+        - text alone: ``POST /{page-id}/feed`` with ``message``, and ``link`` (the last
+          address of the text, where the desk writes the post's link) for its card;
+        - one image: ``POST /{page-id}/photos`` with its public ``url``, the text as
+          ``caption`` and the alt text as ``alt_text_custom``;
+        - several images: each an unpublished photo (``published=false``), then one
+          ``POST /{page-id}/feed`` naming them in ``attached_media``.
+
+        Facebook fetches each image from its address. The answer's ``item`` is the post read
+        back (``GET /{post-id}``) as a sync maps it; None if that read fails (the post is
+        published all the same). A video is to be published from Facebook itself.
+        """
+        if any(medium.kind not in ("image", "gif") for medium in media):
             raise UnsupportedAction(
-                "Facebook: Beffroi publishes a text or a single image (by its public address); "
-                "several media or videos are to be published from Facebook itself."
+                "Facebook: Beffroi publishes a text, a link or images (by their public "
+                "address); a video is to be published from Facebook itself."
             )
-        payload = self._post(f"{self.page_id}/photos", data={"url": media[0].url, "caption": text})
-        return self._done(
-            payload, _str(payload.get("post_id")) or _str(payload.get("id")), "photo published"
+        with refusals_typed():
+            if not media:
+                data = {"message": text}
+                links = text_links(text)
+                if links:
+                    data["link"] = links[-1]
+                payload = self._post(f"{self.page_id}/feed", data=data)
+                post_id = _str(payload.get("id"))
+            elif len(media) == 1:
+                payload = self._post(
+                    f"{self.page_id}/photos", data={**_photo(media[0]), "caption": text}
+                )
+                post_id = _str(payload.get("post_id")) or _str(payload.get("id"))
+            else:
+                attached = {
+                    f"attached_media[{index}]": json.dumps({"media_fbid": photo_id})
+                    for index, photo_id in enumerate(self._unpublished_photo(m) for m in media)
+                }
+                payload = self._post(f"{self.page_id}/feed", data={"message": text, **attached})
+                post_id = _str(payload.get("id"))
+        if not post_id:
+            raise MalformedPayload(f"{LABEL}: the answer to the publication has no post id.")
+        item = self._published_item(post_id)
+        return ActionResult(
+            ok=True,
+            platform_id=post_id,
+            detail="post published",
+            raw=dict(payload),
+            url=item.url if item is not None else post_url(post_id),
+            item=item,
         )
+
+    def _unpublished_photo(self, medium: Media) -> str:
+        """Upload one image of a multi-photo post, not shown until the post names it (sent
+        again, it makes one more hidden photo, never a second post: not a create)."""
+        payload = self._post(
+            f"{self.page_id}/photos", data={**_photo(medium), "published": "false"}, create=False
+        )
+        photo_id = _str(payload.get("id"))
+        if not photo_id:
+            raise MalformedPayload(f"{LABEL}: the answer to a photo upload has no id.")
+        return photo_id
+
+    def _published_item(self, post_id: str) -> NormalizedItem | None:
+        """The post just published, read back as a sync reads it; None if it cannot be read
+        now (the publication stands)."""
+        try:
+            raw = require(
+                self._client.get(post_id, params={"fields": POST_FIELDS}), dict, LABEL, "a post"
+            )
+            return self._post_item(raw)
+        except ConnectorError as exc:
+            log.warning(
+                "Facebook: post %s is published but could not be read back: %s", post_id, exc
+            )
+            return None
+
+    def comment_on_own_post(
+        self, platform_id: str, text: str, *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """The Page's first comment under its own post ``platform_id``
+        (``POST /{post-id}/comments``)."""
+        with refusals_typed():
+            payload = self._post(f"{platform_id}/comments", data={"message": text})
+        comment_id = _str(payload.get("id"))
+        if not comment_id:
+            raise MalformedPayload(f"{LABEL}: the answer to the comment has no id.")
+        return self._done(
+            payload, comment_id, "comment published", comment_url(platform_id, comment_id)
+        )
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a post of the Page gathered: ``likes`` (its reactions), ``comments`` and
+        ``shares`` (``GET /{post-id}`` with the summaries of its edges)."""
+        raw = require(
+            self._client.get(platform_id, params={"fields": METRIC_FIELDS}),
+            dict,
+            LABEL,
+            "a post",
+        )
+        found = {
+            "likes": _dig(raw, "reactions", "summary", "total_count"),
+            "comments": _dig(raw, "comments", "summary", "total_count"),
+            "shares": _dig(raw, "shares", "count"),
+        }
+        return counts_of(found, {name: name for name in found})
 
     def edit(self, item: ItemRef, text: str) -> ActionResult:
         """Change the text of one of the Page's posts."""
@@ -667,6 +763,14 @@ def _dig(value: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
+
+
+def _photo(medium: Media) -> dict[str, str]:
+    """A Page photo's parameters: its public address, and its alt text where there is one."""
+    data = {"url": medium.url}
+    if medium.description:
+        data["alt_text_custom"] = medium.description
+    return data
 
 
 def _str(value: Any) -> str | None:

@@ -58,6 +58,7 @@ verify_signature`, the same app secret as Facebook's).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator, Mapping
@@ -95,6 +96,7 @@ from beffroi.connectors.graph import (
 )
 from beffroi.connectors.http import require
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
+from beffroi.connectors.posting import counts_of, refusals_typed
 from beffroi.connectors.values import text_links, web_address
 
 log = logging.getLogger(__name__)
@@ -547,21 +549,125 @@ class InstagramConnector(GraphConnector):
     def publish(
         self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
     ) -> ActionResult:
-        """Publish one image (its public address) with ``text`` as caption."""
-        if len(media) != 1 or media[0].kind != "image":
+        """Publish a post as the Content Publishing API documents it: a media container per
+        file (``POST /{ig-user-id}/media`` with ``image_url`` and its ``alt_text``, or a
+        video's ``video_url`` as a reel), for several files each a carousel item
+        (``is_carousel_item``) then a ``CAROUSEL`` container naming them (``children``),
+        the caption on the post's container; once each is processed, ``media_publish``.
+
+        Instagram fetches each file from its public address. The answer's ``item`` is the
+        post read back (``GET /{ig-media-id}``) as a sync maps it; None if that read fails.
+        """
+        if not media:
             raise UnsupportedAction(
-                "Instagram: a post needs exactly one image (by its public address); Beffroi "
-                "does not publish text alone, videos or carousels there."
+                "Instagram: a post needs at least one image or video; Instagram publishes no "
+                "text alone."
             )
-        container = self._post(
-            f"{self.ig_user_id}/media", data={"image_url": media[0].url, "caption": text}
-        )
+        if any(medium.kind not in ("image", "video") for medium in media):
+            raise UnsupportedAction(
+                "Instagram: Beffroi publishes images and videos there (an animated image is "
+                "to be converted to a video first)."
+            )
+        with refusals_typed():
+            if len(media) == 1:
+                container_id = self._container(media[0], caption=text)
+            else:
+                children = [self._container(medium, carousel_item=True) for medium in media]
+                container_id = self._new_container(
+                    {"media_type": "CAROUSEL", "children": ",".join(children), "caption": text}
+                )
+            self._wait_until_finished(container_id)
+            payload = self._post(
+                f"{self.ig_user_id}/media_publish", data={"creation_id": container_id}
+            )
+        media_id = _str(payload.get("id"))
+        if not media_id:
+            raise MalformedPayload(f"{LABEL}: the answer to the publication has no media id.")
+        item = self._published_item(media_id)
+        result = self._done(payload, media_id, "post published", item.url if item else "")
+        return dataclasses.replace(result, item=item)
+
+    def _container(self, medium: Media, *, caption: str = "", carousel_item: bool = False) -> str:
+        """The container of one file (processed before it is used: a carousel's items
+        before their carousel, as the API asks)."""
+        data: dict[str, str] = {}
+        if medium.kind == "video":
+            data = {"media_type": "VIDEO" if carousel_item else "REELS", "video_url": medium.url}
+        else:
+            data = {"image_url": medium.url}
+            if medium.description:
+                data["alt_text"] = medium.description
+        if carousel_item:
+            data["is_carousel_item"] = "true"
+        else:
+            data["caption"] = caption
+        container_id = self._new_container(data)
+        if carousel_item:
+            self._wait_until_finished(container_id)
+        return container_id
+
+    def _new_container(self, data: dict[str, str]) -> str:
+        # A container is not a post: one made twice expires unused, so it may be sent again.
+        container = self._post(f"{self.ig_user_id}/media", data=data, create=False)
         container_id = _str(container.get("id"))
         if not container_id:
             raise MalformedPayload(f"{LABEL}: the media container answer has no id.")
-        self._wait_until_finished(container_id)
-        payload = self._post(f"{self.ig_user_id}/media_publish", data={"creation_id": container_id})
-        return self._done(payload, _str(payload.get("id")), "post published")
+        return container_id
+
+    def _published_item(self, media_id: str) -> NormalizedItem | None:
+        """The post just published, read back as a sync reads it; None if it cannot be read
+        now (the publication stands)."""
+        try:
+            raw = require(
+                self._client.get(media_id, params={"fields": MEDIA_FIELDS}), dict, LABEL, "a media"
+            )
+            return self._media_item(raw, ItemKind.POST)
+        except ConnectorError as exc:
+            log.warning(
+                "Instagram: media %s is published but could not be read back: %s", media_id, exc
+            )
+            return None
+
+    def comment_on_own_post(
+        self, platform_id: str, text: str, *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """The account's first comment under its own media ``platform_id``
+        (``POST /{ig-media-id}/comments``)."""
+        with refusals_typed():
+            payload = self._post(f"{platform_id}/comments", data={"message": text})
+        comment_id = _str(payload.get("id"))
+        if not comment_id:
+            raise MalformedPayload(f"{LABEL}: the answer to the comment has no id.")
+        return self._done(payload, comment_id, "comment published")
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a media of the account gathered: ``likes`` and ``comments`` (its counts), and
+        ``views`` where its insights give them (``GET /{ig-media-id}/insights?metric=views``;
+        left out when Instagram has none for this media)."""
+        raw = require(
+            self._client.get(platform_id, params={"fields": "like_count,comments_count"}),
+            dict,
+            LABEL,
+            "a media",
+        )
+        metrics = counts_of(raw, {"like_count": "likes", "comments_count": "comments"})
+        try:
+            insights = require(
+                self._client.get(f"{platform_id}/insights", params={"metric": "views"}),
+                dict,
+                LABEL,
+                "the media's insights",
+            )
+        except ConnectorError as exc:
+            log.info("Instagram: no views for media %s: %s", platform_id, exc)
+            return metrics
+        for entry in insights.get("data") or []:
+            if not isinstance(entry, Mapping) or entry.get("name") != "views":
+                continue
+            values = entry.get("values")
+            if isinstance(values, list) and values and isinstance(values[0], Mapping):
+                metrics.update(counts_of(values[0], {"value": "views"}))
+        return metrics
 
     def _wait_until_finished(self, container_id: str) -> None:
         for attempt in range(MAX_POLLS):

@@ -98,7 +98,6 @@ from beffroi.connectors.base import (
     Option,
     QuotedItem,
     RateLimited,
-    Refused,
     Relation,
     TransientError,
     UnsupportedAction,
@@ -106,8 +105,8 @@ from beffroi.connectors.base import (
 )
 from beffroi.connectors.html_text import html_to_text
 from beffroi.connectors.http import outcome_of_create, unreachable
-from beffroi.connectors.media_files import MediaFile, download_all
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
+from beffroi.connectors.posting import MediaFile, as_refusal, counts_of, download_all
 from beffroi.connectors.values import clear_text_allowed, positive_int, with_poll_options
 
 log = logging.getLogger(__name__)
@@ -128,6 +127,8 @@ REPORT_COMMENT_MAX = 1000
 _VISIBILITY_RANK = {"public": 0, "unlisted": 1, "private": 2, "direct": 3}
 _MEDIA_KINDS = {"image": "image", "gifv": "video", "video": "video", "audio": "audio"}
 _METRICS = ("replies_count", "reblogs_count", "favourites_count")
+#: A status's counts as :meth:`MastodonConnector.post_metrics` names them.
+METRIC_NAMES = {"favourites_count": "likes", "reblogs_count": "shares", "replies_count": "comments"}
 #: Mastodon's hashtag names: word characters (a middle dot or ZWNJ allowed between them) and
 #: not only digits.
 _HASHTAG_NAME = re.compile(r"(?=.*[^\W\d])\w+(?:[\u00b7\u200c]+\w+)*")
@@ -388,6 +389,8 @@ class MastodonConnector(Connector):
     platform: ClassVar[str] = "mastodon"
     label: ClassVar[str] = "Mastodon"
     post_limits: ClassVar[PostLimits | None] = POST_LIMITS
+    #: A repeat with the same key is recognised (see :meth:`publish`).
+    idempotent_publish: ClassVar[bool] = True
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {
             FetchKind.OWN_POSTS,
@@ -416,7 +419,7 @@ class MastodonConnector(Connector):
             label="Access token",
             secret=True,
             help="Token of an application of the account, with the scopes read, "
-            "write:statuses and write:reports.",
+            "write:statuses, write:media and write:reports.",
         ),
         "history_days": history_days_option(DEFAULT_HISTORY_DAYS),
         "replies_days": Option(
@@ -1222,6 +1225,15 @@ class MastodonConnector(Connector):
         item = self._map_status(result.raw, ItemKind.POST, thread_id=None)
         return dataclasses.replace(result, item=item)
 
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a status gathered, as the instance counts it: ``likes`` (favourites),
+        ``shares`` (reblogs) and ``comments`` (replies)."""
+        with self._api(f"reading status {platform_id}"):
+            status = to_json(self._client.status(platform_id))
+        if not isinstance(status, dict):
+            raise MalformedPayload(f"Mastodon ({self.host}): status {platform_id} is empty.")
+        return counts_of(status, METRIC_NAMES)
+
     @contextlib.contextmanager
     def _publishing(self, what: str, *, create: bool = False) -> Iterator[None]:
         """:meth:`_api` for publishing: a request the server declined with its reasons (422,
@@ -1230,9 +1242,7 @@ class MastodonConnector(Connector):
         try:
             yield
         except MastodonError as exc:
-            error = self._translate(exc, what, None)
-            if type(error) is ConnectorError:
-                error = Refused(str(error))
+            error = as_refusal(self._translate(exc, what, None))
             error.__cause__ = exc
             raise (outcome_of_create(error) if create else error) from exc
 

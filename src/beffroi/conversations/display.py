@@ -21,7 +21,8 @@ class ReplyView:
     reconnect: bool
 
 
-def _reason(reason: str) -> str:
+def reason_sentence(reason: str) -> str:
+    """Why a platform did not act, in words (a reply's or a post's failure)."""
     sentences = {
         failures.REASON_CREDENTIALS: _(
             "the account's access was refused or has expired: reconnect the account, then "
@@ -57,7 +58,7 @@ def reply_view(reply: Reply) -> ReplyView:
     if reply.state == Reply.State.FAILED:
         return ReplyView(
             "badge-error",
-            _("Not posted: %(reason)s.") % {"reason": _reason(reply.reason)},
+            _("Not posted: %(reason)s.") % {"reason": reason_sentence(reply.reason)},
             reply.detail,
             reply.reason == failures.REASON_CREDENTIALS,
         )
@@ -95,7 +96,7 @@ def reply_view(reply: Reply) -> ReplyView:
         )
     waiting = (
         _("Sending, waiting for %(platform)s: %(reason)s.")
-        % {"platform": platform, "reason": _reason(reply.reason)}
+        % {"platform": platform, "reason": reason_sentence(reply.reason)}
         if reply.reason
         else _("Sending to %(platform)s…") % {"platform": platform}
     )

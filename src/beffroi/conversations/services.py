@@ -711,7 +711,8 @@ def send_reply(
 
 def _held_for_approval(reply: Reply, actor: Actor) -> bool:
     answers = reply_needs_approval.send(sender=Reply, reply=reply, actor=actor)
-    return any(answer is True for _receiver, answer in answers)
+    # A receiver that takes the reply answers True; the others answer False or nothing.
+    return any(bool(answer) for _receiver, answer in answers)
 
 
 def release_approved_reply(actor: Actor, reply: Reply) -> Reply:

@@ -28,6 +28,7 @@ DEMO_USERS = [
     ("agent", Role.MODERATOR, "Karim Benali"),
     ("analyste", Role.ANALYST, "Sophie Martin"),
     ("com", Role.PUBLISHER, "Lucas Petit"),
+    ("cabinet", Role.APPROVER, "Élise Caron"),
     ("elu", Role.VIEWER, "Jeanne Moreau"),
 ]
 

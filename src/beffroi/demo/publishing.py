@@ -100,8 +100,8 @@ def _image() -> SimpleUploadedFile:
     draw.rectangle((140, 300, 940, 780), outline=(255, 214, 102), width=18)
     draw.text((420, 520), "Saint-Aubin", fill=(255, 255, 255))
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return SimpleUploadedFile("harmonie.png", buffer.getvalue(), content_type="image/png")
+    picture.save(buffer, format="JPEG", quality=85)
+    return SimpleUploadedFile("harmonie.jpg", buffer.getvalue(), content_type="image/jpeg")
 
 
 def _at(days: int, hour: int) -> datetime:

@@ -10,6 +10,7 @@ from beffroi.conversations.models import Conversation
 from beffroi.items.models import Author, Item
 from beffroi.moderation.models import Case, Decision
 from beffroi.organizations.models import Organization
+from beffroi.publishing.models import Post
 from beffroi.sources.models import Source
 
 
@@ -35,6 +36,11 @@ def organization_stats(org: Organization) -> dict[str, Any]:
         ),
         "conversations_by_state": dict(
             conversations.values_list("state").annotate(n=Count("id")).order_by("state")
+        ),
+        # Every state, those with no post at 0.
+        "posts_by_state": dict.fromkeys(Post.State.values, 0)
+        | dict(
+            Post.objects.for_org(org).values_list("state").annotate(n=Count("id")).order_by("state")
         ),
         "requests": {
             "total": requests.count(),

@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from beffroi.publishing.models import (
     Approval,
     ApprovalStep,
@@ -130,3 +132,36 @@ def step_passed(step: ApprovalStep, approvals: Sequence[Approval]) -> bool:
 def may_approve(user: Any, step: ApprovalStep) -> bool:
     """A member of the step's group (the author is refused elsewhere)."""
     return step.approvers.filter(pk=user.pk).exists()
+
+
+def refusal(user: Any, post: Post, approve: bool = True) -> str | None:
+    """Why ``user`` may not decide on ``post`` now (a sentence), or None when they may: it
+    waits in review, they did not write it, they are among the current step's approvers
+    and, to approve, did not approve this content yet. The service refuses with it; pages
+    offer the buttons only where it is None."""
+    if post.state != Post.State.IN_REVIEW:
+        return _("This post is not waiting for an approval.")
+    if user is None or post.author_id == user.pk:
+        return _("No one approves their own post.")
+    steps = steps_for(post)
+    if post.review_step >= len(steps):
+        return _("This post has no approval step left to give.")
+    step = steps[post.review_step]
+    if not may_approve(user, step):
+        return _("You are not among the approvers of this step (%(step)s).") % {"step": step.name}
+    if (
+        approve
+        and Approval.objects.filter(
+            post=post,
+            step_index=post.review_step,
+            user=user,
+            content_hash=post.content_hash,
+            decision=Approval.Decision.APPROVE,
+        ).exists()
+    ):
+        return _("You already approved this step.")
+    return None
+
+
+def may_decide(user: Any, post: Post) -> bool:
+    return refusal(user, post) is None

@@ -359,6 +359,9 @@ class PostVariant(models.Model):
     item = models.ForeignKey(
         Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: The first comment under the published post: its id once posted, or why it was not.
+    first_comment_id = models.CharField(max_length=255, blank=True, default="")
+    first_comment_error = models.TextField(blank=True, default="")
 
     objects = OrgManager()
     organization_lookup = "post__organization"

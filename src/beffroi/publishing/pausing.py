@@ -87,9 +87,9 @@ def calls_under_way(pause: Pause) -> int:
         calling_since__isnull=False, calling_since__lte=pause.started_at
     )
     if pause.scope == Pause.Scope.SOURCE:
-        calls = calls.filter(source_id=pause.source_id)
+        calls = calls.filter(source=pause.source)
     elif pause.scope == Pause.Scope.LABEL:
-        calls = calls.filter(post__labels=pause.label_id)
+        calls = calls.filter(post__labels=pause.label)
     return calls.count()
 
 

@@ -13,3 +13,16 @@ def request_publish(variant_id: int) -> None:
         {"variant_id": variant_id},
         dedupe_key=f"publishing.publish_variant:{variant_id}",
     )
+
+
+#: When a published post's first figures are read back (likes, shares, comments).
+METRICS_DELAY_SECONDS = 3600
+
+
+def request_metrics(variant_id: int) -> None:
+    enqueue(
+        "publishing.read_metrics",
+        {"variant_id": variant_id},
+        dedupe_key=f"publishing.read_metrics:{variant_id}",
+        delay=METRICS_DELAY_SECONDS,
+    )

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from beffroi.analysis.utm import add_utm
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import (
@@ -37,7 +38,8 @@ from beffroi.connectors.base import (
 from beffroi.connectors.registry import connector_class
 from beffroi.core.logging import redact
 from beffroi.publishing import pausing
-from beffroi.publishing.models import MediaAsset, Post, PostVariant
+from beffroi.publishing.models import MediaAsset, Post, PostVariant, PublishingSettings
+from beffroi.publishing.queue import request_metrics
 from beffroi.sources.credentials import credentials_refused, ready_connector
 from beffroi.sources.failures import (
     REASON_REFUSED,
@@ -97,16 +99,35 @@ def _media(variant: PostVariant) -> tuple[Media, ...]:
     )
 
 
-def _text(variant: PostVariant) -> str:
-    if variant.link and variant.link not in variant.text:
-        return f"{variant.text}\n{variant.link}".strip()
-    return variant.text
+def utm_parameters(variant: PostVariant, found: PublishingSettings) -> dict[str, str]:
+    """The campaign parameters of the organization's settings: the source names the network
+    unless set, the campaign is the post's own when it has one."""
+    values = {
+        "utm_source": found.utm_source or variant.source.platform,
+        "utm_medium": found.utm_medium,
+        "utm_campaign": variant.post.campaign or found.utm_campaign,
+    }
+    return {name: value for name, value in values.items() if value}
+
+
+def published_text(variant: PostVariant) -> str:
+    """What goes out: the text, its separate link (on networks without a link field), the
+    organization's own links tagged with its campaign parameters."""
+    text = variant.text
+    if variant.link and variant.link not in text:
+        text = f"{text}\n{variant.link}".strip()
+    found = PublishingSettings.objects.filter(organization_id=variant.post.organization_id).first()
+    if found is None or not found.domains():
+        return text
+    return add_utm(text, found.domains(), utm_parameters(variant, found))
 
 
 def _call(variant: PostVariant) -> ActionResult:
     connector = ready_connector(variant.source)
     try:
-        return connector.publish(_text(variant), _media(variant), idempotency_key=str(variant.key))
+        return connector.publish(
+            published_text(variant), _media(variant), idempotency_key=str(variant.key)
+        )
     finally:
         connector.close()
 
@@ -170,6 +191,42 @@ def _into_the_inbox(variant: PostVariant, result: ActionResult) -> None:
     item = Item.objects.filter(source=variant.source, platform_id=result.item.platform_id).first()
     if item is not None:
         PostVariant.objects.filter(pk=variant.pk).update(item=item)
+
+
+def _first_comment(variant: PostVariant, platform_id: str) -> None:
+    """The first comment under the published post. The post is out whatever happens here:
+    a refusal is kept beside it (shown on the post's page), never a reason to publish
+    again."""
+    connector = ready_connector(variant.source)
+    try:
+        answer = connector.comment_on_own_post(
+            platform_id, variant.first_comment, idempotency_key=f"{variant.key}-comment"
+        )
+    except ConnectorError as exc:
+        PostVariant.objects.filter(pk=variant.pk).update(first_comment_error=str(exc)[:2000])
+    else:
+        PostVariant.objects.filter(pk=variant.pk).update(
+            first_comment_id=answer.platform_id or "",
+            first_comment_error="" if answer.ok else answer.detail[:2000],
+        )
+    finally:
+        connector.close()
+
+
+def read_metrics(variant_id: int) -> dict[str, int]:
+    """What the published post gathered so far, read back into its item in the inbox."""
+    variant = PostVariant.objects.select_related("source", "item").filter(pk=variant_id).first()
+    if variant is None or variant.item is None or not variant.platform_id:
+        return {}
+    connector = ready_connector(variant.source)
+    try:
+        metrics = connector.post_metrics(variant.platform_id)
+    finally:
+        connector.close()
+    item = variant.item
+    item.metrics = {**(item.metrics or {}), **metrics}
+    item.save(update_fields=["metrics"])
+    return metrics
 
 
 def _resend_is_safe(variant: PostVariant) -> bool:
@@ -279,6 +336,9 @@ def _publish_for_real(variant: PostVariant) -> None:
                 variant, PostVariant.State.PUBLISHED, detail=result.detail, result=result
             )
             _into_the_inbox(variant, result)
+            if variant.first_comment.strip() and result.platform_id:
+                _first_comment(variant, result.platform_id)
+            request_metrics(variant.pk)
         else:
             finish_variant(
                 variant, PostVariant.State.FAILED, reason=REASON_REFUSED, detail=result.detail

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -63,7 +64,13 @@ EXTERNAL_LINK_DAYS = 3
 
 
 class PublishingError(Exception):
-    """A refused action, with a sentence for the person (translated)."""
+    """A refused action, with a sentence for the person (translated) and, where a caller
+    answers differently by cause, a ``code`` (``invalid``, ``expired``, ``used``,
+    ``changed``…)."""
+
+    def __init__(self, message: str, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -187,6 +194,7 @@ def save_post(
         post.title = (title or (variants[0].text if variants else "")).strip()[:200] or _(
             "Untitled post"
         )
+        retimed = not created and post.scheduled_at != scheduled_at
         post.scheduled_at = scheduled_at
         post.campaign = campaign.strip()[:100]
         post.recurrence = recurrence.strip()
@@ -210,10 +218,17 @@ def save_post(
             if post.state != State.IN_REVIEW:
                 # No workflow applies: the author's own word is the approval.
                 _approve_for_content(post)
+        if retimed and post.state in READY and post.approval_current:
+            # A new time for an approved post: it waits for that time (or for a person).
+            post.state = State.SCHEDULED if scheduled_at is not None else State.APPROVED
+        if post.state == State.IN_REVIEW:
+            post.approve_by = _approve_by(post)
         post.save()
         record_event(actor, AuditAction.POST_CREATE if created else AuditAction.POST_EDIT, post)
         if sent_back and post.state == State.IN_REVIEW:
-            record_event(actor, AuditAction.POST_BACK_TO_REVIEW, post, before=before["content_hash"])
+            record_event(
+                actor, AuditAction.POST_BACK_TO_REVIEW, post, before=before["content_hash"]
+            )
     return post
 
 
@@ -298,24 +313,9 @@ def decide(
             )
         steps, step = _current_step(post)
         if not external_name:
-            if actor.user is not None and post.author_id == actor.user.pk:
-                raise PublishingError(_("No one approves their own post."))
-            if not approval.may_approve(actor.user, step):
-                raise PublishingError(
-                    _("You are not among the approvers of this step (%(step)s).")
-                    % {"step": step.name}
-                )
-            if (
-                approve
-                and Approval.objects.filter(
-                    post=post,
-                    step_index=post.review_step,
-                    user=actor.user,
-                    content_hash=post.content_hash,
-                    decision=Approval.Decision.APPROVE,
-                ).exists()
-            ):
-                raise PublishingError(_("You already approved this step."))
+            why = approval.refusal(actor.user, post, approve)
+            if why is not None:
+                raise PublishingError(why)
         Approval.objects.create(
             post=post,
             step=step,
@@ -363,9 +363,10 @@ def schedule(actor: Actor, post: Post, when: datetime | None) -> Post:
 
 def publish_now(actor: Actor, post: Post) -> Post:
     """Put an approved post (one left unattempted by a pause included) out now."""
-    post = schedule(actor, post, timezone.now())
-    if post.state != State.SCHEDULED:
+    post.refresh_from_db()
+    if post.state not in READY or not post.approval_current:
         raise PublishingError(_("Only an approved post can be published."))
+    post = schedule(actor, post, timezone.now())
     release_due()
     post.refresh_from_db()
     return post
@@ -458,15 +459,20 @@ def external_link(token: str) -> ExternalApprovalLink:
         .first()
     )
     if link is None or link.revoked_at is not None:
-        raise PublishingError(_("This approval link is not valid."))
+        raise PublishingError(_("This approval link is not valid."), "invalid")
     if link.used_at is not None:
-        raise PublishingError(_("This approval link was already used."))
+        raise PublishingError(_("This approval link was already used."), "used")
     if link.expires_at <= timezone.now():
-        raise PublishingError(_("This approval link has expired: ask for a new one."))
+        raise PublishingError(_("This approval link has expired: ask for a new one."), "expired")
     post = link.post
-    if post.content_hash != link.content_hash or post.review_step != link.step_index:
+    if (
+        post.state != State.IN_REVIEW
+        or post.content_hash != link.content_hash
+        or post.review_step != link.step_index
+    ):
         raise PublishingError(
-            _("The post changed since this link was made: ask for a new one to see it as it is.")
+            _("The post changed since this link was made: ask for a new one to see it as it is."),
+            "changed",
         )
     return link
 
@@ -476,7 +482,7 @@ def external_decide(token: str, approve: bool, comment: str = "") -> Post:
         link = external_link(token)
         link = ExternalApprovalLink.objects.select_for_update().get(pk=link.pk)
         if link.used_at is not None:
-            raise PublishingError(_("This approval link was already used."))
+            raise PublishingError(_("This approval link was already used."), "used")
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
         actor = Actor(None, "ui", f"{link.name} (external link)")
@@ -552,7 +558,7 @@ def _release(post: Post, now: datetime) -> int:
         )
         PostVariant.objects.filter(pk__in=variant_ids).update(state=PostVariant.State.PENDING)
         for variant_id in variant_ids:
-            transaction.on_commit(lambda variant_id=variant_id: request_publish(variant_id))
+            transaction.on_commit(partial(request_publish, variant_id))
     return 1
 
 

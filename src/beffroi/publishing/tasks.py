@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from beffroi.jobs.engine import RetryLater, periodic, task
-from beffroi.publishing.sending import PublishLater, publish
+from beffroi.connectors.base import ConnectorError, TransientError, UnsupportedAction
+from beffroi.jobs.engine import PermanentFailure, RetryLater, periodic, task
+from beffroi.publishing.sending import PublishLater, publish, read_metrics
 
 
 @periodic("publishing.release_due", every_seconds=30)
@@ -23,3 +24,16 @@ def publish_variant_task(variant_id: int) -> dict[str, Any]:
         return {"state": publish(variant_id)}
     except PublishLater as exc:
         raise RetryLater(str(exc), exc.delay) from exc
+
+
+@task("publishing.read_metrics", lease_seconds=120, max_attempts=3)
+def read_metrics_task(variant_id: int) -> dict[str, Any]:
+    """The published post's first figures, an hour after (where the network gives them)."""
+    try:
+        return {"metrics": read_metrics(variant_id)}
+    except UnsupportedAction as exc:
+        return {"metrics": {}, "unsupported": str(exc)}
+    except TransientError as exc:  # a rate limit or an outage: later
+        raise RetryLater(str(exc), 600) from exc
+    except ConnectorError as exc:
+        raise PermanentFailure(str(exc)) from exc

@@ -93,7 +93,7 @@ CONNECTOR_STRINGS = (
     gettext_noop("Instance URL"),
     gettext_noop("Address of the Mastodon server, e.g. https://piaille.fr"),
     gettext_noop(
-        "Token of an application of the account, with the scopes read, write:statuses and write:reports."
+        "Token of an application of the account, with the scopes read, write:statuses, write:media and write:reports."
     ),
     gettext_noop("Days during which replies to a post are re-checked"),
     gettext_noop("Hashtags to listen to"),

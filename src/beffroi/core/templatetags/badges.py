@@ -26,6 +26,9 @@ TONES: dict[str, str] = {
     "escalation": "badge-info",
     # Waiting, or running without acting.
     "in_review": "badge-warn",
+    "publishing": "badge-warn",
+    "unattempted": "badge-warn",
+    "suspended": "badge-warn",
     "rate_limited": "badge-warn",
     "shadow": "badge-warn",
     # Done, in force, working.
@@ -34,14 +37,21 @@ TONES: dict[str, str] = {
     "ok": "badge-ok",
     "live": "badge-ok",
     "accepted": "badge-ok",
+    "approved": "badge-ok",
+    "scheduled": "badge-ok",
+    "published": "badge-ok",
+    "simulated": "badge-ok",
+    "exported": "badge-ok",
     # Broken: someone must act.
     "error": "badge-error",
     "auth_failed": "badge-error",
+    "failed": "badge-error",
     # Over, of no more concern.
     "retired": "badge-neutral",
     "declined": "badge-neutral",
     "revoked": "badge-neutral",
     "expired": "badge-neutral",
+    "approval_expired": "badge-neutral",
 }
 
 
