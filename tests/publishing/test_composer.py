@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.utils import timezone
 
 from beffroi.audit.models import AuditEvent
 from beffroi.publishing.models import MediaAsset, Post
@@ -228,3 +229,68 @@ def test_media_of_another_organization_cannot_be_attached(desk: Any, other_org: 
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
     assert not Post.objects.exists()
+
+
+def test_counter_speech_is_proposed_from_an_item_and_written_as_such(
+    desk: Any, verified_client: Any
+) -> None:
+    from beffroi.items.models import Author, Item
+    from beffroi.publishing.models import Post
+
+    author = Author.objects.create(
+        organization=desk.org, platform="facebook", platform_id="troll", handle="troll"
+    )
+    item = Item.objects.create(
+        organization=desk.org,
+        source=desk.page,
+        platform="facebook",
+        platform_id="hoax-1",
+        kind="comment",
+        author=author,
+        text="L'eau du robinet est empoisonnée <b>partagez</b>",
+        created_at=timezone.now(),
+    )
+    client = verified_client(desk.author)
+    page = client.get(f"/o/{desk.org.slug}/items/{item.pk}/")
+    assert f"/o/{desk.org.slug}/publishing/new/?counter_speech={item.pk}" in page.content.decode()
+    compose = client.get(f"/o/{desk.org.slug}/publishing/new/?counter_speech={item.pk}")
+    body = compose.content.decode()
+    assert "Counter-speech to this item" in body and "&lt;b&gt;partagez" in body
+    client.post(
+        f"/o/{desk.org.slug}/publishing/new/",
+        {
+            "counter_speech": item.pk,
+            "title": "Eau potable",
+            "accounts": [desk.page.pk],
+            "main_text": "L'eau est contrôlée chaque semaine : elle est potable.",
+        },
+    )
+    post = Post.objects.get(title="Eau potable")
+    assert (post.kind, post.in_reply_to_id) == (Post.Kind.COUNTER_SPEECH, item.pk)
+
+
+def test_another_organizations_item_cannot_be_countered(
+    desk: Any, other_org: Any, verified_client: Any
+) -> None:
+    from beffroi.items.models import Author, Item
+    from beffroi.sources.models import Source
+
+    source = Source.objects.create(organization=other_org, name="P", platform="facebook")
+    author = Author.objects.create(
+        organization=other_org, platform="facebook", platform_id="x", handle="x"
+    )
+    item = Item.objects.create(
+        organization=other_org,
+        source=source,
+        platform="facebook",
+        platform_id="o1",
+        kind="comment",
+        author=author,
+        text="secret",
+        created_at=timezone.now(),
+    )
+    client = verified_client(desk.author)
+    assert (
+        client.get(f"/o/{desk.org.slug}/publishing/new/?counter_speech={item.pk}").status_code
+        == 404
+    )

@@ -456,3 +456,38 @@ def test_the_pages_render_in_both_languages(desk: Any, cabinet_workflow: Any) ->
             html = _html(response)
             assert f'<html lang="{language}">' in html
         assert state in _html(client.get(f"/o/{desk.org.slug}/publishing/{post.pk}/"))
+
+
+def test_an_evergreen_post_is_published_again_from_its_page(
+    desk: Any, verified_client: Any
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from beffroi.publishing import services as publishing
+    from beffroi.publishing.services import VariantInput
+
+    post = publishing.save_post(
+        desk.actor(desk.author),
+        desk.org,
+        [VariantInput(desk.page, text="Pensez à la déchetterie, ouverte le samedi.")],
+        title="Déchetterie",
+        evergreen=True,
+    )
+    publishing.submit(desk.actor(desk.author), post)
+    publishing.publish_now(desk.actor(desk.author), post)
+    for variant in post.variants.all():
+        sending.publish(variant.pk)
+    post.refresh_from_db()
+    assert post.state == Post.State.PUBLISHED
+    client = verified_client(desk.author)
+    url = f"/o/{desk.org.slug}/publishing/{post.pk}/"
+    assert "Publish again" in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    when = timezone.localtime(timezone.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    answer = client.post(
+        f"{url}publish-again/", {"again-when": when}, follow=True, HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert "Published again on" in answer.content.decode()
+    copy = Post.objects.get(series=post)
+    assert copy.state == Post.State.SCHEDULED and copy.approval_current

@@ -345,3 +345,21 @@ def test_campaign_parameters_go_only_on_the_organizations_own_links(desk: Any) -
     assert "https://www.ville-test.fr/famille?x=1&utm_source=mastodon&utm_medium=social" in text
     assert "utm_campaign=rentree" in text
     assert "https://autre.fr/page" in text and "autre.fr/page?" not in text
+
+
+def test_an_evergreen_post_goes_out_again_in_an_empty_slot_under_its_approval(
+    desk: Any, cabinet_workflow: Any
+) -> None:
+    when = timezone.now() + timedelta(minutes=1)
+    post = services.submit(
+        desk.actor(desk.author), _write(desk, scheduled_at=when, evergreen=True)
+    )
+    post = services.decide(desk.actor(desk.cabinet[0]), post, True)
+    with pytest.raises(PublishingError, match="published evergreen"):
+        services.publish_again(desk.actor(desk.author), post, when + timedelta(days=7))
+    services.release_due(now=when + timedelta(seconds=1))
+    _run_jobs()
+    post.refresh_from_db()
+    again = services.publish_again(desk.actor(desk.author), post, when + timedelta(days=7))
+    assert (again.state, again.series_id) == (State.SCHEDULED, post.pk)
+    assert again.approval_current and again.content_hash == post.content_hash

@@ -610,19 +610,23 @@ def _next_occurrence(post: Post) -> Post | None:
     if local_next is None:
         return None
     following = timezone.make_aware(local_next, zone)
-    series = post.series or post
+    return _copy(post, following, series=post.series or post, recurrence=post.recurrence)
+
+
+def _copy(post: Post, when: datetime, *, series: Post, recurrence: str = "") -> Post:
+    """Another publication of ``post``'s content at ``when``: the same content, so the same
+    approval holds (the copy's hash is computed, not assumed)."""
     occurrence = Post.objects.create(
         organization=post.organization,
         author=post.author,
         title=post.title,
         kind=post.kind,
         state=State.SCHEDULED,
-        content_hash=post.content_hash,
         approved_hash=post.approved_hash,
         approved_at=post.approved_at,
-        scheduled_at=following,
+        scheduled_at=when,
         campaign=post.campaign,
-        recurrence=post.recurrence,
+        recurrence=recurrence,
         series=series,
         evergreen=post.evergreen,
     )
@@ -640,10 +644,24 @@ def _next_occurrence(post: Post) -> Post | None:
             VariantMedia(variant=copy, media_id=attached.media_id, position=attached.position)
             for attached in variant.variantmedia_set.all()
         )
-    # The copy's content is the series' content: its approval holds.
     occurrence.content_hash = approval.content_hash(occurrence)
-    occurrence.save(update_fields=["content_hash"])
+    if not occurrence.approval_current:
+        occurrence.state = State.IN_REVIEW if approval.needs_approval(occurrence) else State.DRAFT
+    occurrence.save(update_fields=["content_hash", "state"])
     return occurrence
+
+
+def publish_again(actor: Actor, post: Post, when: datetime) -> Post:
+    """An evergreen post, published before, goes out again in an empty slot: a copy at
+    ``when``, under the approval its content has."""
+    if not post.evergreen or post.state != State.PUBLISHED:
+        raise PublishingError(_("Only a published evergreen post is published again."))
+    if when <= timezone.now():
+        raise PublishingError(_("Choose a time to come."))
+    with transaction.atomic():
+        copy = _copy(post, when, series=post.series or post)
+        record_event(actor, AuditAction.POST_SCHEDULE, copy, again_from=post.pk)
+    return copy
 
 
 def retry_variant(actor: Actor, variant: PostVariant) -> PostVariant:

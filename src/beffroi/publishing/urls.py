@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/decide/", posts.post_decide, name="decide"),
     path("<int:pk>/schedule/", posts.post_schedule, name="schedule"),
     path("<int:pk>/publish-now/", posts.post_publish_now, name="publish_now"),
+    path("<int:pk>/publish-again/", posts.post_publish_again, name="publish_again"),
     path("<int:pk>/suspend/", posts.post_suspend, name="suspend"),
     path("<int:pk>/reinstate/", posts.post_reinstate, name="reinstate"),
     path("<int:pk>/comment/", posts.post_comment, name="comment"),

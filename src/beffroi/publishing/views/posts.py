@@ -37,6 +37,7 @@ from beffroi.connectors.registry import connector_class
 # One sentence per platform reason, shared with the answering desk's replies.
 from beffroi.conversations.display import reason_sentence as platform_reason
 from beffroi.core.exports import stream_csv
+from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
@@ -444,6 +445,7 @@ def post_compose(request: OrgRequest, pk: int | None = None) -> HttpResponse:
         messages.error(request, _("A post that is being published or was published cannot change."))
         return _detail(request, post)
     form, variants, _sources = _composer(request, post)
+    answered = _countered_item(request) if post is None else post.in_reply_to
     if request.method == "POST":
         chosen = [variant for variant in variants if variant.source.pk in form.chosen_ids()]
         valid = form.is_valid()
@@ -463,6 +465,11 @@ def post_compose(request: OrgRequest, pk: int | None = None) -> HttpResponse:
                     campaign=data.get("campaign") or "",
                     recurrence=data.get("recurrence") or "",
                     evergreen=bool(data.get("evergreen")),
+                    **(
+                        {"kind": Post.Kind.COUNTER_SPEECH, "in_reply_to": answered}
+                        if post is None and answered is not None
+                        else {}
+                    ),
                 )
             except services.PublishingError as exc:
                 form.add_error(None, str(exc))
@@ -489,11 +496,21 @@ def post_compose(request: OrgRequest, pk: int | None = None) -> HttpResponse:
         {
             "nav": "publishing",
             "post": post,
+            "answered": answered,
             "form": form,
             "variants": _variant_rows(form, variants, checks),
             **feedback(checks),
         },
     )
+
+
+def _countered_item(request: OrgRequest) -> Item | None:
+    """The item a new post answers as counter-speech (``?counter_speech=<id>``, carried by
+    the form): one of the organization's, else 404."""
+    wanted = request.POST.get("counter_speech") or request.GET.get("counter_speech")
+    if not wanted or not str(wanted).isdigit():
+        return None
+    return request.org.get(Item, pk=int(wanted))
 
 
 def _variant_rows(
@@ -594,6 +611,7 @@ def _post_page(request: OrgRequest, post: Post, **extra: Any) -> HttpResponse:
         "decide_form": DecideForm(initial={"seen_hash": post.content_hash}),
         "comment_form": CommentForm(),
         "schedule_form": ScheduleForm(initial={"when": post.scheduled_at}),
+        "again_form": ScheduleForm(prefix="again"),
         "suspend_form": SuspendForm(),
         "external_form": ExternalLinkForm(),
         "comments": post.comments.select_related("author"),
@@ -602,6 +620,7 @@ def _post_page(request: OrgRequest, post: Post, **extra: Any) -> HttpResponse:
         "may_submit": can_publish and state in (State.DRAFT, State.APPROVAL_EXPIRED, State.FAILED),
         "may_schedule": can_publish and state not in (State.PUBLISHING, State.PUBLISHED),
         "may_publish_now": can_publish and state in services.READY and post.approval_current,
+        "may_publish_again": can_publish and post.evergreen and state == State.PUBLISHED,
         "may_suspend": can_publish and state in (State.IN_REVIEW, *services.READY),
         "may_reinstate": can_publish and state == State.SUSPENDED,
         "may_link": (can_publish or can_approve) and _external_allowed(post),
@@ -691,6 +710,29 @@ def post_schedule(request: OrgRequest, pk: int) -> HttpResponse:
         }
 
     return _act(request, post, done, lambda: services.schedule(request.org.actor, post, when))
+
+
+@org_view(Capability.PUBLISH)
+@require_POST
+def post_publish_again(request: OrgRequest, pk: int) -> HttpResponse:
+    """An evergreen post goes out again at a time to come (an empty slot)."""
+    post = request.org.get(Post, pk=pk)
+    form = ScheduleForm(request.POST, prefix="again")
+    when = form.cleaned_data["when"] if form.is_valid() else None
+    if when is None:
+        messages.error(request, _("Give a date and a time."))
+        return _detail(request, post)
+    try:
+        copy = services.publish_again(request.org.actor, post, when)
+    except services.PublishingError as exc:
+        messages.error(request, str(exc))
+        return _detail(request, post)
+    messages.success(
+        request,
+        _("Published again on %(when)s: the new post is below.")
+        % {"when": timezone.localtime(when).strftime("%d/%m/%Y %H:%M")},
+    )
+    return _detail(request, copy)
 
 
 @org_view(Capability.PUBLISH)
