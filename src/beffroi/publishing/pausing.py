@@ -4,8 +4,8 @@ Two steps on each side make it exact without holding a lock during platform call
 
 - a publisher writes and commits its mark (``PostVariant.calling_since``), *then* reads the
   pauses, and calls the platform only if none applies;
-- a pause is written and committed, *then* waits for the marks set before it (calls already
-  under way) to be cleared by their answers; only then is it *confirmed*.
+- a pause is written and committed, *then* waits for the marks set up to that moment (calls
+  that may be under way) to be cleared by their answers; only then is it *confirmed*.
 
 Whatever the interleaving, either the publisher's read sees the pause (and it does not call),
 or the pause's wait sees the publisher's mark (and confirms only after that call's answer):
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.utils import timezone
@@ -26,6 +26,9 @@ from beffroi.publishing.models import Pause, PauseWindow, Post, PostVariant
 #: How long a pause waits for the calls already under way (the connectors' own timeouts are
 #: shorter): past it, the pause is confirmed and says how many were still in flight.
 WAIT_FOR_CALLS_SECONDS = 60.0
+#: Longer than any platform call lasts (the publishing job's lease): a mark older than this
+#: was left by a worker that died.
+LONGEST_CALL = 300
 POLL_SECONDS = 0.05
 
 
@@ -81,10 +84,12 @@ def block_for(post: Post, at: datetime, source_id: int | None = None) -> Block |
     return None
 
 
-def calls_under_way(pause: Pause) -> int:
-    """Variants in a platform call begun before the pause was written, that it stops."""
+def calls_under_way(pause: Pause, cutoff: datetime) -> int:
+    """Variants the pause stops whose platform call may be under way: marked up to
+    ``cutoff`` (a moment after the pause was committed) and not older than a call can last
+    (an older mark is a worker that died: it calls nothing any more)."""
     calls = PostVariant.objects.for_org(pause.organization_id).filter(
-        calling_since__isnull=False, calling_since__lte=pause.started_at
+        calling_since__lte=cutoff, calling_since__gte=cutoff - timedelta(seconds=LONGEST_CALL)
     )
     if pause.scope == Pause.Scope.SOURCE:
         calls = calls.filter(source=pause.source)
@@ -94,13 +99,15 @@ def calls_under_way(pause: Pause) -> int:
 
 
 def wait_for_calls(pause: Pause, timeout: float = WAIT_FOR_CALLS_SECONDS) -> int:
-    """Wait until the calls under way when the pause was written have their answer; returns
-    how many were still in flight when it gave up (0 when all ended)."""
+    """Wait until the calls that may be under way have their answer; returns how many were
+    still in flight when it gave up (0 when all ended). Called once the pause is committed:
+    a mark stamped after ``cutoff`` is followed by a read of the pauses that sees it."""
+    cutoff = timezone.now()
     deadline = time.monotonic() + timeout
-    remaining = calls_under_way(pause)
+    remaining = calls_under_way(pause, cutoff)
     while remaining and time.monotonic() < deadline:
         time.sleep(POLL_SECONDS)
-        remaining = calls_under_way(pause)
+        remaining = calls_under_way(pause, cutoff)
     return remaining
 
 
