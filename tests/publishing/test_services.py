@@ -351,9 +351,7 @@ def test_an_evergreen_post_goes_out_again_in_an_empty_slot_under_its_approval(
     desk: Any, cabinet_workflow: Any
 ) -> None:
     when = timezone.now() + timedelta(minutes=1)
-    post = services.submit(
-        desk.actor(desk.author), _write(desk, scheduled_at=when, evergreen=True)
-    )
+    post = services.submit(desk.actor(desk.author), _write(desk, scheduled_at=when, evergreen=True))
     post = services.decide(desk.actor(desk.cabinet[0]), post, True)
     with pytest.raises(PublishingError, match="published evergreen"):
         services.publish_again(desk.actor(desk.author), post, when + timedelta(days=7))
@@ -363,3 +361,25 @@ def test_an_evergreen_post_goes_out_again_in_an_empty_slot_under_its_approval(
     again = services.publish_again(desk.actor(desk.author), post, when + timedelta(days=7))
     assert (again.state, again.series_id) == (State.SCHEDULED, post.pk)
     assert again.approval_current and again.content_hash == post.content_hash
+
+
+def test_a_network_without_publishing_interface_waits_for_a_person_to_post_by_hand(
+    desk: Any,
+) -> None:
+    from beffroi.publishing import sending
+    from beffroi.sources.models import Source
+
+    snapchat = Source.objects.create(organization=desk.org, name="Snap", platform="snapchat")
+    post = services.save_post(
+        desk.actor(desk.author), desk.org, [VariantInput(snapchat, text="Marché de Noël")]
+    )
+    # Its time came (set directly: the package path is what is shown here).
+    Post.objects.filter(pk=post.pk).update(state=State.PUBLISHING)
+    variant = post.variants.get()
+    assert sending.publish(variant.pk) == PostVariant.State.EXPORTED
+    post.refresh_from_db()
+    assert post.state == State.PUBLISHING  # not published until a person says so
+    services.confirm_published(desk.actor(desk.author), variant, "https://snapchat.com/x")
+    post.refresh_from_db()
+    variant.refresh_from_db()
+    assert (post.state, variant.state) == (State.PUBLISHED, PostVariant.State.PUBLISHED)

@@ -331,7 +331,9 @@ class PostVariant(models.Model):
         SIMULATED = "simulated", _("Simulated (demo)")
         FAILED = "failed", _("Failed")
         UNKNOWN = "unknown", _("Outcome unknown")
-        EXPORTED = "exported", _("Exported for manual posting")
+        #: A network without a publishing interface (Snapchat): a package for a person to
+        #: post by hand, who then says it is posted.
+        EXPORTED = "exported", _("Ready to post by hand")
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
     source = models.ForeignKey(
@@ -379,11 +381,7 @@ class PostVariant(models.Model):
 
     @property
     def done(self) -> bool:
-        return self.state in (
-            self.State.PUBLISHED,
-            self.State.SIMULATED,
-            self.State.EXPORTED,
-        )
+        return self.state in (self.State.PUBLISHED, self.State.SIMULATED)
 
 
 class VariantMedia(models.Model):

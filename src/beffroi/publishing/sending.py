@@ -28,6 +28,7 @@ from beffroi.analysis.utm import add_utm
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import (
+    Action,
     ActionResult,
     AuthError,
     ConfigurationError,
@@ -229,6 +230,16 @@ def read_metrics(variant_id: int) -> dict[str, int]:
     return metrics
 
 
+def _by_hand(platform: str) -> bool:
+    """A network Beffroi prepares posts for (its limits are known) but cannot publish on
+    (no publishing interface: Snapchat)."""
+    try:
+        connector = connector_class(platform)
+    except ConfigurationError:
+        return False
+    return connector.post_limits is not None and Action.PUBLISH not in connector.actions
+
+
 def _resend_is_safe(variant: PostVariant) -> bool:
     try:
         return connector_class(variant.source.platform).idempotent_publish
@@ -288,7 +299,15 @@ def publish(variant_id: int) -> str:
         return PostVariant.State.PENDING
     source = variant.source
     try:
-        if source.is_upload:
+        if _by_hand(source.platform):
+            finish_variant(
+                variant,
+                PostVariant.State.EXPORTED,
+                reason=REASON_MANUAL,
+                detail="This network has no publishing interface: the package is ready to be "
+                "posted by hand.",
+            )
+        elif source.is_upload:
             finish_variant(
                 variant,
                 PostVariant.State.FAILED,

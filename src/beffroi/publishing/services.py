@@ -570,7 +570,11 @@ def settle(post_id: int) -> str:
         if post.state != State.PUBLISHING:
             return post.state
         states = list(post.variants.values_list("state", "reason"))
-        if any(state in (PostVariant.State.PUBLISHING,) for state, _reason in states):
+        # Still being sent, or waiting for a person to post it by hand and say so.
+        if any(
+            state in (PostVariant.State.PUBLISHING, PostVariant.State.EXPORTED)
+            for state, _reason in states
+        ):
             return post.state
         pending = [reason for state, reason in states if state == PostVariant.State.PENDING]
         if pending and all(reason == "paused" for reason in pending):
@@ -579,12 +583,7 @@ def settle(post_id: int) -> str:
         elif pending:
             return post.state
         elif all(
-            state
-            in (
-                PostVariant.State.PUBLISHED,
-                PostVariant.State.SIMULATED,
-                PostVariant.State.EXPORTED,
-            )
+            state in (PostVariant.State.PUBLISHED, PostVariant.State.SIMULATED)
             for state, _reason in states
         ):
             post.state = State.PUBLISHED
@@ -692,11 +691,14 @@ def retry_variant(actor: Actor, variant: PostVariant) -> PostVariant:
 
 
 def confirm_published(actor: Actor, variant: PostVariant, url: str = "") -> PostVariant:
-    """A person checked the platform: the post of unknown outcome is there."""
+    """A person checked the platform: the post of unknown outcome is there (or they posted
+    by hand the package of a network without a publishing interface)."""
     with transaction.atomic():
         variant = PostVariant.objects.select_for_update().get(pk=variant.pk)
-        if variant.state != PostVariant.State.UNKNOWN:
-            raise PublishingError(_("Only a post of unknown outcome is confirmed."))
+        if variant.state not in (PostVariant.State.UNKNOWN, PostVariant.State.EXPORTED):
+            raise PublishingError(
+                _("Only a post of unknown outcome, or one to post by hand, is confirmed.")
+            )
         variant.state = PostVariant.State.PUBLISHED
         variant.published_at = timezone.now()
         if url.startswith(("https://", "http://")):

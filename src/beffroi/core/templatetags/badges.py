@@ -41,7 +41,7 @@ TONES: dict[str, str] = {
     "scheduled": "badge-ok",
     "published": "badge-ok",
     "simulated": "badge-ok",
-    "exported": "badge-ok",
+    "exported": "badge-warn",
     # Broken: someone must act.
     "error": "badge-error",
     "auth_failed": "badge-error",

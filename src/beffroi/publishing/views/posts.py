@@ -205,7 +205,15 @@ def outcome(variant: PostVariant) -> Outcome:
             "badge-info", _("Simulated: a demo account, nothing was sent to a platform.")
         )
     if variant.state == states.EXPORTED:
-        return Outcome("badge-info", _("Exported to be posted by hand."))
+        return Outcome(
+            "badge-warn",
+            _(
+                "%(platform)s has no publishing interface: download the package, post it by "
+                "hand, then say it is posted."
+            )
+            % {"platform": platform},
+            unknown=True,
+        )
     if variant.state == states.FAILED:
         return Outcome(
             "badge-error",
