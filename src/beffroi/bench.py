@@ -17,7 +17,10 @@ Everything runs in a throw-away data directory so the user's data is never touch
 6. the answering desk, when asked (``--desk-conversations``): that many conversations of five
    items each are written in bulk, the server is started again and a publisher browses the
    conversations list (default view and breaching view) and conversation pages (p50/p95);
-   the response-time clocks of every conversation are computed in the bench process.
+   the response-time clocks of every conversation are computed in the bench process;
+7. the publishing calendar, when asked (``--publishing-posts``): that many posts on two
+   accounts are written in bulk over the current month, the server is started again and a
+   publisher browses the calendar's month (the default) and a week of it (p50/p95).
 """
 
 from __future__ import annotations
@@ -618,10 +621,18 @@ def measure_desk(
         "list_breaching": [f"/o/{slug}/conversations/?view=breaching"] * DESK_SAMPLES,
         "conversation": [f"/o/{slug}/conversations/{pk}/" for pk in opened],
     }
+    step("browsing the desk: the list, its breaching view, conversation pages")
+    figures.update(_time_pages(env, pages))
+    return figures
+
+
+def _time_pages(env: dict[str, str], pages: dict[str, list[str]]) -> dict[str, Any]:
+    """Each named list of pages requested over the served app, as the demo's mayor, without
+    background work (bulk-written data is not judged while pages are timed): latency
+    percentiles by name, and the server's memory after."""
+    figures: dict[str, Any] = {}
     port = _free_port()
-    # Without background work: the bulk-written items are not judged while pages are timed.
     with _served(env, port, "--no-background") as proc:
-        step("browsing the desk: the list, its breaching view, conversation pages")
         client, _landed = _demo_login(f"http://127.0.0.1:{port}")
         for name, paths in pages.items():
             latencies: list[float] = []
@@ -633,6 +644,106 @@ def measure_desk(
                     raise RuntimeError(f"{path} answered {response.status_code} at {response.url}")
             figures[name] = {"pages": len(paths), **_percentiles(latencies)}
         figures["server_memory"] = _memory_kib(proc.pid)
+    return figures
+
+
+#: Requests per calendar page measured (the month, a week of it).
+PUBLISHING_SAMPLES = 30
+
+
+def build_publishing(posts: int, seed: int = 13) -> Any:
+    """An organization with ``posts`` posts spread over the current month (local time), in
+    the states a month holds, each on one or two demo accounts, two in three with a label;
+    the demo moderator is a publisher there. Written in bulk. Returns the organization."""
+    import random
+
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+    from django.utils import timezone
+
+    from beffroi.organizations.models import Membership, Organization
+    from beffroi.organizations.roles import Role
+    from beffroi.publishing.calendar import local_zone, month_period
+    from beffroi.publishing.models import Post, PostLabel, PostVariant
+    from beffroi.sources.models import DEMO_SETTING, Source
+
+    rng = random.Random(seed)
+    states = ["scheduled", "scheduled", "published", "approved", "in_review", "draft"]
+    with transaction.atomic():
+        org = Organization.objects.create(slug="bench-publishing", name="Bench publishing")
+        agent = get_user_model().objects.get(username="agent")
+        Membership.objects.create(user=agent, organization=org, role=Role.PUBLISHER)
+        accounts = [
+            Source.objects.create(
+                organization=org, name=name, platform=platform, settings={DEMO_SETTING: True}
+            )
+            for name, platform in (("Page Facebook", "facebook"), ("Mastodon", "mastodon"))
+        ]
+        labels = [
+            PostLabel.objects.create(organization=org, name=name)
+            for name in ("Voirie", "Culture", "Élections", "Sport", "Jeunesse")
+        ]
+        start, end = month_period(timezone.localdate(timezone.now(), local_zone(org))).bounds(
+            local_zone(org)
+        )
+        seconds = int((end - start).total_seconds())
+        made = Post.objects.bulk_create(
+            (
+                Post(
+                    organization=org,
+                    author=agent,
+                    title=" ".join(rng.choices(WORDS, k=rng.randint(3, 8))),
+                    state=rng.choice(states),
+                    scheduled_at=start + timedelta(seconds=rng.randrange(seconds)),
+                    campaign=rng.choice(["", "", "Été", "Budget"]),
+                    content_hash="bench",
+                    approved_hash="bench",
+                )
+                for _ in range(posts)
+            ),
+            batch_size=2000,
+        )
+        PostVariant.objects.bulk_create(
+            (
+                PostVariant(post=post, source=account, text=post.title)
+                for n, post in enumerate(made)
+                for account in (accounts if n % 2 else accounts[:1])
+            ),
+            batch_size=2000,
+        )
+        links = Post.labels.through
+        links.objects.bulk_create(
+            (
+                links(post_id=post.pk, postlabel_id=labels[n % len(labels)].pk)
+                for n, post in enumerate(made)
+                if n % 3
+            ),
+            batch_size=5000,
+        )
+    return org
+
+
+def measure_publishing(
+    env: dict[str, str], posts: int, step: Callable[[str], None]
+) -> dict[str, Any]:
+    """The publishing calendar with ``posts`` posts in the month: page latency over the
+    served app (the month view, the default, and a week of it)."""
+    from beffroi.publishing.models import Post
+
+    step(f"writing {posts} posts over the current month for the publishing calendar")
+    started = time.perf_counter()
+    org = build_publishing(posts)
+    figures: dict[str, Any] = {
+        "posts": Post.objects.filter(organization=org).count(),
+        "build_seconds": round(time.perf_counter() - started, 1),
+    }
+    calendar = f"/o/{org.slug}/publishing/calendar/"
+    pages = {
+        "calendar_month": [calendar] * PUBLISHING_SAMPLES,
+        "calendar_week": [f"{calendar}?view=week"] * PUBLISHING_SAMPLES,
+    }
+    step("browsing the publishing calendar: the month, a week")
+    figures.update(_time_pages(env, pages))
     return figures
 
 
@@ -652,6 +763,7 @@ def run(
     moderation_items: int = 5000,
     arrivals: int = 200,
     desk_conversations: int = 0,
+    publishing_posts: int = 0,
 ) -> dict[str, Any]:
     """Run every measurement in a fresh data directory; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="beffroi-bench-"))
@@ -691,6 +803,9 @@ def run(
     moderation_figures["maximal_item"] = measure_maximal_item()
     # Last: its items would otherwise be judged and clustered by the measurements above.
     desk_figures = measure_desk(env, desk_conversations, step) if desk_conversations else None
+    publishing_figures = (
+        measure_publishing(env, publishing_posts, step) if publishing_posts else None
+    )
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -704,4 +819,5 @@ def run(
         "import_csv": import_figures,
         "moderation": moderation_figures,
         **({"desk": desk_figures} if desk_figures else {}),
+        **({"publishing": publishing_figures} if publishing_figures else {}),
     }

@@ -438,6 +438,13 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     show_default=True,
     help="Conversations (five items each) to measure the answering desk with; 0 skips it.",
 )
+@click.option(
+    "--publishing-posts",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Posts in the current month to measure the publishing calendar with; 0 skips it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(
     items: int,
@@ -445,6 +452,7 @@ def bench(
     moderation_items: int,
     arrivals: int,
     desk_conversations: int,
+    publishing_posts: int,
     as_json: bool,
 ) -> None:
     """Measure the embedded default: memory with the demo town served, page latency,
@@ -458,6 +466,7 @@ def bench(
         moderation_items=moderation_items,
         arrivals=arrivals,
         desk_conversations=desk_conversations,
+        publishing_posts=publishing_posts,
     )
     if as_json:
         click.echo(json.dumps(figures, indent=2))
@@ -495,6 +504,13 @@ def bench(
             f"list p95 {desk['list']['p95_ms']} ms, breaching view p95 "
             f"{desk['list_breaching']['p95_ms']} ms, conversation p95 "
             f"{desk['conversation']['p95_ms']} ms; every clock in {desk['clocks']['seconds']} s"
+        )
+    publishing = figures.get("publishing")
+    if publishing:
+        out.print(
+            f"Publishing calendar, {publishing['posts']} posts in the month: month view p95 "
+            f"{publishing['calendar_month']['p95_ms']} ms, week view p95 "
+            f"{publishing['calendar_week']['p95_ms']} ms"
         )
 
 

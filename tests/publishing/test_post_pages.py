@@ -444,7 +444,7 @@ def test_platform_text_is_escaped_everywhere(desk: Any) -> None:
 
 def test_the_pages_render_in_both_languages(desk: Any, cabinet_workflow: Any) -> None:
     post = submitted(desk)
-    for language, state in (("fr", "En examen"), ("en", "In review")):
+    for language, state in (("fr", "En relecture"), ("en", "In review")):
         client = _login(desk.author, language) if language == "fr" else _login(desk.cabinet[0])
         for path in ("", f"{post.pk}/", "new/"):
             if path == "new/" and language == "en":

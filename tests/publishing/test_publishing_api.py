@@ -31,8 +31,9 @@ TEXT = "Marché de Noël samedi place de la mairie."
 
 @pytest.fixture
 def api(db: Any) -> ApiClient:
-    # CSRF checks on: token-authenticated calls must not need a CSRF token.
-    return ApiClient(Client(enforce_csrf_checks=True))
+    # CSRF checks on: token-authenticated calls must not need a CSRF token. Sentences read
+    # in English.
+    return ApiClient(Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en"))
 
 
 def key(user: Any) -> str:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from beffroi.conversations.models import Reply
 from beffroi.items.models import Item
@@ -228,16 +229,16 @@ class Post(models.Model):
     """A post written once, with a variant per account, and its way to publication."""
 
     class State(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        IN_REVIEW = "in_review", _("In review")
-        APPROVED = "approved", _("Approved")
-        SCHEDULED = "scheduled", _("Scheduled")
-        PUBLISHING = "publishing", _("Publishing")
-        PUBLISHED = "published", _("Published")
-        FAILED = "failed", _("Failed")
-        APPROVAL_EXPIRED = "approval_expired", _("Approval expired")
-        SUSPENDED = "suspended", _("Suspended")
-        UNATTEMPTED = "unattempted", _("Not attempted (paused)")
+        DRAFT = "draft", pgettext_lazy("post state", "Draft")
+        IN_REVIEW = "in_review", pgettext_lazy("post state", "In review")
+        APPROVED = "approved", pgettext_lazy("post state", "Approved")
+        SCHEDULED = "scheduled", pgettext_lazy("post state", "Scheduled")
+        PUBLISHING = "publishing", pgettext_lazy("post state", "Publishing")
+        PUBLISHED = "published", pgettext_lazy("post state", "Published")
+        FAILED = "failed", pgettext_lazy("post state", "Failed")
+        APPROVAL_EXPIRED = "approval_expired", pgettext_lazy("post state", "Approval expired")
+        SUSPENDED = "suspended", pgettext_lazy("post state", "Suspended")
+        UNATTEMPTED = "unattempted", pgettext_lazy("post state", "Not attempted (paused)")
 
     class Kind(models.TextChoices):
         POST = "post", _("Post")
@@ -325,15 +326,15 @@ class PostVariant(models.Model):
     """What one account publishes of a post, and what its platform did with it."""
 
     class State(models.TextChoices):
-        PENDING = "pending", _("Not sent yet")
-        PUBLISHING = "publishing", _("Sending")
-        PUBLISHED = "published", _("Published")
-        SIMULATED = "simulated", _("Simulated (demo)")
-        FAILED = "failed", _("Failed")
-        UNKNOWN = "unknown", _("Outcome unknown")
+        PENDING = "pending", pgettext_lazy("post outcome", "Not sent yet")
+        PUBLISHING = "publishing", pgettext_lazy("post outcome", "Sending")
+        PUBLISHED = "published", pgettext_lazy("post outcome", "Published")
+        SIMULATED = "simulated", pgettext_lazy("post outcome", "Simulated (demo)")
+        FAILED = "failed", pgettext_lazy("post outcome", "Failed")
+        UNKNOWN = "unknown", pgettext_lazy("post outcome", "Outcome unknown")
         #: A network without a publishing interface (Snapchat): a package for a person to
         #: post by hand, who then says it is posted.
-        EXPORTED = "exported", _("Ready to post by hand")
+        EXPORTED = "exported", pgettext_lazy("post outcome", "Ready to post by hand")
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="variants")
     source = models.ForeignKey(

@@ -51,7 +51,7 @@ def active_pauses(organization_id: int) -> list[Pause]:
     return list(
         Pause.objects.for_org(organization_id)
         .filter(ended_at__isnull=True)
-        .select_related("source", "label")
+        .select_related("source", "label", "started_by")
     )
 
 

@@ -91,6 +91,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "beffroi.organizations.context_processors.organizations",
+                # The crisis pause's banner, on every page of a paused organization.
+                "beffroi.publishing.context_processors.pause_banner",
             ],
         },
     },

@@ -473,11 +473,14 @@ def post_compose(request: OrgRequest, pk: int | None = None) -> HttpResponse:
                     campaign=data.get("campaign") or "",
                     recurrence=data.get("recurrence") or "",
                     evergreen=bool(data.get("evergreen")),
-                    **(
-                        {"kind": Post.Kind.COUNTER_SPEECH, "in_reply_to": answered}
+                    kind=(
+                        Post.Kind.COUNTER_SPEECH
                         if post is None and answered is not None
-                        else {}
+                        else post.kind
+                        if post is not None
+                        else Post.Kind.POST
                     ),
+                    in_reply_to=answered if post is None else None,
                 )
             except services.PublishingError as exc:
                 form.add_error(None, str(exc))
