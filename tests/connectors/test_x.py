@@ -498,9 +498,9 @@ def test_hiding_outside_the_accounts_conversations_is_refused(server: FakeX) -> 
         connect(server).hide(ItemRef(world["mention"]["id"], ItemKind.MENTION))
 
 
-def test_publish_with_media_is_refused(server: FakeX) -> None:
-    with pytest.raises(UnsupportedAction, match="text only"):
-        connect(server).publish("x", (Media("image", "https://example.org/a.png"),))
+def test_publish_with_a_video_is_refused(server: FakeX) -> None:
+    with pytest.raises(UnsupportedAction, match="video"):
+        connect(server).publish("x", (Media("video", "https://example.org/a.mp4"),))
 
 
 def test_reply_to_a_deleted_post_is_refused(server: FakeX) -> None:

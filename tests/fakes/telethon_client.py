@@ -10,10 +10,17 @@ Telegram's model, which the stand-in keeps: a channel with comments has a *discu
 (``MessageReplies``) counts the thread's messages, with the group (``channel_id``) and the
 newest one (``max_id``). ``messages.getReplies`` (``iter_messages(channel, reply_to=post)``)
 and ``messages.getDiscussionMessage`` answer ``MSG_ID_INVALID`` for a post without a thread.
+
+The account publishes in a channel as its administrator: ``send_message(channel, text,
+parse_mode=None)`` posts a text, ``send_file(channel, file, caption=text, parse_mode=None)`` a
+photo (a named stream), or an album (a list: one message per file sharing a ``grouped_id``,
+the caption on the first). Telegram finds the links of a text itself (``MessageEntityUrl``).
+``iter_messages(channel, ids=[...])`` answers each id's message, or None.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -81,6 +88,13 @@ class StandInClient:
         #: under a post answers ``<channel>/<post>``, an answer to a comment
         #: ``<channel>/<post>?comment=<id>``.
         self.sent: list[tuple[str, types.Message]] = []
+        #: What the account published: ``(channel, Message)``, one per message of an album;
+        #: the keyword arguments of each send, besides the caption; the files of each message
+        #: (``[(name, bytes)]``); and how many sends were tried (failed ones too).
+        self.published: list[tuple[str, types.Message]] = []
+        self.published_kwargs: list[dict[str, Any]] = []
+        self.files: dict[int, list[tuple[str, bytes]]] = {}
+        self.send_attempts = 0
         self.disconnected = False
         self._next_id = 1000
 
@@ -188,6 +202,11 @@ class StandInClient:
         if self.fail is not None:
             raise self.fail
         name = entity.title.removeprefix("Title of ")
+        if "ids" in kwargs:
+            by_id = {m.id: m for m in self.messages[name]}
+            for wanted in kwargs["ids"]:
+                yield by_id.get(wanted)
+            return
         if "reply_to" in kwargs:
             if self.fail_comments is not None:
                 raise self.fail_comments
@@ -203,9 +222,69 @@ class StandInClient:
         for message in found[: kwargs["limit"]]:
             yield message
 
-    async def send_message(self, entity: Any, message: str, **kwargs: Any) -> types.Message:
+    def _post_in(
+        self, entity: Any, text: str, *, media: Any = None, grouped_id: int | None = None
+    ) -> types.Message:
+        """A post the account publishes in the channel ``entity``."""
+        name = entity.title.removeprefix("Title of ")
+        posts = self.messages[name]
+        message = telethon_message(
+            max((m.id for m in posts), default=0) + 1,
+            text,
+            date=datetime.now(UTC),
+            out=True,
+            media=media,
+            grouped_id=grouped_id,
+            entities=[
+                types.MessageEntityUrl(
+                    offset=_utf16_len(text[: m.start()]), length=_utf16_len(m[0])
+                )
+                for m in re.finditer(r"https?://\S+", text)
+            ]
+            or None,
+        )
+        posts.append(message)
+        self.published.append((name, message))
+        return message
+
+    async def send_file(
+        self, entity: Any, file: Any, *, caption: str = "", **kwargs: Any
+    ) -> types.Message | list[types.Message]:
+        self.send_attempts += 1
         if self.fail_send is not None:
             raise self.fail_send
+        assert kwargs == {"parse_mode": None}, kwargs
+        self.published_kwargs.append(kwargs)
+        streams = file if isinstance(file, list) else [file]
+        grouped_id = self._next_id if isinstance(file, list) else None
+        sent = []
+        for position, stream in enumerate(streams):
+            self._next_id += 1
+            photo = types.Photo(
+                id=self._next_id,
+                access_hash=1,
+                file_reference=b"",
+                date=NOW,
+                sizes=[],
+                dc_id=4,
+            )
+            message = self._post_in(
+                entity,
+                caption if position == 0 else "",
+                media=types.MessageMediaPhoto(photo=photo),
+                grouped_id=grouped_id,
+            )
+            self.files[message.id] = [(stream.name, stream.getvalue())]
+            sent.append(message)
+        return sent if isinstance(file, list) else sent[0]
+
+    async def send_message(self, entity: Any, message: str, **kwargs: Any) -> types.Message:
+        self.send_attempts += 1
+        if self.fail_send is not None:
+            raise self.fail_send
+        if kwargs == {"parse_mode": None}:
+            self.published_kwargs.append(kwargs)
+            return self._post_in(entity, message)
         if set(kwargs) == {"comment_to"}:
             name = entity.title.removeprefix("Title of ")
             post = kwargs["comment_to"]
@@ -225,3 +304,8 @@ class StandInClient:
 
     async def disconnect(self) -> None:
         self.disconnected = True
+
+
+def _utf16_len(text: str) -> int:
+    """Telegram's entity offsets and lengths count UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2

@@ -4,7 +4,15 @@ Endpoints: ``GET /2/users/me``, ``GET /2/users/:id/tweets`` (``exclude=retweets`
 ``GET /2/users/:id/mentions``, ``GET /2/tweets/search/recent`` (the last 7 days; a query
 subset: words, ``"phrases"``, ``from:``/``to:``/``conversation_id:``/``lang:``/``is:retweet``
 operators, ``-`` negation, ``OR`` inside parentheses), ``POST /2/tweets``,
-``PUT /2/tweets/:id/hidden``, ``DELETE /2/tweets/:id`` and
+``PUT /2/tweets/:id/hidden``, ``DELETE /2/tweets/:id``, ``GET /2/tweets/:id`` (a single post,
+its ``tweet.fields``; an unknown one is X's 200 with ``errors`` and no ``data``),
+``POST /2/media/upload`` (the simple upload: multipart ``media`` with ``media_category``
+``tweet_image``, an image X recognises by its first bytes; 200 ``{"data": {"id",
+"media_key", "size", "expires_after_secs", "image"}}``; 403 ``Forbidden`` without the
+``media.write`` scope), ``POST /2/media/metadata`` (``{"id", "metadata": {"alt_text":
+{"text"}}}``, 1,000 characters at most; the alt text is kept in :attr:`FakeX.uploads`),
+``POST /2/tweets`` with ``media.media_ids`` (up to 4 uploaded images; 403 with X's sentence
+for a text the account already posted, as X refuses duplicate content) and
 ``POST /2/dm_conversations/with/:participant_id/messages`` (201 ``{"data":
 {"dm_conversation_id", "dm_event_id"}}``; a one-to-one conversation's id is the two user ids
 joined by ``-``; 403 ``Forbidden`` without the ``dm.write`` scope, and 403 with X's sentence
@@ -94,9 +102,20 @@ GRANTED_SCOPES = frozenset(
         "tweet.moderate.write",
         "dm.read",
         "dm.write",
+        "media.write",
         "offline.access",
     }
 )
+#: What X says when the account posts a text it already posted.
+DUPLICATE_CONTENT = "You are not allowed to create a Tweet with duplicate content."
+#: The first bytes of the images the simple upload takes, and their types.
+IMAGE_SIGNATURES = {
+    b"\x89PNG": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"RIFF": "image/webp",
+    b"GIF8": "image/gif",
+}
+MEDIA_CATEGORIES = {"tweet_image", "tweet_gif", "tweet_video", "dm_image", "dm_gif", "dm_video"}
 #: What X says when the recipient does not accept Direct Messages from the sender (the
 #: sentence of its documented error 349, "You cannot send messages to this user").
 DM_NOT_ACCEPTED = "You cannot send messages to this user."
@@ -206,6 +225,9 @@ class FakeX(LoopbackServer):
         #: Direct Messages sent: ``{"id", "dm_conversation_id", "sender_id",
         #: "participant_id", "text"}``.
         self.dm_events: list[dict[str, Any]] = []
+        #: Media uploaded, by media id: ``{"id", "media_key", "content", "type",
+        #: "category", "alt_text"}``.
+        self.uploads: dict[str, dict[str, Any]] = {}
         self._sequence = itertools.count(1)
         self._last_ms = 0
         self._tokens: dict[str, tuple[str, str]] = {}
@@ -409,6 +431,15 @@ class FakeX(LoopbackServer):
         elif request.method == "POST" and path == "/2/tweets":
             endpoint = "tweets_create"
             reply = self._create(request)
+        elif request.method == "GET" and len(parts) == 3 and parts[:2] == ["2", "tweets"]:
+            endpoint = "tweets_lookup"
+            reply = self._lookup(request, parts[2])
+        elif request.method == "POST" and path == "/2/media/upload":
+            endpoint = "media_upload"
+            reply = self._upload(request)
+        elif request.method == "POST" and path == "/2/media/metadata":
+            endpoint = "media_metadata"
+            reply = self._metadata(request)
         elif request.method == "PUT" and len(parts) == 4 and parts[3] == "hidden":
             endpoint = "tweets_hidden"
             reply = self._hide(request, parts[2])
@@ -650,11 +681,20 @@ class FakeX(LoopbackServer):
         body = request.body
         if request.header("Content-Type") != "application/json" or not isinstance(body, dict):
             return invalid_request("The request body must be a JSON object")
-        if set(body) - {"text", "reply"}:
-            return invalid_request(f"Unexpected fields: {sorted(set(body) - {'text', 'reply'})}")
-        text = body.get("text")
-        if not isinstance(text, str) or not text or len(text) > 280:
+        if set(body) - {"text", "reply", "media"}:
+            unexpected = sorted(set(body) - {"text", "reply", "media"})
+            return invalid_request(f"Unexpected fields: {unexpected}")
+        uploads = self._attached(body.get("media")) if "media" in body else []
+        if isinstance(uploads, Reply):
+            return uploads
+        # A post of images alone has no text.
+        text = body.get("text", "" if uploads else None)
+        if not isinstance(text, str) or len(text) > 280 or not (text or uploads):
             return invalid_request("$.text: text must be between 1 and 280 characters")
+        if text and any(
+            t["author_id"] == self.me["id"] and t["text"] == text for t in self.tweets.values()
+        ):
+            return forbidden(DUPLICATE_CONTENT)
         parent = None
         if "reply" in body:
             reply = body["reply"]
@@ -668,6 +708,16 @@ class FakeX(LoopbackServer):
                     "You attempted to reply to a Tweet that is deleted or not visible to you."
                 )
         tweet = self.add_tweet(text, in_reply_to=parent)
+        if uploads:
+            with self.lock:
+                for upload in uploads:
+                    self.media[upload["media_key"]] = {
+                        "media_key": upload["media_key"],
+                        "type": "photo",
+                        "url": f"https://pbs.twimg.com/media/{upload['media_key']}.jpg",
+                        "alt_text": upload["alt_text"] or "",
+                    }
+                tweet["attachments"] = {"media_keys": [u["media_key"] for u in uploads]}
         return Reply(
             201,
             {
@@ -677,6 +727,97 @@ class FakeX(LoopbackServer):
                     "edit_history_tweet_ids": [tweet["id"]],
                 }
             },
+        )
+
+    def _attached(self, media: Any) -> list[dict[str, Any]] | Reply:
+        """The uploads a post's ``media`` names (``{"media_ids": [...]}``, 1 to 4 images)."""
+        if not isinstance(media, dict) or set(media) != {"media_ids"}:
+            return invalid_request("$.media: only media_ids is expected")
+        ids = media["media_ids"]
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 4:
+            return invalid_request("$.media.media_ids: between 1 and 4 media ids are expected")
+        unknown = [i for i in ids if not isinstance(i, str) or i not in self.uploads]
+        if unknown:
+            return invalid_request(
+                f"Your media IDs are invalid: {unknown[0]}", {"media.media_ids": [str(unknown[0])]}
+            )
+        return [self.uploads[i] for i in ids]
+
+    def _lookup(self, request: RecordedRequest, post_id: str) -> Reply:
+        unknown = set(request.query) - {"tweet.fields", "expansions", "user.fields"}
+        if unknown:
+            return invalid_request(f"The query parameter [{sorted(unknown)[0]}] is not one of ...")
+        fields = self._fields(request, "tweet.fields", TWEET_FIELDS)
+        if isinstance(fields, Reply):
+            return fields
+        tweet = self.tweets.get(post_id)
+        if tweet is None:
+            # A single lookup answers 200 with the error, as X does.
+            return Reply(200, {"errors": _not_found(post_id).payload["errors"]})
+        return Reply(200, {"data": self._tweet(tweet, fields)})
+
+    def _upload(self, request: RecordedRequest) -> Reply:
+        if "media.write" not in self.scopes:
+            return forbidden("Forbidden")
+        body = request.body
+        content_type = request.header("Content-Type") or ""
+        if not content_type.startswith("multipart/form-data") or not isinstance(body, dict):
+            return invalid_request("The request body must be multipart/form-data")
+        content = body.get("media")
+        category = body.get("media_category")
+        if not isinstance(content, bytes) or not content:
+            return invalid_request("The `media` field is required", {"media": [""]})
+        if category not in MEDIA_CATEGORIES:
+            return invalid_request(
+                f"The `media_category` value [{category}] is not one of {sorted(MEDIA_CATEGORIES)}"
+            )
+        kind = next((t for sig, t in IMAGE_SIGNATURES.items() if content.startswith(sig)), None)
+        if kind is None or category != "tweet_image":
+            return invalid_request("media type unrecognized.", {"media": ["<binary>"]})
+        with self.lock:
+            media_id = self._snowflake(datetime.now(UTC))
+            upload = {
+                "id": media_id,
+                "media_key": f"3_{media_id}",
+                "content": content,
+                "type": kind,
+                "category": category,
+                "alt_text": None,
+            }
+            self.uploads[media_id] = upload
+        return Reply(
+            200,
+            {
+                "data": {
+                    "id": media_id,
+                    "media_key": upload["media_key"],
+                    "size": len(content),
+                    "expires_after_secs": 86400,
+                    "image": {"image_type": kind, "w": 800, "h": 600},
+                }
+            },
+        )
+
+    def _metadata(self, request: RecordedRequest) -> Reply:
+        if "media.write" not in self.scopes:
+            return forbidden("Forbidden")
+        body = request.body
+        if request.header("Content-Type") != "application/json" or not isinstance(body, dict):
+            return invalid_request("The request body must be a JSON object")
+        metadata = body.get("metadata")
+        if set(body) != {"id", "metadata"} or not isinstance(metadata, dict):
+            return invalid_request("$: id and metadata are required")
+        upload = self.uploads.get(body["id"]) if isinstance(body["id"], str) else None
+        if upload is None:
+            return invalid_request(f"Your media ID is invalid: {body['id']}", {"id": [body["id"]]})
+        alt = metadata.get("alt_text")
+        text = alt.get("text") if isinstance(alt, dict) else None
+        if set(metadata) != {"alt_text"} or not isinstance(text, str) or len(text) > 1000:
+            return invalid_request("$.metadata.alt_text.text: text must be at most 1000 characters")
+        with self.lock:
+            upload["alt_text"] = text
+        return Reply(
+            200, {"data": {"id": upload["id"], "associated_metadata": {"alt_text": {"text": text}}}}
         )
 
     def _hide(self, request: RecordedRequest, post_id: str) -> Reply:

@@ -253,7 +253,9 @@ def test_counter_speech_is_proposed_from_an_item_and_written_as_such(
     client = verified_client(desk.author)
     page = client.get(f"/o/{desk.org.slug}/items/{item.pk}/")
     assert f"/o/{desk.org.slug}/publishing/new/?counter_speech={item.pk}" in page.content.decode()
-    compose = client.get(f"/o/{desk.org.slug}/publishing/new/?counter_speech={item.pk}")
+    compose = client.get(
+        f"/o/{desk.org.slug}/publishing/new/?counter_speech={item.pk}", HTTP_ACCEPT_LANGUAGE="en"
+    )
     body = compose.content.decode()
     assert "Counter-speech to this item" in body and "&lt;b&gt;partagez" in body
     client.post(

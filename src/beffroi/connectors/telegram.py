@@ -4,10 +4,12 @@ Both methods listen to public channels (``channels``: usernames separated by spa
 and bring their posts as POSTs; the method "api" also brings the comments under recent posts
 (the messages of the channel's discussion group: the web preview does not show them) as
 COMMENTs, and the answers to a comment as REPLYs. Reading a channel gives no moderation
-right: hiding, deleting, reporting or publishing are "not supported by the platform". With the
-method "api" the account can answer a post where Telegram lets anyone answer it: a comment in
-the channel's discussion group (``client.send_message(channel, text, comment_to=<post id>)``:
-Telegram finds the group's copy of the post and replies to it there), or a comment
+right: hiding, deleting or reporting are "not supported by the platform". With the method
+"api" an account that administers the organization's channel publishes there
+(:meth:`TelegramConnector.publish`), and the account can answer a post where Telegram lets
+anyone answer it: a comment in the channel's discussion group
+(``client.send_message(channel, text, comment_to=<post id>)``: Telegram finds the group's
+copy of the post and replies to it there), or a comment
 (``send_message(<discussion group>, text, reply_to=<comment id>)``, the group as
 ``messages.getDiscussionMessage`` gives it). A channel without a discussion group, or a group
 the account must join first, declines it (:class:`Refused`, with Telegram's error). Beffroi
@@ -69,6 +71,8 @@ credentials are optional secrets of the same source (``auth`` is one value per p
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import io
 import re
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -112,12 +116,14 @@ from beffroi.connectors.http import (
     HttpOptions,
     Verdict,
     default_classify,
+    outcome_of_create,
     retry_after_seconds,
     retrying,
     token_key,
     unreachable,
 )
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
+from beffroi.connectors.posting import MediaFile, counts_of, download_all
 from beffroi.connectors.values import clear_text_allowed, positive_int, with_poll_options
 
 if TYPE_CHECKING:
@@ -860,6 +866,8 @@ class TelethonClient(Protocol):
 
     async def send_message(self, entity: Any, message: str, **kwargs: Any) -> Any: ...
 
+    async def send_file(self, entity: Any, file: Any, **kwargs: Any) -> Any: ...
+
     async def disconnect(self) -> Any: ...
 
 
@@ -945,8 +953,9 @@ class TelegramConnector(HttpConnector):
     label: ClassVar[str] = LABEL
     post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     fetches: ClassVar[frozenset[FetchKind]] = frozenset({FetchKind.SEARCH})
-    #: Commenting on a post, with the method "api" only (see :meth:`allows`).
-    actions: ClassVar[frozenset[Action]] = frozenset({Action.REPLY})
+    #: Commenting on a post and publishing in the organization's channel, with the method
+    #: "api" only (see :meth:`allows`).
+    actions: ClassVar[frozenset[Action]] = frozenset({Action.REPLY, Action.PUBLISH})
     auth: ClassVar[AuthMethod] = AuthMethod.NONE
     setup_doc: ClassVar[str] = "connectors/telegram.md"
     not_supported: ClassVar[Mapping[str, str]] = {
@@ -954,7 +963,7 @@ class TelegramConnector(HttpConnector):
             str(action): "Reading public channels gives no moderation rights: Beffroi only "
             "listens to them."
             for action in Action
-            if action not in (Action.REPLY, Action.PRIVATE_REPLY)
+            if action not in (Action.REPLY, Action.PRIVATE_REPLY, Action.PUBLISH)
         },
         str(Action.PRIVATE_REPLY): "Beffroi reads channels' posts and their comments, no "
         "private chats: there is nobody to answer in private (a comment is answered under it).",
@@ -1317,6 +1326,143 @@ class TelegramConnector(HttpConnector):
             raw=raw if isinstance(raw, dict) else {},
             url=f"{PUBLIC_URL}/{platform_id}",
         )
+
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """Publish a post in the organization's channel (:meth:`_publishing_channel`), with
+        the method "api": a text (``send_message``), one file with the text as its caption
+        (``send_file``) or an album of 2 to 10 (``send_file`` with a list: the caption goes on
+        its first message, the post's id). The text is sent as written (``parse_mode=None``:
+        no Markdown read into it). Telegram has no alt text: the media's descriptions are not
+        sent. The answer's ``item`` is the message sent as a sync maps it (an album's, with
+        every file). Telegram has no idempotency key: a send whose answer was lost is
+        :class:`OutcomeUnknown`, never sent again.
+        """
+        if self.method != "api":
+            raise UnsupportedAction(
+                "Not supported by the platform: the web preview (method 'web') only reads "
+                "channels; publishing needs the method 'api' (an account that administers "
+                "the channel)."
+            )
+        kinds = POST_LIMITS.media.kinds if POST_LIMITS.media is not None else frozenset()
+        if any(medium.kind not in kinds for medium in media):
+            raise UnsupportedAction(
+                f"{LABEL}: Beffroi publishes a text with photos, videos or an animation "
+                "there; send other files from Telegram itself."
+            )
+        channel = self._publishing_channel()
+        files = download_all(media, self.post_limits, label=f"{LABEL} ({channel})")
+        session = self._api_session()
+        try:
+            client, run = next(session)
+
+            async def send() -> tuple[Any, Any]:
+                from telethon import errors
+
+                entity = await _channel_entity(client, channel)
+                try:
+                    if not files:
+                        return entity, await client.send_message(entity, text, parse_mode=None)
+                    named = [_named_stream(file) for file in files]
+                    return entity, await client.send_file(
+                        entity, named if len(named) > 1 else named[0], caption=text, parse_mode=None
+                    )
+                except (errors.BadRequestError, errors.ForbiddenError) as exc:
+                    known = translate_telethon(exc, channel)
+                    if isinstance(known, RateLimited | NotFound):  # slow mode, a private channel
+                        raise
+                    # Telethon's sentence for what Telegram answered (rights, a caption too long).
+                    raise Refused(f"{LABEL} declined the post in '{channel}': {exc}") from exc
+
+            try:
+                # Never sent again by itself: a post that timed out may have been published.
+                entity, sent = run(send, channel, retries=0)
+            except TransientError as exc:
+                error = outcome_of_create(exc)
+                if error is exc:
+                    raise
+                raise error from exc
+        finally:
+            session.close()
+        messages = list(sent) if isinstance(sent, list) else [sent]
+        if not messages or not all(isinstance(getattr(m, "id", None), int) for m in messages):
+            raise MalformedPayload(f"{LABEL}: the post sent has no message id.")
+        title = str(getattr(entity, "title", "") or "")
+        item = map_message(messages[0], channel, title)
+        if len(messages) > 1:
+            every = [medium for m in messages for medium in map_message(m, channel, title).media]
+            item = dataclasses.replace(item, media=tuple(every))
+        return ActionResult(
+            ok=True,
+            platform_id=item.platform_id,
+            detail="Published on Telegram.",
+            raw=item.raw,
+            url=item.url,
+            item=item,
+        )
+
+    def _publishing_channel(self) -> str:
+        """Where the account publishes: the ``own_channel`` setting, or the one channel
+        listed (several listed without it: which one is the organization's is not known)."""
+        named = str(self.settings.get("own_channel") or "").strip()
+        if named:
+            return parse_channels(named)[0]
+        if len(self.channels) == 1:
+            return self.channels[0]
+        raise ConfigurationError(
+            f"{LABEL}: several channels are listed; name the organization's own in "
+            "'own_channel' to publish there."
+        )
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a channel post gathered (``iter_messages(channel, ids=[post])``): ``views``,
+        ``shares`` (its forwards) and ``comments`` (the messages of its discussion thread,
+        where the channel has a discussion group)."""
+        found = _ITEM_ID.fullmatch(platform_id)
+        if found is None or found["comment"] or self.method != "api":
+            raise UnsupportedAction(
+                f"{LABEL}: Beffroi reads back the metrics of a channel post with the method "
+                "'api' only."
+            )
+        channel, post_id = found["channel"], int(found["post"])
+        session = self._api_session()
+        try:
+            client, run = next(session)
+
+            async def read() -> list[Any]:
+                entity = await _channel_entity(client, channel)
+                return [m async for m in client.iter_messages(entity, ids=[post_id])]
+
+            messages: list[Any] = run(read, channel)
+        finally:
+            session.close()
+        message = messages[0] if messages else None
+        if message is None:
+            raise NotFound(f"{LABEL}: post {platform_id} was deleted or is not visible.")
+        replies = getattr(message, "replies", None)
+        counts = {
+            "views": getattr(message, "views", None),
+            "forwards": getattr(message, "forwards", None),
+            "replies": getattr(replies, "replies", None),
+        }
+        return counts_of(counts, {"views": "views", "forwards": "shares", "replies": "comments"})
+
+
+async def _channel_entity(client: TelethonClient, channel: str) -> Any:
+    """The channel ``channel`` (a username), or :class:`NotFound`."""
+    try:
+        return await client.get_entity(channel)
+    except ValueError as exc:  # Telethon: "No user has ... as username"
+        raise NotFound(f"{LABEL}: the channel '{channel}' does not exist.") from exc
+
+
+def _named_stream(file: MediaFile) -> io.BytesIO:
+    """A file's bytes as Telethon sends them: a stream whose ``name`` gives Telegram its type
+    (a photo, a video, an animation)."""
+    stream = io.BytesIO(file.content)
+    stream.name = file.name
+    return stream
 
 
 def _group_of(raw: Mapping[str, Any]) -> int | None:

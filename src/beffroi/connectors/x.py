@@ -63,7 +63,8 @@ for it, and the cap resets with the project's monthly billing cycle. Every post 
 towards that cap.
 
 Actions: reply and publish call ``POST /2/tweets`` (``{"text", "reply":
-{"in_reply_to_tweet_id"}}``); a private reply is a Direct Message to the post's author,
+{"in_reply_to_tweet_id"}}``; a publication's images are uploaded first, see
+:meth:`XConnector.publish`); a private reply is a Direct Message to the post's author,
 ``POST /2/dm_conversations/with/:participant_id/messages`` (``{"text"}``, the ``dm.write``
 permission; X declines it with a 403 that says why when the person does not accept Direct
 Messages from the account); hide and unhide call ``PUT /2/tweets/:id/hidden`` (``{"hidden":
@@ -80,7 +81,9 @@ log of request headers never shows it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import html
 import logging
 import re
@@ -130,7 +133,8 @@ from beffroi.connectors.http import (
     unreachable,
 )
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
-from beffroi.connectors.values import api_base_url, parse_time, with_poll_options
+from beffroi.connectors.posting import MediaFile, counts_of, download_all, refusals_typed
+from beffroi.connectors.values import api_base_url, parse_time, text_links, with_poll_options
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -245,6 +249,37 @@ POST_LIMITS = PostLimits(
 
 class _InvalidRequest(ConfigurationError):
     """X answered 400: a parameter (a query, a stale pagination token) is invalid."""
+
+
+#: The most images X takes in a post.
+_MAX_IMAGES = POST_LIMITS.media.max_count if POST_LIMITS.media is not None else 0
+#: The media category of a post's image (X's simple upload takes images only).
+_IMAGE_CATEGORY = "tweet_image"
+#: X's ``public_metrics`` of a post as ``post_metrics`` names them (shares: see there).
+_METRIC_NAMES = {"like_count": "likes", "reply_count": "comments", "impression_count": "views"}
+#: tweepy's exception for each status, as its client raises them.
+_TWEEPY_ERRORS: dict[int, type[tweepy_errors.HTTPException]] = {
+    400: tweepy_errors.BadRequest,
+    401: tweepy_errors.Unauthorized,
+    403: tweepy_errors.Forbidden,
+    404: tweepy_errors.NotFound,
+    429: tweepy_errors.TooManyRequests,
+}
+
+
+@contextlib.contextmanager
+def _publication_refusals() -> Iterator[None]:
+    """A publication's refusals typed (:func:`~beffroi.connectors.posting.refusals_typed`),
+    and X's 400 (an invalid request: a text too long, a file it cannot take) a
+    :class:`Refused` in X's words: what its ``errors`` say beside the generic detail."""
+    try:
+        with refusals_typed():
+            yield
+    except _InvalidRequest as exc:
+        cause = exc.__cause__
+        said = getattr(cause, "api_messages", None) or []
+        words = " ".join(str(message) for message in said)
+        raise Refused(f"{exc} {words}".strip()) from exc
 
 
 class _XSession(requests.Session):
@@ -466,6 +501,8 @@ class XConnector(HttpConnector):
             # Private replies are Direct Messages; X grants dm.write only with dm.read.
             "dm.read",
             "dm.write",
+            # A published post's images: POST /2/media/upload and /2/media/metadata.
+            "media.write",
             "offline.access",
         ),
         pkce=True,
@@ -1019,21 +1056,150 @@ class XConnector(HttpConnector):
     def publish(
         self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
     ) -> ActionResult:
-        """Publish a text post (``POST /2/tweets``)."""
-        if media:
+        """Publish a post: its text and up to 4 images (``POST /2/tweets`` with
+        ``media.media_ids``).
+
+        Each image is read from the library, uploaded with X's simple upload
+        (``POST /2/media/upload``, multipart ``media`` and ``media_category=tweet_image``) and
+        given its alt text (``POST /2/media/metadata``) before the post names it. The
+        answer's ``item`` is the post as a sync maps it, built from X's answer (its id and
+        text) and what Beffroi knows of the account and of the images. X has no idempotency
+        key: a post whose answer was lost is :class:`OutcomeUnknown`, never sent again.
+        """
+        if any(medium.kind != "image" for medium in media):
             raise UnsupportedAction(
-                "The X connector publishes text only; attaching media is not supported."
+                "X: Beffroi publishes a text with up to 4 images there; a video or an "
+                "animated GIF goes through X's chunked upload, which it does not use: post "
+                "it from X itself."
             )
-        body = self._call(
-            "tweets_create",
-            "publishing a post",
-            self._client.create_tweet,
-            create=True,
-            text=text,
-            forbidden="the token lacks the tweet.write permission, or X refused the text "
-            "(a duplicate of a recent post)",
+        if len(media) > _MAX_IMAGES:
+            raise Refused(
+                f"X takes at most {_MAX_IMAGES} images in a post; this one has {len(media)}."
+            )
+        files = download_all(media, self.post_limits, label=f"X (@{self.username})")
+        uploaded = [self._upload_image(n, file) for n, file in enumerate(files, start=1)]
+        # X takes a post of images alone; an empty text is not one it takes.
+        params: dict[str, Any] = {"text": text} if text else {}
+        if uploaded:
+            params["media_ids"] = [media_id for media_id, _ in uploaded]
+        with _publication_refusals():
+            body = self._call(
+                "tweets_create",
+                "publishing a post",
+                self._client.create_tweet,
+                create=True,
+                forbidden="the token lacks the tweet.write permission",
+                declined="it does not take this post",
+                **params,
+            )
+        result = self._created(body, "Published on X.")
+        item = self._published_item(
+            body,
+            text,
+            [(key, file.media.description) for (_, key), file in zip(uploaded, files, strict=True)],
         )
-        return self._created(body, "Published on X.")
+        return dataclasses.replace(result, item=item)
+
+    def _upload_image(self, position: int, file: MediaFile) -> tuple[str, str]:
+        """Upload one image and give it its alt text; its media id and media key."""
+        what = f"uploading image {position}"
+        with _publication_refusals():
+            body = self._call(
+                "media_upload",
+                what,
+                self._media_request,
+                "/2/media/upload",
+                files={"media": (file.name, file.content, file.mime_type)},
+                data={"media_category": _IMAGE_CATEGORY, "media_type": file.mime_type},
+                forbidden="the token lacks the media.write permission (reconnect the account "
+                "to grant it)",
+            )
+        data = body.get("data")
+        media_id = _str_id(data.get("id")) if isinstance(data, Mapping) else None
+        media_key = data.get("media_key") if isinstance(data, Mapping) else None
+        if media_id is None or not isinstance(media_key, str) or not media_key:
+            raise MalformedPayload(f"X: the answer to {what} has no media id or key.")
+        description = file.media.description
+        if description:
+            with _publication_refusals():
+                self._call(
+                    "media_metadata",
+                    f"giving image {position} its alt text",
+                    self._client.request,
+                    "POST",
+                    "/2/media/metadata",
+                    json={"id": media_id, "metadata": {"alt_text": {"text": description}}},
+                    forbidden="the token lacks the media.write permission (reconnect the "
+                    "account to grant it)",
+                )
+        return media_id, media_key
+
+    def _media_request(self, route: str, *, user_auth: bool = False, **kwargs: Any) -> Any:
+        """A multipart ``POST`` tweepy's client has no method for (the media upload), sent
+        through its session and failing with tweepy's exceptions, as its own requests do."""
+        response = self._client.session.request("POST", TWEEPY_HOST + route, **kwargs)
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        if status >= 500:
+            raise tweepy_errors.TwitterServerError(response)
+        raise _TWEEPY_ERRORS.get(status, tweepy_errors.HTTPException)(response)
+
+    def _published_item(
+        self, body: Mapping[str, Any], text: str, images: list[tuple[str, str]]
+    ) -> NormalizedItem:
+        """The post just published as a sync maps it: X's answer has only its id and text,
+        so its author is the account, its date that of its snowflake id, its images those
+        uploaded (``images``: media key and alt text) and its links those of ``text``
+        (X's answer writes them as t.co addresses)."""
+        data = body["data"]
+        post_id = str(data["id"])
+        created = snowflake_time(post_id) or datetime.now(UTC)
+        post: dict[str, Any] = {
+            **data,
+            "author_id": self.user_id,
+            "created_at": created.isoformat().replace("+00:00", "Z"),
+            "conversation_id": post_id,
+        }
+        includes: dict[str, Any] = {"users": [{"id": self.user_id, "username": self.username}]}
+        if images:
+            post["attachments"] = {"media_keys": [key for key, _ in images]}
+            includes["media"] = [
+                {"media_key": key, "type": "photo", "alt_text": alt} for key, alt in images
+            ]
+        item = self.map_item({"data": post, "includes": includes}, ItemKind.POST)
+        return dataclasses.replace(item, urls=text_links(text))
+
+    def comment_on_own_post(
+        self, platform_id: str, text: str, *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """The first comment under the account's own post: a reply to it, itself a post
+        (``POST /2/tweets`` with ``reply.in_reply_to_tweet_id``)."""
+        with _publication_refusals():
+            return self.reply(ItemRef(platform_id, ItemKind.POST, author_id=self.user_id), text)
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a post gathered (``GET /2/tweets/:id?tweet.fields=public_metrics``):
+        ``likes``, ``shares`` (retweets and quotes), ``comments`` (replies) and ``views``
+        (impressions, where X gives them)."""
+        body = self._call(
+            "tweets_lookup",
+            f"reading the metrics of post {platform_id}",
+            self._client.get_tweet,
+            platform_id,
+            tweet_fields=["public_metrics"],
+        )
+        data = body.get("data")
+        if not isinstance(data, Mapping):
+            raise NotFound(f"X: post {platform_id} was deleted or is not visible.")
+        public = data.get("public_metrics")
+        if not isinstance(public, Mapping):
+            raise MalformedPayload(f"X: post {platform_id} came without its public_metrics.")
+        metrics = counts_of(public, _METRIC_NAMES)
+        shares = counts_of(public, {"retweet_count": "retweets", "quote_count": "quotes"})
+        if shares:
+            metrics["shares"] = sum(shares.values())
+        return metrics
 
     def _set_hidden(self, item: ItemRef, hidden: bool) -> ActionResult:
         verb = "hiding" if hidden else "unhiding"
