@@ -97,3 +97,25 @@ def test_a_reply_sent_back_is_never_sent(
     reply.refresh_from_db()
     assert reply.state == Reply.State.WITHDRAWN and reply.detail == "Ton trop familier."
     assert posted == []
+
+
+def test_the_text_the_approvers_approved_is_the_one_sent(
+    desk: Any, cabinet_workflow: Any, conversation: Conversation, posted: list[Reply]
+) -> None:
+    cabinet_workflow.for_replies = True
+    cabinet_workflow.save()
+    reply = _reply(desk, conversation)
+    post = Post.objects.get(reply=reply)
+    variant = post.variants.get()
+    post = services.save_post(
+        Actor(desk.author, "ui"),
+        desk.org,
+        [services.VariantInput(variant.source, text="Bonjour, le service voirie passe demain.")],
+        post=post,
+        title=post.title,
+    )
+    services.decide(Actor(desk.cabinet[0], "ui"), post, True)
+    run_pending()
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.SENT
+    assert posted[0].text == "Bonjour, le service voirie passe demain."

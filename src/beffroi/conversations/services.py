@@ -715,14 +715,17 @@ def _held_for_approval(reply: Reply, actor: Actor) -> bool:
     return any(bool(answer) for _receiver, answer in answers)
 
 
-def release_approved_reply(actor: Actor, reply: Reply) -> Reply:
-    """Its approvers approved the reply: it is sent now (once, by its key)."""
+def release_approved_reply(actor: Actor, reply: Reply, text: str | None = None) -> Reply:
+    """Its approvers approved the reply: it is sent now (once, by its key), with the text
+    they approved (``text``, when they changed it)."""
     with transaction.atomic():
         locked = Reply.objects.select_for_update().get(pk=reply.pk)
         if locked.state != Reply.State.AWAITING_APPROVAL:
             return locked
         locked.state = Reply.State.SENDING
-        locked.save(update_fields=["state"])
+        if text is not None and text.strip():
+            locked.text = text.strip()
+        locked.save(update_fields=["state", "text"])
         _changed(
             actor,
             locked.conversation,

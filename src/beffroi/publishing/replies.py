@@ -47,6 +47,8 @@ def on_decided(actor: Actor, post: Post) -> None:
     if post.kind != Post.Kind.REPLY or post.reply is None:
         return
     if post.state in (Post.State.APPROVED, Post.State.SCHEDULED):
-        desk.release_approved_reply(actor, post.reply)
+        # What the approvers approved is what goes out (they may have edited the reply).
+        approved = post.variants.values_list("text", flat=True).first()
+        desk.release_approved_reply(actor, post.reply, approved)
     elif post.state == Post.State.DRAFT:
         desk.withdraw_reply(actor, post.reply, post.state_reason)
