@@ -113,6 +113,25 @@ NOT_PAGES = {
     "conversations:request_models_learn",
     "conversations:request_model_activate",
     "conversations:reply_box",
+    "publishing:check",
+    "publishing:submit",
+    "publishing:decide",
+    "publishing:schedule",
+    "publishing:publish_now",
+    "publishing:publish_again",
+    "publishing:suspend",
+    "publishing:reinstate",
+    "publishing:comment",
+    "publishing:external_link",
+    "publishing:variant_retry",
+    "publishing:variant_confirm",
+    "publishing:variant_package",
+    "publishing:calendar_move",
+    "publishing:pause_resume",
+    "publishing:window_delete",
+    "publishing:media_file",
+    "publishing:media_delete",
+    "publishing:workflow_delete",
 }
 
 #: What the page reports when it is wider than the window: the widest element sticking out
@@ -490,6 +509,93 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
         "conversations:request_system_edit": [url("conversations:request_system_edit", system.pk)],
         "conversations:team_create": [url("conversations:team_create")],
         "conversations:team_edit": [url("conversations:team_edit", team.pk)],
+    } | _publishing_pages(org)
+
+
+def _publishing_pages(org: Any) -> dict[str, list[str]]:
+    """The publishing desk as the demo left it, with rows as long as real ones get: a post
+    too long for its networks with a long link and labels, a media with a long name and
+    description, a workflow, a period without publishing, and a pause of an account with a
+    long name (its banner is on every page)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from beffroi.audit.services import Actor
+    from beffroi.demo.publishing import load_demo_publishing
+    from beffroi.publishing import services
+    from beffroi.publishing.media import save_upload
+    from beffroi.publishing.models import Post
+    from beffroi.publishing.services import VariantInput
+    from beffroi.publishing.workflows import StepInput, eligible_approvers, save_workflow
+    from beffroi.sources.models import Source
+    from tests.web.test_permission_matrix import png_upload
+
+    load_demo_publishing(org)
+    actor = Actor(org.memberships.get(role="admin").user, "ui")
+    accounts = {
+        source.platform: source
+        for source in Source.objects.filter(organization=org).order_by("-pk")
+        if source.is_demo and source.kind == Source.Kind.ACCOUNT
+    }
+    media = save_upload(
+        actor, org, png_upload("affiche.png"), alt_text=LONG_TEXT[:1400], name=LONG_WORD
+    )
+    when = timezone.now() + timedelta(days=3)
+    long_post = services.save_post(
+        actor,
+        org,
+        [
+            VariantInput(accounts["mastodon"], text=LONG_TEXT, media=(media,)),
+            VariantInput(accounts["facebook"], text=LONG_TEXT, link=LONG_URL),
+        ],
+        title="Travaux " + LONG_WORD,
+        labels=["Travaux " + LONG_WORD[:50]],
+        campaign=LONG_WORD[:100],
+        scheduled_at=when,
+    )
+    workflow = save_workflow(
+        actor,
+        org,
+        name="Circuit " + LONG_WORD,
+        source=accounts["facebook"],
+        steps=[StepInput(name=LONG_WORD[:120], approvers=list(eligible_approvers(org)))],
+    )
+    window = services.save_window(
+        actor, org, "Réserve " + LONG_WORD, when + timedelta(days=1), when + timedelta(days=2)
+    )
+    services.pause(actor, org, LONG_TEXT[:2000], source=org.sources.get(platform="rss"))
+    posts = Post.objects.filter(organization=org)
+    in_review = posts.filter(state=Post.State.IN_REVIEW).first()
+    failed = posts.filter(state=Post.State.FAILED).first()
+    published = posts.filter(state=Post.State.PUBLISHED).first()
+    assert in_review is not None and failed is not None and published is not None
+
+    def url(name: str, *args: Any, query: str = "") -> str:
+        return reverse(name, args=[org.slug, *args]) + query
+
+    return {
+        "publishing:list": [url("publishing:list"), url("publishing:list", query="?state=draft")],
+        "publishing:create": [url("publishing:create")],
+        "publishing:detail": [
+            url("publishing:detail", post.pk) for post in (long_post, in_review, failed, published)
+        ],
+        "publishing:edit": [url("publishing:edit", long_post.pk)],
+        "publishing:calendar": [
+            url("publishing:calendar"),
+            url("publishing:calendar", query=f"?view=week&date={when.date().isoformat()}"),
+            url("publishing:calendar", query="?view=list"),
+        ],
+        "publishing:calendar_feed": [url("publishing:calendar_feed")],
+        "publishing:pause": [url("publishing:pause")],
+        "publishing:window_create": [url("publishing:window_create")],
+        "publishing:window_edit": [url("publishing:window_edit", window.pk)],
+        "publishing:media": [url("publishing:media")],
+        "publishing:media_edit": [url("publishing:media_edit", media.pk)],
+        "publishing:workflows": [url("publishing:workflows")],
+        "publishing:workflow_create": [url("publishing:workflow_create")],
+        "publishing:workflow_edit": [url("publishing:workflow_edit", workflow.pk)],
+        "publishing:settings": [url("publishing:settings")],
     }
 
 
@@ -641,6 +747,21 @@ _PAGE_NAMES = (
     "conversations:request_system_edit",
     "conversations:team_create",
     "conversations:team_edit",
+    "publishing:list",
+    "publishing:create",
+    "publishing:detail",
+    "publishing:edit",
+    "publishing:calendar",
+    "publishing:calendar_feed",
+    "publishing:pause",
+    "publishing:window_create",
+    "publishing:window_edit",
+    "publishing:media",
+    "publishing:media_edit",
+    "publishing:workflows",
+    "publishing:workflow_create",
+    "publishing:workflow_edit",
+    "publishing:settings",
 )
 
 

@@ -1,11 +1,13 @@
 """Every page of the demo town, in French and in English: nothing left untranslated.
 
-The demo town is loaded, judged and scanned (as ``make run`` does), then given what the
-demo does not make by itself: decisions by a person, a hide the platform refused, an appeal,
-an evidence bundle, a charter draft. Every page of the web interface an administrator may
-open (the URL patterns are read from the resolver, as in ``test_permission_matrix.py``) is
-rendered in French and in English, and every POST action is made in both languages (rolled
-back) to read its flash message.
+The demo town is loaded, judged and scanned, its desk and its publishing loaded (as
+``beffroi demo`` does), then given what the demo does not make by itself: decisions by a
+person, a hide the platform refused, an appeal, an evidence bundle, a charter draft, posts in
+the states the demo has none in, a pause. Every page of the web interface an administrator
+may open (the URL patterns are read from the resolver, as in ``test_permission_matrix.py``)
+is rendered in French and in English, a post's page in each state, and every POST action is
+made in both languages (rolled back) to read its flash message, the changes made on pages
+every member reads (``ALSO_POSTED``) included.
 
 The visible text of each page (text nodes, and the ``title``, ``aria-label``, ``placeholder``
 and ``alt`` attributes, the labels of buttons) is cut into fragments. A fragment shown the
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -33,7 +35,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.web.test_permission_matrix import ORG_PAGES, OTHER_PAGES, ROUTES, Page
+from tests.web.test_permission_matrix import ALSO_POSTED, ORG_PAGES, OTHER_PAGES, ROUTES, Page
 
 LANGUAGES = ("fr", "en")
 
@@ -45,7 +47,7 @@ PROPER_NOUNS = frozenset(
     X Twitter RSS Atom DSA PHAROS JSON CSV PDF YAML API URL URLs HTTP HTTPS OAuth TOTP SHA
     GraphML ClaimReview Google Zeeschuimer Excel UTF Webhook webhook webhooks Slack Matrix
     ntfy SMTP IMAP Gmail Signal OK FR EN Français English id ID pk MB KB Go Mo Ko Unicode
-    Saint Aubin Ko Ctrl Alt Shift Enter Esc Tab Django Markdown ISO UTC AFP
+    Saint Aubin Ko Ctrl Alt Shift Enter Esc Tab Django Markdown ISO UTC AFP px
     fr en ar es de it nl pt NDJSON JSONL TSV 4CAT
     """.split()
 )
@@ -188,7 +190,7 @@ class Content:
         fragment = self._remove(fragment, (p for p in self.pieces if len(p) >= 20))
         out = []
         for chunk in CHUNK_RE.split(fragment):
-            core = chunk.strip(" ,.;:!?'\"«»“”()…·")
+            core = _core(chunk)
             found = core and (
                 core in self.exact
                 or (len(core) >= 12 and core in self.haystack)
@@ -507,10 +509,118 @@ def _build(org: Any) -> dict[str, Any]:
     }
 
 
+def _publishing(org: Any) -> dict[str, Any]:
+    """The publishing desk's objects the pages are called with: the demo's (a post waiting
+    for the mayor, one scheduled, a refusal of Instagram, the library's poster, the cabinet's
+    workflow, the electoral reserve), and what people add: a draft, a suspended post, an
+    evergreen post published, a post whose outcome was lost, a pause of one account, an
+    approval link."""
+    from beffroi.audit.services import Actor
+    from beffroi.publishing import feed, sending, services
+    from beffroi.publishing.models import (
+        ApprovalWorkflow,
+        MediaAsset,
+        PauseWindow,
+        Post,
+        PostVariant,
+    )
+    from beffroi.publishing.sending import REASON_INTERRUPTED
+    from beffroi.publishing.services import VariantInput
+    from beffroi.sources.models import Source
+    from tests.web.test_permission_matrix import token_of
+
+    writer = Actor(org.memberships.get(role="publisher").user, "ui")
+    cabinet = Actor(org.memberships.get(role="approver").user, "ui")
+    accounts = {
+        source.platform: source
+        for source in Source.objects.filter(organization=org).order_by("-pk")
+        if source.is_demo and source.kind == Source.Kind.ACCOUNT
+    }
+    mastodon = accounts["mastodon"]
+
+    def approved(title: str, text: str, *, evergreen: bool = False) -> Post:
+        """A post approved by the cabinet, due now, handed to publishing."""
+        post = services.save_post(
+            writer,
+            org,
+            [VariantInput(mastodon, text=text)],
+            title=title,
+            scheduled_at=timezone.now(),
+            evergreen=evergreen,
+        )
+        services.decide(cabinet, services.submit(writer, post), True, "Validé.")
+        services.release_due(organization_id=org.pk)
+        return post
+
+    draft = services.save_post(
+        writer,
+        org,
+        [
+            VariantInput(
+                mastodon,
+                text="Fête de la musique le 21 juin : scène ouverte place de la mairie, "
+                "inscriptions à l'accueil.",
+            )
+        ],
+        title="Fête de la musique",
+        labels=["culture"],
+    )
+    suspended = services.save_post(
+        writer,
+        org,
+        [VariantInput(mastodon, text="Nouveaux horaires de la piscine dès lundi.")],
+        title="Horaires de la piscine",
+        scheduled_at=timezone.now() + timedelta(days=8),
+    )
+    suspended = services.suspend(
+        writer, services.submit(writer, suspended), "En attente de la délibération."
+    )
+    evergreen = approved(
+        "Horaires de la mairie",
+        "La mairie vous accueille du lundi au vendredi de 8 h 30 à 17 h.",
+        evergreen=True,
+    )
+    sending.publish(evergreen.variants.get().pk)
+    lost = approved("Alerte canicule", "Canicule : pensez aux personnes isolées.")
+    unknown = lost.variants.get()
+    sending.finish_variant(
+        unknown, PostVariant.State.UNKNOWN, reason=REASON_INTERRUPTED, detail="timeout"
+    )
+    services.settle(lost.pk)
+    review = _first(Post, organization=org, state=Post.State.IN_REVIEW)
+    media = _first(MediaAsset, organization=org)
+    _link, token = services.create_external_link(writer, review, "Jeanne Moreau")
+    paused = services.pause(
+        Actor(org.memberships.get(role="admin").user, "ui"),
+        org,
+        "Message suspect publié cette nuit : nous vérifions le compte.",
+        source=accounts["instagram"],
+    )
+    return {
+        "publishing_account": mastodon,
+        "post": draft,
+        "variant": _first(PostVariant, post__organization=org, state="simulated"),
+        "review_post": review,
+        "scheduled_post": _first(Post, organization=org, state=Post.State.SCHEDULED),
+        "suspended_post": suspended,
+        "evergreen_post": Post.objects.get(pk=evergreen.pk),
+        "failed_variant": _first(PostVariant, post__organization=org, state="failed"),
+        "unknown_variant": unknown,
+        "media": media,
+        "pause": paused,
+        "window": _first(PauseWindow, organization=org),
+        "workflow": _first(ApprovalWorkflow, organization=org),
+        "external_token": token,
+        "media_token": token_of(sending.media_url(media)),
+        "feed_token": feed.feed_token(org),
+    }
+
+
 @pytest.fixture(scope="module")
 def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
     from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import load_demo
+    from beffroi.demo.publishing import load_demo_publishing
     from beffroi.moderation.services import moderate_items
     from beffroi.veille.scan import scan
 
@@ -520,7 +630,8 @@ def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
         moderate_items(items)
         scan(org)
         load_demo_desk(org)
-        objects = _build(org)
+        load_demo_publishing(org)
+        objects = _build(org) | _publishing(org)
         yield Town(org, objects["admin"], objects, read_content(), read_catalogue())
         from django.core.management import call_command
 
@@ -529,12 +640,33 @@ def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
 
 # --- calling the pages ----------------------------------------------------------------------
 
+#: A case that posts to a page the matrix reads by GET (``ALSO_POSTED``).
+POSTED = "(POST)"
+
 #: Pages shown with a query too, so that each variant of the page is read.
 VARIANTS: dict[str, list[str]] = {
     "sources:create": ["?platform=mastodon", "?platform=facebook", "?platform=telegram"],
     "items:inbox": ["?kind=comment", "?status=hidden"],
     "moderation:decisions": ["?status=failed"],
     "charter:diff": ["?old=1&new=2"],
+    "publishing:list": ["?state=in_review"],
+    "publishing:calendar": ["?view=week", "?view=list"],
+    # A post in each state a person meets: its sentence, its approval, its actions.
+    "publishing:detail": [
+        "#review_post",
+        "#scheduled_post",
+        "#suspended_post",
+        "#evergreen_post",
+        "#failed_variant.post",
+        "#unknown_variant.post",
+        "#variant.post",
+    ],
+    "publishing:edit": ["#review_post"],
+    # The change made on a page every member reads (``ALSO_POSTED``): its flash message.
+    "publishing:media": [POSTED],
+    "publishing:settings": [POSTED],
+    "publishing:pause": [POSTED],
+    "publishing:calendar_feed": [POSTED],
 }
 
 #: Pages that are not HTML for a person (files, redirects, machine endpoints).
@@ -551,6 +683,10 @@ NOT_PAGES = frozenset(
         "set_language",
         "accounts:logout",
         "invitations:open",
+        "publishing:variant_package",
+        "publishing:media_file",
+        "publishing_public:media",
+        "publishing_public:calendar_feed",
     }
 )
 
@@ -589,7 +725,7 @@ def _url(town: Town, name: str, page: Page, org_scoped: bool) -> str:
 
 
 #: Pages read by a visitor who has not signed in, or not passed the second factor yet.
-ANONYMOUS = frozenset({"accounts:login", "charter_public:page"})
+ANONYMOUS = frozenset({"accounts:login", "charter_public:page", "publishing_public:approve"})
 UNVERIFIED = frozenset({"accounts:verify"})
 
 
@@ -602,10 +738,26 @@ def _data(town: Town, name: str, page: Page) -> dict[str, Any]:
     return data
 
 
+def _page_of(town: Town, name: str, suffix: str) -> tuple[Page, bool, str]:
+    """The page a case calls, whether it is an organization's, and its query: a suffix is a
+    query (``?view=week``), the POST of a page every member reads (``POSTED``), or another
+    object of the town (``#review_post``, ``#failed_variant.post``: its post)."""
+    page, org_scoped = PAGES[name]
+    if suffix == POSTED:
+        return ALSO_POSTED[name], org_scoped, ""
+    if suffix.startswith("#"):
+        found: Any = town
+        for attribute in suffix[1:].split("."):
+            found = getattr(found, attribute)
+        town.objects[suffix] = found
+        return replace(page, pk=suffix), org_scoped, ""
+    return page, org_scoped, suffix
+
+
 def _render(town: Town, language: str, name: str, suffix: str = "") -> set[str]:
     from django.conf import settings
 
-    page, org_scoped = PAGES[name]
+    page, org_scoped, suffix = _page_of(town, name, suffix)
     if name in ANONYMOUS:
         client = Client(HTTP_ACCEPT_LANGUAGE=language)
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
@@ -631,10 +783,13 @@ def _render(town: Town, language: str, name: str, suffix: str = "") -> set[str]:
     assert response.status_code in {200, 400, 403}, f"POST {url}: {response.status_code}"
     # What the POST wrote (a name, a note) is content too, shown back on the page.
     written = [str(value) for value in data.values() if isinstance(value, str) and value]
+    # A file sent is content with the type the browser gave it ("image/png").
+    written += [value.content_type for value in data.values() if hasattr(value, "content_type")]
     found = set()
     for fragment in fragments(response.content.decode()):
         for value in written:
-            fragment = fragment.replace(value, " ")
+            # Whole words only: a checkbox's "on" is not taken out of "Mastodon".
+            fragment = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", " ", fragment)
         fragment = " ".join(fragment.split())
         if WORD_RE.search(fragment):
             found.add(fragment)
@@ -653,7 +808,13 @@ def _untranslated(town: Town, fragment: str) -> bool:
     if parts != [fragment]:
         return any(_untranslated(town, part) for part in parts)
     rest = content.strip(fragment)
-    return any(word not in PROPER_NOUNS for word in WORD_RE.findall(rest))
+    # A catalogue entry translated to itself, in brackets or quoted ("(Image)"), is translated.
+    chunks = (chunk for chunk in CHUNK_RE.split(rest) if not catalogue.same(_core(chunk)))
+    return any(word not in PROPER_NOUNS for chunk in chunks for word in WORD_RE.findall(chunk))
+
+
+def _core(chunk: str) -> str:
+    return chunk.strip(" ,.;:!?'\"«»“”()…·")
 
 
 SENTENCE_RE = re.compile(r"(?<=[.!?…])\s+")
@@ -744,6 +905,9 @@ def test_an_untranslated_string_fails() -> None:
         "the same in both languages: 'Filter'",
         "the same in both languages: 'Next case.'",
     ]
+    # A word translated to itself stays so in brackets; an untranslated one does not.
+    brackets = fragments("<p>(Total)</p><p>(Filter)</p>")
+    assert problems(town, brackets, brackets) == ["the same in both languages: '(Filter)'"]
     # Half a message untranslated: the sentence shown in both languages is found.
     assert problems(
         town, fragments("<p>Masqué. Next case.</p>"), fragments("<p>Hidden. Next case.</p>")

@@ -34,11 +34,20 @@ from tests.web.test_permission_matrix import (
     Page,
     Route,
     _login,
+    local_day,
 )
 
 #: Pages outside organizations that take a value and are public by design (the charter an
-#: organization publishes): nothing of B is private there.
-PUBLIC_BY_DESIGN = {"charter_public:page"}
+#: organization publishes): nothing of B is private there. The publishing desk's addresses
+#: opened by a signed token (an approval link, a library file fetched by a platform, the
+#: calendar feed) show what their token opens to whoever holds it: the key is the token, a
+#: forged or outdated one answers 404 (tests/publishing).
+PUBLIC_BY_DESIGN = {
+    "charter_public:page",
+    "publishing_public:approve",
+    "publishing_public:media",
+    "publishing_public:calendar_feed",
+}
 
 _CONVERTER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 
@@ -155,3 +164,73 @@ def test_pages_of_a_show_nothing_of_b(
             assert secret not in _text(response), (url, secret)
         shown += 1
     assert shown > 30
+
+
+@pytest.mark.django_db
+def test_publishing_forms_naming_b_objects_are_refused(
+    org: Any, other_org: Any, make_user: Callable[..., Any]
+) -> None:
+    """A's pages of the publishing desk, posted with B's objects in their forms: B's post is
+    not found, B's item is not answered, B's account, image, label and members are not
+    choices; nothing is written, in A or in B."""
+    from beffroi.publishing.models import ApprovalWorkflow, Pause, Post
+
+    b = fill_world(other_org, org, make_user, MARKER)
+    fill_everything(b, MARKER)
+    theirs = b.publishing_account
+    a = fill_world(org, other_org, make_user)
+    ours = a.publishing_account
+    client = _login(make_user("a-admin", org=org, role="admin"))
+    before = fingerprint(other_org)
+
+    def url(name: str) -> str:
+        return reverse(name, args=[org.slug])
+
+    calendar_move = client.post(
+        url("publishing:calendar_move"), {"post": b.scheduled_post.pk, "date": local_day(4)}
+    )
+    assert calendar_move.status_code == 404
+    assert client.get(url("publishing:create"), {"counter_speech": b.item.pk}).status_code == 404
+    refused = {
+        "B's account": client.post(
+            url("publishing:create"),
+            {"accounts": [theirs.pk], "main_text": "Bonjour", "save": "1"},
+        ),
+        "B's image": client.post(
+            url("publishing:create"),
+            {
+                "accounts": [ours.pk],
+                "main_text": "Bonjour",
+                f"variant-{ours.pk}-assets": [b.media.pk],
+                "save": "1",
+            },
+        ),
+        "B's account paused": client.post(
+            url("publishing:pause"),
+            {"scope": "source", "source": theirs.pk, "reason": "Crise", "confirm": "on"},
+        ),
+        "B's account and approver": client.post(
+            url("publishing:workflow_create"),
+            {
+                "name": "Cabinet",
+                "source": theirs.pk,
+                "for_posts": "on",
+                "steps-TOTAL_FORMS": "1",
+                "steps-INITIAL_FORMS": "0",
+                "steps-0-name": "Cabinet",
+                "steps-0-rule": "any",
+                "steps-0-required": "1",
+                "steps-0-approvers": [b.writer.pk],
+                "steps-0-ORDER": "1",
+            },
+        ),
+    }
+    for what, response in refused.items():
+        assert response.status_code in {200, 400}, (what, response.status_code)
+        assert b"errorlist" in response.content, what
+        for secret in (MARKER, other_org.name):
+            assert secret not in _text(response), (what, secret)
+    assert not Post.objects.for_org(org).filter(title="Bonjour").exists()
+    assert not Pause.objects.for_org(org).exists()
+    assert not ApprovalWorkflow.objects.for_org(org).exists()
+    assert fingerprint(other_org) == before

@@ -27,6 +27,7 @@ CSV_LINK = re.compile(r'href="([^"]*format=csv[^"]*)"')
 @pytest.fixture(scope="module")
 def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
     from beffroi.demo.load import load_demo
+    from beffroi.demo.publishing import load_demo_publishing
     from beffroi.moderation.services import moderate_items
     from beffroi.veille.scan import scan
 
@@ -45,6 +46,8 @@ def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
         ):
             run_job(job_id, "test")
         scan(org)
+        # The publishing desk's posts: some out, some coming, around today.
+        load_demo_publishing(org)
         yield org
         from django.core.management import call_command
 
@@ -78,6 +81,9 @@ def _export_pages(org: Any) -> dict[str, str]:
         "veille/campaigns.html": url("veille:campaigns"),
         "veille/campaign.html": url("veille:campaign", campaign),
         "veille/impersonators.html": url("veille:impersonators"),
+        "publishing/list.html": url("publishing:list"),
+        # The month around today: the demo has posts from a week ago to two weeks ahead.
+        "publishing/calendar.html": url("publishing:calendar"),
     }
 
 

@@ -1,10 +1,12 @@
 """Every role sees only what it may do: no link it may not follow, no button it may not press.
 
-On the demo town (moderated and scanned), each role's member starts from the dashboard and
-follows the organization's links two pages deep. On every page opened, each link and each
-form must lead to a view the role's capabilities allow (the view's ``required_capability``,
-set by ``org_view``); one address of each view is also opened and must answer something
-other than 403 (a view may check a further capability inside). Nothing is posted.
+On the demo town (moderated, scanned, its desk and its publishing loaded), each role's member
+starts from the dashboard and follows the organization's links two pages deep. On every page
+opened, each link and each form must lead to a view the role's capabilities allow (the view's
+``required_capability``, set by ``org_view``, and for a form the further capability the view
+checks inside, as the permission matrix's ``FURTHER_CAPABILITIES`` says: every member reads a
+post, only who writes or approves posts is shown the comment form); one address of each view
+is also opened and must answer something other than 403. Nothing is posted.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.urls import Resolver404, resolve
 
 from beffroi.organizations.roles import ROLE_CAPABILITIES, Capability
 from tests.conftest import ROLES
+from tests.web.test_permission_matrix import FURTHER_CAPABILITIES
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +91,12 @@ def check_page(html: str, path: str, role: str) -> PageCheck:
                 check.problems.append(
                     f"{role}: {path} shows a {kind} to {target} ({name}), which needs '{needed}'"
                 )
+            further = FURTHER_CAPABILITIES.get(name) if kind == "button" else None
+            if further is not None and not further & allowed:
+                check.problems.append(
+                    f"{role}: {path} shows a {kind} to {target} ({name}), which needs one of "
+                    + ", ".join(sorted(f"'{capability}'" for capability in further))
+                )
             if kind == "link":
                 check.links.append(target)
     return check
@@ -140,6 +149,7 @@ def _unique(problems: Iterable[str]) -> list[str]:
 def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
     from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import load_demo
+    from beffroi.demo.publishing import load_demo_publishing
     from beffroi.moderation.services import moderate_items
     from beffroi.veille.scan import scan
 
@@ -150,6 +160,7 @@ def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
         moderate_items(items)
         scan(org)
         load_demo_desk(org)
+        load_demo_publishing(org)
         yield org
         from django.core.management import call_command
 
@@ -182,3 +193,16 @@ def test_the_check_finds_a_forbidden_link_and_button() -> None:
     assert "button" in check.problems[1] and "moderation:case_take" in check.problems[1]
     assert check.links == ["/o/x/moderation/queue/", "/o/x/inbox/"]
     assert not check_page(html, "/o/x/", "moderator").problems
+
+
+def test_the_check_finds_a_form_whose_view_checks_a_further_capability() -> None:
+    """A post's page (every member reads it) offering a viewer the comment form is reported;
+    the link to the post and the form shown to an approver are not."""
+    html = (
+        '<a href="/o/x/publishing/1/">p</a>'
+        '<form method="post" action="/o/x/publishing/1/comment/"></form>'
+    )
+    problems = check_page(html, "/o/x/publishing/", "viewer").problems
+    assert len(problems) == 1 and "publishing:comment" in problems[0], problems
+    assert "'approve'" in problems[0] and "'publish'" in problems[0]
+    assert not check_page(html, "/o/x/publishing/", "approver").problems

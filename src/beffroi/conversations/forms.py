@@ -209,16 +209,23 @@ class RequestSystemForm(forms.ModelForm[RequestSystem]):
         ),
     )
 
+    # Declared for its scheme: an address typed without one is read as https.
+    endpoint = forms.URLField(
+        label=_("Address"),
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        help_text=_(
+            "For Open311, the API's base address (such as https://open311.ville.fr/v2); for "
+            "a webhook, the address the requests are posted to (such as "
+            "https://gru.ville.fr/hooks/beffroi)."
+        ),
+    )
+
     class Meta:
         model = RequestSystem
         fields = ["name", "kind", "endpoint", "jurisdiction_id", "email", "enabled"]
-        labels = {"endpoint": _("Address")}
         help_texts = {
-            "endpoint": _(
-                "For Open311, the API's base address (such as https://open311.ville.fr/v2); for "
-                "a webhook, the address the requests are posted to (such as "
-                "https://gru.ville.fr/hooks/beffroi)."
-            ),
             "jurisdiction_id": _("Open311, when the server serves several towns."),
         }
 
