@@ -383,3 +383,16 @@ def test_a_network_without_publishing_interface_waits_for_a_person_to_post_by_ha
     post.refresh_from_db()
     variant.refresh_from_db()
     assert (post.state, variant.state) == (State.PUBLISHED, PostVariant.State.PUBLISHED)
+
+
+def test_an_unattempted_post_edited_still_waits_for_a_person(desk: Any) -> None:
+    when = timezone.now() + timedelta(minutes=5)
+    post = services.submit(desk.actor(desk.author), _write(desk, scheduled_at=when))
+    paused = services.pause(desk.actor(desk.admin), desk.org, "Deuil")
+    services.release_due(now=when + timedelta(seconds=1))
+    services.resume(desk.actor(desk.admin), paused)
+    post.refresh_from_db()
+    assert post.state == State.UNATTEMPTED
+    post = _write_again(desk, post, "Texte corrigé.", scheduled_at=when)
+    assert post.state == State.UNATTEMPTED and post.approval_current
+    assert services.release_due(now=when + timedelta(minutes=1)) == 0

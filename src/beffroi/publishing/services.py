@@ -218,6 +218,10 @@ def save_post(
             if post.state != State.IN_REVIEW:
                 # No workflow applies: the author's own word is the approval.
                 _approve_for_content(post)
+                if before["state"] == State.UNATTEMPTED and not retimed:
+                    # Its time passed during a pause: it still waits for a person's "now"
+                    # or a new time, not for the next sweep.
+                    post.state = State.UNATTEMPTED
         if retimed and post.state in READY and post.approval_current:
             # A new time for an approved post: it waits for that time (or for a person).
             post.state = State.SCHEDULED if scheduled_at is not None else State.APPROVED
