@@ -62,6 +62,14 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
+def _french_label(label: Any) -> str:
+    """A lazy label (a choice with its own context) as French readers see it."""
+    from django.utils import translation
+
+    with translation.override("fr"):
+        return str(label)
+
+
 def _french(text: str) -> str:
     """A sentence of the interface as the French page says it."""
     from django.utils import translation
@@ -252,7 +260,7 @@ def test_a_post_written_approved_and_published_on_mastodon(
     # The post's page says so, with the platform's link.
     page.goto(f"{base}/{post.pk}/")
     state = page.locator(".page-head .badge")
-    expect(state).to_have_text(_french(str(Post.State.PUBLISHED.label)))
+    expect(state).to_have_text(_french_label(Post.State.PUBLISHED.label))
     link = page.locator(f"#variant-{published.pk}-state a[href='{published.url}']")
     expect(link).to_have_text(_french("See it on the platform"))
     problems += _serious(page)
