@@ -396,3 +396,25 @@ def test_an_unattempted_post_edited_still_waits_for_a_person(desk: Any) -> None:
     post = _write_again(desk, post, "Texte corrigé.", scheduled_at=when)
     assert post.state == State.UNATTEMPTED and post.approval_current
     assert services.release_due(now=when + timedelta(minutes=1)) == 0
+
+
+def test_an_account_set_up_without_publishing_gets_the_package_its_page_offers(
+    desk: Any,
+) -> None:
+    """The post page offers the package to post by hand where the connector does not publish
+    as the source is set up (Telegram read through its web preview); publishing agrees."""
+    from beffroi.publishing import limits, sending
+    from beffroi.sources.models import Source
+
+    channel = Source.objects.create(
+        organization=desk.org,
+        name="Canal",
+        platform="telegram",
+        settings={"method": "web", "channels": "mairie"},
+    )
+    assert limits.by_hand(channel) and not limits.publishes_by_api(channel)
+    post = services.save_post(
+        desk.actor(desk.author), desk.org, [VariantInput(channel, text="Marché de Noël")]
+    )
+    Post.objects.filter(pk=post.pk).update(state=State.PUBLISHING)
+    assert sending.publish(post.variants.get().pk) == PostVariant.State.EXPORTED

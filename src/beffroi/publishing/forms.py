@@ -15,11 +15,9 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from beffroi.connectors.base import Action, ConfigurationError
 from beffroi.connectors.post_limits import DraftVariant, PostLimits
-from beffroi.connectors.registry import connector_class
 from beffroi.organizations.models import Organization
-from beffroi.publishing.limits import draft_media, limits_of
+from beffroi.publishing.limits import draft_media, limits_of, publishes_by_api
 from beffroi.publishing.models import MediaAsset, Post
 from beffroi.publishing.services import VariantInput
 from beffroi.sources.models import Source
@@ -48,12 +46,7 @@ def publishes(source: Source) -> bool:
     publishes."""
     if source.kind == Source.Kind.WATCH:
         return False
-    if limits_of(source.platform) is not None:
-        return True
-    try:
-        return connector_class(source.platform).allows(Action.PUBLISH, source.settings or {})
-    except ConfigurationError:
-        return False
+    return limits_of(source.platform) is not None or publishes_by_api(source)
 
 
 def publishable_sources(organization: Organization) -> list[Source]:

@@ -3,17 +3,37 @@ the problems said in the reader's language."""
 
 from __future__ import annotations
 
-from beffroi.connectors.base import ConfigurationError
+from beffroi.connectors.base import Action, ConfigurationError, Connector
 from beffroi.connectors.post_limits import DraftMedia, DraftVariant, PostLimits, Problem, check
 from beffroi.connectors.registry import connector_class
 from beffroi.publishing.models import MediaAsset, PostVariant
+from beffroi.sources.models import Source
+
+
+def connector_of(platform: str) -> type[Connector] | None:
+    """The platform's connector class, None where Beffroi has none."""
+    try:
+        return connector_class(platform)
+    except ConfigurationError:
+        return None
 
 
 def limits_of(platform: str) -> PostLimits | None:
-    try:
-        return connector_class(platform).post_limits
-    except ConfigurationError:
-        return None
+    connector = connector_of(platform)
+    return connector.post_limits if connector is not None else None
+
+
+def publishes_by_api(source: Source) -> bool:
+    """Whether ``source``'s connector publishes through the platform, as it is set up."""
+    connector = connector_of(source.platform)
+    return connector is not None and connector.allows(Action.PUBLISH, source.settings or {})
+
+
+def by_hand(source: Source) -> bool:
+    """Posts are prepared for ``source``'s network (its limits are known) but not published
+    through it (no publishing interface, or not as the source is set up): a package to post
+    by hand."""
+    return limits_of(source.platform) is not None and not publishes_by_api(source)
 
 
 def draft_media(media: MediaAsset) -> DraftMedia:

@@ -28,17 +28,14 @@ from beffroi.analysis.utm import add_utm
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import (
-    Action,
     ActionResult,
     AuthError,
-    ConfigurationError,
     ConnectorError,
     Media,
     OutcomeUnknown,
 )
-from beffroi.connectors.registry import connector_class
 from beffroi.core.logging import redact
-from beffroi.publishing import pausing
+from beffroi.publishing import limits, pausing
 from beffroi.publishing.models import MediaAsset, Post, PostVariant, PublishingSettings
 from beffroi.publishing.queue import request_metrics
 from beffroi.sources.credentials import credentials_refused, ready_connector
@@ -118,9 +115,10 @@ def published_text(variant: PostVariant) -> str:
     if variant.link and variant.link not in text:
         text = f"{text}\n{variant.link}".strip()
     found = PublishingSettings.objects.filter(organization_id=variant.post.organization_id).first()
-    if found is None or not found.domains():
+    domains = found.domains() if found is not None else []
+    if found is None or not domains:
         return text
-    return add_utm(text, found.domains(), utm_parameters(variant, found))
+    return add_utm(text, domains, utm_parameters(variant, found))
 
 
 def _call(variant: PostVariant) -> ActionResult:
@@ -230,21 +228,9 @@ def read_metrics(variant_id: int) -> dict[str, int]:
     return metrics
 
 
-def _by_hand(platform: str) -> bool:
-    """A network Beffroi prepares posts for (its limits are known) but cannot publish on
-    (no publishing interface: Snapchat)."""
-    try:
-        connector = connector_class(platform)
-    except ConfigurationError:
-        return False
-    return connector.post_limits is not None and Action.PUBLISH not in connector.actions
-
-
 def _resend_is_safe(variant: PostVariant) -> bool:
-    try:
-        return connector_class(variant.source.platform).idempotent_publish
-    except ConfigurationError:
-        return False
+    connector = limits.connector_of(variant.source.platform)
+    return connector is not None and connector.idempotent_publish
 
 
 def _held_back(variant: PostVariant, why: str) -> None:
@@ -299,7 +285,7 @@ def publish(variant_id: int) -> str:
         return PostVariant.State.PENDING
     source = variant.source
     try:
-        if _by_hand(source.platform):
+        if limits.by_hand(source):
             finish_variant(
                 variant,
                 PostVariant.State.EXPORTED,

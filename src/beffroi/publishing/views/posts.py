@@ -30,9 +30,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from beffroi.audit.models import AuditEvent
-from beffroi.connectors.base import Action, ConfigurationError
 from beffroi.connectors.post_limits import DraftVariant, PostLimits, count_length
-from beffroi.connectors.registry import connector_class
 
 # One sentence per platform reason, shared with the answering desk's replies.
 from beffroi.conversations.display import reason_sentence as platform_reason
@@ -582,13 +580,6 @@ def _external_allowed(post: Post) -> bool:
     return post.review_step < len(steps) and steps[post.review_step].allow_external
 
 
-def _publishes_by_api(source: Source) -> bool:
-    try:
-        return connector_class(source.platform).allows(Action.PUBLISH, source.settings or {})
-    except ConfigurationError:
-        return False
-
-
 def _post_page(request: OrgRequest, post: Post, **extra: Any) -> HttpResponse:
     org = request.org
     can_publish = org.can(Capability.PUBLISH)
@@ -604,7 +595,7 @@ def _post_page(request: OrgRequest, post: Post, **extra: Any) -> HttpResponse:
             "network": platform_label(variant.source.platform),
             "problems": [limits.say(problem) for problem in problems.get(variant.pk, [])],
             # A network without a publishing interface: a package to post by hand.
-            "manual": not _publishes_by_api(variant.source),
+            "manual": not limits.publishes_by_api(variant.source),
         }
         for variant in variants
     ]
