@@ -25,6 +25,7 @@ from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.organizations.models import Organization
 from beffroi.publishing import approval, pausing, replies
+from beffroi.publishing.limits import variant_problems
 from beffroi.publishing.models import (
     Approval,
     ApprovalStep,
@@ -238,8 +239,6 @@ def save_post(
 
 def problems(post: Post) -> dict[int, list[Any]]:
     """What stops each variant from going out (length, media, alt text…), by variant id."""
-    from beffroi.publishing.limits import variant_problems
-
     return {
         variant.pk: found
         for variant in post.variants.select_related("source")
