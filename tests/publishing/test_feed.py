@@ -3,6 +3,7 @@ without publishing, reached by a signed address that a new one revokes."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -112,17 +113,25 @@ def test_the_feed_lists_scheduled_and_published_posts_and_windows(
 def test_a_forged_or_revoked_address_is_not_found(desk: Any, client: Any) -> None:
     url = feed.feed_url(desk.org)
     assert client.get(url.removeprefix("http://testserver")).status_code == 200
-    forged = signing.dumps({"org": desk.org.pk, "v": 1}, salt="another.salt")
+    forged = signing.Signer(salt="another.salt").sign_object({"org": desk.org.pk, "v": 1})
     assert client.get(f"/p/calendar/{forged}.ics").status_code == 404
     assert client.get("/p/calendar/not-a-token.ics").status_code == 404
     tampered = url.removeprefix("http://testserver").replace(".ics", "x.ics")
     assert client.get(tampered).status_code == 404
     # A token of an organization without publishing settings, or of a version never made.
-    ahead = signing.dumps({"org": desk.org.pk, "v": 2}, salt=feed.SALT)
+    ahead = signing.Signer(salt=feed.SALT).sign_object({"org": desk.org.pk, "v": 2})
     assert client.get(f"/p/calendar/{ahead}.ics").status_code == 404
     feed.rotate_calendar_feed(desk.actor(desk.admin), desk.org)
     assert client.get(url.removeprefix("http://testserver")).status_code == 404  # the old one
     assert client.get(f"/p/calendar/{ahead}.ics").status_code == 200  # the new version's
+
+
+def test_the_address_does_not_change_with_time(desk: Any, monkeypatch: Any) -> None:
+    # A subscription must keep working: the address given out today is the one shown later.
+    earlier = feed.feed_url(desk.org)
+    later = time.time() + 86_400 * 30 + 7
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    assert feed.feed_url(desk.org) == earlier
 
 
 def test_rotating_changes_the_address_and_is_audited(desk: Any) -> None:

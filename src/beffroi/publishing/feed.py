@@ -41,7 +41,9 @@ SHOWN = (Post.State.SCHEDULED, Post.State.PUBLISHED)
 
 def feed_token(organization: Organization) -> str:
     version = settings_of(organization).calendar_feed_version
-    return signing.dumps({"org": organization.pk, "v": version}, salt=SALT)
+    # Signed without a time: the address stays the same until regenerated (revocation is
+    # by version), so a calendar's subscription does not change under it.
+    return signing.Signer(salt=SALT).sign_object({"org": organization.pk, "v": version})
 
 
 def feed_url(organization: Organization) -> str:
@@ -55,8 +57,8 @@ def organization_of_token(token: str) -> Organization | None:
     """The organization whose current feed address carries ``token``; None when the token is
     forged or of an address since regenerated."""
     try:
-        value = signing.loads(token, salt=SALT)
-    except signing.BadSignature:
+        value = signing.Signer(salt=SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
         return None
     organization_id, version = (
         (value.get("org"), value.get("v")) if isinstance(value, dict) else (None, None)
