@@ -177,6 +177,10 @@ class AuditAction(models.TextChoices):
         "post.simulated",
         _("A post was simulated on a demo account (nothing was sent to a platform)"),
     )
+    POST_LOOKED_UP = (
+        "post.looked_up",
+        _("Looked on the account for a post whose publication was interrupted"),
+    )
     POST_CONFIRM = "post.confirm", _("Confirmed that a post was published")
     POST_RETRY = "post.retry", _("Sent a post again")
     POST_COMMENT = "post.comment", _("Commented on a post")

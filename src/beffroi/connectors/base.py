@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from beffroi.connectors.oauth import OAuthClient
 
 
+#: The most own posts :meth:`Connector.own_posts_since` returns (one or two pages).
+OWN_POSTS_LIMIT = 100
+
+
 class ItemKind(enum.StrEnum):
     """What an item is, whatever the platform calls it."""
 
@@ -263,6 +267,22 @@ class ActionResult:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnPost:
+    """One of the connected account's own posts as the platform lists it: what is compared
+    with a publication whose answer was lost (:mod:`beffroi.connectors.reconcile`)."""
+
+    platform_id: str
+    #: The post's whole text as the platform holds it (a caption; a video's title, a line
+    #: break and its description), links as the platform rewrote them.
+    text: str
+    #: When the platform says it was created (aware).
+    created_at: datetime
+    url: str = ""
+    #: The post as an item of its account (its comments gather under it), where mapped.
+    item: NormalizedItem | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Option:
     """One setting or credential a connector needs (4CAT's ``options``)."""
 
@@ -361,6 +381,9 @@ class Connector(ABC):
     #: A publication sent again with the same ``idempotency_key`` is recognised by the
     #: platform (no second post): an attempt interrupted during its call may be sent again.
     idempotent_publish: ClassVar[bool] = False
+    #: :meth:`own_posts_since` is implemented: a publication whose answer was lost can be
+    #: looked for on the account instead of waiting for a person.
+    lists_own_posts: ClassVar[bool] = False
 
     def __init__(self, settings: Mapping[str, Any], credentials: Mapping[str, Any]) -> None:
         self.validate_options(settings, credentials)
@@ -527,6 +550,16 @@ class Connector(ABC):
         """Comment under the account's own post ``platform_id`` (a publication's first
         comment, where ``post_limits.first_comment``)."""
         raise self._unsupported(Action.REPLY)
+
+    def own_posts_since(self, since: datetime) -> list[OwnPost]:
+        """The account's own posts created at or after ``since`` (aware), newest first, at
+        most :data:`OWN_POSTS_LIMIT`: read to find a publication whose answer was lost.
+        Raises the same errors as other calls (:class:`AuthError`, :class:`RateLimited`…),
+        :class:`UnsupportedAction` where the platform gives no way to list them."""
+        raise UnsupportedAction(
+            f"{self.label}: Beffroi cannot list the account's own posts here; a person checks "
+            "whether the post went out."
+        )
 
     def post_metrics(self, platform_id: str) -> dict[str, int]:
         """What the account's post gathered: ``likes``, ``shares``, ``comments``, ``views``

@@ -79,6 +79,7 @@ from mastodon.errors import (
 
 from beffroi import egress
 from beffroi.connectors.base import (
+    OWN_POSTS_LIMIT,
     WATCH_HASHTAGS,
     Action,
     ActionResult,
@@ -96,6 +97,7 @@ from beffroi.connectors.base import (
     NormalizedItem,
     NotFound,
     Option,
+    OwnPost,
     QuotedItem,
     RateLimited,
     Relation,
@@ -391,6 +393,7 @@ class MastodonConnector(Connector):
     post_limits: ClassVar[PostLimits | None] = POST_LIMITS
     #: A repeat with the same key is recognised (see :meth:`publish`).
     idempotent_publish: ClassVar[bool] = True
+    lists_own_posts: ClassVar[bool] = True
     fetches: ClassVar[frozenset[FetchKind]] = frozenset(
         {
             FetchKind.OWN_POSTS,
@@ -969,6 +972,30 @@ class MastodonConnector(Connector):
                 seen.add(item.platform_id)
                 items.append(item)
         return items
+
+    def own_posts_since(self, since: datetime) -> list[OwnPost]:
+        """The account's statuses since ``since`` (``GET /api/v1/accounts/:id/statuses``,
+        newest first), for a publication whose key Mastodon no longer remembers (it keeps an
+        ``Idempotency-Key`` for an hour)."""
+        what = "listing the account's recent statuses"
+        with self._api(what):
+            result = self._client.account_statuses(
+                self._own_id(), exclude_reblogs=True, limit=self.page_size
+            )
+        recent = self._walk_back(
+            what,
+            self._entries(what, result),
+            lambda status: _id_of(status.get("id")),
+            lambda status: status.get("created_at"),
+            since,
+        )
+        posts = []
+        for status in recent[:OWN_POSTS_LIMIT]:
+            item = self._in_thread(status, ItemKind.POST)
+            posts.append(
+                OwnPost(item.platform_id, item.text, item.created_at, item.url or "", item)
+            )
+        return posts
 
     def _replies(
         self, own_id: str, state: CursorState, seen: set[str], days: int

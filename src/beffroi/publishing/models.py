@@ -353,6 +353,12 @@ class PostVariant(models.Model):
     #: Set and committed just before the platform is called, cleared with its answer: an
     #: attempt that finds it set follows one that died during the call.
     calling_since = models.DateTimeField(null=True, blank=True)
+    #: When the last platform call began (kept after its answer): a publication whose
+    #: answer was lost is looked for on the account from then on.
+    call_started_at = models.DateTimeField(null=True, blank=True)
+    #: When Beffroi looks on the account for a publication of unknown outcome (None: no
+    #: look planned; a person checks).
+    check_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     platform_id = models.CharField(max_length=255, blank=True, default="")
     url = models.URLField(max_length=1000, blank=True, default="")

@@ -26,3 +26,13 @@ def request_metrics(variant_id: int) -> None:
         dedupe_key=f"publishing.read_metrics:{variant_id}",
         delay=METRICS_DELAY_SECONDS,
     )
+
+
+def request_check(variant_id: int, *, delay: float = 0) -> None:
+    """Look on the account for a variant of unknown outcome (one pending look per variant)."""
+    enqueue(
+        "publishing.check_variant",
+        {"variant_id": variant_id},
+        dedupe_key=f"publishing.check_variant:{variant_id}",
+        delay=max(0.0, delay),
+    )

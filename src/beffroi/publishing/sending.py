@@ -4,19 +4,26 @@ As replies are sent (:mod:`beffroi.conversations.sending`): the variant's ``key`
 publication for every attempt (platforms that honour an idempotency key get it), and
 ``calling_since`` is committed just before the platform is called and cleared with its
 answer. An attempt that finds it set follows one that died during the call, which may have
-published: the variant becomes *unknown* and a person checks (never published twice by
-itself). A call whose answer was lost (:class:`~beffroi.connectors.base.OutcomeUnknown`)
-makes it *unknown* too.
+published: the variant becomes *unknown* (never published twice by itself). A call whose
+answer was lost (:class:`~beffroi.connectors.base.OutcomeUnknown`) makes it *unknown* too.
+
+Where the platform lists the account's own posts (``Connector.lists_own_posts``), a variant
+of unknown outcome is not left to a person at once: Beffroi looks for it on the account
+(:mod:`beffroi.publishing.reconciling`), and finds it published or sends it again. Elsewhere
+(Telegram, or a text made only of links) a person checks, confirms it or sends it again.
 
 Where the platform recognises a repeat of the same key (``Connector.idempotent_publish``:
-Mastodon's ``Idempotency-Key``, Bluesky's record key), an interrupted attempt is simply made
-again: the platform answers with the post already there, or publishes it once.
+Mastodon's ``Idempotency-Key``, Bluesky's record key), an interrupted attempt, or one whose
+answer was lost, is simply made again: the platform answers with the post already there, or
+publishes it once.
 
 The pause is read *after* the mark is committed (:mod:`beffroi.publishing.pausing`): a pause
 confirmed before the read stops the call; one written after it waits for the call's answer.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -27,6 +34,7 @@ from django.utils import timezone
 from beffroi.analysis.utm import add_utm
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
+from beffroi.connectors import reconcile
 from beffroi.connectors.base import (
     ActionResult,
     AuthError,
@@ -37,7 +45,7 @@ from beffroi.connectors.base import (
 from beffroi.core.logging import redact
 from beffroi.publishing import limits, pausing
 from beffroi.publishing.models import MediaAsset, Post, PostVariant, PublishingSettings
-from beffroi.publishing.queue import request_metrics
+from beffroi.publishing.queue import request_check, request_metrics
 from beffroi.sources.credentials import credentials_refused, ready_connector
 from beffroi.sources.failures import (
     REASON_REFUSED,
@@ -53,6 +61,15 @@ REASON_INTERRUPTED = "interrupted"
 REASON_PAUSED = "paused"
 #: A platform without a publishing API (Snapchat): a package to post by hand.
 REASON_MANUAL = "manual"
+
+#: After an interrupted call, when the account is first looked at (a platform may take a
+#: moment to list what it just published).
+FIRST_LOOK = timedelta(minutes=1)
+#: After a lost answer, when a platform that recognises a repeated key is asked again.
+ASK_AGAIN_SECONDS = 30.0
+#: Calls a variant may make before its unknown outcome goes to a person instead of another
+#: look and another attempt.
+MAX_CALLS_BEFORE_A_PERSON = 3
 
 PLATFORM_ACTOR = Actor.system("platform")
 AUDITED_DETAIL_CHARS = 500
@@ -112,6 +129,11 @@ def published_text(variant: PostVariant) -> str:
     """What goes out: the text, its separate link (on networks without a link field), the
     organization's own links tagged with its campaign parameters."""
     text = variant.text
+    connector = limits.connector_of(variant.source.platform)
+    network = connector.post_limits if connector is not None else None
+    if network is not None and network.title_max_length and variant.title.strip():
+        # The connector reads the first line as the title (YouTube's video title).
+        text = f"{variant.title.strip()}\n{text}"
     if variant.link and variant.link not in text:
         text = f"{text}\n{variant.link}".strip()
     found = PublishingSettings.objects.filter(organization_id=variant.post.organization_id).first()
@@ -119,6 +141,24 @@ def published_text(variant: PostVariant) -> str:
     if found is None or not domains:
         return text
     return add_utm(text, domains, utm_parameters(variant, found))
+
+
+def check_time(variant: PostVariant) -> datetime | None:
+    """When to look for a variant of unknown outcome on its account, or None when a person
+    checks: the platform cannot list the account's posts, the text cannot be told apart
+    from another, or it was sent too many times already."""
+    connector = limits.connector_of(variant.source.platform)
+    if (
+        connector is None
+        or variant.source.is_demo
+        or variant.source.is_upload
+        or not connector.lists_own_posts
+        or variant.call_started_at is None
+        or variant.attempts >= MAX_CALLS_BEFORE_A_PERSON
+        or not reconcile.can_tell(published_text(variant))
+    ):
+        return None
+    return timezone.now() + FIRST_LOOK
 
 
 def _call(variant: PostVariant) -> ActionResult:
@@ -138,6 +178,7 @@ def finish_variant(
     reason: str = "",
     detail: str = "",
     result: ActionResult | None = None,
+    check_at: datetime | None = None,
 ) -> None:
     now = timezone.now()
     with transaction.atomic():
@@ -145,6 +186,7 @@ def finish_variant(
         variant.reason = reason
         variant.detail = detail
         variant.calling_since = None
+        variant.check_at = check_at
         if result is not None:
             variant.platform_id = result.platform_id or ""
             url = result.url
@@ -174,8 +216,11 @@ def finish_variant(
                     "detail": redact(detail)[:AUDITED_DETAIL_CHARS],
                     "platform_id": variant.platform_id,
                     "attempt": variant.attempts,
+                    **({"check_at": check_at.isoformat()} if check_at is not None else {}),
                 },
             )
+    if check_at is not None:
+        request_check(variant.pk, delay=(check_at - now).total_seconds())
 
 
 def _into_the_inbox(variant: PostVariant, result: ActionResult) -> None:
@@ -228,6 +273,21 @@ def read_metrics(variant_id: int) -> dict[str, int]:
     return metrics
 
 
+def published(variant: PostVariant, result: ActionResult, *, detail: str) -> None:
+    """The variant is on the platform: recorded, put in the inbox, its first comment posted
+    and its first figures asked for."""
+    finish_variant(variant, PostVariant.State.PUBLISHED, detail=detail, result=result)
+    after_publication(variant, result)
+
+
+def after_publication(variant: PostVariant, result: ActionResult) -> None:
+    """What follows a publication (outside any lock: the first comment calls the platform)."""
+    _into_the_inbox(variant, result)
+    if variant.first_comment.strip() and result.platform_id and not variant.first_comment_id:
+        _first_comment(variant, result.platform_id)
+    request_metrics(variant.pk)
+
+
 def _resend_is_safe(variant: PostVariant) -> bool:
     connector = limits.connector_of(variant.source.platform)
     return connector is not None and connector.idempotent_publish
@@ -265,16 +325,18 @@ def publish(variant_id: int) -> str:
             interrupted = False
         if not interrupted:
             # Committed before the pause is read and the platform called (see the module).
-            variant.calling_since = timezone.now()
+            variant.calling_since = variant.call_started_at = timezone.now()
             variant.attempts += 1
             variant.state = PostVariant.State.PUBLISHING
-            variant.save(update_fields=["calling_since", "attempts", "state"])
+            variant.save(update_fields=["calling_since", "call_started_at", "attempts", "state"])
     if interrupted:
+        variant.call_started_at = variant.call_started_at or variant.calling_since
         finish_variant(
             variant,
             PostVariant.State.UNKNOWN,
             reason=REASON_INTERRUPTED,
             detail="The previous attempt stopped during the call to the platform.",
+            check_at=check_time(variant),
         )
         settle(variant.post_id)
         return variant.state
@@ -317,9 +379,23 @@ def _publish_for_real(variant: PostVariant) -> None:
     try:
         result = _call(variant)
     except OutcomeUnknown as exc:
+        if _resend_is_safe(variant):
+            # The platform recognises the same key: asked again, it answers with the post
+            # if it made one.
+            PostVariant.objects.filter(pk=variant.pk).update(
+                calling_since=None,
+                state=PostVariant.State.PENDING,
+                reason=REASON_UNCONFIRMED,
+                detail=str(exc),
+            )
+            raise PublishLater(str(exc), ASK_AGAIN_SECONDS) from exc
         # Sent, and perhaps published: sending it again by itself could publish twice.
         finish_variant(
-            variant, PostVariant.State.UNKNOWN, reason=REASON_UNCONFIRMED, detail=str(exc)
+            variant,
+            PostVariant.State.UNKNOWN,
+            reason=REASON_UNCONFIRMED,
+            detail=str(exc),
+            check_at=check_time(variant),
         )
     except ConnectorError as exc:
         failure = failure_of(exc)
@@ -337,13 +413,7 @@ def _publish_for_real(variant: PostVariant) -> None:
             credentials_refused(variant.source, exc)
     else:
         if result.ok:
-            finish_variant(
-                variant, PostVariant.State.PUBLISHED, detail=result.detail, result=result
-            )
-            _into_the_inbox(variant, result)
-            if variant.first_comment.strip() and result.platform_id:
-                _first_comment(variant, result.platform_id)
-            request_metrics(variant.pk)
+            published(variant, result, detail=result.detail)
         else:
             finish_variant(
                 variant, PostVariant.State.FAILED, reason=REASON_REFUSED, detail=result.detail

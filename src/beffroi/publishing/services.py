@@ -573,11 +573,12 @@ def settle(post_id: int) -> str:
         if post.state != State.PUBLISHING:
             return post.state
         states = list(post.variants.values_list("state", "reason"))
-        # Still being sent, or waiting for a person to post it by hand and say so.
-        if any(
-            state in (PostVariant.State.PUBLISHING, PostVariant.State.EXPORTED)
-            for state, _reason in states
-        ):
+        # Still being sent, looked for on its account, or waiting for a person to post it
+        # by hand and say so.
+        if post.variants.filter(
+            Q(state__in=(PostVariant.State.PUBLISHING, PostVariant.State.EXPORTED))
+            | Q(state=PostVariant.State.UNKNOWN, check_at__isnull=False)
+        ).exists():
             return post.state
         pending = [reason for state, reason in states if state == PostVariant.State.PENDING]
         if pending and all(reason == "paused" for reason in pending):
@@ -685,7 +686,8 @@ def retry_variant(actor: Actor, variant: PostVariant) -> PostVariant:
         variant.state = PostVariant.State.PENDING
         variant.reason = ""
         variant.detail = ""
-        variant.save(update_fields=["state", "reason", "detail"])
+        variant.check_at = None
+        variant.save(update_fields=["state", "reason", "detail", "check_at"])
         post.state = State.PUBLISHING
         post.save(update_fields=["state"])
         record_event(actor, AuditAction.POST_RETRY, post, variant=variant.pk)
@@ -703,6 +705,7 @@ def confirm_published(actor: Actor, variant: PostVariant, url: str = "") -> Post
                 _("Only a post of unknown outcome, or one to post by hand, is confirmed.")
             )
         variant.state = PostVariant.State.PUBLISHED
+        variant.check_at = None
         variant.published_at = timezone.now()
         if url.startswith(("https://", "http://")):
             variant.url = url[:1000]

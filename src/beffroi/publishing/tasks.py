@@ -6,6 +6,7 @@ from typing import Any
 
 from beffroi.connectors.base import ConnectorError, TransientError, UnsupportedAction
 from beffroi.jobs.engine import PermanentFailure, RetryLater, periodic, task
+from beffroi.publishing.reconciling import check
 from beffroi.publishing.sending import PublishLater, publish, read_metrics
 
 
@@ -22,6 +23,15 @@ def release_due_posts() -> int:
 def publish_variant_task(variant_id: int) -> dict[str, Any]:
     try:
         return {"state": publish(variant_id)}
+    except PublishLater as exc:
+        raise RetryLater(str(exc), exc.delay) from exc
+
+
+@task("publishing.check_variant", lease_seconds=120, max_attempts=8)
+def check_variant_task(variant_id: int) -> dict[str, Any]:
+    """Look on the account for a post whose publication was interrupted."""
+    try:
+        return {"state": check(variant_id)}
     except PublishLater as exc:
         raise RetryLater(str(exc), exc.delay) from exc
 

@@ -25,6 +25,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -56,6 +57,7 @@ from beffroi.publishing.forms import (
     variant_forms,
 )
 from beffroi.publishing.models import MediaAsset, Post, PostVariant
+from beffroi.publishing.reconciling import REASON_NOT_ON_ACCOUNT
 from beffroi.publishing.sending import REASON_INTERRUPTED, REASON_MANUAL, REASON_PAUSED
 from beffroi.sources import failures
 from beffroi.sources.forms import platform_label
@@ -189,6 +191,10 @@ def _why(reason: str) -> str:
         REASON_MANUAL: _(
             "this network has no publishing interface: download the package and post it by hand"
         ),
+        REASON_NOT_ON_ACCOUNT: _(
+            "after the interrupted call, it was not found on the account, so the platform did "
+            "not publish it"
+        ),
     }
     return own.get(reason) or platform_reason(reason)
 
@@ -219,6 +225,21 @@ def outcome(variant: PostVariant) -> Outcome:
             variant.detail,
             retryable=variant.reason not in (failures.REASON_UPLOAD, REASON_MANUAL),
             reconnect=variant.reason == failures.REASON_CREDENTIALS,
+        )
+    if variant.state == states.UNKNOWN and variant.check_at is not None:
+        return Outcome(
+            "badge-warn",
+            _(
+                "Sending was interrupted before %(platform)s answered: it may have been "
+                "published. Beffroi looks for it on the account at %(time)s and sends it again "
+                "only if it is not there. You may also check and confirm it."
+            )
+            % {
+                "platform": platform,
+                "time": date_format(timezone.localtime(variant.check_at), "TIME_FORMAT"),
+            },
+            variant.detail,
+            unknown=True,
         )
     if variant.state == states.UNKNOWN:
         if variant.reason == REASON_INTERRUPTED:
