@@ -132,6 +132,24 @@ def test_a_tampered_token_is_not_found(review: Any) -> None:
     assert response["Referrer-Policy"] == "no-referrer"
 
 
+def test_an_address_trying_links_that_do_not_exist_is_slowed_down(review: Any) -> None:
+    from beffroi.accounts.throttle import LINK_GUESSES
+
+    _post, token = review
+    reader = english()
+    for attempt in range(LINK_GUESSES.free_failures):
+        assert reader.get(page(f"guess-{attempt}")).status_code == 404
+    slowed = reader.get(page("guess-again"))
+    assert slowed.status_code == 429 and int(slowed["Retry-After"]) >= 1
+    assert "Too many links that do not exist" in slowed.content.decode()
+    assert slowed["Referrer-Policy"] == "no-referrer"
+    # During the wait even a real link waits, from that address; another address is served.
+    assert reader.get(page(token)).status_code == 429
+    assert Client(REMOTE_ADDR="192.0.2.7").get(page(token)).status_code == 200
+    french = Client(HTTP_ACCEPT_LANGUAGE="fr").get(page("guess-fr"))
+    assert "Trop de liens qui n’existent pas" in french.content.decode()
+
+
 def test_a_link_after_the_post_changed_is_refused(desk: Any, review: Any) -> None:
     post, token = review
     services.save_post(

@@ -1,4 +1,6 @@
 """Login throttling: growing delays per account and per address, kept in the shared cache.
+(The same growing delays slow down an address that tries links that do not exist:
+:func:`guess_wait`, :func:`wrong_guess`.)
 
 Each failed password counts for the account (the username typed) and for the address the
 attempt came from. Past a few free failures, the next attempt in that scope must wait a
@@ -60,6 +62,12 @@ class Policy:
 ACCOUNT = Policy("account", free_failures=5, first_delay=2, max_delay=15 * 60, memory=24 * 3600)
 #: Several people may share an address (an office behind one router): more free failures.
 ADDRESS = Policy("address", free_failures=20, first_delay=2, max_delay=15 * 60, memory=3600)
+
+
+#: Addresses trying tokens that do not exist (external approval links). Guessing a 256-bit
+#: token is hopeless, but a scanner is slowed down all the same; a person who mistyped a link
+#: a few times is not.
+LINK_GUESSES = Policy("link-guess", free_failures=20, first_delay=2, max_delay=15 * 60, memory=3600)
 
 
 def now() -> float:
@@ -202,3 +210,14 @@ def authenticate(request: HttpRequest, username: str, password: str) -> Any:
     else:
         attempt.succeeded()
     return user
+
+
+def guess_wait(address: str) -> int:
+    """Seconds before ``address`` may try another link (0: now)."""
+    wait = _Counter.load(LINK_GUESSES, address).wait(now())
+    return _whole_seconds(wait) if wait > 0 else 0
+
+
+def wrong_guess(address: str) -> None:
+    """``address`` tried a link that does not exist."""
+    _Counter.load(LINK_GUESSES, address).record_failure(now())

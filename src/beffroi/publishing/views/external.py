@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from beffroi.accounts import throttle
 from beffroi.publishing import approval, sending, services
 from beffroi.publishing.library_forms import ExternalDecisionForm
 from beffroi.publishing.models import ExternalApprovalLink
@@ -54,11 +56,34 @@ def _previews(link: ExternalApprovalLink) -> list[dict[str, object]]:
     ]
 
 
+def _slowed_down(request: HttpRequest, seconds: int) -> HttpResponse:
+    response = render(
+        request,
+        "publishing/external_approval.html",
+        {
+            "refusal": _(
+                "Too many links that do not exist were tried from your connection: try again "
+                "in %(seconds)s seconds."
+            )
+            % {"seconds": seconds}
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 def external_approval(request: HttpRequest, token: str) -> HttpResponse:
+    address = throttle.client_address(request)
+    wait = throttle.guess_wait(address)
+    if wait:
+        return _private(_slowed_down(request, wait))
     try:
         link = services.external_link(token)
     except services.PublishingError as exc:
+        if exc.code == "invalid":
+            throttle.wrong_guess(address)
         return _private(_refused(request, exc))
     form = ExternalDecisionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
