@@ -4,22 +4,25 @@ A platform's test module subclasses :class:`ConnectorContract` and provides a ``
 fixture returning a :class:`Harness` over its loopback fake server. The suite then checks:
 a full sync, an incremental sync, an interruption at every point of a sync and its resume
 (nothing lost), each documented error (typed, without the token in the message), each
-supported action (the fake asserts the exact documented request) and each unsupported
-action (a clear "not supported by the platform").
+supported action (the fake asserts the exact documented request), each unsupported
+action (a clear "not supported by the platform"), and the account's own posts where the
+connector says it lists them (``lists_own_posts``: what it publishes, it finds again).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import pytest
 
 from beffroi.connectors.base import (
+    OWN_POSTS_LIMIT,
     Action,
     Connector,
     ConnectorError,
@@ -28,6 +31,7 @@ from beffroi.connectors.base import (
     UnsupportedAction,
 )
 from beffroi.connectors.http import RATE_GATE
+from beffroi.connectors.reconcile import find_published
 
 
 @dataclass(frozen=True)
@@ -200,3 +204,37 @@ class ConnectorContract:
                 continue
             with pytest.raises(UnsupportedAction, match="Not supported by the platform"):
                 call()
+
+    def test_own_posts_are_listed_where_the_connector_says_so(self, harness: Harness) -> None:
+        connector = harness.connect()
+        implemented = type(connector).own_posts_since is not Connector.own_posts_since
+        assert implemented == connector.lists_own_posts, (
+            "lists_own_posts says whether own_posts_since is implemented"
+        )
+        since = datetime.now(UTC) - timedelta(minutes=5)
+        if not connector.lists_own_posts:
+            with pytest.raises(UnsupportedAction):
+                connector.own_posts_since(since)
+            return
+        harness.seed(self.seed_count)
+        limits = connector.post_limits
+        # A text-only publication where the platform takes one: what the connector
+        # publishes, it must find again among the account's posts.
+        text = f"Contrat {uuid.uuid4().hex[:8]} : le marché est ouvert"
+        publishes = connector.supports(Action.PUBLISH) and not (limits and limits.requires_media)
+        published = connector.publish(text) if publishes else None
+        posts = connector.own_posts_since(since)
+        assert len(posts) <= OWN_POSTS_LIMIT
+        times = [post.created_at for post in posts]
+        assert times == sorted(times, reverse=True), "own posts come newest first"
+        # Platforms whose times have a one-second grain keep the posts of since's second.
+        floor = since.replace(microsecond=0)
+        for post in posts:
+            assert post.created_at.tzinfo is not None and post.created_at >= floor, post
+            assert post.url.startswith(("https://", "http://")), f"no link back: {post!r}"
+            if post.item is not None:
+                assert post.item.platform_id == post.platform_id
+                assert_normalized(post.item)
+        if published is not None:
+            found = find_published(text, posts, since)
+            assert found is not None and found.platform_id == published.platform_id

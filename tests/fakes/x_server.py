@@ -25,7 +25,9 @@ Lists answer newest first: ``{"data": [...], "includes": {"users", "media"}, "me
 search) and ``pagination_token`` (``next_token`` for search); an unknown token, field or
 parameter is a 400 ``invalid-request`` problem. Posts carry only ``id``, ``text``,
 ``edit_history_tweet_ids`` and the ``tweet.fields`` asked; users ``id`` and the
-``user.fields`` asked; media ``media_key`` and the ``media.fields`` asked. Post ids are
+``user.fields`` asked; media ``media_key`` and the ``media.fields`` asked. A post longer than
+280 characters has its whole text (and its entities) in ``note_tweet`` and the first of them,
+ending with ``…``, in ``text``. Post ids are
 snowflakes made from their creation time, as X's are. Every answer carries
 ``x-rate-limit-limit``, ``x-rate-limit-remaining`` and ``x-rate-limit-reset`` (epoch
 seconds), counted per endpoint.
@@ -34,13 +36,16 @@ Action requests are checked exactly (method, path, JSON body with only the docum
 anything else gets X's 400 body. Switches: :meth:`revoke_token` (401), :meth:`rate_limit`
 (429), :meth:`usage_cap` (the monthly cap), :meth:`not_enrolled` (403 client-not-enrolled),
 :meth:`spend_window` (a success with ``x-rate-limit-remaining: 0``), :meth:`partial_errors`
-(a 200 with ``errors`` beside the data), :meth:`refuse_dms` and :meth:`drop_scope`, and the
+(a 200 with ``errors`` beside the data), :meth:`refuse_dms`, :meth:`drop_scope` and
+:meth:`rewrite_texts` (texts stored as X stores them: links as ``t.co`` addresses, ``&``,
+``<``, ``>`` escaped), and the
 scaffold's ``script``/``fail_after``/``malformed``/``truncate``/``heal``.
 """
 
 from __future__ import annotations
 
 import base64
+import html
 import itertools
 import re
 import time
@@ -106,6 +111,8 @@ GRANTED_SCOPES = frozenset(
         "offline.access",
     }
 )
+#: The longest ``text`` of a post; a longer post has its whole text in ``note_tweet``.
+LONG_POST = 280
 #: What X says when the account posts a text it already posted.
 DUPLICATE_CONTENT = "You are not allowed to create a Tweet with duplicate content."
 #: The first bytes of the images the simple upload takes, and their types.
@@ -219,6 +226,10 @@ class FakeX(LoopbackServer):
         self.polls: dict[str, dict[str, Any]] = {}
         self.windows: dict[str, int] = {}
         self.partial: bool = False
+        #: Whether a post's ``text`` is stored as X stores it (:meth:`rewrite_texts`): links
+        #: as ``t.co`` addresses, ``&``, ``<`` and ``>`` as entities. Off by default: the
+        #: older tests read a text as it was sent.
+        self.rewrites_texts = False
         self.scopes: set[str] = set(GRANTED_SCOPES)
         #: Users who do not accept Direct Messages from the account.
         self.closed_dms: set[str] = set()
@@ -264,9 +275,14 @@ class FakeX(LoopbackServer):
         media: tuple[dict[str, Any], ...] = (),
         lang: str = "fr",
         poll: tuple[str, ...] = (),
+        retweet_of: str | None = None,
     ) -> dict[str, Any]:
-        """A post; a reply starts with ``@author`` of its parent, as X's apps write it."""
+        """A post; a reply starts with ``@author`` of its parent, as X's apps write it; a
+        retweet (``retweet_of``) is ``RT @author: `` and the original's text."""
         author = author or self.me
+        if retweet_of is not None:
+            original = self.tweets[retweet_of]
+            text = f"RT @{self.users[original['author_id']]['username']}: {original['text']}"
         with self.lock:
             moment = datetime.now(UTC) - timedelta(days=days_ago)
             ms = int(moment.timestamp() * 1000)
@@ -302,7 +318,22 @@ class FakeX(LoopbackServer):
                 tweet["in_reply_to_user_id"] = parent["author_id"]
                 tweet["referenced_tweets"] = [{"type": "replied_to", "id": in_reply_to}]
                 parent["public_metrics"]["reply_count"] += 1
+            if retweet_of is not None:
+                tweet["referenced_tweets"] = [{"type": "retweeted", "id": retweet_of}]
+            tweet["_sent"] = text
             entities = self._entities(text)
+            if self.rewrites_texts:
+                text, entities = self._rewritten(text, entities)
+            if len(text) > LONG_POST:
+                # A long post: its whole text in note_tweet, text its first characters.
+                tweet["note_tweet"] = {"text": text, "entities": entities}
+                text = text[: LONG_POST - 1].rstrip() + "…"
+                entities = {
+                    name: [e for e in found if e["end"] < len(text)]
+                    for name, found in entities.items()
+                }
+                entities = {name: found for name, found in entities.items() if found}
+            tweet["text"] = text
             if entities:
                 tweet["entities"] = entities
             if media:
@@ -326,6 +357,26 @@ class FakeX(LoopbackServer):
                 tweet.setdefault("attachments", {})["poll_ids"] = [poll_id]
             self.tweets[post_id] = tweet
         return tweet
+
+    def _rewritten(self, text: str, entities: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """``text`` as X stores and answers it: each link its ``t.co`` address (``expanded_url``
+        keeps the address sent), ``&``, ``<`` and ``>`` escaped; the entities at their new
+        places."""
+        parts: list[str] = []
+        urls = []
+        position = 0
+        for entry in sorted(entities.get("urls", []), key=lambda e: e["start"]):
+            parts.append(html.escape(text[position : entry["start"]], quote=False))
+            start = sum(len(part) for part in parts)
+            parts.append(entry["url"])
+            urls.append({**entry, "start": start, "end": start + len(entry["url"])})
+            position = entry["end"]
+        parts.append(html.escape(text[position:], quote=False))
+        rewritten = "".join(parts)
+        found = {k: v for k, v in self._entities(rewritten).items() if k != "urls"}
+        if urls:
+            found["urls"] = urls
+        return rewritten, found
 
     def _entities(self, text: str) -> dict[str, Any]:
         entities: dict[str, Any] = {}
@@ -390,6 +441,13 @@ class FakeX(LoopbackServer):
     def partial_errors(self) -> None:
         """List answers carry X's partial ``errors`` beside their data."""
         self.partial = True
+
+    def rewrite_texts(self) -> None:
+        """Posts created from now on are stored as X documents it: every link in ``text`` is
+        wrapped as a ``t.co`` address (``entities.urls`` gives the original) and ``&``,
+        ``<``, ``>`` are HTML entities."""
+        with self.lock:
+            self.rewrites_texts = True
 
     def refuse_dms(self, user: dict[str, Any]) -> None:
         """``user`` accepts Direct Messages only from accounts they follow (not this one)."""
@@ -530,7 +588,8 @@ class FakeX(LoopbackServer):
                     t
                     for t in self.tweets.values()
                     if t["author_id"] == user_id
-                    and not ("replies" in exclude and t.get("referenced_tweets"))
+                    and not ("replies" in exclude and t.get("in_reply_to_user_id"))
+                    and not ("retweets" in exclude and _retweeted(t))
                 ]
             else:
                 posts = [
@@ -692,7 +751,7 @@ class FakeX(LoopbackServer):
         if not isinstance(text, str) or len(text) > 280 or not (text or uploads):
             return invalid_request("$.text: text must be between 1 and 280 characters")
         if text and any(
-            t["author_id"] == self.me["id"] and t["text"] == text for t in self.tweets.values()
+            t["author_id"] == self.me["id"] and t["_sent"] == text for t in self.tweets.values()
         ):
             return forbidden(DUPLICATE_CONTENT)
         parent = None
@@ -891,6 +950,10 @@ class FakeX(LoopbackServer):
         )
 
 
+def _retweeted(tweet: dict[str, Any]) -> bool:
+    return any(r["type"] == "retweeted" for r in tweet.get("referenced_tweets", []))
+
+
 def _not_found(post_id: str) -> Reply:
     return Reply(
         404,
@@ -973,7 +1036,7 @@ def _term(token: str, fake: FakeX) -> Any:
     elif value and operator == "is" and value == "retweet":
 
         def match(t: dict[str, Any]) -> bool:
-            return any(r["type"] == "retweeted" for r in t.get("referenced_tweets", []))
+            return _retweeted(t)
 
     elif value:
         raise ValueError(f"unknown operator {operator}:")

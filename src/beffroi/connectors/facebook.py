@@ -33,6 +33,11 @@ only moves once every post of the window was read. A comment under an older post
 the real-time webhook (:meth:`FacebookConnector.webhook_items`). If ``page_id`` changes, the
 cursor starts afresh.
 
+Own posts (:meth:`~beffroi.connectors.graph.GraphConnector.own_posts_since`, read only to
+find a publication whose answer was lost): the stage 1 edge, ``GET /{page-id}/published_posts``
+(the Page's own posts, not visitors' as ``/feed`` would give) with ``since`` in epoch seconds,
+newest first; the text compared is the post's ``message``.
+
 Rate limits: Page tokens are under Meta's Business Use Case limits. Every answer's
 ``X-App-Usage`` / ``X-Business-Use-Case-Usage`` is read (:func:`~beffroi.connectors.graph.
 classify`): at 100 % the token is closed in the rate gate for ``estimated_time_to_regain_
@@ -296,6 +301,7 @@ class FacebookConnector(GraphConnector):
     account_what: ClassVar[str] = "the Page"
     posts_key: ClassVar[str] = "posts"
     inbound_key: ClassVar[str] = "messages"
+    own_text_field: ClassVar[str] = "message"
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "The Graph API has no endpoint to report a comment or a profile to "
         "Facebook; report it from Facebook itself (hide or delete it here).",

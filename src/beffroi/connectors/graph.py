@@ -42,6 +42,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from beffroi.connectors.base import (
+    OWN_POSTS_LIMIT,
     AuthError,
     AuthMethod,
     ConfigurationError,
@@ -53,6 +54,7 @@ from beffroi.connectors.base import (
     NotFound,
     OAuthSpec,
     Option,
+    OwnPost,
     RateLimited,
     Refused,
     TransientError,
@@ -321,6 +323,7 @@ class GraphConnector(HttpConnector):
     a Page's Messenger messages, the media an Instagram account is tagged in). The posts and
     the inbound stream are read newest first and replayed oldest first, each under a
     :class:`Watermark` in the cursor (``posts_key``, ``inbound_key``).
+    :meth:`own_posts_since` reads the same own posts, from a given time only.
     """
 
     #: The setting naming the account the connector reads (``page_id``, ``ig_user_id``).
@@ -330,8 +333,11 @@ class GraphConnector(HttpConnector):
     #: The cursor keys of the own posts' and of the inbound stream's watermarks.
     posts_key: ClassVar[str]
     inbound_key: ClassVar[str]
+    #: The field of an own post that holds its text (``message``, ``caption``).
+    own_text_field: ClassVar[str]
     auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
     oauth: ClassVar[OAuthSpec | None] = META_OAUTH
+    lists_own_posts: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -382,7 +388,38 @@ class GraphConnector(HttpConnector):
 
     @abstractmethod
     def _posts_since(self, since: int) -> Iterator[NormalizedItem]:
-        """The account's posts published from ``since`` (epoch seconds, inclusive) on."""
+        """The account's posts published from ``since`` (epoch seconds, inclusive) on, newest
+        first, read page by page as they are consumed."""
+
+    def own_posts_since(self, since: datetime) -> list[OwnPost]:
+        """The account's own posts created at or after ``since``, newest first, at most
+        :data:`~beffroi.connectors.base.OWN_POSTS_LIMIT`: the edge a sync reads
+        (:meth:`_posts_since`, ``since`` in epoch seconds), mapped as a sync maps it.
+
+        Graph's times have a one-second grain, so ``since`` counts from the start of its
+        second: a post of that very second is kept. Pages are read only while they are
+        needed: the edge comes newest first, and reading stops at the first older post (where
+        Graph did not apply ``since`` itself) or at the limit. The text is the post's own
+        (``own_text_field``), without what Graph adds for a post with none (a story).
+        """
+        floor = since.astimezone(UTC).replace(microsecond=0)
+        found: list[OwnPost] = []
+        for item in self._posts_since(int(floor.timestamp())):
+            if item.created_at < floor:
+                break
+            text = item.raw.get(self.own_text_field)
+            found.append(
+                OwnPost(
+                    platform_id=item.platform_id,
+                    text=text if isinstance(text, str) else "",
+                    created_at=item.created_at,
+                    url=item.url,
+                    item=item,
+                )
+            )
+            if len(found) >= OWN_POSTS_LIMIT:
+                break
+        return found
 
     @abstractmethod
     def _comments(

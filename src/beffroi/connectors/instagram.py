@@ -32,6 +32,11 @@ platform id downstream); ``comments_done`` records that a first sync read the wh
 once. If ``ig_user_id`` changes, the cursor starts afresh. Instagram gives no link to a
 comment: the link back of a comment is its media's permalink.
 
+Own posts (:meth:`~beffroi.connectors.graph.GraphConnector.own_posts_since`, read only to
+find a publication whose answer was lost): the stage 1 edge, ``GET /{ig-user-id}/media`` with
+``since`` (time-based paging, as the IG User Media reference gives it), newest first, read
+only down to the first older media; the text compared is the ``caption``.
+
 Rate limits: Instagram calls are under Meta's Business Use Case limits (about 200 calls per
 hour and account, times the account's impressions); ``X-Business-Use-Case-Usage`` is read on
 every answer and the token closed at 100 % for ``estimated_time_to_regain_access``.
@@ -250,6 +255,7 @@ class InstagramConnector(GraphConnector):
     account_what: ClassVar[str] = "the account"
     posts_key: ClassVar[str] = "media"
     inbound_key: ClassVar[str] = "tags"
+    own_text_field: ClassVar[str] = "caption"
     not_supported: ClassVar[Mapping[str, str]] = {
         "report": "The Instagram API has no endpoint to report a comment or an account; "
         "report it from the Instagram app (hide or delete it here).",

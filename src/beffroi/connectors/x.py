@@ -73,6 +73,10 @@ calls ``DELETE /2/tweets/:id`` for the account's own posts only (X lets an accou
 only its own posts: other people's replies can only be hidden). X's API v2 has no endpoint
 to report a post and no edit endpoint.
 
+Own posts (:meth:`XConnector.own_posts_since`, read only to find a publication whose answer
+was lost): ``GET /2/users/:id/tweets`` with ``start_time``, retweets excluded, the same fields
+and mapping as a sync, newest first, paged with ``pagination_token`` only as far as needed.
+
 tweepy's client hard-codes ``https://api.twitter.com``: :class:`_XSession`, the requests
 session tweepy sends through, points its requests at the ``base_url`` option (the loopback
 fake in tests), adds a timeout, and carries the bearer token itself so that tweepy's debug
@@ -97,6 +101,7 @@ from tweepy import errors as tweepy_errors
 
 from beffroi import egress
 from beffroi.connectors.base import (
+    OWN_POSTS_LIMIT,
     Action,
     ActionResult,
     AuthError,
@@ -115,6 +120,7 @@ from beffroi.connectors.base import (
     NotFound,
     OAuthSpec,
     Option,
+    OwnPost,
     QuotedItem,
     RateLimited,
     Refused,
@@ -356,6 +362,11 @@ def _replied_to(tweet: Mapping[str, Any]) -> str | None:
     return _referenced(tweet, "replied_to")
 
 
+def _own_kind(post: Mapping[str, Any]) -> ItemKind:
+    """What one of the account's own posts is: a REPLY where it answers a post, else a POST."""
+    return ItemKind.REPLY if _replied_to(post) else ItemKind.POST
+
+
 def _full_text(tweet: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     """The post's whole text and the entities that go with it: ``note_tweet`` when the post
     is longer than 280 characters (``text`` then holds its first 280)."""
@@ -540,6 +551,7 @@ class XConnector(HttpConnector):
         "edit": "X's API v2 cannot edit a post; delete it and publish it again.",
     }
     setup_doc: ClassVar[str] = "connectors/x.md"
+    lists_own_posts: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -807,9 +819,6 @@ class XConnector(HttpConnector):
             "%Y-%m-%dT%H:%M:%SZ"
         )
 
-        def own_kind(post: Mapping[str, Any]) -> ItemKind:
-            return ItemKind.REPLY if _replied_to(post) else ItemKind.POST
-
         def remember(items: list[NormalizedItem]) -> None:
             known = list(state["conversations"])
             known.extend(i.thread_id for i in items if i.thread_id and i.thread_id not in known)
@@ -824,7 +833,7 @@ class XConnector(HttpConnector):
             {"exclude": ["retweets"]},
             since_start,
             "pagination_token",
-            lambda body, what: self._page_items(body, what, own_kind, seen),
+            lambda body, what: self._page_items(body, what, _own_kind, seen),
             after_page=remember,
         )
         yield from self._stream(
@@ -1200,6 +1209,79 @@ class XConnector(HttpConnector):
         if shares:
             metrics["shares"] = sum(shares.values())
         return metrics
+
+    def own_posts_since(self, since: datetime) -> list[OwnPost]:
+        """The account's posts created at or after ``since``, newest first, at most
+        :data:`~beffroi.connectors.base.OWN_POSTS_LIMIT` (``GET /2/users/:id/tweets``).
+
+        X's reference: ``start_time`` is inclusive with a one-second grain, and the timeline
+        comes newest first, paged with ``pagination_token``; so the posts of that second made
+        before ``since`` are left out here, and paging stops at the first post older than
+        ``since``. Retweets are excluded (``exclude=retweets``: a retweet is never a
+        publication); replies are kept (a publication's first comment is one). The request
+        asks for the fields a sync asks for (``created_at``, ``note_tweet``, ``entities``…)
+        and :attr:`OwnPost.item` is the post as a sync maps it. :attr:`OwnPost.text` is the
+        text as X holds it: ``note_tweet.text`` for a post longer than 280 characters, links
+        as ``t.co`` addresses, ``&``, ``<`` and ``>`` escaped
+        (:func:`~beffroi.connectors.reconcile.comparable` reads them so). Every post read
+        counts towards the project's monthly cap.
+        """
+        what = "listing the account's own posts to find an interrupted publication"
+        start = since.astimezone(UTC)
+        params: dict[str, Any] = {
+            "start_time": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "exclude": ["retweets"],
+        }
+        found: list[OwnPost] = []
+        seen: set[str] = set()
+        while len(found) < OWN_POSTS_LIMIT:
+            body = self._call(
+                "users_tweets",
+                what,
+                self._client.get_users_tweets,
+                self.user_id,
+                tweet_fields=list(TWEET_FIELDS),
+                expansions=list(EXPANSIONS),
+                user_fields=list(USER_FIELDS),
+                media_fields=list(MEDIA_FIELDS),
+                poll_fields=list(POLL_FIELDS),
+                max_results=max(
+                    _MIN_RESULTS["users_tweets"], min(self.page_size, OWN_POSTS_LIMIT - len(found))
+                ),
+                forbidden="the token lacks the tweet.read permission, or the app's X access "
+                "level does not include reading the account's posts (the Free level only "
+                "publishes); a person checks whether the post went out",
+                **params,
+            )
+            items = {
+                item.platform_id: item for item in self._page_items(body, what, _own_kind, seen)
+            }
+            older = False
+            for post in body.get("data") or []:
+                post_id = _str_id(post.get("id"))
+                created_at = parse_time(post.get("created_at"))
+                if post_id is None or created_at is None:
+                    raise MalformedPayload(f"X: a post has no id or created_at while {what}.")
+                if created_at < start:
+                    older = True
+                    break
+                found.append(
+                    OwnPost(
+                        platform_id=post_id,
+                        text=_full_text(post)[0],
+                        created_at=created_at,
+                        url=f"{WEB_URL}/{self.username}/status/{post_id}",
+                        item=items.get(post_id),
+                    )
+                )
+                if len(found) >= OWN_POSTS_LIMIT:
+                    break
+            meta = body.get("meta")
+            next_token = meta.get("next_token") if isinstance(meta, Mapping) else None
+            if older or not body.get("data") or not isinstance(next_token, str) or not next_token:
+                break
+            params["pagination_token"] = next_token
+        return found
 
     def _set_hidden(self, item: ItemRef, hidden: bool) -> ActionResult:
         verb = "hiding" if hidden else "unhiding"
