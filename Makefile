@@ -57,7 +57,8 @@ pytest-postgres: $(VENV)/.installed
 	@url="$${BEFFROI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"; \
 	if $(BIN)/python scripts/reachable.py "$$url"; then \
 	  BEFFROI_HOME=$$(mktemp -d) BEFFROI_SECRET_KEY=test-secret-key-not-for-production \
-	  DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser"; \
+	  DATABASE_URL="$$url" BEFFROI_TESTS_DATABASE_ONLY=1 \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser"; \
 	else \
 	  echo "SKIPPED: PostgreSQL is not reachable at $$url; the PostgreSQL pass did not run."; \
 	fi

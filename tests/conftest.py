@@ -13,6 +13,37 @@ import pytest
 # clears this to show that).
 os.environ["BEFFROI_ALLOWED_INTERNAL_HOSTS"] = "127.0.0.1,localhost,::1"
 
+#: The fixtures through which a test uses the database (directly or through another fixture).
+DATABASE_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass of ``make test`` (``BEFFROI_TESTS_DATABASE_ONLY=1``) runs the tests
+    that use a database; the others (the library's, the templates' checks) never touch one
+    and already ran, identically, in the SQLite pass."""
+    if os.environ.get("BEFFROI_TESTS_DATABASE_ONLY") != "1":
+        return
+    kept, left = [], []
+    for item in items:
+        uses_database = (
+            DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or item.get_closest_marker("django_db") is not None
+            or item.get_closest_marker("postgres") is not None
+        )
+        (kept if uses_database else left).append(item)
+    if left:
+        config.hook.pytest_deselected(items=left)
+        items[:] = kept
+
+
 ROLES = ["admin", "moderator", "analyst", "publisher", "approver", "viewer"]
 PASSWORD = "correct-horse-battery-staple-42"
 
