@@ -106,6 +106,31 @@ def proxy_options() -> dict[str, Any]:
     }
 
 
+#: Waitress's own default, said here: a request body past this waits in a temporary file
+#: (not in memory) until it is whole, then the application is called.
+INBUF_OVERFLOW_BYTES = 512 * 1024
+
+
+def waitress_options(threads: int = 8) -> dict[str, Any]:
+    """The options ``beffroi serve`` gives waitress, besides where it listens (the tests
+    start their server with them too).
+
+    Waitress reads a request body whole before calling the application, past
+    ``inbuf_overflow`` into a temporary file, and refuses one over ``max_request_body_size``
+    without reading it: the largest the media library's upload takes. The other addresses'
+    smaller limit is the application's outermost layer's (``web/request_limits.py``).
+    """
+    from beffroi import config
+
+    return {
+        "threads": threads,
+        "ident": "beffroi",
+        "max_request_body_size": config.MAX_MEDIA_REQUEST_BYTES,
+        "inbuf_overflow": INBUF_OVERFLOW_BYTES,
+        **proxy_options(),
+    }
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: BEFFROI_PORT or 8000.")
@@ -142,16 +167,7 @@ def serve(host: str, port: int | None, threads: int, workers: int, no_background
         console.print("Background work goes to Celery workers (BEFFROI_BROKER_URL).")
     out.print(f"Beffroi is served on [bold]http://{host}:{port}/[/bold] (Ctrl+C to stop).")
     try:
-        waitress_serve(
-            application,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="beffroi",
-            # Bodies over this are refused before the application reads them.
-            max_request_body_size=config.MAX_REQUEST_BYTES,
-            **proxy_options(),
-        )
+        waitress_serve(application, host=host, port=port, **waitress_options(threads))
     finally:
         if runner is not None:
             runner.stop()

@@ -56,11 +56,45 @@ def port() -> int:
     return int(os.environ.get("BEFFROI_PORT", "8000"))
 
 
-#: The largest file the web interface takes (imports of items and of fact-checks).
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-#: The largest request body the web server reads: an upload, its form fields and framing.
-#: Larger requests are refused by waitress before the application sees them.
-MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + 1024 * 1024
+MEGABYTE = 1024 * 1024
+#: Room around a file in a request: the form's other fields and the multipart framing.
+REQUEST_FRAMING_BYTES = MEGABYTE
+#: The largest file the web interface takes for an import (items, fact-checks).
+MAX_UPLOAD_BYTES = 10 * MEGABYTE
+#: The largest request body any address takes: an upload, its form fields and framing.
+#: Larger requests are refused before the application reads them (``web/request_limits.py``),
+#: except on the media library's upload address.
+MAX_REQUEST_BYTES = MAX_UPLOAD_BYTES + REQUEST_FRAMING_BYTES
+
+#: The largest image the publishing desk's media library keeps.
+MAX_IMAGE_BYTES = 20 * MEGABYTE
+#: The largest video it keeps, in megabytes, unless ``BEFFROI_MAX_VIDEO_MB`` says otherwise.
+DEFAULT_MAX_VIDEO_MB = 200
+
+
+def max_video_bytes() -> int:
+    """``BEFFROI_MAX_VIDEO_MB``: the largest video the media library keeps (default 200 MB).
+
+    The platforms take longer videos than this (TikTok and Reels, several gigabytes through
+    their APIs); an operator raises it where the disk and the network allow, or lowers it.
+    """
+    raw = os.environ.get("BEFFROI_MAX_VIDEO_MB", "").strip()
+    if not raw:
+        return DEFAULT_MAX_VIDEO_MB * MEGABYTE
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(
+            f"BEFFROI_MAX_VIDEO_MB must be a whole number of megabytes (1 or more), not {raw!r}"
+        )
+    return int(raw) * MEGABYTE
+
+
+#: Read once, at start: the media library, the web server and the pages say the same limit.
+MAX_VIDEO_BYTES = max_video_bytes()
+#: The largest file the media library keeps, of either kind.
+MAX_MEDIA_BYTES = max(MAX_IMAGE_BYTES, MAX_VIDEO_BYTES)
+#: The largest request body the media library's upload address takes (``beffroi serve``
+#: gives it to waitress as its own limit: nothing larger is read at all).
+MAX_MEDIA_REQUEST_BYTES = MAX_MEDIA_BYTES + REQUEST_FRAMING_BYTES
 
 
 def upload_dir() -> Path:

@@ -1,5 +1,9 @@
 """Uploaded files: refusing one that is too large before it is read (a translated 413 page),
-and the temporary copy an import reads, removed whatever happens to the request."""
+and the temporary copy an import reads, removed whatever happens to the request.
+
+A file larger than ``FILE_UPLOAD_MAX_MEMORY_SIZE`` reaches a view as a temporary file in the
+upload folder (``TemporaryUploadedFile``), a smaller one in memory: the views read either by
+``chunks()`` or ``read()``, never by what the object is."""
 
 from __future__ import annotations
 
@@ -12,8 +16,15 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.templatetags.static import static
+from django.utils import translation
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+from beffroi.core.busy import API_PREFIX
 
 #: Room for the form's other fields and the multipart framing around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -41,6 +52,82 @@ def upload_too_large(request: HttpRequest, limit: int) -> bool:
 def too_large_response(request: HttpRequest, limit: int) -> HttpResponse:
     """The translated page that says the file is over ``limit`` bytes, status 413."""
     return render(request, "413.html", {"limit": limit}, status=413)
+
+
+#: The headers Django's middleware would have added to a page, for the answer given before
+#: it runs (:func:`body_too_large_response`): a page with this server's stylesheet only.
+STANDALONE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Vary": "Accept-Language, Cookie",
+}
+
+
+def body_too_large_response(
+    request: HttpRequest, limit: int, *, splittable: bool = True
+) -> HttpResponse:
+    """413 for a request body the web server refuses before Django reads it
+    (``web/request_limits.py``): a file over ``limit`` bytes, what the address takes.
+
+    No middleware has run, so nothing here needs a session, a user or the database: the page
+    stands alone like ``503.html``, in the language of the cookie or ``Accept-Language`` as
+    the rest of the site, with the sentences of ``413.html``; a JSON problem under ``/api/``.
+    ``splittable``: the file is an import that may be cut into several (not a video).
+    """
+    language = translation.get_language_from_request(request)
+    response: HttpResponse
+    with translation.override(language):
+        if request.path.startswith(API_PREFIX):
+            response = JsonResponse(
+                {
+                    "title": "Content Too Large",
+                    "status": 413,
+                    "detail": "The request body is larger than this address accepts.",
+                },
+                status=413,
+                content_type="application/problem+json",
+            )
+        else:
+            title = _("File too large")
+            advice = (
+                format_html(
+                    "<p>{}</p>",
+                    _("Split it into smaller files and import them one after the other."),
+                )
+                if splittable
+                else ""
+            )
+            html = format_html(
+                '<!DOCTYPE html>\n<html lang="{language}">\n<head><meta charset="utf-8">'
+                '<meta name="viewport" content="width=device-width, initial-scale=1">'
+                '<title>{title} – Beffroi</title>\n<link rel="stylesheet" href="{css}"></head>\n'
+                '<body>\n<main class="error-page">\n<h1>{title}</h1>\n'
+                '<div class="message message-error" role="alert">'
+                '<strong class="message-label">{error}</strong> {sentence}</div>\n'
+                '{advice}<p><a href="{back}">{back_label}</a></p>\n</main>\n</body>\n</html>\n',
+                language=language,
+                title=title,
+                css=static("beffroi/app.css"),
+                error=_("Error:"),
+                sentence=_(
+                    "The file is larger than %(limit)s, the most this page accepts: nothing "
+                    "was imported."
+                )
+                % {"limit": filesizeformat(limit)},
+                advice=advice,
+                back=request.path,
+                back_label=_("Back to the form"),
+            )
+            response = HttpResponse(html, status=413)
+    response["Content-Language"] = language
+    for header, value in STANDALONE_HEADERS.items():
+        response[header] = value
+    return response
 
 
 def upload_folder() -> Path:

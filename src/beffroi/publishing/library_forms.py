@@ -6,17 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from beffroi import config
 from beffroi.organizations.models import Organization
+from beffroi.publishing import media
 from beffroi.publishing.models import ApprovalStep, ApprovalWorkflow, MediaAsset, PublishingSettings
 from beffroi.publishing.workflows import StepInput, eligible_approvers
 from beffroi.sources.models import Source
 
-#: The largest file the web server lets through (``beffroi serve`` refuses larger bodies).
-WEB_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES
 ACCEPTED_TYPES = "image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime,video/webm"
 
 
@@ -38,10 +35,15 @@ class MediaUploadForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].widget.attrs["accept"] = ACCEPTED_TYPES
+        # The library's own limits: the web server lets a request that large through on the
+        # upload address (web/request_limits.py).
         self.fields["file"].help_text = _(
-            "Images in JPEG, PNG, GIF or WebP; videos in MP4, MOV or WebM. %(limit)s at most "
-            "through this page."
-        ) % {"limit": filesizeformat(WEB_UPLOAD_BYTES)}
+            "Images in JPEG, PNG, GIF or WebP, %(image)s MB at most; videos in MP4, MOV or "
+            "WebM, %(video)s MB at most."
+        ) % {
+            "image": media.IMAGE_MAX_BYTES // media.MEGABYTE,
+            "video": media.VIDEO_MAX_BYTES // media.MEGABYTE,
+        }
 
 
 class MediaEditForm(forms.ModelForm[MediaAsset]):

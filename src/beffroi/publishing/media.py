@@ -28,15 +28,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image, UnidentifiedImageError
 
+from beffroi import config
 from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record, snapshot
 from beffroi.organizations.models import Organization
 from beffroi.publishing.models import MediaAsset, Post
 from beffroi.publishing.services import READY, PublishingError
 
-MEGABYTE = 1024 * 1024
-IMAGE_MAX_BYTES = 20 * MEGABYTE
-VIDEO_MAX_BYTES = 200 * MEGABYTE
+MEGABYTE = config.MEGABYTE
+#: The library's limits, set once in the configuration (``BEFFROI_MAX_VIDEO_MB`` for videos):
+#: the web server lets a request that large through on the upload address only.
+IMAGE_MAX_BYTES = config.MAX_IMAGE_BYTES
+VIDEO_MAX_BYTES = config.MAX_VIDEO_BYTES
 
 #: Pillow's format name → the type and file extension the library keeps.
 IMAGE_FORMATS = {
@@ -232,6 +235,11 @@ def detect(file: IO[bytes], length: int) -> Detected:
 # --- the library's writers ---------------------------------------------------------------------
 
 
+def largest_media() -> int:
+    """The largest file the library keeps, of either kind."""
+    return max(IMAGE_MAX_BYTES, VIDEO_MAX_BYTES)
+
+
 def _digest(upload: File[Any]) -> str:
     sha = hashlib.sha256()
     for chunk in upload.chunks():
@@ -294,15 +302,17 @@ def save_upload(
     """Keep an uploaded file in the organization's library, recognised by its content.
 
     The same content uploaded again gives the media already kept (its description updated
-    when one is given)."""
+    when one is given). The file is never read whole into memory: its type from its first
+    bytes and boxes (``seek``), its digest by chunks, and storage moves the temporary file an
+    upload larger than ``FILE_UPLOAD_MAX_MEMORY_SIZE`` arrives in (or copies it by chunks)."""
     alt_text = alt_text.strip()
     size = uploaded_file.size or 0
     if not size:
         raise MediaError(_("The file is empty."))
-    if size > VIDEO_MAX_BYTES:
+    if size > largest_media():
         raise MediaError(
             _("The file is larger than %(limit)s MB, the most the library takes.")
-            % {"limit": VIDEO_MAX_BYTES // MEGABYTE}
+            % {"limit": largest_media() // MEGABYTE}
         )
     detected = detect(uploaded_file, size)
     _check_size(size, detected.kind)

@@ -219,12 +219,16 @@ CONTENT_SECURITY_POLICY = {
 
 OTP_TOTP_ISSUER = "Beffroi"
 
-# Uploads are validated by the import code; this caps what reaches it. `beffroi serve`
-# refuses bodies over MAX_REQUEST_BYTES (waitress); below that an upload stays in memory, so
-# no temporary file outlives a request, and the upload views answer a translated 413 page
-# above their own limit. What does reach the disk goes to one folder swept at start.
+# Uploads are validated by the import code; this caps what reaches it. The outermost WSGI
+# layer (web/request_limits.py) refuses bodies over MAX_REQUEST_BYTES before Django reads
+# them, except on the media library's upload address (MAX_MEDIA_REQUEST_BYTES, also
+# waitress's own limit in `beffroi serve`); the upload views answer a translated 413 page
+# above their own limit. Fields other than files are read into memory, up to the ordinary
+# limit. A file over FILE_UPLOAD_MAX_MEMORY_SIZE (Django's default, 2.5 MB) is written to a
+# temporary file as it arrives, so a video of hundreds of megabytes never sits in memory:
+# in one folder, deleted when the request ends and swept at start (core/uploads.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = config.MAX_REQUEST_BYTES
-FILE_UPLOAD_MAX_MEMORY_SIZE = config.MAX_REQUEST_BYTES
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_TEMP_DIR = str(config.upload_dir())
 
 BEFFROI_BROKER_URL = config.broker_url()

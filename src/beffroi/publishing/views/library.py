@@ -18,7 +18,6 @@ from beffroi.organizations.roles import Capability
 from beffroi.publishing import media
 from beffroi.publishing import workflows as workflow_services
 from beffroi.publishing.library_forms import (
-    WEB_UPLOAD_BYTES,
     MediaEditForm,
     MediaUploadForm,
     SettingsForm,
@@ -63,10 +62,13 @@ def media_list(request: OrgRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         request.org.require(Capability.PUBLISH)
-        if upload_too_large(request, WEB_UPLOAD_BYTES):
-            # Said before the body is read: the form stays empty.
-            too_large = _("The file is larger than %(limit)s MB, the most this page takes.") % {
-                "limit": WEB_UPLOAD_BYTES // media.MEGABYTE
+        # The web server lets a body this large through on this address only
+        # (web/request_limits.py); what is larger never reaches the view.
+        largest = media.largest_media()
+        if upload_too_large(request, largest):
+            # Said before the form reads the file: the form stays empty.
+            too_large = _("The file is larger than %(limit)s MB, the most the library takes.") % {
+                "limit": largest // media.MEGABYTE
             }
             status = 413
         else:
