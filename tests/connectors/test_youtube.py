@@ -18,6 +18,7 @@ from beffroi.connectors.base import (
     ItemKind,
     ItemRef,
     MalformedPayload,
+    Media,
     NormalizedItem,
     NotFound,
     RateLimited,
@@ -33,7 +34,9 @@ from tests.connectors.contract import ConnectorContract, DocumentedError, Harnes
 from tests.fakes.loopback import Reply
 from tests.fakes.youtube_server import (
     API,
+    UPLOAD,
     FakeYouTube,
+    VideoLibrary,
     auth_error,
     backend_error,
     comments_disabled,
@@ -155,6 +158,29 @@ class YouTubeHarness(Harness):
 
     def act(self, connector: Any, action: Action) -> None:
         server = self.server
+        if action == Action.PUBLISH:
+            content = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64
+            with VideoLibrary() as library:
+                result = connector.publish(
+                    "Vœux du maire\nÀ toutes et à tous.",
+                    (Media("video", library.add("voeux.mp4", content)),),
+                )
+            (start,) = server.requests_to("POST", f"{UPLOAD}/videos")
+            assert start.query == {
+                "part": ["snippet,status"],
+                "alt": ["json"],
+                "uploadType": ["resumable"],
+            }
+            assert start.body["snippet"]["title"] == "Vœux du maire"
+            assert start.body["status"] == {
+                "privacyStatus": "public",
+                "selfDeclaredMadeForKids": False,
+            }
+            (chunk,) = server.requests_to("PUT", f"{UPLOAD}/videos")
+            assert chunk.header("Content-Range") == f"bytes 0-{len(content) - 1}/{len(content)}"
+            assert result.platform_id is not None
+            assert server.uploaded[result.platform_id] == content
+            return
         if action == Action.EDIT:
             result = connector.edit(
                 ItemRef(platform_id=self.video, kind=ItemKind.POST),
@@ -556,10 +582,10 @@ def test_edit_reads_the_category_then_updates(server: FakeYouTube) -> None:
         connect(server).edit(ItemRef(platform_id=video, kind=ItemKind.POST), "x" * 101)
 
 
-def test_publish_and_report_are_not_supported(server: FakeYouTube) -> None:
+def test_report_is_not_supported(server: FakeYouTube) -> None:
+    # Publishing is (tests/connectors/test_youtube_publish.py); reporting a comment is not.
     connector = connect(server)
-    with pytest.raises(UnsupportedAction, match="YouTube Studio"):
-        connector.publish("x")
+    assert connector.supports(Action.PUBLISH)
     with pytest.raises(UnsupportedAction, match="Not supported by the platform"):
         connector.report(ItemRef(platform_id="1"), "spam")
 

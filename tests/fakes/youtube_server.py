@@ -9,6 +9,24 @@ Lists are served newest first (``order=time`` / ``order=date``; the uploads play
 
 Each request's method, path, query parameters and JSON body are checked against what the
 connector must send; anything else gets 400 with YouTube's ``invalidParameter`` error body.
+
+Video uploads (``videos.insert``) follow Google's "Resumable uploads" guide for the YouTube
+Data API: ``POST /upload/youtube/v3/videos?uploadType=resumable&part=…`` with the video
+resource as JSON and the file's size and type in ``X-Upload-Content-Length`` /
+``X-Upload-Content-Type`` opens a session, answered 200 with its address in ``Location``
+and no body; the file goes in ``PUT`` requests to that address with ``Content-Range: bytes
+<first>-<last>/<size>`` (every chunk but the last a multiple of 256 KiB), each answered
+``308 Resume Incomplete`` with the ``Range: bytes=0-<last byte held>`` the server holds,
+the last one ``201 Created`` with the video resource; ``PUT`` with ``Content-Range:
+bytes */<size>`` and no body asks for the status (308 with the ``Range`` held, none when
+nothing is; the video once complete). The bytes received are kept per video
+(:attr:`FakeYouTube.uploaded`), so a test checks the whole file arrived, once. Failures are
+switched on per test: :attr:`FakeYouTube.failing_chunks` (a chunk answered 503 after the
+server kept part of it), :attr:`FakeYouTube.lost_completion_answers` (the answer to the
+request that completed the upload is lost), :attr:`FakeYouTube.uploads_left` (the channel's
+daily upload limit, ``uploadLimitExceeded``), :attr:`FakeYouTube.unverified_project` (every
+upload locked private, as YouTube does for an unaudited API project), and through
+:meth:`~tests.fakes.loopback.LoopbackServer.script` the session's errors (quota, 401…).
 """
 
 from __future__ import annotations
@@ -16,6 +34,7 @@ from __future__ import annotations
 import base64
 import html
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,7 +42,16 @@ from typing import Any
 from tests.fakes.loopback import LoopbackServer, RecordedRequest, Reply
 
 API = "/youtube/v3"
+UPLOAD = "/upload/youtube/v3"
 EMBEDDED_REPLIES = 5
+#: The resumable protocol's unit: every chunk but the last is a multiple of it.
+UPLOAD_GRANULE = 256 * 1024
+#: videoCategories.list ids a video can take (assignable) in most regions.
+CATEGORIES = frozenset(
+    {"1", "2", "10", "15", "17", "19", "20", "22", "23", "24", "25", "26", "27", "28", "29"}
+)
+_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+_STATUS_QUERY = re.compile(r"bytes \*/(\d+)")
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -99,6 +127,23 @@ def backend_error(code: int = 503) -> Reply:
     return google_error(code, "backendError", "The service is currently unavailable.")
 
 
+def upload_limit_exceeded() -> Reply:
+    """videos.insert's refusal once the channel has uploaded its daily number of videos."""
+    return google_error(
+        400,
+        "uploadLimitExceeded",
+        "The user has exceeded the number of videos they may upload.",
+        "youtube.video",
+    )
+
+
+def upload_forbidden() -> Reply:
+    """The core ``forbidden`` error, as videos.insert answers an upload it does not allow."""
+    return google_error(
+        403, "forbidden", "Access forbidden. The request may not be properly authorized."
+    )
+
+
 def comments_disabled() -> Reply:
     return google_error(
         403,
@@ -117,6 +162,18 @@ class _Thread:
     video_id: str
     top: dict[str, Any]
     replies: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Upload:
+    """One resumable upload session: what was asked and the bytes held so far."""
+
+    resource: dict[str, Any]
+    parts: list[str]
+    size: int
+    mime_type: str
+    received: bytearray = field(default_factory=bytearray)
+    video_id: str | None = None
 
 
 class FakeYouTube(LoopbackServer):
@@ -139,6 +196,19 @@ class FakeYouTube(LoopbackServer):
         self.banned: set[str] = set()
         self.disabled_videos: set[str] = set()
         self.token_valid = True
+        self.sessions: dict[str, _Upload] = {}
+        #: The bytes of each uploaded video, as received.
+        self.uploaded: dict[str, bytes] = {}
+        #: videos.list ``statistics`` by video id (YouTube sends the counts as strings).
+        self.statistics: dict[str, dict[str, str]] = {}
+        #: The next N chunks are answered 503 after the server kept the first half of them.
+        self.failing_chunks = 0
+        #: The next N answers that say an upload is complete never reach the client.
+        self.lost_completion_answers = 0
+        #: Videos the channel may still upload today (None: no limit reached in tests).
+        self.uploads_left: int | None = None
+        #: The API project is not audited: YouTube locks every uploaded video private.
+        self.unverified_project = False
 
     # --- seeding ---------------------------------------------------------------------------
 
@@ -407,6 +477,8 @@ class FakeYouTube(LoopbackServer):
             ("GET", f"{API}/search"): self._search,
             ("GET", f"{API}/videos"): self._videos,
             ("PUT", f"{API}/videos"): self._update_video,
+            ("POST", f"{UPLOAD}/videos"): self._start_upload,
+            ("PUT", f"{UPLOAD}/videos"): self._upload_chunk,
             ("POST", f"{API}/comments"): self._insert_comment,
             ("POST", f"{API}/commentThreads"): self._insert_thread,
             ("POST", f"{API}/comments/setModerationStatus"): self._set_moderation_status,
@@ -541,12 +613,28 @@ class FakeYouTube(LoopbackServer):
         )
         return self._page("search", results, params, 50)
 
+    def video_view(self, video_id: str, parts: list[str]) -> dict[str, Any]:
+        """The video resource with the parts asked for (``statistics`` as YouTube counts)."""
+        video = self.videos[video_id]
+        view = {key: video[key] for key in ("kind", "etag", "id")}
+        for part in parts:
+            if part == "statistics":
+                view["statistics"] = self.statistics.get(
+                    video_id,
+                    {"viewCount": "0", "likeCount": "0", "favoriteCount": "0", "commentCount": "0"},
+                )
+            elif part in video:
+                view[part] = video[part]
+        return view
+
     def _videos(self, request: RecordedRequest) -> Reply:
-        params = self._params(request, {"part": "snippet", "id": None}, set())
+        params = self._params(request, {"part": None, "id": None}, set())
         if isinstance(params, Reply):
             return params
-        video = self.videos.get(params["id"])
-        items = [video] if video else []
+        parts = params["part"].split(",")
+        if not set(parts) <= {"snippet", "status", "statistics"}:
+            return self._bad("Unexpected part.")
+        items = [self.video_view(params["id"], parts)] if params["id"] in self.videos else []
         return Reply(
             200,
             {
@@ -672,3 +760,187 @@ class FakeYouTube(LoopbackServer):
         if params.get("banAuthor") == "true":
             self.banned.update(ids)
         return Reply(204, None)
+
+    # --- uploads (the resumable protocol) ----------------------------------------------------
+
+    def _dispatch(self, request: RecordedRequest) -> tuple[Reply, bool] | None:
+        """As every fake, and the answer that completes an upload lost while
+        :attr:`lost_completion_answers` says so (the connection closes unanswered)."""
+        outcome = super()._dispatch(request)
+        with self.lock:
+            if (
+                outcome is not None
+                and self.lost_completion_answers > 0
+                and (request.method, request.path) == ("PUT", f"{UPLOAD}/videos")
+                and outcome[0].status in (200, 201)
+            ):
+                self.lost_completion_answers -= 1
+                return None
+        return outcome
+
+    def _start_upload(self, request: RecordedRequest) -> Reply:
+        params = self._params(request, {"uploadType": "resumable", "part": None}, set())
+        if isinstance(params, Reply):
+            return params
+        parts = params["part"].split(",")
+        if not set(parts) <= {"snippet", "status", "contentDetails", "id"}:
+            return self._bad("Unexpected part.")
+        size = request.header("X-Upload-Content-Length") or ""
+        mime_type = request.header("X-Upload-Content-Type") or ""
+        if not size.isdigit():
+            return self._bad("X-Upload-Content-Length must give the file's size.")
+        if not (mime_type.startswith("video/") or mime_type == "application/octet-stream"):
+            return self._bad("The media's MIME type must be video/* or application/octet-stream.")
+        if not (request.header("Content-Type") or "").startswith("application/json"):
+            return self._bad("The request body must be a JSON video resource.")
+        body = request.body
+        snippet = body.get("snippet") if isinstance(body, dict) else None
+        status = body.get("status") if isinstance(body, dict) else None
+        if (
+            not isinstance(snippet, dict)
+            or not isinstance(status, dict)
+            or set(body) != {"snippet", "status"}
+            or not set(snippet) <= {"title", "description", "categoryId", "defaultLanguage"}
+            or set(status) != {"privacyStatus", "selfDeclaredMadeForKids"}
+        ):
+            return self._bad("The video resource is not as documented.", "invalidVideoMetadata")
+        title, description = snippet.get("title"), snippet.get("description", "")
+        if not isinstance(title, str) or not 0 < len(title) <= 100 or "<" in title or ">" in title:
+            return self._bad(
+                "The request metadata specifies an invalid or empty video title.", "invalidTitle"
+            )
+        if (
+            not isinstance(description, str)
+            or len(description.encode()) > 5000
+            or "<" in description
+            or ">" in description
+        ):
+            return self._bad(
+                "The request metadata specifies an invalid video description.",
+                "invalidDescription",
+            )
+        if snippet.get("categoryId") not in CATEGORIES:
+            return self._bad(
+                "The snippet.categoryId property specifies an invalid category ID.",
+                "invalidCategoryId",
+            )
+        if status["privacyStatus"] not in ("public", "unlisted", "private"):
+            return self._bad("The privacy status is invalid.", "invalidVideoMetadata")
+        if self.uploads_left is not None and self.uploads_left <= 0:
+            return upload_limit_exceeded()
+        upload_id = self._id("AEnB2U")
+        self.sessions[upload_id] = _Upload(dict(body), parts, int(size), mime_type)
+        location = (
+            f"{self.base_url}{UPLOAD}/videos?uploadType=resumable&upload_id={upload_id}"
+            f"&part={params['part']}"
+        )
+        return Reply(200, raw=b"", headers={"Location": location})
+
+    def _held(self, upload: _Upload) -> Reply:
+        """308 Resume Incomplete with the bytes held (no Range when there are none)."""
+        headers = {"Range": f"bytes=0-{len(upload.received) - 1}"} if upload.received else {}
+        return Reply(308, raw=b"", headers=headers)
+
+    def _upload_chunk(self, request: RecordedRequest) -> Reply:
+        params = self._params(request, {"uploadType": "resumable", "upload_id": None}, {"part"})
+        if isinstance(params, Reply):
+            return params
+        upload = self.sessions.get(params["upload_id"])
+        if upload is None:
+            return google_error(404, "notFound", "The upload session does not exist.")
+        if upload.video_id is not None:  # complete: the session answers with the video
+            return Reply(201, self.video_view(upload.video_id, upload.parts))
+        content_range = request.header("Content-Range") or ""
+        query = _STATUS_QUERY.fullmatch(content_range)
+        if query:
+            if request.raw_body or int(query[1]) != upload.size:
+                return self._bad("A status query has no body and gives the file's size.")
+            return self._held(upload)
+        span = _RANGE.fullmatch(content_range)
+        chunk = request.raw_body
+        if span is None:
+            return self._bad("Content-Range must be bytes <first>-<last>/<size>.")
+        first, last, size = (int(value) for value in span.groups())
+        # The guide: a client sends on from the Range the server gave, never anything else.
+        if size != upload.size or first != len(upload.received) or last - first + 1 != len(chunk):
+            return self._bad(
+                f"Content-Range {content_range} does not follow the "
+                f"{len(upload.received)} bytes held of {upload.size}."
+            )
+        final = last + 1 == size
+        if not final and len(chunk) % UPLOAD_GRANULE:
+            return self._bad("A chunk other than the last must be a multiple of 256 KiB.")
+        if self.failing_chunks > 0:
+            self.failing_chunks -= 1
+            upload.received += chunk[: len(chunk) // 2 // UPLOAD_GRANULE * UPLOAD_GRANULE]
+            return backend_error(503)
+        upload.received += chunk
+        if not final:
+            return self._held(upload)
+        upload.video_id = self._create_video(upload)
+        return Reply(201, self.video_view(upload.video_id, upload.parts))
+
+    def _create_video(self, upload: _Upload) -> str:
+        """The video an upload made, in the channel's uploads, with its bytes kept."""
+        video_id = self._id("vid")
+        asked = upload.resource["snippet"]
+        snippet: dict[str, Any] = {
+            "publishedAt": _stamp(self.tick()),
+            "channelId": self.channel_id,
+            "title": asked["title"],
+            "description": asked.get("description", ""),
+            "thumbnails": {
+                "default": {
+                    "url": f"https://i.ytimg.com/vi/{video_id}/default.jpg",
+                    "width": 120,
+                    "height": 90,
+                }
+            },
+            "channelTitle": self.channel_title,
+            "categoryId": asked["categoryId"],
+            "liveBroadcastContent": "none",
+            "localized": {"title": asked["title"], "description": asked.get("description", "")},
+        }
+        if asked.get("defaultLanguage"):
+            snippet["defaultLanguage"] = asked["defaultLanguage"]
+        privacy = upload.resource["status"]["privacyStatus"]
+        self.videos[video_id] = {
+            "kind": "youtube#video",
+            "etag": f"etag-{video_id}",
+            "id": video_id,
+            "snippet": snippet,
+            "status": {
+                "uploadStatus": "uploaded",
+                "privacyStatus": "private" if self.unverified_project else privacy,
+                "license": "youtube",
+                "embeddable": True,
+                "publicStatsViewable": True,
+                "madeForKids": False,
+                "selfDeclaredMadeForKids": upload.resource["status"]["selfDeclaredMadeForKids"],
+            },
+        }
+        self.uploaded[video_id] = bytes(upload.received)
+        if self.uploads_left is not None:
+            self.uploads_left -= 1
+        return video_id
+
+
+class VideoLibrary(LoopbackServer):
+    """The media library's public addresses, as the publishing desk gives them to a
+    connector: ``GET /media/<name>`` serves a stored file with its type."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.files: dict[str, tuple[bytes, str]] = {}
+
+    def add(self, name: str, content: bytes, mime_type: str = "video/mp4") -> str:
+        """Store a file; its address."""
+        self.files[name] = (content, mime_type)
+        return f"{self.base_url}/media/{name}"
+
+    def handle(self, request: RecordedRequest) -> Reply:
+        found = self.files.get(request.path.removeprefix("/media/"))
+        if request.method != "GET" or found is None:
+            return Reply(404, raw=b"Not Found", content_type="text/plain")
+        content, mime_type = found
+        return Reply(200, raw=content, content_type=mime_type)

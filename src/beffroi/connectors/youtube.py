@@ -61,7 +61,10 @@ cursor's ``channel_id``, the cursor starts afresh. Within one sync an item is yi
 Quota (the project's daily quota, 10,000 units by default, shared by every channel
 connected through the same Google Cloud project, reset at midnight Pacific time): every
 ``list`` call costs 1 unit, ``search.list`` 100, ``comments.insert``,
-``commentThreads.insert``, ``comments.setModerationStatus`` and ``videos.update`` 50. A sync
+``commentThreads.insert``, ``comments.setModerationStatus`` and ``videos.update`` 50,
+``videos.insert`` 1,600 (Google's current table gives ``videos.insert`` and ``search.list``
+buckets of their own, 100 calls a day each; a spent upload quota closes only the uploads,
+:data:`UPLOAD_QUOTA_KEY`). A sync
 costs about 1 + (videos pages) + (thread pages) + (one per thread with more than 5 replies),
 plus 100 per search page; :attr:`YouTubeConnector.quota_used` counts the units of the
 connector's calls and a sync logs its estimate. ``quotaExceeded``/``dailyLimitExceeded``
@@ -82,25 +85,37 @@ Actions:
 - edit (the channel's own video: "publish metadata"): ``videos.list part=snippet`` for the
   category, tags and languages, then ``videos.update part=snippet`` with the first line of
   the text as the title and the rest as the description;
-- publish and report: not supported (see ``not_supported``).
+- publish: one video uploaded with ``videos.insert part=snippet,status`` and the resumable
+  upload protocol (Google's "Resumable uploads" guide): ``POST
+  /upload/youtube/v3/videos?uploadType=resumable`` with the video resource opens a session
+  (200 and its address in ``Location``), the file goes in ``PUT`` chunks of
+  ``Content-Range: bytes a-b/size`` (308 with the ``Range`` YouTube holds, then the video),
+  and an interrupted upload resumes from what YouTube holds (see ``_upload``). The scope
+  ``youtube.force-ssl`` is one that videos.insert accepts. The first comment is a comment of
+  the channel under its video; metrics are ``videos.list part=statistics``; a publication
+  whose answer was lost is looked for in the uploads playlist (``own_posts_since``);
+- report: not supported (see ``not_supported``).
 """
 
 from __future__ import annotations
 
 import html
 import http.client
+import io
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from beffroi import egress
 from beffroi.connectors.base import (
+    OWN_POSTS_LIMIT,
     Action,
     ActionResult,
     AuthError,
@@ -120,6 +135,8 @@ from beffroi.connectors.base import (
     NotFound,
     OAuthSpec,
     Option,
+    OutcomeUnknown,
+    OwnPost,
     RateLimited,
     Refused,
     TransientError,
@@ -131,12 +148,14 @@ from beffroi.connectors.http import (
     DEFAULT_BACKOFF,
     DEFAULT_RETRIES,
     RATE_GATE,
+    outcome_of_create,
     retry_after_seconds,
     retrying,
     token_key,
     unreachable,
 )
 from beffroi.connectors.post_limits import Counting, MediaLimits, PostLimits
+from beffroi.connectors.posting import DEFAULT_MAX_BYTES, counts_of, download, refusals_typed
 from beffroi.connectors.values import (
     api_base_url,
     iso_z,
@@ -159,8 +178,10 @@ PLAYLIST_PAGE = 50
 SEARCH_PAGE = 50
 #: Search pages read per sync (100 quota units each); the rest waits for the next sync.
 SEARCH_PAGES_PER_SYNC = 2
-#: Quota units per call, from YouTube's quota table.
-QUOTA_COST = {"list": 1, "search": 100, "write": 50}
+#: Quota units per call, from YouTube's quota table. ``upload`` (videos.insert) is the
+#: 1,600 units of the table most projects were given; Google's current table counts it as one
+#: call of a separate bucket of 100 uploads a day (see docs/connectors/youtube.md).
+QUOTA_COST = {"list": 1, "search": 100, "write": 50, "upload": 1600}
 #: Wait after a per-minute rate limit that gave no Retry-After.
 SHORT_RATE_WAIT = 60.0
 #: YouTube's longest video title.
@@ -168,6 +189,26 @@ TITLE_MAX = 100
 SCOPE = "https://www.googleapis.com/auth/youtube.force-ssl"
 #: Rate-gate key of the Google Cloud project: its daily quota is shared by every token.
 PROJECT_KEY = "youtube:project-quota"
+#: Rate-gate key of the project's uploads: videos.insert has a daily bucket of its own, so a
+#: spent upload quota stops the uploads, not the syncs and replies.
+UPLOAD_QUOTA_KEY = "youtube:project-uploads"
+#: The resumable upload protocol takes chunks in multiples of 256 KiB (all but the last).
+UPLOAD_GRANULE = 256 * 1024
+#: Bytes sent per request of an upload: a failed request costs at most this much again.
+UPLOAD_CHUNK = 32 * UPLOAD_GRANULE
+#: Times an upload is resumed after a request that failed (a 5xx, a broken connection).
+UPLOAD_RESUMES = 5
+#: Largest video read from the library to upload: the file is held in memory while it is
+#: sent (the publishing desk's own uploads are far smaller).
+UPLOAD_MAX_BYTES = DEFAULT_MAX_BYTES
+#: YouTube's "News & Politics": what a public body's videos are (council sessions, public
+#: announcements), and a category YouTube lets a video take in every region.
+DEFAULT_CATEGORY = "25"
+PRIVACY_STATUSES = ("public", "unlisted", "private")
+#: A BCP-47 language tag as YouTube's i18nLanguages list gives them (``fr``, ``zh-Hans``).
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+#: The longest video description, in UTF-8 bytes.
+DESCRIPTION_MAX_BYTES = 5000
 
 _QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
@@ -187,7 +228,7 @@ POST_LIMITS = PostLimits(
     label="YouTube",
     max_length=5000,
     counting=Counting.CHARACTERS,
-    max_bytes=5000,
+    max_bytes=DESCRIPTION_MAX_BYTES,
     requires_media=True,
     media=MediaLimits(
         kinds=frozenset({"video"}),
@@ -217,10 +258,12 @@ POST_LIMITS = PostLimits(
         "description (the text) at most 5,000 bytes, neither may contain < or >. One video "
         "per post, 256 GB or 12 hours at most (15 minutes until the channel is verified). "
         "Over 60 hashtags, YouTube ignores them all. The first comment is a comment of the "
-        "channel under its video."
+        "channel under its video. Beffroi uploads files of up to 600 MiB (resumable upload); "
+        "a Google Cloud project Google has not audited gets its uploads locked private."
     ),
     sources=(
         "https://developers.google.com/youtube/v3/docs/videos",
+        "https://developers.google.com/youtube/v3/docs/videos/insert",
         "https://support.google.com/youtube/answer/71673",
         "https://support.google.com/youtube/answer/6390658",
     ),
@@ -372,6 +415,100 @@ def _translate_http(exc: Any, what: str) -> ConnectorError:
     return ConnectorError(f"YouTube refused the request while {what} (HTTP {status}).{said}")
 
 
+def translate_upload_error(exc: Exception, what: str) -> ConnectorError | None:
+    """An exception of a video upload (videos.insert) as a connector error.
+
+    As :func:`translate_error`, except what the upload's own errors mean: a spent quota
+    closes the project's uploads (their own daily bucket), not its other calls; the channel's
+    daily upload limit (``uploadLimitExceeded``), a ``forbidden…`` refusal and a 400 (a title,
+    category or file YouTube does not take) are :class:`Refused`, in YouTube's words.
+    """
+    from googleapiclient.errors import HttpError
+
+    if not isinstance(exc, HttpError):
+        return translate_error(exc, what)
+    status = int(getattr(exc.resp, "status", 0) or 0)
+    content = exc.content if isinstance(exc.content, bytes) else b""
+    reason, message = _error_reason(content)
+    said = f" YouTube said: {reason or status}" + (f" ({message})" if message else "") + "."
+    if reason in _QUOTA_REASONS:
+        wait = seconds_to_pacific_midnight()
+        RATE_GATE.close(UPLOAD_QUOTA_KEY, wait)
+        return RateLimited(
+            f"The YouTube upload quota of this Beffroi's Google Cloud project is spent while "
+            f"{what}; it resets at midnight Pacific time (in {wait / 3600:.1f} h).",
+            wait,
+        )
+    if reason == "uploadLimitExceeded":
+        return Refused(
+            f"YouTube refused the video while {what}: the channel has uploaded as many videos "
+            "as YouTube allows in 24 hours (uploadLimitExceeded). Publish it again tomorrow."
+        )
+    if (status == 403 and reason.startswith("forbidden")) or status == 400:
+        return Refused(f"YouTube refused the video while {what}.{said}")
+    if 200 <= status < 300:  # a session started without the address to send the file to
+        return MalformedPayload(f"YouTube gave no upload address while {what}.")
+    return _translate_http(exc, what)
+
+
+def _title_and_description(text: str) -> tuple[str, str]:
+    """A video's title (the text's first line) and description (the rest), as the publishing
+    desk writes them ("title\\ndescription")."""
+    title, _, rest = text.strip().partition("\n")
+    return title.strip(), rest.strip("\n")
+
+
+def _metadata_problem(title: str, description: str) -> str:
+    """What YouTube would refuse in a video's title or description (its videos resource:
+    a title of 1 to 100 characters, a description of at most 5,000 bytes, neither with ``<``
+    or ``>``); empty when there is nothing."""
+    if not title:
+        return "a video needs a title (the first line of the text)."
+    if len(title) > TITLE_MAX or "<" in title or ">" in title:
+        return f"a video title has at most {TITLE_MAX} characters and no < or >."
+    size = len(description.encode("utf-8"))
+    if size > DESCRIPTION_MAX_BYTES or "<" in description or ">" in description:
+        return (
+            f"a video description has at most {DESCRIPTION_MAX_BYTES:,} bytes and no < or >; "
+            f"this one has {size:,} bytes."
+        )
+    return ""
+
+
+def _upload_address(uri: str, base_url: str) -> str:
+    """``uri`` of a media upload on ``base_url``: googleapiclient moves an upload to the
+    ``api_endpoint``'s host but keeps the discovery document's scheme (https), which a
+    loopback ``http://`` address in tests does not serve."""
+    base = urlsplit(base_url)
+    return urlunsplit(urlsplit(uri)._replace(scheme=base.scheme, netloc=base.netloc))
+
+
+def _chunked_upload(content: bytes, mime_type: str, chunk_size: int) -> Any:
+    """The file as googleapiclient's resumable media upload, sent ``chunk_size`` bytes at a
+    time. Each chunk goes out as bytes, not as a slice of the stream: httplib2 sends a request
+    again on a connection found stale, and a stream slice, read once, would go out empty."""
+    from googleapiclient.http import MediaIoBaseUpload
+
+    class ChunkedUpload(MediaIoBaseUpload):  # type: ignore[misc]
+        def has_stream(self) -> bool:
+            return False
+
+    return ChunkedUpload(
+        io.BytesIO(content), mimetype=mime_type, chunksize=chunk_size, resumable=True
+    )
+
+
+def _whole_numbers(data: Mapping[str, Any]) -> dict[str, int]:
+    """The counts of a video's ``statistics``: YouTube sends them as strings of digits."""
+    numbers = {}
+    for key, value in data.items():
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            numbers[key] = int(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            numbers[key] = value
+    return numbers
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     """One element of a newest-first page: its order time and the items it carries."""
@@ -411,6 +548,26 @@ def _video_item(
     )
 
 
+def _publishing_settings(settings: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The category, privacy status and language of published videos, checked."""
+    category = _str(settings.get("category_id")).strip() or DEFAULT_CATEGORY
+    if not (category.isascii() and category.isdigit()):
+        raise ConfigurationError(
+            f"YouTube: category_id must be a video category's number, e.g. {DEFAULT_CATEGORY}."
+        )
+    privacy = _str(settings.get("privacy_status")).strip() or PRIVACY_STATUSES[0]
+    if privacy not in PRIVACY_STATUSES:
+        raise ConfigurationError(
+            f"YouTube: privacy_status must be one of {', '.join(PRIVACY_STATUSES)}."
+        )
+    language = _str(settings.get("default_language")).strip()
+    if language and not _LANGUAGE_TAG.fullmatch(language):
+        raise ConfigurationError(
+            "YouTube: default_language must be a language code such as fr or en-GB."
+        )
+    return category, privacy, language
+
+
 # --- the connector ---------------------------------------------------------------------------
 
 
@@ -428,8 +585,12 @@ class YouTubeConnector(Connector):
         {FetchKind.OWN_POSTS, FetchKind.COMMENTS, FetchKind.SEARCH}
     )
     actions: ClassVar[frozenset[Action]] = frozenset(
-        {Action.REPLY, Action.HIDE, Action.UNHIDE, Action.DELETE, Action.EDIT}
+        {Action.REPLY, Action.HIDE, Action.UNHIDE, Action.DELETE, Action.EDIT, Action.PUBLISH}
     )
+    #: The uploads playlist lists the channel's videos: a video whose upload answer was lost
+    #: is looked for there (YouTube has no idempotency key, so ``idempotent_publish`` stays
+    #: False).
+    lists_own_posts: ClassVar[bool] = True
     auth: ClassVar[AuthMethod] = AuthMethod.OAUTH2
     oauth: ClassVar[OAuthSpec | None] = OAuthSpec(
         authorize_url="https://accounts.google.com/o/oauth2/v2/auth",
@@ -463,6 +624,26 @@ class YouTubeConnector(Connector):
             required=False,
             default=str(DEFAULT_REPLIES_DAYS),
         ),
+        "category_id": Option(
+            label="Category of published videos",
+            required=False,
+            default=DEFAULT_CATEGORY,
+            help="YouTube's category id: 25 News & Politics (the default), 29 Nonprofits & "
+            "Activism, 27 Education…",
+        ),
+        "privacy_status": Option(
+            label="Privacy of published videos",
+            required=False,
+            default="public",
+            help="public, unlisted or private. While Google has not audited this Beffroi's "
+            "Google Cloud project, YouTube locks every uploaded video private.",
+        ),
+        "default_language": Option(
+            label="Language of published videos",
+            required=False,
+            help="Language of their title and description, as a code such as fr or en-GB; "
+            "empty: not given.",
+        ),
         "access_token": Option(
             label="Access token",
             secret=True,
@@ -470,8 +651,6 @@ class YouTubeConnector(Connector):
         ),
     }
     not_supported: ClassVar[Mapping[str, str]] = {
-        str(Action.PUBLISH): "Uploading a new video is done in YouTube Studio; Beffroi edits "
-        "the title and description of the channel's existing videos (edit).",
         str(Action.REPORT): "The YouTube Data API has no way to report a comment (its "
         "markAsSpam method was withdrawn); hold it for review or reject it instead.",
         str(Action.PRIVATE_REPLY): "YouTube has no private messages.",
@@ -486,11 +665,17 @@ class YouTubeConnector(Connector):
         page_size: int | None = None,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
+        upload_chunk: int = UPLOAD_CHUNK,
     ) -> None:
         super().__init__(settings, credentials)
         self.base_url = api_base_url(settings.get("base_url"), "YouTube", DEFAULT_BASE_URL)
         self.channel_setting = _str(settings.get("channel_id")).strip()
         self.query = _str(settings.get("query")).strip()
+        self.category_id, self.privacy_status, self.default_language = _publishing_settings(
+            settings
+        )
+        #: Bytes per upload request: a multiple of :data:`UPLOAD_GRANULE` (smaller in tests).
+        self.upload_chunk = upload_chunk
         self.history_days = positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "YouTube")
         self.replies_days = positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "YouTube")
         self.page_size = page_size
@@ -512,6 +697,7 @@ class YouTubeConnector(Connector):
         api_base_url(settings.get("base_url"), "YouTube", DEFAULT_BASE_URL)
         positive_int(settings, "history_days", DEFAULT_HISTORY_DAYS, "YouTube")
         positive_int(settings, "replies_days", DEFAULT_REPLIES_DAYS, "YouTube")
+        _publishing_settings(settings)
 
     # --- calls -----------------------------------------------------------------------------
 
@@ -961,8 +1147,7 @@ class YouTubeConnector(Connector):
                 "Beffroi edits the channel's videos (title and description) on YouTube, "
                 "not comments."
             )
-        title, _, rest = text.strip().partition("\n")
-        title = title.strip()
+        title, description = _title_and_description(text)
         if not title:
             raise ConfigurationError("YouTube: a video needs a title (the first line).")
         if len(title) > TITLE_MAX or "<" in title or ">" in title:
@@ -979,7 +1164,7 @@ class YouTubeConnector(Connector):
         current = _dict(videos[0].get("snippet"))
         snippet: dict[str, Any] = {
             "title": title,
-            "description": rest.strip("\n"),
+            "description": description,
             "categoryId": _str(current.get("categoryId")),
         }
         # videos.update replaces the whole snippet: keep what the edit does not change.
@@ -991,6 +1176,229 @@ class YouTubeConnector(Connector):
         )
         answer = self._call(request, f"updating video {item.platform_id}", "write")
         return self._result(answer, "Video title and description updated on YouTube.")
+
+    # --- publishing ------------------------------------------------------------------------
+
+    def publish(
+        self, text: str, media: tuple[Media, ...] = (), *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """Upload one video: the text's first line is its title, the rest its description.
+
+        ``videos.insert part=snippet,status`` through the resumable upload protocol: the file
+        is read from the library (:func:`~beffroi.connectors.posting.download`, at most
+        :data:`UPLOAD_MAX_BYTES`), a session is opened with the video resource (title,
+        description, ``categoryId``, ``defaultLanguage`` where set; ``privacyStatus`` and
+        ``selfDeclaredMadeForKids: false``), then the file is sent in chunks
+        (:meth:`_upload`). The answer is the video as a sync maps it, and says its privacy as
+        YouTube gives it back: YouTube locks private the videos uploaded through a Google
+        Cloud project it has not audited (videos.insert reference, since July 2020), whatever
+        was asked.
+
+        YouTube has no idempotency key (``idempotency_key`` is not sent): an upload whose
+        outcome cannot be told is :class:`OutcomeUnknown`, looked for with
+        :meth:`own_posts_since`.
+        """
+        title, description = _title_and_description(text)
+        problem = _metadata_problem(title, description)
+        if problem:
+            raise Refused(f"YouTube: {problem}")
+        if len(media) != 1 or media[0].kind != "video":
+            raise UnsupportedAction(
+                "YouTube: a post there is one video, with the text as its title (first line) "
+                "and description; attach exactly one video and nothing else."
+            )
+        file = download(media[0], label=self.label, max_bytes=UPLOAD_MAX_BYTES)
+        mime_type = file.mime_type
+        if not (mime_type.startswith("video/") or mime_type == "application/octet-stream"):
+            raise Refused(f"YouTube: media 1 is not a video file ({mime_type[:60]}).")
+        if not file.content:
+            raise Refused("YouTube: media 1 is an empty file.")
+        snippet: dict[str, Any] = {
+            "title": title,
+            "description": description,
+            "categoryId": self.category_id,
+        }
+        if self.default_language:
+            snippet["defaultLanguage"] = self.default_language
+        body = {
+            "snippet": snippet,
+            "status": {"privacyStatus": self.privacy_status, "selfDeclaredMadeForKids": False},
+        }
+        request = self._service.videos().insert(
+            part="snippet,status",
+            body=body,
+            media_body=_chunked_upload(file.content, mime_type, self.upload_chunk),
+        )
+        request.uri = _upload_address(request.uri, self.base_url)
+        answer = self._upload(request, len(file.content), "uploading the video")
+        return self._published(answer)
+
+    def _upload(self, request: Any, size: int, what: str) -> Any:
+        """Send a resumable upload to its end; the created video resource.
+
+        Each request is made once (``next_chunk(num_retries=0)``); when one fails with a 5xx
+        or a broken connection, the next call asks YouTube how many bytes it holds
+        (``PUT`` with ``Content-Range: bytes */<size>``, answered 308 with a ``Range``) and
+        sends the rest from there, at most :data:`UPLOAD_RESUMES` times in a row. An upload
+        that had all its bytes sent may be complete: the status query then answers with the
+        video, never a second one. If the resumes run out after the last chunk may have
+        arrived, the outcome is :class:`OutcomeUnknown`; before that, no video exists.
+        """
+        for key in (UPLOAD_QUOTA_KEY, self._key):
+            left = RATE_GATE.wait_left(key)
+            if left > 0:
+                wait = f"{left / 3600:.1f} h" if left >= 3600 else f"{left:.0f} s"
+                raise RateLimited(
+                    f"YouTube: uploads wait for the quota or rate limit to reset (in {wait}).",
+                    left,
+                )
+        self.quota_used += QUOTA_COST["upload"]
+        resumes = 0
+        may_be_complete = False
+        while True:
+            try:
+                _, answer = request.next_chunk(num_retries=0)
+            except Exception as exc:
+                error = translate_upload_error(exc, what)
+                if error is None:
+                    raise
+                error.__cause__ = exc
+                # The video exists once YouTube holds the last byte: a failure while the last
+                # chunk was on its way, that does not say it was not processed (a lost answer,
+                # a 500/502/504), leaves that open.
+                last_chunk = (
+                    request.resumable_uri is not None
+                    and request.resumable_progress + self.upload_chunk >= size
+                )
+                may_be_complete = may_be_complete or (
+                    last_chunk and isinstance(outcome_of_create(error), OutcomeUnknown)
+                )
+                if not isinstance(error, TransientError) or isinstance(error, RateLimited):
+                    raise error from exc
+                if resumes >= UPLOAD_RESUMES:
+                    if may_be_complete:
+                        raise OutcomeUnknown(
+                            f"{error} YouTube may have received the whole video: it is not "
+                            "uploaded again by itself."
+                        ) from exc
+                    raise error from exc
+                resumes += 1
+                log.info("YouTube: upload interrupted (%s); resuming (%d).", error, resumes)
+                time.sleep(self.backoff * 2.0**resumes)
+                continue
+            if answer is not None:
+                return answer
+            resumes = 0  # a chunk arrived: the upload goes on
+
+    def _published(self, answer: Any) -> ActionResult:
+        """The result of an upload: the video, its address, its item and its privacy."""
+        video_id = _str(answer.get("id")) if isinstance(answer, dict) else ""
+        if not video_id:
+            raise OutcomeUnknown(
+                "YouTube finished the upload without giving the video's id: it may be "
+                "published. It is not uploaded again by itself."
+            )
+        try:
+            item: NormalizedItem | None = self.map_item(answer, ItemKind.POST)
+        except MalformedPayload:  # the video exists: the next sync brings it in
+            item = None
+        asked = self.privacy_status
+        given = _str(_dict(answer.get("status")).get("privacyStatus"))
+        if given == asked:
+            detail = f"Video uploaded to YouTube ({given})."
+        elif given == "private":
+            detail = (
+                f"Video uploaded to YouTube, but YouTube made it private although {asked} "
+                "was asked: YouTube locks private the videos uploaded through a Google Cloud "
+                "project it has not audited."
+            )
+        else:
+            detail = (
+                f"Video uploaded to YouTube; YouTube gives its privacy as "
+                f"'{given or 'unknown'}' ({asked} was asked)."
+            )
+        return ActionResult(
+            ok=True,
+            platform_id=video_id,
+            detail=detail,
+            raw=answer,
+            url=f"{_WATCH}{video_id}",
+            item=item,
+        )
+
+    def comment_on_own_post(
+        self, platform_id: str, text: str, *, idempotency_key: str = ""
+    ) -> ActionResult:
+        """The first comment: a top-level comment of the channel under its video
+        (``commentThreads.insert``, as :meth:`reply` on a video); a refusal in YouTube's
+        words is :class:`Refused`."""
+        with refusals_typed():
+            return self.reply(ItemRef(platform_id, ItemKind.POST), text)
+
+    def post_metrics(self, platform_id: str) -> dict[str, int]:
+        """What a video gathered (``videos.list part=statistics``): ``likes``, ``comments``
+        and ``views``, those YouTube gives (a hidden like count is left out)."""
+        request = self._service.videos().list(part="statistics", id=platform_id)
+        videos = _items(
+            self._call(request, f"reading the metrics of video {platform_id}"), "videos.list"
+        )
+        if not videos:
+            raise NotFound(f"YouTube: video {platform_id} was deleted or is not visible.")
+        statistics = _whole_numbers(_dict(videos[0].get("statistics")))
+        return counts_of(
+            statistics, {"likeCount": "likes", "commentCount": "comments", "viewCount": "views"}
+        )
+
+    def own_posts_since(self, since: datetime) -> list[OwnPost]:
+        """The channel's videos uploaded at or after ``since``, newest first, at most
+        :data:`~beffroi.connectors.base.OWN_POSTS_LIMIT`: its uploads playlist
+        (``playlistItems.list``, newest first), read until a video older than ``since``.
+
+        A video's text is its title, a line break and its description (what
+        :meth:`publish` sent); its time is when it was added to the uploads playlist, that is
+        uploaded (a private video has no publication time).
+        """
+        uploads = _str(
+            _dict(_dict(self.channel().get("contentDetails")).get("relatedPlaylists")).get(
+                "uploads"
+            )
+        )
+        posts: list[OwnPost] = []
+        token: str | None = None
+        while uploads:
+            request = self._service.playlistItems().list(
+                part="snippet,contentDetails",
+                playlistId=uploads,
+                maxResults=self._size(PLAYLIST_PAGE),
+                pageToken=token,
+            )
+            response = self._call(request, "listing the channel's videos")
+            for raw in _items(response, "playlistItems.list"):
+                snippet = _dict(raw.get("snippet"))
+                uploaded = parse_time(snippet.get("publishedAt")) or parse_time(
+                    _dict(raw.get("contentDetails")).get("videoPublishedAt")
+                )
+                if uploaded is None:
+                    raise MalformedPayload("YouTube: a video of the channel has no time.")
+                if uploaded < since:
+                    return posts
+                item = self.map_item(raw, ItemKind.POST)
+                title, description = _str(snippet.get("title")), _str(snippet.get("description"))
+                posts.append(
+                    OwnPost(
+                        platform_id=item.platform_id,
+                        text=f"{title}\n{description}" if description else title,
+                        created_at=uploaded,
+                        url=item.url,
+                        item=item,
+                    )
+                )
+                if len(posts) >= OWN_POSTS_LIMIT:
+                    return posts
+            token = _next_token(response)
+            if token is None:
+                break
+        return posts
 
     # --- OAuth -----------------------------------------------------------------------------
 

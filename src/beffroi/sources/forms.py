@@ -68,6 +68,20 @@ CONNECTOR_STRINGS = (
     gettext_noop("API base URL"),
     gettext_noop("Address of the YouTube Data API; change it only for tests."),
     gettext_noop("Days during which new replies to a comment are looked for"),
+    gettext_noop("Category of published videos"),
+    gettext_noop(
+        "YouTube's category id: 25 News & Politics (the default), 29 Nonprofits & Activism, "
+        "27 Education…"
+    ),
+    gettext_noop("Privacy of published videos"),
+    gettext_noop(
+        "public, unlisted or private. While Google has not audited this Beffroi's Google Cloud "
+        "project, YouTube locks every uploaded video private."
+    ),
+    gettext_noop("Language of published videos"),
+    gettext_noop(
+        "Language of their title and description, as a code such as fr or en-GB; empty: not given."
+    ),
     gettext_noop(
         "OAuth access token with the scope youtube.force-ssl; set by the connection flow."
     ),
