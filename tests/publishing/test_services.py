@@ -347,6 +347,30 @@ def test_campaign_parameters_go_only_on_the_organizations_own_links(desk: Any) -
     assert "https://autre.fr/page" in text and "autre.fr/page?" not in text
 
 
+def test_a_video_title_goes_out_as_the_first_line_where_the_network_has_titles(
+    desk: Any,
+) -> None:
+    from beffroi.publishing.sending import published_text
+    from beffroi.sources.models import DEMO_SETTING, Source
+
+    channel = Source.objects.create(
+        organization=desk.org, name="Chaîne", platform="youtube", settings={DEMO_SETTING: True}
+    )
+    post = services.save_post(
+        desk.actor(desk.author),
+        desk.org,
+        [
+            VariantInput(channel, text="Le conseil en direct.", title="Conseil municipal"),
+            VariantInput(desk.mastodon, text="Le conseil en direct.", title="Conseil municipal"),
+        ],
+    )
+    # YouTube reads its video's title from the first line; Mastodon has no title.
+    assert published_text(post.variants.get(source=channel)) == (
+        "Conseil municipal\nLe conseil en direct."
+    )
+    assert published_text(post.variants.get(source=desk.mastodon)) == "Le conseil en direct."
+
+
 def test_an_evergreen_post_goes_out_again_in_an_empty_slot_under_its_approval(
     desk: Any, cabinet_workflow: Any
 ) -> None:
