@@ -378,19 +378,40 @@ def translate_error(exc: Exception, what: str = "calling the API") -> ConnectorE
     return None
 
 
+@dataclass(frozen=True)
+class _Refusal:
+    """What an HttpError says: its status, YouTube's reason and message, and a sentence
+    quoting them."""
+
+    status: int
+    reason: str
+    said: str
+
+    @classmethod
+    def of(cls, exc: Any) -> _Refusal:
+        status = int(getattr(exc.resp, "status", 0) or 0)
+        content = exc.content if isinstance(exc.content, bytes) else b""
+        reason, message = _error_reason(content)
+        said = f" YouTube said: {reason or status}" + (f" ({message})" if message else "") + "."
+        return cls(status, reason, said)
+
+
+def _quota_spent(key: str, quota: str, what: str) -> RateLimited:
+    """A spent daily quota: its gate closed until midnight Pacific time, when it resets."""
+    wait = seconds_to_pacific_midnight()
+    RATE_GATE.close(key, wait)
+    return RateLimited(
+        f"The YouTube {quota} of this Beffroi's Google Cloud project is spent while {what}; "
+        f"it resets at midnight Pacific time (in {wait / 3600:.1f} h).",
+        wait,
+    )
+
+
 def _translate_http(exc: Any, what: str) -> ConnectorError:
-    status = int(getattr(exc.resp, "status", 0) or 0)
-    content = exc.content if isinstance(exc.content, bytes) else b""
-    reason, message = _error_reason(content)
-    said = f" YouTube said: {reason or status}" + (f" ({message})" if message else "") + "."
+    refusal = _Refusal.of(exc)
+    status, reason, said = refusal.status, refusal.reason, refusal.said
     if reason in _QUOTA_REASONS:
-        wait = seconds_to_pacific_midnight()
-        RATE_GATE.close(PROJECT_KEY, wait)
-        return RateLimited(
-            f"The YouTube API daily quota of this Beffroi's Google Cloud project is spent "
-            f"while {what}; it resets at midnight Pacific time (in {wait / 3600:.1f} h).",
-            wait,
-        )
+        return _quota_spent(PROJECT_KEY, "API daily quota", what)
     if reason in _RATE_REASONS or status == 429:
         headers = {str(k): str(v) for k, v in dict(exc.resp).items()}
         short = retry_after_seconds(headers) or SHORT_RATE_WAIT
@@ -427,18 +448,10 @@ def translate_upload_error(exc: Exception, what: str) -> ConnectorError | None:
 
     if not isinstance(exc, HttpError):
         return translate_error(exc, what)
-    status = int(getattr(exc.resp, "status", 0) or 0)
-    content = exc.content if isinstance(exc.content, bytes) else b""
-    reason, message = _error_reason(content)
-    said = f" YouTube said: {reason or status}" + (f" ({message})" if message else "") + "."
+    refusal = _Refusal.of(exc)
+    status, reason, said = refusal.status, refusal.reason, refusal.said
     if reason in _QUOTA_REASONS:
-        wait = seconds_to_pacific_midnight()
-        RATE_GATE.close(UPLOAD_QUOTA_KEY, wait)
-        return RateLimited(
-            f"The YouTube upload quota of this Beffroi's Google Cloud project is spent while "
-            f"{what}; it resets at midnight Pacific time (in {wait / 3600:.1f} h).",
-            wait,
-        )
+        return _quota_spent(UPLOAD_QUOTA_KEY, "upload quota", what)
     if reason == "uploadLimitExceeded":
         return Refused(
             f"YouTube refused the video while {what}: the channel has uploaded as many videos "
