@@ -45,7 +45,9 @@ def available() -> dict[str, str]:
 
 def connector_class(platform: str) -> type[Connector]:
     """The connector class for ``platform`` or a clear ConfigurationError."""
-    target = available().get(platform)
+    # Built-ins first, without scanning the installed packages' entry points (slow, and
+    # asked for on every page that shows a network's limits).
+    target = BUILTIN.get(platform) or available().get(platform)
     if target is None:
         raise ConfigurationError(
             f"No connector for platform '{platform}'. Known: {', '.join(sorted(available()))}."
