@@ -92,6 +92,10 @@ class StatsOut(Schema):
     items_by_language: dict[str, int]
     conversations_by_state: dict[str, int]
     posts_by_state: dict[str, int] = Field(description="Posts by state; every state, 0 when none.")
+    counter_speech_entries: dict[str, int] = Field(
+        description="Counter-speech entries of the organization's own library, by state; "
+        "every state, 0 when none."
+    )
     requests: dict[str, Any] = Field(
         description="Conversations judged requests or complaints for the organization: total, "
         "by_service (the service asked) and not_judged (conversations not judged yet)."

@@ -194,6 +194,45 @@ class AuditAction(models.TextChoices):
     PUBLISHING_RESUME = "publishing.resume", _("Resumed publishing")
     PAUSE_WINDOW_SAVE = "pause_window.save", _("Planned a period without publishing")
     PAUSE_WINDOW_DELETE = "pause_window.delete", _("Removed a period without publishing")
+    # the counter-speech library
+    COUNTER_SPEECH_CREATE = "counter_speech.create", _("Wrote a counter-speech entry")
+    COUNTER_SPEECH_EDIT = "counter_speech.edit", _("Changed a counter-speech entry")
+    COUNTER_SPEECH_SUBMIT = (
+        "counter_speech.submit",
+        _("Submitted a counter-speech entry for approval"),
+    )
+    COUNTER_SPEECH_APPROVE = "counter_speech.approve", _("Approved a counter-speech entry")
+    COUNTER_SPEECH_SEND_BACK = (
+        "counter_speech.send_back",
+        _("Sent a counter-speech entry back to its author"),
+    )
+    COUNTER_SPEECH_BACK_TO_REVIEW = (
+        "counter_speech.back_to_review",
+        _("A counter-speech entry changed after its approval went back to review"),
+    )
+    COUNTER_SPEECH_RETIRE = "counter_speech.retire", _("Retired a counter-speech entry")
+    COUNTER_SPEECH_IMPORT = "counter_speech.import", _("Imported counter-speech entries")
+    COUNTER_SPEECH_EXPORT = "counter_speech.export", _("Exported the counter-speech library")
+    COUNTER_SPEECH_SOURCE_CHANGED = (
+        "counter_speech.source_changed",
+        _("A source of an approved counter-speech entry changed since its approval"),
+    )
+    COUNTER_SPEECH_LIBRARY_PUBLISH = (
+        "counter_speech.library.publish",
+        _("Shared the counter-speech library with other organizations"),
+    )
+    COUNTER_SPEECH_LIBRARY_UNPUBLISH = (
+        "counter_speech.library.unpublish",
+        _("Stopped sharing the counter-speech library"),
+    )
+    COUNTER_SPEECH_SUBSCRIBE = (
+        "counter_speech.subscribe",
+        _("Subscribed to another organization's counter-speech library"),
+    )
+    COUNTER_SPEECH_UNSUBSCRIBE = (
+        "counter_speech.unsubscribe",
+        _("Unsubscribed from another organization's counter-speech library"),
+    )
     # the administration site and the demo
     ADMIN_CREATE = "admin.create", _("Created an object in the administration site")
     ADMIN_UPDATE = "admin.update", _("Changed an object in the administration site")

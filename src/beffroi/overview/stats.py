@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count
 
 from beffroi.conversations.models import Conversation
+from beffroi.counterspeech.models import Entry
 from beffroi.items.models import Author, Item
 from beffroi.moderation.models import Case, Decision
 from beffroi.organizations.models import Organization
@@ -41,6 +42,14 @@ def organization_stats(org: Organization) -> dict[str, Any]:
         "posts_by_state": dict.fromkeys(Post.State.values, 0)
         | dict(
             Post.objects.for_org(org).values_list("state").annotate(n=Count("id")).order_by("state")
+        ),
+        # The organization's own library, every state (those with no entry at 0).
+        "counter_speech_entries": dict.fromkeys(Entry.State.values, 0)
+        | dict(
+            Entry.objects.for_org(org)
+            .values_list("state")
+            .annotate(n=Count("id"))
+            .order_by("state")
         ),
         "requests": {
             "total": requests.count(),

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "beffroi.veille",
     "beffroi.conversations",
     "beffroi.publishing",
+    "beffroi.counterspeech",
     "beffroi.overview",
     "beffroi.audit",
     "beffroi.jobs",
