@@ -26,9 +26,11 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.backends.signals import connection_created
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template import loader
 from django.views import defaults
+
+from beffroi.core.problems import problem_response
 
 #: How long a web request's statement waits for the lock (SQLite retries meanwhile), in ms.
 WEB_LOCK_WAIT_MS = 2000
@@ -96,14 +98,10 @@ def busy_response(request: HttpRequest) -> HttpResponse:
     """503 "busy, try again": a JSON problem under ``/api/``, a translated page elsewhere."""
     response: HttpResponse
     if request.path.startswith(API_PREFIX):
-        response = JsonResponse(
-            {
-                "title": "Service Unavailable",
-                "status": 503,
-                "detail": "The database is busy with other work. Try again in a few seconds.",
-            },
-            status=503,
-            content_type="application/problem+json",
+        response = problem_response(
+            503,
+            "Service Unavailable",
+            "The database is busy with other work. Try again in a few seconds.",
         )
     else:
         # No context processors: the page needs nothing from the database.

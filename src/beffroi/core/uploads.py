@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.templatetags.static import static
@@ -25,6 +25,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from beffroi.core.busy import API_PREFIX
+from beffroi.core.problems import problem_response
 
 #: Room for the form's other fields and the multipart framing around the file.
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -83,14 +84,10 @@ def body_too_large_response(
     response: HttpResponse
     with translation.override(language):
         if request.path.startswith(API_PREFIX):
-            response = JsonResponse(
-                {
-                    "title": "Content Too Large",
-                    "status": 413,
-                    "detail": "The request body is larger than this address accepts.",
-                },
-                status=413,
-                content_type="application/problem+json",
+            response = problem_response(
+                413,
+                "Content Too Large",
+                "The request body is larger than this address accepts.",
             )
         else:
             title = _("File too large")
