@@ -375,6 +375,104 @@ def eval_claims(
     )
 
 
+@evaluation.command("counter-speech")
+@click.option(
+    "--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--hate-column", required=True, help="Column holding the hate speech.")
+@click.option("--reply-column", required=True, help="Column holding the reply written for it.")
+@click.option(
+    "--target-column",
+    default=None,
+    help="Column holding the targeted group: the replies' targets feed the target boost, "
+    "and same_target_r_at_1 is measured.",
+)
+@click.option("--language-column", default=None, help="Column holding the row's language.")
+@click.option(
+    "--language-from-id-column",
+    default=None,
+    help="Column holding CONAN ids (cn_id): language from the first two letters, T1 rows "
+    "are English translations of the pair.",
+)
+@click.option("--query-language", default=None, help="Keep the hate speech in this language.")
+@click.option("--reply-language", default=None, help="Keep the replies in this language.")
+@click.option("--words-only", is_flag=True, help="TF-IDF cosine only (the baseline).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_counter_speech(
+    input_path: Path,
+    hate_column: str,
+    reply_column: str,
+    target_column: str | None,
+    language_column: str | None,
+    language_from_id_column: str | None,
+    query_language: str | None,
+    reply_language: str | None,
+    words_only: bool,
+    as_json: bool,
+) -> None:
+    """Evaluate counter-speech retrieval on hate speech / reply pairs (CSV or TSV)."""
+    import time
+
+    from beffroi.analysis.counterspeech.evaluate import (
+        EvaluationError,
+        benchmark,
+        evaluate_index,
+        read_pairs,
+    )
+    from beffroi.analysis.counterspeech.retrieval import CounterSpeechIndex
+
+    if language_column and language_from_id_column:
+        raise click.UsageError("use --language-column or --language-from-id-column, not both")
+    if (query_language or reply_language) and not (language_column or language_from_id_column):
+        raise click.UsageError(
+            "--query-language and --reply-language need --language-column or "
+            "--language-from-id-column"
+        )
+    try:
+        rows = read_pairs(
+            input_path,
+            hate_column,
+            reply_column,
+            target_column=target_column,
+            language_column=language_column,
+            language_from_id_column=language_from_id_column,
+        )
+        bench = benchmark(rows, query_language=query_language, reply_language=reply_language)
+    except EvaluationError as error:
+        raise click.ClickException(str(error)) from error
+    started = time.perf_counter()
+    with console.status(f"Indexing {len(bench.replies)} replies"):
+        index = CounterSpeechIndex(bench.replies, use_meaning=not words_only)
+    index_seconds = time.perf_counter() - started
+    with progress_bar() as progress:
+        task = progress.add_task("Ranking", total=len(bench.queries))
+        try:
+            result = evaluate_index(
+                index, bench, progress=lambda done: progress.advance(task, done)
+            )
+        except EvaluationError as error:
+            raise click.ClickException(str(error)) from error
+    report: dict[str, Any] = {
+        "input": str(input_path),
+        **result.metrics.as_dict(),
+        "query_language": query_language,
+        "reply_language": reply_language,
+        "queries_per_second": round(result.queries_per_second, 1),
+        "index_seconds": round(index_seconds, 2),
+        "meaning": not words_only,
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    line = (
+        f"{report['queries']} hate speeches over {report['replies']} replies: "
+        f"R@1 {report['r_at_1']:.3f}, R@5 {report['r_at_5']:.3f}, MRR {report['mrr']:.3f}"
+    )
+    if report["same_target_r_at_1"] is not None:
+        line += f", same-target R@1 {report['same_target_r_at_1']:.3f}"
+    click.echo(line)
+
+
 @evaluation.command("claims-demo")
 @click.option("--org", "org_slug", default="saint-aubin", show_default=True)
 @click.option(
