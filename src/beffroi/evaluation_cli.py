@@ -397,6 +397,14 @@ def eval_claims(
 @click.option("--query-language", default=None, help="Keep the hate speech in this language.")
 @click.option("--reply-language", default=None, help="Keep the replies in this language.")
 @click.option("--words-only", is_flag=True, help="TF-IDF cosine only (the baseline).")
+@click.option(
+    "--cross-validate",
+    "folds",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Choose the weights by cross-validation over this many folds of hate-speech groups "
+    "and report the metrics of the held-out folds (and each fold's choice).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def eval_counter_speech(
     input_path: Path,
@@ -408,6 +416,7 @@ def eval_counter_speech(
     query_language: str | None,
     reply_language: str | None,
     words_only: bool,
+    folds: int | None,
     as_json: bool,
 ) -> None:
     """Evaluate counter-speech retrieval on hate speech / reply pairs (CSV or TSV)."""
@@ -444,6 +453,13 @@ def eval_counter_speech(
     with console.status(f"Indexing {len(bench.replies)} replies"):
         index = CounterSpeechIndex(bench.replies, use_meaning=not words_only)
     index_seconds = time.perf_counter() - started
+    if folds is not None:
+        if words_only:
+            raise click.UsageError(
+                "--cross-validate chooses the weights of the meaning: not with --words-only"
+            )
+        _cross_validate_counter_speech(index, bench, folds, input_path, as_json)
+        return
     with progress_bar() as progress:
         task = progress.add_task("Ranking", total=len(bench.queries))
         try:
@@ -471,6 +487,43 @@ def eval_counter_speech(
     if report["same_target_r_at_1"] is not None:
         line += f", same-target R@1 {report['same_target_r_at_1']:.3f}"
     click.echo(line)
+
+
+def _cross_validate_counter_speech(
+    index: Any, bench: Any, folds: int, input_path: Path, as_json: bool
+) -> None:
+    from dataclasses import asdict
+
+    from beffroi.analysis.counterspeech.tuning import GRID, cross_validate
+
+    with progress_bar() as progress:
+        task = progress.add_task("Weights tried", total=len(GRID))
+        try:
+            result = cross_validate(
+                index, bench, folds=folds, progress=lambda done: progress.advance(task, done)
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+    report: dict[str, Any] = {
+        "input": str(input_path),
+        **result.metrics.as_dict(),
+        "held_out": True,
+        "folds": folds,
+        "groups": result.groups,
+        "chosen_weights": [asdict(weights) for weights in result.chosen],
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"Held-out folds ({folds}, {result.groups} groups): R@1 {report['r_at_1']:.3f}, "
+        f"R@5 {report['r_at_5']:.3f}, MRR {report['mrr']:.3f}"
+        + (
+            f", same-target R@1 {report['same_target_r_at_1']:.3f}"
+            if report["same_target_r_at_1"] is not None
+            else ""
+        )
+    )
 
 
 @evaluation.command("claims-demo")

@@ -185,3 +185,62 @@ def test_eval_counter_speech_errors(tmp_path: Path) -> None:
         "--input", str(tmp_path / "missing.csv"), "--hate-column", "a", "--reply-column", "b"
     )
     assert code == 1 and "cannot read" in output
+
+
+def test_cross_validation_keeps_groups_in_one_fold_and_measures_held_out_rankings() -> None:
+    import numpy as np
+
+    from beffroi.analysis.counterspeech.evaluate import Benchmark
+    from beffroi.analysis.counterspeech.retrieval import CounterSpeechIndex, Weights
+    from beffroi.analysis.counterspeech.tuning import cross_validate, query_groups
+
+    topics = ["water", "bins", "roads", "schools", "market", "library"]
+    axes = {topic: axis for axis, topic in enumerate(topics)}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        vectors = np.full((len(texts), len(axes) + 1), 0.01, dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word, axis in axes.items():
+                vectors[row, axis] += text.lower().count(word)
+        return vectors
+
+    replies = tuple(
+        CounterSpeechEntry(str(i), f"the {topic} are fine, here are the facts")
+        for i, topic in enumerate(topics)
+    )
+    # Each topic has a post and its paraphrase: the two share their reply, so one group.
+    queries = tuple(
+        text for topic in topics for text in (f"the {topic} are a scandal", f"{topic}: a scandal")
+    )
+    bench = Benchmark(
+        queries=queries,
+        query_targets=("",) * len(queries),
+        query_language=None,
+        replies=replies,
+        relevant=tuple(frozenset({i}) for i in range(len(topics)) for _twice in range(2)),
+    )
+    groups = query_groups(bench)
+    assert len(set(groups)) == len(topics)
+    assert all(groups[2 * i] == groups[2 * i + 1] for i in range(len(topics)))
+    index = CounterSpeechIndex(replies, embedder=embed, background=())
+    grid = (Weights(words=0.1), Weights(words=0.3))
+    result = cross_validate(index, bench, folds=3, grid=grid)
+    assert result.groups == len(topics) and len(result.chosen) == 3
+    assert set(result.chosen) <= set(grid)
+    assert result.metrics.queries == len(queries)
+    assert result.metrics.r_at_1 == 1.0  # each post's meaning names its reply's topic
+    with pytest.raises(ValueError, match="fewer than 7 folds"):
+        cross_validate(index, bench, folds=7, grid=grid)
+
+
+def test_the_command_cross_validates(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "pairs.csv",
+        ["HS", "CN"],
+        [["Migrants steal our jobs.", "Migrants create jobs."], ["Women drive badly.", "No."]],
+    )
+    code, output = _invoke(
+        "--input", str(path), "--hate-column", "HS", "--reply-column", "CN",
+        "--words-only", "--cross-validate", "2",
+    )  # fmt: skip
+    assert code == 2 and "not with --words-only" in output

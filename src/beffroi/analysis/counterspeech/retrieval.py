@@ -31,7 +31,7 @@ comes first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -328,9 +328,12 @@ class CounterSpeechIndex:
         return _Components(meaning, words, characters, target, raw_meaning, raw_words)
 
     def _fused(
-        self, components: _Components, query_languages: Sequence[str | None]
+        self,
+        components: _Components,
+        query_languages: Sequence[str | None],
+        weights: Weights | None = None,
     ) -> NDArray[np.float64]:
-        weights = self.weights
+        weights = weights or self.weights
         if self._embed is None:
             fused = components.words.copy()
         else:
@@ -372,6 +375,19 @@ class CounterSpeechIndex:
         """(queries × entries) fused scores; higher is a better reply."""
         languages = self._languages_of(queries, query_languages)
         return self._fused(self._components(queries), languages)
+
+    def scores_by_weights(
+        self,
+        queries: Sequence[str],
+        candidates: Sequence[Weights],
+        query_languages: Sequence[str | None] | None = None,
+    ) -> Iterator[tuple[Weights, NDArray[np.float64]]]:
+        """The fused scores under each of ``candidates`` (the evidence computed once): what
+        choosing the weights by cross-validation reads."""
+        languages = self._languages_of(queries, query_languages)
+        components = self._components(queries)
+        for weights in candidates:
+            yield weights, self._fused(components, languages, weights)
 
     def rank_many(
         self,
