@@ -58,6 +58,8 @@ def owners(obj: Any) -> set[Any]:
         return {obj.organization, *(membership.organization for membership in invited)}
     if hasattr(obj, "organization"):
         return {obj.organization}
+    if hasattr(obj, "subscriber"):  # a library subscription: the subscriber's
+        return {obj.subscriber}
     for field in obj._meta.concrete_fields:
         related = getattr(obj, field.name) if field.is_relation and field.many_to_one else None
         if hasattr(related, "organization"):

@@ -40,6 +40,7 @@ PATH_IDS: dict[str, Callable[[Any], Any]] = {
     "conversation_id": lambda b: b.conversation,
     "post_id": _draft,
     "pause_id": _pause,
+    "entry_id": lambda b: b.library_draft,
 }
 #: What goes into the address for each of them.
 PATH_VALUE = {"number": lambda obj: obj.number}

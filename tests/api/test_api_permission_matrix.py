@@ -154,6 +154,19 @@ def _pause(world: Any) -> Any:
     return services.pause(Actor.system(), world.org, "Crise")
 
 
+def _library_entry(world: World, *, submitted: bool = False) -> dict[str, Any]:
+    """A counter-speech entry of the organization written from the command line (by no
+    member, so that every role may approve it); in review when ``submitted``."""
+    from beffroi.counterspeech import services
+    from beffroi.counterspeech.validation import EntryData
+    from beffroi.organizations.context import OrgContext
+
+    data = EntryData(strategy="facts", title="Eau", texts=[("fr", "L'eau est contrôlée.")])
+    ctx = OrgContext.for_command_line(world.org, "matrix")
+    entry = services.create_entry(ctx, data, submit=submitted)
+    return {"slug": world.org.slug, "entry_id": entry.pk}
+
+
 MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
     ("GET", "/orgs"): (None, _no_params),
     ("GET", "/orgs/{slug}"): (Capability.VIEW, _org),
@@ -298,6 +311,42 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
         lambda w: ({"slug": w.org.slug, "pause_id": _pause(w).pk}, None),
     ),
     ("GET", "/orgs/{slug}/media"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/counter-speech/entries"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/counter-speech/entries/{entry_id}"): (
+        Capability.VIEW,
+        lambda w: (_library_entry(w), None),
+    ),
+    ("POST", "/orgs/{slug}/counter-speech/entries"): (
+        Capability.ANSWER,
+        lambda w: (
+            {"slug": w.org.slug},
+            {"strategy": "facts", "texts": {"fr": "L'eau est contrôlée."}, "title": "Eau"},
+        ),
+    ),
+    ("PATCH", "/orgs/{slug}/counter-speech/entries/{entry_id}"): (
+        Capability.ANSWER,
+        lambda w: (_library_entry(w), {"title": "Eau du robinet"}),
+    ),
+    ("POST", "/orgs/{slug}/counter-speech/entries/{entry_id}/submit"): (
+        Capability.ANSWER,
+        lambda w: (_library_entry(w), None),
+    ),
+    ("POST", "/orgs/{slug}/counter-speech/entries/{entry_id}/approve"): (
+        Capability.APPROVE,
+        lambda w: (_library_entry(w, submitted=True), {}),
+    ),
+    ("POST", "/orgs/{slug}/counter-speech/entries/{entry_id}/send-back"): (
+        Capability.APPROVE,
+        lambda w: (_library_entry(w, submitted=True), {"comment": "Citer la source"}),
+    ),
+    ("POST", "/orgs/{slug}/counter-speech/entries/{entry_id}/retire"): (
+        Capability.APPROVE,
+        lambda w: (_library_entry(w), {}),
+    ),
+    ("POST", "/orgs/{slug}/counter-speech/export"): (
+        Capability.VIEW,
+        lambda w: ({"slug": w.org.slug}, {"format": "json"}),
+    ),
 }
 
 

@@ -113,6 +113,15 @@ NOT_PAGES = {
     "conversations:request_models_learn",
     "conversations:request_model_activate",
     "conversations:reply_box",
+    "counterspeech:import",
+    "counterspeech:submit",
+    "counterspeech:approve",
+    "counterspeech:send_back",
+    "counterspeech:retire",
+    "counterspeech:publish",
+    "counterspeech:unpublish",
+    "counterspeech:subscribe",
+    "counterspeech:unsubscribe",
     "publishing:check",
     "publishing:submit",
     "publishing:decide",
@@ -512,6 +521,34 @@ def _pages(org: Any, data: dict[str, Any]) -> dict[str, list[str]]:
     } | _publishing_pages(org)
 
 
+def _counter_speech_pages(org: Any) -> dict[str, list[str]]:
+    """The library's pages, with an entry as long as real ones get (a long title, a long
+    text, a long source address) and the sharing page."""
+    from beffroi.counterspeech import services
+    from beffroi.counterspeech.validation import EntryData, SourceData
+    from beffroi.organizations.context import OrgContext
+
+    data = EntryData(
+        strategy="facts",
+        title=("Eau " + LONG_WORD)[:200],
+        texts=[("fr", LONG_TEXT[:5000]), ("en", LONG_WORD)],
+        topics=[LONG_WORD[:60]],
+        sources=[SourceData(LONG_URL[:1000], LONG_WORD[:300])],
+    )
+    entry = services.create_entry(OrgContext.for_command_line(org, "layout"), data)
+
+    def url(name: str, *args: Any) -> str:
+        return reverse(name, args=[org.slug, *args])
+
+    return {
+        "counterspeech:library": [url("counterspeech:library")],
+        "counterspeech:create": [url("counterspeech:create")],
+        "counterspeech:detail": [url("counterspeech:detail", entry.pk)],
+        "counterspeech:edit": [url("counterspeech:edit", entry.pk)],
+        "counterspeech:sharing": [url("counterspeech:sharing")],
+    }
+
+
 def _publishing_pages(org: Any) -> dict[str, list[str]]:
     """The publishing desk as the demo left it, with rows as long as real ones get: a post
     too long for its networks with a long link and labels, a media with a long name and
@@ -609,7 +646,7 @@ def wide_town(transactional_db: Any) -> dict[str, Any]:
     admin = org.memberships.get(role="admin").user
     data = _long_data(org, admin)
     scan(org)
-    pages = _pages(org, data)
+    pages = _pages(org, data) | _counter_speech_pages(org)
     account = [
         reverse("accounts:profile"),
         reverse("invitations:list"),
@@ -762,6 +799,11 @@ _PAGE_NAMES = (
     "publishing:workflow_create",
     "publishing:workflow_edit",
     "publishing:settings",
+    "counterspeech:library",
+    "counterspeech:create",
+    "counterspeech:detail",
+    "counterspeech:edit",
+    "counterspeech:sharing",
 )
 
 

@@ -90,6 +90,7 @@ CONTENT_LISTS = frozenset(
         "conversations.Conversation.labels",
         "conversations.RoutingRule.keywords",
         "conversations.RoutingRule.platforms",
+        "counterspeech.Entry.topics",
     }
 )
 
@@ -300,6 +301,9 @@ def read_catalogue() -> Catalogue:
         msgid = key[0] if isinstance(key, tuple) else key
         if not isinstance(msgid, str) or not msgid or not isinstance(value, str):
             continue
+        # A message with a context (pgettext) is keyed "context\x04message": the page shows
+        # the message alone.
+        msgid = msgid.rpartition("\x04")[2]
         msgid = " ".join(msgid.split())
         value = " ".join(value.split())
         english.add(msgid)
@@ -616,6 +620,76 @@ def _publishing(org: Any) -> dict[str, Any]:
     }
 
 
+def _counter_speech(org: Any) -> dict[str, Any]:
+    """The library's objects the pages are called with: a draft and an entry in review by a
+    publisher of the town, an approved one with a source read and changed since, and the
+    library of a national cell the town subscribes to (its approved entry read-only)."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from beffroi.counterspeech import services
+    from beffroi.counterspeech.models import EntrySource, LibrarySubscription
+    from beffroi.counterspeech.validation import EntryData, SourceData
+    from beffroi.organizations.context import OrgContext
+    from beffroi.organizations.models import Membership, Organization
+
+    def ctx(organization: Any, role: str) -> OrgContext:
+        membership = Membership.objects.filter(organization=organization, role=role).first()
+        assert membership is not None, role
+        return OrgContext.for_member(membership, "ui")
+
+    def data(title: str, **extra: Any) -> EntryData:
+        return EntryData(
+            strategy="facts",
+            title=title,
+            texts=[
+                (
+                    "fr",
+                    "L'eau du robinet est contrôlée chaque semaine : les résultats sont publics.",
+                ),
+                ("en", "Tap water is tested every week: the results are public."),
+            ],
+            targets=["migrants"],
+            topics=["eau"],
+            sources=[SourceData("https://www.example.org/qualite-eau", "Qualité de l'eau")],
+            **extra,
+        )
+
+    writer, admin = ctx(org, "publisher"), ctx(org, "admin")
+    draft = services.create_entry(writer, data("Eau du robinet"))
+    review = services.create_entry(writer, data("Eau potable"), submit=True)
+    approved = services.approve(
+        admin,
+        services.create_entry(
+            writer,
+            data("Analyses de l'eau", valid_until=timezone.localdate() - timedelta(days=1)),
+            submit=True,
+        ),
+    )
+    EntrySource.objects.filter(entry=approved).update(
+        sha256="b" * 64, reference_sha256="a" * 64, fetched_at=timezone.now()
+    )
+    cell = Organization.objects.create(slug="cellule-nationale", name="Cellule nationale")
+    approver = get_user_model().objects.create_user(username="cellule-approbation")
+    Membership.objects.create(user=approver, organization=cell, role="approver")
+    cell_ctx = OrgContext.for_command_line(cell, "demo")
+    shared = services.approve(
+        ctx(cell, "approver"),
+        services.create_entry(cell_ctx, data("Rumeur sur l'eau"), submit=True),
+    )
+    services.publish_library(cell_ctx, "Cellule nationale")
+    return {
+        "library_draft": draft,
+        "library_in_review": review,
+        "library_approved": approved,
+        "library_publisher": cell,
+        "library_shared": shared,
+        "library_subscription": LibrarySubscription.objects.create(subscriber=org, publisher=cell),
+    }
+
+
 @pytest.fixture(scope="module")
 def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
     from beffroi.demo.desk import load_demo_desk
@@ -631,7 +705,7 @@ def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
         scan(org)
         load_demo_desk(org)
         load_demo_publishing(org)
-        objects = _build(org) | _publishing(org)
+        objects = _build(org) | _publishing(org) | _counter_speech(org)
         yield Town(org, objects["admin"], objects, read_content(), read_catalogue())
         from django.core.management import call_command
 
@@ -662,6 +736,9 @@ VARIANTS: dict[str, list[str]] = {
         "#variant.post",
     ],
     "publishing:edit": ["#review_post"],
+    # An entry in each state a person meets, and one of a subscribed library (read-only).
+    "counterspeech:detail": ["#library_in_review", "#library_approved", "#library_shared"],
+    "counterspeech:library": ["?library=shared"],
     # The change made on a page every member reads (``ALSO_POSTED``): its flash message.
     "publishing:media": [POSTED],
     "publishing:settings": [POSTED],

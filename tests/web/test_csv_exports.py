@@ -54,6 +54,25 @@ def demo_town(django_db_setup: Any, django_db_blocker: Any) -> Any:
         call_command("flush", interactive=False, verbosity=0)
 
 
+def _library_entry(org: Any) -> None:
+    """An entry in the town's counter-speech library (the demo has none yet), with a source
+    and two languages, so that its export has a row."""
+    from beffroi.counterspeech import services
+    from beffroi.counterspeech.validation import EntryData, SourceData
+    from beffroi.organizations.context import OrgContext
+
+    if services.visible_entries(org).exists():
+        return
+    data = EntryData(
+        strategy="facts",
+        title="Eau du robinet",
+        texts=[("fr", "L'eau est contrôlée ; chaque semaine."), ("en", "=Water is tested.")],
+        topics=["eau", "santé"],
+        sources=[SourceData("https://www.example.org/eau", "Qualité de l'eau")],
+    )
+    services.create_entry(OrgContext.for_command_line(org, "test"), data)
+
+
 def _export_pages(org: Any) -> dict[str, str]:
     """Every page that offers a CSV export, by the template that offers it."""
     from beffroi.veille.models import Campaign, Narrative, Watch
@@ -63,6 +82,7 @@ def _export_pages(org: Any) -> dict[str, str]:
     narrative = Narrative.objects.filter(organization=org).first()
     campaign = Campaign.objects.filter(organization=org).first()
     assert watch and narrative and campaign, "the demo town has watches, narratives, campaigns"
+    _library_entry(org)
 
     def url(name: str, obj: Any = None) -> str:
         return reverse(name, args=[slug] if obj is None else [slug, obj.pk])
@@ -84,6 +104,7 @@ def _export_pages(org: Any) -> dict[str, str]:
         "publishing/list.html": url("publishing:list"),
         # The month around today: the demo has posts from a week ago to two weeks ahead.
         "publishing/calendar.html": url("publishing:calendar"),
+        "counterspeech/library.html": url("counterspeech:library"),
     }
 
 

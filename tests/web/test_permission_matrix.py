@@ -526,6 +526,68 @@ class World:
             settings={DEMO_SETTING: True, "base_url": "https://social.example"},
         )
 
+    # The counter-speech library's objects, made on first use too, through its services:
+    # written by the publisher ``writer``, so that every role may approve them.
+    def _library_ctx(self, user: Any) -> Any:
+        from beffroi.organizations.context import OrgContext
+        from beffroi.organizations.models import Membership
+
+        membership = Membership.objects.select_related("user", "organization").get(
+            user=user, organization=self.org
+        )
+        return OrgContext.for_member(membership, "ui")
+
+    def _library_entry(self, title: str, *, submit: bool) -> Any:
+        from beffroi.counterspeech import services
+        from beffroi.counterspeech.validation import EntryData
+
+        data = EntryData(
+            strategy="facts",
+            title=title,
+            texts=[("fr", "L'eau du robinet est contrôlée chaque semaine.")],
+        )
+        return services.create_entry(self._library_ctx(self.writer), data, submit=submit)
+
+    @property
+    def library_draft(self) -> Any:
+        return self._veille(
+            "library_draft", lambda: self._library_entry("Eau du robinet", submit=False)
+        )
+
+    @property
+    def library_in_review(self) -> Any:
+        return self._veille(
+            "library_in_review", lambda: self._library_entry("Eau potable", submit=True)
+        )
+
+    @property
+    def library_publisher(self) -> Any:
+        """A third organization that shares its library (the organization may subscribe)."""
+        from beffroi.counterspeech import services
+        from beffroi.organizations.context import OrgContext
+        from beffroi.organizations.models import Organization
+
+        def build() -> Any:
+            cell = Organization.objects.create(
+                slug=f"{self.org.slug}-cellule", name="Cellule nationale"
+            )
+            ctx = OrgContext.for_command_line(cell, "matrix")
+            services.publish_library(ctx, "Cellule nationale")
+            return cell
+
+        return self._veille("library_publisher", build)
+
+    @property
+    def library_subscription(self) -> Any:
+        from beffroi.counterspeech.models import LibrarySubscription
+
+        return self._veille(
+            "library_subscription",
+            lambda: LibrarySubscription.objects.create(
+                subscriber=self.org, publisher=self.library_publisher
+            ),
+        )
+
     @property
     def publishing_account(self) -> Any:
         """The account the posts go out from, with no approval workflow."""
@@ -811,6 +873,14 @@ def png_upload(name: str, color: str = "navy") -> Any:
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
 
 
+def library_file(world: World) -> Any:
+    """A counter-speech library file as a browser sends it (one entry)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = f"title,strategy,text_fr\n{world.unique('Eau ')},facts,L'eau est contrôlée.\n"
+    return SimpleUploadedFile("library.csv", body.encode(), content_type="text/csv")
+
+
 def token_of(url: str) -> str:
     """The token of a signed address (its last part)."""
     from urllib.parse import urlsplit
@@ -1061,6 +1131,26 @@ ORG_PAGES: dict[str, Page] = {
     "publishing:workflow_edit": Page(pk="workflow"),
     "publishing:workflow_delete": Page("POST", pk="workflow"),
     "publishing:settings": Page(),
+    "counterspeech:library": Page(),
+    "counterspeech:import": Page("POST", data=lambda w: {"file": library_file(w)}),
+    "counterspeech:create": Page(),
+    "counterspeech:detail": Page(pk="library_draft"),
+    "counterspeech:edit": Page(pk="library_draft"),
+    "counterspeech:submit": Page("POST", pk="library_draft"),
+    "counterspeech:approve": Page(
+        "POST",
+        pk="library_in_review",
+        data=lambda w: {"seen_hash": w.library_in_review.content_hash},
+    ),
+    "counterspeech:send_back": Page(
+        "POST", pk="library_in_review", data=lambda w: {"comment": "Citer la source"}
+    ),
+    "counterspeech:retire": Page("POST", pk="library_draft", data=lambda w: {"reason": "Daté"}),
+    "counterspeech:sharing": Page(),
+    "counterspeech:publish": Page("POST", data=lambda w: {"public_name": "Bibliothèque"}),
+    "counterspeech:unpublish": Page("POST"),
+    "counterspeech:subscribe": Page("POST", data=lambda w: {"publisher": w.library_publisher.pk}),
+    "counterspeech:unsubscribe": Page("POST", pk="library_subscription"),
 }
 
 #: Pages every member reads (GET) that some also change (POST), and how to change them: the

@@ -17,6 +17,7 @@ from beffroi.api.routers import (
     audit,
     charter,
     conversations,
+    counterspeech,
     items,
     members,
     moderation,
@@ -76,6 +77,7 @@ for module in (
     veille,
     conversations,
     publishing,
+    counterspeech,
 ):
     api.add_router("", module.router)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -124,6 +124,15 @@ def visible_entries(
         organization__in=subscribed_publishers(organization), state=State.APPROVED
     ) & valid_on(local_day(at))
     return Entry.objects.filter(Q(organization=organization) | shared)
+
+
+def subscribers_of(organization: Organization | int) -> Any:
+    """The subscriptions to ``organization``'s library (whoever subscribes), oldest first."""
+    return (
+        LibrarySubscription.objects.filter(publisher=organization)
+        .select_related("subscriber", "created_by")
+        .order_by("created_at", "id")
+    )
 
 
 def is_own(organization: Organization | int, entry: Entry) -> bool:
@@ -649,13 +658,22 @@ def import_entries(
     return entries
 
 
-def export_entries(ctx: OrgContext, file_format: str, *, delimiter: str = ",") -> str:
+def export_entries(
+    ctx: OrgContext,
+    file_format: str,
+    *,
+    delimiter: str = ",",
+    among: QuerySet[Entry] | None = None,
+) -> str:
     """The entries the organization sees, as a CSV or JSON file (the audit trail keeps that
-    it was exported, and how many)."""
+    it was exported, and how many). ``among``: only those of this queryset (a filtered
+    list), never more than the organization sees."""
     ctx.require(Capability.VIEW)
+    seen = visible_entries(ctx.organization)
+    if among is not None:
+        seen = seen.filter(pk__in=among.values("pk"))
     entries = list(
-        visible_entries(ctx.organization)
-        .select_related("organization", "organization__counter_speech_library")
+        seen.select_related("organization", "organization__counter_speech_library")
         .prefetch_related("texts", "sources")
         .order_by("organization_id", "title", "id")
     )

@@ -1,0 +1,1 @@
+"""The counter-speech library's pages, under ``/o/<slug>/counter-speech/``."""
