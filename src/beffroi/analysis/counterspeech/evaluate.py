@@ -33,6 +33,7 @@ import numpy as np
 
 from beffroi.analysis.counterspeech.retrieval import CounterSpeechEntry, CounterSpeechIndex
 from beffroi.analysis.moderation.evaluate import EvaluationError
+from beffroi.analysis.table_files import dialect_of
 
 __all__ = [
     "Benchmark",
@@ -71,20 +72,6 @@ def conan_id_language(identifier: str) -> tuple[str, str]:
     return language, identifier[: suffix.start()] if suffix else identifier
 
 
-def _dialect(content: str, path: Path) -> type[csv.Dialect]:
-    """Excel quoting with the delimiter of the header line."""
-    if path.suffix.lower() == ".tsv":
-        return csv.excel_tab
-    first_line = content.split("\n", 1)[0]
-    delimiter = max(",\t;|", key=first_line.count)
-
-    class Dialect(csv.excel):
-        pass
-
-    Dialect.delimiter = delimiter
-    return Dialect
-
-
 def read_pairs(
     path: Path,
     hate_column: str,
@@ -105,7 +92,7 @@ def read_pairs(
         raise EvaluationError(f"{path} is not UTF-8 text") from error
     if not content.strip():
         raise EvaluationError(f"{path} is empty")
-    reader = csv.DictReader(io.StringIO(content, newline=""), dialect=_dialect(content, path))
+    reader = csv.DictReader(io.StringIO(content, newline=""), dialect=dialect_of(content, path))
     columns = [c for c in (reader.fieldnames or []) if c is not None]
     optional = [target_column, language_column, language_from_id_column]
     for column in [hate_column, reply_column, *[c for c in optional if c]]:

@@ -29,6 +29,7 @@ from beffroi.analysis.moderation.evaluate import (
     PositiveLabels,
     binary_metrics,
 )
+from beffroi.analysis.table_files import dialect_of
 
 __all__ = [
     "CorpusCrossValidation",
@@ -56,21 +57,6 @@ class RequestRow:
     category: str = ""
 
 
-def _dialect(content: str, path: Path) -> type[csv.Dialect]:
-    """Excel quoting with the delimiter of the header line (sniffing the quoting from the
-    header alone gets doubled quotes wrong)."""
-    if path.suffix.lower() == ".tsv":
-        return csv.excel_tab
-    first_line = content.split("\n", 1)[0]
-    delimiter = max(",\t;|", key=first_line.count)
-
-    class Dialect(csv.excel):
-        pass
-
-    Dialect.delimiter = delimiter
-    return Dialect
-
-
 def read_request_rows(
     path: Path,
     text_column: str,
@@ -88,7 +74,7 @@ def read_request_rows(
         raise EvaluationError(f"{path} is not UTF-8 text") from error
     if not content.strip():
         raise EvaluationError(f"{path} is empty")
-    reader = csv.DictReader(io.StringIO(content, newline=""), dialect=_dialect(content, path))
+    reader = csv.DictReader(io.StringIO(content, newline=""), dialect=dialect_of(content, path))
     columns = [c for c in (reader.fieldnames or []) if c is not None]
     wanted = [text_column, label_column] + ([category_column] if category_column else [])
     for column in wanted:
