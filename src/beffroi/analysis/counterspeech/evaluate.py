@@ -21,7 +21,6 @@ Languages, for a run in one language or across two (French hate speech, English 
 from __future__ import annotations
 
 import csv
-import io
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +32,7 @@ import numpy as np
 
 from beffroi.analysis.counterspeech.retrieval import CounterSpeechEntry, CounterSpeechIndex
 from beffroi.analysis.moderation.evaluate import EvaluationError
-from beffroi.analysis.table_files import dialect_of
+from beffroi.analysis.table_files import open_table
 
 __all__ = [
     "Benchmark",
@@ -84,21 +83,8 @@ def read_pairs(
     """The pairs of a CSV or TSV file; rows without a hate speech or a reply are skipped."""
     if language_column and language_from_id_column:
         raise EvaluationError("give a language column or an id column, not both")
-    try:
-        content = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise EvaluationError(f"cannot read {path}: {error.strerror or error}") from error
-    except UnicodeDecodeError as error:
-        raise EvaluationError(f"{path} is not UTF-8 text") from error
-    if not content.strip():
-        raise EvaluationError(f"{path} is empty")
-    reader = csv.DictReader(io.StringIO(content, newline=""), dialect=dialect_of(content, path))
-    columns = [c for c in (reader.fieldnames or []) if c is not None]
     optional = [target_column, language_column, language_from_id_column]
-    for column in [hate_column, reply_column, *[c for c in optional if c]]:
-        if column not in columns:
-            known = ", ".join(repr(c) for c in columns) or "none"
-            raise EvaluationError(f"{path}: no column {column!r} (columns: {known})")
+    reader = open_table(path, [hate_column, reply_column, *[c for c in optional if c]])
     rows: list[PairRow] = []
     try:
         for number, record in enumerate(reader, start=1):

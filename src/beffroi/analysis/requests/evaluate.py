@@ -16,7 +16,6 @@ evaluated file whose text is one of the learned texts are left out of the measur
 from __future__ import annotations
 
 import csv
-import io
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from beffroi.analysis.moderation.evaluate import (
     PositiveLabels,
     binary_metrics,
 )
-from beffroi.analysis.table_files import dialect_of
+from beffroi.analysis.table_files import open_table
 
 __all__ = [
     "CorpusCrossValidation",
@@ -66,21 +65,8 @@ def read_request_rows(
 ) -> list[RequestRow]:
     """The labelled rows of a CSV or TSV file (delimiter sniffed); rows without text or label
     skipped."""
-    try:
-        content = path.read_bytes().decode("utf-8-sig")
-    except OSError as error:
-        raise EvaluationError(f"cannot read {path}: {error.strerror or error}") from error
-    except UnicodeDecodeError as error:
-        raise EvaluationError(f"{path} is not UTF-8 text") from error
-    if not content.strip():
-        raise EvaluationError(f"{path} is empty")
-    reader = csv.DictReader(io.StringIO(content, newline=""), dialect=dialect_of(content, path))
-    columns = [c for c in (reader.fieldnames or []) if c is not None]
     wanted = [text_column, label_column] + ([category_column] if category_column else [])
-    for column in wanted:
-        if column not in columns:
-            known = ", ".join(repr(c) for c in columns) or "none"
-            raise EvaluationError(f"{path}: no column {column!r} (columns: {known})")
+    reader = open_table(path, wanted)
     rows: list[RequestRow] = []
     try:
         for number, record in enumerate(reader, start=1):
