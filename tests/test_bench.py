@@ -26,6 +26,8 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
             "200",
             "--arrivals",
             "5",
+            "--counter-speech-entries",
+            "40",
             "--json",
         ],
         capture_output=True,
@@ -53,3 +55,7 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert maximal["characters"] == 4 * 1024 * 1024
     assert 0 < maximal["judging_peak_traced_kib"] < 64 * 1024
     assert maximal["dossier_pdf_bytes"] < 300_000
+    counter_speech = figures["counter_speech"]
+    assert counter_speech["entries"] == 40 and counter_speech["index_cold_seconds"] > 0
+    assert counter_speech["suggestion"]["samples"] > 0
+    assert 0 < counter_speech["suggestion"]["p50_ms"] <= counter_speech["suggestion"]["p95_ms"]

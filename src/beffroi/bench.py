@@ -20,7 +20,12 @@ Everything runs in a throw-away data directory so the user's data is never touch
    the response-time clocks of every conversation are computed in the bench process;
 7. the publishing calendar, when asked (``--publishing-posts``): that many posts on two
    accounts are written in bulk over the current month, the server is started again and a
-   publisher browses the calendar's month (the default) and a week of it (p50/p95).
+   publisher browses the calendar's month (the default) and a week of it (p50/p95);
+8. counter-speech suggestions, when asked (``--counter-speech-entries``): a library of that
+   many approved entries (French, English and Arabic texts, every target and strategy) is
+   written in bulk, its index built (cold: the entries embedded; warm: their embeddings
+   from the disk cache; stored: the built index read from the data directory), then the suggestions for hateful comments are asked one by one, as the case page
+   does, on one core (p50/p95).
 """
 
 from __future__ import annotations
@@ -747,6 +752,132 @@ def measure_publishing(
     return figures
 
 
+#: Comments the counter-speech suggestions are asked for.
+SUGGESTION_SAMPLES = 60
+#: Sentences the bench library's entries are made of (written by the project).
+_COUNTER_SPEECH_PARTS = {
+    "fr": (
+        "Les personnes visées sont nos voisins et nos collègues",
+        "les chiffres officiels disent le contraire",
+        "la loi punit l'incitation à la haine",
+        "chacun a droit au respect dans notre ville",
+        "ce message généralise à partir d'un cas isolé",
+        "demandez-vous qui gagne à diviser les habitants",
+        "les services municipaux sont là pour tout le monde",
+        "l'eau du robinet est contrôlée chaque semaine",
+    ),
+    "en": (
+        "The people targeted are our neighbours and colleagues",
+        "official figures say the opposite",
+        "the law punishes incitement to hatred",
+        "everyone deserves respect in our town",
+        "this message generalises from a single case",
+        "ask who gains from dividing residents",
+    ),
+    "ar": (
+        "الأشخاص المستهدفون هم جيراننا وزملاؤنا",
+        "الأرقام الرسمية تقول العكس",
+        "القانون يعاقب على التحريض على الكراهية",
+        "الجميع يستحق الاحترام في مدينتنا",
+    ),
+}
+
+
+def build_counter_speech_library(entries: int, seed: int = 17) -> Any:
+    """An organization with ``entries`` approved counter-speech entries (one to three texts
+    each, varied targets and strategies), written in bulk, and hateful comments to answer.
+    Returns (organization, comments)."""
+    import random
+
+    from django.db import transaction
+
+    from beffroi.counterspeech.models import Entry, EntryText, Strategy, Target
+    from beffroi.items.models import Author, Item
+    from beffroi.organizations.models import Organization
+    from beffroi.sources.models import DEMO_SETTING, Source
+
+    rng = random.Random(seed)
+    targets = [value for value, _label in Target.choices]
+    strategies = [value for value, _label in Strategy.choices]
+    with transaction.atomic():
+        org = Organization.objects.create(slug="bench-counter-speech", name="Bench contre-discours")
+        made = Entry.objects.bulk_create(
+            Entry(
+                organization=org,
+                key=f"bench-{number}",
+                title=f"Entrée {number}",
+                strategy=rng.choice(strategies),
+                targets=rng.sample(targets, rng.randint(1, 2)),
+                state=Entry.State.APPROVED,
+                content_hash="bench",
+                approved_hash="bench",
+            )
+            for number in range(entries)
+        )
+        texts = []
+        for entry in made:
+            languages = ["fr", *rng.sample(["en", "ar"], rng.randint(0, 2))]
+            for language in languages:
+                parts = rng.sample(_COUNTER_SPEECH_PARTS[language], 3)
+                words = " ".join(rng.choices(WORDS, k=rng.randint(2, 6)))
+                texts.append(
+                    EntryText(entry=entry, language=language, text=f"{'. '.join(parts)} ({words}).")
+                )
+        EntryText.objects.bulk_create(texts, batch_size=2000)
+        source = Source.objects.create(
+            organization=org, name="Page", platform="facebook", settings={DEMO_SETTING: True}
+        )
+        author = Author.objects.create(
+            organization=org, platform="facebook", platform_id="troll", handle="troll"
+        )
+        comments = _demo_comments()[:SUGGESTION_SAMPLES] or ["Dehors les migrants"]
+        now = datetime.now(UTC)
+        items = Item.objects.bulk_create(
+            Item(
+                organization=org,
+                source=source,
+                platform="facebook",
+                platform_id=f"bench-comment-{index}",
+                kind=Item.Kind.COMMENT,
+                author=author,
+                text=text,
+                language="fr",
+                created_at=now,
+                analysis={"category": "hate", "verdict": "review"},
+            )
+            for index, text in enumerate(comments)
+        )
+    return org, items
+
+
+def measure_counter_speech(entries: int, step: Callable[[str], None]) -> dict[str, Any]:
+    """Suggestion latency against a library of ``entries`` entries on one core."""
+    from threadpoolctl import threadpool_limits
+
+    from beffroi.counterspeech import suggesting
+
+    step(f"writing a counter-speech library of {entries} entries")
+    org, comments = build_counter_speech_library(entries)
+    figures: dict[str, Any] = {"entries": entries}
+    with threadpool_limits(limits=1):
+        for measure in ("index_cold_seconds", "index_warm_seconds", "index_stored_seconds"):
+            # Cold: nothing kept; warm: the embeddings on disk; stored: the built index.
+            suggesting.forget_indexes(on_disk=measure != "index_stored_seconds")
+            started = time.perf_counter()
+            suggesting.library_index(org)
+            figures[measure] = round(time.perf_counter() - started, 2)
+        step(f"asking the suggestions for {len(comments)} hateful comments, one by one")
+        samples = []
+        for comment in comments:
+            started = time.perf_counter()
+            suggested = suggesting.suggest(org, comment)
+            samples.append(time.perf_counter() - started)
+            if not suggested:
+                raise RuntimeError("the bench library suggested nothing")
+    figures["suggestion"] = {"samples": len(samples), **_percentiles(samples)}
+    return figures
+
+
 def cpu_reference_seconds() -> float:
     """Time of a fixed pure-Python loop: lets figures from different machines be compared."""
     started = time.perf_counter()
@@ -764,6 +895,7 @@ def run(
     arrivals: int = 200,
     desk_conversations: int = 0,
     publishing_posts: int = 0,
+    counter_speech_entries: int = 0,
 ) -> dict[str, Any]:
     """Run every measurement in a fresh data directory; returns the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="beffroi-bench-"))
@@ -806,6 +938,9 @@ def run(
     publishing_figures = (
         measure_publishing(env, publishing_posts, step) if publishing_posts else None
     )
+    counter_speech_figures = (
+        measure_counter_speech(counter_speech_entries, step) if counter_speech_entries else None
+    )
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -820,4 +955,5 @@ def run(
         "moderation": moderation_figures,
         **({"desk": desk_figures} if desk_figures else {}),
         **({"publishing": publishing_figures} if publishing_figures else {}),
+        **({"counter_speech": counter_speech_figures} if counter_speech_figures else {}),
     }

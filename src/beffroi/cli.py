@@ -461,6 +461,13 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     show_default=True,
     help="Posts in the current month to measure the publishing calendar with; 0 skips it.",
 )
+@click.option(
+    "--counter-speech-entries",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Entries of the counter-speech library to measure suggestions against; 0 skips it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(
     items: int,
@@ -469,6 +476,7 @@ def bench(
     arrivals: int,
     desk_conversations: int,
     publishing_posts: int,
+    counter_speech_entries: int,
     as_json: bool,
 ) -> None:
     """Measure the embedded default: memory with the demo town served, page latency,
@@ -483,6 +491,7 @@ def bench(
         arrivals=arrivals,
         desk_conversations=desk_conversations,
         publishing_posts=publishing_posts,
+        counter_speech_entries=counter_speech_entries,
     )
     if as_json:
         click.echo(json.dumps(figures, indent=2))
@@ -527,6 +536,15 @@ def bench(
             f"Publishing calendar, {publishing['posts']} posts in the month: month view p95 "
             f"{publishing['calendar_month']['p95_ms']} ms, week view p95 "
             f"{publishing['calendar_week']['p95_ms']} ms"
+        )
+    counter_speech = figures.get("counter_speech")
+    if counter_speech:
+        out.print(
+            f"Counter-speech suggestions, library of {counter_speech['entries']} entries, one "
+            f"core: p50 {counter_speech['suggestion']['p50_ms']} ms, p95 "
+            f"{counter_speech['suggestion']['p95_ms']} ms (index built in "
+            f"{counter_speech['index_cold_seconds']} s cold, "
+            f"{counter_speech['index_warm_seconds']} s from the cache)"
         )
 
 

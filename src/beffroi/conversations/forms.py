@@ -90,6 +90,8 @@ class ReplyForm(forms.Form):
     private = forms.BooleanField(label=_("Answer in private"), required=False)
     resolve = forms.BooleanField(label=_("Resolve once posted"), required=False)
     saved_reply = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    #: The library text the reply began as (``core.drafts``), counted as a use once recorded.
+    drafted_from = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
 
 class BulkForm(forms.Form):

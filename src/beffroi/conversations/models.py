@@ -318,6 +318,10 @@ class Reply(models.Model):
     saved_reply = models.ForeignKey(
         SavedReply, null=True, blank=True, on_delete=models.SET_NULL, related_name="uses"
     )
+    #: The text it began as, when it was not written from scratch: ``<kind>:<key>`` of a
+    #: higher layer's library (``counter-speech:<entry key>``), announced with
+    #: :data:`~beffroi.conversations.signals.reply_recorded`.
+    drafted_from = models.CharField(max_length=100, blank=True, default="")
     state = models.CharField(max_length=20, choices=State.choices, default=State.SENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     #: Set just before the platform is called and cleared with its answer: found set by a

@@ -25,6 +25,7 @@ from beffroi.audit.actions import AuditAction
 from beffroi.audit.services import Actor, record
 from beffroi.connectors.base import ActionResult, AuthError, ConnectorError, OutcomeUnknown
 from beffroi.conversations.models import Conversation, Reply
+from beffroi.conversations.signals import reply_posted
 from beffroi.core.logging import redact
 from beffroi.items.refs import item_ref
 from beffroi.sources.credentials import credentials_refused, ready_connector
@@ -92,6 +93,8 @@ def _finish(
                 conversation.resolved_at = now
             conversation.save()
         reply.save()
+        if state in (Reply.State.SENT, Reply.State.SIMULATED):
+            transaction.on_commit(lambda: reply_posted.send(sender=Reply, reply=reply))
         outcomes: dict[str, AuditAction] = {
             Reply.State.SENT: AuditAction.REPLY_SENT,
             Reply.State.SIMULATED: AuditAction.REPLY_SIMULATED,

@@ -38,7 +38,7 @@ from beffroi.conversations.models import (
     Team,
 )
 from beffroi.conversations.queue import request_mention_notice, request_send
-from beffroi.conversations.signals import reply_needs_approval
+from beffroi.conversations.signals import reply_needs_approval, reply_posted, reply_recorded
 from beffroi.conversations.sla import breached_filter
 from beffroi.core.logging import redact
 from beffroi.items.models import Item
@@ -661,9 +661,11 @@ def send_reply(
     private: bool = False,
     saved_reply: SavedReply | None = None,
     resolve: bool = False,
+    drafted_from: str = "",
 ) -> Reply:
     """Record a reply as *sending* and ask for it to be sent. A second call with the same
-    ``key`` returns the first reply and sends nothing (double click, resubmitted form)."""
+    ``key`` returns the first reply and sends nothing (double click, resubmitted form).
+    ``drafted_from`` names the library text the reply began as (``counter-speech:<key>``)."""
     if not text.strip():
         raise DeskError(_("Write the reply first."))
     if not key or len(key) > 64:
@@ -691,6 +693,7 @@ def send_reply(
             private=private,
             author=actor.user if getattr(actor.user, "is_authenticated", False) else None,
             saved_reply=saved_reply,
+            drafted_from=drafted_from[:100],
         )
         _changed(
             actor,
@@ -706,6 +709,7 @@ def send_reply(
             reply.save(update_fields=["state"])
         else:
             transaction.on_commit(lambda: request_send(reply_id, resolve=resolve))
+        reply_recorded.send(sender=Reply, reply=reply, actor=actor)
     return reply
 
 
@@ -811,6 +815,7 @@ def confirm_reply_posted(actor: Actor, reply: Reply, url: str = "") -> Reply:
             before=before,
             after={"state": locked.state, "url": locked.url},
         )
+        transaction.on_commit(lambda: reply_posted.send(sender=Reply, reply=locked))
     return locked
 
 

@@ -187,7 +187,9 @@ class CounterSpeechIndex:
     ``embedder=None`` uses the sentence encoder; ``use_meaning=False`` keeps the word
     evidence only (TF-IDF cosine over word unigrams: the baseline). ``background`` is the
     (text, language) of ordinary hateful posts that meaning is calibrated against; ``None``
-    uses the moderation seed corpus, ``()`` calibrates nothing."""
+    uses the moderation seed corpus (with the default embedder, or when
+    ``seed_background`` says so: another embedder that is the same encoder), ``()``
+    calibrates nothing."""
 
     def __init__(
         self,
@@ -197,6 +199,7 @@ class CounterSpeechIndex:
         use_meaning: bool = True,
         embedder: Embedder | None = None,
         background: Sequence[tuple[str, str]] | None = None,
+        seed_background: bool | None = None,
     ) -> None:
         if not entries:
             raise ValueError("a counter-speech index needs at least one entry")
@@ -235,7 +238,8 @@ class CounterSpeechIndex:
                 sums = self._membership.T @ self._vectors.astype(np.float64)
                 self._centroids = _normalised(sums.astype(np.float32))
             self._specificity = self._specificities()
-            self._calibrate(background, use_default=embedder is None)
+            use_seed = embedder is None if seed_background is None else seed_background
+            self._calibrate(background, use_default=use_seed)
 
     def _specificities(self) -> NDArray[np.float64]:
         """Minus how much each entry resembles its nearest entries, standardised."""

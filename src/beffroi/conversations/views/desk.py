@@ -41,6 +41,7 @@ from beffroi.conversations.models import (
     SavedReply,
     Team,
 )
+from beffroi.core.drafts import Draft, resolve_draft
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.models import Organization
@@ -203,10 +204,16 @@ def _timeline(conversation: Conversation) -> list[dict[str, Any]]:
     return sorted(entries, key=lambda entry: entry["at"])
 
 
-def _reply_form(conversation: Conversation, auto_id: str = "id_%s") -> ReplyForm:
-    """A reply box's form: a new key (one per draft: sending it twice sends once), and the
-    private choice only where the platform allows it."""
-    form = ReplyForm(initial={"key": services.new_reply_key()}, auto_id=auto_id)
+def _reply_form(
+    conversation: Conversation, auto_id: str = "id_%s", draft: Draft | None = None
+) -> ReplyForm:
+    """A reply box's form: a new key (one per draft: sending it twice sends once), the
+    private choice only where the platform allows it, and the text it opens with when the
+    address names one (a counter-speech entry chosen on a case: edited before sending)."""
+    initial: dict[str, Any] = {"key": services.new_reply_key()}
+    if draft is not None:
+        initial.update(text=draft.text, drafted_from=draft.ref)
+    form = ReplyForm(initial=initial, auto_id=auto_id)
     if not services.private_reply_allowed(conversation):
         del form.fields["private"]
     return form
@@ -231,12 +238,22 @@ def _saved_replies(
     ]
 
 
+def _requested_draft(request: OrgRequest) -> Draft | None:
+    """The text the reply box opens with (``?draft=<kind>:<key>&lang=xx``), if the
+    organization may read it."""
+    ref = request.GET.get("draft", "")
+    if not ref:
+        return None
+    return resolve_draft(request.org.organization, ref, request.GET.get("lang", ""))
+
+
 @org_view(Capability.VIEW)
 def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
     org = request.org
     conversation = org.get(Conversation, pk=pk)
     organization = org.organization
     can_answer = org.can(Capability.ANSWER)
+    draft = _requested_draft(request)
     # Reading writes nothing: the page's heartbeat (a POST) says who is on it.
     return render(
         request,
@@ -263,7 +280,10 @@ def conversation_detail(request: OrgRequest, pk: int) -> HttpResponse:
             "labels_form": LabelsForm(initial={"labels": ", ".join(conversation.labels)}),
             "snooze_form": SnoozeForm(),
             "note_form": NoteForm(),
-            "reply_form": _reply_form(conversation),
+            "reply_form": _reply_form(conversation, draft=draft),
+            # The message a reply answers (the citizen's latest): what suggestions are for.
+            "answered": services._answered_item(conversation) if can_answer else None,
+            "draft": draft,
             "handoffs": conversation.handoffs.select_related("system"),
             "handoff_form": HandoffForm(
                 organization=organization,
@@ -455,6 +475,7 @@ def conversation_reply(request: OrgRequest, pk: int) -> HttpResponse:
             private=data["private"],
             saved_reply=saved,
             resolve=data["resolve"],
+            drafted_from=_drafted_from(request, data.get("drafted_from") or ""),
         ),
         target,
     )
@@ -488,6 +509,12 @@ def conversation_reply_box(request: OrgRequest, pk: int) -> HttpResponse:
             "others": services.others_present(conversation, request.user),
         },
     )
+
+
+def _drafted_from(request: OrgRequest, ref: str) -> str:
+    """The reply's starting text as posted, kept only when it names one the organization
+    may read (a form is not trusted to say so)."""
+    return ref if ref and resolve_draft(request.org.organization, ref) is not None else ""
 
 
 @org_view(Capability.ANSWER)

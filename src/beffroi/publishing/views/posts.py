@@ -35,6 +35,7 @@ from beffroi.connectors.post_limits import DraftVariant, PostLimits, count_lengt
 
 # One sentence per platform reason, shared with the answering desk's replies.
 from beffroi.conversations.display import reason_sentence as platform_reason
+from beffroi.core.drafts import resolve_draft
 from beffroi.core.exports import stream_csv
 from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
@@ -436,6 +437,12 @@ def _composer(
             if variant.source_id not in offered
         ]
     initial, per_source = compose_initial(post) if post is not None else ({}, {})
+    if post is None and request.GET.get("draft"):
+        # A counter-speech entry chosen on an item that no conversation holds: the new
+        # post opens with its text (``core.drafts``), to be edited.
+        draft = resolve_draft(organization, request.GET["draft"], request.GET.get("lang", ""))
+        if draft is not None:
+            initial["main_text"] = draft.text
     data = request.POST if request.method == "POST" else None
     assets = request.org.scoped(MediaAsset)
     form = ComposeForm(data, sources=sources, initial=initial)
