@@ -48,6 +48,8 @@ def demo() -> None:
     setup_django()
     from django.core.management import call_command
 
+    from beffroi.demo.briefs import load_demo_brief
+    from beffroi.demo.counterspeech import load_demo_counter_speech
     from beffroi.demo.desk import load_demo_desk
     from beffroi.demo.load import DEMO_PASSWORD, load_demo
     from beffroi.demo.publishing import load_demo_publishing
@@ -75,6 +77,10 @@ def demo() -> None:
     # The publishing calendar as the town's communication left it: posts out, coming, one
     # waiting for the mayor, one failed, an electoral reserve period.
     load_demo_publishing(org)
+    counter_speech = load_demo_counter_speech(org)
+    summary.users.extend(counter_speech.logins)
+    # The national cell's response brief about the water rumour, answered by the town.
+    load_demo_brief(counter_speech)
     # The charter's hides and the desk's replies on the demo's (credential-less) sources
     # are simulated by the platform jobs: run now, so the demo shows them done (simulated).
     ran = run_pending()

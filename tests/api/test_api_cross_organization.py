@@ -41,6 +41,8 @@ PATH_IDS: dict[str, Callable[[Any], Any]] = {
     "post_id": _draft,
     "pause_id": _pause,
     "entry_id": lambda b: b.library_draft,
+    "brief_id": lambda b: b.brief_draft,
+    "delivery_id": lambda b: b.brief_delivery,
 }
 #: What goes into the address for each of them.
 PATH_VALUE = {"number": lambda obj: obj.number}

@@ -30,6 +30,7 @@ from django.utils import timezone
 from beffroi.api.auth import AUTHENTICATED, CAPABILITY_EXTENSION
 from beffroi.api.urls import api as ninja_api
 from beffroi.organizations.roles import ROLE_CAPABILITIES, Capability, Role
+from tests.briefs import factories as briefs
 
 PREFIX = "/api/v1"
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -347,6 +348,30 @@ MATRIX: dict[tuple[str, str], tuple[Capability | None, Builder]] = {
         Capability.VIEW,
         lambda w: ({"slug": w.org.slug}, {"format": "json"}),
     ),
+    ("GET", "/orgs/{slug}/briefs"): (Capability.VIEW, _org),
+    ("POST", "/orgs/{slug}/briefs"): (
+        Capability.APPROVE,
+        lambda w: ({"slug": w.org.slug}, {"title": "Rumeur sur l'eau"}),
+    ),
+    ("GET", "/orgs/{slug}/briefs/{brief_id}"): (Capability.VIEW, briefs.api_brief),
+    ("POST", "/orgs/{slug}/briefs/{brief_id}/send"): (Capability.APPROVE, briefs.api_send),
+    ("POST", "/orgs/{slug}/briefs/{brief_id}/close"): (Capability.APPROVE, briefs.api_brief),
+    ("POST", "/orgs/{slug}/briefs/{brief_id}/export"): (Capability.APPROVE, briefs.api_export),
+    ("POST", "/orgs/{slug}/briefs/responses/import"): (
+        Capability.APPROVE,
+        briefs.api_import_responses,
+    ),
+    ("GET", "/orgs/{slug}/briefs/received"): (Capability.VIEW, _org),
+    ("GET", "/orgs/{slug}/briefs/received/{delivery_id}"): (Capability.VIEW, briefs.api_delivery),
+    ("POST", "/orgs/{slug}/briefs/received/{delivery_id}/responses"): (
+        Capability.ANSWER,
+        briefs.api_declare,
+    ),
+    ("POST", "/orgs/{slug}/briefs/received/{delivery_id}/export"): (
+        Capability.ANSWER,
+        briefs.api_report,
+    ),
+    ("POST", "/orgs/{slug}/briefs/import"): (Capability.ANSWER, briefs.api_import),
 }
 
 

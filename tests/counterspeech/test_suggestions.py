@@ -328,3 +328,29 @@ def test_the_index_is_built_once_per_state_of_the_library_and_read_back_from_dis
     services.retire(desk.ctx(desk.approver), library["women"], "obsolète")
     with pytest.raises(AssertionError, match="built again"):
         suggesting.library_index(desk.org)
+
+
+def test_a_moderator_who_writes_no_posts_is_offered_no_post_and_drafting_shows_where_it_can(
+    desk: Desk, library: dict[str, Any], thread: Thread, verified_client: Any
+) -> None:
+    from beffroi.counterspeech.models import LibrarySettings
+
+    item = _hateful(thread, "Ces migrants viennent voler notre travail")
+    moderator = verified_client(desk.moderator)
+    moderator.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    html = moderator.get(reverse("items:item", args=[desk.org.slug, item.pk])).content.decode()
+    assert "Counter-speech to answer with" in html
+    assert reverse("publishing:create", args=[desk.org.slug]) not in html
+    assert "No conversation holds this message" in html
+    # Drafting by a language model is offered in a conversation, once the organization turned
+    # it on (tests/counterspeech/test_drafting.py drafts).
+    conversation = _conversation_of(desk, item)
+    detail = reverse("conversations:detail", args=[desk.org.slug, conversation.pk])
+    draft = reverse("counterspeech:draft", args=[desk.org.slug, item.pk])
+    assert draft not in moderator.get(detail).content.decode()
+    LibrarySettings.objects.update_or_create(
+        organization=desk.org, defaults={"drafting_enabled": True}
+    )
+    html = moderator.get(detail).content.decode()
+    assert f'hx-post="{draft}"' in html
+    assert f'name="entries" value="{library["migrants"].key}"' in html

@@ -319,11 +319,12 @@ def test_a_rebuttal_keeps_its_own_place_in_the_library_when_edited(
     rebuttal = CheckedClaim.objects.get(item=denial)
     assert client.post(_url("claim_create", org), statement).status_code == 302
     assert CheckedClaim.objects.count() == 2
-    edited = {**statement, "reply": "L'eau est potable, voici les analyses."}
+    key = rebuttal.key
+    edited = {**statement, "verdict": "Trompeur"}
     response = client.post(_url("claim_edit", org, rebuttal.pk), edited)
     assert response.status_code == 302, response.content.decode()[-2000:]
     rebuttal.refresh_from_db()
-    assert rebuttal.reply == edited["reply"]
+    assert (rebuttal.verdict, rebuttal.key) == ("Trompeur", key)
 
 
 def test_the_narrative_rules_hold_whoever_calls(

@@ -130,19 +130,24 @@ def test_claims_import_validates_the_file(org: Any, analyst: Any) -> None:
     ]
 
 
-def test_rebuttal_from_an_item_prefills_the_claim(
+def test_rebuttal_from_an_item_prefills_the_claim_then_opens_the_library_form(
     org: Any, analyst: Any, post: Callable[..., Any]
 ) -> None:
     denial = post("C'est faux, l'eau est potable.", "mairie", url="https://social.example/1")
     page = analyst.get(url(org, "claim_create") + f"?item={denial.pk}").content.decode()
-    assert "C&#x27;est faux, l&#x27;eau est potable." in page
+    # The post is the fact-check; what to answer is written in the library next.
+    assert 'value="https://social.example/1"' in page
+    assert 'name="reply"' not in page
+    assert "counter-speech library" in page or "contre-discours" in page
     response = analyst.post(
         url(org, "claim_create") + f"?item={denial.pk}",
-        {"statement": "L'eau est contaminée", "verdict": "Faux", "reply": denial.text},
+        {"statement": "L'eau est contaminée", "verdict": "Faux"},
     )
-    assert response.status_code == 302
     claim = CheckedClaim.objects.get()
     assert (claim.origin, claim.item_id) == ("rebuttal", denial.pk)
+    create = reverse("counterspeech:create", kwargs={"org_slug": org.slug})
+    assert response.status_code == 302
+    assert response["Location"] == f"{create}?claim={claim.pk}&item={denial.pk}"
 
 
 def test_narrative_rename_merge_and_split_keep_the_clusterer_in_step(

@@ -73,7 +73,7 @@ def test_claims_are_matched_across_languages_and_not_on_rebuttals(
     english = post("Warning: the tap water in Saint-Aubin is contaminated with bacteria")
     unrelated = post("Le marché de Noël ouvre samedi sur la place de l'Église")
     denial = post("C'est faux : l'eau du robinet de Saint-Aubin n'est pas contaminée.", "mairie")
-    claims.add_rebuttal(denial, "Eau contaminée à Saint-Aubin", denial.text, "Faux", None)
+    claims.add_rebuttal(denial, "Eau contaminée à Saint-Aubin", "Faux", None)
     assert claims.match_items(org) >= 2
     matched = set(ClaimMatch.objects.values_list("item_id", flat=True))
     assert {french.pk, english.pk} <= matched

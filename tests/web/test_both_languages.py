@@ -91,6 +91,10 @@ CONTENT_LISTS = frozenset(
         "conversations.RoutingRule.keywords",
         "conversations.RoutingRule.platforms",
         "counterspeech.Entry.topics",
+        "briefs.Brief.dos",
+        "briefs.Brief.donts",
+        "briefs.BriefEntry.texts",
+        "briefs.ExternalPartner.counterpart",
     }
 )
 
@@ -690,6 +694,36 @@ def _counter_speech(org: Any) -> dict[str, Any]:
     }
 
 
+def _briefs(org: Any) -> dict[str, Any]:
+    """The response briefs' objects (tests/briefs/factories.py): a draft, a brief sent to a
+    partner that answered it, one exported to a partner of another Beffroi with its report,
+    briefs of others in the town's desk, a link, and the town's partnerships."""
+    from beffroi.briefs import services
+    from tests.briefs import factories
+
+    partner = factories.accepted_partner(org)
+    sent, delivery = factories.sent_brief(org, partner, title="Rumeur des compteurs")
+    services.declare_response(
+        factories.system(partner), delivery, sent.posts.get(), "https://x.example/reponse/1"
+    )
+    exported, report = factories.responses_file(org)
+    # Imported once already: what the report says is the town's content (imported again by
+    # the page, it changes nothing).
+    services.import_responses(factories.system(org), report)
+    return {
+        "brief_draft": factories.brief(org, title="Rumeur de l'eau"),
+        "brief_sent": sent,
+        "brief_exported": exported,
+        "brief_report": report,
+        "brief_delivery": factories.delivered_to(org),
+        "brief_imported": factories.imported_into(org),
+        "brief_link": factories.link(org, "Association du quartier")[0],
+        "brief_partner": partner,
+        "brief_proposer": factories.proposing_sender(org),
+        "brief_candidate": factories.third_org(org, "brief-candidate", "Réseau candidat"),
+    }
+
+
 @pytest.fixture(scope="module")
 def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
     from beffroi.demo.desk import load_demo_desk
@@ -705,7 +739,7 @@ def town(django_db_setup: Any, django_db_blocker: Any) -> Iterator[Town]:
         scan(org)
         load_demo_desk(org)
         load_demo_publishing(org)
-        objects = _build(org) | _publishing(org) | _counter_speech(org)
+        objects = _build(org) | _publishing(org) | _counter_speech(org) | _briefs(org)
         yield Town(org, objects["admin"], objects, read_content(), read_catalogue())
         from django.core.management import call_command
 
@@ -739,6 +773,9 @@ VARIANTS: dict[str, list[str]] = {
     # An entry in each state a person meets, and one of a subscribed library (read-only).
     "counterspeech:detail": ["#library_in_review", "#library_approved", "#library_shared"],
     "counterspeech:library": ["?library=shared"],
+    # A brief sent and answered; the briefs in the town's desk.
+    "briefs:detail": ["#brief_sent"],
+    "briefs:list": ["?box=received"],
     # The change made on a page every member reads (``ALSO_POSTED``): its flash message.
     "publishing:media": [POSTED],
     "publishing:settings": [POSTED],

@@ -73,6 +73,36 @@ def _library_entry(org: Any) -> None:
     services.create_entry(OrgContext.for_command_line(org, "test"), data)
 
 
+def _answered_item(org: Any) -> None:
+    """A comment of the town answered with a library entry (the outcomes' export has a row)."""
+    from beffroi.counterspeech import services
+    from beffroi.counterspeech.models import EntryUse
+    from beffroi.items.models import Item
+
+    if EntryUse.objects.filter(organization=org, item__isnull=False).exists():
+        return
+    entry = services.visible_entries(org).first()
+    comment = Item.objects.filter(organization=org, kind=Item.Kind.COMMENT).first()
+    services.record_use(entry, org, item=comment)
+
+
+def _answered_brief(org: Any) -> Any:
+    """A response brief of the town sent to a partner that answered it (the demo has none),
+    so that the export of its answers has a row."""
+    from beffroi.briefs import services
+    from tests.briefs import factories
+
+    found = services.sent_briefs(org).filter(deliveries__responses__isnull=False).first()
+    if found is not None:
+        return found
+    partner = factories.accepted_partner(org)
+    brief, delivery = factories.sent_brief(org, partner, title="Rumeur ; =compteurs")
+    services.declare_response(
+        factories.system(partner), delivery, brief.posts.get(), "https://x.example/=1"
+    )
+    return brief
+
+
 def _export_pages(org: Any) -> dict[str, str]:
     """Every page that offers a CSV export, by the template that offers it."""
     from beffroi.veille.models import Campaign, Narrative, Watch
@@ -83,6 +113,7 @@ def _export_pages(org: Any) -> dict[str, str]:
     campaign = Campaign.objects.filter(organization=org).first()
     assert watch and narrative and campaign, "the demo town has watches, narratives, campaigns"
     _library_entry(org)
+    _answered_item(org)
 
     def url(name: str, obj: Any = None) -> str:
         return reverse(name, args=[slug] if obj is None else [slug, obj.pk])
@@ -105,6 +136,8 @@ def _export_pages(org: Any) -> dict[str, str]:
         # The month around today: the demo has posts from a week ago to two weeks ahead.
         "publishing/calendar.html": url("publishing:calendar"),
         "counterspeech/library.html": url("counterspeech:library"),
+        "counterspeech/outcomes.html": url("counterspeech:outcomes"),
+        "briefs/detail.html": url("briefs:detail", _answered_brief(org)),
     }
 
 

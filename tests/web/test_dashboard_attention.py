@@ -65,7 +65,6 @@ def _veille(org: Any, source: Any) -> Veille:
         verdict="Faux",
         url="https://factuel.example/eau",
         source="Factuel",
-        reply="L'eau est potable : voir l'analyse de l'ARS.",
     )
     ClaimMatch.objects.create(organization=org, item=hoax, claim=claim, similarity=0.91)
     ClaimMatch.objects.create(organization=org, item=old, claim=claim, similarity=0.8)
@@ -236,10 +235,10 @@ def test_item_page_shows_the_veille_context(
     client = _english(member_client("moderator"))
     section = _section(_item_page(client, veille.hoax))
     assert section
-    # The fact-check: verdict, who checked it (linked), the suggested reply, the other repeats.
+    # The fact-check: verdict, who checked it (linked), the other repeats (the replies are the
+    # counter-speech library's suggestions: tests/counterspeech/test_suggestions.py).
     assert "<strong>Faux</strong>" in section
     assert 'href="https://factuel.example/eau"' in section and "Factuel" in section
-    assert "L&#x27;eau est potable : voir l&#x27;analyse de l&#x27;ARS." in section
     assert HOSTILE not in section and "&lt;script&gt;" in section
     # Its narrative, its campaign (the dismissed one left out), the impersonation flag.
     links = re.findall(r'href="(/o/[^"]+)"', section)

@@ -588,6 +588,71 @@ class World:
             ),
         )
 
+    # The response briefs' objects, made on first use too (tests/briefs/factories.py): the
+    # organization's own brief, one exported with its partner's report, briefs of others in
+    # its desk (delivered here, imported from another Beffroi), a link, and the organizations
+    # on the other side of its partnerships.
+    def _brief_made(self, name: str, build: Callable[[Any], Any]) -> Any:
+        return self._veille(name, lambda: build(self.org))
+
+    @property
+    def brief_draft(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made("brief_draft", factories.brief)
+
+    @property
+    def brief_exported(self) -> Any:
+        """A brief exported to a partner of another Beffroi (``brief_report``: its report)."""
+        from tests.briefs import factories
+
+        made = self._brief_made("brief_export", factories.responses_file)
+        return made[0]
+
+    @property
+    def brief_report(self) -> bytes:
+        self.brief_exported  # noqa: B018 (made with it)
+        return bytes(self.made["brief_export"][1])
+
+    @property
+    def brief_delivery(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made("brief_delivery", factories.delivered_to)
+
+    @property
+    def brief_imported(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made("brief_imported", factories.imported_into)
+
+    @property
+    def brief_link(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made("brief_link", lambda org: factories.link(org)[0])
+
+    @property
+    def brief_partner(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made("brief_partner", factories.accepted_partner)
+
+    @property
+    def brief_proposer(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made("brief_proposer", factories.proposing_sender)
+
+    @property
+    def brief_candidate(self) -> Any:
+        from tests.briefs import factories
+
+        return self._brief_made(
+            "brief_candidate",
+            lambda org: factories.third_org(org, "brief-candidate", "Réseau candidat"),
+        )
+
     @property
     def publishing_account(self) -> Any:
         """The account the posts go out from, with no approval workflow."""
@@ -881,6 +946,27 @@ def library_file(world: World) -> Any:
     return SimpleUploadedFile("library.csv", body.encode(), content_type="text/csv")
 
 
+def _brief_file(world: World) -> Any:
+    """A brief a partner of another Beffroi signed for the organization, as uploaded."""
+    from tests.briefs import factories
+
+    return _brief_upload(factories.brief_file(world.org))
+
+
+def _brief_upload(content: bytes) -> Any:
+    """A signed file as a browser sends it (made anew for each request: it is read once)."""
+    from tests.briefs import factories
+
+    return factories.upload("brief.json", content)
+
+
+def _brief_link_code(world: World) -> str:
+    """A link code another organization made, for the organization to join."""
+    from tests.briefs import factories
+
+    return factories.new_link_code(world.org)
+
+
 def token_of(url: str) -> str:
     """The token of a signed address (its last part)."""
     from urllib.parse import urlsplit
@@ -1132,6 +1218,13 @@ ORG_PAGES: dict[str, Page] = {
     "publishing:workflow_delete": Page("POST", pk="workflow"),
     "publishing:settings": Page(),
     "counterspeech:library": Page(),
+    "counterspeech:outcomes": Page(),
+    "counterspeech:gaps": Page(),
+    "counterspeech:drafting": Page(),
+    "counterspeech:drafting_test": Page("POST"),
+    "counterspeech:draft": Page(
+        "POST", pk="item", data=lambda w: {"entries": [w.library_draft.key], "language": "fr"}
+    ),
     "counterspeech:import": Page("POST", data=lambda w: {"file": library_file(w)}),
     "counterspeech:create": Page(),
     "counterspeech:detail": Page(pk="library_draft"),
@@ -1151,6 +1244,41 @@ ORG_PAGES: dict[str, Page] = {
     "counterspeech:unpublish": Page("POST"),
     "counterspeech:subscribe": Page("POST", data=lambda w: {"publisher": w.library_publisher.pk}),
     "counterspeech:unsubscribe": Page("POST", pk="library_subscription"),
+    "briefs:list": Page(),
+    "briefs:create": Page(),
+    "briefs:import": Page("POST", data=lambda w: {"file": _brief_file(w)}),
+    "briefs:detail": Page(pk="brief_draft"),
+    "briefs:edit": Page(pk="brief_draft"),
+    "briefs:send": Page(
+        "POST", pk="brief_draft", data=lambda w: {"partners": [w.brief_partner.pk]}
+    ),
+    "briefs:close": Page("POST", pk="brief_draft"),
+    "briefs:export": Page("POST", pk="brief_draft", data=lambda w: {"link": w.brief_link.pk}),
+    "briefs:import_responses": Page(
+        "POST", pk="brief_exported", data=lambda w: {"file": _brief_upload(w.brief_report)}
+    ),
+    "briefs:received": Page(pk="brief_delivery"),
+    "briefs:acknowledge": Page("POST", pk="brief_delivery"),
+    "briefs:decline": Page("POST", pk="brief_delivery", data=lambda w: {"reason": "Pas de compte"}),
+    "briefs:declare": Page(
+        "POST",
+        pk="brief_delivery",
+        data=lambda w: {
+            "post": w.brief_delivery.brief.posts.first().pk,
+            "url": f"https://x.example/{w.unique('answer-')}",
+        },
+    ),
+    "briefs:export_responses": Page("POST", pk="brief_imported"),
+    "briefs:partners": Page(),
+    "briefs:propose": Page("POST", data=lambda w: {"partner": w.brief_candidate.slug}),
+    "briefs:accept": Page("POST", data=lambda w: {"organization": w.brief_proposer.pk}),
+    "briefs:stop_sending": Page("POST", data=lambda w: {"organization": w.brief_partner.pk}),
+    "briefs:stop_receiving": Page("POST", data=lambda w: {"organization": w.brief_proposer.pk}),
+    "briefs:link_create": Page("POST", data=lambda w: {"name": "Association (autre Beffroi)"}),
+    "briefs:link_join": Page(
+        "POST", data=lambda w: {"name": "Partenaire", "code": _brief_link_code(w)}
+    ),
+    "briefs:link_delete": Page("POST", pk="brief_link"),
 }
 
 #: Pages every member reads (GET) that some also change (POST), and how to change them: the
@@ -1255,6 +1383,11 @@ OTHER_PAGES: dict[str, tuple[Page, bool]] = {
 #: allowed one: a refused one writes nothing) must add an audit event: the matrix's audit
 #: column fails when a service stops recording.
 NOT_AUDITED: dict[str, str] = {
+    "counterspeech:drafting_test": "asks the endpoint for one word and stores nothing",
+    "counterspeech:draft": (
+        "drafting is off in the matrix's organization: refused before anything is sent (a "
+        "draft asked is audited: tests/counterspeech/test_drafting.py)"
+    ),
     "accounts:logout": "ends the session only",
     "set_language": "a preference kept in a cookie",
     "moderation:queue_next": "claims a case: who holds a case is working state, shown on it",

@@ -15,6 +15,7 @@ from beffroi.api.auth import ApiTokenAuth
 from beffroi.api.parsing import NulRefusingParser
 from beffroi.api.routers import (
     audit,
+    briefs,
     charter,
     conversations,
     counterspeech,
@@ -78,6 +79,7 @@ for module in (
     conversations,
     publishing,
     counterspeech,
+    briefs,
 ):
     api.add_router("", module.router)
 

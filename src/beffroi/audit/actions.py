@@ -233,11 +233,57 @@ class AuditAction(models.TextChoices):
         "counter_speech.unsubscribe",
         _("Unsubscribed from another organization's counter-speech library"),
     )
+    COUNTER_SPEECH_DRAFT = (
+        "counter_speech.draft",
+        _("Asked a language model for a counter-speech draft"),
+    )
+    COUNTER_SPEECH_DRAFTING_SETTINGS = (
+        "counter_speech.drafting_settings",
+        _("Changed the counter-speech drafting settings"),
+    )
     # the administration site and the demo
     ADMIN_CREATE = "admin.create", _("Created an object in the administration site")
     ADMIN_UPDATE = "admin.update", _("Changed an object in the administration site")
     ADMIN_DELETE = "admin.delete", _("Deleted an object in the administration site")
     DEMO_LOAD = "demo.load", _("Loaded the demo town")
+    # response briefs for partner organizations
+    BRIEF_CREATE = "brief.create", _("Prepared a response brief")
+    BRIEF_EDIT = "brief.edit", _("Changed a response brief")
+    BRIEF_SEND = "brief.send", _("Sent a response brief to partner organizations")
+    BRIEF_RECEIVE = "brief.receive", _("Received a response brief from a partner organization")
+    BRIEF_CLOSE = "brief.close", _("Closed a response brief")
+    BRIEF_ACKNOWLEDGE = "brief.acknowledge", _("Acknowledged a partner's response brief")
+    BRIEF_DECLINE = "brief.decline", _("Declined a partner's response brief")
+    BRIEF_RESPONSE = "brief.response", _("Counted an answer to a post of a response brief")
+    BRIEF_EXPORT = (
+        "brief.export",
+        _("Exported a signed response brief for a partner of another Beffroi"),
+    )
+    BRIEF_IMPORT = "brief.import", _("Imported a signed response brief")
+    BRIEF_RESPONSES_EXPORT = (
+        "brief.responses.export",
+        _("Exported a signed report of the answers to a response brief"),
+    )
+    BRIEF_RESPONSES_IMPORT = (
+        "brief.responses.import",
+        _("Imported a partner's signed report of the answers to a response brief"),
+    )
+    BRIEF_FILE_REFUSED = "brief.file_refused", _("Refused a signed brief file")
+    BRIEF_PARTNER_PROPOSE = (
+        "brief.partner.propose",
+        _("Proposed to send response briefs to another organization"),
+    )
+    BRIEF_PARTNER_ACCEPT = (
+        "brief.partner.accept",
+        _("Accepted to receive another organization's response briefs"),
+    )
+    BRIEF_PARTNER_END = "brief.partner.end", _("Ended a partnership for response briefs")
+    BRIEF_LINK_CREATE = "brief.link.create", _("Made a link with a partner of another Beffroi")
+    BRIEF_LINK_JOIN = "brief.link.join", _("Joined a link made by a partner of another Beffroi")
+    BRIEF_LINK_DELETE = (
+        "brief.link.delete",
+        _("Deleted a link with a partner of another Beffroi"),
+    )
 
 
 def sentence(action: str) -> str:

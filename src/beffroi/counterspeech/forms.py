@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from beffroi.counterspeech import io
@@ -24,8 +25,9 @@ from beffroi.counterspeech.models import (
     Target,
     Tone,
 )
-from beffroi.counterspeech.validation import EntryData, Problem, SourceData
+from beffroi.counterspeech.validation import MAX_TITLE, EntryData, Problem, SourceData
 from beffroi.items.filtersets import DateInput
+from beffroi.items.models import Item
 from beffroi.veille.models import CheckedClaim, Narrative
 
 #: Empty language forms offered below the texts written (a person adds one at a time more).
@@ -173,6 +175,30 @@ def entry_initial(entry: Entry) -> tuple[dict[str, Any], list[dict[str, str]]]:
     return initial, texts
 
 
+def prefilled_initial(
+    claim: CheckedClaim | None = None,
+    item: Item | None = None,
+    narrative: Narrative | None = None,
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """A new entry's initial values from what it answers, each already fetched among the
+    organization's own: a checked claim (linked, its statement the title, facts the strategy,
+    its fact-check the source), an item (its text and language: the veille's rebuttal flow
+    gives the organization's own post) and a narrative (linked)."""
+    initial: dict[str, Any] = {}
+    texts: list[dict[str, str]] = []
+    if claim is not None:
+        initial["title"] = Truncator(" ".join(claim.statement.split())).chars(MAX_TITLE)
+        initial["strategy"] = Strategy.FACTS
+        initial["claims"] = [claim]
+        if claim.url:
+            initial["sources"] = f"{claim.url} {claim.title or claim.source}".strip()
+    if item is not None:
+        texts.append({"language": item.language, "text": item.text})
+    if narrative is not None:
+        initial["narratives"] = [narrative]
+    return initial, texts
+
+
 def entry_data(form: EntryForm, texts: Any, key: str = "") -> EntryData:
     """What the person wrote, for the services to check (both forms valid)."""
     data = form.cleaned_data
@@ -277,3 +303,62 @@ class PublishForm(forms.Form):
 
 class SubscribeForm(forms.Form):
     publisher = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+
+class DraftingSettingsForm(forms.Form):
+    """Drafting by a language model: off by default; the key is never shown back."""
+
+    enabled = forms.BooleanField(
+        label=_("Draft replies with a language model"),
+        required=False,
+        help_text=_(
+            "Off by default. When on, the text of the post and of the chosen entries and their "
+            "sources is sent to the endpoint below."
+        ),
+    )
+    endpoint = forms.CharField(
+        label=_("Endpoint address"),
+        max_length=500,
+        required=False,
+        help_text=_(
+            "An OpenAI-compatible address, ending in /v1: http://127.0.0.1:8080/v1 for "
+            "llama.cpp, http://127.0.0.1:8000/v1 for vLLM, http://127.0.0.1:11434/v1 for "
+            "Ollama, or a provider's."
+        ),
+    )
+    model = forms.CharField(
+        label=_("Model"),
+        max_length=200,
+        required=False,
+        help_text=_("Its name as the endpoint knows it."),
+    )
+    api_key = forms.CharField(
+        label=_("API key"),
+        max_length=500,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=_("None for a local server without one. Leave empty to keep the stored key."),
+    )
+    clear_api_key = forms.BooleanField(label=_("Remove the stored key"), required=False)
+    max_characters = forms.IntegerField(
+        label=_("Longest draft, in characters"),
+        min_value=100,
+        max_value=5000,
+        initial=500,
+    )
+
+
+class EntryKeysField(forms.Field):
+    """The keys of the chosen entries, one value each (``entries=…&entries=…``)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[str]:
+        values = value if isinstance(value, list | tuple) else [value] if value else []
+        return [str(key).strip() for key in values if str(key).strip()]
+
+
+class DraftForm(forms.Form):
+    entries = EntryKeysField(label=_("Entries"))
+    language = forms.CharField(label=_("Language"), max_length=8, required=False)

@@ -339,6 +339,8 @@ class SourceSnapshot(models.Model):
     sha256 = models.CharField(max_length=64)
     size_bytes = models.PositiveBigIntegerField(default=0)
     fetched_at = models.DateTimeField(default=timezone.now)
+    #: The page's visible text (at most ``SNAPSHOT_TEXT_CHARACTERS``): what drafts rest on.
+    text = models.TextField(blank=True, default="")
 
     objects = OrgManager()
     organization_lookup = "source__entry__organization"
@@ -409,8 +411,13 @@ class EntryUse(models.Model):
         return f"{self.entry_id} @ {self.organization_id}"
 
 
+#: The visible text of a source's page kept with its snapshot, at most.
+SNAPSHOT_TEXT_CHARACTERS = 100_000
+
+
 class LibrarySettings(models.Model):
-    """Whether an organization shares its library with others, and under which name."""
+    """Whether an organization shares its library with others, and under which name; and
+    whether a language model drafts replies from it (off by default), with which endpoint."""
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="counter_speech_library"
@@ -425,6 +432,16 @@ class LibrarySettings(models.Model):
     )
     description = models.TextField(_("description"), blank=True, default="")
     published_at = models.DateTimeField(null=True, blank=True)
+    drafting_enabled = models.BooleanField(_("drafting by a language model"), default=False)
+    #: An OpenAI-compatible base address (``…/v1``): a host name without a dot (a container
+    #: beside Beffroi) is allowed, hence not a URLField.
+    drafting_endpoint = models.CharField(
+        _("endpoint address"), max_length=500, blank=True, default=""
+    )
+    drafting_model = models.CharField(_("model"), max_length=200, blank=True, default="")
+    #: The endpoint's API key, encrypted at rest (``core.crypto``), never shown or logged.
+    drafting_api_key_encrypted = models.TextField(blank=True, default="", editable=False)
+    drafting_max_characters = models.PositiveIntegerField(_("longest draft"), default=500)
 
     objects = OrgManager()
 
@@ -434,6 +451,22 @@ class LibrarySettings(models.Model):
 
     def __str__(self) -> str:
         return self.public_name or str(self.organization)
+
+    def set_drafting_api_key(self, key: str) -> None:
+        from beffroi.core.crypto import encrypt_json
+
+        self.drafting_api_key_encrypted = encrypt_json({"api_key": key}) if key else ""
+
+    @property
+    def drafting_api_key(self) -> str:
+        from beffroi.core.crypto import decrypt_json
+
+        return str(decrypt_json(self.drafting_api_key_encrypted).get("api_key", ""))
+
+    def redact_snapshot(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What the audit trail keeps (the admin's changes): whether a key is stored, not it."""
+        data["drafting_api_key_encrypted"] = bool(data.get("drafting_api_key_encrypted"))
+        return data
 
 
 class LibrarySubscription(models.Model):

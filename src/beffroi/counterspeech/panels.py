@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from beffroi.conversations.models import Conversation, Reply
 from beffroi.core.drafts import Draft
 from beffroi.counterspeech import services
-from beffroi.counterspeech.models import Strategy
+from beffroi.counterspeech.models import LibrarySettings, Strategy
 from beffroi.counterspeech.suggesting import (
     Suggested,
     needs_counter_speech,
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 #: What a draft reference names.
 DRAFT_KIND = "counter-speech"
+#: The suggestions a language model's draft rests on.
+DRAFTED_FROM = 3
 
 
 def suggestions_panel(request: HttpRequest, item: Item, place: str, **context: Any) -> str:
@@ -52,12 +54,25 @@ def suggestions_panel(request: HttpRequest, item: Item, place: str, **context: A
             "place": place,
             "in_reply_box": place == "conversation",
             "rows": [
-                (suggestion, _answer_url(organization, item, conversation, suggestion))
+                (
+                    suggestion,
+                    _answer_url(
+                        organization, item, conversation, suggestion, org.can(Capability.PUBLISH)
+                    ),
+                )
                 for suggestion in suggestions
             ],
             "strategies": dict(Strategy.choices),
             "can_write": org.can(Capability.ANSWER),
             "conversation": conversation,
+            # A language model's draft from these entries, where its text can go in a box.
+            "drafting": place == "conversation"
+            and bool(suggestions)
+            and LibrarySettings.objects.filter(
+                organization=organization, drafting_enabled=True
+            ).exists(),
+            "draft_keys": [suggestion.entry.key for suggestion in suggestions[:DRAFTED_FROM]],
+            "draft_language": (item.language or "fr")[:8],
         },
         request=request,
     )
@@ -78,9 +93,11 @@ def _answer_url(
     item: Item,
     conversation: Conversation | None,
     suggestion: Suggested,
+    can_publish: bool,
 ) -> str:
     """Where answering with the entry opens the reply box with its text: the item's
-    conversation, else a new counter-speech post (approved as the workflows say)."""
+    conversation, else a new counter-speech post (approved as the workflows say) for those
+    who write posts; nowhere ("") for the others."""
     query = {"draft": suggestion.ref, "lang": suggestion.language}
     if conversation is not None:
         page = reverse(
@@ -88,6 +105,8 @@ def _answer_url(
             kwargs={"org_slug": organization.slug, "pk": conversation.pk},
         )
         return f"{page}?{urlencode(query)}#reply"
+    if not can_publish:
+        return ""
     page = reverse("publishing:create", kwargs={"org_slug": organization.slug})
     return f"{page}?{urlencode({'counter_speech': item.pk, **query})}"
 

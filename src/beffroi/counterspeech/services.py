@@ -48,6 +48,7 @@ from beffroi.counterspeech.models import (
     snapshot,
     valid_on,
 )
+from beffroi.counterspeech.page_text import KeepingTransport
 from beffroi.counterspeech.snapshots import SnapshotError, read_page
 from beffroi.counterspeech.validation import EntryData, Problem, SourceData, check
 from beffroi.jobs.engine import enqueue
@@ -276,17 +277,21 @@ def _create(
 
 
 def create_entry(
-    ctx: OrgContext, data: EntryData, *, submit: bool = False, reason: str = ""
+    ctx: OrgContext,
+    data: EntryData,
+    *,
+    submit: bool = False,
+    reason: str = "",
+    origin: str = Entry.Origin.WRITTEN,
 ) -> Entry:
-    """Write a new entry: a draft by the person acting (in review at once with ``submit``)."""
+    """Write a new entry: a draft by the person acting (in review at once with ``submit``);
+    ``origin`` says whether it is the organization's rebuttal of a claim."""
     ctx.require(Capability.ANSWER)
     data = _checked(ctx, data)
     with transaction.atomic():
         if data.key and Entry.objects.for_org(ctx.organization).filter(key=data.key).exists():
             raise LibraryError(_("An entry with this key is already in the library."), "invalid")
-        entry = _create(
-            ctx, data, submit=submit, reason=reason or "created", origin=Entry.Origin.WRITTEN
-        )
+        entry = _create(ctx, data, submit=submit, reason=reason or "created", origin=origin)
         _record(ctx.actor, AuditAction.COUNTER_SPEECH_CREATE, entry)
         if submit:
             _record(ctx.actor, AuditAction.COUNTER_SPEECH_SUBMIT, entry)
@@ -540,19 +545,31 @@ def take_snapshot(source_id: int, *, transport: httpx.BaseTransport | None = Non
     if source is None or source.entry.state == State.RETIRED:
         return "gone"
     now = timezone.now()
+    # The page's text is kept too, for drafts to rest on: taken as the body streams past.
+    keeper = KeepingTransport(transport)
     try:
-        page = read_page(source.url, transport=transport)
+        page = read_page(source.url, transport=keeper)
     except SnapshotError as exc:
         EntrySource.objects.filter(pk=source.pk).update(last_error=str(exc), last_attempt_at=now)
         return "failed"
+    text = keeper.text()
     with transaction.atomic():
         source = EntrySource.objects.select_for_update().select_related("entry").get(pk=source.pk)
         outcome = "same"
         if page.sha256 != source.sha256:
             SourceSnapshot.objects.create(
-                source=source, sha256=page.sha256, size_bytes=page.size_bytes, fetched_at=now
+                source=source,
+                sha256=page.sha256,
+                size_bytes=page.size_bytes,
+                fetched_at=now,
+                text=text,
             )
             outcome = "new"
+        elif text:
+            # A snapshot read before its text was kept gets it now.
+            SourceSnapshot.objects.filter(source=source, sha256=page.sha256, text="").update(
+                text=text
+            )
         source.sha256 = page.sha256
         source.fetched_at = now
         source.last_attempt_at = now

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from beffroi.counterspeech.views import entries, sharing
+from beffroi.counterspeech.views import drafting, entries, outcomes, sharing
 
 app_name = "counterspeech"
 urlpatterns = [
@@ -15,9 +15,14 @@ urlpatterns = [
     path("<int:pk>/approve/", entries.entry_approve, name="approve"),
     path("<int:pk>/send-back/", entries.entry_send_back, name="send_back"),
     path("<int:pk>/retire/", entries.entry_retire, name="retire"),
+    path("outcomes/", outcomes.outcomes, name="outcomes"),
+    path("gaps/", outcomes.gaps, name="gaps"),
     path("sharing/", sharing.sharing, name="sharing"),
     path("sharing/publish/", sharing.publish, name="publish"),
     path("sharing/unpublish/", sharing.unpublish, name="unpublish"),
     path("sharing/subscribe/", sharing.subscribe, name="subscribe"),
     path("sharing/<int:pk>/unsubscribe/", sharing.unsubscribe, name="unsubscribe"),
+    path("drafting/", drafting.drafting_settings, name="drafting"),
+    path("drafting/test/", drafting.drafting_test, name="drafting_test"),
+    path("draft/<int:pk>/", drafting.draft, name="draft"),
 ]

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -19,6 +20,10 @@ from beffroi.items.ingest import ingest
 from beffroi.organizations.models import Membership, Organization
 from beffroi.organizations.roles import Role
 from beffroi.sources.models import DEMO_SETTING, Source
+
+if TYPE_CHECKING:
+    from beffroi.items.models import Item
+    from beffroi.veille.models import CheckedClaim
 
 DEMO_PASSWORD = "beffroi-demo"  # noqa: S105 (demo accounts, printed by `beffroi demo`)
 #: A fixed base32 secret so the demo administrator can be added to an authenticator app.
@@ -137,14 +142,54 @@ def _demo_veille(org: Organization, town: DemoTown) -> None:
         .order_by("created_at")
         .first()
     )
-    if denial is not None and not CheckedClaim.objects.filter(item=denial).exists():
-        add_rebuttal(
+    if denial is not None:
+        claim = CheckedClaim.objects.filter(item=denial).first() or add_rebuttal(
             denial,
             "L'eau du robinet de Saint-Aubin est contaminée (bactérie, travaux rue des Tanneurs).",
-            denial.text,
             "Faux",
             None,
         )
+        _demo_rebuttal(org, claim, denial)
+
+
+def _demo_rebuttal(org: Organization, claim: CheckedClaim, denial: Item) -> None:
+    """The town's denial as the reply its counter-speech library suggests against the water
+    rumour: written by its community manager, approved by the cabinet."""
+    from django.utils.text import Truncator
+
+    from beffroi.audit.models import AuditEvent
+    from beffroi.counterspeech import services as library
+    from beffroi.counterspeech.models import Entry, Strategy
+    from beffroi.counterspeech.validation import MAX_TITLE, EntryData
+    from beffroi.organizations.context import OrgContext
+
+    # The key a rebuttal moved from the veille has (counterspeech migration 0003).
+    key = f"rebuttal-{claim.key}"
+    if Entry.objects.for_org(org).filter(key=key).exists():
+        return
+
+    def member(username: str) -> OrgContext:
+        membership = Membership.objects.select_related("user", "organization").get(
+            organization=org, user__username=username
+        )
+        return OrgContext.for_member(membership, AuditEvent.Channel.CLI)
+
+    # No source: the claim's address is the denial itself, on a demo host no one can read.
+    written = EntryData(
+        strategy=Strategy.FACTS,
+        texts=[(denial.language or "fr", denial.text)],
+        title=Truncator(claim.statement).chars(MAX_TITLE),
+        claims=[claim],
+        key=key,
+    )
+    entry = library.create_entry(
+        member("com"),
+        written,
+        submit=True,
+        reason="the town's denial of the water rumour",
+        origin=Entry.Origin.REBUTTAL,
+    )
+    library.approve(member("cabinet"), entry)
 
 
 def _demo_users(org: Organization) -> list[tuple[str, str]]:

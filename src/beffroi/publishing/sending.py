@@ -46,6 +46,7 @@ from beffroi.core.logging import redact
 from beffroi.publishing import limits, pausing
 from beffroi.publishing.models import MediaAsset, Post, PostVariant, PublishingSettings
 from beffroi.publishing.queue import request_check, request_metrics
+from beffroi.publishing.signals import post_published
 from beffroi.sources.credentials import credentials_refused, ready_connector
 from beffroi.sources.failures import (
     REASON_REFUSED,
@@ -193,6 +194,9 @@ def finish_variant(
             variant.url = url[:1000] if url.startswith(("https://", "http://")) else ""
         if state in (PostVariant.State.PUBLISHED, PostVariant.State.SIMULATED):
             variant.published_at = now
+            transaction.on_commit(
+                lambda: post_published.send(sender=PostVariant, post=variant.post, variant=variant)
+            )
         variant.save()
         outcomes: dict[str, AuditAction] = {
             PostVariant.State.PUBLISHED: AuditAction.POST_PUBLISHED,

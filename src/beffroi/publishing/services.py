@@ -42,6 +42,7 @@ from beffroi.publishing.models import (
     snapshot,
 )
 from beffroi.publishing.queue import request_publish
+from beffroi.publishing.signals import post_published
 from beffroi.sources.models import Source
 
 State = Post.State
@@ -714,6 +715,10 @@ def confirm_published(actor: Actor, variant: PostVariant, url: str = "") -> Post
         if post.state == State.FAILED:
             Post.objects.filter(pk=post.pk).update(state=State.PUBLISHING)
         record_event(actor, AuditAction.POST_CONFIRM, post, variant=variant.pk)
+        confirmed = variant
+        transaction.on_commit(
+            lambda: post_published.send(sender=PostVariant, post=post, variant=confirmed)
+        )
     settle(variant.post_id)
     return variant
 

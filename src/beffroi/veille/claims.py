@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models, transaction
+from django.utils.translation import ngettext
 
 from beffroi.analysis.claims.library import CheckedClaim as ImportedClaim
 from beffroi.analysis.claims.retrieval import Calibration, Claim, ClaimIndex
@@ -49,7 +50,7 @@ WATCH_MIN_MATCHES = 2
 WATCH_MIN_SHARE = 0.25
 WATCH_MIN_CALIBRATED = 1.0
 #: Replies to an item that spreads a claim are matched to it down to this depth: agreeing,
-#: doubting or asking, they are where the fact-check's suggested reply is needed.
+#: doubting or asking, they are where an answer to the claim is needed.
 THREAD_MAX_DEPTH = 4
 WATCH_ANALYZER = "claims-watch"
 
@@ -92,9 +93,23 @@ def add_claims(
     user: Any = None,
 ) -> LibraryImport:
     """Store parsed claims; one already in the library (same statement and address) is kept.
-    A value longer than its column is cut after a word and said in the result's notes."""
+    A value longer than its column is cut after a word and said in the result's notes; so is
+    a suggested reply the file gives, which is not stored (replies are the counter-speech
+    library's, which imports its own files)."""
     created = existing = 0
     notes: list[str] = []
+    replies = sum(1 for claim in claims if claim.reply.strip())
+    if replies:
+        notes.append(
+            ngettext(
+                "%(count)d suggested reply in the file was left out: replies are kept in the "
+                "counter-speech library, which imports its own files",
+                "%(count)d suggested replies in the file were left out: replies are kept in "
+                "the counter-speech library, which imports its own files",
+                replies,
+            )
+            % {"count": replies}
+        )
     with transaction.atomic():
         for claim in claims:
             shortened: list[str] = []
@@ -114,7 +129,6 @@ def add_claims(
                 "reviewed_on": _date(claim.published),
                 "language": claim.language[: _limit("language")],
                 "title": fit(claim.title, _limit("title"), f"the title of {quoted}", shortened),
-                "reply": claim.reply,
                 "origin": origin,
                 "created_by": user if getattr(user, "is_authenticated", False) else None,
             }
@@ -492,26 +506,26 @@ def _claim_similarity(claim: CheckedClaim, items: list[Item]) -> list[float]:
 
 
 def rebuttal_draft(item: Item, user: Any = None) -> CheckedClaim:
-    """An unsaved library entry for the organization's own post ``item``: the post is the
-    reply, the organization the checker; the claim it denies is for a person to write."""
+    """An unsaved library entry for the organization's own post ``item``: the organization
+    the checker, the post the fact-check; the claim it denies is for a person to write (and
+    what to answer to it, in the counter-speech library)."""
     return CheckedClaim(
         organization=item.organization,
         url=item.url,
         source=item.organization.name[:200],
         reviewed_on=item.created_at.date(),
         language=item.language,
-        reply=item.text,
         origin=CheckedClaim.Origin.REBUTTAL,
         item=item,
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
 
 
-def add_rebuttal(item: Item, statement: str, reply: str, verdict: str, user: Any) -> CheckedClaim:
-    """The organization's own answer to a false claim joins its library."""
+def add_rebuttal(item: Item, statement: str, verdict: str, user: Any) -> CheckedClaim:
+    """The organization's own post denying a false claim joins its library (the post's text,
+    as a reply, is the counter-speech library's to keep)."""
     claim = rebuttal_draft(item, user)
     claim.statement, claim.verdict = statement, verdict
-    claim.reply = reply or item.text
     claim.key = claim_key(statement, item.url or f"item:{item.pk}")
     claim.save()
     library_changed(item.organization)

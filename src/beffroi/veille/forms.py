@@ -163,11 +163,9 @@ class ClaimForm(forms.ModelForm):  # type: ignore[type-arg]
             "reviewed_on",
             "language",
             "title",
-            "reply",
         ]
         widgets = {
             "statement": forms.Textarea(attrs={"rows": 3}),
-            "reply": forms.Textarea(attrs={"rows": 4}),
             "reviewed_on": forms.DateInput(attrs={"type": "date"}),
         }
 
@@ -177,7 +175,7 @@ class LibraryImportForm(forms.Form):
         label=_("File"),
         help_text=_(
             "A fact-checker's page (HTML) or feed (JSON-LD) with schema.org ClaimReview, or a "
-            "CSV with the columns claim, verdict, url, source, date, language, title, reply."
+            "CSV with the columns claim, verdict, url, source, date, language, title."
         ),
     )
 

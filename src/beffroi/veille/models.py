@@ -188,7 +188,8 @@ class NarrativeItem(models.Model):
 
 
 class CheckedClaim(models.Model):
-    """A claim some fact-checker (or the organization itself) has checked."""
+    """A claim some fact-checker (or the organization itself) has checked. What to answer
+    to it lives in the counter-speech library: its entries linked to the claim."""
 
     class Origin(models.TextChoices):
         IMPORTED = "imported", _("Imported fact-check")
@@ -207,7 +208,6 @@ class CheckedClaim(models.Model):
     reviewed_on = models.DateField(_("date"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True, default="")
     title = models.CharField(_("title"), max_length=500, blank=True, default="")
-    reply = models.TextField(_("suggested reply"), blank=True, default="")
     origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.MANUAL)
     item = models.ForeignKey(
         Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="rebuttals"

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "beffroi.conversations",
     "beffroi.publishing",
     "beffroi.counterspeech",
+    "beffroi.briefs",
     "beffroi.overview",
     "beffroi.audit",
     "beffroi.jobs",

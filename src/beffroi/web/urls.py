@@ -20,6 +20,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/conversations/", include("beffroi.conversations.urls")),
     path("o/<slug:org_slug>/publishing/", include("beffroi.publishing.urls")),
     path("o/<slug:org_slug>/counter-speech/", include("beffroi.counterspeech.urls")),
+    path("o/<slug:org_slug>/briefs/", include("beffroi.briefs.urls")),
     path("charter/", include("beffroi.charter.public_urls")),
     # The one callback address registered on every platform's OAuth application.
     path("sources/oauth/callback/", connect.oauth_callback, name="oauth_callback"),

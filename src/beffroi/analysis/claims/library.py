@@ -49,7 +49,8 @@ __all__ = [
     "claims_from_jsonld",
 ]
 
-#: Columns of a CSV fact-check file; ``claim`` and ``verdict`` are required.
+#: Columns of a CSV fact-check file; ``claim`` and ``verdict`` are required. ``reply`` is read
+#: so that the importer can say it leaves it out (see :attr:`CheckedClaim.reply`).
 CSV_COLUMNS = ("claim", "verdict", "url", "source", "date", "language", "title", "reply")
 
 
@@ -79,6 +80,8 @@ class CheckedClaim:
     language: str = ""
     title: str = ""
     claimant: str = ""
+    #: A suggested reply the file gives with the claim. Not part of the claim: Beffroi's veille
+    #: leaves it out, replies being kept in its counter-speech library.
     reply: str = ""
 
     @property

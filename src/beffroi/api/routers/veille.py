@@ -125,7 +125,6 @@ class ClaimOut(Schema):
     source: str
     language: str
     title: str
-    reply: str
     origin: str
 
 

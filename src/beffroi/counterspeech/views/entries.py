@@ -34,10 +34,12 @@ from beffroi.counterspeech.forms import (
     TextFormSet,
     entry_data,
     entry_initial,
+    prefilled_initial,
     show_problems,
     strategy_choices,
 )
 from beffroi.counterspeech.models import STRATEGY_HELP, Entry, EntryUse, Strategy, Target
+from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
 from beffroi.organizations.context import OrgRequest
 from beffroi.organizations.roles import Capability
@@ -259,15 +261,34 @@ def _labels(values: list[str], choices: Any) -> list[str]:
     return [str(names.get(value, value)) for value in values]
 
 
+def _prefilled(request: OrgRequest) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """A new entry prefilled from what it answers: ``?claim=``, ``?item=``, ``?narrative=``
+    (the veille's rebuttal flow, the item pages), each fetched among the organization's own:
+    another organization's is not found."""
+    org = request.org
+
+    def wanted(name: str) -> int | None:
+        value = request.GET.get(name, "")
+        return int(value) if value.isdigit() else None
+
+    claim_pk, item_pk, narrative_pk = wanted("claim"), wanted("item"), wanted("narrative")
+    return prefilled_initial(
+        claim=org.get(CheckedClaim, pk=claim_pk) if claim_pk is not None else None,
+        item=org.get(Item, pk=item_pk) if item_pk is not None else None,
+        narrative=org.get(Narrative, pk=narrative_pk) if narrative_pk is not None else None,
+    )
+
+
 @org_view(Capability.ANSWER)
 def entry_form(request: OrgRequest, pk: int | None = None) -> HttpResponse:
-    """Write an entry or change one (each change a new version, with why)."""
+    """Write an entry or change one (each change a new version, with why); a new one may be
+    prefilled from what it answers (:func:`_prefilled`)."""
     org = request.org
     entry = _own_entry(request, pk) if pk is not None else None
     if entry is not None and entry.state == State.RETIRED:
         messages.error(request, _("A retired entry does not change."))
         return _detail(request, entry)
-    initial, text_initial = entry_initial(entry) if entry is not None else ({}, [])
+    initial, text_initial = entry_initial(entry) if entry is not None else _prefilled(request)
     narratives = org.scoped(Narrative).order_by("name")
     claims = org.scoped(CheckedClaim).order_by("-id")
     data = request.POST if request.method == "POST" else None

@@ -21,8 +21,8 @@ def open_alert_count(organization: Any) -> int:
 
 @register.inclusion_tag("veille/_item_context.html", takes_context=True)
 def item_veille_context(context: template.Context, item: Any) -> dict[str, Any]:
-    """What the veille knows of an item, for its page: the checked claims it repeats (verdict,
-    suggested reply), its narrative, the campaigns it or its author is part of, and whether
+    """What the veille knows of an item, for its page: the checked claims it repeats (with
+    their verdict), its narrative, the campaigns it or its author is part of, and whether
     its author may be imitating a protected identity. Shown to the roles that may read the
     veille (the items layer cannot import the veille: this tag is its way in)."""
     capabilities = context.get("current_capabilities") or frozenset()

@@ -1,13 +1,17 @@
 """The fact-check library: the claims, a claim's form (a rebuttal from the organization's
-own post), a fact-checker's file imported, and the items that repeat a claim."""
+own post, whose text then goes to the counter-speech library's form), a fact-checker's file
+imported, and the items that repeat a claim."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -46,7 +50,6 @@ def claims(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
                 "date",
                 "language",
                 "title",
-                "reply",
                 "origin",
                 "matches",
             ],
@@ -59,7 +62,6 @@ def claims(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
                     c.reviewed_on,
                     c.language,
                     c.title,
-                    c.reply,
                     c.origin,
                     c.match_count,
                 ]
@@ -82,12 +84,29 @@ def claim_edit(request: OrgRequest, pk: int | None = None) -> HttpResponse:
     form = services.claim_form(
         org.organization, org.actor, request.POST or None, claim, rebutting=rebutting
     )
+    # A rebuttal's reply is then written in the counter-speech library, by who may answer.
+    to_library = rebutting is not None and org.can(Capability.ANSWER)
     saved = services.save_claim(org.actor, form) if request.method == "POST" else None
     if saved is None:
         page = form_page(request, claim, _("Checked claim"), "veille:claims", "claims")
         return render_page(
-            request, "claim_form.html", {"form": form, "object": form.instance, **page}
+            request,
+            "claim_form.html",
+            {"form": form, "object": form.instance, "to_library": to_library, **page},
         )
+    if to_library and rebutting is not None:
+        # What to answer lives in the counter-speech library, above the veille: its form is
+        # named by its URL (no import), prefilled with the claim and the post's text.
+        messages.success(
+            request,
+            _(
+                "The claim is in the library; items are matched against it. Now write the "
+                "reply the counter-speech library will suggest against it."
+            ),
+        )
+        form_url = reverse("counterspeech:create", kwargs={"org_slug": org.organization.slug})
+        query = urlencode({"claim": saved.pk, "item": rebutting.pk})
+        return redirect(f"{form_url}?{query}")
     messages.success(request, _("The claim is in the library; items are matched against it."))
     return redirect("veille:claims", org_slug=org.organization.slug)
 
@@ -160,7 +179,6 @@ def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
                 "fact_check",
                 "similarity",
                 "evidence",
-                "suggested_reply",
             ],
             (
                 [
@@ -173,7 +191,6 @@ def claim_matches(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
                     m.claim.url,
                     m.similarity,
                     m.evidence,
-                    m.claim.reply,
                 ]
                 for m in found.iterator()
             ),

@@ -1,0 +1,1 @@
+"""The briefs' pages: the sender's (``briefs``), the partner's (``received``), the partners'."""
