@@ -318,3 +318,58 @@ def test_partnerships_are_made_by_both_administrators(cell: Desk, asso: Desk) ->
     assert BriefDelivery.objects.filter(pk=delivery.pk).exists()
     with pytest.raises(services.BriefError, match="no partnership"):
         services.stop_sending(cell.ctx(cell.admin), asso.org)
+
+
+def test_what_followed_the_partners_answers_is_shown_per_brief(
+    cell: Desk, asso: Desk, delivered: BriefDelivery
+) -> None:
+    """The partner's answered post was then removed by its author, and its thread drew two
+    hateful replies before the answer and none after: the sender's brief reads it, per
+    partner, with the caveat."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from beffroi.briefs.outcomes import brief_outcomes
+    from beffroi.items.models import Item
+    from tests.briefs.test_pages import _client
+
+    page = factories.source_of(asso.org, "Page de l'association", **{DEMO_SETTING: True})
+    item = factories.hoax_item(asso.org, source=page)
+    # Three days ago: the 24 hours after the answer are over.
+    item.created_at = timezone.now() - timedelta(days=3)
+    item.save(update_fields=["created_at"])
+    answered_at = item.created_at + timedelta(hours=30)
+    for number, hours in enumerate((2, 5)):
+        Item.objects.create(
+            organization=asso.org,
+            source=page,
+            platform=item.platform,
+            platform_id=f"hate-{number}",
+            kind=Item.Kind.REPLY,
+            author=item.author,
+            text="Honte à vous",
+            parent=item,
+            parent_platform_id=item.platform_id,
+            thread_id=item.thread_id or item.platform_id,
+            created_at=answered_at - timedelta(hours=hours),
+            analysis={"verdict": "review", "category": "insult"},
+        )
+    Item.objects.filter(pk=item.pk).update(visibility=Item.Visibility.DELETED)
+    post = delivered.brief.posts.get(platform_id=factories.HOAX_ID)
+    services.declare_response(
+        asso.ctx(asso.publisher), delivered, post, "https://x.example/r/1", answered_at=answered_at
+    )
+    (row,), together = brief_outcomes(delivered.brief)
+    assert together is None  # one partner: no total row
+    assert row.label == "Cellule associative" and row.answered == 1
+    assert row.removed_by_author == 1
+    assert row.hateful_replies.measured == 1 and row.hateful_replies.slowed == 1
+    html = (
+        _client(cell.approver)
+        .get(reverse("briefs:detail", args=[cell.org.slug, delivered.brief.pk]))
+        .content.decode()
+    )
+    assert "What followed the answers" in html and "Observations, not experiments" in html
+    assert "Cellule associative" in html

@@ -122,6 +122,24 @@ NOT_PAGES = {
     "counterspeech:unpublish",
     "counterspeech:subscribe",
     "counterspeech:unsubscribe",
+    "counterspeech:drafting_test",
+    "counterspeech:draft",
+    "briefs:send",
+    "briefs:close",
+    "briefs:export",
+    "briefs:import",
+    "briefs:import_responses",
+    "briefs:acknowledge",
+    "briefs:decline",
+    "briefs:declare",
+    "briefs:export_responses",
+    "briefs:propose",
+    "briefs:accept",
+    "briefs:stop_sending",
+    "briefs:stop_receiving",
+    "briefs:link_create",
+    "briefs:link_join",
+    "briefs:link_delete",
     "publishing:check",
     "publishing:submit",
     "publishing:decide",
@@ -546,6 +564,33 @@ def _counter_speech_pages(org: Any) -> dict[str, list[str]]:
         "counterspeech:detail": [url("counterspeech:detail", entry.pk)],
         "counterspeech:edit": [url("counterspeech:edit", entry.pk)],
         "counterspeech:sharing": [url("counterspeech:sharing")],
+        "counterspeech:outcomes": [url("counterspeech:outcomes")],
+        "counterspeech:gaps": [url("counterspeech:gaps")],
+        "counterspeech:drafting": [url("counterspeech:drafting")],
+    } | _brief_pages(org)
+
+
+def _brief_pages(org: Any) -> dict[str, list[str]]:
+    """The response briefs' pages: a long brief sent to a partner (the sender's page, the
+    partner's), the lists and the partners."""
+    from beffroi.briefs import services
+    from tests.briefs import factories
+
+    partner = factories.accepted_partner(org)
+    brief, sent = factories.sent_brief(org, partner, title=("Rumeur " + LONG_WORD)[:200])
+    services.declare_response(factories.system(partner), sent, brief.posts.first(), LONG_URL[:1000])
+    delivery = factories.delivered_to(org)
+
+    def url(name: str, *args: Any) -> str:
+        return reverse(name, args=[org.slug, *args])
+
+    return {
+        "briefs:list": [url("briefs:list"), url("briefs:list") + "?box=received"],
+        "briefs:create": [url("briefs:create")],
+        "briefs:detail": [url("briefs:detail", brief.pk)],
+        "briefs:edit": [url("briefs:edit", brief.pk)],
+        "briefs:received": [url("briefs:received", delivery.pk)],
+        "briefs:partners": [url("briefs:partners")],
     }
 
 
@@ -804,6 +849,15 @@ _PAGE_NAMES = (
     "counterspeech:detail",
     "counterspeech:edit",
     "counterspeech:sharing",
+    "counterspeech:outcomes",
+    "counterspeech:gaps",
+    "counterspeech:drafting",
+    "briefs:list",
+    "briefs:create",
+    "briefs:detail",
+    "briefs:edit",
+    "briefs:received",
+    "briefs:partners",
 )
 
 

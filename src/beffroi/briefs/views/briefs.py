@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 from beffroi.briefs import services
 from beffroi.briefs.forms import FileForm, LinkChoiceForm, SendForm, brief_initial, scoped_form
 from beffroi.briefs.models import Brief, BriefDelivery, ExternalPartner
+from beffroi.briefs.outcomes import brief_outcomes, caveat
 from beffroi.core.exports import stream_csv
 from beffroi.items.models import Item
 from beffroi.organizations.access import org_view
@@ -215,6 +216,8 @@ def _brief_page(request: OrgRequest, brief: Brief, **extra: Any) -> HttpResponse
         "import_form": FileForm(),
         **extra,
     }
+    context["outcome_rows"], context["outcome_overall"] = brief_outcomes(brief)
+    context["outcome_caveat"] = caveat()
     return render(request, "briefs/detail.html", context)
 
 
