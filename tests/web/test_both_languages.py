@@ -37,6 +37,9 @@ from django.utils import timezone
 
 from tests.web.test_permission_matrix import ALSO_POSTED, ORG_PAGES, OTHER_PAGES, ROUTES, Page
 
+# The same on every engine: the SQLite pass runs it (tests/conftest.py).
+pytestmark = pytest.mark.database_agnostic
+
 LANGUAGES = ("fr", "en")
 
 #: Words that are the same in both languages by nature: names of products, platforms,

@@ -25,7 +25,8 @@ from beffroi.organizations.roles import ROLE_CAPABILITIES, Capability
 from tests.conftest import ROLES
 from tests.web.test_permission_matrix import FURTHER_CAPABILITIES
 
-pytestmark = pytest.mark.django_db
+# The same on every engine: the SQLite pass runs it (tests/conftest.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.database_agnostic]
 
 #: Views not opened: leaving the session, the language switch (a POST form).
 SKIPPED_VIEWS = {"accounts:logout", "set_language"}
