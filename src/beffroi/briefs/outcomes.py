@@ -28,17 +28,20 @@ def brief_outcomes(brief: Brief) -> tuple[list[Summary], Summary | None]:
         .order_by("organization__name", "id")
     )
     for delivery in deliveries:
+        partner = delivery.organization
+        if partner is None:  # filtered above: for the type checker
+            continue
         first: dict[int, datetime] = {}
         for response in delivery.responses.order_by("answered_at", "id"):
             first.setdefault(response.post_id, response.answered_at)
         if not first:
             continue
         posts = list(brief.posts.filter(pk__in=first))
-        items = matching_items(delivery.organization, posts)
+        items = matching_items(partner, posts)
         answers = [(items[post.pk], first[post.pk]) for post in posts if post.pk in items]
-        found = outcomes_for_items(delivery.organization, answers)
+        found = outcomes_for_items(partner, answers)
         if found:
-            rows.append(summary(str(delivery.organization_id), delivery.organization.name, found))
+            rows.append(summary(str(partner.pk), partner.name, found))
             every.extend(found)
     if not every:
         return [], None
