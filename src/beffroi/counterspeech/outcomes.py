@@ -218,10 +218,8 @@ def _hours(delta: timedelta) -> float:
 
 
 def thread_of(item: Item) -> Q:
-    """The other items of ``item``'s thread, as the item page reads a thread: the root post
-    (its platform id is the thread id) and every item carrying the thread id."""
-    key = item.thread_id or item.platform_id
-    return (Q(thread_id=key) | Q(platform_id=key)) & Q(platform=item.platform) & ~Q(pk=item.pk)
+    """The other items of ``item``'s thread, as the item page reads a thread."""
+    return item.thread_members() & ~Q(pk=item.pk)
 
 
 def hateful(organization: Organization | int) -> Q:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -110,6 +111,12 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.platform_id}"
+
+    def thread_members(self) -> Q:
+        """The items of this item's thread, itself included: the root post (its platform id
+        is the thread id) and every item carrying the thread id, on its platform."""
+        key = self.thread_id or self.platform_id
+        return (Q(thread_id=key) | Q(platform_id=key)) & Q(platform=self.platform)
 
     @property
     def text_as_read(self) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -100,11 +100,9 @@ def thread_of(item: Item) -> tuple[list[tuple[Item, int]], bool]:
     thread id; depth follows the parent links inside it. Returns the rows and whether the
     thread was cut at :data:`THREAD_LIMIT`.
     """
-    key = item.thread_id or item.platform_id
     members = list(
         Item.objects.for_org(item.organization)
-        .filter(platform=item.platform)
-        .filter(Q(thread_id=key) | Q(platform_id=key))
+        .filter(item.thread_members())
         .select_related("author")
         .order_by("created_at", "id")[: THREAD_LIMIT + 1]
     )
