@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -261,11 +261,40 @@ def conversations(draw: st.DrawFn) -> tuple[Conversation, ResponseTargets, datet
 def test_the_columns_say_what_the_clock_says_at_any_moment(
     drawn: tuple[Conversation, ResponseTargets, datetime],
 ) -> None:
-    conversation, targets, now = drawn
+    _columns_match_the_clock(*drawn)
+
+
+def test_the_columns_agree_with_the_clock_across_the_october_change() -> None:
+    """Found by the test above: opened at 02:00 summer time on the night the clocks go back,
+    one hour to answer: due at 02:00 winter time, an hour later, not yet breached."""
+    opened = datetime(2026, 10, 25, 2, 0, tzinfo=PARIS)
+    conversation = Conversation(
+        organization_id=-1,
+        state=Conversation.State.NEW,
+        team=Team(always_open=True),
+        opened_at=opened,
+        last_citizen_at=opened,
+        pauses=[],
+    )
+    targets = ResponseTargets(organization_id=-1, first_response_hours=1.0)
+    _columns_match_the_clock(conversation, targets, opened)
+    assert conversation.due_at is not None
+    assert conversation.due_at.astimezone(UTC) == opened.astimezone(UTC) + timedelta(hours=1)
+
+
+def _columns_match_the_clock(
+    conversation: Conversation, targets: ResponseTargets, now: datetime
+) -> None:
     sla.refresh_due(conversation, targets)
     clock = sla.clock(conversation, now, targets)
-    due_at, due_soon_at = conversation.due_at, conversation.due_soon_at
-    assert due_at == (clock.deadline if clock else None)
+    assert conversation.due_at == (clock.deadline if clock else None)
+    # Compared as instants, as the database compares the columns: Python compares two times
+    # of the same zone by their wall clock, fold ignored (02:00 before and after the October
+    # change would be equal).
+    due_at, due_soon_at, now = (
+        None if moment is None else moment.astimezone(UTC)
+        for moment in (conversation.due_at, conversation.due_soon_at, now)
+    )
     breached = due_at is not None and due_soon_at is not None and due_at <= now
     assert breached == (clock is not None and clock.status == SlaStatus.BREACHED)
     due_soon = due_soon_at is not None and due_at is not None and due_soon_at <= now < due_at
