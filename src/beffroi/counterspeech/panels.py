@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from beffroi.conversations.models import Conversation, Reply
 from beffroi.core.drafts import Draft
 from beffroi.counterspeech import services
-from beffroi.counterspeech.models import LibrarySettings, Strategy
+from beffroi.counterspeech.models import LibrarySettings
 from beffroi.counterspeech.suggesting import (
     Suggested,
     needs_counter_speech,
@@ -62,8 +62,6 @@ def suggestions_panel(request: HttpRequest, item: Item, place: str, **context: A
                 )
                 for suggestion in suggestions
             ],
-            "strategies": dict(Strategy.choices),
-            "can_write": org.can(Capability.ANSWER),
             "conversation": conversation,
             # A language model's draft from these entries, where its text can go in a box.
             "drafting": place == "conversation"

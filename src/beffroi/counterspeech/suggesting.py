@@ -24,7 +24,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,6 @@ class Suggested:
     why: tuple[str, ...]
     #: A person linked the entry to the item's claim or narrative.
     linked: bool = False
-    shared_words: tuple[str, ...] = field(default=())
 
     @property
     def ref(self) -> str:
@@ -306,7 +305,6 @@ def suggest(organization: Organization, item: Item, *, top: int = TOP) -> list[S
                 rank=rank,
                 why=tuple(reasons),
                 linked=entry_id in linked,
-                shared_words=shared,
             )
         )
     return results
