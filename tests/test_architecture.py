@@ -40,7 +40,14 @@ def face_modules() -> list[Path]:
     found: set[Path] = set()
     for pattern in ("*/views.py", "*/views/*.py", "*/connect.py", "api/routers/*.py"):
         found.update(SRC.glob(pattern))
-    for pattern in ("cli.py", "cli/*.py", "*/cli.py", "evaluation_cli.py", "cli_support.py"):
+    for pattern in (
+        "cli.py",
+        "cli/*.py",
+        "*/cli.py",
+        "evaluation_cli.py",
+        "models_cli.py",
+        "cli_support.py",
+    ):
         found.update(SRC.glob(pattern))
     return sorted(p for p in found if p.name != "__init__.py" or p.stat().st_size)
 

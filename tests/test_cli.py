@@ -215,6 +215,7 @@ def test_plugins_register_commands_but_never_replace_one(
     assert set(group.commands) == {
         "charter",
         "eval",
+        "models",
         "moderation",
         "veille",
         "pause",

@@ -573,6 +573,7 @@ BUILTIN_COMMANDS = (
     "beffroi.veille.cli:register_commands",
     "beffroi.publishing.cli:register_commands",
     "beffroi.evaluation_cli:register_commands",
+    "beffroi.models_cli:register_commands",
 )
 
 

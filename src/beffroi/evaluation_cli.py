@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -70,6 +71,14 @@ def evaluation() -> None:
     "--seed", type=int, default=0, show_default=True, help="Seed of --train-order shuffled."
 )
 @click.option(
+    "--group-column",
+    default=None,
+    metavar="COL[,COL]",
+    help="Column(s) naming each row's group (HateCheck: templ_id,ref_templ_id). Rows are "
+    "learned whole groups at a time, and a row sharing a group with a learned row is not "
+    "measured: learning is measured on sentences of kinds never learned from.",
+)
+@click.option(
     "--category",
     type=click.Choice(CATEGORIES),
     default="hate",
@@ -81,6 +90,14 @@ def evaluation() -> None:
     type=click.Choice(["all", "rules", "classifier"]),
     default="all",
     show_default=True,
+)
+@click.option(
+    "--backend",
+    "backend_spec",
+    default=None,
+    metavar="SPEC",
+    help="Also score with this heavier backend (a BEFFROI_MODERATION_BACKENDS specification, "
+    "such as the one 'beffroi models install' prints).",
 )
 @click.option(
     "--categories",
@@ -110,8 +127,10 @@ def eval_moderation(
     train_limit: int,
     train_order: str,
     seed: int,
+    group_column: str | None,
     category: str,
     detectors: str,
+    backend_spec: str | None,
     categories: str,
     representation: str,
     threshold: float,
@@ -125,9 +144,11 @@ def eval_moderation(
         LabelledRow,
         PositiveLabels,
         TextRow,
+        draw_by_groups,
         evaluate,
         read_labelled_rows,
         read_texts,
+        share_no_group,
     )
 
     flagging = [c.strip() for c in categories.split(",") if c.strip()] or list(CATEGORIES)
@@ -159,6 +180,11 @@ def eval_moderation(
         raise click.UsageError("--label-column and --positive are needed (unless --benign)")
     if train_from is not None and (label_column is None or positive is None):
         raise click.UsageError("--train-from needs --label-column and --positive")
+    group_columns = [c.strip() for c in (group_column or "").split(",") if c.strip()]
+    if group_column is not None and (train_from is None or benign or not group_columns):
+        raise click.BadParameter(
+            "needs --train-from (and column names), not --benign", param_hint="--group-column"
+        )
     rows: list[LabelledRow] = []
     texts: list[TextRow] = []
     training: list[LabelledRow] = []
@@ -168,7 +194,9 @@ def eval_moderation(
             texts = read_texts(input_path, text_column, where)
         else:
             assert label_column is not None and labels is not None
-            rows = read_labelled_rows(input_path, text_column, label_column, labels)
+            rows = read_labelled_rows(
+                input_path, text_column, label_column, labels, group_columns=group_columns
+            )
         if train_from is not None:
             assert label_column is not None and labels is not None
             training = read_labelled_rows(
@@ -176,11 +204,16 @@ def eval_moderation(
                 text_column,
                 label_column,
                 labels,
-                limit=train_limit if train_order == "file" else None,
+                limit=train_limit if train_order == "file" and not group_columns else None,
+                group_columns=group_columns,
             )
     except EvaluationError as error:
         raise click.ClickException(str(error)) from error
-    if train_order == "shuffled":
+    if group_columns and train_order == "shuffled":
+        training = draw_by_groups(training, train_limit, random.Random(seed))
+    elif group_columns:
+        training = training[:train_limit]
+    elif train_order == "shuffled":
         random.Random(seed).shuffle(training)
         training = training[:train_limit]
     if train_from is not None and train_from.resolve() == input_path.resolve():
@@ -188,6 +221,9 @@ def eval_moderation(
         learned = {row.line for row in training}
         rows = [row for row in rows if row.line not in learned]
         texts = [row for row in texts if row.line not in learned]
+    left_out_by_group = 0
+    if group_columns:
+        rows, left_out_by_group = share_no_group(rows, training)
     if limit is not None:
         rows, texts = rows[:limit], texts[:limit]
     if not (texts if benign else rows):
@@ -196,6 +232,7 @@ def eval_moderation(
     classifier: Any = None
     rules: Any = None
     with console.status("Loading the detectors"):
+        backend = _backend(backend_spec)
         if detectors in ("all", "rules"):
             from beffroi.analysis.moderation.rules import RuleDetector, load_default_rules
 
@@ -218,7 +255,11 @@ def eval_moderation(
 
     if benign:
         _report_benign(
-            input_path, texts, [d for d in (rules, classifier) if d is not None], where, as_json
+            input_path,
+            texts,
+            [d for d in (rules, classifier, backend) if d is not None],
+            where,
+            as_json,
         )
         return
     assert labels is not None  # required above unless --benign
@@ -227,11 +268,15 @@ def eval_moderation(
         result = evaluate(
             rows,
             classifier,
-            rules,
+            _with_backend(rules, backend),
             categories=flagging,
             threshold=threshold,
             progress=lambda done: progress.advance(task, done),
         )
+    if backend is not None:
+        result.detectors = {
+            d.name: d.version for d in (classifier, rules, backend) if d is not None
+        }
     report: dict[str, Any] = {
         "input": str(input_path),
         "positive": labels.describe(),
@@ -243,6 +288,8 @@ def eval_moderation(
         "trained_on_decisions": len(training),
         "train_from": str(train_from) if train_from is not None else None,
         "train_order": train_order if training else None,
+        "group_columns": group_columns or None,
+        "left_out_sharing_a_group": left_out_by_group if group_columns else None,
     }
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -714,6 +761,39 @@ def eval_requests(
         if routed_training:
             line += f" after learning from {len(routed_training)} routed examples"
     click.echo(line)
+
+
+def _backend(spec: str | None) -> Any:
+    """The detector ``--backend`` describes (None without one); a bad one is a one-line error."""
+    if spec is None:
+        return None
+    from beffroi.analysis.moderation.backends import BackendError, backend_from_config
+
+    try:
+        return backend_from_config(spec)
+    except BackendError as error:
+        raise click.ClickException(str(error)) from error
+
+
+class _SignalsTogether:
+    """The rules and a backend as the one signal detector ``evaluate`` scores with: per text,
+    both detectors' signals, of which ``combined_scores`` keeps the best wanted category."""
+
+    def __init__(self, detectors: list[Any]) -> None:
+        self.detectors = detectors
+        self.name = "+".join(detector.name for detector in detectors)
+        self.version = "+".join(detector.version for detector in detectors)
+
+    def score(self, texts: Sequence[str]) -> list[list[Any]]:
+        from beffroi.analysis.moderation.evaluate import detector_signals
+
+        return detector_signals(self.detectors, texts)
+
+
+def _with_backend(rules: Any, backend: Any) -> Any:
+    if backend is None or rules is None:
+        return rules if backend is None else backend
+    return _SignalsTogether([rules, backend])
 
 
 def register_commands(cli: click.Group) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -107,6 +108,9 @@ class LabelledRow:
     text: str
     label: str
     positive: bool
+    #: Values of the file's group columns (HateCheck's template ids): rows sharing one are
+    #: variations of one sentence, never split between what is learned and what is measured.
+    groups: frozenset[str] = frozenset()
 
 
 def _sniff_dialect(sample: str, path: Path) -> type[csv.Dialect] | csv.Dialect:
@@ -146,9 +150,11 @@ def read_labelled_rows(
     label_column: str,
     positive: PositiveLabels,
     limit: int | None = None,
+    group_columns: Sequence[str] = (),
 ) -> list[LabelledRow]:
-    """The labelled rows of a CSV or TSV file (delimiter sniffed); rows without text skipped."""
-    reader = _dict_reader(path, (text_column, label_column))
+    """The labelled rows of a CSV or TSV file (delimiter sniffed); rows without text skipped.
+    ``group_columns``: columns whose non-empty values are the row's groups."""
+    reader = _dict_reader(path, (text_column, label_column, *group_columns))
     rows: list[LabelledRow] = []
     try:
         for number, record in enumerate(reader, start=1):
@@ -156,7 +162,10 @@ def read_labelled_rows(
             label = (record.get(label_column) or "").strip()
             if not text or not label:
                 continue
-            rows.append(LabelledRow(number, text, label, positive.is_positive(label)))
+            groups = frozenset(
+                value for column in group_columns if (value := (record.get(column) or "").strip())
+            )
+            rows.append(LabelledRow(number, text, label, positive.is_positive(label), groups))
             if limit is not None and len(rows) >= limit:
                 break
     except csv.Error as error:
@@ -164,6 +173,49 @@ def read_labelled_rows(
     if not rows:
         raise EvaluationError(f"{path}: no row has both a text and a label")
     return rows
+
+
+def draw_by_groups(
+    rows: Sequence[LabelledRow], limit: int, rng: random.Random
+) -> list[LabelledRow]:
+    """``limit`` rows drawn group by group, in random order: the decisions an
+    organization took on some kinds of sentence, leaving the other kinds to be measured.
+    Groups linked through a row holding several (a case and the template it refers to) are
+    drawn together. Rows without a group are groups of their own."""
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    keys: list[str] = []
+    for row in rows:
+        own = sorted(row.groups) or [f"\x00line {row.line}"]
+        keys.append(own[0])
+        for other in own[1:]:
+            parent[root(other)] = root(own[0])
+    members: dict[str, list[LabelledRow]] = {}
+    for row, key in zip(rows, keys, strict=True):
+        members.setdefault(root(key), []).append(row)
+    order = sorted(members)
+    rng.shuffle(order)
+    drawn: list[LabelledRow] = []
+    for key in order:
+        if len(drawn) >= limit:
+            break
+        drawn.extend(members[key])
+    return drawn[:limit]
+
+
+def share_no_group(
+    rows: Sequence[LabelledRow], learned: Sequence[LabelledRow]
+) -> tuple[list[LabelledRow], int]:
+    """The rows sharing no group with a learned row, and how many were left out."""
+    taken = frozenset().union(*(row.groups for row in learned)) if learned else frozenset()
+    kept = [row for row in rows if not (row.groups & taken)]
+    return kept, len(rows) - len(kept)
 
 
 @dataclass(frozen=True)
