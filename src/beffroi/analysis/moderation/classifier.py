@@ -56,11 +56,17 @@ NONE = "none"
 LABELS: tuple[str, ...] = (*CATEGORIES, NONE)
 
 #: Bumped whenever training or the serialised layout changes: part of every version and key.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Older layouts :meth:`ModerationClassifier.from_bytes` still reads (1: flat over the labels).
+READABLE_FORMATS = (1, 2)
 _MAGIC = b"BEFFROI-MODERATION-CLASSIFIER\n"
 
 #: Weight of one organization decision relative to one seed example (see :func:`train`).
 ORGANIZATION_WEIGHT = 4.0
+#: The gate's two classes: whether a text breaks the charter at all.
+VIOLATION = "violation"
+#: Folds of the out-of-fold scores the gate is calibrated on.
+CALIBRATION_FOLDS = 3
 #: Share of the averaged probability that comes from the character model.
 CHAR_SHARE = 0.5
 #: Inverse regularisation strengths, measured on the seed corpus by cross-validation.
@@ -70,6 +76,38 @@ USE_C = 10.0
 MIN_SIGNAL = 0.05
 #: Evidence (the n-grams that weighed most) is worked out for signals at least this strong.
 EVIDENCE_FROM = 0.25
+#: An n-gram is cited as evidence when it carried at least this share of what pushed the text
+#: towards the label.
+EVIDENCE_SHARE = 0.04
+
+
+@lru_cache(maxsize=1)
+def _grammar_words() -> frozenset[str]:
+    """Function words of the seed corpus's languages (the ``stop-words`` package's lists),
+    and the forms of the commonest verbs: they weigh in a model, but are never a reason."""
+    from stop_words import get_stop_words
+
+    words: set[str] = set()
+    for language in ("fr", "en", "ar"):
+        words.update(_casefold(word) for word in get_stop_words(language))
+    words.update(_EXTRA_GRAMMAR_WORDS)
+    return frozenset(words)
+
+
+_EXTRA_GRAMMAR_WORDS = frozenset(
+    "va vas vont aller allez allons est sont suis sera seront etait etaient fait font faire "
+    "dit dire peut peux veut veux vais avez avons ont cest ca ici quoi bjr slt stp svp mdr "
+    "lol pls plz thx get got gets going gonna wanna".split()
+)
+
+
+def _may_be_a_reason(token: str) -> bool:
+    return (
+        len(token) >= 3
+        and not token.startswith("emoji_")
+        and not any(character.isdigit() for character in token)
+        and token not in _grammar_words()
+    )
 
 
 @dataclass(frozen=True)
@@ -149,6 +187,54 @@ def _use_input(original: str) -> str:
 # --- The model --------------------------------------------------------------------------------
 
 
+@dataclass
+class Gate:
+    """Whether a text breaks the charter at all (``violation`` against ``none``), before
+    which category it would be: two binary logistic regressions (character n-grams, sentence
+    encoder) averaged, then calibrated (Platt) on out-of-fold scores of the training set, with
+    the two classes weighing the same. A text the models know little about is then near
+    one half, not spread over nine categories that leave ``none`` a tenth."""
+
+    char_model: LogisticRegression | None
+    use_model: LogisticRegression | None
+    char_share: float
+    slope: float = 1.0
+    intercept: float = 0.0
+
+    def raw(self, matrix: Any, vectors: NDArray[np.float32] | None) -> NDArray[np.float64]:
+        parts: list[tuple[float, NDArray[np.float64]]] = []
+        if self.char_model is not None:
+            parts.append((self.char_share, _violation(self.char_model, matrix)))
+        if self.use_model is not None:
+            parts.append((1.0 - self.char_share, _violation(self.use_model, vectors)))
+        if len(parts) == 1:
+            return parts[0][1]
+        return sum((share * values for share, values in parts), np.zeros(len(parts[0][1])))
+
+    def probability(self, matrix: Any, vectors: NDArray[np.float32] | None) -> NDArray[np.float64]:
+        return _platt(self.raw(matrix, vectors), self.slope, self.intercept)
+
+
+def _violation(model: LogisticRegression, features: Any) -> NDArray[np.float64]:
+    classes = [str(c) for c in model.classes_]
+    column = np.asarray(model.predict_proba(features), dtype=np.float64)[
+        :, classes.index(VIOLATION)
+    ]
+    result: NDArray[np.float64] = column
+    return result
+
+
+def _logit(probabilities: NDArray[np.float64]) -> NDArray[np.float64]:
+    clipped = np.clip(probabilities, 1e-6, 1.0 - 1e-6)
+    result: NDArray[np.float64] = np.log(clipped / (1.0 - clipped))
+    return result
+
+
+def _platt(raw: NDArray[np.float64], slope: float, intercept: float) -> NDArray[np.float64]:
+    result: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-(slope * _logit(raw) + intercept)))
+    return result
+
+
 class ModerationClassifier:
     """A trained classifier; a :class:`~.signals.Detector`."""
 
@@ -167,12 +253,16 @@ class ModerationClassifier:
         trained_on: int,
         organization_examples: int = 0,
         metadata: dict[str, Any] | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.representation: Representation = representation
         self.labels: tuple[str, ...] = tuple(labels)
         self._vectorizer = vectorizer
         self._char_model = char_model
         self._use_model = use_model
+        # With a gate, the two models above share the violation among the categories; without
+        # (format 1), they are flat over the categories and ``none``.
+        self._gate = gate
         self.char_share = char_share
         self.version: str = version
         self.trained_on: int = trained_on
@@ -184,29 +274,41 @@ class ModerationClassifier:
 
     # Probabilities -----------------------------------------------------------------------
 
-    def _char_probabilities(self, normalized: Sequence[str]) -> tuple[NDArray[np.float64], Any]:
-        assert self._vectorizer is not None and self._char_model is not None
-        matrix = self._vectorizer.transform(normalized)
-        return _aligned(self._char_model, matrix, self.labels), matrix
-
-    def _use_probabilities(self, originals: Sequence[str]) -> NDArray[np.float64]:
-        from beffroi.analysis.moderation.embedding import embed
-
-        assert self._use_model is not None
-        vectors = embed([_use_input(text) for text in originals])
-        return _aligned(self._use_model, vectors, self.labels)
-
     def _probabilities(
         self, originals: Sequence[str], normalized: Sequence[str]
     ) -> tuple[NDArray[np.float64], Any]:
         matrix = None
-        if self._char_model is not None and self._use_model is not None:
-            char, matrix = self._char_probabilities(normalized)
-            use = self._use_probabilities(originals)
-            return self.char_share * char + (1.0 - self.char_share) * use, matrix
-        if self._char_model is not None:
-            return self._char_probabilities(normalized)
-        return self._use_probabilities(originals), matrix
+        vectors = None
+        if self._vectorizer is not None:
+            matrix = self._vectorizer.transform(normalized)
+        if self._use_model is not None:
+            from beffroi.analysis.moderation.embedding import embed
+
+            vectors = embed([_use_input(text) for text in originals])
+        table = self._mixed(self._char_model, matrix, self._use_model, vectors)
+        if self._gate is None:
+            return table, matrix
+        violation = self._gate.probability(matrix, vectors)
+        table *= violation[:, None]
+        table[:, self._none_index] = 1.0 - violation
+        return table, matrix
+
+    def _mixed(
+        self,
+        char_model: LogisticRegression | None,
+        matrix: Any,
+        use_model: LogisticRegression | None,
+        vectors: NDArray[np.float32] | None,
+    ) -> NDArray[np.float64]:
+        """The two models' probabilities (columns in :attr:`labels` order), averaged."""
+        char = _aligned(char_model, matrix, self.labels) if char_model is not None else None
+        use = _aligned(use_model, vectors, self.labels) if use_model is not None else None
+        if char is not None and use is not None:
+            result: NDArray[np.float64] = self.char_share * char + (1.0 - self.char_share) * use
+            return result
+        found = char if char is not None else use
+        assert found is not None
+        return found
 
     def _read(
         self, originals: Sequence[str], normalized: Sequence[str]
@@ -277,40 +379,41 @@ class ModerationClassifier:
             return self._features
 
     def _evidence(self, matrix: Any, row: int, label_index: int, text: str) -> tuple[str, ...]:
-        """The words holding the n-grams that pushed most towards this label, then "embedding"."""
+        """The words whose n-grams pushed most towards this label, then "embedding" when the
+        sentence model, not the words, carried the probability."""
         words: list[str] = []
         if matrix is not None and self._char_model is not None:
             words = self.top_words(matrix, row, label_index, text)
-        if self._use_model is not None:
+        if self._use_model is not None and not words:
             words.append("embedding")
         return tuple(words)
 
     def top_words(
         self, matrix: Any, row: int, label_index: int, text: str, limit: int = 3
     ) -> list[str]:
-        assert self._char_model is not None
-        classes = [str(c) for c in self._char_model.classes_]
-        label = self.labels[label_index]
-        if label not in classes:
+        """Up to ``limit`` words of ``text`` holding the n-grams that weighed most towards
+        the label, relative to ``none``. Only words that can be a reason are cited: not the
+        grammar words of French, English or Arabic ("va", "the", "في"), not numbers, not
+        emoji names, not words of fewer than three letters; and only n-grams that carried a
+        real share of the push (a word that tipped nothing is no reason)."""
+        weights = self._char_weights(self.labels[label_index])
+        if weights is None:
             return []
-        coefficients = self._char_model.coef_
-        if coefficients.shape[0] == 1:  # two labels: one row, pointing to the second
-            weights = coefficients[0] if classes.index(label) == 1 else -coefficients[0]
-        else:
-            weights = coefficients[classes.index(label)]
-            if NONE in classes:  # relative to "none": what makes it this rather than acceptable
-                weights = weights - coefficients[classes.index(NONE)]
         vector = matrix.getrow(row)
         contributions = vector.data * weights[vector.indices]
+        positive = contributions[contributions > 0]
+        if not len(positive):
+            return []
+        floor = EVIDENCE_SHARE * float(positive.sum())
         order = np.argsort(-contributions)
         names = self._feature_names()
-        tokens = re.findall(r"\w+", text)
+        tokens = [token for token in re.findall(r"\w+", text) if _may_be_a_reason(token)]
         found: list[str] = []
-        for position in order[:12]:
-            if contributions[position] <= 0:
+        for position in order[:24]:
+            if contributions[position] < floor:
                 break
             gram = names[vector.indices[position]].strip()
-            if len(gram) < 2:
+            if len(gram) < 3:
                 continue
             for token in tokens:
                 if gram in token and token not in found:
@@ -319,6 +422,29 @@ class ModerationClassifier:
             if len(found) >= limit:
                 break
         return found
+
+    def _char_weights(self, label: str) -> NDArray[np.float64] | None:
+        """Per n-gram, how much it pushes a text towards ``label`` rather than acceptable:
+        towards a violation (the gate) and towards this category among the others."""
+        if self._char_model is None:
+            return None
+        classes = [str(c) for c in self._char_model.classes_]
+        coefficients = getattr(self._char_model, "coef_", None)
+        category: NDArray[np.float64] | None = None
+        if coefficients is not None and label in classes:
+            if coefficients.shape[0] == 1:  # two labels: one row, pointing to the second
+                category = coefficients[0] if classes.index(label) == 1 else -coefficients[0]
+            else:
+                category = coefficients[classes.index(label)]
+                if NONE in classes:  # flat: relative to "none"
+                    category = category - coefficients[classes.index(NONE)]
+        gate = self._gate.char_model if self._gate is not None else None
+        if gate is None:
+            return category
+        gate_classes = [str(c) for c in gate.classes_]
+        towards = gate.coef_[0] if gate_classes.index(VIOLATION) == 1 else -gate.coef_[0]
+        result: NDArray[np.float64] = towards if category is None else towards + category
+        return result
 
     # Serialisation -----------------------------------------------------------------------
 
@@ -332,6 +458,7 @@ class ModerationClassifier:
             "vectorizer": self._vectorizer,
             "char_model": self._char_model,
             "use_model": self._use_model,
+            "gate": self._gate,
             "char_share": self.char_share,
             "version": self.version,
             "trained_on": self.trained_on,
@@ -349,7 +476,7 @@ class ModerationClassifier:
             raise ValueError("not a Beffroi moderation classifier")
         header_line, _, payload = data[len(_MAGIC) :].partition(b"\n")
         header = json.loads(header_line)
-        if header.get("format") != FORMAT_VERSION:
+        if header.get("format") not in READABLE_FORMATS:
             raise ValueError(
                 f"classifier format {header.get('format')} is not {FORMAT_VERSION}: retrain it"
             )
@@ -365,6 +492,7 @@ class ModerationClassifier:
             trained_on=state["trained_on"],
             organization_examples=state["organization_examples"],
             metadata=state["metadata"],
+            gate=state.get("gate"),
         )
 
 
@@ -444,20 +572,30 @@ def train(
         raise ValueError(f"representation must be one of {REPRESENTATIONS}")
     seeded = base is None
     base_examples = list(default_training_set() if base is None else base)
-    texts = [e.text for e in base_examples] + [e.text for e in examples]
-    labels = [e.category for e in base_examples] + [e.category for e in examples]
-    origin = [1.0] * len(base_examples) + [organization_weight] * len(examples)
-    if len(set(labels)) < 2:
+    every = [*base_examples, *examples]
+    origin_of = [1.0] * len(base_examples) + [organization_weight] * len(examples)
+    # The model learns from what it will read: the text without its links and mentions; a
+    # text left empty teaches nothing.
+    readings = [classifier_reading(example.text) for example in every]
+    kept = [i for i, reading in enumerate(readings) if reading.strip()]
+    texts = [readings[i] for i in kept]
+    labels = [every[i].category for i in kept]
+    origin = [origin_of[i] for i in kept]
+    violating = np.array([label != NONE for label in labels])
+    if len(set(labels)) < 2 or violating.all() or not violating.any():
         raise ValueError(
             "training needs examples of at least two labels (e.g. a category and none)"
         )
-    weights = _sample_weights(labels, origin)
+    categories = sorted({label for label in labels if label != NONE})
     label_set = sorted(set(labels))
     key = _training_key(texts, labels, origin, representation, char_share)
+    share = (
+        char_share if representation == "char+use" else (1.0 if representation == "char" else 0.0)
+    )
 
+    matrix: Any = None
+    vectors: NDArray[np.float32] | None = None
     vectorizer: TfidfVectorizer | None = None
-    char_model: LogisticRegression | None = None
-    use_model: LogisticRegression | None = None
     if "char" in representation:
         vectorizer = TfidfVectorizer(
             analyzer="char_wb",
@@ -468,26 +606,37 @@ def train(
             dtype=np.float32,
         )
         matrix = vectorizer.fit_transform([normalized_text(t) for t in texts])
-        char_model = LogisticRegression(C=CHAR_C, max_iter=2000)
-        char_model.fit(matrix, labels, sample_weight=weights)
     if "use" in representation:
         from beffroi.analysis.moderation.embedding import cached_embed, embed
 
         cache = (
             embedding_cache if embedding_cache is not None else (_cache_dir() if seeded else None)
         )
-        base_vectors = cached_embed([_use_input(e.text) for e in base_examples], cache)
-        extra = embed([_use_input(e.text) for e in examples])
+        base_count = sum(1 for i in kept if i < len(base_examples))
+        base_vectors = cached_embed([_use_input(t) for t in texts[:base_count]], cache)
+        extra = embed([_use_input(t) for t in texts[base_count:]])
         vectors = np.vstack([base_vectors, extra]) if len(extra) else base_vectors
-        use_model = LogisticRegression(C=USE_C, max_iter=2000)
-        use_model.fit(vectors, labels, sample_weight=weights)
 
-    share = (
-        char_share if representation == "char+use" else (1.0 if representation == "char" else 0.0)
+    gate_labels = np.where(violating, VIOLATION, NONE)
+    gate_weights = _sample_weights(list(gate_labels), origin)
+    gate = _train_gate(matrix, vectors, gate_labels, gate_weights, share)
+    # Which category, among the violating texts, each category weighing the same in all.
+    rows = np.flatnonzero(violating)
+    category_labels = [labels[i] for i in rows]
+    category_weights = _sample_weights(category_labels, [origin[i] for i in rows])
+    char_model = (
+        _fit(CHAR_C, matrix[rows], category_labels, category_weights)
+        if matrix is not None
+        else None
+    )
+    use_model = (
+        _fit(USE_C, vectors[rows], category_labels, category_weights)
+        if vectors is not None
+        else None
     )
     return ModerationClassifier(
         representation=representation,
-        labels=label_set,
+        labels=label_set if NONE in label_set else [*categories, NONE],
         vectorizer=vectorizer,
         char_model=char_model,
         use_model=use_model,
@@ -499,8 +648,66 @@ def train(
             "labels": dict(Counter(labels)),
             "organization_weight": organization_weight,
             "sklearn": sklearn.__version__,
+            "gate": {"slope": round(gate.slope, 4), "intercept": round(gate.intercept, 4)},
         },
+        gate=gate,
     )
+
+
+def _fit(
+    strength: float, features: Any, labels: Sequence[str], weights: NDArray[np.float64]
+) -> Any:
+    """A logistic regression, or, when every example has one label, that label for sure."""
+    if len(set(labels)) < 2:
+        from sklearn.dummy import DummyClassifier
+
+        return DummyClassifier(strategy="prior").fit(features, labels)
+    return LogisticRegression(C=strength, max_iter=2000).fit(
+        features, labels, sample_weight=weights
+    )
+
+
+def _train_gate(
+    matrix: Any,
+    vectors: NDArray[np.float32] | None,
+    labels: NDArray[np.str_],
+    weights: NDArray[np.float64],
+    share: float,
+) -> Gate:
+    """The violation gate, calibrated on out-of-fold scores (when each class has enough
+    examples for the folds)."""
+
+    def fitted(rows: NDArray[np.intp]) -> Gate:
+        return Gate(
+            char_model=_fit(CHAR_C, matrix[rows], list(labels[rows]), weights[rows])
+            if matrix is not None
+            else None,
+            use_model=_fit(USE_C, vectors[rows], list(labels[rows]), weights[rows])
+            if vectors is not None
+            else None,
+            char_share=share,
+        )
+
+    everything = np.arange(len(labels))
+    gate = fitted(everything)
+    if min(Counter(labels.tolist()).values()) < 2 * CALIBRATION_FOLDS:
+        return gate
+    from sklearn.model_selection import StratifiedKFold
+
+    out_of_fold = np.zeros(len(labels))
+    folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=0)
+    for training, held_out in folds.split(everything, labels):
+        part = fitted(training)
+        out_of_fold[held_out] = part.raw(
+            matrix[held_out] if matrix is not None else None,
+            vectors[held_out] if vectors is not None else None,
+        )
+    platt = LogisticRegression(C=1e4).fit(
+        _logit(out_of_fold)[:, None], labels == VIOLATION, sample_weight=weights
+    )
+    gate.slope = float(platt.coef_[0][0])
+    gate.intercept = float(platt.intercept_[0])
+    return gate
 
 
 # --- The default model, cached ---------------------------------------------------------------

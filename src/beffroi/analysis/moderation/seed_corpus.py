@@ -33,6 +33,9 @@ import yaml
 from beffroi.analysis.moderation.signals import CATEGORIES
 
 SEED_DIR = Path(__file__).parent / "data" / "seed"
+#: Everyday messages to public accounts, written one by one (not expanded): what a town hall,
+#: a police account or a ministry really receives, legitimate for the most part.
+EVERYDAY_DIR = Path(__file__).parent / "data" / "everyday"
 LANGUAGES: tuple[str, ...] = ("fr", "en", "ar")
 LABELS: tuple[str, ...] = (*CATEGORIES, "none")
 
@@ -265,20 +268,56 @@ def load_language(language: str, directory: Path = SEED_DIR) -> list[SeedExample
     return _with_variants(examples)
 
 
+def load_everyday(language: str, directory: Path = EVERYDAY_DIR) -> list[SeedExample]:
+    """The hand-written everyday messages of one language (origin ``everyday``); none when
+    the file is absent."""
+    path = directory / f"{language}.yaml"
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as handle:
+        spec = yaml.safe_load(handle) or {}
+    examples: list[SeedExample] = []
+    for label, texts in (spec.get("examples") or {}).items():
+        if label not in LABELS:
+            raise ValueError(f"everyday/{language}.yaml: unknown label {label!r}")
+        examples.extend(
+            SeedExample(str(text).strip(), label, language, "everyday")
+            for text in texts or ()
+            if str(text).strip()
+        )
+    return examples
+
+
 @lru_cache(maxsize=4)
-def _load_all(directory: Path) -> tuple[SeedExample, ...]:
-    return tuple(e for language in LANGUAGES for e in load_language(language, directory))
+def _load_all(directory: Path, everyday: Path | None) -> tuple[SeedExample, ...]:
+    examples: list[SeedExample] = []
+    seen: set[str] = set()
+    for language in LANGUAGES:
+        found = load_language(language, directory)
+        if everyday is not None:
+            found += load_everyday(language, everyday)
+        for example in found:  # the same text twice: the first label wins
+            key = " ".join(example.text.casefold().split())
+            if key not in seen:
+                seen.add(key)
+                examples.append(example)
+    return tuple(examples)
 
 
-def seed_examples(directory: Path = SEED_DIR) -> list[SeedExample]:
-    """Every seed example of every language."""
-    return list(_load_all(directory))
+def seed_examples(
+    directory: Path = SEED_DIR, everyday: Path | None = EVERYDAY_DIR
+) -> list[SeedExample]:
+    """Every seed example of every language: the expanded files of ``directory`` and the
+    everyday messages of ``everyday`` (``None``: without them)."""
+    return list(_load_all(directory, everyday))
 
 
-def seed_hash(directory: Path = SEED_DIR) -> str:
+def seed_hash(directory: Path = SEED_DIR, everyday: Path | None = EVERYDAY_DIR) -> str:
     """A hash of the seed files and of how they are expanded: the cache key of the model."""
     digest = hashlib.sha256(EXPANSION_VERSION.encode())
     digest.update(Path(__file__).read_bytes())
     for language in LANGUAGES:
         digest.update((directory / f"{language}.yaml").read_bytes())
+        if everyday is not None and (everyday / f"{language}.yaml").exists():
+            digest.update((everyday / f"{language}.yaml").read_bytes())
     return digest.hexdigest()

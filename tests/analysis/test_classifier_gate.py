@@ -1,0 +1,144 @@
+"""The classifier first asks whether a text breaks the charter at all (the calibrated gate),
+then which category; it learns from everyday messages written by hand; it explains itself by
+words that can be reasons (docs/moderation.md, "The learned classifier")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from beffroi.analysis.moderation import classifier as classifier_module
+from beffroi.analysis.moderation.classifier import (
+    NONE,
+    LabelledText,
+    ModerationClassifier,
+    default_classifier,
+    default_training_set,
+    train,
+)
+from beffroi.analysis.moderation.seed_corpus import (
+    EVERYDAY_DIR,
+    LANGUAGES,
+    load_everyday,
+    seed_examples,
+)
+
+
+def _toy_base() -> list[LabelledText]:
+    return [
+        *(LabelledText(f"je vais te tuer {i}, tu vas payer", "threat") for i in range(10)),
+        *(LabelledText(f"sale vermine numéro {i}, dégage", "hate") for i in range(10)),
+        *(LabelledText(f"espèce d'abruti {i}", "insult") for i in range(10)),
+        *(LabelledText(f"la piscine ouvre à {i} heures ?", "none") for i in range(20)),
+        *(LabelledText(f"merci pour le marché de noël {i}", "none") for i in range(20)),
+    ]
+
+
+def test_everyday_messages_are_part_of_what_the_model_learns() -> None:
+    for language in LANGUAGES:
+        everyday = load_everyday(language)
+        labels = {example.category for example in everyday}
+        # Mostly legitimate messages, and the charter's categories written as people write.
+        assert sum(example.category == NONE for example in everyday) >= 400, language
+        assert {"hate", "threat", "insult"} <= labels, language
+        assert all(example.origin == "everyday" for example in everyday)
+    origins = {example.origin for example in seed_examples()}
+    assert {"everyday", "template", "hand"} <= origins
+    texts = [example.text for example in default_training_set()]
+    assert len(texts) == len({" ".join(t.casefold().split()) for t in texts})
+    assert len(seed_examples(everyday=None)) < len(texts)
+
+
+def test_an_unknown_label_in_the_everyday_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "fr.yaml").write_text(
+        'language: fr\nexamples:\n  gossip:\n    - "Il paraît que…"\n', encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="unknown label 'gossip'"):
+        load_everyday("fr", tmp_path)
+    assert load_everyday("en", tmp_path) == []  # no file: nothing
+    assert EVERYDAY_DIR.is_dir()
+
+
+def test_the_gate_is_calibrated_and_the_probabilities_add_up() -> None:
+    model = train([], base=_toy_base(), representation="char")
+    gate = model.metadata["gate"]
+    assert gate["slope"] > 0  # calibration keeps the order of the scores
+    for row in model.probabilities(["je vais te tuer, tu vas payer", "la piscine ouvre à 9 h ?"]):
+        assert sum(row.values()) == pytest.approx(1.0)
+    threat, pool = model.probabilities(["je vais te tuer, tu vas payer", "la piscine ouvre ?"])
+    assert max(threat, key=threat.get) == "threat"  # type: ignore[arg-type]
+    assert pool[NONE] > 0.5
+
+
+def test_a_model_with_one_category_and_none_still_trains() -> None:
+    base = [
+        *(LabelledText(f"sale vermine {i}", "hate") for i in range(8)),
+        *(LabelledText(f"bonne journée {i}", "none") for i in range(8)),
+    ]
+    model = train([], base=base, representation="char")
+    hateful, kind = model.probabilities(["sale vermine", "bonne journée"])
+    assert hateful["hate"] > 0.5 > kind["hate"]
+    assert hateful["hate"] + hateful[NONE] == pytest.approx(1.0)
+
+
+def test_a_stored_model_of_the_earlier_flat_layout_still_loads() -> None:
+    """Organizations' retrained models stored before the gate (format 1) keep working."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    texts = ["je vais te tuer", "tu vas payer cher", "bonne journée", "merci la mairie"]
+    labels = ["threat", "threat", NONE, NONE]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5))
+    matrix = vectorizer.fit_transform(texts)
+    flat = ModerationClassifier(
+        representation="char",
+        labels=sorted(set(labels)),
+        vectorizer=vectorizer,
+        char_model=LogisticRegression(C=10).fit(matrix, labels),
+        use_model=None,
+        char_share=1.0,
+        version="char-flat",
+        trained_on=4,
+    )
+    data = flat.to_bytes()
+    magic = classifier_module._MAGIC
+    header_line, _, payload = data[len(magic) :].partition(b"\n")
+    header = json.loads(header_line)
+    header["format"] = 1
+    old = magic + json.dumps(header).encode() + b"\n" + payload
+    loaded = ModerationClassifier.from_bytes(old)
+    row = loaded.probabilities(["je vais te tuer"])[0]
+    assert row["threat"] > row[NONE]
+    assert sum(row.values()) == pytest.approx(1.0)
+    header["format"] = 99
+    with pytest.raises(ValueError, match="retrain it"):
+        ModerationClassifier.from_bytes(magic + json.dumps(header).encode() + b"\n" + payload)
+
+
+@pytest.mark.parametrize(
+    "word", ["va", "the", "les", "في", "emoji_thinking_face", "2024", "ok", "embedding"]
+)
+def test_grammar_words_numbers_and_emoji_names_are_never_a_reason(word: str) -> None:
+    assert not classifier_module._may_be_a_reason(word) or word == "embedding"
+
+
+def test_explanations_cite_words_that_can_be_reasons() -> None:
+    model = default_classifier()
+    texts = [
+        "Bjr les pots de yaourt ça va dans le bac jaune maintenant ? 🤔",
+        "Sale bougnoule rentre chez toi",
+        "Espèce de connard, tu vas voir ce qui va t'arriver",
+        "You people are vermin and should go back where you came from",
+    ]
+    for signals in model.score(texts):
+        for signal in signals:
+            words = [word for word in signal.evidence if word != "embedding"]
+            assert all(classifier_module._may_be_a_reason(word) for word in words), signal
+            # "embedding" stands alone: it says the meaning, not the words, carried it.
+            assert not (words and "embedding" in signal.evidence), signal
+    ordinary = model.probabilities([texts[0]])[0]
+    assert ordinary[NONE] > 0.5
+    slur = model.score([texts[1]])[0]
+    assert any("bougnoule" in signal.evidence for signal in slur)
