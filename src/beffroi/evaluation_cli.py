@@ -338,6 +338,38 @@ def _report_benign(
             click.echo(f"  {title}: " + ", ".join(f"{k} ({n})" for k, n in report[key]))
 
 
+@evaluation.command("demo-moderation")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_demo_moderation(as_json: bool) -> None:
+    """Judge the demo town's labelled comments with the default rules, the shipped classifier
+    and the default charter: what a moderator would do against the charter's verdict."""
+    from datetime import UTC, datetime
+
+    from beffroi.analysis.moderation.classifier import default_classifier
+    from beffroi.analysis.moderation.evaluate import charter_policy
+    from beffroi.analysis.moderation.rules import RuleDetector, load_default_rules
+    from beffroi.charter.yaml_io import load_default_charter
+    from beffroi.demo.moderation_check import judge_demo_town
+
+    with console.status("Loading the detectors"):
+        detectors = [RuleDetector(load_default_rules()), default_classifier()]
+    policy = charter_policy(load_default_charter().categories)
+    result = judge_demo_town(datetime.now(UTC), detectors, policy)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo("| label | a moderator would | keep | review | hide |")
+    click.echo("|---|---|---|---|---|")
+    pairs = sorted({(label, expected) for label, expected, _ in result.table})
+    for label, expected in pairs:
+        counts = [result.table.get((label, expected, verdict), 0) for verdict in VERDICTS]
+        click.echo(f"| {label} | {expected} | " + " | ".join(map(str, counts)) + " |")
+    click.echo(f"{result.items} items, {len(result.wrong)} judged otherwise than a moderator would")
+
+
+VERDICTS = ("keep", "review", "hide")
+
+
 @evaluation.command("claims")
 @click.option(
     "--claims", "claims_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
