@@ -351,8 +351,10 @@ def eval_demo_moderation(as_json: bool) -> None:
     from beffroi.charter.yaml_io import load_default_charter
     from beffroi.demo.moderation_check import judge_demo_town
 
+    from beffroi.analysis.moderation.signals import Detector
+
     with console.status("Loading the detectors"):
-        detectors = [RuleDetector(load_default_rules()), default_classifier()]
+        detectors: list[Detector] = [RuleDetector(load_default_rules()), default_classifier()]
     policy = charter_policy(load_default_charter().categories)
     result = judge_demo_town(datetime.now(UTC), detectors, policy)
     if as_json:
