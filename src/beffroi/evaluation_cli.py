@@ -348,10 +348,9 @@ def eval_demo_moderation(as_json: bool) -> None:
     from beffroi.analysis.moderation.classifier import default_classifier
     from beffroi.analysis.moderation.evaluate import charter_policy
     from beffroi.analysis.moderation.rules import RuleDetector, load_default_rules
+    from beffroi.analysis.moderation.signals import Detector
     from beffroi.charter.yaml_io import load_default_charter
     from beffroi.demo.moderation_check import judge_demo_town
-
-    from beffroi.analysis.moderation.signals import Detector
 
     with console.status("Loading the detectors"):
         detectors: list[Detector] = [RuleDetector(load_default_rules()), default_classifier()]
