@@ -451,7 +451,9 @@ def _hub() -> ModuleType:
             "Installing a model needs the Python package 'huggingface_hub', which is not "
             "installed: install beffroi[models] (pip install 'beffroi[models]')."
         ) from error
-    return huggingface_hub
+    # A plain module whether or not the package ships its type information.
+    hub: ModuleType = huggingface_hub
+    return hub
 
 
 @contextlib.contextmanager
