@@ -39,6 +39,7 @@ from numpy.typing import NDArray
 from sklearn.metrics import adjusted_rand_score
 
 from beffroi.analysis.claims.evaluate import ClaimsEvaluationError, read_qrels, read_queries
+from beffroi.analysis.grouping import Groups
 from beffroi.analysis.narratives import (
     CANDIDATE_WINDOW,
     MIN_ITEMS,
@@ -99,19 +100,12 @@ def read_items(tweets: Path) -> list[NarrativeItem]:
 
 
 def gold_stories(item_ids: Sequence[str], qrels: dict[str, set[str]]) -> dict[str, str]:
-    """Story label of each item: items sharing a claim are one story (union-find)."""
-    parent: dict[str, str] = {}
-
-    def find(node: str) -> str:
-        while parent.setdefault(node, node) != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
+    """Story label of each item: items sharing a claim are one story."""
+    stories = Groups()
     for item_id in item_ids:
         for claim in sorted(qrels.get(item_id, ())):
-            parent[find(f"t:{item_id}")] = find(f"c:{claim}")
-    return {item_id: find(f"t:{item_id}") for item_id in item_ids}
+            stories.join(f"t:{item_id}", f"c:{claim}")
+    return {item_id: stories.find(f"t:{item_id}") for item_id in item_ids}
 
 
 def pairwise(predicted: Sequence[str], gold: Sequence[str]) -> dict[str, float]:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from beffroi.analysis.grouping import Groups
 from beffroi.analysis.moderation.decide import (
     CategoryPolicy,
     CharterPolicy,
@@ -182,23 +183,16 @@ def draw_by_groups(
     organization took on some kinds of sentence, leaving the other kinds to be measured.
     Groups linked through a row holding several (a case and the template it refers to) are
     drawn together. Rows without a group are groups of their own."""
-    parent: dict[str, str] = {}
-
-    def root(key: str) -> str:
-        while parent.setdefault(key, key) != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
+    groups = Groups()
     keys: list[str] = []
     for row in rows:
         own = sorted(row.groups) or [f"\x00line {row.line}"]
         keys.append(own[0])
         for other in own[1:]:
-            parent[root(other)] = root(own[0])
+            groups.join(other, own[0])
     members: dict[str, list[LabelledRow]] = {}
     for row, key in zip(rows, keys, strict=True):
-        members.setdefault(root(key), []).append(row)
+        members.setdefault(groups.find(key), []).append(row)
     order = sorted(members)
     rng.shuffle(order)
     drawn: list[LabelledRow] = []
