@@ -586,7 +586,6 @@ def train(
         raise ValueError(
             "training needs examples of at least two labels (e.g. a category and none)"
         )
-    categories = sorted({label for label in labels if label != NONE})
     label_set = sorted(set(labels))
     key = _training_key(texts, labels, origin, representation, char_share)
     share = (
@@ -636,7 +635,7 @@ def train(
     )
     return ModerationClassifier(
         representation=representation,
-        labels=label_set if NONE in label_set else [*categories, NONE],
+        labels=label_set,
         vectorizer=vectorizer,
         char_model=char_model,
         use_model=use_model,
