@@ -44,6 +44,10 @@ test-env:
 
 pytest: pytest-sqlite pytest-postgres
 
+# Both passes (and the bench a test runs) read and write one cache of trained models and
+# embeddings, named by hashes of what made them: the default classifier is trained once.
+pytest-sqlite pytest-postgres: export BEFFROI_CACHE ?= $(CURDIR)/var/test-cache
+
 # The recorded payloads of tests/corpus/ through every mapping, with the per-field report
 # (the same run is a pytest test, marker `fidelity`, in `make test`).
 fidelity: $(VENV)/.installed

@@ -17,6 +17,17 @@ def home() -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Where trained models, embeddings and indexes are kept between runs: ``BEFFROI_CACHE``,
+    default ``<data directory>/cache``. Everything in it is named by a hash of what made it,
+    so data directories may share one (the test suite's two passes and the bench it runs do:
+    the default classifier is then trained once, not once per data directory)."""
+    configured = os.environ.get("BEFFROI_CACHE")
+    path = Path(configured).resolve() if configured else home() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def database_url() -> str:
     """``DATABASE_URL`` or the embedded SQLite file in the data directory."""
     return os.environ.get("DATABASE_URL") or f"sqlite:///{home() / 'beffroi.sqlite3'}"

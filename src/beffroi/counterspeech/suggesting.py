@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 
 from beffroi.analysis.counterspeech import retrieval
 from beffroi.analysis.counterspeech.retrieval import CounterSpeechEntry, CounterSpeechIndex
-from beffroi.config import home
+from beffroi.config import cache_dir
 from beffroi.counterspeech.models import Entry, EntryText, Target, local_day
 from beffroi.counterspeech.services import visible_entries
 from beffroi.items.models import Item
@@ -102,7 +102,7 @@ class _LibraryEmbedder:
         if self._library_done:
             return embed(texts)
         self._library_done = True
-        return cached_embed(texts, home() / "cache" / "counterspeech")
+        return cached_embed(texts, cache_dir() / "counterspeech")
 
 
 def _build(organization: Organization) -> CounterSpeechIndex | None:
@@ -133,7 +133,7 @@ def _build(organization: Organization) -> CounterSpeechIndex | None:
 
 def _stored_path(key: tuple[Any, ...]) -> Path:
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:24]
-    return home() / "cache" / "counterspeech" / f"index-{key[0]}-{digest}.pickle"
+    return cache_dir() / "counterspeech" / f"index-{key[0]}-{digest}.pickle"
 
 
 def _stored(key: tuple[Any, ...]) -> CounterSpeechIndex | None:
@@ -191,7 +191,7 @@ def forget_indexes(*, on_disk: bool = False) -> None:
     with _lock:
         _indexes.clear()
     if on_disk:
-        for stored in (home() / "cache" / "counterspeech").glob("index-*.pickle"):
+        for stored in (cache_dir() / "counterspeech").glob("index-*.pickle"):
             stored.unlink(missing_ok=True)
 
 

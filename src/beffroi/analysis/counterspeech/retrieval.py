@@ -170,10 +170,10 @@ def hateful_background() -> list[tuple[str, str]]:
 def _default_background_vectors() -> tuple[tuple[str, ...], NDArray[np.float32]]:
     """The seed corpus background embedded once per process, and on disk between runs."""
     from beffroi.analysis.moderation.embedding import cached_embed
-    from beffroi.config import home
+    from beffroi.config import cache_dir
 
     background = hateful_background()
-    vectors = cached_embed([text for text, _ in background], home() / "cache" / "counterspeech")
+    vectors = cached_embed([text for text, _ in background], cache_dir() / "counterspeech")
     return tuple(language for _, language in background), _normalised(vectors)
 
 

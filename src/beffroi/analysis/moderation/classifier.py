@@ -521,9 +521,9 @@ def default_training_set() -> list[LabelledText]:
 
 
 def _cache_dir() -> Path:
-    from beffroi.config import home
+    from beffroi.config import cache_dir
 
-    return home() / "cache" / "moderation"
+    return cache_dir() / "moderation"
 
 
 def _training_key(

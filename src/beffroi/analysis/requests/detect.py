@@ -314,9 +314,9 @@ class RequestDetector:
 
 
 def cache_dir() -> Path:
-    from beffroi.config import home
+    from beffroi.config import cache_dir
 
-    return home() / "cache" / "requests"
+    return cache_dir() / "requests"
 
 
 def corpus_examples() -> list[RequestExample]:
