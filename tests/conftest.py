@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -43,10 +43,52 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # page, the links shown per role): their queries already run on PostgreSQL through
         # the permission and cross-organization matrices, which open the same routes.
         agnostic = item.get_closest_marker("database_agnostic") is not None
-        (kept if uses_database and not agnostic else left).append(item)
+        (kept if uses_database and not agnostic and _sampled(item) else left).append(item)
     if left:
         config.hook.pytest_deselected(items=left)
         items[:] = kept
+
+
+def _sampled(item: pytest.Item) -> bool:
+    """``postgres_runs_only(role="admin")``: of a matrix over callers, the PostgreSQL pass runs
+    the cases with these parameter values (a value or a tuple of values). A role's answer is
+    decided from membership rows whatever the engine, and the SQLite pass checks every case;
+    the role holding every capability runs each view through, so each view's queries still
+    run on PostgreSQL."""
+    marker = item.get_closest_marker("postgres_runs_only")
+    if marker is None:
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    for name, wanted in marker.kwargs.items():
+        values = wanted if isinstance(wanted, tuple) else (wanted,)
+        if name not in params:
+            raise pytest.UsageError(
+                f"{item.nodeid}: postgres_runs_only names {name!r}, not a parameter"
+            )
+        if params[name] not in values:
+            return False
+    return True
+
+
+#: The password hasher of the tests: users are made by the thousand, and a hash's strength
+#: is not what they check (tests/test_security.py checks the product's, with ``real_hashers``).
+TEST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing(django_test_environment: Any) -> Iterator[list[str]]:
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    product_hashers = list(settings.PASSWORD_HASHERS)
+    with override_settings(PASSWORD_HASHERS=TEST_HASHERS):
+        yield product_hashers
+
+
+@pytest.fixture
+def real_hashers(settings: Any, _fast_password_hashing: list[str]) -> None:
+    """The product's password hashers, for the test that checks them."""
+    settings.PASSWORD_HASHERS = _fast_password_hashing
 
 
 ROLES = ["admin", "moderator", "analyst", "publisher", "approver", "viewer"]

@@ -38,7 +38,7 @@ def test_credentials_round_trip_and_tampering_fails(settings: Any) -> None:
 
 
 @pytest.mark.django_db
-def test_passwords_are_hashed(make_user: Any) -> None:
+def test_passwords_are_hashed(real_hashers: None, make_user: Any) -> None:
     from tests.conftest import PASSWORD
 
     user = make_user("hash-check")

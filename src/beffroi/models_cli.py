@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 @click.group(name="models")
 def models() -> None:
-    """Recommended moderation models: list them, install one, remove one."""
+    """Recommended moderation models: list them, install one, remove one; prepare the
+    built-in ones."""
 
 
 @models.command("list")
@@ -139,6 +140,28 @@ def models_remove(name: str) -> None:
     if not mc.remove(name, directory):
         raise click.ClickException(f"No model '{name}' is installed in {directory}.")
     click.echo(f"Removed {name} from {directory}.")
+
+
+@models.command("prepare")
+def models_prepare() -> None:
+    """Train the built-in models now (moderation classifier, request detector, service
+    routing), or read them from the cache: for an image build, or before the first judging."""
+    import time
+
+    from beffroi.analysis.moderation.classifier import default_classifier
+    from beffroi.analysis.requests.detect import default_detector
+    from beffroi.analysis.requests.routing import default_service_model
+    from beffroi.config import cache_dir
+
+    started = time.monotonic()
+    with console.status("Training or reading the built-in models"):
+        classifier = default_classifier()
+        default_detector()
+        default_service_model()
+    click.echo(
+        f"Built-in models ready in {cache_dir()} ({time.monotonic() - started:.0f} s; "
+        f"moderation classifier {classifier.version})."
+    )
 
 
 def register_commands(cli: click.Group) -> None:

@@ -47,12 +47,6 @@ class ApiClient:
         return self.call("DELETE", path, key)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The API tests create many users; password strength is not what they check.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api(db: Any) -> ApiClient:
     # CSRF checks on: token-authenticated calls must not need a CSRF token.

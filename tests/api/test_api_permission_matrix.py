@@ -468,6 +468,7 @@ def _events_since(last: int, **match: Any) -> list[str]:
     return list(AuditEvent.objects.filter(pk__gt=last, **match).values_list("action", flat=True))
 
 
+@pytest.mark.postgres_runs_only(caller=("admin", "other_org_member"))
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_permission_matrix(

@@ -65,7 +65,6 @@ def town(transactional_db: Any, settings: Any, mastodon: TimedMastodon) -> dict[
     from beffroi.sources.sync import sync_source
     from tests.publishing.support_platform import mastodon_source
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     post = mastodon.add_status("Fête de quartier samedi au parc des Tilleuls !", days_ago=0.1)
     troll = mastodon.add_account("raoul", display_name="Raoul")
     hateful_status = mastodon.add_status(HATEFUL, account=troll, in_reply_to=post, days_ago=0.05)

@@ -72,7 +72,6 @@ def desk(transactional_db: Any, settings: Any) -> dict[str, Any]:
     from beffroi.sources.models import DEMO_SETTING, Source
     from tests.conversations.conftest import Thread
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     org = Organization.objects.create(slug=SLUG, name="Ville de Démo")
     publisher = get_user_model().objects.create_user("claire", password=PASSWORD)
     Membership.objects.create(user=publisher, organization=org, role="publisher")

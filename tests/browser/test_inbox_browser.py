@@ -69,7 +69,6 @@ def demo(transactional_db: Any, settings: Any) -> dict[str, Any]:
     from beffroi.organizations.models import Membership, Organization
     from beffroi.sources.models import Source
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     org = Organization.objects.create(slug="ville-demo", name="Ville de Démo")
     admin = get_user_model().objects.create_user("maire", password=PASSWORD)
     Membership.objects.create(user=admin, organization=org, role="admin")

@@ -44,7 +44,6 @@ def town(transactional_db: Any, settings: Any) -> dict[str, Any]:
     from beffroi.sources.models import Source
     from tests.moderation.test_views import make_case
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     org = Organization.objects.create(slug=SLUG, name="Ville de Démo")
     ensure_default_charter(org)
     devices = {}

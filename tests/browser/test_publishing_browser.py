@@ -120,7 +120,6 @@ def newsroom(
     from beffroi.publishing.workflows import StepInput, save_workflow
     from tests.publishing.support_platform import mastodon_source
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path / "media"
     # Mastodon fetches the image at its signed public address: this server's.
     settings.BEFFROI_PUBLIC_URL = live_server.url

@@ -13,11 +13,6 @@ from tests.moderation.test_views import SLUG, login, make_case
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def charter(org: Any) -> Any:
     from beffroi.charter.services import ensure_default_charter

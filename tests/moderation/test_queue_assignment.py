@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 NEXT = f"/o/{SLUG}/moderation/queue/next/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def charter(org: Any) -> Any:
     from beffroi.charter.services import ensure_default_charter

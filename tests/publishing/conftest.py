@@ -8,11 +8,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _english() -> Iterator[None]:
     """The services' sentences are read in English (pages choose by Accept-Language)."""
     from django.utils import translation

@@ -42,7 +42,7 @@ from tests.publishing.support_workers import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 POSTS = int(os.environ.get("BEFFROI_RACE_POSTS", "1000"))
-SPREAD_SECONDS = float(os.environ.get("BEFFROI_RACE_SPREAD_SECONDS", "25"))
+SPREAD_SECONDS = float(os.environ.get("BEFFROI_RACE_SPREAD_SECONDS", "12"))
 #: The pause is switched on once this many posts reached the platform (about 40 %), or at
 #: the latest when this share of the spread has passed (a machine slower than the schedule).
 PAUSE_AFTER = POSTS * 2 // 5

@@ -14,12 +14,6 @@ from tests.web.factories import make_author, make_item
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # Many users are created; password hashing strength is not what these tests check.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _clear_cache(request: pytest.FixtureRequest) -> Any:
     # The login throttle lives in the cache, a table of the database: every test that uses
     # the database starts with a clean one. What a test writes there is rolled back with

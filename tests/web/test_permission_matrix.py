@@ -1533,6 +1533,7 @@ def _assert_answer(
 
 
 @pytest.mark.django_db
+@pytest.mark.postgres_runs_only(role="admin")
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", ORG_ROUTES, ids=lambda r: r.name)
 def test_each_role_gets_what_its_capabilities_allow(
@@ -1579,6 +1580,7 @@ def test_pages_also_posted_are_read_by_get() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.postgres_runs_only(role="admin")
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", POSTED_ROUTES, ids=lambda r: r.name)
 def test_each_role_changes_what_its_capabilities_allow(
