@@ -66,16 +66,17 @@ pytest-sqlite pytest-postgres: export BEFFROI_CACHE ?= $(TEST_CACHE)
 fidelity: $(VENV)/.installed
 	$(BIN)/python -m tests.fidelity.run --details
 
+# --dist worksteal: a worker done early takes tests queued for the other (a few take a minute).
 pytest-sqlite: $(VENV)/.installed
 	BEFFROI_HOME=$$(mktemp -d) BEFFROI_SECRET_KEY=test-secret-key-not-for-production \
-	  $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q
 
 pytest-postgres: $(VENV)/.installed
 	@url="$${BEFFROI_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"; \
 	if $(BIN)/python scripts/reachable.py "$$url"; then \
 	  BEFFROI_HOME=$$(mktemp -d) BEFFROI_SECRET_KEY=test-secret-key-not-for-production \
 	  DATABASE_URL="$$url" BEFFROI_TESTS_DATABASE_ONLY=1 \
-	  $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser"; \
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -q -m "not browser"; \
 	else \
 	  echo "SKIPPED: PostgreSQL is not reachable at $$url; the PostgreSQL pass did not run."; \
 	fi

@@ -40,8 +40,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             or item.get_closest_marker("postgres") is not None
         )
         # Checks of what pages say whatever rows any engine returns (the languages of every
-        # page, the links shown per role): their queries already run on PostgreSQL through
-        # the permission and cross-organization matrices, which open the same routes.
+        # page, the links shown per role), and the cross-organization probes: their queries
+        # already run on PostgreSQL through the permission matrices' cases kept there, which
+        # open the same routes (another organization's objects included).
         agnostic = item.get_closest_marker("database_agnostic") is not None
         (kept if uses_database and not agnostic and _sampled(item) else left).append(item)
     if left:
@@ -83,6 +84,29 @@ def _fast_password_hashing(django_test_environment: Any) -> Iterator[list[str]]:
     product_hashers = list(settings.PASSWORD_HASHERS)
     with override_settings(PASSWORD_HASHERS=TEST_HASHERS):
         yield product_hashers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_files_listed_once() -> Iterator[None]:
+    """WhiteNoise lists every static file when a request handler starts, as a server does
+    once; the test client starts a handler per test (45 ms, a third of a permission matrix
+    case). The list is made once per process, and served the same way."""
+    from unittest import mock
+
+    from whitenoise.middleware import WhiteNoiseMiddleware
+
+    list_files = WhiteNoiseMiddleware.add_files_from_finders
+    listed: dict[str, Any] = {}
+
+    def add_files_once(self: WhiteNoiseMiddleware) -> None:
+        if not listed:
+            list_files(self)
+            listed.update(self.files)
+        else:
+            self.files.update(listed)
+
+    with mock.patch.object(WhiteNoiseMiddleware, "add_files_from_finders", add_files_once):
+        yield
 
 
 @pytest.fixture
