@@ -48,7 +48,7 @@ def mastodon() -> Iterator[TimedMastodon]:
 
 
 @pytest.fixture
-def town(transactional_db: Any, settings: Any, mastodon: TimedMastodon) -> dict[str, Any]:
+def town(transactional_db: Any, mastodon: TimedMastodon) -> dict[str, Any]:
     """The town's Mastodon account, synced: its post and a hateful reply under it (a case
     in the queue, a conversation at the desk); a moderator; a library with the entry for
     migrants and another one, approved by someone other than their author."""

@@ -60,7 +60,7 @@ def desk_page() -> Any:
 
 
 @pytest.fixture
-def desk(transactional_db: Any, settings: Any) -> dict[str, Any]:
+def desk(transactional_db: Any) -> dict[str, Any]:
     """A town whose demo Facebook page has two citizens' comments under a post (two
     conversations), a publisher with a TOTP device and one saved reply."""
     from django.contrib.auth import get_user_model

@@ -61,7 +61,7 @@ def browser_page() -> Iterator[Any]:
 
 
 @pytest.fixture
-def demo(transactional_db: Any, settings: Any) -> dict[str, Any]:
+def demo(transactional_db: Any) -> dict[str, Any]:
     """A town hall with a thread under a post, a private message and other comments."""
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice

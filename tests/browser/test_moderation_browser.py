@@ -34,7 +34,7 @@ HATEFUL = "Les gens comme vous, on devrait tous vous faire disparaître."
 
 
 @pytest.fixture
-def town(transactional_db: Any, settings: Any) -> dict[str, Any]:
+def town(transactional_db: Any) -> dict[str, Any]:
     """A town with its default charter, two moderators (one admin) and two doubtful comments."""
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
