@@ -4,7 +4,14 @@ town's accounts is not evidence of harassment, nor a link of spam (docs/moderati
 
 from __future__ import annotations
 
-from beffroi.analysis.moderation.classifier import LabelledText, classifier_reading, train
+from beffroi.analysis.moderation.classifier import (
+    LabelledText,
+    classifier_reading,
+    letter_scripts,
+    main_script,
+    readable,
+    train,
+)
 
 
 def test_links_and_mentions_are_left_out_and_e_mails_kept() -> None:
@@ -43,3 +50,45 @@ def test_a_message_of_nothing_but_mentions_and_links_is_nothing_to_judge() -> No
     assert model.score(["@mybmc @MumbaiPolice https://t.co/abc"]) == [[]]
     assert model.violation_probability(["https://t.co/abc"]) == [0.0]
     assert model.score(["buy cheap pills now https://t.co/abc"])[0][0].category == "spam"
+
+
+def test_the_marks_of_a_retweet_or_a_share_go_with_their_mention() -> None:
+    assert classifier_reading("RT @mybmc: Water cut on Tuesday") == "Water cut on Tuesday"
+    assert classifier_reading("RT @mybmc: …") == "…"
+    assert classifier_reading("Great read via @TheHindu") == "Great read"
+    # Without a mention, "RT" and "via" are the author's own words.
+    assert classifier_reading("RT is a TV channel") == "RT is a TV channel"
+    assert classifier_reading("Go via the ring road @traffic") == "Go via the ring road"
+
+
+def test_readable_needs_letters_mostly_in_the_scripts_learned() -> None:
+    latin_arabic = ("ARABIC", "LATIN")
+    assert readable("Bins not collected", latin_arabic)
+    assert readable("الحاويات لم تُفرغ", latin_arabic)
+    # Emoji, numbers and punctuation only: nothing to read.
+    assert not readable("😂😂😂😂😂", latin_arabic)
+    assert not readable("@ … 12:30 !!!", latin_arabic)
+    # Mostly in a writing system the model never learned (Devanagari), or a little of it.
+    assert not readable("स्वच्छ भारत मिशन का मजाक", latin_arabic)
+    assert readable("Swachh Bharat, स्वच्छ, a good campaign for every ward", latin_arabic)
+    assert letter_scripts("ab स्व") == {"LATIN": 2, "DEVANAGARI": 2}
+    assert main_script("123 😂") is None
+
+
+def test_a_model_judges_only_what_it_can_read_and_records_what_it_learned_from() -> None:
+    base = [
+        *(LabelledText(f"you filthy rat number {i}, get out", "insult") for i in range(25)),
+        *(LabelledText(f"go back where you came from {i}", "hate") for i in range(25)),
+        *(LabelledText(f"the library opens at {i} o'clock", "none") for i in range(25)),
+        # Six emoji-only "insults" are not learned from: the model reads words.
+        *(LabelledText("🐀" * (i + 1), "insult") for i in range(6)),
+    ]
+    model = train([], base=base, representation="char")
+    assert model.scripts == ("LATIN",)
+    assert model.trained_on == 75
+    assert model.score(["🐀🐀🐀"]) == [[]]
+    assert model.violation_probability(["Мусор не вывезли третий день"]) == [0.0]
+    assert model.violation_probability(["you filthy rat, get out"])[0] > 0.5
+    # A model saved before the scripts were recorded reads the default corpus's.
+    model.metadata.pop("scripts")
+    assert model.scripts == ("ARABIC", "LATIN")

@@ -25,6 +25,7 @@ import os
 import pickle
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,9 +57,10 @@ NONE = "none"
 LABELS: tuple[str, ...] = (*CATEGORIES, NONE)
 
 #: Bumped whenever training or the serialised layout changes: part of every version and key.
-FORMAT_VERSION = 2
-#: Older layouts :meth:`ModerationClassifier.from_bytes` still reads (1: flat over the labels).
-READABLE_FORMATS = (1, 2)
+FORMAT_VERSION = 3
+#: Older layouts :meth:`ModerationClassifier.from_bytes` still reads (1: flat over the labels;
+#: 2: read "RT" and "via", and texts without a letter).
+READABLE_FORMATS = (1, 2, 3)
 _MAGIC = b"BEFFROI-MODERATION-CLASSIFIER\n"
 
 #: Weight of one organization decision relative to one seed example (see :func:`train`).
@@ -160,11 +162,56 @@ def normalized_text(text: str) -> str:
 _FURNITURE = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.@])@\w[\w.]*")
 
 
+#: What is left of a retweet's "RT @account:" and a share's "via @account" once the mention
+#: is gone.
+_SHARE_MARKS = re.compile(r"^RT\s*:?\s*|\s+via\s*$")
+
+
 def classifier_reading(text: str) -> str:
-    """What the model reads of a message: the text without its links and @mentions."""
+    """What the model reads of a message: the text without its links and @mentions (nor the
+    "RT" and "via" that announced them)."""
     if "@" not in text and "http" not in text and "www." not in text:
         return text
-    return " ".join(_FURNITURE.sub(" ", text).split())
+    return _SHARE_MARKS.sub("", " ".join(_FURNITURE.sub(" ", text).split())).strip()
+
+
+#: The writing systems the default model reads (its corpus: French, English, Arabic); a model
+#: records those of its own training set (``metadata["scripts"]``).
+DEFAULT_SCRIPTS = ("ARABIC", "LATIN")
+#: Texts of its training set, mostly in a writing system, for a model to be said to read it.
+SCRIPT_MIN_TEXTS = 20
+
+
+def letter_scripts(text: str) -> Counter[str]:
+    """How many of the text's letters are in each writing system (the first word of each
+    letter's Unicode name: LATIN, ARABIC, DEVANAGARI, CYRILLIC...)."""
+    scripts: Counter[str] = Counter()
+    for character in text:
+        if character.isalpha():
+            scripts[unicodedata.name(character, "UNKNOWN").split(" ", 1)[0]] += 1
+    return scripts
+
+
+def main_script(text: str) -> str | None:
+    """The writing system of most of the text's letters (``None``: no letter at all)."""
+    scripts = letter_scripts(text)
+    return scripts.most_common(1)[0][0] if scripts else None
+
+
+def trained_scripts(texts: Sequence[str]) -> tuple[str, ...]:
+    """The writing systems that at least :data:`SCRIPT_MIN_TEXTS` of ``texts`` are mostly in."""
+    counts = Counter(script for text in texts if (script := main_script(text)) is not None)
+    return tuple(sorted(script for script, count in counts.items() if count >= SCRIPT_MIN_TEXTS))
+
+
+def readable(reading: str, scripts: Sequence[str]) -> bool:
+    """Whether a model that learned from ``scripts`` has something to judge in ``reading``: at
+    least one letter, and at least half of them in those writing systems. Emoji, numbers and
+    punctuation alone, or a language in a script the model never saw, would only give it
+    noise to read as a verdict (docs/moderation.md, "Citizens are not haters")."""
+    counts = letter_scripts(reading)
+    letters = sum(counts.values())
+    return letters > 0 and 2 * sum(counts[script] for script in scripts) >= letters
 
 
 def _readings(originals: Sequence[str], normalized: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -315,15 +362,22 @@ class ModerationClassifier:
     ) -> tuple[NDArray[np.float64], Any, list[str]]:
         """Probabilities of the texts as the model reads them (:func:`classifier_reading`),
         with the matrix and normalized texts read; a text left empty (nothing but links and
-        mentions) is ``none`` for sure: there is nothing for the model to judge."""
+        mentions) or that the model cannot read (:func:`readable`) is ``none`` for sure: there
+        is nothing for the model to judge, and the rules still read it."""
         texts, folded = _readings(originals, normalized)
         table, matrix = self._probabilities(texts, folded)
         if self._none_index >= 0:
             for row, text in enumerate(texts):
-                if not text.strip():
+                if not readable(text, self.scripts):
                     table[row, :] = 0.0
                     table[row, self._none_index] = 1.0
         return table, matrix, folded
+
+    @property
+    def scripts(self) -> tuple[str, ...]:
+        """The writing systems the model learned from (models from before it was recorded:
+        those of the default corpus)."""
+        return tuple(self.metadata.get("scripts") or DEFAULT_SCRIPTS)
 
     def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Every label's probability (``none`` included) for each text."""
@@ -575,9 +629,9 @@ def train(
     every = [*base_examples, *examples]
     origin_of = [1.0] * len(base_examples) + [organization_weight] * len(examples)
     # The model learns from what it will read: the text without its links and mentions; a
-    # text left empty teaches nothing.
+    # text without a letter teaches nothing (it would judge none, see ``readable``).
     readings = [classifier_reading(example.text) for example in every]
-    kept = [i for i, reading in enumerate(readings) if reading.strip()]
+    kept = [i for i, reading in enumerate(readings) if letter_scripts(reading)]
     texts = [readings[i] for i in kept]
     labels = [every[i].category for i in kept]
     origin = [origin_of[i] for i in kept]
@@ -648,6 +702,7 @@ def train(
             "organization_weight": organization_weight,
             "sklearn": sklearn.__version__,
             "gate": {"slope": round(gate.slope, 4), "intercept": round(gate.intercept, 4)},
+            "scripts": list(trained_scripts(texts)),
         },
         gate=gate,
     )
