@@ -46,9 +46,33 @@ def test_everyday_messages_are_part_of_what_the_model_learns() -> None:
         assert all(example.origin == "everyday" for example in everyday)
     origins = {example.origin for example in seed_examples()}
     assert {"everyday", "template", "hand"} <= origins
-    texts = [example.text for example in default_training_set()]
+    training = default_training_set()
+    texts = [example.text for example in training]
     assert len(texts) == len({" ".join(t.casefold().split()) for t in texts})
     assert len(seed_examples(everyday=None)) < len(texts)
+    # A message written once, in its own words, counts for several template sentences.
+    everyday_texts = {example.text for example in seed_examples() if example.origin == "everyday"}
+    weights = {example.weight for example in training if example.text in everyday_texts}
+    assert weights == {classifier_module.EVERYDAY_WEIGHT} and classifier_module.EVERYDAY_WEIGHT > 1
+    assert {example.weight for example in training if example.text not in everyday_texts} == {1.0}
+
+
+def test_an_example_that_weighs_more_pulls_the_model_more() -> None:
+    with pytest.raises(ValueError, match="weight must be positive"):
+        LabelledText("merci", "none", weight=0)
+    ambiguous = "la piscine, tu vas payer"
+    light = train([], base=_toy_base(), representation="char")
+    heavy = train(
+        [],
+        base=[*_toy_base(), LabelledText(ambiguous, "none", weight=30.0)],
+        representation="char",
+    )
+    plain = train([], base=[*_toy_base(), LabelledText(ambiguous, "none")], representation="char")
+    assert heavy.violation_probability([ambiguous])[0] < plain.violation_probability([ambiguous])[0]
+    assert (
+        plain.violation_probability([ambiguous])[0] <= light.violation_probability([ambiguous])[0]
+    )
+    assert heavy.version != plain.version  # the weights are part of what names a model
 
 
 def test_an_unknown_label_in_the_everyday_file_is_refused(tmp_path: Path) -> None:

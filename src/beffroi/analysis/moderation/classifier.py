@@ -65,6 +65,10 @@ _MAGIC = b"BEFFROI-MODERATION-CLASSIFIER\n"
 
 #: Weight of one organization decision relative to one seed example (see :func:`train`).
 ORGANIZATION_WEIGHT = 4.0
+#: Weight of one everyday message written by hand relative to one template-expanded sentence
+#: of the seed corpus: each was written once, in its own words, where a template gives dozens
+#: of near-copies (chosen on the dev splits, docs/moderation.md, "The learned classifier").
+EVERYDAY_WEIGHT = 4.0
 #: The gate's two classes: whether a text breaks the charter at all.
 VIOLATION = "violation"
 #: Folds of the out-of-fold scores the gate is calibrated on.
@@ -119,10 +123,14 @@ class LabelledText:
     text: str
     category: str
     language: str = ""
+    #: How many ordinary examples this one counts for in training (see :data:`EVERYDAY_WEIGHT`).
+    weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.category not in LABELS:
             raise ValueError(f"unknown category {self.category!r}; expected one of {LABELS}")
+        if not self.weight > 0:
+            raise ValueError(f"an example's weight must be positive, not {self.weight!r}")
 
 
 # --- Text preparation -------------------------------------------------------------------------
@@ -568,10 +576,17 @@ def _aligned(
 
 
 def default_training_set() -> list[LabelledText]:
-    """The seed corpus the project wrote (``data/seed/*.yaml``), all languages."""
+    """The seed corpus the project wrote (``data/seed/*.yaml``, expanded, and the everyday
+    messages of ``data/everyday/*.yaml``, each weighing :data:`EVERYDAY_WEIGHT`), all
+    languages."""
     from beffroi.analysis.moderation.seed_corpus import seed_examples
 
-    return [LabelledText(e.text, e.category, e.language) for e in seed_examples()]
+    return [
+        LabelledText(
+            e.text, e.category, e.language, EVERYDAY_WEIGHT if e.origin == "everyday" else 1.0
+        )
+        for e in seed_examples()
+    ]
 
 
 def _cache_dir() -> Path:
@@ -616,8 +631,9 @@ def train(
     char_share: float = CHAR_SHARE,
     embedding_cache: Path | None = None,
 ) -> ModerationClassifier:
-    """Train on ``base`` (default: the seed corpus) plus ``examples``, the organization's
-    decisions, each of which weighs ``organization_weight`` seed examples.
+    """Train on ``base`` (default: the seed corpus; each example weighs its ``weight``) plus
+    ``examples``, the organization's decisions, each of which weighs ``organization_weight``
+    seed examples.
 
     ``embedding_cache``: where embeddings of ``base`` are kept between trainings (default: the
     cache directory when ``base`` is the seed corpus).
@@ -627,7 +643,9 @@ def train(
     seeded = base is None
     base_examples = list(default_training_set() if base is None else base)
     every = [*base_examples, *examples]
-    origin_of = [1.0] * len(base_examples) + [organization_weight] * len(examples)
+    origin_of = [example.weight for example in base_examples] + [organization_weight] * len(
+        examples
+    )
     # The model learns from what it will read: the text without its links and mentions; a
     # text without a letter teaches nothing (it would judge none, see ``readable``).
     readings = [classifier_reading(example.text) for example in every]
