@@ -33,10 +33,10 @@ def test_the_demo_town_is_judged_as_a_moderator_would() -> None:
             # An acceptable comment is never hidden at once.
             assert verdict != "hide"
     assert legitimate > 250 and violating > 50
-    # Measured on 2026-12-07 (docs/moderation.md): 4 of 308 legitimate comments queued, 35
-    # of 69 violating ones hidden or queued; these floors catch a regression.
-    assert legitimate_flagged / legitimate <= 0.03
-    assert violating_flagged / violating >= 0.45
+    # Measured on 2026-12-07 (docs/moderation.md, last run): 2 of 308 legitimate comments
+    # queued, 43 of 69 violating ones hidden or queued; these floors catch a regression.
+    assert legitimate_flagged / legitimate <= 0.02
+    assert violating_flagged / violating >= 0.55
     assert len(result.wrong) == legitimate_flagged + violating - violating_flagged
 
 
