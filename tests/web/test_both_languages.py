@@ -390,11 +390,13 @@ def _build(org: Any) -> dict[str, Any]:
     draft = create_draft(Actor.system(), org)
     rule = draft.rules.create(category="insult", language="fr", kind="keyword", pattern="malotru")
     # An open case the administrator can decide (its flash names the next case), and two
-    # comments without one for the decisions made here.
+    # comments without one, nor a hide the automation already asked for, for the decisions
+    # made here.
     case = _first(Case, organization=org, kind="review", state="open")
     comments = (
         Item.objects.filter(organization=org, kind="comment")
         .exclude(cases__isnull=False)
+        .exclude(decisions__action__in=("hide", "delete"))
         .order_by("pk")
     )
     hidden, refused = comments[0], comments[1]
