@@ -166,3 +166,13 @@ def test_explanations_cite_words_that_can_be_reasons() -> None:
     assert ordinary[NONE] > 0.5
     slur = model.score([texts[1]])[0]
     assert any("bougnoule" in signal.evidence for signal in slur)
+
+
+def test_a_decision_s_own_weight_multiplies_the_organization_weight() -> None:
+    ambiguous = "la piscine, tu vas payer"
+    once = train([LabelledText(ambiguous, "none")], base=_toy_base(), representation="char")
+    twice = train(
+        [LabelledText(ambiguous, "none", weight=8.0)], base=_toy_base(), representation="char"
+    )
+    assert twice.violation_probability([ambiguous])[0] < once.violation_probability([ambiguous])[0]
+    assert twice.version != once.version

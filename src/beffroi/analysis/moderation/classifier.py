@@ -631,9 +631,9 @@ def train(
     char_share: float = CHAR_SHARE,
     embedding_cache: Path | None = None,
 ) -> ModerationClassifier:
-    """Train on ``base`` (default: the seed corpus; each example weighs its ``weight``) plus
-    ``examples``, the organization's decisions, each of which weighs ``organization_weight``
-    seed examples.
+    """Train on ``base`` (default: the seed corpus) plus ``examples``, the organization's
+    decisions, each of which weighs ``organization_weight`` seed examples; every example's
+    own ``weight`` multiplies what it counts for.
 
     ``embedding_cache``: where embeddings of ``base`` are kept between trainings (default: the
     cache directory when ``base`` is the seed corpus).
@@ -643,9 +643,9 @@ def train(
     seeded = base is None
     base_examples = list(default_training_set() if base is None else base)
     every = [*base_examples, *examples]
-    origin_of = [example.weight for example in base_examples] + [organization_weight] * len(
-        examples
-    )
+    origin_of = [example.weight for example in base_examples] + [
+        organization_weight * example.weight for example in examples
+    ]
     # The model learns from what it will read: the text without its links and mentions; a
     # text without a letter teaches nothing (it would judge none, see ``readable``).
     readings = [classifier_reading(example.text) for example in every]
