@@ -14,8 +14,10 @@ from beffroi.analysis.moderation.classifier import (
     NONE,
     LabelledText,
     ModerationClassifier,
+    classifier_reading,
     default_classifier,
     default_training_set,
+    letter_scripts,
     train,
 )
 from beffroi.analysis.moderation.seed_corpus import (
@@ -44,6 +46,9 @@ def test_everyday_messages_are_part_of_what_the_model_learns() -> None:
         assert sum(example.category == NONE for example in everyday) >= 400, language
         assert {"hate", "threat", "insult"} <= labels, language
         assert all(example.origin == "everyday" for example in everyday)
+        # Every message has letters to read: one without (🙏🙏🙏, +1) would teach nothing.
+        unread = [e.text for e in everyday if not letter_scripts(classifier_reading(e.text))]
+        assert unread == [], language
     origins = {example.origin for example in seed_examples()}
     assert {"everyday", "template", "hand"} <= origins
     training = default_training_set()
@@ -169,10 +174,70 @@ def test_explanations_cite_words_that_can_be_reasons() -> None:
 
 
 def test_a_decision_s_own_weight_multiplies_the_organization_weight() -> None:
-    ambiguous = "la piscine, tu vas payer"
+    # Half a threat of the toy corpus: decided acceptable once, and once weighing eight.
+    ambiguous = "tu vas payer"
     once = train([LabelledText(ambiguous, "none")], base=_toy_base(), representation="char")
     twice = train(
         [LabelledText(ambiguous, "none", weight=8.0)], base=_toy_base(), representation="char"
     )
-    assert twice.violation_probability([ambiguous])[0] < once.violation_probability([ambiguous])[0]
+    threat_once = once.probabilities([ambiguous])[0]["threat"]
+    threat_twice = twice.probabilities([ambiguous])[0]["threat"]
+    assert 0 < threat_twice < threat_once
     assert twice.version != once.version
+
+
+_PETS = ["chats", "chiens", "lapins", "poneys", "hamsters", "furets", "canaris", "tortues"]
+
+
+def _negation_base() -> list[LabelledText]:
+    # "ne", "pas" and "déteste" occur on both sides: what differs is how they are put together.
+    return [
+        *(LabelledText(f"je déteste les {pet}", "hate") for pet in _PETS),
+        *(LabelledText(f"les {pet} ne sont pas des êtres, je déteste", "hate") for pet in _PETS),
+        *(LabelledText(f"je ne déteste pas les {pet}", "none") for pet in _PETS),
+        *(LabelledText(f"les {pet} sont des êtres, pas de haine", "none") for pet in _PETS),
+    ]
+
+
+def test_word_pairs_are_features_when_seen_twice() -> None:
+    vectorizer = classifier_module._ngram_vectorizer()
+    vectorizer.fit(["je ne déteste pas les chats", "je ne déteste pas les chiens", "une fois"])
+    names = {
+        classifier_module._FEATURE_PREFIX.sub("", str(n))
+        for n in vectorizer.get_feature_names_out()
+    }
+    assert {"ne déteste", "ne déteste pas", " dét"} <= names
+    assert "une fois" not in names  # seen once: a word pair must recur to be a feature
+    assert "déteste" not in names  # single words are the characters' part
+
+
+def test_a_negation_is_told_from_what_it_negates() -> None:
+    model = train([], base=_negation_base(), representation="char")
+    hateful, negated = model.probabilities(
+        ["je déteste les souris", "je ne déteste pas les souris"]
+    )
+    assert hateful["hate"] > 0.5 > negated["hate"]
+    # A word pair that carried the verdict is cited by its words that can be a reason.
+    signal = model.score(["je déteste les souris"])[0][0]
+    assert signal.category == "hate" and "deteste" in signal.evidence  # read folded
+    assert not {"je", "les"} & set(signal.evidence)
+
+
+def test_a_stored_model_of_the_previous_format_still_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Format 3: one character vectorizer, no word pairs (organizations' retrained models).
+    monkeypatch.setattr(
+        classifier_module,
+        "_ngram_vectorizer",
+        lambda: classifier_module.TfidfVectorizer(
+            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True
+        ),
+    )
+    model = train([], base=_toy_base(), representation="char")
+    stored = model.to_bytes().replace(b'"format": 4', b'"format": 3', 1)
+    assert b'"format": 3' in stored
+    loaded = ModerationClassifier.from_bytes(stored)
+    texts = ["sale vermine numéro 42, dégage", "la piscine ouvre à 9 heures ?"]
+    assert loaded.score(texts) == model.score(texts)
+    assert loaded.score(texts)[0][0].category == "hate" and not loaded.score(texts)[1]

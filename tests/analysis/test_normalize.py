@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from beffroi.analysis.moderation.normalize import NormalizedText, normalize
+from beffroi.analysis.moderation.normalize import NormalizedText, join_spaced_letters, normalize
 
 # --- Evasions that must fold to the plain word -----------------------------------------
 
@@ -179,3 +179,21 @@ def test_result_shape() -> None:
     assert result.tokens == ("hello",)
     assert normalize("").text == ""
     assert normalize("   ").tokens == ()
+
+
+@pytest.mark.parametrize(
+    ("written", "joined"),
+    [
+        ("contempt for M u s l i m s.", "contempt for Muslims."),
+        ("Les R.A.T.S du quartier", "Les RATS du quartier"),
+        ("k-i-l-l them", "kill them"),
+        # Sentences of one-letter words, times and ordinary text are left as written.
+        ("Il y a à boire", "Il y a à boire"),
+        ("rendez-vous à 3 h", "rendez-vous à 3 h"),
+        ("Élodie a dit « Bonjour »", "Élodie a dit « Bonjour »"),
+    ],
+)
+def test_spaced_letters_are_joined_with_their_case(written: str, joined: str) -> None:
+    assert join_spaced_letters(written) == joined
+    # The same repair as the folded text's.
+    assert normalize(written).text == normalize(joined).text

@@ -290,6 +290,8 @@ _SPACED_RE = re.compile(
     rf"(?<![{_ITEM}])[{_ITEM}](?P<sep>[ .\-_*·•+~/|\\]{{1,3}})[{_ITEM}](?:(?P=sep)[{_ITEM}])+(?![{_ITEM}])"
 )
 _SPACED_STRIP_RE = re.compile(r"[ .\-_*·•+~/|\\]")
+# The same, in a text whose case is kept (what the sentence encoder reads).
+_SPACED_ANY_CASE_RE = re.compile(_SPACED_RE.pattern, re.IGNORECASE)
 # Standalone one-letter words (French "a", "à", "y", English "I", "a", "o"): three of them in a
 # row ("il y a à boire") are a sentence, not a spaced-out word.
 _ONE_LETTER_WORDS = frozenset("aiyo")
@@ -321,9 +323,16 @@ def _join_spaced(match: re.Match[str]) -> str:
         return run
     if separator.isspace():
         # Spaced words must be letters only ("à 3 h" is a time), and not one-letter words.
-        if letters != len(items) or all(char in _ONE_LETTER_WORDS for char in items):
+        if letters != len(items) or all(char.casefold() in _ONE_LETTER_WORDS for char in items):
             return run
     return items
+
+
+def join_spaced_letters(text: str) -> str:
+    """``text`` with its letters spaced out to evade a filter joined ("M u s l i m s",
+    "k.i.l.l"), case and everything else kept: the spacing repair of :func:`normalize`, for
+    readers that want the text as written (the sentence encoder)."""
+    return _SPACED_ANY_CASE_RE.sub(_join_spaced, text)
 
 
 def _undo_leet(match: re.Match[str]) -> str:
