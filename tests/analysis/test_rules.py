@@ -323,6 +323,8 @@ def test_default_lists_load_for_each_language(default: RuleDetector) -> None:
         ("n1qu3 ta m3r3", "insult"),
         ("espèce de c.o.n.n.a.r.d", "insult"),
         ("il habite au 12 rue des Lilas", "personal_data"),
+        ("Son portable : 06 12 34 56 78", "personal_data"),
+        ("appelle-la chez elle au +33 1 45 67 89 10", "personal_data"),
         ("Doublez vos bitcoins, contactez-moi sur WhatsApp", "spam"),
         # English
         ("I hate Muslims", "hate"),
@@ -377,6 +379,9 @@ def test_default_lists_catch_what_they_are_for(
         "الشارع وسخ والزبالة في كل مكان",
         "السلام عليكم، متى تفتح البلدية يوم ٢٥ مايو؟",
         "Dire 'je déteste les femmes' est inacceptable",
+        # A service's number quoted by a user (08: never a person's line).
+        "J'ai appelé la CAF au 0820 25 25 25 : une heure d'attente",
+        "Numéro vert 0805 20 48 05, personne ne décroche",
     ],
 )
 def test_default_lists_leave_ordinary_comments_below_review(
