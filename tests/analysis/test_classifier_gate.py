@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from beffroi.analysis.moderation import classifier as classifier_module
@@ -241,3 +242,22 @@ def test_a_stored_model_of_the_previous_format_still_reads(
     texts = ["sale vermine numéro 42, dégage", "la piscine ouvre à 9 heures ?"]
     assert loaded.score(texts) == model.score(texts)
     assert loaded.score(texts)[0][0].category == "hate" and not loaded.score(texts)[1]
+
+
+def test_a_word_pair_that_carried_the_verdict_is_cited_by_its_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = train([], base=_negation_base(), representation="char")
+    names = model._feature_names()
+    # Only the pair pushes: the explanation must come from it, by its words that are reasons.
+    weights = np.zeros(len(names))
+    weights[names.index("deteste les")] = 1.0
+    monkeypatch.setattr(model, "_char_weights", lambda label: weights)
+    text = classifier_module.normalized_text("je déteste les souris")
+    matrix = model._vectorizer.transform([text])
+    assert model.top_words(matrix, 0, model.labels.index("hate"), text) == ["deteste"]
+
+
+def test_the_encoder_reads_spaced_out_letters_joined() -> None:
+    assert classifier_module._use_input("contempt for M u s l i m s") == "contempt for Muslims"
+    assert classifier_module._use_input("Il y a  à boire") == "Il y a à boire"
