@@ -522,14 +522,14 @@ class ModerationClassifier:
             gram = names[vector.indices[position]].strip()
             if len(gram) < 3:
                 continue
-            if " " in gram:  # a word pair or triple: its words that may be a reason
-                words = gram.split()
-                found.extend(t for t in tokens if t in words and t not in found)
-                found = found[:limit]
-                continue
+            # A character n-gram is cited by the word holding it; a word pair or triple by its
+            # words that may be a reason.
+            pair = gram.split() if " " in gram else None
             for token in tokens:
-                if gram in token and token not in found:
-                    found.append(token)
+                if token in found or not (token in pair if pair else gram in token):
+                    continue
+                found.append(token)
+                if pair is None or len(found) >= limit:
                     break
             if len(found) >= limit:
                 break
