@@ -63,6 +63,22 @@ def cache_url() -> str | None:
     return broker if is_redis(broker) else None
 
 
+#: Jobs that may judge one organization's new items side by side (PostgreSQL), unless
+#: ``BEFFROI_JUDGING_JOBS`` says otherwise: more than the workers is harmless (a job that
+#: finds nothing left ends at once), fewer leaves workers idle during a burst.
+DEFAULT_JUDGING_JOBS = 8
+
+
+def judging_jobs() -> int:
+    """``BEFFROI_JUDGING_JOBS``: how many workers may judge one organization at once."""
+    raw = os.environ.get("BEFFROI_JUDGING_JOBS", "").strip()
+    if not raw:
+        return DEFAULT_JUDGING_JOBS
+    if not raw.isdigit() or not 1 <= int(raw) <= 256:
+        raise ValueError(f"BEFFROI_JUDGING_JOBS must be a whole number from 1 to 256, not {raw!r}")
+    return int(raw)
+
+
 def port() -> int:
     return int(os.environ.get("BEFFROI_PORT", "8000"))
 

@@ -258,12 +258,15 @@ def test_a_new_organization_starts_with_the_default_charter_live() -> None:
 
 
 @pytest.mark.django_db
-def test_a_judgement_asked_while_one_runs_queues_one_more(org: Any) -> None:
+def test_a_judgement_asked_while_one_runs_queues_one_more(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An item arriving while the organization's judging job runs is not left to the
     stragglers' sweep: one more job (at most one) is queued behind the running one."""
     from beffroi.jobs.models import Job
     from beffroi.moderation.queue import request_judgement
 
+    monkeypatch.setenv("BEFFROI_JUDGING_JOBS", "1")
     request_judgement(org)
     running = Job.objects.get(dedupe_key=f"moderation.judge:{org.pk}")
     Job.objects.filter(pk=running.pk).update(state=Job.State.RUNNING)
@@ -274,3 +277,81 @@ def test_a_judgement_asked_while_one_runs_queues_one_more(org: Any) -> None:
         (f"moderation.judge:{org.pk}", "running"),
         (f"moderation.judge:{org.pk}:next", "pending"),
     ]
+
+
+@pytest.mark.django_db
+def test_judging_jobs_per_organization_follow_what_the_database_can(
+    org: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: as many pending jobs as ``BEFFROI_JUDGING_JOBS`` (workers judge side by
+    side); SQLite, which cannot skip locked rows: one, whatever the setting."""
+    from django.db import connection
+
+    from beffroi.jobs.models import Job
+    from beffroi.moderation.queue import request_judgement
+
+    monkeypatch.setenv("BEFFROI_JUDGING_JOBS", "3")
+    request_judgement(org)
+    request_judgement(org)
+    keys = sorted(Job.objects.filter(name="moderation.judge").values_list("dedupe_key", flat=True))
+    if connection.vendor == "postgresql":
+        assert keys == [
+            f"moderation.judge:{org.pk}",
+            f"moderation.judge:{org.pk}:1",
+            f"moderation.judge:{org.pk}:2",
+        ]
+    else:
+        assert keys == [f"moderation.judge:{org.pk}"]
+    monkeypatch.setenv("BEFFROI_JUDGING_JOBS", "zero")
+    with pytest.raises(ValueError, match="BEFFROI_JUDGING_JOBS"):
+        from beffroi import config
+
+        config.judging_jobs()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_judging_takes_disjoint_batches(
+    org: Any, source: Any, charter: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two jobs judging one organization at once (PostgreSQL): each batch is claimed by
+    locking its rows and skipping those the other holds, so together they look at every
+    item exactly once, both do a share, and every item gets one verdict."""
+    import threading
+    import time
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (SKIP LOCKED); SQLite judges with one job at a time")
+    monkeypatch.setenv("BEFFROI_JUDGING_JOBS", "1")
+    texts = [f"{THREAT} {n}" if n % 3 == 0 else f"{FINE} {n}" for n in range(60)]
+    ingest(source, _items(texts))
+    judge_items = services.moderate_items
+
+    def slow_judging(items: Any) -> Any:
+        time.sleep(0.1)  # holding the batch's row locks, as a real model's time would
+        return judge_items(items)
+
+    monkeypatch.setattr(services, "moderate_items", slow_judging)
+    start = threading.Barrier(2)
+    looked_at: list[int] = []
+
+    def job() -> None:
+        try:
+            start.wait()
+            looked_at.append(services.moderate_all_pending(org, batch_size=5))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(looked_at)[0] > 0, f"one job did all the work: {looked_at}"
+    assert sum(looked_at) == 60, f"an item was looked at twice or never: {looked_at}"
+    assert not Item.objects.filter(source=source, state=Item.State.NEW).exists()
+    hidden = Decision.objects.filter(item__source=source).exclude(status=Decision.Status.SHADOW)
+    assert hidden.count() == 20
+    assert hidden.values("item").distinct().count() == 20

@@ -9,29 +9,41 @@ from __future__ import annotations
 
 from typing import Any
 
+from beffroi import config
 from beffroi.jobs.engine import enqueue
 from beffroi.jobs.models import Job
 
 
+def judging_jobs() -> int:
+    """How many jobs may judge one organization's new items side by side: one where
+    batches cannot be claimed by row locks (SQLite), else ``BEFFROI_JUDGING_JOBS``."""
+    from beffroi.moderation.services import claims_with_row_locks
+
+    return config.judging_jobs() if claims_with_row_locks() else 1
+
+
 def request_judgement(organization: Any) -> None:
-    """Ask for new items to be judged soon (one pending job per organization).
+    """Ask for new items to be judged soon: up to :func:`judging_jobs` pending jobs per
+    organization, each taking its own batches, so that as many workers judge at once.
 
     A job already running may have looked for new items before these arrived: one more is
-    queued behind it (at most one), instead of leaving them to the stragglers' sweep.
+    queued behind it (at most one per job), instead of leaving them to the stragglers' sweep.
     """
-    job = enqueue(
-        "moderation.judge",
-        {"organization_id": organization.pk},
-        organization=organization,
-        dedupe_key=f"moderation.judge:{organization.pk}",
-    )
-    if job.state == Job.State.RUNNING:
-        enqueue(
+    for slot in range(judging_jobs()):
+        key = f"moderation.judge:{organization.pk}" + (f":{slot}" if slot else "")
+        job = enqueue(
             "moderation.judge",
             {"organization_id": organization.pk},
             organization=organization,
-            dedupe_key=f"moderation.judge:{organization.pk}:next",
+            dedupe_key=key,
         )
+        if job.state == Job.State.RUNNING:
+            enqueue(
+                "moderation.judge",
+                {"organization_id": organization.pk},
+                organization=organization,
+                dedupe_key=f"{key}:next",
+            )
 
 
 def request_platform_action(decision: Any) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -277,17 +277,35 @@ def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
     return outcome
 
 
+def claims_with_row_locks() -> bool:
+    """Whether judging claims its batches with ``SELECT … FOR UPDATE SKIP LOCKED`` (the
+    database can), so that any number of jobs judge one organization side by side, each
+    its own batch. SQLite cannot: there, one job at a time judges an organization."""
+    return bool(connection.features.has_select_for_update_skip_locked)
+
+
 def moderate_pending(
     organization: Organization | None = None, limit: int = 500, after_id: int = 0
 ) -> tuple[int, int]:
     """Judge up to ``limit`` items still ``new`` with an id above ``after_id``; returns how
     many were looked at and the last id looked at (0 when there was none). Items of an
-    organization without a live charter stay ``new``: the next call goes on past them."""
+    organization without a live charter stay ``new``: the next call goes on past them.
+
+    Where the database can (:func:`claims_with_row_locks`), the batch is claimed by locking
+    its rows, skipping those another job holds, and judged and decided in the same
+    transaction: concurrent jobs take disjoint batches, none judges an item another is
+    judging, and an interrupted batch is rolled back whole, left ``new`` for the next."""
     pending = Item.objects.filter(state=Item.State.NEW, pk__gt=after_id)
     if organization is not None:
         pending = pending.filter(organization=organization)
-    batch = list(pending.select_related("source", "author").order_by("id")[:limit])
-    moderate_items(batch)
+    pending = pending.select_related("source", "author").order_by("id")
+    if not claims_with_row_locks():
+        batch = list(pending[:limit])
+        moderate_items(batch)
+        return len(batch), (batch[-1].pk if batch else 0)
+    with transaction.atomic():
+        batch = list(pending.select_for_update(skip_locked=True, of=("self",))[:limit])
+        moderate_items(batch)
     return len(batch), (batch[-1].pk if batch else 0)
 
 
