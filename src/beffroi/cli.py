@@ -182,13 +182,27 @@ def serve(host: str, port: int | None, threads: int, workers: int, no_background
 @main.command()
 @click.option("--concurrency", type=int, default=2, show_default=True)
 @click.option("--loglevel", default="INFO", show_default=True)
-def worker(concurrency: int, loglevel: str) -> None:
+@click.option(
+    "--queues",
+    type=click.Choice(["fast,slow", "fast", "slow"]),
+    default="fast,slow",
+    show_default=True,
+    help="With BEFFROI_BROKER_URL: the work this worker takes. fast: judging, replies, "
+    "publishing, deliveries; slow: scans, syncs, retraining (docs/deployment.md).",
+)
+def worker(concurrency: int, loglevel: str, queues: str) -> None:
     """Run background work: a Celery worker when BEFFROI_BROKER_URL is set, else in-process."""
     setup_django()
     import threading
     import time
 
-    from beffroi.jobs.engine import EmbeddedRunner, is_distributed, release_orphans, sweep
+    from beffroi.jobs.engine import (
+        EmbeddedRunner,
+        celery_queues,
+        is_distributed,
+        release_orphans,
+        sweep,
+    )
 
     if not is_distributed():
         console.print("No BEFFROI_BROKER_URL: running the embedded runner (Ctrl+C to stop).")
@@ -219,7 +233,13 @@ def worker(concurrency: int, loglevel: str) -> None:
     release_orphans()
     threading.Thread(target=sweeper, name="beffroi-sweeper", daemon=True).start()
     app.worker_main(
-        ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", "beffroi"]
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}",
+            "-Q",
+            ",".join(celery_queues(queues)),
+        ]
     )
 
 
@@ -474,6 +494,32 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     show_default=True,
     help="Entries of the counter-speech library to measure suggestions against; 0 skips it.",
 )
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Instead: judging throughput on PostgreSQL with Celery worker processes (--workers), "
+    "beside the embedded default, on --items comments (docs/benchmarks.md).",
+)
+@click.option(
+    "--workers",
+    "worker_configurations",
+    default="1,2,4",
+    show_default=True,
+    help="With --distributed: worker processes per run, each optionally x its concurrency "
+    "(1,2,4 or 1x1,1x2).",
+)
+@click.option(
+    "--database-url",
+    default="postgres://postgres@127.0.0.1:5432/postgres",
+    show_default=True,
+    help="With --distributed: a PostgreSQL server where a scratch database may be created.",
+)
+@click.option(
+    "--broker-url",
+    default="redis://127.0.0.1:6379/14",
+    show_default=True,
+    help="With --distributed: a Redis database the bench may empty.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(
     items: int,
@@ -483,10 +529,18 @@ def bench(
     desk_conversations: int,
     publishing_posts: int,
     counter_speech_entries: int,
+    distributed: bool,
+    worker_configurations: str,
+    database_url: str,
+    broker_url: str,
     as_json: bool,
 ) -> None:
     """Measure the embedded default: memory with the demo town served, page latency,
-    ingestion and import speed, moderation speed (in a throw-away data directory)."""
+    ingestion and import speed, moderation speed (in a throw-away data directory).
+    With --distributed: judging with 1, 2, 4… worker processes on PostgreSQL instead."""
+    if distributed:
+        _bench_distributed(items, worker_configurations, database_url, broker_url, as_json)
+        return
     from beffroi.bench import run
 
     figures = run(
@@ -551,6 +605,48 @@ def bench(
             f"{counter_speech['suggestion']['p95_ms']} ms (index built in "
             f"{counter_speech['index_cold_seconds']} s cold, "
             f"{counter_speech['index_warm_seconds']} s from the cache)"
+        )
+
+
+def _bench_distributed(
+    items: int, worker_configurations: str, database_url: str, broker_url: str, as_json: bool
+) -> None:
+    from beffroi.bench_distributed import (
+        DistributedBenchError,
+        parse_configurations,
+        run_distributed,
+    )
+
+    try:
+        configurations = parse_configurations(worker_configurations)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--workers'") from None
+    try:
+        figures = run_distributed(
+            items,
+            configurations,
+            database_url=database_url,
+            broker_url=broker_url,
+            step=lambda text: console.print(f"[dim]bench:[/dim] {text}"),
+        )
+    except DistributedBenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    embedded = figures.get("embedded")
+    if embedded:
+        out.print(
+            f"Embedded (SQLite): {embedded['warm_items_per_second']} items/s warm, "
+            f"{embedded['cold_items_per_second']} cold"
+        )
+    for run in figures["distributed"]:
+        out.print(
+            f"PostgreSQL + Celery, {run['processes']} process(es) x {run['concurrency']}: "
+            f"{run['warm_items_per_second']} items/s warm "
+            f"(x{run.get('warm_speedup_over_one_worker', 1)}), "
+            f"{run['cold_items_per_second']} cold; peak {run['peak_rss_kib_per_process'] // 1024} "
+            f"MiB per process; left new {run['left_new']}, decided twice {run['decided_twice']}"
         )
 
 

@@ -11,7 +11,7 @@ from beffroi.conversations.sending import SendLater, send
 from beffroi.jobs.engine import PermanentFailure, RetryLater, periodic, task
 
 
-@task("conversations.attach", lease_seconds=600, max_attempts=5)
+@task("conversations.attach", lease_seconds=600, max_attempts=5, queue="slow")
 def attach_task(organization_id: int) -> dict[str, Any]:
     from beffroi.conversations.services import attach_new_items
     from beffroi.organizations.models import Organization

@@ -29,7 +29,11 @@ def celery_app(broker_url: str) -> Celery:
             task_acks_late=True,  # a job's message is acknowledged only once it ran
             task_reject_on_worker_lost=True,  # a killed worker's message goes back to the queue
             worker_prefetch_multiplier=1,
-            task_default_queue="beffroi",
+            task_default_queue=engine.FAST_QUEUE,
+            # A message taken by a worker that died goes back to the queue once this has
+            # passed: after the longest lease of any task, when the sweeper would hand the
+            # job out again anyway (a redelivered id of a running job is skipped).
+            broker_transport_options={"visibility_timeout": _visibility_timeout()},
             broker_connection_retry_on_startup=True,
             worker_hijack_root_logger=False,
             task_ignore_result=True,
@@ -37,6 +41,17 @@ def celery_app(broker_url: str) -> Celery:
         application.task(name="beffroi.run_job")(run_job_task)
         _APPS[broker_url] = application
     return _APPS[broker_url]
+
+
+#: Celery's own default for Redis: never less, or a job delayed longer (a rate limit's
+#: wait, held by a worker until due) would be handed out again before its time, repeatedly.
+CELERY_DEFAULT_VISIBILITY_SECONDS = 3600
+
+
+def _visibility_timeout() -> int:
+    engine.load_tasks()
+    longest = max((spec.lease_seconds for spec in engine.TASKS.values()), default=600)
+    return max(longest + 60, CELERY_DEFAULT_VISIBILITY_SECONDS)
 
 
 def run_job_task(job_id: int) -> str:

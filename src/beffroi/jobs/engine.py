@@ -63,6 +63,7 @@ class TaskSpec:
     lease_seconds: int
     max_attempts: int
     slow: bool = False
+    queue: str = "fast"  # "fast" or "slow": the Celery queue (:func:`queue_of`)
 
 
 @dataclass(frozen=True)
@@ -73,19 +74,59 @@ class PeriodicSpec:
 
 
 TASKS: dict[str, TaskSpec] = {}
+
+#: The Celery queues: quick work that people wait for (judging, replies, publishing,
+#: deliveries) and long work (scans, syncs, retraining), so that a burst of the second never
+#: delays the first; workers may be given one queue each (``beffroi worker --queues``).
+FAST_QUEUE = "beffroi.fast"
+SLOW_QUEUE = "beffroi.slow"
+#: The one queue of earlier versions: still read, so that no message queued before an
+#: upgrade is lost.
+LEGACY_QUEUE = "beffroi"
+
+
+def celery_queues(kinds: str) -> list[str]:
+    """The Celery queues of ``"fast"``, ``"slow"`` or ``"fast,slow"`` (a worker given the
+    fast work also reads :data:`LEGACY_QUEUE`, where earlier versions put every job)."""
+    wanted = {kind.strip() for kind in kinds.split(",") if kind.strip()}
+    unknown = wanted - {"fast", "slow"}
+    if unknown or not wanted:
+        raise ValueError(f"queues are 'fast', 'slow' or 'fast,slow', not {kinds!r}")
+    queues = []
+    if "fast" in wanted:
+        queues += [FAST_QUEUE, LEGACY_QUEUE]
+    if "slow" in wanted:
+        queues.append(SLOW_QUEUE)
+    return queues
+
+
+def queue_of(name: str) -> str:
+    """The Celery queue of a task's jobs."""
+    spec = TASKS.get(name)
+    return SLOW_QUEUE if spec is not None and spec.queue == "slow" else FAST_QUEUE
 PERIODIC: dict[str, PeriodicSpec] = {}
 
 
 def task(
-    name: str, *, lease_seconds: int = 600, max_attempts: int = 5, slow: bool = False
+    name: str,
+    *,
+    lease_seconds: int = 600,
+    max_attempts: int = 5,
+    slow: bool = False,
+    queue: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a function as a task; its payload is passed as keyword arguments.
 
     ``slow`` tasks (long analyses) are never run by the embedded runner's last thread, which
-    stays free for the quick ones (judging a new comment) when there are two or more."""
+    stays free for the quick ones (judging a new comment) when there are two or more, and go
+    to the slow Celery queue. ``queue="slow"`` sends a task there without the first: bulk
+    work that people do not wait on, quick enough for either embedded thread."""
+    chosen = queue or ("slow" if slow else "fast")
+    if chosen not in ("fast", "slow"):
+        raise ValueError(f"task {name}: queue is 'fast' or 'slow', not {queue!r}")
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        TASKS[name] = TaskSpec(name, func, lease_seconds, max_attempts, slow)
+        TASKS[name] = TaskSpec(name, func, lease_seconds, max_attempts, slow, chosen)
         return func
 
     return decorator
@@ -178,17 +219,22 @@ def enqueue(
         # Another process enqueued the same key between our check and our insert.
         return Job.objects.get(dedupe_key=dedupe_key, state__in=LIVE_STATES)
     job_id = job.pk
-    transaction.on_commit(lambda: dispatch(job_id, delay))
+    transaction.on_commit(lambda: dispatch(job_id, delay, name))
     return job
 
 
-def dispatch(job_id: int, delay: float | None = None) -> None:
-    """Hand a job id to the carrier; delivering an id twice is harmless."""
+def dispatch(job_id: int, delay: float | None = None, name: str | None = None) -> None:
+    """Hand a job id to the carrier, on its task's queue (``name``: the task, read from the
+    job when not given); delivering an id twice is harmless."""
     broker_url = settings.BEFFROI_BROKER_URL
     if broker_url:  # is_distributed()
         from beffroi.jobs.celery_app import celery_app
 
-        celery_app(broker_url).send_task("beffroi.run_job", args=[job_id], countdown=delay)
+        if name is None:
+            name = Job.objects.filter(pk=job_id).values_list("name", flat=True).first() or ""
+        celery_app(broker_url).send_task(
+            "beffroi.run_job", args=[job_id], countdown=delay, queue=queue_of(name)
+        )
     else:
         WAKE.set()
 
@@ -315,7 +361,7 @@ def _retry_or_fail(job: Job, worker: str, error: str, delay: float) -> str:
         lease_expires_at=None,
     )
     if moved:
-        dispatch(job.pk, delay)
+        dispatch(job.pk, delay, job.name)
     return "retry"
 
 
@@ -371,10 +417,11 @@ def sweep(now_monotonic: float | None = None) -> list[int]:
     stale = Q(state=Job.State.RUNNING, lease_expires_at__lt=now) | Q(
         state=Job.State.PENDING, created_at__lt=now - timedelta(seconds=30)
     ) & (Q(run_after__isnull=True) | Q(run_after__lte=now))
-    ids = list(Job.objects.filter(stale).values_list("id", flat=True)[:1000])
+    stale_jobs = list(Job.objects.filter(stale).values_list("id", "name")[:1000])
+    ids = [job_id for job_id, _name in stale_jobs]
     if is_distributed():
-        for job_id in ids:
-            dispatch(job_id)
+        for job_id, name in stale_jobs:
+            dispatch(job_id, name=name)
     elif ids:
         WAKE.set()
     return ids

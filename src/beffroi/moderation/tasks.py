@@ -62,7 +62,7 @@ def platform_action_task(decision_id: int) -> dict[str, Any]:
     return {"status": status}
 
 
-@task("moderation.retrain", lease_seconds=1800, max_attempts=2)
+@task("moderation.retrain", lease_seconds=1800, max_attempts=2, slow=True)
 def retrain_task(organization_id: int, user_id: int | None = None) -> dict[str, Any]:
     from beffroi.moderation.learning import retrain
     from beffroi.organizations.models import Organization
