@@ -11,9 +11,10 @@ and goes through the commands an operator runs:
 2. **cold**: the worker processes are started (``beffroi worker``), and the clock runs until
    no comment of the organization is left ``new``: process start and model loading
    included;
-3. **warm**: the workers are paused (``SIGSTOP``: their models stay loaded) while as many
-   comments again are imported, then resumed at once: the clock runs from that moment until
-   every one is judged (the judging, not the import, is measured);
+3. **warm**: as many comments again are imported while the workers wait (their judging jobs
+   held in a Redis database no worker reads; the embedded runner paused), then the jobs are
+   handed to them at once: the clock runs from that moment until every one is judged (the
+   judging, not the import, is measured);
 4. the workers' peak memory is read from ``/proc`` before they are stopped, and the database
    is asked whether any comment was left behind (still ``new``) or decided twice.
 
@@ -155,12 +156,11 @@ class _Counter:
         )
         return int(rows[0][0])
 
-    def busy_jobs(self, slug: str, *, pending_too: bool) -> int:
-        states = ("running", "pending") if pending_too else ("running", "running")
+    def busy_jobs(self, slug: str) -> int:
         rows = self.rows(
             "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
-            "ON o.id = j.organization_id WHERE o.slug = %s AND j.state IN (%s, %s)",
-            [slug, *states],
+            "ON o.id = j.organization_id WHERE o.slug = %s AND j.state IN ('pending', 'running')",
+            [slug],
         )
         return int(rows[0][0])
 
@@ -189,6 +189,49 @@ def _process_peaks_kib(pid: int) -> list[int]:
                 peaks.append(int(line.split()[1]))
         pending.extend(int(child) for child in children)
     return peaks
+
+
+def _cpu_seconds(pids: Sequence[int], *, reaped: bool = False) -> float:
+    """User and system CPU time of processes so far (Linux ``/proc``), in seconds; with
+    ``reaped``, that of their children that ended too (a server's finished connections)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+        if reaped:
+            total += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return total / ticks
+
+
+def _descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        pending.extend(int(child) for child in children)
+    return found
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server on this machine so far: its live processes and the
+    connections it served that ended (Django may open one per job)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return _cpu_seconds(pids, reaped=True)
 
 
 def _start_workers(env: dict[str, str], configuration: Configuration, logs: Path) -> list[Any]:
@@ -266,6 +309,39 @@ def _until_idle(counter: _Counter, slug: str, *, embedded: bool) -> None:
         time.sleep(POLL_SECONDS)
 
 
+def _until_idle(counter: _Counter, slug: str) -> None:
+    """Wait until no job of ``slug`` is pending or running."""
+    deadline = time.perf_counter() + JUDGING_TIMEOUT_SECONDS
+    while counter.busy_jobs(slug):
+        if time.perf_counter() > deadline:
+            raise DistributedBenchError(f"{slug}: background work still running after an hour")
+        time.sleep(POLL_SECONDS)
+
+
+def _held_broker(broker_url: str) -> str:
+    """Another database of the same Redis, which no worker reads: messages sent there wait."""
+    parts = urlsplit(broker_url)
+    number = parts.path.strip("/")
+    held = (int(number) + 1) % 16 if number.isdigit() else 1
+    return urlunsplit((parts.scheme, parts.netloc, f"/{held}", parts.query, parts.fragment))
+
+
+def _release(broker_url: str) -> None:
+    """Move the held messages to the workers' queues, each queue in one command (in order:
+    a queue is a Redis list, pushed on the left and read from the right)."""
+    import redis
+
+    held = redis.Redis.from_url(_held_broker(broker_url))
+    target = redis.Redis.from_url(broker_url)
+    for key in held.keys("beffroi*"):
+        if held.type(key) != b"list":
+            continue
+        messages = held.lrange(key, 0, -1)
+        if messages:
+            target.rpush(key, *messages)
+    held.flushdb()
+
+
 def _measure(
     env: dict[str, str],
     counter: _Counter,
@@ -286,20 +362,36 @@ def _measure(
     workers = _start_workers(env, configuration, workdir)
     try:
         cold = _until_judged(counter, slug, started, workers, peaks)
-        # The warm workers are paused while the import writes (their models stay loaded),
-        # then resumed at once: the clock measures judging, not the import. Paused only
-        # once idle: a worker stopped inside a transaction would hold its locks (SQLite's
-        # whole database) through the import.
-        _until_idle(counter, slug, embedded="BEFFROI_BROKER_URL" not in env)
-        _signal(workers, signal.SIGSTOP)
+        # The comments are imported while the warm workers wait, then the judging is asked
+        # of them at once: the clock measures judging, not the import. Distributed: the
+        # import's jobs go to a Redis database no worker reads, then are moved to the
+        # workers' queues in one command. Embedded: the runner, which reads jobs from the
+        # database, is paused (SIGSTOP: its models stay loaded) once idle (stopped inside a
+        # transaction it would hold SQLite's lock through the import), then resumed.
+        distributed = "BEFFROI_BROKER_URL" in env
+        if distributed:
+            import_env = {**env, "BEFFROI_BROKER_URL": _held_broker(env["BEFFROI_BROKER_URL"])}
+        else:
+            import_env = env
+            _until_idle(counter, slug)
+            _signal(workers, signal.SIGSTOP)
         started = time.perf_counter()
         try:
-            _cli(env, "import", str(warm_file), "--org", slug, "--source", "bench")
+            _cli(import_env, "import", str(warm_file), "--org", slug, "--source", "bench")
         finally:
             imported = time.perf_counter() - started
-            _signal(workers, signal.SIGCONT)
+            if not distributed:
+                _signal(workers, signal.SIGCONT)
+        worker_pids = [pid for worker in workers for pid in _descendants(worker.pid)]
+        cpu_before = (_cpu_seconds(worker_pids), _postgres_cpu_seconds() if distributed else 0.0)
         started = time.perf_counter()
+        if distributed:
+            _release(env["BEFFROI_BROKER_URL"])
         warm = _until_judged(counter, slug, started, workers, peaks)
+        warm_cpu = (
+            _cpu_seconds(worker_pids) - cpu_before[0],
+            (_postgres_cpu_seconds() if distributed else 0.0) - cpu_before[1],
+        )
     finally:
         _stop(workers)
     count = len(texts)
@@ -312,6 +404,10 @@ def _measure(
         "warm_seconds": round(warm, 2),
         "warm_items_per_second": round(count / warm, 1),
         "warm_import_seconds": round(imported, 2),
+        # CPU spent while the warm comments were judged: by the workers' processes, and by
+        # the PostgreSQL server's when it runs on this machine (0 for SQLite: in-process).
+        "warm_worker_cpu_seconds": round(warm_cpu[0], 2),
+        "warm_database_cpu_seconds": round(warm_cpu[1], 2),
         "peak_rss_kib_per_process": max(peaks.values(), default=0),
         "peak_rss_kib_all_processes": sum(peaks.values()),
         "left_new": counter.left(slug),
@@ -373,6 +469,7 @@ def run_distributed(
     with _scratch_database(database_url) as scratch:
         broker = redis.Redis.from_url(broker_url)
         broker.flushdb()
+        redis.Redis.from_url(_held_broker(broker_url)).flushdb()
         env = {
             **base,
             "DATABASE_URL": scratch,
@@ -432,8 +529,8 @@ def parse_configurations(text: str) -> list[Configuration]:
         part = part.strip()
         if not part:
             continue
-        processes, _, concurrency = part.partition("x")
-        if not processes.isdigit() or (concurrency and not concurrency.isdigit()):
+        processes, times, concurrency = part.partition("x")
+        if not processes.isdigit() or (times and not concurrency.isdigit()):
             raise ValueError(f"{part!r}: write worker processes, optionally x concurrency (2x1)")
         configuration = Configuration(int(processes), int(concurrency or 1))
         if configuration.processes < 1 or configuration.concurrency < 1:

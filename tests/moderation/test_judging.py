@@ -329,18 +329,21 @@ def test_concurrent_judging_takes_disjoint_batches(
     ingest(source, _items(texts))
     judge_items = services.moderate_items
 
-    def slow_judging(items: Any) -> Any:
+    def slow_judging(items: Any, **options: Any) -> Any:
         time.sleep(0.1)  # holding the batch's row locks, as a real model's time would
-        return judge_items(items)
+        return judge_items(items, **options)
 
     monkeypatch.setattr(services, "moderate_items", slow_judging)
     start = threading.Barrier(2)
     looked_at: list[int] = []
+    errors: list[BaseException] = []
 
     def job() -> None:
         try:
             start.wait()
             looked_at.append(services.moderate_all_pending(org, batch_size=5))
+        except BaseException as exc:  # noqa: BLE001 - shown by the assertion below
+            errors.append(exc)
         finally:
             connections.close_all()
 
@@ -349,6 +352,7 @@ def test_concurrent_judging_takes_disjoint_batches(
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not errors, errors
     assert sorted(looked_at)[0] > 0, f"one job did all the work: {looked_at}"
     assert sum(looked_at) == 60, f"an item was looked at twice or never: {looked_at}"
     assert not Item.objects.filter(source=source, state=Item.State.NEW).exists()

@@ -219,12 +219,14 @@ def _record_shadow_version(item: Item, signals: Sequence[Signal], shadow: Charte
     return True
 
 
-def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
+def moderate_items(items: Iterable[Item], *, locked: bool = False) -> ModerationOutcome:
     """Judge new items by their organization's live charter (and a shadow version if any).
 
     Idempotent and safe to run concurrently: each item is claimed by moving it out of the
     ``new`` state inside the transaction that records its decision, so an item is judged
-    exactly once and an interruption leaves it ``new`` for the next run.
+    exactly once and an interruption leaves it ``new`` for the next run. ``locked``: the
+    caller's transaction holds the items' rows (:func:`moderate_pending` on PostgreSQL), so
+    they are already claimed, and the kept ones are recorded in one statement per chunk.
     """
     outcome = ModerationOutcome()
     by_org: dict[int, list[Item]] = {}
@@ -249,19 +251,24 @@ def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
             # One transaction per chunk: claims, decisions and evidence commit together, so
             # an interruption leaves the whole chunk ``new`` and nothing half-recorded.
             with transaction.atomic():
+                kept: list[Item] = []
                 for index in range(start, min(start + COMMIT_EVERY, len(judged))):
                     item = judged[index]
                     judgement = judge(live_rules[index] + model_signals[index], live)
                     claim = Item.objects.filter(pk=item.pk, state=Item.State.NEW)
                     if judgement.verdict is Verdict.KEEP:
+                        if locked:
+                            item.state = Item.State.PROCESSED
+                            item.analysis = _analysis(judgement, live)
+                            kept.append(item)
                         # Most comments: claimed and recorded in one statement.
-                        if not claim.update(
+                        elif not claim.update(
                             state=Item.State.PROCESSED, analysis=_analysis(judgement, live)
                         ):
                             continue
                         kind = "kept"
                     else:
-                        if not claim.update(state=Item.State.PROCESSED):
+                        if not locked and not claim.update(state=Item.State.PROCESSED):
                             continue
                         kind = _apply_judgement(organization, item, judgement, live)
                     if shadow is not None and shadow_rules is not None:
@@ -274,6 +281,8 @@ def moderate_items(items: Iterable[Item]) -> ModerationOutcome:
                         outcome.shadow += 1
                     else:
                         setattr(outcome, kind, getattr(outcome, kind) + 1)
+                if kept:
+                    Item.objects.bulk_update(kept, ["state", "analysis"])
     return outcome
 
 
@@ -305,7 +314,7 @@ def moderate_pending(
         return len(batch), (batch[-1].pk if batch else 0)
     with transaction.atomic():
         batch = list(pending.select_for_update(skip_locked=True, of=("self",))[:limit])
-        moderate_items(batch)
+        moderate_items(batch, locked=True)
     return len(batch), (batch[-1].pk if batch else 0)
 
 
