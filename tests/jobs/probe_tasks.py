@@ -59,3 +59,11 @@ def slow_analysis(marker: str, sleep: float = 0.0) -> str:
     time.sleep(sleep)
     CALLS.append(marker)
     return marker
+
+
+@task("tests.bulk", lease_seconds=30, max_attempts=3, queue="slow")
+def bulk(marker: str, out_dir: str) -> str:
+    """Bulk work people do not wait on: the slow Celery queue, either embedded thread."""
+    with open(Path(out_dir) / f"{marker}.txt", "a") as handle:
+        handle.write(f"{os.getpid()}\n")
+    return marker

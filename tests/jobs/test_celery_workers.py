@@ -52,7 +52,7 @@ def distributed(
     redis.Redis.from_url(broker).flushdb()
     workers: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, *options: str) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -63,6 +63,7 @@ def distributed(
                 "1",
                 "--loglevel",
                 "WARNING",
+                *options,
             ],
             env={**env, "CELERY_WORKER_NAME": name},
             stdout=(tmp_path / f"{name}.log").open("wb"),
@@ -125,3 +126,29 @@ def test_job_of_a_killed_worker_is_finished_by_another(distributed: dict[str, An
     job.refresh_from_db()
     assert job.attempts == 2
     assert (out / "s.txt").read_text().split().__len__() == 1
+
+
+def test_fast_work_is_never_stuck_behind_slow_work(distributed: dict[str, Any]) -> None:
+    """A worker given the fast queue runs the quick jobs and leaves the slow queue's (a
+    scan, a retraining, bulk threading) to a worker given that queue."""
+    out: Path = distributed["out"]
+    distributed["start"]("quick", "--queues", "fast")
+    slow = [
+        engine.enqueue("tests.analysis", {"marker": "scan", "sleep": 0}),
+        engine.enqueue("tests.bulk", {"marker": "bulk", "out_dir": str(out)}),
+    ]
+    fast = [
+        engine.enqueue("tests.record", {"marker": f"f{i}", "out_dir": str(out)}) for i in range(3)
+    ]
+    assert _wait(
+        lambda: Job.objects.filter(pk__in=[j.pk for j in fast], state="done").count() == 3, 60
+    )
+    time.sleep(2)  # the slow jobs had every chance to be taken by the fast worker
+    assert set(Job.objects.filter(pk__in=[j.pk for j in slow]).values_list("state", flat=True)) == {
+        "pending"
+    }
+    distributed["start"]("thorough", "--queues", "slow")
+    assert _wait(
+        lambda: Job.objects.filter(pk__in=[j.pk for j in slow], state="done").count() == 2, 60
+    )
+    assert (out / "bulk.txt").read_text().split().__len__() == 1

@@ -173,3 +173,25 @@ def test_restart_frees_jobs_of_dead_local_processes_at_once() -> None:
     assert engine.release_orphans() == [orphan.pk]
     assert engine.run_pending() == 1  # the orphan, without waiting for its lease
     assert probe_tasks.CALLS == ["o"]
+
+
+def test_each_task_has_a_celery_queue() -> None:
+    """Quick work and long work go to two queues (docs/deployment.md); a worker of the fast
+    queue also reads the one queue of earlier versions, so nothing queued before is lost."""
+    engine.load_tasks()
+    assert engine.queue_of("moderation.judge") == engine.FAST_QUEUE
+    assert engine.queue_of("conversations.send_reply") == engine.FAST_QUEUE
+    assert engine.queue_of("publishing.publish_variant") == engine.FAST_QUEUE
+    for long_work in ("veille.scan", "sources.sync", "moderation.retrain", "conversations.attach"):
+        assert engine.queue_of(long_work) == engine.SLOW_QUEUE, long_work
+    assert engine.celery_queues("fast") == [engine.FAST_QUEUE, engine.LEGACY_QUEUE]
+    assert engine.celery_queues("slow") == [engine.SLOW_QUEUE]
+    assert engine.celery_queues("fast,slow") == [
+        engine.FAST_QUEUE,
+        engine.LEGACY_QUEUE,
+        engine.SLOW_QUEUE,
+    ]
+    with pytest.raises(ValueError, match="queues are"):
+        engine.celery_queues("urgent")
+    with pytest.raises(ValueError, match="queue is 'fast' or 'slow'"):
+        engine.task("tests.nowhere", queue="urgent")
