@@ -342,7 +342,7 @@ def test_concurrent_judging_takes_disjoint_batches(
         try:
             start.wait()
             looked_at.append(services.moderate_all_pending(org, batch_size=5))
-        except BaseException as exc:  # noqa: BLE001 - shown by the assertion below
+        except BaseException as exc:  # shown by the assertion below
             errors.append(exc)
         finally:
             connections.close_all()

@@ -792,6 +792,7 @@ VARIANTS: dict[str, list[str]] = {
 NOT_PAGES = frozenset(
     {
         "core:healthz",
+        "metrics",
         "moderation:dossier_json",
         "moderation:dossier_pdf",
         "moderation:statements_json",

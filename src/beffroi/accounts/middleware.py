@@ -20,7 +20,16 @@ from beffroi.organizations.roles import Role
 
 # "/p/": the publishing desk's signed public addresses (external approval, media, calendar
 # feed), reached by a token, never by a session.
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/api/", "/i18n/", "/charter/", "/p/")
+EXEMPT_PREFIXES = (
+    "/accounts/",
+    "/static/",
+    "/healthz",
+    "/metrics",
+    "/api/",
+    "/i18n/",
+    "/charter/",
+    "/p/",
+)
 
 
 def requires_two_factor(user: User) -> bool:

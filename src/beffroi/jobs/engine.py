@@ -104,6 +104,8 @@ def queue_of(name: str) -> str:
     """The Celery queue of a task's jobs."""
     spec = TASKS.get(name)
     return SLOW_QUEUE if spec is not None and spec.queue == "slow" else FAST_QUEUE
+
+
 PERIODIC: dict[str, PeriodicSpec] = {}
 
 

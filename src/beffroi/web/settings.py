@@ -202,7 +202,8 @@ if SECURE_SSL_REDIRECT and not config.flag("BEFFROI_BEHIND_PROXY"):
         "BEFFROI_SSL_REDIRECT=1 needs BEFFROI_BEHIND_PROXY=1: Beffroi serves plain HTTP behind "
         "the proxy that ends TLS, and can only tell HTTPS requests by X-Forwarded-Proto."
     )
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the proxy's health checks may use plain HTTP
+# The proxy's health checks and the monitoring's scrapes may use plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 # Content-Security-Policy (django-csp): scripts, styles and the rest from this server only,
 # no inline script or style and no eval, so that stored text or addresses that slipped
 # past escaping still cannot run. data: images are the icons of Swagger UI's stylesheet.

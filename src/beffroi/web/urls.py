@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from beffroi.sources import connect, webhooks
+from beffroi.web import metrics
 
 urlpatterns = [
     path("", include("beffroi.core.urls")),
@@ -28,6 +29,8 @@ urlpatterns = [
     path("hooks/requests/", include("beffroi.conversations.hook_urls")),
     path("p/", include("beffroi.publishing.public_urls")),
     path("api/v1/", include("beffroi.api.urls")),
+    # Health and queue depth for Prometheus (off unless BEFFROI_METRICS_TOKEN is set).
+    path("metrics", metrics.metrics, name="metrics"),
     path("django-admin/", admin.site.urls),
 ]
 
