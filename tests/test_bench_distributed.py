@@ -44,6 +44,14 @@ def test_it_refuses_without_postgresql_or_redis() -> None:
             10, [Configuration(1)], database_url="sqlite:///x", broker_url=BROKER, step=print
         )
     if DATABASE.startswith("postgres"):
+        with pytest.raises(DistributedBenchError, match="from 0 to 14"):
+            run_distributed(
+                10,
+                [Configuration(1)],
+                database_url=DATABASE,
+                broker_url="redis://127.0.0.1:6379/15",  # the bench would empty db 16
+                step=print,
+            )
         with pytest.raises(DistributedBenchError, match="Redis is not reachable"):
             run_distributed(
                 10,
@@ -80,7 +88,7 @@ def test_distributed_bench_judges_every_comment_once_with_one_and_two_workers(
             "--database-url",
             DATABASE,
             "--broker-url",
-            f"{BROKER.rstrip('/')}/13",
+            f"{BROKER.rstrip('/')}/10",  # and 11, held: 1-9 are the other tests' (14 too)
             "--json",
         ],
         capture_output=True,
@@ -104,3 +112,47 @@ def test_distributed_bench_judges_every_comment_once_with_one_and_two_workers(
         assert run["warm_worker_cpu_seconds"] > 0
     assert figures["distributed"][1]["warm_speedup_over_one_worker"] > 0
     assert figures["distributed_cost_over_embedded"] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_arrivals_are_each_judged_and_timed(tmp_path: Path) -> None:
+    """Comments arriving at a steady rate while a slow worker scans: each one judged once,
+    and the time from its arrival to its judgement reported."""
+    if not DATABASE.startswith("postgres"):
+        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://…)")
+    if not service_reachable(BROKER):
+        pytest.skip(f"needs Redis at {BROKER}")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "beffroi.cli",
+            "bench",
+            "--distributed",
+            "--workers",
+            "1",
+            "--arrival-rate",
+            "20",
+            "--arrival-seconds",
+            "3",
+            "--database-url",
+            DATABASE,
+            "--broker-url",
+            f"{BROKER.rstrip('/')}/12",  # and 13
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    arrivals = json.loads(result.stdout)["arrivals"]
+    assert (arrivals["arrived"], arrivals["judged"]) == (60, 60)
+    assert (arrivals["left_new"], arrivals["decided_twice"], arrivals["failed_jobs"]) == (0, 0, 0)
+    latency = arrivals["arrival_to_judgement"]
+    assert 0 < latency["p50_ms"] <= latency["p95_ms"] <= latency["max_ms"] < 60_000
+    assert arrivals["fast_workers"] == 1 and arrivals["peak_rss_kib_per_process"] > 0

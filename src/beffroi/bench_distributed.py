@@ -26,6 +26,7 @@ against it.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 import random
 import secrets
@@ -43,6 +44,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 #: How long a configuration may take to judge its comments before the bench gives up on it.
 JUDGING_TIMEOUT_SECONDS = 3600.0
+#: The Celery queue of judging (``beffroi.jobs.engine.FAST_QUEUE``, not imported: this
+#: module runs before Django is set up).
+FAST_QUEUE_NAME = "beffroi.fast"
 #: How often the database is asked how many comments are left, and memory read.
 POLL_SECONDS = 0.25
 
@@ -138,56 +142,52 @@ class _Counter:
         with psycopg.connect(self.url) as database:
             return list(database.execute(query, parameters).fetchall())
 
+    def _count(self, query: str, *parameters: str) -> int:
+        return int(self.rows(query, parameters)[0][0])
+
     def left(self, slug: str) -> int:
-        rows = self.rows(
+        return self._count(
             "SELECT count(*) FROM items_item i JOIN organizations_organization o "
             "ON o.id = i.organization_id WHERE o.slug = %s AND i.state = 'new'",
-            [slug],
+            slug,
         )
-        return int(rows[0][0])
 
     def decided_twice(self, slug: str) -> int:
-        rows = self.rows(
+        return self._count(
             "SELECT count(*) FROM (SELECT d.item_id FROM moderation_decision d "
             "JOIN organizations_organization o ON o.id = d.organization_id "
             "WHERE o.slug = %s AND d.status <> 'shadow' "
             "GROUP BY d.item_id HAVING count(*) > 1) twice",
-            [slug],
+            slug,
         )
-        return int(rows[0][0])
+
+    def _jobs(self, slug: str, state: str, other_state: str) -> int:
+        return self._count(
+            "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
+            "ON o.id = j.organization_id WHERE o.slug = %s AND j.state IN (%s, %s)",
+            slug,
+            state,
+            other_state,
+        )
 
     def busy_jobs(self, slug: str) -> int:
-        rows = self.rows(
-            "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
-            "ON o.id = j.organization_id WHERE o.slug = %s AND j.state IN ('pending', 'running')",
-            [slug],
-        )
-        return int(rows[0][0])
+        return self._jobs(slug, "pending", "running")
 
     def failed_jobs(self, slug: str) -> int:
-        rows = self.rows(
-            "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
-            "ON o.id = j.organization_id WHERE o.slug = %s AND j.state = 'failed'",
-            [slug],
-        )
-        return int(rows[0][0])
+        return self._jobs(slug, "failed", "failed")
 
 
 def _process_peaks_kib(pid: int) -> list[int]:
     """Peak resident memory of each process of a worker (the parent and its children)."""
-    peaks = []
-    pending = [pid]
-    while pending:
-        current = pending.pop()
+    peaks: list[int] = []
+    for process in _descendants(pid):
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            status = Path(f"/proc/{process}/status").read_text()
         except OSError:
             continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                peaks.append(int(line.split()[1]))
-        pending.extend(int(child) for child in children)
+        peaks.extend(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")
+        )
     return peaks
 
 
@@ -234,10 +234,18 @@ def _postgres_cpu_seconds() -> float:
     return _cpu_seconds(pids, reaped=True)
 
 
-def _start_workers(env: dict[str, str], configuration: Configuration, logs: Path) -> list[Any]:
+def _start_workers(
+    env: dict[str, str],
+    configuration: Configuration,
+    logs: Path,
+    *,
+    queues: str = "fast",
+    label: str = "",
+) -> list[Any]:
     workers = []
     for number in range(configuration.processes):
-        log = (logs / f"worker-{configuration.label}-{number}.log").open("wb")
+        name = f"{label or configuration.label}-{number}"
+        log = (logs / f"worker-{name}.log").open("wb")
         workers.append(
             subprocess.Popen(
                 [
@@ -252,13 +260,13 @@ def _start_workers(env: dict[str, str], configuration: Configuration, logs: Path
                     # Judging is fast work; the slow work the imports also ask for (the
                     # veille's scan, threading conversations) waits in its own queue.
                     "--queues",
-                    "fast",
+                    queues,
                 ],
                 # The sweeper runs once at start, then not again during the run: it would
                 # hand out the held jobs of the warm import before the clock starts.
                 env={
                     **env,
-                    "CELERY_WORKER_NAME": f"bench{number}",
+                    "CELERY_WORKER_NAME": f"bench{name}",
                     "BEFFROI_SWEEP_SECONDS": "3600",
                 },
                 stdout=log,
@@ -315,11 +323,13 @@ def _until_idle(counter: _Counter, slug: str) -> None:
 
 
 def _held_broker(broker_url: str) -> str:
-    """Another database of the same Redis, which no worker reads: messages sent there wait."""
+    """The next database of the same Redis, which no worker reads: messages sent there
+    wait (the bench empties it too)."""
     parts = urlsplit(broker_url)
-    number = parts.path.strip("/")
-    held = (int(number) + 1) % 16 if number.isdigit() else 1
-    return urlunsplit((parts.scheme, parts.netloc, f"/{held}", parts.query, parts.fragment))
+    number = parts.path.strip("/") or "0"
+    return urlunsplit(
+        (parts.scheme, parts.netloc, f"/{int(number) + 1}", parts.query, parts.fragment)
+    )
 
 
 def _release(broker_url: str) -> None:
@@ -412,6 +422,176 @@ def _measure(
     }
 
 
+#: Batches per second in which the arrivals are written (as a connector's webhook or a
+#: stream would: a few comments at a time).
+ARRIVAL_BATCHES_PER_SECOND = 10
+#: How often the bench looks for newly judged comments: the resolution of the latencies.
+LATENCY_POLL_SECONDS = 0.05
+
+
+def produce_arrivals(slug: str, rate: int, seconds: int, out: Path) -> None:
+    """Write ``rate`` comments a second for ``seconds`` into organization ``slug`` through
+    ingestion (which asks for their judgement), and note when each batch arrived (one line
+    per batch: its first comment's number, its size, the time its ingestion began).
+
+    Run in its own process (``python -m beffroi.bench_distributed produce …``), with the
+    settings of the measured installation."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "beffroi.web.settings")
+    django.setup()
+    from beffroi.bench import _comment_items
+    from beffroi.items.ingest import ingest
+    from beffroi.sources.models import Source
+
+    source = Source.objects.get(organization__slug=slug, name="bench")
+    per_batch = max(1, rate // ARRIVAL_BATCHES_PER_SECOND)
+    texts = comments(rate * seconds)
+    started = time.time()
+    with out.open("w") as log:
+        for first in range(0, len(texts), per_batch):
+            time.sleep(max(0.0, started + first / rate - time.time()))
+            batch = [
+                dataclasses.replace(item, platform_id=f"arrival-{first + offset}")
+                for offset, item in enumerate(
+                    _comment_items(texts[first : first + per_batch], "arrival")
+                )
+            ]
+            arrived = time.time()
+            ingest(source, batch)
+            log.write(f"{first} {len(batch)} {arrived:.4f}\n")
+            log.flush()
+
+
+def _arrival_times(log: Path) -> dict[str, float]:
+    """When each comment arrived, from :func:`produce_arrivals`'s log."""
+    stored: dict[str, float] = {}
+    for line in log.read_text().splitlines():
+        first, size, moment = line.split()
+        for number in range(int(first), int(first) + int(size)):
+            stored[f"arrival-{number}"] = float(moment)
+    return stored
+
+
+def _measure_arrivals(
+    env: dict[str, str],
+    database_url: str,
+    rate: int,
+    seconds: int,
+    fast_workers: int,
+    workdir: Path,
+    step: Callable[[str], None],
+) -> dict[str, Any]:
+    """Comments arriving at ``rate`` a second for ``seconds`` while ``fast_workers`` fast
+    workers judge and one slow worker runs the scans (and threads conversations) that
+    their ingestion asks for: the time from each comment's storage to its judgement."""
+    import psycopg
+    import redis
+
+    slug = f"bench-arrivals-{rate}"
+    counter = _Counter(database_url)
+    _cli(env, "org", "create", slug, "Bench arrivals")
+    first_file = workdir / f"{slug}-first.csv"
+    _write_comments(first_file, comments(1), "first")
+    _cli(env, "import", str(first_file), "--org", slug, "--source", "bench")
+    workers = _start_workers(env, Configuration(fast_workers, 1), workdir)
+    workers += _start_workers(env, Configuration(1, 1), workdir, queues="slow", label="slow")
+    peaks: dict[int, int] = {}
+    log = workdir / f"{slug}.log"
+    broker = redis.Redis.from_url(env["BEFFROI_BROKER_URL"])
+    try:
+        _until_judged(counter, slug, time.perf_counter(), workers, peaks)  # models loaded
+        step(f"{rate} comments a second for {seconds} s")
+        producer = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "beffroi.bench_distributed",
+                "produce",
+                slug,
+                str(rate),
+                str(seconds),
+                str(log),
+            ],
+            env=env,
+            stdout=(workdir / f"{slug}-producer.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        judged_at: dict[str, float] = {}
+        waiting_max = queue_max = 0
+        last_sample = 0.0
+        with psycopg.connect(database_url, autocommit=True) as database:
+            (organization,) = database.execute(
+                "SELECT id FROM organizations_organization WHERE slug = %s", [slug]
+            ).fetchone() or (0,)
+            low = 0
+            deadline = time.time() + seconds + 600
+            while time.time() < deadline:
+                now = time.time()
+                rows = database.execute(
+                    "SELECT id, platform_id, state FROM items_item WHERE organization_id = %s "
+                    "AND id >= %s AND platform_id LIKE 'arrival-%%'",
+                    [organization, low],
+                ).fetchall()
+                pending_ids = [row[0] for row in rows if row[2] == "new"]
+                for _id, platform_id, state in rows:
+                    if state != "new":
+                        judged_at.setdefault(platform_id, now)
+                if pending_ids:
+                    low = min(pending_ids)
+                elif rows:
+                    low = max(row[0] for row in rows) + 1
+                if now - last_sample >= 1.0:
+                    last_sample = now
+                    waiting_max = max(waiting_max, len(pending_ids))
+                    queue_max = max(queue_max, int(broker.llen(FAST_QUEUE_NAME)))
+                    for worker in workers:
+                        for index, peak in enumerate(_process_peaks_kib(worker.pid)):
+                            key = worker.pid * 1000 + index
+                            peaks[key] = max(peaks.get(key, 0), peak)
+                if producer.poll() is not None and len(judged_at) >= rate * seconds:
+                    break
+                time.sleep(LATENCY_POLL_SECONDS)
+        producer.wait(60)
+        if producer.returncode != 0:
+            raise DistributedBenchError(
+                f"the arrivals' producer failed (see {workdir / f'{slug}-producer.log'})"
+            )
+    finally:
+        _stop(workers)
+    stored = _arrival_times(log)
+    latencies = sorted(
+        judged_at[key] - moment for key, moment in stored.items() if key in judged_at
+    )
+    from beffroi.bench import _percentiles
+
+    scans = counter.rows(
+        "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
+        "ON o.id = j.organization_id WHERE o.slug = %s AND j.name = 'veille.scan' "
+        "AND j.state = 'done'",
+        [slug],
+    )
+    return {
+        "rate_per_second": rate,
+        "seconds": seconds,
+        "fast_workers": fast_workers,
+        "slow_workers": 1,
+        "arrived": len(stored),
+        "judged": len(latencies),
+        "arrival_to_judgement": _percentiles([max(0.0, value) for value in latencies])
+        if latencies
+        else {},
+        "left_new": counter.left(slug),
+        "decided_twice": counter.decided_twice(slug),
+        "failed_jobs": counter.failed_jobs(slug),
+        "veille_scans_done": int(scans[0][0]),
+        "max_items_waiting": waiting_max,
+        "max_fast_queue_messages": queue_max,
+        "peak_rss_kib_per_process": max(peaks.values(), default=0),
+        "latency_resolution_ms": int(LATENCY_POLL_SECONDS * 1000),
+    }
+
+
 def comments(count: int) -> list[str]:
     """The demo town's comments, cycled to ``count``."""
     from beffroi.bench import _demo_comments
@@ -428,20 +608,33 @@ def run_distributed(
     broker_url: str,
     step: Callable[[str], None],
     embedded: bool = True,
+    arrival_rate: int = 0,
+    arrival_seconds: int = 300,
 ) -> dict[str, Any]:
-    """Measure each configuration (and the embedded default) on ``items`` comments."""
+    """Measure each configuration (and the embedded default) on ``items`` comments; with
+    ``arrival_rate``, instead, the time from arrival to judgement of comments arriving at
+    that rate for ``arrival_seconds``, judged by the first configuration's worker processes
+    while a slow worker runs the scans."""
+    if arrival_rate < 0 or arrival_seconds < 1:
+        raise DistributedBenchError("the arrival rate and duration must be positive")
     if not database_url.startswith(("postgres://", "postgresql://")):
         raise DistributedBenchError(f"--database-url must be a PostgreSQL URL, not {database_url}")
     if not _reachable(database_url):
         raise DistributedBenchError(f"PostgreSQL is not reachable at {database_url}")
     if not broker_url.startswith(("redis://", "rediss://")):
         raise DistributedBenchError(f"--broker-url must be a Redis URL, not {broker_url}")
+    number = urlsplit(broker_url).path.strip("/") or "0"
+    if not number.isdigit() or int(number) > 14:
+        raise DistributedBenchError(
+            f"--broker-url must name a Redis database from 0 to 14, not {broker_url}: the "
+            "bench empties it and the next one"
+        )
     if not _reachable(broker_url):
         raise DistributedBenchError(f"Redis is not reachable at {broker_url}")
     import redis
 
     workdir = Path(tempfile.mkdtemp(prefix="beffroi-bench-distributed-"))
-    texts = comments(items)
+    texts = comments(items) if not arrival_rate else []
     base = {
         key: value
         for key, value in os.environ.items()
@@ -453,6 +646,9 @@ def run_distributed(
         "items": items,
         "distributed": [],
     }
+    if arrival_rate:
+        embedded = False
+        figures["items"] = arrival_rate * arrival_seconds
     if embedded:
         step(f"embedded default (SQLite, in-process runner): judging {items} comments")
         home = workdir / "embedded"
@@ -475,6 +671,17 @@ def run_distributed(
         _cli(env, "init")
         counter = _Counter(scratch)
         try:
+            if arrival_rate:
+                figures["arrivals"] = _measure_arrivals(
+                    env,
+                    scratch,
+                    arrival_rate,
+                    arrival_seconds,
+                    configurations[0].processes,
+                    workdir,
+                    step,
+                )
+                configurations = ()
             for configuration in configurations:
                 step(
                     f"PostgreSQL + Celery, {configuration.processes} worker process(es) of "
@@ -535,3 +742,9 @@ def parse_configurations(text: str) -> list[Configuration]:
     if not configurations:
         raise ValueError("no configuration of workers given")
     return configurations
+
+
+if __name__ == "__main__":  # the arrivals' producer, started by :func:`_measure_arrivals`
+    if len(sys.argv) != 6 or sys.argv[1] != "produce":
+        sys.exit("usage: python -m beffroi.bench_distributed produce SLUG RATE SECONDS LOG")
+    produce_arrivals(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5]))

@@ -509,6 +509,22 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     "(1,2,4 or 1x1,1x2).",
 )
 @click.option(
+    "--arrival-rate",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With --distributed: instead, comments arriving at this rate a second, judged by the "
+    "first --workers count of fast workers while a slow worker runs the scans: arrival to "
+    "judgement p50/p95.",
+)
+@click.option(
+    "--arrival-seconds",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="With --arrival-rate: for how long.",
+)
+@click.option(
     "--database-url",
     default="postgres://postgres@127.0.0.1:5432/postgres",
     show_default=True,
@@ -516,9 +532,10 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
 )
 @click.option(
     "--broker-url",
-    default="redis://127.0.0.1:6379/14",
+    default="redis://127.0.0.1:6379/12",
     show_default=True,
-    help="With --distributed: a Redis database the bench may empty.",
+    help="With --distributed: a Redis database the bench may empty, and the next one (13 by "
+    "default), where it holds jobs back.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench(
@@ -531,6 +548,8 @@ def bench(
     counter_speech_entries: int,
     distributed: bool,
     worker_configurations: str,
+    arrival_rate: int,
+    arrival_seconds: int,
     database_url: str,
     broker_url: str,
     as_json: bool,
@@ -539,7 +558,14 @@ def bench(
     ingestion and import speed, moderation speed (in a throw-away data directory).
     With --distributed: judging with 1, 2, 4… worker processes on PostgreSQL instead."""
     if distributed:
-        _bench_distributed(items, worker_configurations, database_url, broker_url, as_json)
+        _bench_distributed(
+            items,
+            worker_configurations,
+            database_url,
+            broker_url,
+            as_json,
+            arrivals=(arrival_rate, arrival_seconds),
+        )
         return
     from beffroi.bench import run
 
@@ -609,7 +635,12 @@ def bench(
 
 
 def _bench_distributed(
-    items: int, worker_configurations: str, database_url: str, broker_url: str, as_json: bool
+    items: int,
+    worker_configurations: str,
+    database_url: str,
+    broker_url: str,
+    as_json: bool,
+    arrivals: tuple[int, int] = (0, 300),
 ) -> None:
     from beffroi.bench_distributed import (
         DistributedBenchError,
@@ -628,12 +659,23 @@ def _bench_distributed(
             database_url=database_url,
             broker_url=broker_url,
             step=lambda text: console.print(f"[dim]bench:[/dim] {text}"),
+            arrival_rate=arrivals[0],
+            arrival_seconds=arrivals[1],
         )
     except DistributedBenchError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(figures, indent=2))
         return
+    arrived = figures.get("arrivals")
+    if arrived:
+        latency = arrived["arrival_to_judgement"]
+        out.print(
+            f"{arrived['rate_per_second']} comments/s for {arrived['seconds']} s, "
+            f"{arrived['fast_workers']} fast worker(s): arrival to judgement p50 "
+            f"{latency.get('p50_ms')} ms, p95 {latency.get('p95_ms')} ms; judged "
+            f"{arrived['judged']} of {arrived['arrived']}, left new {arrived['left_new']}"
+        )
     embedded = figures.get("embedded")
     if embedded:
         out.print(

@@ -35,7 +35,7 @@ def distributed(
         pytest.skip(f"needs Redis at {BROKER}")
     monkeypatch.setenv("BEFFROI_TASK_MODULES", "tests.jobs.probe_tasks")
     # A Redis database of its own, so parallel test runs do not share a queue.
-    broker = f"{BROKER.rstrip('/')}/{random.randint(1, 15)}"
+    broker = f"{BROKER.rstrip('/')}/{random.randint(1, 9)}"
     settings.BEFFROI_BROKER_URL = broker
     db = connection.settings_dict
     env = {

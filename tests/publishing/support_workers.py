@@ -44,7 +44,7 @@ def broker_or_skip_reason() -> tuple[str | None, str]:
         return None, "needs PostgreSQL (run with DATABASE_URL=postgres://…, as `make test` does)"
     if not service_reachable(BROKER):
         return None, f"needs Redis at {BROKER}"
-    return f"{BROKER.rstrip('/')}/{random.randint(1, 15)}", ""
+    return f"{BROKER.rstrip('/')}/{random.randint(1, 9)}", ""
 
 
 class Workers:

@@ -1332,6 +1332,11 @@ def _webhook_verification(world: World) -> dict[str, str]:
     }
 
 
+#: Machine addresses gated by a bearer token of their own (the setting that holds it), not
+#: by a session: signed in or not, without the token they answer 404 while the setting is
+#: unset and 401 once it is set (tests/web/test_metrics.py reads them with it).
+TOKEN_GATED: dict[str, str] = {"metrics": "BEFFROI_METRICS_TOKEN"}
+
 #: Pages outside organizations: whether an anonymous visitor may see them.
 OTHER_PAGES: dict[str, tuple[Page, bool]] = {
     "core:home": (Page(), False),
@@ -1458,9 +1463,9 @@ def _is_login_redirect(response: Any) -> bool:
 
 def test_every_pattern_is_in_the_matrix() -> None:
     names = {route.name for route in ROUTES}
-    unknown = sorted(names - set(ORG_PAGES) - set(OTHER_PAGES))
+    unknown = sorted(names - set(ORG_PAGES) - set(OTHER_PAGES) - set(TOKEN_GATED))
     assert not unknown, f"URL patterns missing from the permission matrix: {unknown}"
-    stale = sorted((set(ORG_PAGES) | set(OTHER_PAGES)) - names)
+    stale = sorted((set(ORG_PAGES) | set(OTHER_PAGES) | set(TOKEN_GATED)) - names)
     assert not stale, f"The matrix lists patterns that no longer exist: {stale}"
     for route in ROUTES:
         assert route.org_scoped == (route.name in ORG_PAGES), route
@@ -1599,7 +1604,19 @@ def test_each_role_changes_what_its_capabilities_allow(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("route", OTHER_ROUTES, ids=lambda r: r.name)
-def test_pages_outside_organizations(route: Route, world: World) -> None:
+def test_pages_outside_organizations(
+    route: Route, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if route.name in TOKEN_GATED:
+        url = reverse(route.name)
+        member = _login(world.token_owner)
+        monkeypatch.delenv(TOKEN_GATED[route.name], raising=False)
+        assert Client().get(url).status_code == 404, route.name
+        assert member.get(url).status_code == 404, route.name
+        monkeypatch.setenv(TOKEN_GATED[route.name], "a-token-nobody-sent")
+        assert Client().get(url).status_code == 401, route.name
+        assert member.get(url).status_code == 401, route.name  # a session is not the token
+        return
     if route.name not in OTHER_PAGES:
         pytest.fail(f"No way to build {route.name} ({route.route}): add it to OTHER_PAGES")
     page, public = OTHER_PAGES[route.name]
