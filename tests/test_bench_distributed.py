@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,35 @@ DATABASE = os.environ.get("DATABASE_URL", "")
 BROKER = os.environ.get("BEFFROI_TEST_BROKER_URL", "redis://127.0.0.1:6379")
 
 
+def _bench(tmp_path: Path, *options: str) -> dict[str, Any]:
+    """``beffroi bench --distributed`` with ``options`` on the tests' PostgreSQL server."""
+    if not DATABASE.startswith("postgres"):
+        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://…)")
+    if not service_reachable(BROKER):
+        pytest.skip(f"needs Redis at {BROKER}")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "beffroi.cli",
+            "bench",
+            "--distributed",
+            "--database-url",
+            DATABASE,
+            *options,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures: dict[str, Any] = json.loads(result.stdout)
+    return figures
+
+
 def test_worker_configurations_are_read_or_refused_clearly() -> None:
     assert parse_configurations("1,2,4") == [
         Configuration(1),
@@ -35,6 +65,7 @@ def test_worker_configurations_are_read_or_refused_clearly() -> None:
             parse_configurations(wrong)
 
 
+@pytest.mark.postgres  # run in the PostgreSQL pass too, where the server is there to pass
 def test_it_refuses_without_postgresql_or_redis() -> None:
     closed = "postgres://postgres@127.0.0.1:9/postgres"  # the discard port: nothing listens
     with pytest.raises(DistributedBenchError, match="PostgreSQL is not reachable"):
@@ -70,35 +101,15 @@ def test_distributed_bench_judges_every_comment_once_with_one_and_two_workers(
 ) -> None:
     """Run once, in the PostgreSQL pass of `make test`: every comment judged, none twice, no
     job failed, for the embedded default and for one and two worker processes."""
-    if not DATABASE.startswith("postgres"):
-        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://…)")
-    if not service_reachable(BROKER):
-        pytest.skip(f"needs Redis at {BROKER}")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "beffroi.cli",
-            "bench",
-            "--distributed",
-            "--items",
-            "120",
-            "--workers",
-            "1,2",
-            "--database-url",
-            DATABASE,
-            "--broker-url",
-            f"{BROKER.rstrip('/')}/10",  # and 11, held: 1-9 are the other tests' (14 too)
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    figures = _bench(
+        tmp_path,
+        "--items",
+        "120",
+        "--workers",
+        "1,2",
+        "--broker-url",
+        f"{BROKER.rstrip('/')}/10",  # and 11, held: 1-9 are the other tests' (14 too)
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    figures = json.loads(result.stdout)
     runs = [figures["embedded"], *figures["distributed"]]
     assert [(run["processes"], run["concurrency"]) for run in figures["distributed"]] == [
         (1, 1),
@@ -120,37 +131,17 @@ def test_distributed_bench_judges_every_comment_once_with_one_and_two_workers(
 def test_arrivals_are_each_judged_and_timed(tmp_path: Path) -> None:
     """Comments arriving at a steady rate while a slow worker scans: each one judged once,
     and the time from its arrival to its judgement reported."""
-    if not DATABASE.startswith("postgres"):
-        pytest.skip("runs in the PostgreSQL pass (DATABASE_URL=postgres://…)")
-    if not service_reachable(BROKER):
-        pytest.skip(f"needs Redis at {BROKER}")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "beffroi.cli",
-            "bench",
-            "--distributed",
-            "--workers",
-            "1",
-            "--arrival-rate",
-            "20",
-            "--arrival-seconds",
-            "3",
-            "--database-url",
-            DATABASE,
-            "--broker-url",
-            f"{BROKER.rstrip('/')}/12",  # and 13
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    arrivals = json.loads(result.stdout)["arrivals"]
+    arrivals = _bench(
+        tmp_path,
+        "--workers",
+        "1",
+        "--arrival-rate",
+        "20",
+        "--arrival-seconds",
+        "3",
+        "--broker-url",
+        f"{BROKER.rstrip('/')}/12",  # and 13
+    )["arrivals"]
     assert (arrivals["arrived"], arrivals["judged"]) == (60, 60)
     assert (arrivals["left_new"], arrivals["decided_twice"], arrivals["failed_jobs"]) == (0, 0, 0)
     latency = arrivals["arrival_to_judgement"]
