@@ -170,6 +170,14 @@ class _Counter:
             other_state,
         )
 
+    def scans_done(self, slug: str) -> int:
+        return self._count(
+            "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
+            "ON o.id = j.organization_id WHERE o.slug = %s AND j.name = 'veille.scan' "
+            "AND j.state = 'done'",
+            slug,
+        )
+
     def busy_jobs(self, slug: str) -> int:
         return self._jobs(slug, "pending", "running")
 
@@ -189,6 +197,14 @@ def _process_peaks_kib(pid: int) -> list[int]:
             int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")
         )
     return peaks
+
+
+def _note_peaks(workers: Sequence[Any], peaks: dict[int, int]) -> None:
+    """Raise ``peaks`` (one entry per process of each worker) to what ``/proc`` says now."""
+    for worker in workers:
+        for index, peak in enumerate(_process_peaks_kib(worker.pid)):
+            key = worker.pid * 1000 + index
+            peaks[key] = max(peaks.get(key, 0), peak)
 
 
 def _cpu_seconds(pids: Sequence[int], *, reaped: bool = False) -> float:
@@ -300,10 +316,8 @@ def _until_judged(
 ) -> float:
     """Seconds from ``started`` until no comment of ``slug`` is left ``new``."""
     while True:
+        _note_peaks(workers, peaks)
         for worker in workers:
-            for index, peak in enumerate(_process_peaks_kib(worker.pid)):
-                key = worker.pid * 1000 + index
-                peaks[key] = max(peaks.get(key, 0), peak)
             if worker.poll() is not None:
                 raise DistributedBenchError(f"a worker stopped (exit code {worker.returncode})")
         if counter.left(slug) == 0:
@@ -545,10 +559,7 @@ def _measure_arrivals(
                     last_sample = now
                     waiting_max = max(waiting_max, len(pending_ids))
                     queue_max = max(queue_max, int(broker.llen(FAST_QUEUE_NAME)))
-                    for worker in workers:
-                        for index, peak in enumerate(_process_peaks_kib(worker.pid)):
-                            key = worker.pid * 1000 + index
-                            peaks[key] = max(peaks.get(key, 0), peak)
+                    _note_peaks(workers, peaks)
                 if producer.poll() is not None and len(judged_at) >= rate * seconds:
                     break
                 time.sleep(LATENCY_POLL_SECONDS)
@@ -560,17 +571,9 @@ def _measure_arrivals(
     finally:
         _stop(workers)
     stored = _arrival_times(log)
-    latencies = sorted(
-        judged_at[key] - moment for key, moment in stored.items() if key in judged_at
-    )
+    latencies = [judged_at[key] - moment for key, moment in stored.items() if key in judged_at]
     from beffroi.bench import _percentiles
 
-    scans = counter.rows(
-        "SELECT count(*) FROM jobs_job j JOIN organizations_organization o "
-        "ON o.id = j.organization_id WHERE o.slug = %s AND j.name = 'veille.scan' "
-        "AND j.state = 'done'",
-        [slug],
-    )
     return {
         "rate_per_second": rate,
         "seconds": seconds,
@@ -584,7 +587,7 @@ def _measure_arrivals(
         "left_new": counter.left(slug),
         "decided_twice": counter.decided_twice(slug),
         "failed_jobs": counter.failed_jobs(slug),
-        "veille_scans_done": int(scans[0][0]),
+        "veille_scans_done": counter.scans_done(slug),
         "max_items_waiting": waiting_max,
         "max_fast_queue_messages": queue_max,
         "peak_rss_kib_per_process": max(peaks.values(), default=0),

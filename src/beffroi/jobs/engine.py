@@ -221,19 +221,17 @@ def enqueue(
         # Another process enqueued the same key between our check and our insert.
         return Job.objects.get(dedupe_key=dedupe_key, state__in=LIVE_STATES)
     job_id = job.pk
-    transaction.on_commit(lambda: dispatch(job_id, delay, name))
+    transaction.on_commit(lambda: dispatch(job_id, name, delay))
     return job
 
 
-def dispatch(job_id: int, delay: float | None = None, name: str | None = None) -> None:
-    """Hand a job id to the carrier, on its task's queue (``name``: the task, read from the
-    job when not given); delivering an id twice is harmless."""
+def dispatch(job_id: int, name: str, delay: float | None = None) -> None:
+    """Hand a job id to the carrier, on the queue of its task ``name``; delivering an id
+    twice is harmless."""
     broker_url = settings.BEFFROI_BROKER_URL
     if broker_url:  # is_distributed()
         from beffroi.jobs.celery_app import celery_app
 
-        if name is None:
-            name = Job.objects.filter(pk=job_id).values_list("name", flat=True).first() or ""
         celery_app(broker_url).send_task(
             "beffroi.run_job", args=[job_id], countdown=delay, queue=queue_of(name)
         )
@@ -363,7 +361,7 @@ def _retry_or_fail(job: Job, worker: str, error: str, delay: float) -> str:
         lease_expires_at=None,
     )
     if moved:
-        dispatch(job.pk, delay, job.name)
+        dispatch(job.pk, job.name, delay)
     return "retry"
 
 
@@ -423,7 +421,7 @@ def sweep(now_monotonic: float | None = None) -> list[int]:
     ids = [job_id for job_id, _name in stale_jobs]
     if is_distributed():
         for job_id, name in stale_jobs:
-            dispatch(job_id, name=name)
+            dispatch(job_id, name)
     elif ids:
         WAKE.set()
     return ids

@@ -219,6 +219,14 @@ def _record_shadow_version(item: Item, signals: Sequence[Signal], shadow: Charte
     return True
 
 
+def _claim(item: Item, **fields: Any) -> bool:
+    """Move ``item`` out of ``new`` (with ``fields``) unless another run already did."""
+    claimed = Item.objects.filter(pk=item.pk, state=Item.State.NEW).update(
+        state=Item.State.PROCESSED, **fields
+    )
+    return bool(claimed)
+
+
 def moderate_items(items: Iterable[Item], *, locked: bool = False) -> ModerationOutcome:
     """Judge new items by their organization's live charter (and a shadow version if any).
 
@@ -255,20 +263,17 @@ def moderate_items(items: Iterable[Item], *, locked: bool = False) -> Moderation
                 for index in range(start, min(start + COMMIT_EVERY, len(judged))):
                     item = judged[index]
                     judgement = judge(live_rules[index] + model_signals[index], live)
-                    claim = Item.objects.filter(pk=item.pk, state=Item.State.NEW)
                     if judgement.verdict is Verdict.KEEP:
+                        analysis = _analysis(judgement, live)
                         if locked:
-                            item.state = Item.State.PROCESSED
-                            item.analysis = _analysis(judgement, live)
+                            item.state, item.analysis = Item.State.PROCESSED, analysis
                             kept.append(item)
                         # Most comments: claimed and recorded in one statement.
-                        elif not claim.update(
-                            state=Item.State.PROCESSED, analysis=_analysis(judgement, live)
-                        ):
+                        elif not _claim(item, analysis=analysis):
                             continue
                         kind = "kept"
                     else:
-                        if not locked and not claim.update(state=Item.State.PROCESSED):
+                        if not locked and not _claim(item):
                             continue
                         kind = _apply_judgement(organization, item, judgement, live)
                     if shadow is not None and shadow_rules is not None:
