@@ -115,6 +115,32 @@ class Cursor(models.Model):
         return f"{self.analyzer}@{self.last_item_id}"
 
 
+class SeriesCount(models.Model):
+    """How many items one series (a watch, the mentions, a narrative, a hashtag, a linked
+    domain) had in one hour: the spike detector reads these counters, kept up to date as
+    items come in, rather than weeks of items at every scan."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="series_counts"
+    )
+    series = models.CharField(max_length=200)
+    bucket = models.DateTimeField()
+    count = models.IntegerField(default=0)
+
+    objects = OrgManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "series", "bucket"], name="unique_series_bucket"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "bucket"], name="series_count_bucket")]
+
+    def __str__(self) -> str:
+        return f"{self.series}@{self.bucket.isoformat()}={self.count}"
+
+
 class Narrative(models.Model):
     """A story: items about the same thing, in any language, grouped as they arrive."""
 
