@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from beffroi.analysis import narratives_eval
 from beffroi.analysis.narratives import (
+    _members_dict,
     Narrative,
     NarrativeClusterer,
     NarrativeItem,
@@ -376,3 +377,127 @@ def test_a_candidate_joins_the_narrative_whose_centroid_came_close() -> None:
     assert state.candidates() == {}
     # The setting travels with the state.
     assert NarrativeClusterer.from_dict(run(absorb=False).to_dict()).absorb is False
+
+
+# -- without the members: running sums, stored cluster by cluster -------------------------
+
+
+def stream() -> list[list[NarrativeItem]]:
+    """Batches of a day: a pool story in two languages, a villa story, loners, and a water
+    candidate that a later pool-and-water narrative absorbs."""
+    batches = [
+        [item("w", "water everywhere today", 0), *pool_items(0, 2, 0.5)],
+        [item(f"m{n}", f"pool and water news {n}", 1 + n) for n in range(4)],
+        [item("v1", "The mayor bought a villa", 6), item("x1", "Unrelated concert tonight", 6)],
+        [*pool_items(2, 20, 7), item("v2", "A villa for the mayor", 7, "fr")],
+        [item("v3", "mayor villa again", 8, "fr"), item("piscine", "piscine piscine", 8, "fr")],
+    ]
+    return batches
+
+
+def described(state: NarrativeClusterer) -> list[tuple[object, ...]]:
+    return [
+        (n.id, n.size, n.keywords, n.representative_ids, n.summaries, n.first_seen, n.last_seen)
+        for n in state.narratives()
+    ]
+
+
+def test_without_members_the_narratives_are_the_same_and_stored_piecewise() -> None:
+    """A clusterer that keeps no members, saved and restored from its touched clusters after
+    every batch, finds what one that keeps every member finds; who belongs where comes from
+    the assignments and the moves."""
+    full = clusterer()
+    settings, stored = {}, {}
+    home: dict[str, str] = {}
+    for batch in stream():
+        full.add(batch)
+        compact = NarrativeClusterer.from_dict(
+            settings or clusterer(keep_members=False).settings(),
+            embedder=toy_embed,
+            clusters=stored.values(),
+        )
+        assignments = compact.add(batch)
+        changes = compact.changes()
+        for gone in changes.dropped | changes.retired | set(changes.moved):
+            stored.pop(gone, None)
+        for touched in changes.touched:
+            stored[touched] = json.loads(json.dumps(compact.cluster_state(touched)))
+        settings = compact.settings()
+        home = {key: changes.home(value) for key, value in home.items()}
+        home |= {a.item_id: a.cluster_id for a in assignments if a.cluster_id}
+    restored = NarrativeClusterer.from_dict(settings, embedder=toy_embed, clusters=stored.values())
+    assert described(restored) == described(full)
+    for narrative in full.narratives():
+        assert {i for i, c in home.items() if c == narrative.id} == set(narrative.item_ids)
+    # The absorbed water candidate went to the pool-and-water narrative.
+    assert home["w"] == full.cluster_of("w") == full.cluster_of("m0")
+    with pytest.raises(ValueError, match="does not keep"):
+        restored.cluster_of("w")
+
+
+def test_the_pool_keeps_representatives_in_every_language() -> None:
+    state = clusterer(keep_members=False, min_items=1, threshold=0.5)
+    state.add([*pool_items(0, 40), item("fr", "La piscine, la piscine ferme", 1, "fr")])
+    (narrative,) = state.narratives()
+    assert narrative.size == 41 and narrative.item_ids == []
+    assert narrative.summaries["fr"].text == "La piscine, la piscine ferme"
+    assert len(state._clusters[narrative.id].pool) <= 2 * 16
+
+
+def test_open_candidates_and_quiet_narratives_are_bounded() -> None:
+    state = clusterer(max_candidates=3, retire_after=timedelta(days=30), candidate_window=None)
+    state.add(pool_items(0, 3))
+    for n in range(6):
+        # Counted when a batch starts: at most three open then, and the batch's own.
+        state.add([item(f"u{n}", f"unrelated words number {n} here", n)])
+    changes = state.changes()
+    assert len(state.candidates()) == 4
+    # The two oldest loners were pushed out when newer ones came.
+    assert {state.cluster_of("u0"), state.cluster_of("u1")} == {None}
+    assert changes.dropped == {"n2", "n3"}
+    (pool,) = state.narratives()
+    state.add([item("late", "A story a month later", 24 * 31)])
+    assert state.narratives() == [] and state.changes().retired == {pool.id}
+    # A retired narrative's story starting again is a new story.
+    assert state.add(pool_items(50, 1, 24 * 31))[0].cluster_id != pool.id
+
+
+def test_a_version_1_state_is_read() -> None:
+    state = clusterer(candidate_window=None)
+    state.add([*pool_items(0, 3), item("v1", "The mayor bought a villa")])
+    old = {
+        "version": 1,
+        "threshold": state.threshold,
+        "min_items": 3,
+        "candidate_window_seconds": None,
+        "min_text_length": 15,
+        "next_id": 3,
+        "clock": T0.isoformat(),
+        "clusters": [
+            {
+                "id": cluster_id,
+                "promoted": cluster.promoted,
+                "name": None,
+                "dimensions": 264,
+                "vectors": _members_dict(cluster.members or [])["vectors"],
+                "members": _members_dict(cluster.members or [])["rows"],
+            }
+            for cluster_id, cluster in state._clusters.items()
+        ],
+    }
+    compact = NarrativeClusterer.from_dict(old, embedder=toy_embed, keep_members=False)
+    assert described(compact) == described(state) and not compact.keep_members
+    assert NarrativeClusterer.from_dict(old, embedder=toy_embed).cluster_of("p1") is not None
+
+
+def test_split_without_members_embeds_them_again() -> None:
+    items = [*pool_items(0, 4), item("v1", "The mayor and his villa"), item("v2", "A villa, mayor")]
+    kept, compact = clusterer(min_items=2), clusterer(min_items=2, keep_members=False)
+    for state in (kept, compact):
+        state.add(items)
+    pool = next(n for n in kept.narratives() if n.size == 4)
+    assert kept.split(pool.id, ["p2", "p3"]).size == 2
+    with pytest.raises(ValueError, match="members="):
+        compact.split(pool.id, ["p2", "p3"])
+    made = compact.split(pool.id, ["p2", "p3"], members=items[:4])
+    assert described(compact) == described(kept) and made.size == 2

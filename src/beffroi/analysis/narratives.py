@@ -47,6 +47,7 @@ __all__ = [
     "MIN_TEXT_LENGTH",
     "THRESHOLD",
     "Assignment",
+    "Changes",
     "Embedder",
     "Growth",
     "Narrative",
@@ -83,7 +84,12 @@ ABSORB = True
 #: Keywords and representative items reported per narrative.
 KEYWORDS = 8
 REPRESENTATIVES = 3
-STATE_VERSION = 1
+#: Members kept per cluster to pick its representatives from (the closest to the centroid),
+#: and at least this many per language (a reader is shown a post in theirs).
+POOL_SIZE = 16
+LANGUAGE_POOL = 2
+#: 2: clusters as running sums and a pool of representatives, members only when kept.
+STATE_VERSION = 2
 
 _URL = re.compile(r"(?:https?://|pic\.twitter\.com/|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w+:?")
@@ -189,10 +195,12 @@ class Narrative:
     #: Per language of its members: the text of the member closest to the centroid among
     #: those in that language, and the keywords of those members; ``""``: over all members.
     summaries: dict[str, Summary] = field(default_factory=dict)
+    #: How many items it holds (``item_ids`` is empty when the clusterer keeps no members).
+    count: int = 0
 
     @property
     def size(self) -> int:
-        return len(self.item_ids)
+        return self.count or len(self.item_ids)
 
     @property
     def label(self) -> str:
@@ -277,12 +285,22 @@ class _Member:
 
 @dataclass
 class _Cluster:
+    """One open cluster: running sums of its members (what matching and keywords need) and
+    a bounded pool of members to pick representatives from; every member only when the
+    clusterer keeps them (``keep_members``)."""
+
     id: str
-    members: list[_Member]
     total: NDArray[np.float64]
-    words: Counter[str]
+    words: Counter[str] = field(default_factory=Counter)
     promoted: bool = False
     name: str | None = None
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    languages: Counter[str] = field(default_factory=Counter)
+    language_words: dict[str, Counter[str]] = field(default_factory=dict)
+    pool: list[_Member] = field(default_factory=list)
+    members: list[_Member] | None = None
 
     @property
     def centroid(self) -> NDArray[np.float32]:
@@ -290,13 +308,165 @@ class _Cluster:
         result: NDArray[np.float32] = (self.total / (norm or 1.0)).astype(np.float32)
         return result
 
-    @property
-    def first_seen(self) -> datetime:
-        return min(member.created_at for member in self.members)
+    def seen(self) -> tuple[datetime, datetime]:
+        assert self.first_seen is not None and self.last_seen is not None
+        return self.first_seen, self.last_seen
 
-    @property
-    def last_seen(self) -> datetime:
-        return max(member.created_at for member in self.members)
+    def add(self, member: _Member) -> None:
+        """Count one member in (its vector, words, language and time)."""
+        self.count += 1
+        self.total += member.vector
+        distinct = set(member.words)
+        self.words.update(distinct)
+        self.languages[member.language] += 1
+        self.language_words.setdefault(member.language, Counter()).update(distinct)
+        moment = member.created_at
+        self.first_seen = moment if self.first_seen is None else min(self.first_seen, moment)
+        self.last_seen = moment if self.last_seen is None else max(self.last_seen, moment)
+        self.pool.append(member)
+        if self.members is not None:
+            self.members.append(member)
+        if len(self.pool) > 2 * POOL_SIZE:
+            self.trim_pool()
+
+    def take(self, other: _Cluster) -> None:
+        """Count every member of ``other`` in (an absorbed candidate, a merged narrative)."""
+        self.count += other.count
+        self.total += other.total
+        self.words.update(other.words)
+        self.languages.update(other.languages)
+        for language, words in other.language_words.items():
+            self.language_words.setdefault(language, Counter()).update(words)
+        first, last = other.seen()
+        self.first_seen = first if self.first_seen is None else min(self.first_seen, first)
+        self.last_seen = last if self.last_seen is None else max(self.last_seen, last)
+        self.pool.extend(other.pool)
+        if self.members is not None and other.members is not None:
+            self.members.extend(other.members)
+        self.trim_pool()
+
+    def ranked_pool(self) -> list[int]:
+        """Positions in the pool, the member closest to the centroid first (ties: earliest)."""
+        if not self.pool:
+            return []
+        closeness = np.stack([member.vector for member in self.pool]) @ self.centroid
+        return [int(i) for i in np.argsort(-closeness, kind="stable")]
+
+    def trim_pool(self) -> None:
+        """Keep the POOL_SIZE members closest to the centroid and, for each language, its
+        LANGUAGE_POOL closest: the representatives (overall and per language) come from
+        these. Exact while a cluster has at most POOL_SIZE members; beyond, a member that
+        was far from the centroid when the pool was trimmed cannot come back."""
+        if len(self.pool) <= POOL_SIZE:
+            return
+        ranked = self.ranked_pool()
+        keep = set(ranked[:POOL_SIZE])
+        per_language: Counter[str] = Counter()
+        for position in ranked:
+            language = self.pool[position].language
+            if per_language[language] < LANGUAGE_POOL:
+                per_language[language] += 1
+                keep.add(position)
+        self.pool = [member for n, member in enumerate(self.pool) if n in keep]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe: the running sums and the pool (vectors float32 little-endian, base64);
+        the members too when they are kept."""
+        first, last = self.seen()
+        data: dict[str, Any] = {
+            "id": self.id,
+            "promoted": self.promoted,
+            "name": self.name,
+            "count": self.count,
+            "first_seen": first.isoformat(),
+            "last_seen": last.isoformat(),
+            "total": _encode(self.total.astype("<f8")),
+            "words": dict(self.words),
+            "language_words": {lang: dict(words) for lang, words in self.language_words.items()},
+            "languages": dict(self.languages),
+            "pool": _members_dict(self.pool),
+        }
+        if self.members is not None:
+            data["members"] = _members_dict(self.members)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], keep_members: bool) -> _Cluster:
+        total = np.frombuffer(base64.b64decode(data["total"]), dtype="<f8").astype(np.float64)
+        members = _members_of(data["members"]) if "members" in data else None
+        if keep_members and members is None:
+            raise ValueError(f"cluster {data['id']!r}: its members were not kept")
+        return cls(
+            str(data["id"]),
+            total.copy(),
+            Counter(data["words"]),
+            promoted=bool(data["promoted"]),
+            name=data.get("name"),
+            count=int(data["count"]),
+            first_seen=datetime.fromisoformat(data["first_seen"]),
+            last_seen=datetime.fromisoformat(data["last_seen"]),
+            languages=Counter(data["languages"]),
+            language_words={
+                str(lang): Counter(words) for lang, words in data["language_words"].items()
+            },
+            pool=_members_of(data["pool"]),
+            members=members if keep_members else None,
+        )
+
+
+def _encode(array: NDArray[Any]) -> str:
+    return base64.b64encode(array.tobytes()).decode("ascii")
+
+
+def _members_dict(members: list[_Member]) -> dict[str, Any]:
+    vectors = np.stack([m.vector for m in members]).astype("<f4")
+    return {
+        "dimensions": int(vectors.shape[1]),
+        "vectors": _encode(vectors),
+        "rows": [[m.id, m.text, m.created_at.isoformat(), m.language] for m in members],
+    }
+
+
+def _members_of(data: Mapping[str, Any]) -> list[_Member]:
+    raw = base64.b64decode(data["vectors"])
+    vectors = np.frombuffer(raw, dtype="<f4").reshape(-1, int(data["dimensions"]))
+    if vectors.shape[0] != len(data["rows"]):
+        raise ValueError("vectors and members differ in number")
+    return [
+        _Member(
+            str(item_id),
+            str(text),
+            datetime.fromisoformat(created_at),
+            str(language),
+            vector.astype(np.float32),
+            tokens(str(text)),
+        )
+        for (item_id, text, created_at, language), vector in zip(data["rows"], vectors, strict=True)
+    ]
+
+
+@dataclass
+class Changes:
+    """What happened to the clusters since the last :meth:`NarrativeClusterer.changes`, for a
+    caller that stores them cluster by cluster rather than the whole state.
+
+    ``touched``: clusters created or changed (still open); ``moved``: a cluster that went
+    into another (an absorbed candidate, a merged narrative), to where; ``dropped``:
+    candidates that expired or were pushed out by newer ones; ``retired``: narratives quiet
+    for ``retire_after``, no longer matched (their items stay theirs)."""
+
+    touched: set[str] = field(default_factory=set)
+    moved: dict[str, str] = field(default_factory=dict)
+    dropped: set[str] = field(default_factory=set)
+    retired: set[str] = field(default_factory=set)
+
+    def home(self, cluster_id: str) -> str:
+        """Where a cluster's members are now (following moves)."""
+        seen = set()
+        while cluster_id in self.moved and cluster_id not in seen:
+            seen.add(cluster_id)
+            cluster_id = self.moved[cluster_id]
+        return cluster_id
 
 
 def _default_embedder() -> Embedder:
@@ -324,6 +494,13 @@ class NarrativeClusterer:
 
     ``embedder=None`` uses the multilingual sentence encoder; any function from texts to an
     (n, d) float32 matrix will do (rows are normalised here).
+
+    ``keep_members=False`` keeps only what matching needs (each open cluster's running sums
+    and a pool of representatives): memory follows the open clusters, not the items seen, and
+    the caller keeps who belongs where from :meth:`add`'s assignments and :meth:`changes`.
+    ``max_candidates`` bounds the open candidates (the oldest go first) and ``retire_after``
+    closes narratives quiet for that long: with both, memory and the cost of an item stay
+    bounded however long the clusterer runs.
     """
 
     def __init__(
@@ -335,6 +512,9 @@ class NarrativeClusterer:
         min_text_length: int = MIN_TEXT_LENGTH,
         embedder: Embedder | None = None,
         absorb: bool = ABSORB,
+        keep_members: bool = True,
+        max_candidates: int | None = None,
+        retire_after: timedelta | None = None,
     ) -> None:
         if not -1.0 <= threshold <= 1.0:
             raise ValueError("threshold must be a cosine similarity, between -1 and 1")
@@ -342,17 +522,26 @@ class NarrativeClusterer:
             raise ValueError("min_items must be at least 1")
         if candidate_window is not None and candidate_window <= timedelta(0):
             raise ValueError("candidate_window must be positive (or None: candidates stay)")
+        if max_candidates is not None and max_candidates < 1:
+            raise ValueError("max_candidates must be at least 1 (or None: no bound)")
+        if retire_after is not None and retire_after <= timedelta(0):
+            raise ValueError("retire_after must be positive (or None: narratives stay)")
         self.threshold = threshold
         self.min_items = min_items
         self.candidate_window = candidate_window
         self.min_text_length = min_text_length
         self.absorb = absorb
+        self.keep_members = keep_members
+        self.max_candidates = max_candidates
+        self.retire_after = retire_after
         self._embedder = embedder
         self._clusters: dict[str, _Cluster] = {}
+        # Which cluster holds each item: only while members are kept (it grows with them).
         self._item_cluster: dict[str, str] = {}
         self._words: Counter[str] = Counter()
         self._next_id = 1
         self._clock: datetime | None = None
+        self._changes = Changes()
         # Centroid matrix: one row per open cluster, in ``_order``; rebuilt after removals.
         self._order: list[str] = []
         self._matrix: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
@@ -392,31 +581,55 @@ class NarrativeClusterer:
         self._next_id += 1
         return identifier
 
-    def _join(self, cluster: _Cluster, member: _Member) -> None:
-        cluster.members.append(member)
-        cluster.total += member.vector
-        cluster.words.update(set(member.words))
-        self._words.update(set(member.words))
-        self._item_cluster[member.id] = cluster.id
+    def _new_cluster(self, dimensions: int, cluster_id: str | None = None) -> _Cluster:
+        return _Cluster(
+            cluster_id or self._new_id(),
+            np.zeros(dimensions, np.float64),
+            members=[] if self.keep_members else None,
+        )
 
-    def _drop(self, cluster_id: str) -> None:
+    def _join(self, cluster: _Cluster, member: _Member) -> None:
+        cluster.add(member)
+        self._words.update(set(member.words))
+        if self.keep_members:
+            self._item_cluster[member.id] = cluster.id
+        self._changes.touched.add(cluster.id)
+
+    def _remove(self, cluster_id: str) -> _Cluster:
         cluster = self._clusters.pop(cluster_id)
+        self._changes.touched.discard(cluster_id)
+        self._stale = True
+        return cluster
+
+    def _drop(self, cluster_id: str, retired: bool = False) -> None:
+        cluster = self._remove(cluster_id)
         self._words.subtract(cluster.words)
         self._words = +self._words
-        for member in cluster.members:
+        for member in cluster.members or ():
             self._item_cluster.pop(member.id, None)
-        self._stale = True
+        (self._changes.retired if retired else self._changes.dropped).add(cluster_id)
 
-    def _expire_candidates(self) -> None:
-        if self.candidate_window is None or self._clock is None:
+    def _close_old(self) -> None:
+        """Expire candidates quiet for ``candidate_window``, push out the oldest beyond
+        ``max_candidates``, retire narratives quiet for ``retire_after``."""
+        if self._clock is None:
             return
-        limit = self._clock - self.candidate_window
-        for cluster_id in [
-            cluster.id
-            for cluster in self._clusters.values()
-            if not cluster.promoted and cluster.last_seen < limit
-        ]:
-            self._drop(cluster_id)
+        candidates = [c for c in self._clusters.values() if not c.promoted]
+        if self.candidate_window is not None:
+            limit = self._clock - self.candidate_window
+            for cluster in candidates:
+                if cluster.seen()[1] < limit:
+                    self._drop(cluster.id)
+            candidates = [c for c in candidates if c.id in self._clusters]
+        if self.max_candidates is not None and len(candidates) > self.max_candidates:
+            candidates.sort(key=lambda c: (c.seen()[1], int(c.id[1:] or 0)))
+            for cluster in candidates[: len(candidates) - self.max_candidates]:
+                self._drop(cluster.id)
+        if self.retire_after is not None:
+            limit = self._clock - self.retire_after
+            for cluster in [c for c in self._clusters.values() if c.promoted]:
+                if cluster.seen()[1] < limit:
+                    self._drop(cluster.id, retired=True)
 
     def add(self, items: Iterable[NarrativeItem]) -> list[Assignment]:
         """Cluster a batch of new items, in the given order; one assignment per item."""
@@ -437,7 +650,7 @@ class NarrativeClusterer:
         if kept:
             newest = max(item.created_at for _, item, _ in kept)
             self._clock = newest if self._clock is None else max(self._clock, newest)
-        self._expire_candidates()
+        self._close_old()
         if not kept:
             return [result for result in results if result is not None]
         vectors = self._embed([text for _, _, text in kept])
@@ -447,13 +660,24 @@ class NarrativeClusterer:
             raise ValueError("the embedder's dimensions changed")
         if self._stale or self._matrix.shape[1] != dimensions:
             self._rebuild(dimensions)
+        # One product for the whole batch against the centroids as they stood before it;
+        # the rows an item of this batch changed (or added) are compared again, one by one,
+        # so each item still meets the centroids as they are when it arrives.
+        before = len(self._order)
+        base = self._matrix[:before] @ vectors.T if before else None
+        changed_rows: set[int] = set()
         joined: list[tuple[int, str, float, bool]] = []
-        for (index, item, text), vector in zip(kept, vectors, strict=True):
+        for column, ((index, item, text), vector) in enumerate(zip(kept, vectors, strict=True)):
             member = _Member(item.id, text, item.created_at, item.language, vector, tokens(text))
             open_rows = len(self._order)
             best_row, best = -1, 0.0
             if open_rows:
-                similarities = self._matrix[:open_rows] @ vector
+                similarities = np.empty(open_rows, dtype=np.float32)
+                if base is not None:
+                    similarities[:before] = base[:, column]
+                fresh = sorted(changed_rows.union(range(before, open_rows)))
+                if fresh:
+                    similarities[fresh] = self._matrix[fresh] @ vector
                 best_row = int(np.argmax(similarities))
                 best = float(similarities[best_row])
             promoted = False
@@ -461,12 +685,11 @@ class NarrativeClusterer:
                 cluster = self._clusters[self._order[best_row]]
                 self._join(cluster, member)
                 self._matrix[best_row] = cluster.centroid
-                if not cluster.promoted and len(cluster.members) >= self.min_items:
+                changed_rows.add(best_row)
+                if not cluster.promoted and cluster.count >= self.min_items:
                     cluster.promoted = promoted = True
             else:
-                cluster = _Cluster(
-                    self._new_id(), [], np.zeros(vector.shape, np.float64), Counter()
-                )
+                cluster = self._new_cluster(dimensions)
                 self._clusters[cluster.id] = cluster
                 self._join(cluster, member)
                 cluster.promoted = promoted = self.min_items <= 1
@@ -475,7 +698,7 @@ class NarrativeClusterer:
         if self.absorb:
             self._absorb_candidates()
         for index, cluster_id, similarity, promoted in joined:
-            cluster_id = self._item_cluster.get(items[index].id, cluster_id)
+            cluster_id = self._changes.home(cluster_id)
             status: Status = "narrative" if self._clusters[cluster_id].promoted else "candidate"
             results[index] = Assignment(items[index].id, status, cluster_id, similarity, promoted)
         return [result for result in results if result is not None]
@@ -491,62 +714,52 @@ class NarrativeClusterer:
         if not narratives or not candidates:
             return
         centroids = np.stack([cluster.centroid for cluster in narratives])
-        for candidate in candidates:
-            similarities = centroids @ candidate.centroid
+        closest = np.stack([candidate.centroid for candidate in candidates]) @ centroids.T
+        for candidate, similarities in zip(candidates, closest, strict=True):
             best = int(np.argmax(similarities))
             if float(similarities[best]) < self.threshold:
                 continue
             target = narratives[best]
-            for member in candidate.members:
-                target.members.append(member)
+            target.take(candidate)
+            for member in candidate.members or ():
                 self._item_cluster[member.id] = target.id
-            target.total += candidate.total
-            target.words.update(candidate.words)
-            del self._clusters[candidate.id]
-            self._stale = True
+            self._remove(candidate.id)
+            self._changes.moved[candidate.id] = target.id
+            self._changes.touched.add(target.id)
 
     # -- reading --------------------------------------------------------------------------
 
     def _snapshot(self, cluster: _Cluster, keywords: int, representatives: int) -> Narrative:
         centroid = cluster.centroid
-        vectors = np.stack([member.vector for member in cluster.members])
-        closeness = vectors @ centroid
-        best = np.argsort(-closeness, kind="stable")[:representatives]
-        languages = Counter(member.language for member in cluster.members if member.language)
+        ranked = cluster.ranked_pool()
+        pool = cluster.pool
         classes, total_words = len(self._clusters), sum(self._words.values())
         summaries: dict[str, Summary] = {}
         # Over all members, then for each language: a reader is shown the story in theirs.
-        for language in ["", *sorted(languages)]:
-            chosen = [
-                n
-                for n, member in enumerate(cluster.members)
-                if not language or member.language == language
-            ]
-            closest = max(chosen, key=lambda n: (float(closeness[n]), -n))
-            words: Counter[str] = Counter()
-            for n in chosen:
-                words.update(set(cluster.members[n].words))
-            summaries[language] = Summary(
-                cluster.members[closest].text,
-                tuple(keywords_of(words, self._words, classes, total_words, keywords)),
+        for language in ["", *sorted(lang for lang in cluster.languages if lang)]:
+            closest = next(
+                (n for n in ranked if not language or pool[n].language == language), None
             )
+            if closest is None:
+                continue
+            words = cluster.language_words.get(language) if language else cluster.words
+            summaries[language] = Summary(
+                pool[closest].text,
+                tuple(keywords_of(words or Counter(), self._words, classes, total_words, keywords)),
+            )
+        first, last = cluster.seen()
         return Narrative(
             id=cluster.id,
             centroid=centroid,
-            item_ids=[member.id for member in cluster.members],
-            first_seen=cluster.first_seen,
-            last_seen=cluster.last_seen,
-            keywords=keywords_of(
-                cluster.words,
-                self._words,
-                len(self._clusters),
-                sum(self._words.values()),
-                keywords,
-            ),
-            representative_ids=[cluster.members[int(i)].id for i in best],
-            languages=dict(sorted(languages.items())),
+            item_ids=[member.id for member in cluster.members or ()],
+            first_seen=first,
+            last_seen=last,
+            keywords=keywords_of(cluster.words, self._words, classes, total_words, keywords),
+            representative_ids=[pool[n].id for n in ranked[:representatives]],
+            languages={lang: n for lang, n in sorted(cluster.languages.items()) if lang},
             name=cluster.name,
             summaries=summaries,
+            count=cluster.count,
         )
 
     def narratives(
@@ -566,34 +779,52 @@ class NarrativeClusterer:
     ) -> Narrative:
         return self._snapshot(self._narrative(narrative_id), keywords, representatives)
 
+    def is_narrative(self, cluster_id: str) -> bool:
+        """Whether ``cluster_id`` is an open narrative (not a candidate, not closed)."""
+        cluster = self._clusters.get(cluster_id)
+        return cluster is not None and cluster.promoted
+
+    def changes(self) -> Changes:
+        """What changed since the last call (see :class:`Changes`), and start anew."""
+        changes, self._changes = self._changes, Changes()
+        return changes
+
+    def _kept(self, what: str) -> None:
+        if not self.keep_members:
+            raise ValueError(f"{what} needs the members, which this clusterer does not keep")
+
     def candidates(self) -> dict[str, list[str]]:
         """Open candidates: their id and item ids."""
+        self._kept("candidates()")
         return {
-            cluster.id: [member.id for member in cluster.members]
+            cluster.id: [member.id for member in cluster.members or ()]
             for cluster in self._clusters.values()
             if not cluster.promoted
         }
 
     def cluster_of(self, item_id: str) -> str | None:
         """The narrative or candidate an item belongs to, if any."""
+        self._kept("cluster_of()")
         return self._item_cluster.get(item_id)
 
     def item_times(self) -> dict[str, datetime]:
         """``created_at`` of every item in a narrative, for :func:`timeline` and friends."""
+        self._kept("item_times()")
         return {
             member.id: member.created_at
             for cluster in self._clusters.values()
             if cluster.promoted
-            for member in cluster.members
+            for member in cluster.members or ()
         }
 
     def texts(self, item_ids: Iterable[str]) -> dict[str, str]:
         """The cleaned texts of some items (those still held)."""
+        self._kept("texts()")
         wanted = set(item_ids)
         return {
             member.id: member.text
             for cluster in self._clusters.values()
-            for member in cluster.members
+            for member in cluster.members or ()
             if member.id in wanted
         }
 
@@ -609,6 +840,7 @@ class NarrativeClusterer:
         """Give a narrative a name (``None`` or blank: back to its keywords)."""
         cluster = self._narrative(narrative_id)
         cluster.name = (name or "").strip() or None
+        self._changes.touched.add(cluster.id)
         return self._snapshot(cluster, KEYWORDS, REPRESENTATIVES)
 
     def merge(self, a: str, b: str) -> Narrative:
@@ -617,64 +849,72 @@ class NarrativeClusterer:
         if a == b:
             raise ValueError("cannot merge a narrative with itself")
         target, source = self._narrative(a), self._narrative(b)
-        target.members.extend(source.members)
-        target.total += source.total
-        target.words.update(source.words)
+        target.take(source)
         target.name = target.name or source.name
-        for member in source.members:
+        for member in source.members or ():
             self._item_cluster[member.id] = target.id
-        del self._clusters[source.id]
-        self._stale = True
+        self._remove(source.id)
+        self._changes.moved[source.id] = target.id
+        self._changes.touched.add(target.id)
         return self._snapshot(target, KEYWORDS, REPRESENTATIVES)
 
-    def split(self, narrative_id: str, item_ids: Iterable[str]) -> Narrative:
+    def split(
+        self,
+        narrative_id: str,
+        item_ids: Iterable[str],
+        members: Sequence[NarrativeItem] | None = None,
+    ) -> Narrative:
         """Move the given items of a narrative into a new narrative (an analyst's decision:
-        it is one whatever its size); both centroids are recomputed from their members."""
+        it is one whatever its size); both are recomputed from their members.
+
+        A clusterer that does not keep its members is given them (``members``: every item
+        of the narrative) and embeds them again."""
         cluster = self._narrative(narrative_id)
         moving = set(item_ids)
         if not moving:
             raise ValueError("no item to split off")
-        unknown = moving - {member.id for member in cluster.members}
+        if cluster.members is not None:
+            everyone = list(cluster.members)
+        else:
+            if members is None:
+                raise ValueError("split needs the narrative's members (members=)")
+            texts = [(item, clean_text(item.text)) for item in members]
+            vectors = self._embed([text for _, text in texts]) if texts else np.zeros((0, 0))
+            everyone = [
+                _Member(item.id, text, item.created_at, item.language, vector, tokens(text))
+                for (item, text), vector in zip(texts, vectors, strict=True)
+            ]
+        unknown = moving - {member.id for member in everyone}
         if unknown:
             raise ValueError(f"not in narrative {narrative_id!r}: {', '.join(sorted(unknown))}")
-        if len(moving) == len(cluster.members):
+        if len(moving) >= len(everyone):
             raise ValueError("a split must leave at least one item in the narrative")
-        staying = [member for member in cluster.members if member.id not in moving]
-        leaving = [member for member in cluster.members if member.id in moving]
-        created = _Cluster(self._new_id(), [], np.zeros_like(cluster.total), Counter())
+        dimensions = cluster.total.shape[0]
+        staying = self._new_cluster(dimensions, cluster.id)
+        staying.promoted, staying.name = True, cluster.name
+        created = self._new_cluster(dimensions)
         created.promoted = True
-        for part, members in ((cluster, staying), (created, leaving)):
-            part.members = list(members)
-            part.total = np.sum([m.vector for m in members], axis=0, dtype=np.float64)
-            part.words = Counter(word for m in members for word in set(m.words))
-        self._clusters[created.id] = created
-        for member in leaving:
-            self._item_cluster[member.id] = created.id
+        self._words.subtract(cluster.words)
+        for member in everyone:
+            part = created if member.id in moving else staying
+            part.add(member)
+            self._words.update(set(member.words))
+            if self.keep_members:
+                self._item_cluster[member.id] = part.id
+        self._words = +self._words
+        for part in (staying, created):
+            part.trim_pool()
+            self._clusters[part.id] = part
+            self._changes.touched.add(part.id)
         self._stale = True
         return self._snapshot(created, KEYWORDS, REPRESENTATIVES)
 
     # -- state ----------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe state: settings, every open cluster with its members (id, cleaned text,
-        time, language) and their vectors (float32, little-endian, base64)."""
-        clusters = []
-        for cluster in self._clusters.values():
-            vectors = np.stack([m.vector for m in cluster.members]).astype("<f4")
-            clusters.append(
-                {
-                    "id": cluster.id,
-                    "promoted": cluster.promoted,
-                    "name": cluster.name,
-                    "dimensions": int(vectors.shape[1]),
-                    "vectors": base64.b64encode(vectors.tobytes()).decode("ascii"),
-                    "members": [
-                        [m.id, m.text, m.created_at.isoformat(), m.language]
-                        for m in cluster.members
-                    ],
-                }
-            )
+    def settings(self) -> dict[str, Any]:
+        """JSON-safe settings and counters, without the clusters (see :meth:`to_dict`)."""
         window = self.candidate_window
+        retire = self.retire_after
         return {
             "version": STATE_VERSION,
             "threshold": self.threshold,
@@ -682,19 +922,47 @@ class NarrativeClusterer:
             "candidate_window_seconds": None if window is None else window.total_seconds(),
             "min_text_length": self.min_text_length,
             "absorb": self.absorb,
+            "keep_members": self.keep_members,
+            "max_candidates": self.max_candidates,
+            "retire_after_seconds": None if retire is None else retire.total_seconds(),
             "next_id": self._next_id,
             "clock": None if self._clock is None else self._clock.isoformat(),
-            "clusters": clusters,
         }
+
+    def cluster_state(self, cluster_id: str) -> dict[str, Any]:
+        """One open cluster, JSON-safe: a caller may store clusters one by one (those
+        :meth:`changes` says were touched) and give them back to :meth:`from_dict`."""
+        return self._clusters[cluster_id].as_dict()
+
+    def open_clusters(self) -> list[str]:
+        return list(self._clusters)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe state: the settings and every open cluster (running sums, the pool of
+        representatives, and the members when they are kept)."""
+        return self.settings() | {"clusters": [c.as_dict() for c in self._clusters.values()]}
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], *, embedder: Embedder | None = None
+        cls,
+        data: Mapping[str, Any],
+        *,
+        embedder: Embedder | None = None,
+        clusters: Iterable[Mapping[str, Any]] | None = None,
+        keep_members: bool | None = None,
     ) -> NarrativeClusterer:
-        """A clusterer from :meth:`to_dict`'s output, ready to take more items."""
-        if data.get("version") != STATE_VERSION:
-            raise ValueError(f"unknown narrative state version {data.get('version')!r}")
+        """A clusterer from :meth:`to_dict`'s output (or :meth:`settings` with ``clusters``
+        stored one by one), ready to take more items.
+
+        A state saved by an earlier version (1: every member with its vector) is read too;
+        ``keep_members`` then says whether to keep them (default: yes)."""
+        version = data.get("version")
+        if version not in (1, STATE_VERSION):
+            raise ValueError(f"unknown narrative state version {version!r}")
         window = data["candidate_window_seconds"]
+        retire = data.get("retire_after_seconds")
+        keep = bool(data.get("keep_members", True)) if keep_members is None else keep_members
+        max_candidates = data.get("max_candidates")
         clusterer = cls(
             threshold=float(data["threshold"]),
             min_items=int(data["min_items"]),
@@ -703,36 +971,40 @@ class NarrativeClusterer:
             embedder=embedder,
             # States saved before absorption existed take it up from now on.
             absorb=bool(data.get("absorb", ABSORB)),
+            keep_members=keep,
+            max_candidates=None if max_candidates is None else int(max_candidates),
+            retire_after=None if retire is None else timedelta(seconds=float(retire)),
         )
         clusterer._next_id = int(data["next_id"])
         clusterer._clock = None if data["clock"] is None else datetime.fromisoformat(data["clock"])
-        for entry in data["clusters"]:
-            raw = base64.b64decode(entry["vectors"])
-            vectors = np.frombuffer(raw, dtype="<f4").reshape(-1, int(entry["dimensions"]))
-            if vectors.shape[0] != len(entry["members"]):
-                raise ValueError(f"cluster {entry['id']!r}: vectors and members differ in number")
-            cluster = _Cluster(
-                str(entry["id"]),
-                [],
-                np.zeros(vectors.shape[1], np.float64),
-                Counter(),
-                promoted=bool(entry["promoted"]),
-                name=entry.get("name"),
-            )
+        entries = data.get("clusters", []) if clusters is None else clusters
+        for entry in entries:
+            if version == 1:
+                cluster = clusterer._cluster_of_version_1(entry)
+            else:
+                cluster = _Cluster.from_dict(entry, keep)
+                for member in cluster.members or ():
+                    clusterer._item_cluster[member.id] = cluster.id
             clusterer._clusters[cluster.id] = cluster
-            for (item_id, text, created_at, language), vector in zip(
-                entry["members"], vectors, strict=True
-            ):
-                member = _Member(
-                    str(item_id),
-                    str(text),
-                    datetime.fromisoformat(created_at),
-                    str(language),
-                    vector.astype(np.float32),
-                    tokens(str(text)),
-                )
-                clusterer._join(cluster, member)
+            clusterer._words.update(cluster.words)
         return clusterer
+
+    def _cluster_of_version_1(self, entry: Mapping[str, Any]) -> _Cluster:
+        members = _members_of(
+            {
+                "dimensions": entry["dimensions"],
+                "vectors": entry["vectors"],
+                "rows": entry["members"],
+            }
+        )
+        cluster = self._new_cluster(members[0].vector.shape[0], str(entry["id"]))
+        cluster.promoted, cluster.name = bool(entry["promoted"]), entry.get("name")
+        for member in members:
+            cluster.add(member)
+            if self.keep_members:
+                self._item_cluster[member.id] = cluster.id
+        cluster.trim_pool()
+        return cluster
 
 
 # -- how narratives rise and fall --------------------------------------------------------

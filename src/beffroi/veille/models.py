@@ -213,6 +213,49 @@ class NarrativeItem(models.Model):
         return f"{self.narrative_id}:{self.item_id}"
 
 
+class NarrativeCluster(models.Model):
+    """One open cluster of the narratives' clusterer (a narrative or a candidate): its running
+    sums and its pool of representatives, stored one by one so that a scan writes only the
+    clusters it changed. Closed clusters (expired candidates, quiet narratives) are removed."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="narrative_clusters"
+    )
+    key = models.CharField(max_length=64)
+    state = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="unique_narrative_cluster")
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CandidateItem(models.Model):
+    """An item in a candidate (a story not yet told by enough items): it joins the narrative
+    the candidate becomes, or is let go when the candidate expires."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="narrative_candidate_items"
+    )
+    cluster = models.CharField(max_length=64)
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="candidate_link")
+    similarity = models.FloatField(default=0.0)
+
+    objects = OrgManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "cluster"], name="candidate_item_cluster")]
+
+    def __str__(self) -> str:
+        return f"{self.cluster}:{self.item_id}"
+
+
 class CheckedClaim(models.Model):
     """A claim some fact-checker (or the organization itself) has checked. What to answer
     to it lives in the counter-speech library: its entries linked to the claim."""
