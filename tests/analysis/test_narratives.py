@@ -3,6 +3,7 @@ encoder on translations, keywords, analyst operations, timelines, state and the 
 
 from __future__ import annotations
 
+import itertools
 import json
 import zlib
 from collections.abc import Sequence
@@ -501,3 +502,33 @@ def test_split_without_members_embeds_them_again() -> None:
         compact.split(pool.id, ["p2", "p3"])
     made = compact.split(pool.id, ["p2", "p3"], members=items[:4])
     assert described(compact) == described(kept) and made.size == 2
+
+
+def test_how_items_are_cut_into_batches_does_not_matter() -> None:
+    """One by one, all at once or in uneven batches: the same narratives, candidates and
+    closed clusters (a candidate absorbed, loners expired on the way)."""
+    items = [item("a", "the pool is closed"), item("w", "water everywhere today", 1)]
+    items += [item(f"m{n}", f"pool and water news {n}", 2 + n) for n in range(5)]
+    items += [item("v1", "The mayor bought a villa", 6), item("x1", "Unrelated concert", 6)]
+    items += [*pool_items(0, 20, 7), item("v2", "A villa for the mayor", 7, "fr")]
+    items += [item("late", "A much later story about the antenna", 24 * 9)]
+    items += [item(f"a{n}", f"antenna antenna number {n}", 24 * 9 + n) for n in range(3)]
+
+    def run(cuts: list[int]) -> tuple[object, ...]:
+        state = clusterer(candidate_window=timedelta(days=2))
+        bounds = [0, *cuts, len(items)]
+        for start, end in itertools.pairwise(bounds):
+            state.add(items[start:end])
+        changes = state.changes()
+        return (
+            described(state),
+            state.candidates(),
+            changes.dropped,
+            {key: changes.home(key) for key in changes.moved},
+        )
+
+    reference = run([])
+    assert reference == run(list(range(1, len(items))))
+    assert reference == run([2, 3, 11, 12, 30])
+    assert reference == run([1, 4, 5, 6, 7, 29])
+    assert reference[2] and reference[3]  # something expired, something was absorbed

@@ -90,6 +90,9 @@ POOL_SIZE = 16
 LANGUAGE_POOL = 2
 #: 2: clusters as running sums and a pool of representatives, members only when kept.
 STATE_VERSION = 2
+#: Old clusters (quiet candidates, narratives) are closed each time the clock (the newest
+#: item's time) enters a new period of this length.
+CLOSE_INTERVAL = timedelta(hours=1)
 
 _URL = re.compile(r"(?:https?://|pic\.twitter\.com/|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w+:?")
@@ -546,7 +549,12 @@ class NarrativeClusterer:
         self._order: list[str] = []
         self._matrix: NDArray[np.float32] = np.zeros((0, 0), dtype=np.float32)
         self._rows: dict[str, int] = {}
+        self._alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._told: NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._changed_rows: set[int] = set()
         self._stale = True
+        # The CLOSE_INTERVAL period of the clock when old clusters were last closed.
+        self._tick = 0
 
     # -- incoming items -------------------------------------------------------------------
 
@@ -559,22 +567,47 @@ class NarrativeClusterer:
         return _normalised(vectors)
 
     def _rebuild(self, dimensions: int) -> None:
-        self._order = list(self._clusters)
+        # In the order the clusters were made (ties go to the oldest), however they were
+        # loaded: a clusterer restored from stored clusters matches as the one that saved them.
+        self._order = sorted(self._clusters, key=lambda key: (len(key), key))
         capacity = max(16, 2 * len(self._order))
         self._matrix = np.zeros((capacity, dimensions), dtype=np.float32)
+        self._alive = np.zeros(capacity, dtype=bool)
+        self._told = np.zeros(capacity, dtype=bool)
         for row, cluster_id in enumerate(self._order):
-            self._matrix[row] = self._clusters[cluster_id].centroid
+            cluster = self._clusters[cluster_id]
+            self._matrix[row] = cluster.centroid
+            self._alive[row] = True
+            self._told[row] = cluster.promoted
         self._rows = {cluster_id: row for row, cluster_id in enumerate(self._order)}
         self._stale = False
 
     def _append_row(self, cluster: _Cluster) -> None:
-        if len(self._order) == self._matrix.shape[0]:
-            grown = np.zeros((2 * self._matrix.shape[0], self._matrix.shape[1]), np.float32)
-            grown[: len(self._order)] = self._matrix[: len(self._order)]
+        size = len(self._order)
+        if size == self._matrix.shape[0]:
+            grown = np.zeros((2 * size, self._matrix.shape[1]), np.float32)
+            grown[:size] = self._matrix[:size]
             self._matrix = grown
-        self._rows[cluster.id] = len(self._order)
-        self._matrix[len(self._order)] = cluster.centroid
+            self._alive = np.concatenate([self._alive, np.zeros(size, dtype=bool)])
+            self._told = np.concatenate([self._told, np.zeros(size, dtype=bool)])
+        self._rows[cluster.id] = size
+        self._matrix[size] = cluster.centroid
+        self._alive[size] = True
+        self._told[size] = cluster.promoted
         self._order.append(cluster.id)
+
+    def _retire_row(self, cluster_id: str) -> None:
+        """A cluster gone between two rebuilds: its row stays, never matched again."""
+        row = self._rows.pop(cluster_id, None)
+        if row is not None:
+            self._alive[row] = False
+            self._matrix[row] = 0.0
+
+    def _refresh_row(self, cluster: _Cluster) -> int:
+        row = self._rows[cluster.id]
+        self._matrix[row] = cluster.centroid
+        self._told[row] = cluster.promoted
+        return row
 
     def _new_id(self) -> str:
         identifier = f"n{self._next_id}"
@@ -598,7 +631,7 @@ class NarrativeClusterer:
     def _remove(self, cluster_id: str) -> _Cluster:
         cluster = self._clusters.pop(cluster_id)
         self._changes.touched.discard(cluster_id)
-        self._stale = True
+        self._retire_row(cluster_id)
         return cluster
 
     def _drop(self, cluster_id: str, retired: bool = False) -> None:
@@ -632,7 +665,14 @@ class NarrativeClusterer:
                     self._drop(cluster.id, retired=True)
 
     def add(self, items: Iterable[NarrativeItem]) -> list[Assignment]:
-        """Cluster a batch of new items, in the given order; one assignment per item."""
+        """Cluster a batch of new items, in the given order; one assignment per item.
+
+        The outcome does not depend on how items are cut into batches: each item meets the
+        centroids as they stand when it arrives, a candidate that comes within ``threshold``
+        of a narrative joins it at once, and old clusters are closed when the clock enters a
+        new :data:`CLOSE_INTERVAL`. So scans that read what arrived since the last one find
+        what one pass over everything finds.
+        """
         items = list(items)
         results: list[Assignment | None] = [None] * len(items)
         kept: list[tuple[int, NarrativeItem, str]] = []
@@ -647,10 +687,6 @@ class NarrativeClusterer:
             else:
                 batch_ids.add(item.id)
                 kept.append((index, item, text))
-        if kept:
-            newest = max(item.created_at for _, item, _ in kept)
-            self._clock = newest if self._clock is None else max(self._clock, newest)
-        self._close_old()
         if not kept:
             return [result for result in results if result is not None]
         vectors = self._embed([text for _, _, text in kept])
@@ -658,74 +694,115 @@ class NarrativeClusterer:
         known = next(iter(self._clusters.values()), None)
         if known is not None and known.total.shape[0] != dimensions:
             raise ValueError("the embedder's dimensions changed")
-        if self._stale or self._matrix.shape[1] != dimensions:
+        # Rows of closed clusters are dropped when they are half the matrix.
+        dead = len(self._order) - len(self._rows)
+        if self._stale or self._matrix.shape[1] != dimensions or 2 * dead > len(self._order):
             self._rebuild(dimensions)
-        # One product for the whole batch against the centroids as they stood before it;
-        # the rows an item of this batch changed (or added) are compared again, one by one,
-        # so each item still meets the centroids as they are when it arrives.
+        joined = self._add_run(kept, vectors)
+        for index, cluster_id, similarity, promoted in joined:
+            cluster_id = self._changes.home(cluster_id)
+            # A cluster closed later in the same batch: a candidate let go, or a retired story.
+            cluster = self._clusters.get(cluster_id)
+            told = cluster.promoted if cluster else cluster_id in self._changes.retired
+            status: Status = "narrative" if told else "candidate"
+            results[index] = Assignment(items[index].id, status, cluster_id, similarity, promoted)
+        return [result for result in results if result is not None]
+
+    def _add_run(
+        self, kept: list[tuple[int, NarrativeItem, str]], vectors: NDArray[np.float32]
+    ) -> list[tuple[int, str, float, bool]]:
+        # One product for the run against the centroids as they stood before it; the rows
+        # an item of this run changed (or added) are compared again, one by one.
         before = len(self._order)
         base = self._matrix[:before] @ vectors.T if before else None
-        changed_rows: set[int] = set()
+        self._changed_rows: set[int] = set()
         joined: list[tuple[int, str, float, bool]] = []
         for column, ((index, item, text), vector) in enumerate(zip(kept, vectors, strict=True)):
-            member = _Member(item.id, text, item.created_at, item.language, vector, tokens(text))
+            moment = item.created_at
+            self._clock = moment if self._clock is None else max(self._clock, moment)
+            tick = int((self._clock - EPOCH) / CLOSE_INTERVAL)
+            if tick != self._tick:
+                self._tick = tick
+                self._close_old()
+            member = _Member(item.id, text, moment, item.language, vector, tokens(text))
             open_rows = len(self._order)
             best_row, best = -1, 0.0
             if open_rows:
                 similarities = np.empty(open_rows, dtype=np.float32)
                 if base is not None:
                     similarities[:before] = base[:, column]
-                fresh = sorted(changed_rows.union(range(before, open_rows)))
+                fresh = sorted(self._changed_rows.union(range(before, open_rows)))
                 if fresh:
                     similarities[fresh] = self._matrix[fresh] @ vector
+                similarities[~self._alive[:open_rows]] = -np.inf
                 best_row = int(np.argmax(similarities))
                 best = float(similarities[best_row])
             promoted = False
             if best_row >= 0 and best >= self.threshold:
                 cluster = self._clusters[self._order[best_row]]
                 self._join(cluster, member)
-                self._matrix[best_row] = cluster.centroid
-                changed_rows.add(best_row)
                 if not cluster.promoted and cluster.count >= self.min_items:
                     cluster.promoted = promoted = True
+                self._changed_rows.add(self._refresh_row(cluster))
             else:
-                cluster = self._new_cluster(dimensions)
+                best = best if np.isfinite(best) else 0.0
+                cluster = self._new_cluster(vector.shape[0])
                 self._clusters[cluster.id] = cluster
                 self._join(cluster, member)
                 cluster.promoted = promoted = self.min_items <= 1
                 self._append_row(cluster)
+            if self.absorb:
+                self._settle(cluster)
             joined.append((index, cluster.id, best, promoted))
-        if self.absorb:
-            self._absorb_candidates()
-        for index, cluster_id, similarity, promoted in joined:
-            cluster_id = self._changes.home(cluster_id)
-            status: Status = "narrative" if self._clusters[cluster_id].promoted else "candidate"
-            results[index] = Assignment(items[index].id, status, cluster_id, similarity, promoted)
-        return [result for result in results if result is not None]
+        return joined
 
-    def _absorb_candidates(self) -> None:
-        """Candidates whose centroid has come within ``threshold`` of a narrative's join it.
+    def _similar_rows(self, cluster: _Cluster, narratives: bool) -> NDArray[np.intp]:
+        """Open rows of narratives (or of candidates) within ``threshold`` of ``cluster``,
+        the closest first."""
+        size = len(self._order)
+        similarities = self._matrix[:size] @ cluster.centroid
+        wanted = self._alive[:size] & (self._told[:size] == narratives)
+        wanted &= similarities >= self.threshold
+        wanted[self._rows[cluster.id]] = False
+        rows = np.flatnonzero(wanted)
+        order = np.argsort(-similarities[rows], kind="stable")
+        result: NDArray[np.intp] = rows[order]
+        return result
+
+    def _settle(self, changed: _Cluster) -> None:
+        """Candidates within ``threshold`` of a narrative join it (the closest narrative).
 
         An item is compared with the centroids as they stand when it arrives; a story's
         centroid moves as its narrative grows, and rewordings that arrived early (or in
-        another language) end up close to it while alone in a candidate of their own."""
-        narratives = [cluster for cluster in self._clusters.values() if cluster.promoted]
-        candidates = [cluster for cluster in self._clusters.values() if not cluster.promoted]
-        if not narratives or not candidates:
-            return
-        centroids = np.stack([cluster.centroid for cluster in narratives])
-        closest = np.stack([candidate.centroid for candidate in candidates]) @ centroids.T
-        for candidate, similarities in zip(candidates, closest, strict=True):
-            best = int(np.argmax(similarities))
-            if float(similarities[best]) < self.threshold:
+        another language) end up close to it while alone in a candidate of their own. Only
+        pairs with a cluster that just changed can have come close: the others were looked
+        at when they last changed."""
+        waiting = [changed]
+        while waiting:
+            cluster = waiting.pop()
+            if cluster.id not in self._clusters:
                 continue
-            target = narratives[best]
-            target.take(candidate)
-            for member in candidate.members or ():
-                self._item_cluster[member.id] = target.id
-            self._remove(candidate.id)
-            self._changes.moved[candidate.id] = target.id
-            self._changes.touched.add(target.id)
+            if cluster.promoted:
+                near = [
+                    self._clusters[self._order[row]] for row in self._similar_rows(cluster, False)
+                ]
+            else:
+                near = [cluster]
+            for candidate in near:
+                rows = self._similar_rows(candidate, True)
+                if not len(rows):
+                    continue
+                target = self._clusters[self._order[int(rows[0])]]
+                target.take(candidate)
+                for member in candidate.members or ():
+                    self._item_cluster[member.id] = target.id
+                self._retire_row(candidate.id)
+                del self._clusters[candidate.id]
+                self._changes.touched.discard(candidate.id)
+                self._changes.moved[candidate.id] = target.id
+                self._changes.touched.add(target.id)
+                self._changed_rows.add(self._refresh_row(target))
+                waiting.append(target)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -856,6 +933,7 @@ class NarrativeClusterer:
         self._remove(source.id)
         self._changes.moved[source.id] = target.id
         self._changes.touched.add(target.id)
+        self._stale = True
         return self._snapshot(target, KEYWORDS, REPRESENTATIVES)
 
     def split(
@@ -926,6 +1004,7 @@ class NarrativeClusterer:
             "max_candidates": self.max_candidates,
             "retire_after_seconds": None if retire is None else retire.total_seconds(),
             "next_id": self._next_id,
+            "tick": self._tick,
             "clock": None if self._clock is None else self._clock.isoformat(),
         }
 
@@ -976,6 +1055,7 @@ class NarrativeClusterer:
             retire_after=None if retire is None else timedelta(seconds=float(retire)),
         )
         clusterer._next_id = int(data["next_id"])
+        clusterer._tick = int(data.get("tick", 0))
         clusterer._clock = None if data["clock"] is None else datetime.fromisoformat(data["clock"])
         entries = data.get("clusters", []) if clusters is None else clusters
         for entry in entries:
