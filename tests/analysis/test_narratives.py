@@ -16,10 +16,10 @@ from numpy.typing import NDArray
 
 from beffroi.analysis import narratives_eval
 from beffroi.analysis.narratives import (
-    _members_dict,
     Narrative,
     NarrativeClusterer,
     NarrativeItem,
+    _members_dict,
     clean_text,
     growth,
     resurgences,

@@ -715,7 +715,7 @@ class NarrativeClusterer:
         # an item of this run changed (or added) are compared again, one by one.
         before = len(self._order)
         base = self._matrix[:before] @ vectors.T if before else None
-        self._changed_rows: set[int] = set()
+        self._changed_rows = set()
         joined: list[tuple[int, str, float, bool]] = []
         for column, ((index, item, text), vector) in enumerate(zip(kept, vectors, strict=True)):
             moment = item.created_at
