@@ -192,3 +192,59 @@ def test_a_whole_state_of_the_earlier_version_is_converted(
     }
     cursor.refresh_from_db()
     assert cursor.state["clusterer"]["version"] == 2 and "clusters" not in cursor.state["clusterer"]
+
+
+def test_each_narrative_counts_its_items_per_hour_through_merges_and_splits(
+    org: Any, post: Callable[..., Any]
+) -> None:
+    """The spike detector's counters of a narrative follow its items: as they join, and when
+    an analyst merges or splits."""
+    from collections import Counter
+
+    from beffroi.audit.services import Actor
+    from beffroi.veille import services
+    from beffroi.veille.models import SeriesCount
+    from beffroi.veille.series_counts import bucket_of
+
+    for _wave in arrivals(post):
+        narratives.update_narratives(org)
+
+    def check() -> None:
+        for row in Narrative.objects.filter(organization=org):
+            counted = dict(
+                SeriesCount.objects.filter(organization=org, series=row.series).values_list(
+                    "bucket", "count"
+                )
+            )
+            times = row.members.values_list("item__created_at", flat=True)
+            assert counted == dict(Counter(bucket_of(moment) for moment in times)), row
+
+    check()
+    water, market = sorted(Narrative.objects.filter(organization=org), key=lambda n: -n.item_count)
+    assert SeriesCount.objects.filter(series=water.series).exists()
+    chosen = list(water.members.values_list("item_id", flat=True))[:2]
+    services.split_narrative(Actor.system(), water, chosen, "part")
+    check()
+    services.merge_narratives(Actor.system(), market, water)
+    check()
+    assert not SeriesCount.objects.filter(series=market.series).exists()
+
+
+def test_narratives_stored_before_the_counters_are_counted_by_the_first_scan(
+    org: Any, post: Callable[..., Any]
+) -> None:
+    """An installation upgraded with narratives but no counters: the first counting pass
+    rebuilds each narrative's from its items."""
+    from beffroi.veille import series_counts
+    from beffroi.veille.models import SeriesCount
+
+    for _wave in arrivals(post):
+        narratives.update_narratives(org)
+    water = max(Narrative.objects.filter(organization=org), key=lambda n: n.item_count)
+    expected = dict(SeriesCount.objects.filter(series=water.series).values_list("bucket", "count"))
+    SeriesCount.objects.all().delete()
+    series_counts.count_new_items(org)
+    assert expected and sum(expected.values()) == water.item_count
+    assert dict(SeriesCount.objects.filter(series=water.series).values_list("bucket", "count")) == (
+        expected
+    )

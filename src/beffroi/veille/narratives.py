@@ -33,6 +33,7 @@ from beffroi.analysis.narratives import Assignment, Changes, NarrativeClusterer
 from beffroi.analysis.narratives import NarrativeItem as Document
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
+from beffroi.veille import series_counts
 from beffroi.veille.cursors import advance, cursor_for, new_item_batches
 from beffroi.veille.models import (
     Alert,
@@ -255,12 +256,12 @@ def _narrative_row(
 
 
 def _link(row: Narrative, members: list[tuple[int, float]]) -> int:
-    """Make ``members`` (item ids and similarities) items of ``row``; returns how many were
-    not already."""
+    """Make ``members`` (item ids and similarities) items of ``row``, counted in its spike
+    series; returns how many were in no narrative before."""
     if not members:
         return 0
     ids = [pk for pk, _ in members]
-    NarrativeItem.objects.filter(item_id__in=ids).exclude(narrative=row).update(narrative=row)
+    _move(NarrativeItem.objects.filter(item_id__in=ids), row)
     have = set(
         NarrativeItem.objects.filter(narrative=row, item_id__in=ids).values_list(
             "item_id", flat=True
@@ -272,7 +273,24 @@ def _link(row: Narrative, members: list[tuple[int, float]]) -> int:
         if pk not in have
     ]
     NarrativeItem.objects.bulk_create(missing, ignore_conflicts=True)
+    times = Item.objects.filter(pk__in=[link.item_id for link in missing])
+    series_counts.add(row.organization, row.series, times.values_list("created_at", flat=True))
     return len(missing)
+
+
+def _move(links: QuerySet[NarrativeItem], row: Narrative) -> None:
+    """Items of other narratives (``links``) go to ``row``, and their counts with them."""
+    links = links.exclude(narrative=row)
+    moving = list(links.values_list("narrative_id", "item__created_at"))
+    if not moving:
+        return
+    links.update(narrative=row)
+    left: dict[int, list[datetime]] = {}
+    for narrative_id, moment in moving:
+        left.setdefault(narrative_id, []).append(moment)
+    for narrative_id, moments in left.items():
+        series_counts.add(row.organization, Narrative(pk=narrative_id).series, moments, sign=-1)
+    series_counts.add(row.organization, row.series, [moment for _, moment in moving])
 
 
 def _edit(organization: Organization) -> tuple[Cursor, NarrativeClusterer]:
@@ -299,7 +317,7 @@ def merge(source: Narrative, target: Narrative) -> None:
         cursor, clusterer = _edit(organization)
         if clusterer.is_narrative(target.key) and clusterer.is_narrative(source.key):
             clusterer.merge(target.key, source.key)
-        NarrativeItem.objects.filter(narrative=source).update(narrative=target)
+        _move(NarrativeItem.objects.filter(narrative=source), target)
         source.status = Narrative.Status.MERGED
         source.merged_into = target
         source.item_count = 0
@@ -328,9 +346,7 @@ def split(narrative: Narrative, chosen: list[int], name: str) -> Narrative:
                 clusterer.rename(created.id, name)
             _save(organization, cursor, clusterer)
             row = Narrative.objects.get(organization=organization, key=created.id)
-            NarrativeItem.objects.filter(narrative=narrative, item_id__in=chosen).update(
-                narrative=row
-            )
+            _move(NarrativeItem.objects.filter(narrative=narrative, item_id__in=chosen), row)
         else:
             # A narrative the clusterer does not hold (retired, or its state was reset):
             # split in the database only; new items will not follow it.
@@ -354,7 +370,7 @@ def _split_stored(narrative: Narrative, chosen: list[int]) -> Narrative:
         first_seen=min(times),
         last_seen=max(times),
     )
-    NarrativeItem.objects.filter(narrative=narrative, item_id__in=chosen).update(narrative=row)
+    _move(NarrativeItem.objects.filter(narrative=narrative, item_id__in=chosen), row)
     narrative.item_count = narrative.members.count()
     narrative.save(update_fields=["item_count", "updated_at"])
     return row

@@ -1,6 +1,12 @@
 """Spike alerts: ``beffroi.analysis.spikes`` run over the organization's series (each watch,
 its mentions, its busiest narratives, hashtags and linked domains), each spike stored as an
-alert with what lies behind it."""
+alert with what lies behind it.
+
+The detector reads the series' hourly counters (``series_counts``), kept up to date as items
+come in, never the weeks of items behind them: only the context of a burst reads items, those
+of the burst's own hours. A counter counts items, where this step once counted distinct
+timestamps: two posts of the same second are two posts.
+"""
 
 from __future__ import annotations
 
@@ -9,32 +15,38 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from beffroi.analysis.spikes import SpikeAlert, SpikeConfig, detect_spikes
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
+from beffroi.veille import series_counts
 from beffroi.veille.alerting import CONTEXT_ITEMS
 from beffroi.veille.cursors import cursor_for, newest_item_id
 from beffroi.veille.models import Alert, ClaimMatch, Narrative, Watch
+
+# Defined with the counters that count them; read here too (the dashboard's domains).
+from beffroi.veille.series_counts import domain_of as domain_of
+from beffroi.veille.series_counts import hashtags_of as hashtags_of
 
 #: The history a spike is measured against (the detector's profile needs weeks).
 HISTORY = timedelta(weeks=4)
 DEFAULT_SENSITIVITY = 0.5
 #: How many hashtags, domains and narratives get their own series (the busiest).
 TOP_SERIES = 20
-
-_HASHTAG = re.compile(r"(?<!\w)#(\w{2,})")
+#: Fewer items than this over the whole history never make a spike: not worth a look.
+MIN_ITEMS = 3
 
 
 @dataclass(frozen=True)
 class Series:
-    """One thing whose volume is watched for spikes, and the items that make it."""
+    """One thing whose volume is watched for spikes, and the items that make it (read only
+    for the context of a burst: the detector reads the series' counters)."""
 
     key: str
     label: str
@@ -46,21 +58,11 @@ def _timezone() -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def hashtags_of(text: str) -> set[str]:
-    return {tag.casefold() for tag in _HASHTAG.findall(text)}
-
-
-def domain_of(url: str) -> str:
-    try:
-        host = urlsplit(url).hostname or ""
-    except ValueError:
-        return ""
-    return host.removeprefix("www.")
-
-
 def series_of(organization: Organization, since: datetime) -> list[Series]:
     """The organization's series: each watch, its mentions, its busiest narratives,
-    hashtags and linked domains."""
+    hashtags and linked domains since ``since``, chosen from the counters (brought up to
+    date with the new items first)."""
+    series_counts.count_new_items(organization)
     items = Item.objects.filter(organization=organization)
     out = [
         Series(
@@ -73,36 +75,36 @@ def series_of(organization: Organization, since: datetime) -> list[Series]:
             organization=organization, enabled=True, alerts_enabled=True
         )
     ]
-    out.append(Series("mentions", "mentions", items.filter(kind=Item.Kind.MENTION)))
-    for narrative in Narrative.objects.filter(
-        organization=organization, status=Narrative.Status.ACTIVE, last_seen__gte=since
-    ).order_by("-item_count")[:TOP_SERIES]:
-        out.append(
-            Series(
-                narrative.series, narrative.label, items.filter(narrative_link__narrative=narrative)
-            )
-        )
-    tags: Counter[str] = Counter()
-    domains: Counter[str] = Counter()
-    for text, urls in (
-        items.filter(created_at__gte=since).values_list("text", "urls").iterator(chunk_size=2000)
-    ):
-        tags.update(hashtags_of(text))
-        domains.update({domain_of(str(u)) for u in urls if isinstance(u, str)} - {""})
-    for tag, _count in tags.most_common(TOP_SERIES):
+    out.append(Series(series_counts.MENTIONS, "mentions", items.filter(kind=Item.Kind.MENTION)))
+    active = (
+        Narrative.objects.filter(organization=organization, status=Narrative.Status.ACTIVE)
+        .annotate(series_key=Concat(Value("narrative:"), Cast("pk", CharField())))
+        .values("series_key")
+    )
+    keys = series_counts.busiest(organization, "narrative:", since, TOP_SERIES, among=active)
+    narratives = Narrative.objects.in_bulk([int(key.split(":", 1)[1]) for key in keys])
+    for key in keys:
+        narrative = narratives.get(int(key.split(":", 1)[1]))
+        if narrative is None:
+            continue  # deleted since the counters were read
+        out.append(Series(key, narrative.label, items.filter(narrative_link__narrative=narrative)))
+    for key in series_counts.busiest(organization, "hashtag:", since, TOP_SERIES):
+        tag = key.split(":", 1)[1]
         # The whole tag: "#eau" must not count the posts of "#eausaintaubin".
         pattern = rf"(^|\W)#{re.escape(tag)}(\W|$)"
-        out.append(Series(f"hashtag:{tag}", f"#{tag}", items.filter(text__iregex=pattern)))
-    for domain, _count in domains.most_common(TOP_SERIES):
-        out.append(Series(f"domain:{domain}", domain, items.filter(urls__icontains=domain)))
+        out.append(Series(key, f"#{tag}", items.filter(text__iregex=pattern)))
+    for key in series_counts.busiest(organization, "domain:", since, TOP_SERIES):
+        domain = key.split(":", 1)[1]
+        out.append(Series(key, domain, items.filter(urls__icontains=domain)))
     return out
 
 
 def detect_spike_alerts(organization: Organization, now: datetime | None = None) -> list[Alert]:
-    """Run the spike detector over every series; returns the alerts created."""
+    """Run the spike detector over every series' hourly counters; returns the alerts
+    created."""
     now = now or timezone.now()
     # Only whole buckets, on the hour: the hour under way is not over yet.
-    end = now.replace(minute=0, second=0, microsecond=0)
+    end = series_counts.bucket_of(now)
     since = end - HISTORY
     cursor = cursor_for(organization, "spikes")
     newest = newest_item_id(organization)
@@ -114,18 +116,16 @@ def detect_spike_alerts(organization: Organization, now: datetime | None = None)
         return []
     created = []
     for series in series_of(organization, since):
-        times = list(
-            series.items.filter(created_at__gte=since, created_at__lt=end)
-            .values_list("created_at", flat=True)
-            .distinct()
-        )
-        if len(times) < 3:
+        counts = series_counts.counts(organization, series.key, since, end)
+        if sum(counts) < MIN_ITEMS:
             continue
         config = SpikeConfig(sensitivity=series.sensitivity, tz=_timezone())
-        for spike in detect_spikes(times, series=series.key, start=since, end=end, config=config):
+        for spike in detect_spikes(counts, series=series.key, start=since, config=config):
             alert = _store_spike(organization, series, spike)
             if alert is not None:
                 created.append(alert)
+    # The counters older than the history (and a day's margin) are never read again.
+    series_counts.prune(organization, since - timedelta(days=1))
     # Recorded once the look is over: a look cut short is done again by the next scan.
     cursor.last_item_id = newest
     cursor.state = {"end": end.isoformat()}

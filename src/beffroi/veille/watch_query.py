@@ -4,6 +4,9 @@ the #hashtags of listening watches handed to the sources that follow them."""
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime
+
 from django.db import transaction
 
 from beffroi.analysis.watch_query import Watch as WatchSpec
@@ -11,6 +14,7 @@ from beffroi.analysis.watch_query import WatchDocument, WatchQueryError
 from beffroi.audit.services import Actor
 from beffroi.items.models import Item
 from beffroi.organizations.models import Organization
+from beffroi.veille import series_counts
 from beffroi.veille.cursors import advance, new_item_batches
 from beffroi.veille.models import Watch, WatchHit
 
@@ -63,16 +67,39 @@ def run_watches(organization: Organization) -> int:
                     if spec.matches(document)
                 ]
         with transaction.atomic():
+            # The cursor locked till commit: of a batch read by two passes at once, only one
+            # stores and counts the hits.
+            fresh = {item.pk for item in series_counts.not_counted_yet(cursor, batch)}
+            hits = [hit for hit in hits if hit.item_id in fresh]
+            if hits:
+                # A watch saved meanwhile (rematch) may have stored and counted some of the
+                # batch's hits already: count only the others.
+                known = set(
+                    WatchHit.objects.filter(
+                        watch__in=[watch for watch, _ in compiled],
+                        item__gte=batch[0].pk,
+                        item__lte=batch[-1].pk,
+                    ).values_list("watch_id", "item_id")
+                )
+                hits = [hit for hit in hits if (hit.watch_id, hit.item_id) not in known]
             WatchHit.objects.bulk_create(hits, ignore_conflicts=True)
+            series_counts.increment(
+                organization,
+                Counter(
+                    (hit.watch.series, series_counts.bucket_of(hit.item.created_at)) for hit in hits
+                ),
+            )
             advance(cursor, batch)
         made += len(hits)
     return made
 
 
 def rematch(watch: Watch) -> int:
-    """Match one (new or edited) watch against every item of its organization."""
+    """Match one (new or edited) watch against every item of its organization; its
+    spike counters are rebuilt from the new hits in the same transaction."""
     spec = spec_of(watch)
     made = 0
+    hours: Counter[datetime] = Counter()  # the hits' hours, not a list of every hit
     with transaction.atomic():
         WatchHit.objects.filter(watch=watch).delete()
         items = (
@@ -84,11 +111,13 @@ def rematch(watch: Watch) -> int:
         for item in items:
             if spec.matches(document_of(item)):
                 batch.append(WatchHit(watch=watch, item=item))
+                hours[series_counts.bucket_of(item.created_at)] += 1
             if len(batch) >= 1000:
                 WatchHit.objects.bulk_create(batch, ignore_conflicts=True)
                 made, batch = made + len(batch), []
         WatchHit.objects.bulk_create(batch, ignore_conflicts=True)
         made += len(batch)
+        series_counts.replace(watch.organization, watch.series, hours.elements())
     return made
 
 
