@@ -35,6 +35,13 @@ Method
   graph is weighted by the number of co-actions; edges below ``min_weight`` are dropped and each
   connected group of at least ``min_accounts`` accounts is a campaign.
 
+**Fingerprints.** What the detectors need of a post (its normalised text's stable hash, that
+text's MinHash signature, its normalised URLs) depends on that post only: :func:`fingerprint`
+computes it once, and :func:`detect_coordination_fingerprinted` detects over fingerprints
+made earlier (in batches, stored, read back) exactly what :func:`detect_coordination` finds
+over the posts. Original texts are asked for only where a campaign shows them (and, with
+translations, one per cluster), so a sliding window keeps fingerprints, not texts.
+
 Everything runs over numpy arrays (sorting, ``searchsorted``, ``reduceat``) so that a million
 posts fit in a couple of minutes on two cores; see :mod:`beffroi.analysis.coordination_bench`.
 
@@ -45,9 +52,10 @@ co-actions), :func:`to_graphml` (opens in Gephi) and :func:`campaigns_to_csv`.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,16 +75,20 @@ from beffroi.analysis.text_bound import analysed_text
 __all__ = [
     "Campaign",
     "CampaignKind",
+    "Fingerprint",
     "Post",
     "campaigns_to_csv",
     "colink_network",
     "coordination_graph",
     "copost_network",
     "detect_coordination",
+    "detect_coordination_fingerprinted",
     "find_copypasta",
+    "fingerprint",
     "minhash_signatures",
     "normalize_text",
     "normalize_url",
+    "text_key",
     "to_graphml",
 ]
 
@@ -193,52 +205,172 @@ def normalize_url(url: str) -> str:
     return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))
 
 
+# --------------------------------------------------------------------------- fingerprints
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What the detectors need of one post, computed once by :func:`fingerprint` and kept
+    (a sliding window stores these rather than normalising and shingling its posts again).
+
+    ``text_key`` is a stable hash of the normalised text, ``None`` when that text is shorter
+    than ``min_chars``; ``signature`` its MinHash (``num_perm`` little-endian ``uint32``),
+    ``b""`` when there is no text or signatures were not asked for; ``urls`` the post's
+    normalised URLs (``Post.urls`` and those in the text), distinct and sorted.
+    """
+
+    id: str
+    account: str
+    created_at: datetime
+    text_key: int | None = None
+    signature: bytes = b""
+    urls: tuple[str, ...] = ()
+    language: str = ""
+
+
+_TEXT_URL_RE = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
+
+
+def _aware(post_id: str, created: datetime) -> float:
+    if created.tzinfo is None or created.utcoffset() is None:
+        raise ValueError(f"post {post_id!r}: created_at must be time-zone aware")
+    return created.timestamp()
+
+
+def text_key(normalised: str) -> int:
+    """Stable signed 64-bit key of a normalised text (fits a database ``bigint``)."""
+    digest = hashlib.blake2b(normalised.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
+
+
+def _url_keys(post: Post) -> tuple[str, ...]:
+    found = set(post.urls)
+    if "http" in post.text:
+        found.update(m.rstrip(".,;:!?") for m in _TEXT_URL_RE.findall(post.text))
+    # Sorted: the order of a set of strings changes from one process to the next.
+    return tuple(sorted({normalize_url(url) for url in found}))
+
+
+def fingerprint(
+    posts: Sequence[Post],
+    *,
+    min_chars: int = 25,
+    num_perm: int = 64,
+    shingle_size: int = 5,
+    seed: int = 1,
+    texts: bool = True,
+    signatures: bool = True,
+    links: bool = True,
+    n_jobs: int = 1,
+) -> list[Fingerprint]:
+    """One :class:`Fingerprint` per post, in order: the per-post work of the detectors.
+
+    A post's fingerprint depends on that post only (and the parameters), so fingerprints
+    made in several batches, stored and read back detect the same campaigns as one batch.
+    ``texts=False`` (co-links only) skips the texts, ``signatures=False`` (no rewordings)
+    the MinHash, ``links=False`` (no co-links) the URLs. Raises ``ValueError`` on a naive ``created_at``.
+    """
+    keys: list[int | None] = []
+    rows: list[int] = []  # per post, its row in to_sign (-1: none)
+    to_sign: list[str] = []
+    row_of_key: dict[int, int] = {}
+    by_raw: dict[str, tuple[int | None, int]] = {}
+    for post in posts:
+        _aware(post.id, post.created_at)
+        if not texts:
+            keys.append(None)
+            rows.append(-1)
+            continue
+        known = by_raw.get(post.text)
+        if known is None:
+            norm = normalize_text(analysed_text(post.text))
+            if len(norm) < min_chars:
+                known = (None, -1)
+            else:
+                key = text_key(norm)
+                row = row_of_key.setdefault(key, len(to_sign))
+                if row == len(to_sign):
+                    to_sign.append(norm)
+                known = (key, row)
+            by_raw[post.text] = known
+        keys.append(known[0])
+        rows.append(known[1])
+    blobs: list[bytes] = []
+    if signatures and to_sign:
+        sig = minhash_signatures(
+            to_sign, num_perm=num_perm, shingle_size=shingle_size, seed=seed, n_jobs=n_jobs
+        ).astype("<u4", copy=False)
+        blobs = [row.tobytes() for row in sig]
+    return [
+        Fingerprint(
+            post.id,
+            post.account,
+            post.created_at,
+            key,
+            blobs[row] if blobs and row >= 0 else b"",
+            _url_keys(post) if links else (),
+            post.language,
+        )
+        for post, key, row in zip(posts, keys, rows, strict=True)
+    ]
+
+
 # --------------------------------------------------------------------------- preparation
+
+#: Original texts of posts given by index (what a campaign shows, what gets embedded): read
+#: only for the few posts that need one, so that a stored window is not read for its texts.
+Originals = Callable[[Sequence[int]], list[str]]
 
 
 @dataclass(slots=True)
 class _Prepared:
-    posts: Sequence[Post]
+    prints: Sequence[Fingerprint]
+    ids: list[str]
     seconds: NDArray[np.float64]  # POSIX timestamps
     account: I64  # account code per post
     accounts: list[str]  # code -> account
     text_id: I64  # distinct normalised text per post, -1 when shorter than min_chars
-    texts: list[str]  # text id -> normalised text
-    first_raw: list[int]  # text id -> index of a post carrying it
+    first_raw: list[int]  # text id -> index of the first post carrying it
+    originals: Originals
 
 
-def _prepare(posts: Sequence[Post], min_chars: int, with_texts: bool = True) -> _Prepared:
-    """Codes for accounts and (unless ``with_texts`` is false: co-links need no text) texts."""
-    n = len(posts)
+def _prepare(prints: Sequence[Fingerprint], originals: Originals) -> _Prepared:
+    """Codes for accounts and texts (by order of first appearance)."""
+    n = len(prints)
     seconds = np.empty(n, dtype=np.float64)
     account = np.empty(n, dtype=np.int64)
     text_id = np.empty(n, dtype=np.int64)
     account_codes: dict[str, int] = {}
-    text_codes: dict[str, int] = {}
-    raw_cache: dict[str, int] = {}
-    texts: list[str] = []
+    text_codes: dict[int, int] = {}
     first_raw: list[int] = []
-    for i, post in enumerate(posts):
-        created = post.created_at
-        if created.tzinfo is None or created.utcoffset() is None:
-            raise ValueError(f"post {post.id!r}: created_at must be time-zone aware")
-        seconds[i] = created.timestamp()
-        account[i] = account_codes.setdefault(post.account, len(account_codes))
-        tid = raw_cache.get(post.text) if with_texts else -1
-        if tid is None:
-            norm = normalize_text(analysed_text(post.text))
-            if len(norm) < min_chars:
-                tid = -1
-            else:
-                tid = text_codes.get(norm, -1)
-                if tid < 0:
-                    tid = len(texts)
-                    text_codes[norm] = tid
-                    texts.append(norm)
-                    first_raw.append(i)
-            raw_cache[post.text] = tid
+    for i, fp in enumerate(prints):
+        seconds[i] = _aware(fp.id, fp.created_at)
+        account[i] = account_codes.setdefault(fp.account, len(account_codes))
+        if fp.text_key is None:
+            text_id[i] = -1
+            continue
+        tid = text_codes.setdefault(fp.text_key, len(first_raw))
+        if tid == len(first_raw):
+            first_raw.append(i)
         text_id[i] = tid
-    return _Prepared(posts, seconds, account, list(account_codes), text_id, texts, first_raw)
+    ids = [fp.id for fp in prints]
+    return _Prepared(
+        prints, ids, seconds, account, list(account_codes), text_id, first_raw, originals
+    )
+
+
+def _signatures(prep: _Prepared) -> NDArray[np.uint32]:
+    """The MinHash signature of each distinct text (that of its first post)."""
+    blobs = [prep.prints[i].signature for i in prep.first_raw]
+    sizes = {len(blob) for blob in blobs}
+    if len(sizes) != 1 or 0 in sizes or next(iter(sizes)) % 4:
+        raise ValueError("rewordings need fingerprints with signatures of one size")
+    flat = np.frombuffer(b"".join(blobs), dtype="<u4")
+    return flat.reshape(len(blobs), -1).astype(np.uint32, copy=False)
+
+
+def _post_originals(posts: Sequence[Post]) -> Originals:
+    return lambda indices: [posts[i].text for i in indices]
 
 
 def _window_seconds(window: float | timedelta) -> float:
@@ -438,27 +570,24 @@ def _copypasta(
     min_accounts: int,
     rewordings: bool,
     threshold: float,
-    num_perm: int,
     bands: int,
-    shingle_size: int,
-    n_jobs: int,
     translations: bool = False,
     translation_threshold: float = 0.7,
+    involved: NDArray[np.bool_] | None = None,
 ) -> list[Campaign]:
-    n_texts = len(prep.texts)
+    """``involved``: when given, only the campaigns holding one of these posts are made."""
+    n_texts = len(prep.first_raw)
     if n_texts == 0:
         return []
     text_cluster = np.arange(n_texts, dtype=np.int64)
     text_sim = np.ones(n_texts, dtype=np.float64)
     if rewordings and n_texts > 1:
-        sig = minhash_signatures(
-            prep.texts, num_perm=num_perm, shingle_size=shingle_size, n_jobs=n_jobs
-        )
+        sig = _signatures(prep)
         i, j, sims = _verified_pairs(sig, bands, threshold)
         text_cluster = _components(n_texts, i, j)
         if translations:  # one original per cluster, embedded, exact cosine
             _, reps = np.unique(text_cluster, return_index=True)
-            originals = [prep.posts[prep.first_raw[int(k)]].text for k in reps]
+            originals = prep.originals([prep.first_raw[int(k)] for k in reps])
             ti, tj = _translation_pairs(originals, translation_threshold)
             i, j = np.concatenate((i, reps[ti])), np.concatenate((j, reps[tj]))
             sims = np.concatenate((sims, np.full(ti.size, translation_threshold)))
@@ -471,22 +600,29 @@ def _copypasta(
     distinct = _distinct_accounts_per(post_cluster, prep.account, n_texts)
     selected = distinct >= min_accounts
     labels = np.where((post_cluster >= 0) & selected[np.maximum(post_cluster, 0)], post_cluster, -1)
-    campaigns: list[Campaign] = []
+    drafts: list[tuple[I64, int, int, list[int]]] = []
     for group in _groups(labels):
-        cluster = int(post_cluster[group[0]])
+        if involved is not None and not involved[group].any():
+            continue
         tids, tid_counts = np.unique(prep.text_id[group], return_counts=True)
+        # originals of the most frequent texts first
+        top = tids[np.argsort(-tid_counts, kind="stable")][:5]
+        shown = [prep.first_raw[int(t)] for t in top]
+        drafts.append((group, int(post_cluster[group[0]]), int(tids.size), shown))
+    # The originals shown, read at once (from a database, one query rather than one a campaign).
+    texts = iter(prep.originals([post for *_, shown in drafts for post in shown]))
+    campaigns: list[Campaign] = []
+    for group, cluster, n_tids, shown in drafts:
+        shared = tuple(next(texts) for _ in shown)
         accounts = sorted({prep.accounts[a] for a in np.unique(prep.account[group]).tolist()})
         times = prep.seconds[group]
         order = group[np.argsort(times, kind="stable")]
-        # originals of the most frequent texts first
-        top = tids[np.argsort(-tid_counts, kind="stable")][:5]
-        shared = tuple(prep.posts[prep.first_raw[int(t)]].text for t in top)
-        reworded = tids.size > 1
+        reworded = n_tids > 1
         campaigns.append(
             Campaign(
                 kind="reworded" if reworded else "copy",
                 accounts=tuple(accounts),
-                post_ids=tuple(prep.posts[int(p)].id for p in order),
+                post_ids=tuple(prep.ids[int(p)] for p in order),
                 shared=shared,
                 first_seen=_when(float(times.min())),
                 last_seen=_when(float(times.max())),
@@ -540,7 +676,7 @@ def _coaction_pairs(
 def _network(
     prep: _Prepared,
     key: I64,
-    key_values: Sequence[str],
+    key_values: Callable[[list[int]], list[str]],
     kind: CampaignKind,
     *,
     window: float,
@@ -548,8 +684,11 @@ def _network(
     min_weight: int,
     max_pairs_per_post: int,
     post_index: I64 | None = None,
+    involved: NDArray[np.bool_] | None = None,
 ) -> list[Campaign]:
-    """``key[r]`` is the content key of row r, ``post_index[r]`` its post (identity if None)."""
+    """``key[r]`` is the content key of row r, ``post_index[r]`` its post (identity if None);
+    ``key_values`` gives the content of keys (read only for the campaigns made);
+    ``involved``: when given, only the campaigns holding one of these posts are made."""
     seconds = prep.seconds if post_index is None else prep.seconds[post_index]
     pi, pj = _coaction_pairs(key, seconds, window, max_pairs_per_post)
     if post_index is not None:
@@ -578,29 +717,35 @@ def _network(
     pair_label = labels[lo[keep_pair]]
     pair_posts_i, pair_posts_j, pair_rows = pi[keep_pair], pj[keep_pair], ri[keep_pair]
     edge_label = labels[e_lo]
-    campaigns: list[Campaign] = []
-    pair_groups = _groups(pair_label)
     edge_order = np.argsort(edge_label, kind="stable")
     sorted_edge_label = edge_label[edge_order]
-    for group in pair_groups:
+    drafts: list[tuple[I64, NDArray[np.float64], list[int], tuple[tuple[str, str, int], ...]]] = []
+    for group in _groups(pair_label):
         label = int(pair_label[group[0]])
         posts = np.unique(np.concatenate((pair_posts_i[group], pair_posts_j[group])))
+        if involved is not None and not involved[posts].any():
+            continue
         times = prep.seconds[posts]
         posts = posts[np.argsort(times, kind="stable")]
         keys, key_counts = np.unique(key[pair_rows[group]], return_counts=True)
-        shared = tuple(key_values[int(x)] for x in keys[np.argsort(-key_counts, kind="stable")])
+        shown = [int(x) for x in keys[np.argsort(-key_counts, kind="stable")]]
         s, e = np.searchsorted(sorted_edge_label, [label, label + 1])
         edges_idx = edge_order[s:e]
         edges = tuple(
             (prep.accounts[int(x)], prep.accounts[int(y)], int(w))
             for x, y, w in zip(e_lo[edges_idx], e_hi[edges_idx], e_w[edges_idx], strict=True)
         )
+        drafts.append((posts, times, shown, edges))
+    values = iter(key_values([k for _, _, shown, _ in drafts for k in shown]))
+    campaigns: list[Campaign] = []
+    for posts, times, shown, edges in drafts:
+        shared = tuple(next(values) for _ in shown)
         accounts = sorted({name for x, y, _ in edges for name in (x, y)})
         campaigns.append(
             Campaign(
                 kind=kind,
                 accounts=tuple(accounts),
-                post_ids=tuple(prep.posts[int(p)].id for p in posts),
+                post_ids=tuple(prep.ids[int(p)] for p in posts),
                 shared=shared,
                 first_seen=_when(float(times.min())),
                 last_seen=_when(float(times.max())),
@@ -611,42 +756,63 @@ def _network(
     return campaigns
 
 
-_TEXT_URL_RE = re.compile(r"https?://[^\s<>\"')\]]+", re.IGNORECASE)
-
-
 def _colink(
-    prep: _Prepared, window: float, min_accounts: int, min_weight: int, max_pairs: int
+    prep: _Prepared,
+    window: float,
+    min_accounts: int,
+    min_weight: int,
+    max_pairs: int,
+    involved: NDArray[np.bool_] | None = None,
 ) -> list[Campaign]:
     url_codes: dict[str, int] = {}
     rows_post: list[int] = []
     rows_key: list[int] = []
-    for i, post in enumerate(prep.posts):
-        found = set(post.urls)
-        if "http" in post.text:
-            found.update(m.rstrip(".,;:!?") for m in _TEXT_URL_RE.findall(post.text))
-        seen: set[int] = set()
-        for url in found:
-            code = url_codes.setdefault(normalize_url(url), len(url_codes))
-            if code not in seen:
-                seen.add(code)
-                rows_post.append(i)
-                rows_key.append(code)
+    for i, fp in enumerate(prep.prints):
+        # fingerprint() gives each URL once; one built by hand might not
+        for url in fp.urls if len(fp.urls) < 2 else dict.fromkeys(fp.urls):
+            rows_post.append(i)
+            rows_key.append(url_codes.setdefault(url, len(url_codes)))
     if not rows_post:
         return []
+    values = list(url_codes)
     return _network(
         prep,
         np.asarray(rows_key, dtype=np.int64),
-        list(url_codes),
+        lambda codes: [values[code] for code in codes],
         "colink",
         window=window,
         min_accounts=min_accounts,
         min_weight=min_weight,
         max_pairs_per_post=max_pairs,
         post_index=np.asarray(rows_post, dtype=np.int64),
+        involved=involved,
+    )
+
+
+def _copost(
+    prep: _Prepared,
+    window: float,
+    min_accounts: int,
+    min_weight: int,
+    max_pairs: int,
+    involved: NDArray[np.bool_] | None = None,
+) -> list[Campaign]:
+    return _network(
+        prep,
+        prep.text_id,
+        lambda tids: prep.originals([prep.first_raw[tid] for tid in tids]),
+        "copost",
+        window=window,
+        min_accounts=min_accounts,
+        min_weight=min_weight,
+        max_pairs_per_post=max_pairs,
+        involved=involved,
     )
 
 
 # --------------------------------------------------------------------------- public API
+
+_TEXT_KINDS = frozenset({"copy", "reworded", "copost"})
 
 
 def find_copypasta(
@@ -669,16 +835,21 @@ def find_copypasta(
     (:func:`beffroi.analysis.moderation.embedding.embed`, about 800 texts/s) have a cosine of
     at least ``translation_threshold``: the same message translated. Off by default: slow.
     """
-    prep = _prepare(posts, min_chars)
+    prints = fingerprint(
+        posts,
+        min_chars=min_chars,
+        num_perm=num_perm,
+        shingle_size=shingle_size,
+        signatures=rewordings,
+        links=False,
+        n_jobs=n_jobs,
+    )
     return _copypasta(
-        prep,
+        _prepare(prints, _post_originals(posts)),
         min_accounts=min_accounts,
         rewordings=rewordings,
         threshold=threshold,
-        num_perm=num_perm,
         bands=bands,
-        shingle_size=shingle_size,
-        n_jobs=n_jobs,
         translations=translations,
         translation_threshold=translation_threshold,
     )
@@ -697,7 +868,8 @@ def colink_network(
     URLs come from ``Post.urls`` and from the text. ``max_pairs_per_post`` bounds the pairs
     counted from one post in a burst (a viral link shared by thousands in a minute).
     """
-    prep = _prepare(posts, 1, with_texts=False)
+    prints = fingerprint(posts, texts=False, signatures=False)
+    prep = _prepare(prints, _post_originals(posts))
     return _colink(prep, _window_seconds(window), min_accounts, min_weight, max_pairs_per_post)
 
 
@@ -711,17 +883,17 @@ def copost_network(
     max_pairs_per_post: int = 1000,
 ) -> list[Campaign]:
     """Co-post campaigns: accounts posting the same normalised text within ``window`` seconds."""
-    prep = _prepare(posts, min_chars)
-    return _network(
-        prep,
-        prep.text_id,
-        [prep.posts[i].text for i in prep.first_raw],
-        "copost",
-        window=_window_seconds(window),
-        min_accounts=min_accounts,
-        min_weight=min_weight,
-        max_pairs_per_post=max_pairs_per_post,
-    )
+    prints = fingerprint(posts, min_chars=min_chars, signatures=False, links=False)
+    prep = _prepare(prints, _post_originals(posts))
+    return _copost(prep, _window_seconds(window), min_accounts, min_weight, max_pairs_per_post)
+
+
+def _wanted(kinds: Iterable[CampaignKind]) -> set[CampaignKind]:
+    wanted = set(kinds)
+    unknown = wanted - set(ALL_KINDS)
+    if unknown:
+        raise ValueError(f"unknown kinds: {sorted(unknown)}")
+    return wanted
 
 
 def detect_coordination(
@@ -743,16 +915,106 @@ def detect_coordination(
 ) -> list[Campaign]:
     """All the campaigns of the requested ``kinds``, highest score first.
 
-    Posts are validated and normalised once. Raises ``ValueError`` on a naive ``created_at``.
-    Parameters are those of :func:`find_copypasta`, :func:`colink_network` and
-    :func:`copost_network`; ``translations`` needs ``"reworded"`` in ``kinds``.
+    Posts are validated and fingerprinted once (:func:`fingerprint`), then
+    :func:`detect_coordination_fingerprinted` runs. Raises ``ValueError`` on a naive
+    ``created_at``. Parameters are those of :func:`find_copypasta`, :func:`colink_network`
+    and :func:`copost_network`; ``translations`` needs ``"reworded"`` in ``kinds``.
     """
-    wanted = set(kinds)
-    unknown = wanted - set(ALL_KINDS)
-    if unknown:
-        raise ValueError(f"unknown kinds: {sorted(unknown)}")
+    wanted = _wanted(kinds)
     seconds = _window_seconds(window)
-    prep = _prepare(posts, min_chars)
+    prints = fingerprint(
+        posts,
+        min_chars=min_chars,
+        num_perm=num_perm,
+        shingle_size=shingle_size,
+        texts=bool(wanted & _TEXT_KINDS),
+        signatures="reworded" in wanted,
+        links="colink" in wanted,
+        n_jobs=n_jobs,
+    )
+    return _detect(
+        _prepare(prints, _post_originals(posts)),
+        wanted,
+        min_accounts=min_accounts,
+        window=seconds,
+        min_weight=min_weight,
+        threshold=threshold,
+        bands=bands,
+        max_pairs_per_post=max_pairs_per_post,
+        translations=translations,
+        translation_threshold=translation_threshold,
+        involved=None,
+    )
+
+
+def detect_coordination_fingerprinted(
+    fingerprints: Sequence[Fingerprint],
+    originals: Callable[[Sequence[str]], Sequence[str]],
+    *,
+    kinds: Iterable[CampaignKind] = ALL_KINDS,
+    min_accounts: int = 3,
+    window: float | timedelta = 60.0,
+    min_weight: int = 1,
+    threshold: float = 0.65,
+    bands: int = 16,
+    max_pairs_per_post: int = 1000,
+    translations: bool = False,
+    translation_threshold: float = 0.7,
+    involving: Collection[str] | None = None,
+) -> list[Campaign]:
+    """:func:`detect_coordination` over fingerprints made earlier (:func:`fingerprint`, with
+    the same ``min_chars``, ``num_perm`` and ``shingle_size`` for all), in the same order.
+
+    ``originals(post_ids)`` gives the original texts of these posts: asked only for the
+    texts the campaigns show and, with ``translations``, for one text per cluster of
+    texts. ``involving``: when given, only the campaigns holding one of these post ids are
+    made (a sliding window wants the campaigns its new posts are in).
+    """
+    wanted = _wanted(kinds)
+    seconds = _window_seconds(window)
+
+    def by_index(indices: Sequence[int]) -> list[str]:
+        if not len(indices):
+            return []
+        texts = list(originals([fingerprints[i].id for i in indices]))
+        if len(texts) != len(indices):
+            raise ValueError("originals() must give one text per post id")
+        return texts
+
+    prep = _prepare(fingerprints, by_index)
+    involved = None
+    if involving is not None:
+        chosen = set(involving)
+        involved = np.fromiter((pid in chosen for pid in prep.ids), dtype=bool, count=len(prep.ids))
+    return _detect(
+        prep,
+        wanted,
+        min_accounts=min_accounts,
+        window=seconds,
+        min_weight=min_weight,
+        threshold=threshold,
+        bands=bands,
+        max_pairs_per_post=max_pairs_per_post,
+        translations=translations,
+        translation_threshold=translation_threshold,
+        involved=involved,
+    )
+
+
+def _detect(
+    prep: _Prepared,
+    wanted: set[CampaignKind],
+    *,
+    min_accounts: int,
+    window: float,
+    min_weight: int,
+    threshold: float,
+    bands: int,
+    max_pairs_per_post: int,
+    translations: bool,
+    translation_threshold: float,
+    involved: NDArray[np.bool_] | None,
+) -> list[Campaign]:
     out: list[Campaign] = []
     if wanted & {"copy", "reworded"}:
         found = _copypasta(
@@ -760,29 +1022,16 @@ def detect_coordination(
             min_accounts=min_accounts,
             rewordings="reworded" in wanted,
             threshold=threshold,
-            num_perm=num_perm,
             bands=bands,
-            shingle_size=shingle_size,
-            n_jobs=n_jobs,
             translations=translations,
             translation_threshold=translation_threshold,
+            involved=involved,
         )
         out.extend(c for c in found if c.kind in wanted)
     if "colink" in wanted:
-        out.extend(_colink(prep, seconds, min_accounts, min_weight, max_pairs_per_post))
+        out.extend(_colink(prep, window, min_accounts, min_weight, max_pairs_per_post, involved))
     if "copost" in wanted:
-        out.extend(
-            _network(
-                prep,
-                prep.text_id,
-                [prep.posts[i].text for i in prep.first_raw],
-                "copost",
-                window=seconds,
-                min_accounts=min_accounts,
-                min_weight=min_weight,
-                max_pairs_per_post=max_pairs_per_post,
-            )
-        )
+        out.extend(_copost(prep, window, min_accounts, min_weight, max_pairs_per_post, involved))
     out.sort(key=lambda c: (-c.score, c.first_seen, c.kind))
     return out
 

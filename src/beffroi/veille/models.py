@@ -617,3 +617,37 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} → {self.channel_id}"
+
+
+class CoordinationPost(models.Model):
+    """One item as the coordination detector sees it (its
+    :class:`~beffroi.analysis.coordination.Fingerprint`), kept while the detector's sliding
+    window holds it: a scan fingerprints its new items only and reads these rows for the rest
+    of the window, never the items' texts again."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="coordination_posts"
+    )
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="coordination_post")
+    # The item's author_id, without a foreign key: the row goes with its item, and an
+    # index on it would only serve deletions of authors, which keep no items.
+    author_id = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    # Stable hash of the normalised text; null when too short to count.
+    text_key = models.BigIntegerField(null=True, blank=True)
+    # MinHash of the normalised text (little-endian uint32), empty without text.
+    signature = models.BinaryField(default=b"", blank=True)
+    urls = models.JSONField(default=list, blank=True)
+    language = models.CharField(max_length=8, blank=True, default="")
+    # When it was fingerprinted: an import of an old period keeps its rows for a while.
+    stored_at = models.DateTimeField()
+
+    objects = OrgManager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "created_at"], name="coordination_post_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} @ {self.created_at:%Y-%m-%d %H:%M}"
