@@ -501,6 +501,14 @@ def connectors(as_json: bool, as_markdown: bool) -> None:
     "beside the embedded default, on --items comments (docs/benchmarks.md).",
 )
 @click.option(
+    "--day",
+    is_flag=True,
+    help="Instead: a national cell's day of --items posts (campaigns, a hoax, a spike) through "
+    "ingestion, judging and the veille on the first --workers count of worker processes "
+    "(PostgreSQL + Redis), and through one process on the embedded default; the findings "
+    "compared (docs/benchmarks.md).",
+)
+@click.option(
     "--workers",
     "worker_configurations",
     default="1,2,4",
@@ -547,6 +555,7 @@ def bench(
     publishing_posts: int,
     counter_speech_entries: int,
     distributed: bool,
+    day: bool,
     worker_configurations: str,
     arrival_rate: int,
     arrival_seconds: int,
@@ -556,7 +565,11 @@ def bench(
 ) -> None:
     """Measure the embedded default: memory with the demo town served, page latency,
     ingestion and import speed, moderation speed (in a throw-away data directory).
-    With --distributed: judging with 1, 2, 4… worker processes on PostgreSQL instead."""
+    With --distributed: judging with 1, 2, 4… worker processes on PostgreSQL instead. With
+    --day: a national cell's day through workers and through one process, compared."""
+    if day:
+        _bench_day(items, worker_configurations, database_url, broker_url, as_json)
+        return
     if distributed:
         _bench_distributed(
             items,
@@ -631,6 +644,44 @@ def bench(
             f"{counter_speech['suggestion']['p95_ms']} ms (index built in "
             f"{counter_speech['index_cold_seconds']} s cold, "
             f"{counter_speech['index_warm_seconds']} s from the cache)"
+        )
+
+
+def _bench_day(
+    posts: int, worker_configurations: str, database_url: str, broker_url: str, as_json: bool
+) -> None:
+    from beffroi.bench_day import run_day
+    from beffroi.bench_distributed import DistributedBenchError, parse_configurations
+
+    try:
+        workers = parse_configurations(worker_configurations)[0].processes
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--workers'") from None
+    try:
+        figures = run_day(
+            posts,
+            workers,
+            database_url=database_url,
+            broker_url=broker_url,
+            step=lambda text: console.print(f"[dim]bench:[/dim] {text}"),
+        )
+    except DistributedBenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(figures, indent=2))
+        return
+    spread, single = figures["distributed"], figures["single_process"]
+    out.print(
+        f"A day of {figures['day']['posts']} posts: {spread['workers']} worker process(es) "
+        f"{spread['wall_seconds']} s ({spread['posts_per_second']} posts/s), peak "
+        f"{spread['peak_rss_kib_per_worker_process'] // 1024} MiB per process; one process "
+        f"{single['wall_seconds']} s, peak {single['peak_rss_kib'] // 1024} MiB"
+    )
+    for kind, entry in figures["findings"].items():
+        same = "same" if entry["equal"] else "DIFFERENT"
+        out.print(
+            f"  {kind}: {entry['distributed']} distributed, {entry['single_process']} in one "
+            f"process — {same}"
         )
 
 
