@@ -79,6 +79,21 @@ def judging_jobs() -> int:
     return int(raw)
 
 
+#: Comments waiting for their judgement from which a scheduled sync stops after its batch.
+DEFAULT_INGESTION_BACKLOG = 5000
+
+
+def ingestion_backlog() -> int:
+    """``BEFFROI_INGESTION_BACKLOG``: items of an organization waiting for their judgement
+    beyond which a scheduled sync holds back (0: never)."""
+    raw = os.environ.get("BEFFROI_INGESTION_BACKLOG", "").strip()
+    if not raw:
+        return DEFAULT_INGESTION_BACKLOG
+    if not raw.isdigit():
+        raise ValueError(f"BEFFROI_INGESTION_BACKLOG must be a whole number, not {raw!r}")
+    return int(raw)
+
+
 def port() -> int:
     return int(os.environ.get("BEFFROI_PORT", "8000"))
 

@@ -16,6 +16,7 @@ from beffroi.connectors.base import (
     RateLimited,
 )
 from beffroi.items.ingest import IngestResult, ingest
+from beffroi.items.models import Item
 from beffroi.sources.credentials import credentials_refused, ready_connector, resolve_alerts
 from beffroi.sources.models import ConnectionAlert, Source
 
@@ -25,10 +26,22 @@ class SyncOutcome:
     created: int = 0
     existing: int = 0
     batches: int = 0
+    #: The sync stopped after a batch because judging was behind (``backlog``): the rest
+    #: stays on the platform, from the stored cursor, for the next sync.
+    held_back: bool = False
+
+
+def waiting_judgement(source: Source) -> int:
+    """Items of the source's organization not judged yet (the partial index ``item_waiting``
+    makes this count cheap)."""
+    return Item.objects.filter(organization_id=source.organization_id, state=Item.State.NEW).count()
 
 
 def sync_source(
-    source: Source, on_batch: Callable[[SyncOutcome], None] | None = None
+    source: Source,
+    on_batch: Callable[[SyncOutcome], None] | None = None,
+    *,
+    backlog: int = 0,
 ) -> SyncOutcome:
     """Fetch what is new for ``source`` and store it.
 
@@ -37,6 +50,11 @@ def sync_source(
     nothing is stored twice. A token about to expire is refreshed first. Connector errors are
     recorded on the source (status and a message a person can read) and raised again for the
     caller to decide; refused credentials also alert the organization's administrators.
+
+    ``backlog`` (when positive): once that many items of the organization wait for their
+    judgement, the sync stops after the batch it stored (``held_back``): ingestion slows
+    down when judging falls behind, and drops nothing — the platform keeps the rest, read
+    from the stored cursor by the next sync.
     """
     outcome = SyncOutcome()
     connector: Connector | None = None
@@ -52,6 +70,9 @@ def sync_source(
             outcome.batches += 1
             if on_batch is not None:
                 on_batch(outcome)
+            if backlog > 0 and waiting_judgement(source) >= backlog:
+                outcome.held_back = True
+                break
     except AuthError as exc:
         _record(source, Source.Status.AUTH_FAILED, str(exc))
         credentials_refused(source, exc)

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from beffroi import config
 from beffroi.connectors.base import AuthError, ConfigurationError, RateLimited
 from beffroi.core.mail import relay_configured, send_by_relay
 from beffroi.jobs.engine import PermanentFailure, RetryLater, enqueue, periodic, task
@@ -17,6 +18,9 @@ from beffroi.sources import credentials
 from beffroi.sources.credentials import EMAIL_TASK
 from beffroi.sources.models import UPLOAD_PLATFORMS, ConnectionAlert, Source
 from beffroi.sources.sync import sync_source
+
+#: How long a sync held back by the judging backlog waits before it reads on.
+HELD_BACK_SECONDS = 30.0
 
 
 # Slow: a sync waits on the network (a first sync reads weeks back, Jetstream listens up to a
@@ -27,12 +31,27 @@ def sync_task(source_id: int) -> dict[str, Any]:
     if source is None:
         raise PermanentFailure(f"Source {source_id} no longer exists.")
     try:
-        outcome = sync_source(source)
+        outcome = sync_source(source, backlog=config.ingestion_backlog())
     except (AuthError, ConfigurationError) as exc:
         raise PermanentFailure(str(exc)) from exc
     except RateLimited as exc:
         raise RetryLater(str(exc), exc.retry_after or 60) from exc
-    return {"created": outcome.created, "existing": outcome.existing, "batches": outcome.batches}
+    if outcome.held_back:
+        # Judging is behind: the rest is read once it has caught up a little (its own key:
+        # this job is still running, and a sync scheduled meanwhile takes the same place).
+        enqueue(
+            "sources.sync",
+            {"source_id": source.pk},
+            organization=source.organization,
+            dedupe_key=f"sources.sync:{source.pk}:held",
+            delay=HELD_BACK_SECONDS,
+        )
+    return {
+        "created": outcome.created,
+        "existing": outcome.existing,
+        "batches": outcome.batches,
+        "held_back": outcome.held_back,
+    }
 
 
 @periodic("sources.schedule_syncs", every_seconds=60)
