@@ -247,7 +247,6 @@ def single_process(slug: str, path: Path) -> dict[str, Any]:
     from beffroi.moderation.services import moderate_all_pending
     from beffroi.organizations.models import Organization
     from beffroi.sources.models import Source
-    from beffroi.veille.cursors import newest_item_id
     from beffroi.veille.models import Cursor
     from beffroi.veille.scan import scan
 
@@ -259,16 +258,13 @@ def single_process(slug: str, path: Path) -> dict[str, Any]:
     stored = time.perf_counter() - started
     moderate_all_pending(organization)
     judged = time.perf_counter() - started
-    newest = newest_item_id(organization)
-    while Cursor.objects.filter(organization=organization, last_item_id__lt=newest).exists():
-        before = list(
-            Cursor.objects.filter(organization=organization).values_list("last_item_id", flat=True)
-        )
+    # Scans as the runner would make them, until one moves no cursor (the narratives read at
+    # most MAX_ITEMS_PER_SCAN items a scan).
+    cursors = Cursor.objects.filter(organization=organization).order_by("analyzer")
+    while True:
+        before = list(cursors.values_list("analyzer", "last_item_id"))
         scan(organization, full=False)
-        after = list(
-            Cursor.objects.filter(organization=organization).values_list("last_item_id", flat=True)
-        )
-        if after == before:
+        if list(cursors.values_list("analyzer", "last_item_id")) == before:
             break
     scan(organization, full=True)
     return {

@@ -293,7 +293,7 @@ class _Cluster:
     clusterer keeps them (``keep_members``)."""
 
     id: str
-    total: NDArray[np.float64]
+    total: NDArray[np.float32]
     words: Counter[str] = field(default_factory=Counter)
     promoted: bool = False
     name: str | None = None
@@ -383,7 +383,7 @@ class _Cluster:
             "count": self.count,
             "first_seen": first.isoformat(),
             "last_seen": last.isoformat(),
-            "total": _encode(self.total.astype("<f8")),
+            "total": _encode(self.total.astype("<f4")),
             "words": dict(self.words),
             "language_words": {lang: dict(words) for lang, words in self.language_words.items()},
             "languages": dict(self.languages),
@@ -395,7 +395,10 @@ class _Cluster:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], keep_members: bool) -> _Cluster:
-        total = np.frombuffer(base64.b64decode(data["total"]), dtype="<f8").astype(np.float64)
+        raw = base64.b64decode(data["total"])
+        # Sums were float64 in the first stored clusters: read by their size.
+        wide = len(raw) == 8 * int(data["pool"]["dimensions"])
+        total = np.frombuffer(raw, dtype="<f8" if wide else "<f4").astype(np.float32)
         members = _members_of(data["members"]) if "members" in data else None
         if keep_members and members is None:
             raise ValueError(f"cluster {data['id']!r}: its members were not kept")
@@ -617,7 +620,7 @@ class NarrativeClusterer:
     def _new_cluster(self, dimensions: int, cluster_id: str | None = None) -> _Cluster:
         return _Cluster(
             cluster_id or self._new_id(),
-            np.zeros(dimensions, np.float64),
+            np.zeros(dimensions, np.float32),
             members=[] if self.keep_members else None,
         )
 

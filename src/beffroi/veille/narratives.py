@@ -51,8 +51,9 @@ QUIET = timedelta(days=3)
 RESURGENCE_HISTORY = 3
 RESURGENCE_WAVE = 2
 #: Open candidates at most (the oldest go first): they are most of the clusters a large
-#: organization has open, and each costs a row of the centroid matrix (2 KiB) and its sums.
-MAX_OPEN_CANDIDATES = 20000
+#: organization has open, and each costs about 10 KiB (its row of the centroid matrix, its
+#: sums, its word counts, its representative).
+MAX_OPEN_CANDIDATES = 10000
 #: A narrative without an item for this long leaves the clusterer (well past QUIET, so that
 #: resurgences are still seen).
 RETIRE_AFTER = timedelta(days=30)
