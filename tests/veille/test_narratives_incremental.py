@@ -248,3 +248,31 @@ def test_narratives_stored_before_the_counters_are_counted_by_the_first_scan(
     assert dict(SeriesCount.objects.filter(series=water.series).values_list("bucket", "count")) == (
         expected
     )
+
+
+def test_one_scan_of_an_organization_at_a_time(org: Any, post: Callable[..., Any]) -> None:
+    """A scan asked while another worker scans the organization does nothing and asks for
+    one more later; once the first is over, scans run again (and a crashed scan's lease
+    runs out)."""
+    from beffroi.jobs.models import Job
+    from beffroi.veille import scan as scanning
+    from beffroi.veille.tasks import scan_task
+
+    post("L'eau du robinet de Saint-Aubin est contaminée, ne la buvez pas", "a")
+    with scanning.exclusive(org) as taken:
+        assert taken
+        with scanning.exclusive(org) as again:
+            assert not again
+        assert scanning.scan(org).busy
+        assert scan_task(org.pk) == {"busy": True}
+        assert Job.objects.filter(name="veille.scan", state=Job.State.PENDING).exists()
+        assert not Cursor.objects.filter(organization=org, analyzer="watches").exists()
+    summary = scanning.scan(org)
+    assert not summary.busy
+    assert Cursor.objects.get(organization=org, analyzer="watches").last_item_id > 0
+    # A lease whose end has passed (its scan died with its worker) is taken over.
+    lease = Cursor.objects.get(organization=org, analyzer="scan-lease")
+    lease.last_item_id = 1
+    lease.save()
+    with scanning.exclusive(org) as taken:
+        assert taken

@@ -8,6 +8,9 @@ makes alerts of their findings and queues their delivery.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,13 +26,21 @@ from beffroi.veille import (
     spikes,
     watch_query,
 )
-from beffroi.veille.models import ClaimMatch
+from beffroi.veille.cursors import cursor_for
+from beffroi.veille.models import ClaimMatch, Cursor
 
 log = logging.getLogger(__name__)
 
 
+#: The lease of the scan of an organization (the ``veille.scan`` task's): a scan killed with
+#: its worker holds the organization this long at most.
+LEASE_SECONDS = 1800
+
+
 @dataclass
 class ScanSummary:
+    #: Another scan of the organization was running: this one did nothing.
+    busy: bool = False
     watch_hits: int = 0
     claim_matches: int = 0
     narrated: int = 0
@@ -40,9 +51,36 @@ class ScanSummary:
     alert_ids: list[int] = field(default_factory=list)
 
 
+@contextmanager
+def exclusive(organization: Organization) -> Iterator[bool]:
+    """Whether this process may scan ``organization`` now: one scan per organization at a
+    time, whichever worker runs it (two at once would read the same cursors and write over
+    each other's findings). The lease is a conditional update of a cursor row holding its
+    end (microseconds since the epoch), released at the end; a crashed scan's runs out."""
+    cursor_for(organization, "scan-lease")
+    now = int(time.time() * 1_000_000)
+    until = now + LEASE_SECONDS * 1_000_000
+    leases = Cursor.objects.filter(organization=organization, analyzer="scan-lease")
+    taken = leases.filter(last_item_id__lt=now).update(last_item_id=until) == 1
+    try:
+        yield taken
+    finally:
+        if taken:
+            leases.filter(last_item_id=until).update(last_item_id=0)
+
+
 def scan(
     organization: Organization, now: datetime | None = None, *, full: bool = True
 ) -> ScanSummary:
+    """Bring every finding of ``organization`` up to date with its items, unless another
+    scan of it is running (``busy``: the caller asks for one later)."""
+    with exclusive(organization) as taken:
+        if not taken:
+            return ScanSummary(busy=True)
+        return _scan(organization, now, full=full)
+
+
+def _scan(organization: Organization, now: datetime | None, *, full: bool) -> ScanSummary:
     """Bring every finding of ``organization`` up to date with its items.
 
     ``full=False`` (the scan that follows an ingestion) leaves out the costliest step, the

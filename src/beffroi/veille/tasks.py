@@ -19,6 +19,11 @@ def scan_task(organization_id: int, full: bool = False) -> dict[str, Any]:
     if organization is None:
         raise PermanentFailure(f"Organization {organization_id} no longer exists.")
     summary = scan(organization, full=full)
+    if summary.busy:
+        # Another worker is scanning it: once more after that one (nothing is lost, the
+        # cursors say what is left).
+        request_scan(organization, full=full)
+        return {"busy": True}
     return {
         "watch_hits": summary.watch_hits,
         "claim_matches": summary.claim_matches,
