@@ -78,8 +78,8 @@ MIN_ITEMS = 3
 CANDIDATE_WINDOW = timedelta(days=7)
 #: Cleaned texts shorter than this (in characters) are ignored: too little to tell a story.
 MIN_TEXT_LENGTH = 15
-#: Candidates within ``threshold`` of a narrative's centroid join it after each batch
-#: (:meth:`NarrativeClusterer._absorb_candidates`).
+#: A candidate within ``threshold`` of a narrative's centroid joins it at once
+#: (:meth:`NarrativeClusterer._settle`).
 ABSORB = True
 #: Keywords and representative items reported per narrative.
 KEYWORDS = 8
@@ -637,6 +637,15 @@ class NarrativeClusterer:
         self._retire_row(cluster_id)
         return cluster
 
+    def _fold(self, source: _Cluster, target: _Cluster) -> None:
+        """Every member of ``source`` goes to ``target`` (absorption, an analyst's merge)."""
+        target.take(source)
+        for member in source.members or ():
+            self._item_cluster[member.id] = target.id
+        self._remove(source.id)
+        self._changes.moved[source.id] = target.id
+        self._changes.touched.add(target.id)
+
     def _drop(self, cluster_id: str, retired: bool = False) -> None:
         cluster = self._remove(cluster_id)
         self._words.subtract(cluster.words)
@@ -796,14 +805,7 @@ class NarrativeClusterer:
                 if not len(rows):
                     continue
                 target = self._clusters[self._order[int(rows[0])]]
-                target.take(candidate)
-                for member in candidate.members or ():
-                    self._item_cluster[member.id] = target.id
-                self._retire_row(candidate.id)
-                del self._clusters[candidate.id]
-                self._changes.touched.discard(candidate.id)
-                self._changes.moved[candidate.id] = target.id
-                self._changes.touched.add(target.id)
+                self._fold(candidate, target)
                 self._changed_rows.add(self._refresh_row(target))
                 waiting.append(target)
 
@@ -929,13 +931,8 @@ class NarrativeClusterer:
         if a == b:
             raise ValueError("cannot merge a narrative with itself")
         target, source = self._narrative(a), self._narrative(b)
-        target.take(source)
         target.name = target.name or source.name
-        for member in source.members or ():
-            self._item_cluster[member.id] = target.id
-        self._remove(source.id)
-        self._changes.moved[source.id] = target.id
-        self._changes.touched.add(target.id)
+        self._fold(source, target)
         self._stale = True
         return self._snapshot(target, KEYWORDS, REPRESENTATIVES)
 

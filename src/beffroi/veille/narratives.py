@@ -92,11 +92,16 @@ def _load(organization: Organization, cursor: Cursor) -> NarrativeClusterer:
     return clusterer
 
 
+def _saved_whole(cursor: Cursor) -> bool:
+    """Whether the cursor holds a state saved whole by an earlier version (1)."""
+    return bool((cursor.state.get("clusterer") or {}).get("version") == 1)
+
+
 def _version_1_candidates(organization: Organization, cursor: Cursor) -> list[CandidateItem]:
     """The candidates' items of a state saved whole (version 1), as rows."""
-    saved = cursor.state.get("clusterer") or {}
-    if saved.get("version") != 1:
+    if not _saved_whole(cursor):
         return []
+    saved = cursor.state["clusterer"]
     return [
         CandidateItem(organization=organization, cluster=str(entry["id"]), item_id=int(row[0]))
         for entry in saved.get("clusters", [])
@@ -112,7 +117,7 @@ def update_narratives(organization: Organization) -> int:
     and only if nobody stored a newer state meanwhile: a scan cut short (or overtaken) is
     done again by the next one, and storing is idempotent.
     """
-    cursor = cursor_for(organization, ANALYZER)
+    cursor: Cursor | None = None
     clusterer: NarrativeClusterer | None = None
     assignments: list[Assignment] = []
     last: list[Item] = []
@@ -127,7 +132,7 @@ def update_narratives(organization: Organization) -> int:
         last = batch
         if len(assignments) >= MAX_ITEMS_PER_SCAN:
             break
-    if clusterer is None or not last:
+    if cursor is None or clusterer is None or not last:
         return 0
     return _save(organization, cursor, clusterer, assignments, last)
 
@@ -145,13 +150,17 @@ def _save(
     changes = clusterer.changes()
     loaded_version = str(cursor.state.get("version", ""))
     converting = _version_1_candidates(organization, cursor)
+    # Converted from a whole state: every open cluster becomes a row.
+    everything = _saved_whole(cursor)
     try:
         with transaction.atomic():
             current = Cursor.objects.select_for_update().get(pk=cursor.pk)
             if str(current.state.get("version", "")) != loaded_version:
                 _held.pop(organization.pk, None)
                 return 0
-            linked = _store(organization, clusterer, changes, list(assignments), converting)
+            linked = _store(
+                organization, clusterer, changes, list(assignments), converting, everything
+            )
             version = uuid.uuid4().hex
             cursor.state = {"clusterer": clusterer.settings(), "version": version}
             if read:
@@ -171,14 +180,12 @@ def _store(
     changes: Changes,
     assignments: list[Assignment],
     converting: list[CandidateItem],
+    everything: bool = False,
 ) -> int:
-    """Write the clusters ``changes`` names, then put each item where it now belongs."""
+    """Write the clusters ``changes`` names (every open one with ``everything``), then put
+    each item where it now belongs."""
     gone = changes.dropped | changes.retired | set(changes.moved)
-    touched = (
-        set(clusterer.open_clusters())
-        if converting or not _has_rows(organization)
-        else (changes.touched)
-    )
+    touched = set(clusterer.open_clusters()) if everything else changes.touched
     clusters = NarrativeCluster.objects.filter(organization=organization)
     clusters.filter(key__in=gone).delete()
     NarrativeCluster.objects.bulk_create(
@@ -234,10 +241,6 @@ def _store(
         if retired is not None:
             linked += _link(retired, placed[key])
     return linked
-
-
-def _has_rows(organization: Organization) -> bool:
-    return NarrativeCluster.objects.filter(organization=organization).exists()
 
 
 def _narrative_row(
